@@ -1,0 +1,42 @@
+-- The event log: append-only, one row per event, hash-chained per stream.
+-- Readers of the whole log order by (transaction_id, global_position) and read only below
+-- pg_snapshot_xmin(pg_current_snapshot()), so an event whose transaction took its position
+-- early and committed late is never skipped (see DESIGN.md, "Event store").
+
+CREATE TABLE event_streams (
+  stream_id  text PRIMARY KEY,
+  version    bigint NOT NULL DEFAULT 0 CHECK (version >= 0),  -- number of events in the stream
+  last_hash  bytea                                             -- hash of its last event
+);
+
+CREATE TABLE events (
+  global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  transaction_id  xid8   NOT NULL DEFAULT pg_current_xact_id(),
+  stream_id       text   NOT NULL,
+  stream_version  bigint NOT NULL CHECK (stream_version >= 1),
+  event_id        uuid   NOT NULL,
+  type            text   NOT NULL,
+  data            jsonb  NOT NULL,
+  metadata        jsonb  NOT NULL DEFAULT '{}'::jsonb,
+  hash            bytea  NOT NULL,
+  recorded_at     timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT events_stream_version_unique UNIQUE (stream_id, stream_version),
+  CONSTRAINT events_event_id_unique UNIQUE (event_id)
+);
+
+CREATE INDEX events_log_order ON events (transaction_id, global_position);
+
+-- History is never edited. The only exception is the retention scavenger, which must say so
+-- explicitly in its own transaction (SET LOCAL tollgate.allow_event_rewrite = 'on').
+CREATE FUNCTION events_forbid_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF coalesce(current_setting('tollgate.allow_event_rewrite', true), '') <> 'on' THEN
+    RAISE EXCEPTION 'events are immutable: % is not allowed', TG_OP USING ERRCODE = 'P0001';
+  END IF;
+  RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+
+CREATE TRIGGER events_immutable BEFORE UPDATE OR DELETE ON events
+  FOR EACH ROW EXECUTE FUNCTION events_forbid_rewrite();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION events_forbid_rewrite();

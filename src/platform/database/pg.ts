@@ -1,0 +1,55 @@
+import { Pool, PoolClient, types } from 'pg';
+
+// int8 (20) and numeric (1700) come back as strings by default; money code wants bigint, and
+// a silent Number() would lose precision past 2^53, so parse int8 to bigint once, here.
+types.setTypeParser(20, (v) => BigInt(v));
+
+export type Db = Pool;
+
+export function createPool(connectionString: string, max = 10, applicationName = 'tollgate'): Pool {
+  const pool = new Pool({ connectionString, max, application_name: applicationName });
+  // An idle client that errors (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Runs fn in one transaction; rolls back on any throw. */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Creates the database named in the URL if it does not exist (a fresh machine has only `postgres`). */
+export async function ensureDatabase(connectionString: string): Promise<void> {
+  const url = new URL(connectionString);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!name) return;
+  const probe = new Pool({ connectionString, max: 1 });
+  try {
+    await probe.query('SELECT 1');
+    return;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err; // 3D000 = invalid_catalog_name
+  } finally {
+    await probe.end();
+  }
+  url.pathname = '/postgres';
+  const admin = new Pool({ connectionString: url.toString(), max: 1 });
+  try {
+    await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw err; // created meanwhile by another process
+  } finally {
+    await admin.end();
+  }
+}

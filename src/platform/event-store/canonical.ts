@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Deterministic JSON: object keys sorted, no whitespace, bigints as decimal strings. Used for
+ * hash chains and payload equality, so it must never depend on key order or storage quirks.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'bigint':
+      return JSON.stringify(value.toString());
+    case 'number':
+    case 'boolean':
+    case 'string':
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+      if (value instanceof Date) return JSON.stringify(value.toISOString());
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj)
+        .filter((k) => obj[k] !== undefined)
+        .sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+    }
+    default:
+      throw new TypeError(`cannot canonicalise a ${typeof value}`);
+  }
+}
+
+export const GENESIS_HASH = Buffer.alloc(32);
+
+export interface HashedFields {
+  id: string;
+  streamId: string;
+  streamVersion: bigint;
+  type: string;
+  data: unknown;
+  metadata: unknown;
+}
+
+/** hash = sha256(prev_hash || canonical(event)) */
+export function chainHash(prev: Buffer, e: HashedFields): Buffer {
+  return createHash('sha256')
+    .update(prev)
+    .update(
+      canonicalJson({
+        id: e.id,
+        streamId: e.streamId,
+        streamVersion: e.streamVersion,
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata,
+      }),
+    )
+    .digest();
+}
+
+/** Same stream, type and data: the test for an idempotent re-append. Metadata is not compared. */
+export function samePayload(
+  a: { streamId: string; type: string; data: unknown },
+  b: { streamId: string; type: string; data: unknown },
+): boolean {
+  return a.streamId === b.streamId && a.type === b.type && canonicalJson(a.data) === canonicalJson(b.data);
+}

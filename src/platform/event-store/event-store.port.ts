@@ -1,0 +1,118 @@
+/**
+ * The event store port. Two adapters implement it (Postgres, the default; EventStoreDB when
+ * EVENTSTORE_URL is set) and one contract suite (test/integration/event-store.contract.ts)
+ * holds both to the same behaviour.
+ *
+ * - Event ids are chosen by the caller. Appending an id that already exists with the same
+ *   stream, type and data is a no-op success; with anything different it is a conflict
+ *   (TigerBeetle's `exists` / `exists_with_different`). Metadata (timestamps, actor) is not
+ *   compared, so a retry made later by the same command still counts as the same event.
+ * - A stream's version is the number of events in it; the first event has version 1.
+ */
+
+export type JsonObject = { [key: string]: unknown };
+
+export interface NewEvent {
+  id: string; // uuid
+  type: string;
+  data: JsonObject;
+  metadata?: JsonObject;
+}
+
+/** Where an event sits in the whole log. Postgres: (transaction id, global position). ESDB: (commit, prepare). */
+export interface LogPosition {
+  tx: bigint;
+  seq: bigint;
+}
+export const LOG_START: LogPosition = Object.freeze({ tx: 0n, seq: 0n });
+
+export function comparePositions(a: LogPosition, b: LogPosition): number {
+  if (a.tx !== b.tx) return a.tx < b.tx ? -1 : 1;
+  if (a.seq !== b.seq) return a.seq < b.seq ? -1 : 1;
+  return 0;
+}
+
+export interface RecordedEvent {
+  id: string;
+  type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  streamId: string;
+  streamVersion: bigint;
+  position: LogPosition;
+  hash: string; // hex sha256(prev_hash || canonical(event))
+  recordedAt: Date;
+}
+
+/** bigint: the stream must have exactly that many events (0n: none yet). */
+export type ExpectedVersion = bigint | 'any' | 'no_stream' | 'stream_exists';
+
+export interface AppendOptions {
+  expectedVersion: ExpectedVersion;
+}
+
+export interface AppendResult {
+  /** The stream's version after the append (or, for an idempotent replay, after the original). */
+  nextVersion: bigint;
+  /** True when every event already existed with the same payload and nothing was written. */
+  idempotent: boolean;
+}
+
+export interface ReadStreamOptions {
+  /** Only events with a version greater than this (default 0n: from the start). */
+  afterVersion?: bigint;
+  limit?: number;
+}
+
+export interface ReadAllOptions {
+  after?: LogPosition;
+  limit?: number;
+  /** Only streams whose id starts with one of these. */
+  streamPrefixes?: string[];
+}
+
+export interface SubscribeOptions extends ReadAllOptions {
+  /** Receives events in log order, at most `limit` at a time; the next batch waits for it. */
+  onEvents: (events: RecordedEvent[]) => Promise<void>;
+  onError?: (err: Error) => void;
+}
+
+export interface Subscription {
+  /** Resolves once the subscription has delivered everything in the log when called. */
+  caughtUp(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EventStore {
+  append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Catch-up subscription: reads history from `after`, then follows new events. */
+  subscribe(options: SubscribeOptions): Subscription;
+  getEvent(id: string): Promise<RecordedEvent | null>;
+  /** The current version of a stream (0n when it has no events). */
+  streamVersion(streamId: string): Promise<bigint>;
+  close(): Promise<void>;
+}
+
+export const EVENT_STORE = Symbol('EVENT_STORE');
+
+export class VersionConflictError extends Error {
+  readonly code = 'version_conflict';
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: bigint,
+  ) {
+    super(`stream ${streamId} is at version ${actual}, expected ${String(expected)}`);
+    this.name = 'VersionConflictError';
+  }
+}
+
+export class EventIdConflictError extends Error {
+  readonly code = 'event_exists_with_different';
+  constructor(readonly eventId: string) {
+    super(`event ${eventId} already exists with a different stream, type or payload`);
+    this.name = 'EventIdConflictError';
+  }
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { PostgresEventStore } from '../../../src/platform/event-store/postgres/postgres-event-store';
+import { RecordedEvent } from '../../../src/platform/event-store/event-store.port';
+import { freshDb, FreshDb } from '../../support/fresh-db';
+import { eventStoreContract, waitFor } from './event-store.contract';
+
+eventStoreContract('postgres', async () => {
+  const db = await freshDb();
+  const store = new PostgresEventStore(db.pool, { pollMs: 20 });
+  return {
+    store,
+    prefix: 'c-',
+    async dispose() {
+      await store.close();
+      await db.drop();
+    },
+  };
+});
+
+describe('Postgres event store specifics', () => {
+  let db: FreshDb;
+  let store: PostgresEventStore;
+  beforeAll(async () => {
+    db = await freshDb();
+    store = new PostgresEventStore(db.pool, { pollMs: 20 });
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('does not skip an event whose transaction took its position early and committed late', async () => {
+    const seen: RecordedEvent[] = [];
+    const sub = store.subscribe({ onEvents: async (events) => void seen.push(...events) });
+    await sub.caughtUp();
+
+    // A slow writer takes a global_position first, then holds its transaction open.
+    const slow = new Client({ connectionString: db.url });
+    await slow.connect();
+    await slow.query('BEGIN');
+    await slow.query(
+      `INSERT INTO events (stream_id, stream_version, event_id, type, data, hash)
+       VALUES ('slow-1', 1, $1, 'Slow', '{}', '\\x00')`,
+      [randomUUID()],
+    );
+    // A fast writer takes a later position and commits first; the subscription must wait.
+    await store.append('fast-1', [{ id: randomUUID(), type: 'Fast', data: {} }], { expectedVersion: 'any' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen.map((e) => e.type)).toEqual([]);
+
+    await slow.query('COMMIT');
+    await slow.end();
+    await waitFor(() => seen.length === 2);
+    expect(seen.map((e) => e.type)).toEqual(['Slow', 'Fast']);
+    await sub.stop();
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE on events', async () => {
+    await store.append('imm-1', [{ id: randomUUID(), type: 'A', data: {} }], { expectedVersion: 'any' });
+    await expect(db.pool.query("UPDATE events SET type = 'B' WHERE stream_id = 'imm-1'")).rejects.toThrow(/immutable/);
+    await expect(db.pool.query("DELETE FROM events WHERE stream_id = 'imm-1'")).rejects.toThrow(/immutable/);
+    await expect(db.pool.query('TRUNCATE events')).rejects.toThrow(/immutable/);
+  });
+
+  it('group-commits concurrent appends to different streams into few transactions', async () => {
+    const before = await db.pool.query<{ n: bigint }>('SELECT count(DISTINCT transaction_id) AS n FROM events');
+    await Promise.all(
+      Array.from({ length: 400 }, (_, i) =>
+        store.append(`gc-${i}`, [{ id: randomUUID(), type: 'A', data: { i } }], { expectedVersion: 'no_stream' }),
+      ),
+    );
+    const after = await db.pool.query<{ n: bigint }>('SELECT count(DISTINCT transaction_id) AS n FROM events');
+    const transactions = Number(after.rows[0].n - before.rows[0].n);
+    expect(transactions).toBeGreaterThan(0);
+    expect(transactions).toBeLessThan(40); // 400 appends, batched (one per call would be 400)
+  });
+});

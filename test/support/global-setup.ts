@@ -1,0 +1,23 @@
+import { Pool } from 'pg';
+import { TEST_PG_URL } from './test-env';
+
+/** Fails the whole run at once, with the fix, when Postgres is not there; drops leftover test databases. */
+export default async function globalSetup(): Promise<void> {
+  const pool = new Pool({ connectionString: TEST_PG_URL, max: 1, connectionTimeoutMillis: 5000 });
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    throw new Error(
+      `Postgres is not reachable at ${TEST_PG_URL} (${(err as Error).message}). ` +
+        `Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`,
+    );
+  }
+  try {
+    const { rows } = await pool.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname LIKE 'tollgate_t_%'",
+    );
+    for (const r of rows) await pool.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
+  } finally {
+    await pool.end();
+  }
+}
