@@ -57,8 +57,8 @@ export function chainHash(prev: Buffer, e: HashedFields): Buffer {
 
 /** Same stream, type and data: the test for an idempotent re-append. Metadata is not compared. */
 export function samePayload(
-  a: { streamId: string; type: string; data: unknown },
-  b: { streamId: string; type: string; data: unknown },
+  a: { streamId?: string; type: string; data: unknown },
+  b: { streamId?: string; type: string; data: unknown },
 ): boolean {
   return a.streamId === b.streamId && a.type === b.type && canonicalJson(a.data) === canonicalJson(b.data);
 }

@@ -1,0 +1,276 @@
+/**
+ * Executes account commands: load (from the cached state where valid) → decide → append with
+ * the expected version, with a bounded retry on conflict.
+ *
+ * Commands for one account go through that account's lane. While the lane's append is in
+ * flight, new commands queue; the next round decides all of them in order against the state
+ * (each seeing the effect of the ones before) and appends their events as one append. So a hot
+ * account costs one append per group commit rather than one per command, and an optimistic
+ * conflict (another instance wrote first) only means: reload the stream, decide again.
+ */
+import { Injectable, Inject, OnModuleDestroy } from '@nestjs/common';
+import {
+  EVENT_STORE,
+  EventIdConflictError,
+  EventStore,
+  NewEvent,
+  VersionConflictError,
+} from '../../platform/event-store/event-store.port';
+import { CLOCK, Clock } from '../../platform/clock';
+import { samePayload } from '../../platform/event-store/canonical';
+import { AccountCommand, AccountState, decide, evolve, initialState } from '../domain/account.decider';
+import { LedgerError } from '../domain/errors';
+import { eventIdFor } from '../domain/event-ids';
+import { LedgerEvent, accountStream, decodeLedgerEvent, encodeLedgerEvent } from '../domain/events';
+
+export interface CommandMeta {
+  actor?: string;
+  causationId?: string;
+}
+
+export interface CommandOutcome {
+  /** Events this command appended; empty when it changed nothing (a retry, or a no-op). */
+  events: LedgerEvent[];
+  /** True when the command had already been carried out (same ids, same payload). */
+  idempotent: boolean;
+  /** The account stream's version after the command. */
+  version: bigint;
+}
+
+interface Job {
+  command: AccountCommand;
+  meta: CommandMeta;
+  attempts: number;
+  solo: boolean; // append on its own (after an id conflict in a group)
+  resolve: (o: CommandOutcome) => void;
+  reject: (e: Error) => void;
+}
+
+interface Lane {
+  accountId: string;
+  state: AccountState;
+  version: bigint;
+  loaded: boolean;
+  queue: Job[];
+  running: boolean;
+}
+
+const RESOLUTION_EVENT: Partial<Record<AccountCommand['type'], LedgerEvent['type']>> = {
+  SettleHold: 'HoldSettled',
+  VoidHold: 'HoldVoided',
+  ExpireHold: 'HoldExpired',
+};
+
+export interface LedgerServiceOptions {
+  maxAttempts?: number;
+  maxCachedAccounts?: number;
+  maxCommandsPerAppend?: number;
+}
+
+@Injectable()
+export class LedgerService implements OnModuleDestroy {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly maxAttempts: number;
+  private readonly maxCached: number;
+  private readonly maxPerAppend: number;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+    options: LedgerServiceOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 25;
+    this.maxCached = options.maxCachedAccounts ?? 50_000;
+    this.maxPerAppend = options.maxCommandsPerAppend ?? 200;
+  }
+
+  execute(accountId: string, command: AccountCommand, meta: CommandMeta = {}): Promise<CommandOutcome> {
+    return new Promise<CommandOutcome>((resolve, reject) => {
+      const lane = this.lane(accountId);
+      lane.queue.push({ command, meta, attempts: 0, solo: false, resolve, reject });
+      if (!lane.running) void this.drain(lane);
+    });
+  }
+
+  /** The account's state as the log has it now (refreshing the cached one). */
+  async load(accountId: string): Promise<{ state: AccountState; version: bigint }> {
+    const lane = this.lane(accountId);
+    await this.refresh(lane);
+    return { state: lane.state, version: lane.version };
+  }
+
+  onModuleDestroy(): void {
+    this.lanes.clear();
+  }
+
+  private lane(accountId: string): Lane {
+    let lane = this.lanes.get(accountId);
+    if (lane) {
+      // Re-insert: Map order is then least-recently-used first.
+      this.lanes.delete(accountId);
+      this.lanes.set(accountId, lane);
+      return lane;
+    }
+    lane = { accountId, state: initialState(), version: 0n, loaded: false, queue: [], running: false };
+    this.lanes.set(accountId, lane);
+    if (this.lanes.size > this.maxCached) this.evictIdle();
+    return lane;
+  }
+
+  private evictIdle(): void {
+    for (const [id, lane] of this.lanes) {
+      if (this.lanes.size <= this.maxCached * 0.9) break;
+      if (!lane.running && lane.queue.length === 0) this.lanes.delete(id);
+    }
+  }
+
+  private async refresh(lane: Lane): Promise<void> {
+    if (!lane.loaded) {
+      lane.state = initialState();
+      lane.version = 0n;
+    }
+    const stream = accountStream(lane.accountId);
+    for (;;) {
+      const page = await this.store.readStream(stream, { afterVersion: lane.version, limit: 5000 });
+      for (const e of page) {
+        lane.state = evolve(lane.state, decodeLedgerEvent(e.type, e.data));
+        lane.version = e.streamVersion;
+      }
+      if (page.length < 5000) break;
+    }
+    lane.loaded = true;
+  }
+
+  private async drain(lane: Lane): Promise<void> {
+    lane.running = true;
+    try {
+      while (lane.queue.length > 0) {
+        try {
+          if (!lane.loaded) await this.refresh(lane);
+        } catch (err) {
+          lane.queue.splice(0).forEach((j) => j.reject(err as Error));
+          break;
+        }
+        const take = lane.queue[0].solo ? 1 : Math.min(this.maxPerAppend, countUntilSolo(lane.queue));
+        await this.round(lane, lane.queue.splice(0, take));
+      }
+    } finally {
+      lane.running = false;
+    }
+  }
+
+  /** Decide a group of commands in order, append their events as one, and answer each. */
+  private async round(lane: Lane, jobs: Job[]): Promise<void> {
+    const now = this.clock.now();
+    let working = lane.state;
+    const accepted: Array<{ job: Job; events: LedgerEvent[] }> = [];
+    const toAppend: NewEvent[] = [];
+    const inGroup = new Map<string, NewEvent>();
+    const repeats: Job[] = []; // the same command twice in one group: the second is a retry
+    for (const job of jobs) {
+      let events: LedgerEvent[];
+      try {
+        events = decide(job.command, working, { now });
+      } catch (err) {
+        if (err instanceof LedgerError && err.code === 'hold_not_open' && RESOLUTION_EVENT[job.command.type]) {
+          void this.answerResolutionRetry(lane, job, err);
+        } else {
+          job.reject(err as Error);
+        }
+        continue;
+      }
+      const newEvents = events.map((e, i): NewEvent => {
+        const { type, data } = encodeLedgerEvent(e);
+        const metadata = { occurredAt: now.toISOString(), command: job.command.type, ...job.meta };
+        return { id: eventIdFor(lane.accountId, job.command, i), type, data, metadata };
+      });
+      const earlier = newEvents.map((e) => inGroup.get(e.id));
+      if (earlier.some((e) => e !== undefined)) {
+        const same = earlier.every((e, i) => e && samePayload(e, newEvents[i]));
+        if (same) repeats.push(job);
+        else job.reject(new LedgerError('idempotency_conflict', 'this command id was already used for a different command'));
+        continue;
+      }
+      newEvents.forEach((e) => inGroup.set(e.id, e));
+      toAppend.push(...newEvents);
+      for (const e of events) working = evolve(working, e);
+      accepted.push({ job, events });
+    }
+    if (toAppend.length === 0) {
+      accepted.forEach(({ job }) => job.resolve({ events: [], idempotent: false, version: lane.version }));
+      repeats.forEach((job) => job.resolve({ events: [], idempotent: true, version: lane.version }));
+      return;
+    }
+    try {
+      const result = await this.store.append(accountStream(lane.accountId), toAppend, {
+        expectedVersion: lane.version,
+      });
+      if (result.idempotent) {
+        // Every event was already in the log: the commands were retries and nothing changed.
+        // Our working state counted them again, so drop it and re-read what the log says.
+        lane.loaded = false;
+        accepted.forEach(({ job }) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
+        return;
+      }
+      lane.state = working;
+      lane.version = result.nextVersion;
+      accepted.forEach(({ job, events }) => job.resolve({ events, idempotent: false, version: result.nextVersion }));
+      repeats.forEach((job) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
+    } catch (err) {
+      const all = [...accepted.map((a) => a.job), ...repeats];
+      if (err instanceof VersionConflictError) {
+        lane.loaded = false; // someone else wrote; read their events and decide again
+        this.requeue(lane, all, false, err);
+      } else if (err instanceof EventIdConflictError && all.length > 1) {
+        // One of the group re-used an id: append each on its own so only that one fails.
+        this.requeue(lane, all, true, err);
+      } else if (err instanceof EventIdConflictError) {
+        all[0].reject(new LedgerError('idempotency_conflict', 'this command id was already used for a different command'));
+      } else {
+        lane.loaded = false;
+        all.forEach((job) => job.reject(err as Error));
+      }
+    }
+  }
+
+  private requeue(lane: Lane, jobs: Job[], solo: boolean, cause: Error): void {
+    const again: Job[] = [];
+    for (const job of jobs) {
+      job.attempts++;
+      job.solo = job.solo || solo;
+      if (job.attempts >= this.maxAttempts) {
+        job.reject(new LedgerError('version_conflict', `gave up after ${job.attempts} conflicting attempts: ${cause.message}`));
+      } else {
+        again.push(job);
+      }
+    }
+    lane.queue.unshift(...again);
+  }
+
+  /**
+   * A settle/void/expire for a hold that is no longer open is either a retry of the resolution
+   * that closed it (answer: done, idempotently) or a second, different resolution (refuse).
+   */
+  private async answerResolutionRetry(lane: Lane, job: Job, notOpen: LedgerError): Promise<void> {
+    try {
+      const prior = await this.store.getEvent(eventIdFor(lane.accountId, job.command, 0));
+      if (!prior || prior.streamId !== accountStream(lane.accountId)) return job.reject(notOpen);
+      const event = decodeLedgerEvent(prior.type, prior.data);
+      const sameKind = event.type === RESOLUTION_EVENT[job.command.type];
+      const sameAmount =
+        job.command.type !== 'SettleHold' || (event.type === 'HoldSettled' && event.data.amount === job.command.data.amount);
+      if (sameKind && sameAmount) {
+        job.resolve({ events: [], idempotent: true, version: lane.version });
+      } else {
+        job.reject(new LedgerError('hold_not_open', `hold was already resolved by ${prior.type}`));
+      }
+    } catch (err) {
+      job.reject(err as Error);
+    }
+  }
+}
+
+function countUntilSolo(queue: Job[]): number {
+  const i = queue.findIndex((j) => j.solo);
+  return i === -1 ? queue.length : i;
+}

@@ -1,0 +1,39 @@
+/**
+ * Which event id each command's events get. The key is the command's own identity, so a retry
+ * yields the same ids, and different commands that must not both happen share one id:
+ * - a payment credits once, whichever account it is aimed at: `payment:<id>`;
+ * - a hold resolves once, whether settled, voided or expired: `hold:<id>:resolved`.
+ */
+import { AccountCommand, cryptoPaymentId } from './account.decider';
+import { deterministicId } from './ids';
+
+export function eventIdFor(accountId: string, command: AccountCommand, index: number): string {
+  return deterministicId(`${commandKey(accountId, command)}#${index}`);
+}
+
+export function commandKey(accountId: string, c: AccountCommand): string {
+  switch (c.type) {
+    case 'OpenAccount':
+      return `account:${accountId}:opened`;
+    case 'PurchaseCredits':
+      return `payment:stripe:${c.data.paymentId}`;
+    case 'CreditCryptoPayment':
+      return `payment:${cryptoPaymentId(c.data)}`;
+    case 'GrantCredits':
+      return `grant:${accountId}:${c.data.grantId}`;
+    case 'GrantFreeRequests':
+      return `free:${accountId}:${c.data.grantId}`;
+    case 'UseFreeRequest':
+      return `free-use:${accountId}:${c.data.requestId}`;
+    case 'PlaceHold':
+      return `hold:${c.data.holdId}:placed`;
+    case 'SettleHold':
+    case 'VoidHold':
+    case 'ExpireHold':
+      return `hold:${c.data.holdId}:resolved`;
+    case 'RefundCredits':
+      return `refund:${accountId}:${c.data.refundId}`;
+    case 'Adjust':
+      return `adjust:${accountId}:${c.data.adjustmentId}`;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The events of one account's money, all on stream `account-<id>`. Amounts are bigint µcr
+ * here; on disk they are decimal strings (see encode/decode below), because JSON numbers are
+ * floats.
+ */
+import { Micros } from './money';
+
+export type LedgerEvent =
+  | { type: 'AccountOpened'; data: { accountId: string; ownerId: string | null } }
+  | { type: 'CreditsPurchased'; data: { paymentId: string; amount: Micros; provider: 'stripe' } }
+  | {
+      type: 'CryptoPaymentCredited';
+      data: { paymentId: string; amount: Micros; chainId: number; txHash: string; logIndex: number; token: string };
+    }
+  | { type: 'FreeRequestsGranted'; data: { grantId: string; count: number } }
+  | { type: 'FreeRequestUsed'; data: { requestId: string } }
+  | { type: 'CreditsGranted'; data: { grantId: string; amount: Micros; reason: string } }
+  | { type: 'HoldPlaced'; data: { holdId: string; amount: Micros; expiresAt: string } }
+  | {
+      type: 'HoldSettled';
+      data: {
+        holdId: string;
+        amount: Micros; // what the request cost
+        released: Micros; // held minus cost, back to available
+        upstreamCost: Micros; // part of the cost owed to the provider
+        usage: UsageFigures | null;
+      };
+    }
+  | { type: 'HoldVoided'; data: { holdId: string; amount: Micros; reason: string } }
+  | { type: 'HoldExpired'; data: { holdId: string; amount: Micros } }
+  | { type: 'CreditsRefunded'; data: { refundId: string; amount: Micros; reason: string } }
+  | { type: 'Adjusted'; data: { adjustmentId: string; amount: Micros; reason: string } };
+
+/** Metadata of a settled request (never content): enough for daily usage per model. */
+export interface UsageFigures {
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  estimated: boolean;
+}
+
+export type LedgerEventType = LedgerEvent['type'];
+export type EventOf<T extends LedgerEventType> = Extract<LedgerEvent, { type: T }>;
+
+export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
+  'AccountOpened',
+  'CreditsPurchased',
+  'CryptoPaymentCredited',
+  'FreeRequestsGranted',
+  'FreeRequestUsed',
+  'CreditsGranted',
+  'HoldPlaced',
+  'HoldSettled',
+  'HoldVoided',
+  'HoldExpired',
+  'CreditsRefunded',
+  'Adjusted',
+];
+const KNOWN = new Set<string>(LEDGER_EVENT_TYPES);
+
+export const ACCOUNT_STREAM_PREFIX = 'account-';
+export const accountStream = (accountId: string) => `${ACCOUNT_STREAM_PREFIX}${accountId}`;
+export const accountIdOfStream = (streamId: string) => streamId.slice(ACCOUNT_STREAM_PREFIX.length);
+
+// Fields that hold µcr, in every event type that has them.
+const MONEY_FIELDS = ['amount', 'released', 'upstreamCost'] as const;
+
+/** bigint → decimal string, for storage. */
+export function encodeLedgerEvent(e: LedgerEvent): { type: string; data: Record<string, unknown> } {
+  const data: Record<string, unknown> = { ...e.data };
+  for (const f of MONEY_FIELDS) if (typeof data[f] === 'bigint') data[f] = (data[f] as bigint).toString();
+  return { type: e.type, data };
+}
+
+export class UnknownEventError extends Error {
+  constructor(type: string) {
+    super(`unknown ledger event type ${type}`);
+  }
+}
+
+/** Decimal string → bigint, from storage. Unknown types are an error, not a silent skip. */
+export function decodeLedgerEvent(type: string, stored: Record<string, unknown>): LedgerEvent {
+  if (!KNOWN.has(type)) throw new UnknownEventError(type);
+  const data: Record<string, unknown> = { ...stored };
+  for (const f of MONEY_FIELDS) if (typeof data[f] === 'string') data[f] = BigInt(data[f] as string);
+  return { type, data } as LedgerEvent;
+}
+
+export function isLedgerEventType(type: string): type is LedgerEventType {
+  return KNOWN.has(type);
+}

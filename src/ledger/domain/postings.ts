@@ -1,0 +1,85 @@
+/**
+ * Double entry. Every ledger event maps to postings that sum to zero. Balances are signed
+ * from the user's side: a positive `user:<id>:available` is credit the user may spend, and
+ * each house account holds the opposite (e.g. `stripe:clearing` goes negative as users buy).
+ *
+ * | event                 | postings                                                        |
+ * |-----------------------|-----------------------------------------------------------------|
+ * | CreditsPurchased      | available +a, stripe:clearing −a                                |
+ * | CryptoPaymentCredited | available +a, crypto:clearing −a                                |
+ * | CreditsGranted        | available +a, promo −a                                          |
+ * | HoldPlaced            | available −a, held +a                                           |
+ * | HoldSettled           | held −(c+r), available +r, revenue +(c−u), upstream:payable +u  |
+ * | HoldVoided / Expired  | held −a, available +a                                           |
+ * | CreditsRefunded       | available −a, refunds +a   (money returned to the payer)        |
+ * | Adjusted              | available +a, revenue −a   (a correction of what was charged)   |
+ */
+import { LedgerEvent } from './events';
+import { Micros } from './money';
+
+export interface Posting {
+  account: string;
+  amount: Micros;
+}
+
+export const HOUSE_ACCOUNTS = [
+  'revenue',
+  'stripe:clearing',
+  'crypto:clearing',
+  'promo',
+  'refunds',
+  'upstream:payable',
+] as const;
+
+export const availableOf = (accountId: string) => `user:${accountId}:available`;
+export const heldOf = (accountId: string) => `user:${accountId}:held`;
+
+export function postingsOf(accountId: string, event: LedgerEvent): Posting[] {
+  const available = availableOf(accountId);
+  const held = heldOf(accountId);
+  switch (event.type) {
+    case 'AccountOpened':
+    case 'FreeRequestsGranted':
+    case 'FreeRequestUsed':
+      return [];
+    case 'CreditsPurchased':
+      return pair(available, 'stripe:clearing', event.data.amount);
+    case 'CryptoPaymentCredited':
+      return pair(available, 'crypto:clearing', event.data.amount);
+    case 'CreditsGranted':
+      return pair(available, 'promo', event.data.amount);
+    case 'HoldPlaced':
+      return pair(held, available, event.data.amount);
+    case 'HoldSettled': {
+      const { amount, released, upstreamCost } = event.data;
+      return [
+        { account: held, amount: -(amount + released) },
+        { account: available, amount: released },
+        { account: 'revenue', amount: amount - upstreamCost },
+        { account: 'upstream:payable', amount: upstreamCost },
+      ].filter((p) => p.amount !== 0n);
+    }
+    case 'HoldVoided':
+    case 'HoldExpired':
+      return pair(available, held, event.data.amount);
+    case 'CreditsRefunded':
+      return pair('refunds', available, event.data.amount);
+    case 'Adjusted':
+      return pair(available, 'revenue', event.data.amount);
+    default:
+      return assertNever(event);
+  }
+}
+
+/** `to` gains `amount`, `from` loses it. */
+function pair(to: string, from: string, amount: Micros): Posting[] {
+  if (amount === 0n) return [];
+  return [
+    { account: to, amount },
+    { account: from, amount: -amount },
+  ];
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+}
