@@ -53,3 +53,6 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
     await admin.end();
   }
 }
+
+/** Injection token of the process's pg Pool (provided by DatabaseModule). */
+export const PG_POOL = Symbol('PG_POOL');

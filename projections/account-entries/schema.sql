@@ -1,0 +1,26 @@
+-- Every posting of every event, with the ledger account's running balance after it.
+-- As-of questions sum the postings of events that occurred up to the instant: an event is
+-- either wholly in or wholly out, so a trial balance as of any instant is exactly zero.
+CREATE TABLE IF NOT EXISTS ledger_accounts (
+  ledger_account  text PRIMARY KEY,            -- user:<id>:available, user:<id>:held, revenue, ...
+  balance         bigint NOT NULL,             -- µcr
+  entries         bigint NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS entries (
+  ledger_account  text   NOT NULL,
+  entry_no        bigint NOT NULL,             -- 1, 2, ... per ledger account, in log order
+  account_id      text   NOT NULL,             -- the user account whose event it is
+  event_id        uuid   NOT NULL,
+  event_type      text   NOT NULL,
+  amount          bigint NOT NULL,             -- µcr, signed
+  balance_after   bigint NOT NULL,             -- µcr
+  occurred_at     timestamptz NOT NULL,
+  log_tx          bigint NOT NULL,             -- the event's log position, for export order
+  log_seq         bigint NOT NULL,
+  PRIMARY KEY (ledger_account, entry_no)
+);
+
+CREATE INDEX IF NOT EXISTS entries_as_of ON entries (ledger_account, occurred_at) INCLUDE (amount);
+CREATE INDEX IF NOT EXISTS entries_time ON entries (occurred_at) INCLUDE (ledger_account, amount);
+CREATE INDEX IF NOT EXISTS entries_log_order ON entries (log_tx, log_seq);

@@ -1,0 +1,70 @@
+import { PoolClient } from 'pg';
+import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
+import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
+import { availableOf, heldOf, postingsOf } from '../../src/ledger/domain/postings';
+import { Projection, ledgerFacts, readSchemaFile } from '../projection';
+
+interface Delta {
+  available: bigint;
+  held: bigint;
+  purchased: bigint;
+  spent: bigint;
+  free: number;
+  version: bigint;
+  at: Date;
+}
+
+/** Balances per account. A batch is folded into one delta per account, then one upsert. */
+export class BalancesProjection implements Projection {
+  readonly name = 'balances';
+  readonly streamPrefixes = [ACCOUNT_STREAM_PREFIX];
+
+  schemaSql(): string {
+    return readSchemaFile('balances');
+  }
+
+  async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
+    const deltas = new Map<string, Delta>();
+    for (const { accountId, event, source, occurredAt } of ledgerFacts(events)) {
+      let d = deltas.get(accountId);
+      if (!d) deltas.set(accountId, (d = { available: 0n, held: 0n, purchased: 0n, spent: 0n, free: 0, version: 0n, at: occurredAt }));
+      d.version = source.streamVersion;
+      d.at = occurredAt;
+      // Available and held come from the postings, so this read model and the entries one
+      // can never disagree about what an event does to a balance.
+      for (const p of postingsOf(accountId, event)) {
+        if (p.account === availableOf(accountId)) d.available += p.amount;
+        else if (p.account === heldOf(accountId)) d.held += p.amount;
+      }
+      if (event.type === 'CreditsPurchased' || event.type === 'CryptoPaymentCredited') d.purchased += event.data.amount;
+      else if (event.type === 'HoldSettled') d.spent += event.data.amount;
+      else if (event.type === 'FreeRequestsGranted') d.free += event.data.count;
+      else if (event.type === 'FreeRequestUsed') d.free -= 1;
+    }
+    if (deltas.size === 0) return;
+    const ids = [...deltas.keys()];
+    const col = <T>(f: (d: Delta) => T) => ids.map((id) => f(deltas.get(id)!));
+    await client.query(
+      `INSERT INTO balances AS b (account_id, available, held, lifetime_purchased, lifetime_spent, free_requests, version, updated_at)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[], $8::timestamptz[])
+       ON CONFLICT (account_id) DO UPDATE SET
+         available = b.available + EXCLUDED.available,
+         held = b.held + EXCLUDED.held,
+         lifetime_purchased = b.lifetime_purchased + EXCLUDED.lifetime_purchased,
+         lifetime_spent = b.lifetime_spent + EXCLUDED.lifetime_spent,
+         free_requests = b.free_requests + EXCLUDED.free_requests,
+         version = EXCLUDED.version,
+         updated_at = EXCLUDED.updated_at`,
+      [
+        ids,
+        col((d) => d.available.toString()),
+        col((d) => d.held.toString()),
+        col((d) => d.purchased.toString()),
+        col((d) => d.spent.toString()),
+        col((d) => d.free),
+        col((d) => d.version.toString()),
+        col((d) => d.at),
+      ],
+    );
+  }
+}

@@ -1,0 +1,10 @@
+import { Projection } from './projection';
+import { BalancesProjection } from './balances/balances.projection';
+import { AccountEntriesProjection } from './account-entries/account-entries.projection';
+import { TransactionsProjection } from './transactions/transactions.projection';
+import { DailyUsageProjection } from './daily-usage/daily-usage.projection';
+
+/** Every read model, in the order a rebuild fills them. */
+export function allProjections(): Projection[] {
+  return [new BalancesProjection(), new AccountEntriesProjection(), new TransactionsProjection(), new DailyUsageProjection()];
+}

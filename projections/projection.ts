@@ -1,0 +1,48 @@
+/**
+ * A read model: a Postgres schema of its own (tables from its folder's schema.sql, plus a
+ * one-row checkpoint), and a projector that applies a batch of events to it. The runner sets
+ * search_path to the schema, so projectors write unqualified table names, and a rebuild can
+ * fill a fresh schema and swap it in by renaming.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PoolClient } from 'pg';
+import { RecordedEvent } from '../src/platform/event-store/event-store.port';
+import { LedgerEvent, accountIdOfStream, decodeLedgerEvent, isLedgerEventType } from '../src/ledger/domain/events';
+import { repoRoot } from '../src/platform/paths';
+
+export interface Projection {
+  /** Short name, used in the CLI and for the schema `rm_<name>`. */
+  readonly name: string;
+  /** Stream prefixes whose events it reads. */
+  readonly streamPrefixes: string[];
+  /** DDL of its tables (unqualified names, idempotent: CREATE ... IF NOT EXISTS). */
+  schemaSql(): string;
+  /** Applies events (in log order) inside the runner's transaction. */
+  apply(client: PoolClient, events: RecordedEvent[]): Promise<void>;
+}
+
+export const schemaOf = (p: Projection) => `rm_${p.name}`;
+
+export function readSchemaFile(folder: string): string {
+  return readFileSync(join(repoRoot(), 'projections', folder, 'schema.sql'), 'utf8');
+}
+
+/** A ledger event with where and when it happened, as projectors need it. */
+export interface LedgerFact {
+  accountId: string;
+  event: LedgerEvent;
+  source: RecordedEvent;
+  occurredAt: Date;
+}
+
+/** Decodes the ledger events of a batch (others are skipped: they belong to other read models). */
+export function ledgerFacts(events: RecordedEvent[]): LedgerFact[] {
+  const out: LedgerFact[] = [];
+  for (const e of events) {
+    if (!isLedgerEventType(e.type)) continue;
+    const at = typeof e.metadata.occurredAt === 'string' ? new Date(e.metadata.occurredAt) : e.recordedAt;
+    out.push({ accountId: accountIdOfStream(e.streamId), event: decodeLedgerEvent(e.type, e.data), source: e, occurredAt: at });
+  }
+  return out;
+}

@@ -1,0 +1,234 @@
+/**
+ * Runs the read models: each follows the event log from its checkpoint and writes its rows and
+ * its new checkpoint in one transaction, so a crash never applies an event twice or skips one.
+ *
+ * Several runners (worker instances) may follow the same read model: every batch takes the
+ * model's advisory lock and re-reads the stored checkpoint, and a runner whose position differs
+ * from the stored one moves to it instead of writing. The same lock lets a rebuild fill a fresh
+ * schema beside the live one while the system runs, then swap them by renaming.
+ */
+import { createHash } from 'node:crypto';
+import { Pool, PoolClient } from 'pg';
+import { EventStore, LOG_START, LogPosition, RecordedEvent, comparePositions } from '../src/platform/event-store/event-store.port';
+import { inTransaction } from '../src/platform/database/pg';
+import { Projection, schemaOf } from './projection';
+
+const LOCK_NAMESPACE = 7_300_002;
+
+export interface RebuildProgress {
+  events: number;
+  position: LogPosition;
+}
+
+export interface RunnerOptions {
+  pollMs?: number;
+  batchSize?: number;
+  onError?: (projection: string, err: Error) => void;
+}
+
+const lockKey = (p: Projection) => createHash('sha1').update(p.name).digest().readInt32BE(0);
+const quote = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
+const schemaHash = (p: Projection) => createHash('sha256').update(p.schemaSql()).digest('hex').slice(0, 16);
+
+export class ProjectionRunner {
+  private readonly pollMs: number;
+  private readonly batchSize: number;
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly positions = new Map<string, LogPosition>();
+  private wakers = new Set<() => void>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: EventStore,
+    private readonly projections: Projection[],
+    private readonly options: RunnerOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 50;
+    this.batchSize = options.batchSize ?? 2000;
+  }
+
+  /** Creates each read model's schema if missing; rebuilds those whose schema.sql changed. */
+  async prepare(): Promise<void> {
+    const stale: Projection[] = [];
+    for (const p of this.projections) {
+      const { hash } = await this.ensureSchema(p, schemaOf(p));
+      if (hash !== schemaHash(p)) stale.push(p);
+    }
+    if (stale.length > 0) await this.rebuild(stale);
+  }
+
+  async start(): Promise<void> {
+    await this.prepare();
+    this.running = true;
+    this.loops = this.projections.map((p) => this.follow(p));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakers.forEach((w) => w());
+    await Promise.all(this.loops);
+    this.loops = [];
+  }
+
+  /** Resolves when every read model has applied everything visible in the log now. */
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const head = await this.head();
+    for (const p of this.projections) {
+      for (;;) {
+        const at = await this.checkpoint(p);
+        if (comparePositions(at, head) >= 0) break;
+        if (Date.now() > deadline) throw new Error(`read model ${p.name} did not catch up in ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  }
+
+  /** The position of the last event of the log that readers can see now. */
+  async head(): Promise<LogPosition> {
+    let last: RecordedEvent | undefined;
+    let after = LOG_START;
+    // Walk forward from the furthest checkpoint we know; cheap when read models are current.
+    for (const p of this.projections) {
+      const c = await this.checkpoint(p);
+      if (comparePositions(c, after) > 0) after = c;
+    }
+    for (;;) {
+      const page = await this.store.readAll({ after, limit: 10_000, streamPrefixes: this.prefixes(this.projections) });
+      if (page.length === 0) break;
+      last = page[page.length - 1];
+      after = last.position;
+    }
+    return last?.position ?? after;
+  }
+
+  async checkpoint(p: Projection, schema = schemaOf(p)): Promise<LogPosition> {
+    const { rows } = await this.pool.query<{ log_tx: bigint; log_seq: bigint }>(
+      `SELECT log_tx, log_seq FROM ${quote(schema)}.checkpoint`,
+    );
+    return rows[0] ? { tx: rows[0].log_tx, seq: rows[0].log_seq } : LOG_START;
+  }
+
+  /**
+   * Rebuilds read models from the first event: fills `rm_<name>__next` while the live ones keep
+   * serving, catches up under the models' locks, and swaps the schemas in one transaction.
+   */
+  async rebuild(projections = this.projections, onProgress?: (p: RebuildProgress) => void): Promise<RebuildProgress> {
+    const next = (p: Projection) => `${schemaOf(p)}__next`;
+    for (const p of projections) {
+      await this.pool.query(`DROP SCHEMA IF EXISTS ${quote(next(p))} CASCADE`);
+      await this.ensureSchema(p, next(p));
+    }
+    const progress: RebuildProgress = { events: 0, position: LOG_START };
+    const prefixes = this.prefixes(projections);
+    // Read the next page while the current one is written.
+    let pending = this.store.readAll({ after: LOG_START, limit: 5000, streamPrefixes: prefixes });
+    for (;;) {
+      const page = await pending;
+      if (page.length === 0) break;
+      progress.position = page[page.length - 1].position;
+      pending = this.store.readAll({ after: progress.position, limit: 5000, streamPrefixes: prefixes });
+      await inTransaction(this.pool, async (client) => {
+        for (const p of projections) await this.applyBatch(client, p, next(p), page);
+      });
+      progress.events += page.length;
+      onProgress?.({ ...progress });
+    }
+    await inTransaction(this.pool, async (client) => {
+      for (const p of projections) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
+      for (;;) {
+        const page = await this.store.readAll({ after: progress.position, limit: 5000, streamPrefixes: prefixes });
+        if (page.length === 0) break;
+        for (const p of projections) await this.applyBatch(client, p, next(p), page);
+        progress.position = page[page.length - 1].position;
+        progress.events += page.length;
+      }
+      for (const p of projections) {
+        await client.query(`DROP SCHEMA IF EXISTS ${quote(`${schemaOf(p)}__old`)} CASCADE`);
+        await client.query(`ALTER SCHEMA ${quote(schemaOf(p))} RENAME TO ${quote(`${schemaOf(p)}__old`)}`);
+        await client.query(`ALTER SCHEMA ${quote(next(p))} RENAME TO ${quote(schemaOf(p))}`);
+        await client.query(`DROP SCHEMA ${quote(`${schemaOf(p)}__old`)} CASCADE`);
+      }
+    });
+    onProgress?.({ ...progress });
+    this.wakers.forEach((w) => w());
+    return progress;
+  }
+
+  private prefixes(projections: Projection[]): string[] {
+    return [...new Set(projections.flatMap((p) => p.streamPrefixes))];
+  }
+
+  private async follow(p: Projection): Promise<void> {
+    let position = await this.checkpoint(p);
+    while (this.running) {
+      try {
+        const page = await this.store.readAll({ after: position, limit: this.batchSize, streamPrefixes: p.streamPrefixes });
+        if (page.length > 0) {
+          position = await inTransaction(this.pool, async (client) => {
+            await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
+            const stored = await this.checkpointIn(client, schemaOf(p));
+            // Another runner (or a rebuild) moved the model: follow it rather than write.
+            if (comparePositions(stored, position) !== 0) return stored;
+            return this.applyBatch(client, p, schemaOf(p), page);
+          });
+          this.positions.set(p.name, position);
+        }
+        if (page.length < this.batchSize) await this.sleep();
+      } catch (err) {
+        this.options.onError?.(p.name, err as Error);
+        await this.sleep(1000);
+        position = await this.checkpoint(p).catch(() => position);
+      }
+    }
+  }
+
+  /** Applies a page to a schema's tables and moves its checkpoint; returns the new position. */
+  private async applyBatch(client: PoolClient, p: Projection, schema: string, page: RecordedEvent[]): Promise<LogPosition> {
+    const last = page[page.length - 1].position;
+    await client.query(`SET LOCAL search_path TO ${quote(schema)}, public`);
+    const mine = page.filter((e) => p.streamPrefixes.some((prefix) => e.streamId.startsWith(prefix)));
+    if (mine.length > 0) await p.apply(client, mine);
+    await client.query('UPDATE checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()', [last.tx.toString(), last.seq.toString()]);
+    return last;
+  }
+
+  private async checkpointIn(client: PoolClient, schema: string): Promise<LogPosition> {
+    const { rows } = await client.query<{ log_tx: bigint; log_seq: bigint }>(
+      `SELECT log_tx, log_seq FROM ${quote(schema)}.checkpoint FOR UPDATE`,
+    );
+    return { tx: rows[0].log_tx, seq: rows[0].log_seq };
+  }
+
+  private async ensureSchema(p: Projection, schema: string): Promise<{ hash: string | null }> {
+    return inTransaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+      await client.query(`SET LOCAL search_path TO ${quote(schema)}, public`);
+      await client.query(p.schemaSql());
+      await client.query(`CREATE TABLE IF NOT EXISTS checkpoint (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        log_tx bigint NOT NULL, log_seq bigint NOT NULL, schema_hash text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now())`);
+      const { rows } = await client.query<{ schema_hash: string }>(
+        `INSERT INTO checkpoint (log_tx, log_seq, schema_hash) VALUES (0, 0, $1)
+         ON CONFLICT (only_row) DO UPDATE SET only_row = true RETURNING schema_hash`,
+        [schemaHash(p)],
+      );
+      return { hash: rows[0]?.schema_hash ?? null };
+    });
+  }
+
+  private sleep(ms = this.pollMs): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
+    });
+  }
+}

@@ -1,0 +1,58 @@
+import { PoolClient } from 'pg';
+import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
+import { ACCOUNT_STREAM_PREFIX, LedgerEvent } from '../../src/ledger/domain/events';
+import { Projection, ledgerFacts, readSchemaFile } from '../projection';
+
+interface Row {
+  kind: string;
+  amount: bigint;
+  reference: string;
+  reason: string | null;
+}
+
+function rowOf(e: LedgerEvent): Row | null {
+  switch (e.type) {
+    case 'CreditsPurchased':
+      return { kind: 'purchase', amount: e.data.amount, reference: e.data.paymentId, reason: null };
+    case 'CryptoPaymentCredited':
+      return { kind: 'crypto_payment', amount: e.data.amount, reference: e.data.paymentId, reason: null };
+    case 'CreditsGranted':
+      return { kind: 'grant', amount: e.data.amount, reference: e.data.grantId, reason: e.data.reason };
+    case 'CreditsRefunded':
+      return { kind: 'refund', amount: -e.data.amount, reference: e.data.refundId, reason: e.data.reason };
+    case 'Adjusted':
+      return { kind: 'adjustment', amount: e.data.amount, reference: e.data.adjustmentId, reason: e.data.reason };
+    default:
+      return null; // requests (holds) are in usage, not here
+  }
+}
+
+export class TransactionsProjection implements Projection {
+  readonly name = 'transactions';
+  readonly streamPrefixes = [ACCOUNT_STREAM_PREFIX];
+
+  schemaSql(): string {
+    return readSchemaFile('transactions');
+  }
+
+  async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
+    const rows = ledgerFacts(events).flatMap((f) => {
+      const r = rowOf(f.event);
+      return r ? [{ ...r, f }] : [];
+    });
+    if (rows.length === 0) return;
+    await client.query(
+      `INSERT INTO transactions (event_id, account_id, kind, amount, reference, reason, occurred_at)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::timestamptz[])`,
+      [
+        rows.map((r) => r.f.source.id),
+        rows.map((r) => r.f.accountId),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.amount.toString()),
+        rows.map((r) => r.reference),
+        rows.map((r) => r.reason),
+        rows.map((r) => r.f.occurredAt),
+      ],
+    );
+  }
+}

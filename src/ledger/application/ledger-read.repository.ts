@@ -1,0 +1,111 @@
+/**
+ * SQL over the ledger's read models (projections/): balances now or as of any instant, the
+ * trial balance, and the postings export. As-of figures sum the postings of every event that
+ * occurred up to the instant, so each event counts wholly or not at all.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { Pool } from 'pg';
+import { PG_POOL } from '../../platform/database/pg';
+import { LedgerError } from '../domain/errors';
+import { availableOf, heldOf } from '../domain/postings';
+
+export interface AccountBalance {
+  accountId: string;
+  available: bigint;
+  held: bigint;
+  asOf: Date | null;
+}
+
+export interface TrialBalanceLine {
+  ledgerAccount: string;
+  balance: bigint;
+}
+
+export interface TrialBalance {
+  asOf: Date | null;
+  lines: TrialBalanceLine[];
+  total: bigint;
+}
+
+export interface PostingRow {
+  occurredAt: Date;
+  eventId: string;
+  eventType: string;
+  accountId: string;
+  ledgerAccount: string;
+  amount: bigint;
+  balanceAfter: bigint;
+  logTx: bigint;
+  logSeq: bigint;
+}
+
+@Injectable()
+export class LedgerReadRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  async balance(accountId: string, asOf?: Date): Promise<AccountBalance> {
+    const known = await this.pool.query<{ available: bigint; held: bigint }>(
+      'SELECT available, held FROM rm_balances.balances WHERE account_id = $1',
+      [accountId],
+    );
+    if (known.rows.length === 0) throw new LedgerError('account_not_found', `no account ${accountId}`);
+    if (!asOf) return { accountId, ...known.rows[0], asOf: null };
+    const { rows } = await this.pool.query<{ ledger_account: string; balance: bigint }>(
+      `SELECT ledger_account, coalesce(sum(amount), 0)::bigint AS balance
+         FROM rm_account_entries.entries
+        WHERE ledger_account = ANY($1::text[]) AND occurred_at <= $2
+        GROUP BY ledger_account`,
+      [[availableOf(accountId), heldOf(accountId)], asOf],
+    );
+    const of = (a: string) => rows.find((r) => r.ledger_account === a)?.balance ?? 0n;
+    return { accountId, available: of(availableOf(accountId)), held: of(heldOf(accountId)), asOf };
+  }
+
+  async trialBalance(asOf?: Date): Promise<TrialBalance> {
+    const { rows } = asOf
+      ? await this.pool.query<{ ledger_account: string; balance: bigint }>(
+          `SELECT ledger_account, sum(amount)::bigint AS balance FROM rm_account_entries.entries
+            WHERE occurred_at <= $1 GROUP BY ledger_account ORDER BY ledger_account`,
+          [asOf],
+        )
+      : await this.pool.query<{ ledger_account: string; balance: bigint }>(
+          'SELECT ledger_account, balance FROM rm_account_entries.ledger_accounts ORDER BY ledger_account',
+        );
+    const lines = rows.map((r) => ({ ledgerAccount: r.ledger_account, balance: r.balance }));
+    return { asOf: asOf ?? null, lines, total: lines.reduce((t, l) => t + l.balance, 0n) };
+  }
+
+  /** Every posting that occurred in [from, to), in log order, a page at a time (keyset, never all in memory). */
+  async *postings(from: Date, to: Date, pageSize = 5000): AsyncGenerator<PostingRow[]> {
+    let after: [string, string, string] = ['-1', '-1', ''];
+    for (;;) {
+      const { rows } = await this.pool.query<{
+        occurred_at: Date; event_id: string; event_type: string; account_id: string; ledger_account: string;
+        amount: bigint; balance_after: bigint; log_tx: bigint; log_seq: bigint;
+      }>(
+        `SELECT occurred_at, event_id, event_type, account_id, ledger_account, amount, balance_after, log_tx, log_seq
+           FROM rm_account_entries.entries
+          WHERE (log_tx, log_seq, ledger_account) > ($1::bigint, $2::bigint, $3::text)
+            AND occurred_at >= $4 AND occurred_at < $5
+          ORDER BY log_tx, log_seq, ledger_account
+          LIMIT $6`,
+        [...after, from, to, pageSize],
+      );
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({
+        occurredAt: r.occurred_at,
+        eventId: r.event_id,
+        eventType: r.event_type,
+        accountId: r.account_id,
+        ledgerAccount: r.ledger_account,
+        amount: r.amount,
+        balanceAfter: r.balance_after,
+        logTx: r.log_tx,
+        logSeq: r.log_seq,
+      }));
+      const last = rows[rows.length - 1];
+      after = [last.log_tx.toString(), last.log_seq.toString(), last.ledger_account];
+      if (rows.length < pageSize) return;
+    }
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * `tollgate ledger verify`: replays the whole log into memory and checks it three ways.
+ * 1. The log itself: every stream's versions are contiguous and its hash chain recomputes.
+ * 2. The ledger's invariants: each event's postings sum to zero, available and held never go
+ *    below zero, a hold is placed once and resolved once, and settles for no more than it held.
+ * 3. The read models equal what the replay says they should hold.
+ * It reports every difference it finds (up to a limit) rather than stopping at the first.
+ */
+import { Pool } from 'pg';
+import { EventStore, LOG_START, LogPosition, RecordedEvent } from '../../platform/event-store/event-store.port';
+import { GENESIS_HASH, chainHash } from '../../platform/event-store/canonical';
+import { AccountState, evolve, initialState } from '../domain/account.decider';
+import { ACCOUNT_STREAM_PREFIX, LedgerEvent, accountIdOfStream, decodeLedgerEvent, isLedgerEventType } from '../domain/events';
+import { formatCredits } from '../domain/money';
+import { postingsOf } from '../domain/postings';
+
+export interface VerifyReport {
+  events: number;
+  streams: number;
+  accounts: number;
+  problems: string[];
+  truncated: boolean;
+}
+
+const MAX_PROBLEMS = 200;
+
+export class LedgerVerifier {
+  private problems: string[] = [];
+  private truncated = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: EventStore,
+  ) {}
+
+  async verify(onProgress?: (events: number) => void): Promise<VerifyReport> {
+    this.problems = [];
+    this.truncated = false;
+    const chains = new Map<string, { version: bigint; hash: Buffer }>();
+    const accounts = new Map<string, AccountState>();
+    const ledgerTotals = new Map<string, bigint>();
+    let events = 0;
+    let after: LogPosition = LOG_START;
+    for (;;) {
+      const page = await this.store.readAll({ after, limit: 5000 });
+      if (page.length === 0) break;
+      for (const e of page) {
+        this.checkChain(chains, e);
+        if (e.streamId.startsWith(ACCOUNT_STREAM_PREFIX) && isLedgerEventType(e.type)) {
+          this.checkLedgerEvent(accounts, ledgerTotals, e);
+        }
+      }
+      events += page.length;
+      after = page[page.length - 1].position;
+      onProgress?.(events);
+    }
+    await this.checkStreamHeads(chains);
+    await this.checkReadModels(accounts, ledgerTotals);
+    return { events, streams: chains.size, accounts: accounts.size, problems: this.problems, truncated: this.truncated };
+  }
+
+  private problem(text: string): void {
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push(text);
+    else this.truncated = true;
+  }
+
+  private checkChain(chains: Map<string, { version: bigint; hash: Buffer }>, e: RecordedEvent): void {
+    const prev = chains.get(e.streamId) ?? { version: 0n, hash: GENESIS_HASH };
+    if (e.streamVersion !== prev.version + 1n) {
+      this.problem(`stream ${e.streamId}: version ${e.streamVersion} follows ${prev.version}`);
+    }
+    const expected = chainHash(prev.hash, { ...e, metadata: e.metadata });
+    if (expected.toString('hex') !== e.hash) {
+      this.problem(`stream ${e.streamId} v${e.streamVersion} (${e.id}): hash chain broken`);
+    }
+    chains.set(e.streamId, { version: e.streamVersion, hash: Buffer.from(e.hash, 'hex') });
+  }
+
+  private checkLedgerEvent(accounts: Map<string, AccountState>, totals: Map<string, bigint>, e: RecordedEvent): void {
+    const accountId = accountIdOfStream(e.streamId);
+    const where = `account ${accountId} v${e.streamVersion} ${e.type}`;
+    let event: LedgerEvent;
+    try {
+      event = decodeLedgerEvent(e.type, e.data);
+    } catch (err) {
+      return this.problem(`${where}: cannot decode (${(err as Error).message})`);
+    }
+    const state = accounts.get(accountId) ?? initialState();
+    const holdId = 'holdId' in event.data ? event.data.holdId : undefined;
+    const open = holdId ? state.holds.get(holdId) : undefined;
+    if (event.type === 'HoldPlaced' && open) this.problem(`${where}: hold ${holdId} placed twice`);
+    if (event.type === 'HoldSettled' || event.type === 'HoldVoided' || event.type === 'HoldExpired') {
+      if (!open) this.problem(`${where}: hold ${holdId} resolved but not open`);
+      else {
+        const resolved = event.type === 'HoldSettled' ? event.data.amount + event.data.released : event.data.amount;
+        if (resolved !== open.amount) this.problem(`${where}: resolves ${resolved} of a ${open.amount} hold`);
+        if (event.type === 'HoldSettled' && event.data.released < 0n) this.problem(`${where}: settled more than held`);
+      }
+    }
+    const postings = postingsOf(accountId, event);
+    const sum = postings.reduce((t, p) => t + p.amount, 0n);
+    if (sum !== 0n) this.problem(`${where}: postings sum to ${sum}, not 0`);
+    for (const p of postings) totals.set(p.account, (totals.get(p.account) ?? 0n) + p.amount);
+    const next = evolve(state, event);
+    if (next.available < 0n) this.problem(`${where}: available goes to ${formatCredits(next.available)}`);
+    if (next.held < 0n) this.problem(`${where}: held goes to ${formatCredits(next.held)}`);
+    accounts.set(accountId, next);
+  }
+
+  private async checkStreamHeads(chains: Map<string, { version: bigint; hash: Buffer }>): Promise<void> {
+    const { rows } = await this.pool.query<{ stream_id: string; version: bigint; last_hash: Buffer | null }>(
+      'SELECT stream_id, version, last_hash FROM event_streams WHERE version > 0',
+    );
+    for (const r of rows) {
+      const c = chains.get(r.stream_id);
+      if (!c || c.version !== r.version || !r.last_hash || !c.hash.equals(r.last_hash)) {
+        this.problem(`stream ${r.stream_id}: head says v${r.version}, the log has v${c?.version ?? 0n}`);
+      }
+    }
+  }
+
+  private async checkReadModels(accounts: Map<string, AccountState>, totals: Map<string, bigint>): Promise<void> {
+    const { rows } = await this.pool.query<{ account_id: string; available: bigint; held: bigint; lifetime_purchased: bigint; lifetime_spent: bigint; free_requests: number }>(
+      'SELECT account_id, available, held, lifetime_purchased, lifetime_spent, free_requests FROM rm_balances.balances',
+    );
+    const seen = new Set<string>();
+    for (const r of rows) {
+      seen.add(r.account_id);
+      const s = accounts.get(r.account_id);
+      if (!s) {
+        this.problem(`balances: account ${r.account_id} is in the read model but not in the log`);
+        continue;
+      }
+      const pairs: Array<[string, bigint | number, bigint | number]> = [
+        ['available', r.available, s.available],
+        ['held', r.held, s.held],
+        ['lifetime_purchased', r.lifetime_purchased, s.lifetimePurchased],
+        ['lifetime_spent', r.lifetime_spent, s.lifetimeSpent],
+        ['free_requests', r.free_requests, s.freeRequests],
+      ];
+      for (const [name, model, replay] of pairs) {
+        if (model !== replay) this.problem(`balances: account ${r.account_id} ${name} is ${model}, replay says ${replay}`);
+      }
+    }
+    for (const id of accounts.keys()) if (!seen.has(id)) this.problem(`balances: account ${id} is missing`);
+
+    const ledger = await this.pool.query<{ ledger_account: string; balance: bigint }>(
+      'SELECT ledger_account, balance FROM rm_account_entries.ledger_accounts',
+    );
+    let total = 0n;
+    const inModel = new Map(ledger.rows.map((r) => [r.ledger_account, r.balance]));
+    for (const r of ledger.rows) total += r.balance;
+    if (total !== 0n) this.problem(`trial balance: ledger accounts total ${total}, not 0`);
+    for (const [account, balance] of totals) {
+      if ((inModel.get(account) ?? 0n) !== balance) {
+        this.problem(`entries: ${account} is ${inModel.get(account) ?? 0n}, replay says ${balance}`);
+      }
+    }
+    for (const account of inModel.keys()) if (!totals.has(account)) this.problem(`entries: ${account} is not in the log`);
+  }
+}
