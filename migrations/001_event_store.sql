@@ -40,3 +40,18 @@ CREATE TRIGGER events_immutable BEFORE UPDATE OR DELETE ON events
   FOR EACH ROW EXECUTE FUNCTION events_forbid_rewrite();
 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
   FOR EACH STATEMENT EXECUTE FUNCTION events_forbid_rewrite();
+
+-- Reading the whole log in order. A function so that its plan is pinned to the ordered index
+-- scan: on a fast-growing table the statistics lag behind, and the planner would otherwise
+-- pick a bitmap scan and sort the whole tail of the log for every page.
+CREATE FUNCTION events_after(after_tx xid8, after_pos bigint, max_rows integer, prefixes text[])
+RETURNS SETOF events LANGUAGE sql STABLE
+SET enable_bitmapscan = off SET enable_seqscan = off SET enable_sort = off
+AS $$
+  SELECT * FROM events
+   WHERE (transaction_id, global_position) > (after_tx, after_pos)
+     AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+     AND (prefixes IS NULL OR stream_id LIKE ANY(prefixes))
+   ORDER BY transaction_id, global_position
+   LIMIT max_rows
+$$;

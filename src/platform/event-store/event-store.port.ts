@@ -90,6 +90,11 @@ export interface EventStore {
   /** Catch-up subscription: reads history from `after`, then follows new events. */
   subscribe(options: SubscribeOptions): Subscription;
   getEvent(id: string): Promise<RecordedEvent | null>;
+  /**
+   * The position of the last committed event (optionally of streams with these prefixes),
+   * whether or not readers of the whole log may see it yet; LOG_START for an empty log.
+   */
+  headPosition(streamPrefixes?: string[]): Promise<LogPosition>;
   /** The current version of a stream (0n when it has no events). */
   streamVersion(streamId: string): Promise<bigint>;
   close(): Promise<void>;

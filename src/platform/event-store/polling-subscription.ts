@@ -1,4 +1,4 @@
-import { EventStore, LOG_START, LogPosition, SubscribeOptions, Subscription } from './event-store.port';
+import { EventStore, LOG_START, LogPosition, SubscribeOptions, Subscription, comparePositions } from './event-store.port';
 
 /**
  * A catch-up subscription over readAll: reads in batches from its position, hands each batch
@@ -10,12 +10,10 @@ export class PollingSubscription implements Subscription {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
-  private waiters: Array<{ target: number; resolve: () => void; reject: (e: Error) => void }> = [];
-  private passes = 0; // completed reads that came back short (reached the end of the log)
-  private lastError: Error | undefined;
+  private waiters: Array<{ target: LogPosition; resolve: () => void; reject: (e: Error) => void }> = [];
 
   constructor(
-    private readonly store: Pick<EventStore, 'readAll'>,
+    private readonly store: Pick<EventStore, 'readAll' | 'headPosition'>,
     private readonly options: SubscribeOptions,
     private readonly pollMs: number,
     private readonly onStop: () => void = () => undefined,
@@ -32,11 +30,13 @@ export class PollingSubscription implements Subscription {
     this.wakeUp?.();
   }
 
-  /** Resolves after the subscription has read to the end of the log at least once since the call. */
-  caughtUp(): Promise<void> {
-    if (!this.running) return Promise.reject(new Error('subscription is stopped'));
+  /** Resolves once the consumer has handled every event committed before the call. */
+  async caughtUp(): Promise<void> {
+    if (!this.running) throw new Error('subscription is stopped');
+    const target = await this.store.headPosition(this.options.streamPrefixes);
+    if (comparePositions(this.position, target) >= 0) return;
     return new Promise((resolve, reject) => {
-      this.waiters.push({ target: this.passes + 2, resolve, reject });
+      this.waiters.push({ target, resolve, reject });
       this.wake();
     });
   }
@@ -63,16 +63,11 @@ export class PollingSubscription implements Subscription {
         if (events.length > 0) {
           await this.options.onEvents(events);
           this.position = events[events.length - 1].position;
-        }
-        this.lastError = undefined;
-        backoff = this.pollMs;
-        if (events.length < limit) {
-          this.passes++;
           this.settleWaiters();
-          await this.sleep(this.pollMs);
         }
+        backoff = this.pollMs;
+        if (events.length < limit) await this.sleep(this.pollMs);
       } catch (err) {
-        this.lastError = err as Error;
         this.options.onError?.(err as Error);
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, 5_000);
@@ -81,8 +76,8 @@ export class PollingSubscription implements Subscription {
   }
 
   private settleWaiters(): void {
-    const ready = this.waiters.filter((w) => this.passes >= w.target);
-    this.waiters = this.waiters.filter((w) => this.passes < w.target);
+    const ready = this.waiters.filter((w) => comparePositions(this.position, w.target) >= 0);
+    this.waiters = this.waiters.filter((w) => comparePositions(this.position, w.target) < 0);
     ready.forEach((w) => w.resolve());
   }
 

@@ -14,6 +14,7 @@ import {
   EventStore,
   JsonObject,
   LOG_START,
+  LogPosition,
   NewEvent,
   ReadAllOptions,
   ReadStreamOptions,
@@ -67,6 +68,11 @@ function toRecorded(r: Row): RecordedEvent {
     hash: r.hash.toString('hex'),
     recordedAt: r.recorded_at,
   };
+}
+
+/** Stream-id prefixes as LIKE patterns, or null for "every stream". */
+function likePatterns(prefixes?: string[]): string[] | null {
+  return prefixes?.length ? prefixes.map((p) => p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%') : null;
 }
 
 export interface PostgresEventStoreOptions {
@@ -252,23 +258,12 @@ export class PostgresEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const after = options.after ?? LOG_START;
-    const prefixes = options.streamPrefixes;
-    const params: unknown[] = [after.tx.toString(), after.seq.toString(), options.limit ?? 1000];
-    let filter = '';
-    if (prefixes && prefixes.length > 0) {
-      params.push(prefixes.map((p) => p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%'));
-      filter = 'AND stream_id LIKE ANY($4::text[])';
-    }
-    // Only transactions older than every running one are visible to readers of the whole log:
-    // a later position may commit before an earlier one, and must wait for it.
+    const prefixes = likePatterns(options.streamPrefixes);
+    // events_after (migrations/001) reads only below pg_snapshot_xmin: a later position may
+    // commit before an earlier one, and readers must wait for the earlier one.
     const { rows } = await this.pool.query<Row>(
-      `SELECT ${COLUMNS} FROM events
-       WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
-         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         ${filter}
-       ORDER BY transaction_id, global_position
-       LIMIT $3`,
-      params,
+      `SELECT ${COLUMNS} FROM events_after($1::text::xid8, $2::bigint, $3::integer, $4::text[])`,
+      [after.tx.toString(), after.seq.toString(), options.limit ?? 1000, prefixes],
     );
     return rows.map(toRecorded);
   }
@@ -305,6 +300,16 @@ export class PostgresEventStore implements EventStore {
   async getEvent(id: string): Promise<RecordedEvent | null> {
     const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM events WHERE event_id = $1`, [id]);
     return rows[0] ? toRecorded(rows[0]) : null;
+  }
+
+  async headPosition(streamPrefixes?: string[]): Promise<LogPosition> {
+    const { rows } = await this.pool.query<{ transaction_id: bigint; global_position: bigint }>(
+      `SELECT transaction_id, global_position FROM events
+        WHERE ($1::text[] IS NULL OR stream_id LIKE ANY($1::text[]))
+        ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+      [likePatterns(streamPrefixes)],
+    );
+    return rows[0] ? { tx: rows[0].transaction_id, seq: rows[0].global_position } : LOG_START;
   }
 
   async streamVersion(streamId: string): Promise<bigint> {

@@ -1,0 +1,342 @@
+/**
+ * Random command sequences through decide + evolve, against an independent reference model.
+ *
+ * The run works as the command handler does: a command that throws is rejected and changes
+ * nothing; accepted events get their ids from eventIdFor, and the log keeps the store's rule
+ * that an id already present with the same payload is answered "exists" (nothing appended) and
+ * with a different payload is a conflict (nothing appended either). That rule is what makes a
+ * retried purchase or hold harmless, so the run needs it to say anything about retries.
+ */
+import fc from 'fast-check';
+import { AccountCommand, AccountState, decide, evolve, initialState } from '../../../src/ledger/domain/account.decider';
+import { LedgerError } from '../../../src/ledger/domain/errors';
+import { eventIdFor } from '../../../src/ledger/domain/event-ids';
+import { LedgerEvent, encodeLedgerEvent } from '../../../src/ledger/domain/events';
+import { availableOf, heldOf, postingsOf } from '../../../src/ledger/domain/postings';
+
+const ACC = 'acc-prop';
+const T0 = Date.parse('2025-06-01T12:00:00.000Z');
+const MINUTE = 60_000;
+
+// ---------------------------------------------------------------------------------------------
+// Operations: what the generator produces. Settle costs and expiry times are relative to the
+// hold as it stands when the operation runs, so that the boundaries ("cost = held", "held + 1",
+// "one millisecond before expiresAt") come up often.
+type Op =
+  | { kind: 'purchase'; paymentId: string; amount: bigint }
+  | { kind: 'crypto'; tx: string; upper: boolean; amount: bigint }
+  | { kind: 'grant'; grantId: string; amount: bigint }
+  | { kind: 'hold'; holdId: string; amount: Amount; expiresInMin: number }
+  | { kind: 'settle'; holdId: HoldRef; costPermille: number; plusOne: boolean; upstreamPermille: number }
+  | { kind: 'void'; holdId: HoldRef }
+  | { kind: 'expire'; holdId: HoldRef; nowOffsetMs: number }
+  | { kind: 'refund'; refundId: string; amount: Amount }
+  | { kind: 'adjust'; adjustmentId: string; amount: Amount }
+  | { kind: 'open' }
+  | { kind: 'retry'; pick: number };
+
+/** A hold id, or "the n-th open hold" so that resolutions mostly find a hold to resolve. */
+type HoldRef = string | { open: number };
+const holdRef: fc.Arbitrary<HoldRef> = fc.oneof(
+  fc.integer({ min: 0, max: 5 }).map((i) => `h${i}`),
+  fc.nat().map((n) => ({ open: n })),
+);
+const resolveRef = (ref: HoldRef, state: AccountState): string => {
+  if (typeof ref === 'string') return ref;
+  const open = [...state.holds.keys()];
+  return open.length > 0 ? open[ref.open % open.length] : 'h0';
+};
+
+/** An amount, or "the available balance + d" (d in -1, 0, 1) for the edges of the balance checks. */
+type Amount = bigint | { availablePlus: bigint };
+const nearAvailable = fc.constantFrom(-1n, 0n, 1n).map((d) => ({ availablePlus: d }));
+const orNearAvailable = (a: fc.Arbitrary<bigint>): fc.Arbitrary<Amount> => fc.oneof({ weight: 3, arbitrary: a }, nearAvailable);
+const concrete = (a: Amount, state: AccountState): bigint => (typeof a === 'bigint' ? a : state.available + a.availablePlus);
+
+const id = (prefix: string, n: number) => fc.integer({ min: 0, max: n - 1 }).map((i) => `${prefix}${i}`);
+const amount = (max: bigint) => fc.bigInt({ min: -2n, max });
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('purchase' as const), paymentId: id('pi_', 5), amount: amount(20_000_000n) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('crypto' as const), tx: id('0xabc', 3), upper: fc.boolean(), amount: amount(10_000_000n) }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('grant' as const), grantId: id('g', 3), amount: amount(3_000_000n) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('hold' as const),
+      holdId: id('h', 6),
+      amount: orNearAvailable(amount(6_000_000n)),
+      expiresInMin: fc.integer({ min: 0, max: 10 }),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('settle' as const),
+      holdId: holdRef,
+      costPermille: fc.oneof(fc.constantFrom(0, 1000), fc.integer({ min: 0, max: 1100 })),
+      plusOne: fc.boolean(),
+      upstreamPermille: fc.integer({ min: 0, max: 1100 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('void' as const), holdId: holdRef }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('expire' as const),
+      holdId: holdRef,
+      // Relative to the hold's expiry: the millisecond either side of it comes up often.
+      nowOffsetMs: fc.oneof(fc.constantFrom(-1, 0, 1), fc.integer({ min: -5 * MINUTE, max: 5 * MINUTE })),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('refund' as const), refundId: id('rf', 3), amount: orNearAvailable(amount(8_000_000n)) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('adjust' as const),
+      adjustmentId: id('adj', 3),
+      amount: orNearAvailable(fc.bigInt({ min: -8_000_000n, max: 3_000_000n })), // near: -(available + d)
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'open' as const }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('retry' as const), pick: fc.nat() }) },
+);
+
+// ---------------------------------------------------------------------------------------------
+// The reference model: plain bigints, a Map of open holds, and sets of the keys already used.
+// It knows nothing of events; it says what the balance must be.
+interface ModelHold {
+  amount: bigint;
+  expiresAtMs: number;
+}
+
+class Model {
+  available = 0n;
+  held = 0n;
+  purchased = 0n;
+  spent = 0n;
+  readonly open = new Map<string, ModelHold>();
+  private readonly everPlaced = new Set<string>();
+  private readonly used = new Set<string>(); // payment, grant, refund and adjustment keys
+
+  /** Applies a concrete command; true when the balance changed. */
+  apply(c: AccountCommand, nowMs: number): boolean {
+    switch (c.type) {
+      case 'OpenAccount':
+        return false; // already open
+      case 'PurchaseCredits':
+        return this.credit(`payment:stripe:${c.data.paymentId}`, c.data.amount, true);
+      case 'CreditCryptoPayment':
+        return this.credit(`payment:${c.data.chainId}:${c.data.txHash.toLowerCase()}:${c.data.logIndex}`, c.data.amount, true);
+      case 'GrantCredits':
+        return this.credit(`grant:${c.data.grantId}`, c.data.amount, false);
+      case 'PlaceHold': {
+        const { holdId, amount } = c.data;
+        if (amount <= 0n || this.everPlaced.has(holdId) || amount > this.available) return false;
+        this.everPlaced.add(holdId);
+        this.open.set(holdId, { amount, expiresAtMs: Date.parse(c.data.expiresAt) });
+        this.available -= amount;
+        this.held += amount;
+        return true;
+      }
+      case 'SettleHold': {
+        const h = this.open.get(c.data.holdId);
+        const cost = c.data.amount;
+        const upstream = c.data.upstreamCost ?? 0n;
+        if (!h || cost < 0n || cost > h.amount || upstream < 0n || upstream > cost) return false;
+        this.close(c.data.holdId, h);
+        this.available += h.amount - cost;
+        this.spent += cost;
+        return true;
+      }
+      case 'VoidHold':
+      case 'ExpireHold': {
+        const h = this.open.get(c.data.holdId);
+        if (!h || (c.type === 'ExpireHold' && h.expiresAtMs > nowMs)) return false;
+        this.close(c.data.holdId, h);
+        this.available += h.amount;
+        return true;
+      }
+      case 'RefundCredits': {
+        const key = `refund:${c.data.refundId}`;
+        if (c.data.amount <= 0n || this.used.has(key) || c.data.amount > this.available) return false;
+        this.used.add(key);
+        this.available -= c.data.amount;
+        return true;
+      }
+      case 'Adjust': {
+        const key = `adjust:${c.data.adjustmentId}`;
+        if (c.data.amount === 0n || this.used.has(key) || this.available + c.data.amount < 0n) return false;
+        this.used.add(key);
+        this.available += c.data.amount;
+        return true;
+      }
+      default:
+        throw new Error(`model does not know ${c.type}`);
+    }
+  }
+
+  private credit(key: string, amount: bigint, purchase: boolean): boolean {
+    if (amount <= 0n || this.used.has(key)) return false;
+    this.used.add(key);
+    this.available += amount;
+    if (purchase) this.purchased += amount;
+    return true;
+  }
+
+  private close(holdId: string, h: ModelHold): void {
+    this.open.delete(holdId);
+    this.held -= h.amount;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The system under test: decide + evolve, with the store's id rule.
+type Outcome = 'appended' | 'rejected' | 'no-op' | 'exists' | 'id-conflict';
+
+/** JSON with sorted keys, so two payloads compare by content, as the store compares them. */
+function canonical(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .sort()
+    .filter((k) => o[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+    .join(',')}}`;
+}
+
+class Account {
+  state: AccountState = initialState();
+  readonly log = new Map<string, string>(); // event id → canonical payload
+  readonly events: LedgerEvent[] = [];
+  readonly balances = new Map<string, bigint>(); // sum of postings per ledger account
+
+  execute(command: AccountCommand, nowMs: number): Outcome {
+    let events: LedgerEvent[];
+    try {
+      events = decide(command, this.state, { now: new Date(nowMs) });
+    } catch (err) {
+      if (err instanceof LedgerError) return 'rejected';
+      throw err;
+    }
+    if (events.length === 0) return 'no-op';
+    const stored = events.map((e, i) => ({ id: eventIdFor(ACC, command, i), payload: canonical(encodeLedgerEvent(e)) }));
+    const present = stored.filter((s) => this.log.has(s.id));
+    if (present.length === stored.length && present.every((s) => this.log.get(s.id) === s.payload)) return 'exists';
+    if (present.length > 0) return 'id-conflict';
+    for (const s of stored) this.log.set(s.id, s.payload);
+    for (const e of events) {
+      this.state = evolve(this.state, e);
+      this.events.push(e);
+      for (const p of postingsOf(ACC, e)) this.balances.set(p.account, (this.balances.get(p.account) ?? 0n) + p.amount);
+    }
+    return 'appended';
+  }
+}
+
+function toCommand(op: Exclude<Op, { kind: 'retry' }>, state: AccountState): { command: AccountCommand; nowMs: number } {
+  const nowMs = T0;
+  switch (op.kind) {
+    case 'open':
+      return { command: { type: 'OpenAccount', data: { accountId: ACC } }, nowMs };
+    case 'purchase':
+      return { command: { type: 'PurchaseCredits', data: { paymentId: op.paymentId, amount: op.amount } }, nowMs };
+    case 'crypto': {
+      const txHash = op.upper ? op.tx.toUpperCase().replace('0X', '0x') : op.tx;
+      return {
+        command: { type: 'CreditCryptoPayment', data: { amount: op.amount, chainId: 8453, txHash, logIndex: 0, token: '0xT' } },
+        nowMs,
+      };
+    }
+    case 'grant':
+      return { command: { type: 'GrantCredits', data: { grantId: op.grantId, amount: op.amount, reason: 'promo' } }, nowMs };
+    case 'hold': {
+      const expiresAt = new Date(T0 + op.expiresInMin * MINUTE).toISOString();
+      return { command: { type: 'PlaceHold', data: { holdId: op.holdId, amount: concrete(op.amount, state), expiresAt } }, nowMs };
+    }
+    case 'settle': {
+      const holdId = resolveRef(op.holdId, state);
+      const held = state.holds.get(holdId)?.amount ?? 1_000_000n;
+      const cost = (held * BigInt(op.costPermille)) / 1000n + (op.plusOne ? 1n : 0n);
+      const upstreamCost = (cost * BigInt(op.upstreamPermille)) / 1000n;
+      return { command: { type: 'SettleHold', data: { holdId, amount: cost, upstreamCost } }, nowMs };
+    }
+    case 'void':
+      return { command: { type: 'VoidHold', data: { holdId: resolveRef(op.holdId, state), reason: 'upstream failed' } }, nowMs };
+    case 'expire': {
+      const holdId = resolveRef(op.holdId, state);
+      const expiresAt = state.holds.get(holdId)?.expiresAt;
+      const nowMs = (expiresAt ? Date.parse(expiresAt) : T0) + op.nowOffsetMs;
+      return { command: { type: 'ExpireHold', data: { holdId } }, nowMs };
+    }
+    case 'refund':
+      return {
+        command: { type: 'RefundCredits', data: { refundId: op.refundId, amount: concrete(op.amount, state), reason: 'asked' } },
+        nowMs,
+      };
+    case 'adjust': {
+      const amount = typeof op.amount === 'bigint' ? op.amount : -concrete(op.amount, state);
+      return { command: { type: 'Adjust', data: { adjustmentId: op.adjustmentId, amount, reason: 'fix' } }, nowMs };
+    }
+  }
+}
+
+/** Throws on the first difference. Plain checks, not expect(): they run ~15,000 times. */
+function check(what: string, actual: unknown, expected: unknown): void {
+  if (actual !== expected) throw new Error(`${what}: got ${String(actual)}, expected ${String(expected)}`);
+}
+
+function checkInvariants(account: Account, model: Model): void {
+  const s = account.state;
+  check('available >= 0', s.available >= 0n, true);
+  check('held >= 0', s.held >= 0n, true);
+  check('held = sum of open holds', s.held, [...s.holds.values()].reduce((t, h) => t + h.amount, 0n));
+
+  check('available = model', s.available, model.available);
+  check('held = model', s.held, model.held);
+  check('open holds = model', holdsText(s.holds), holdsText(model.open));
+  check('lifetimePurchased = model', s.lifetimePurchased, model.purchased);
+  check('lifetimeSpent = model', s.lifetimeSpent, model.spent);
+
+  check('postings to available = available', account.balances.get(availableOf(ACC)) ?? 0n, s.available);
+  check('postings to held = held', account.balances.get(heldOf(ACC)) ?? 0n, s.held);
+  check('all postings sum to 0', [...account.balances.values()].reduce((t, v) => t + v, 0n), 0n);
+}
+
+const holdsText = (holds: ReadonlyMap<string, { amount: bigint }>) =>
+  [...holds]
+    .map(([id, h]) => `${id}=${h.amount}`)
+    .sort()
+    .join(',');
+
+describe('account decider, random command sequences (property)', () => {
+  it('keeps every balance invariant and agrees with the reference model', () => {
+    const seen = { appended: 0, rejected: 0, 'no-op': 0, exists: 0, 'id-conflict': 0 } as Record<Outcome, number>;
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 50, size: 'max' }), (ops) => {
+        const account = new Account();
+        const model = new Model();
+        expect(account.execute({ type: 'OpenAccount', data: { accountId: ACC } }, T0)).toBe('appended');
+        const done: Array<{ command: AccountCommand; nowMs: number }> = [];
+
+        for (const op of ops) {
+          const step = op.kind === 'retry' ? done[op.pick % Math.max(done.length, 1)] : toCommand(op, account.state);
+          if (!step) continue; // a retry before anything was done
+          const outcome = account.execute(step.command, step.nowMs);
+          seen[outcome]++;
+          const changed = model.apply(step.command, step.nowMs);
+          check(`${step.command.type} changed the balance (${outcome})`, outcome === 'appended', changed);
+          done.push(step);
+          checkInvariants(account, model);
+        }
+      }),
+      { numRuns: 400 },
+    );
+    // The generator must reach every path, or the property says less than it seems to.
+    for (const [outcome, n] of Object.entries(seen)) expect([outcome, n > 0]).toEqual([outcome, true]);
+  });
+});

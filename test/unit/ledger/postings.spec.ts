@@ -1,0 +1,144 @@
+import fc from 'fast-check';
+import { LEDGER_EVENT_TYPES, LedgerEvent, LedgerEventType } from '../../../src/ledger/domain/events';
+import { HOUSE_ACCOUNTS, Posting, availableOf, heldOf, postingsOf } from '../../../src/ledger/domain/postings';
+
+const ACC = 'acc-9';
+const AVAILABLE = 'user:acc-9:available';
+const HELD = 'user:acc-9:held';
+
+const total = (ps: Posting[]) => ps.reduce((t, p) => t + p.amount, 0n);
+/** Postings as a map account → amount, so the order of the list does not matter. */
+const byAccount = (ps: Posting[]) => Object.fromEntries(ps.map((p) => [p.account, p.amount]));
+
+// One example of every event type, with non-trivial amounts.
+const examples: Record<LedgerEventType, LedgerEvent> = {
+  AccountOpened: { type: 'AccountOpened', data: { accountId: ACC, ownerId: 'u' } },
+  CreditsPurchased: { type: 'CreditsPurchased', data: { paymentId: 'pi', amount: 10_000_000n, provider: 'stripe' } },
+  CryptoPaymentCredited: {
+    type: 'CryptoPaymentCredited',
+    data: { paymentId: 'chain-1-0xa-0', amount: 7_000_000n, chainId: 1, txHash: '0xa', logIndex: 0, token: 't' },
+  },
+  FreeRequestsGranted: { type: 'FreeRequestsGranted', data: { grantId: 'welcome', count: 20 } },
+  FreeRequestUsed: { type: 'FreeRequestUsed', data: { requestId: 'r' } },
+  CreditsGranted: { type: 'CreditsGranted', data: { grantId: 'g', amount: 3_000_000n, reason: 'promo' } },
+  HoldPlaced: { type: 'HoldPlaced', data: { holdId: 'h', amount: 4_000_000n, expiresAt: '2025-01-01T00:00:00Z' } },
+  HoldSettled: {
+    type: 'HoldSettled',
+    data: { holdId: 'h', amount: 1_500_000n, released: 2_500_000n, upstreamCost: 900_000n, usage: null },
+  },
+  HoldVoided: { type: 'HoldVoided', data: { holdId: 'h', amount: 4_000_000n, reason: 'x' } },
+  HoldExpired: { type: 'HoldExpired', data: { holdId: 'h', amount: 4_000_000n } },
+  CreditsRefunded: { type: 'CreditsRefunded', data: { refundId: 'rf', amount: 2_000_000n, reason: 'asked' } },
+  Adjusted: { type: 'Adjusted', data: { adjustmentId: 'adj', amount: -1_250_000n, reason: 'chargeback' } },
+};
+
+const expected: Record<LedgerEventType, Record<string, bigint>> = {
+  AccountOpened: {},
+  FreeRequestsGranted: {},
+  FreeRequestUsed: {},
+  CreditsPurchased: { [AVAILABLE]: 10_000_000n, 'stripe:clearing': -10_000_000n },
+  CryptoPaymentCredited: { [AVAILABLE]: 7_000_000n, 'crypto:clearing': -7_000_000n },
+  CreditsGranted: { [AVAILABLE]: 3_000_000n, promo: -3_000_000n },
+  HoldPlaced: { [AVAILABLE]: -4_000_000n, [HELD]: 4_000_000n },
+  HoldSettled: { [HELD]: -4_000_000n, [AVAILABLE]: 2_500_000n, revenue: 600_000n, 'upstream:payable': 900_000n },
+  HoldVoided: { [HELD]: -4_000_000n, [AVAILABLE]: 4_000_000n },
+  HoldExpired: { [HELD]: -4_000_000n, [AVAILABLE]: 4_000_000n },
+  CreditsRefunded: { [AVAILABLE]: -2_000_000n, refunds: 2_000_000n },
+  Adjusted: { [AVAILABLE]: -1_250_000n, revenue: 1_250_000n },
+};
+
+describe('postings', () => {
+  it('names the user accounts user:<id>:available and user:<id>:held', () => {
+    expect(availableOf(ACC)).toBe(AVAILABLE);
+    expect(heldOf(ACC)).toBe(HELD);
+  });
+
+  it('has an example for every event type', () => {
+    expect(Object.keys(examples).sort()).toEqual([...LEDGER_EVENT_TYPES].sort());
+  });
+
+  describe.each(LEDGER_EVENT_TYPES.map((t) => [t]))('%s', (type) => {
+    const postings = postingsOf(ACC, examples[type]);
+
+    it('posts the amounts in the table', () => {
+      expect(byAccount(postings)).toEqual(expected[type]);
+      expect(postings).toHaveLength(Object.keys(expected[type]).length); // one posting per account
+    });
+
+    it('sums to zero', () => {
+      expect(total(postings)).toBe(0n);
+    });
+
+    it('touches only this user and house accounts', () => {
+      const allowed = new Set<string>([AVAILABLE, HELD, ...HOUSE_ACCOUNTS]);
+      for (const p of postings) expect(allowed.has(p.account)).toBe(true);
+    });
+  });
+
+  it('a positive adjustment credits the user from revenue', () => {
+    const ps = postingsOf(ACC, { type: 'Adjusted', data: { adjustmentId: 'a', amount: 5n, reason: 'r' } });
+    expect(byAccount(ps)).toEqual({ [AVAILABLE]: 5n, revenue: -5n });
+  });
+
+  describe('zero amounts are omitted', () => {
+    it('a settle for the full hold posts no release', () => {
+      const ps = postingsOf(ACC, {
+        type: 'HoldSettled',
+        data: { holdId: 'h', amount: 4n, released: 0n, upstreamCost: 1n, usage: null },
+      });
+      expect(byAccount(ps)).toEqual({ [HELD]: -4n, revenue: 3n, 'upstream:payable': 1n });
+    });
+
+    it('a settle with no upstream cost posts nothing to upstream:payable', () => {
+      const ps = postingsOf(ACC, {
+        type: 'HoldSettled',
+        data: { holdId: 'h', amount: 4n, released: 6n, upstreamCost: 0n, usage: null },
+      });
+      expect(byAccount(ps)).toEqual({ [HELD]: -10n, [AVAILABLE]: 6n, revenue: 4n });
+    });
+
+    it('a settle where the provider takes the whole cost posts no revenue', () => {
+      const ps = postingsOf(ACC, {
+        type: 'HoldSettled',
+        data: { holdId: 'h', amount: 4n, released: 1n, upstreamCost: 4n, usage: null },
+      });
+      expect(byAccount(ps)).toEqual({ [HELD]: -5n, [AVAILABLE]: 1n, 'upstream:payable': 4n });
+    });
+
+    it('a free settle (cost 0) only moves the hold back to available', () => {
+      const ps = postingsOf(ACC, {
+        type: 'HoldSettled',
+        data: { holdId: 'h', amount: 0n, released: 9n, upstreamCost: 0n, usage: null },
+      });
+      expect(ps).toEqual([
+        { account: HELD, amount: -9n },
+        { account: AVAILABLE, amount: 9n },
+      ]);
+    });
+
+    it('a zero-amount pair posts nothing', () => {
+      expect(postingsOf(ACC, { type: 'HoldVoided', data: { holdId: 'h', amount: 0n, reason: 'x' } })).toEqual([]);
+    });
+  });
+
+  it('a settle balances for any cost, release and upstream share (property)', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .bigInt({ min: 0n, max: 10n ** 15n })
+          .chain((amount) => fc.tuple(fc.constant(amount), fc.bigInt({ min: 0n, max: amount }))),
+        fc.bigInt({ min: 0n, max: 10n ** 15n }),
+        ([amount, upstreamCost], released) => {
+          const ps = postingsOf(ACC, {
+            type: 'HoldSettled',
+            data: { holdId: 'h', amount, released, upstreamCost, usage: null },
+          });
+          expect(total(ps)).toBe(0n);
+          expect(ps.every((p) => p.amount !== 0n)).toBe(true);
+          expect(byAccount(ps)[HELD] ?? 0n).toBe(-(amount + released));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
