@@ -36,13 +36,21 @@ export interface LedgerFact {
   occurredAt: Date;
 }
 
+// Every read model decodes the same page; decode each event once.
+const decoded = new WeakMap<RecordedEvent, LedgerFact>();
+
 /** Decodes the ledger events of a batch (others are skipped: they belong to other read models). */
 export function ledgerFacts(events: RecordedEvent[]): LedgerFact[] {
   const out: LedgerFact[] = [];
   for (const e of events) {
     if (!isLedgerEventType(e.type)) continue;
-    const at = typeof e.metadata.occurredAt === 'string' ? new Date(e.metadata.occurredAt) : e.recordedAt;
-    out.push({ accountId: accountIdOfStream(e.streamId), event: decodeLedgerEvent(e.type, e.data), source: e, occurredAt: at });
+    let fact = decoded.get(e);
+    if (!fact) {
+      const at = typeof e.metadata.occurredAt === 'string' ? new Date(e.metadata.occurredAt) : e.recordedAt;
+      fact = { accountId: accountIdOfStream(e.streamId), event: decodeLedgerEvent(e.type, e.data), source: e, occurredAt: at };
+      decoded.set(e, fact);
+    }
+    out.push(fact);
   }
   return out;
 }

@@ -35,7 +35,6 @@ export class ProjectionRunner {
   private readonly batchSize: number;
   private running = false;
   private loops: Promise<void>[] = [];
-  private readonly positions = new Map<string, LogPosition>();
   private wakers = new Set<() => void>();
 
   constructor(
@@ -61,7 +60,7 @@ export class ProjectionRunner {
   async start(): Promise<void> {
     await this.prepare();
     this.running = true;
-    this.loops = this.projections.map((p) => this.follow(p));
+    this.loops = [this.follow()];
   }
 
   async stop(): Promise<void> {
@@ -142,28 +141,43 @@ export class ProjectionRunner {
     return [...new Set(projections.flatMap((p) => p.streamPrefixes))];
   }
 
-  private async follow(p: Projection): Promise<void> {
-    let position = await this.checkpoint(p);
+  /**
+   * One loop for every read model: one read of the log feeds them all, in one transaction.
+   * Each applies only what lies past its own stored checkpoint, so models at different
+   * positions (one just rebuilt, say) and several runners side by side all stay exact.
+   */
+  private async follow(): Promise<void> {
+    const prefixes = this.prefixes(this.projections);
+    let from = await this.lowestCheckpoint();
     while (this.running) {
       try {
-        const page = await this.store.readAll({ after: position, limit: this.batchSize, streamPrefixes: p.streamPrefixes });
+        const page = await this.store.readAll({ after: from, limit: this.batchSize, streamPrefixes: prefixes });
         if (page.length > 0) {
-          position = await inTransaction(this.pool, async (client) => {
-            await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
-            const stored = await this.checkpointIn(client, schemaOf(p));
-            // Another runner (or a rebuild) moved the model: follow it rather than write.
-            if (comparePositions(stored, position) !== 0) return stored;
-            return this.applyBatch(client, p, schemaOf(p), page);
+          from = await inTransaction(this.pool, async (client) => {
+            for (const p of this.projections) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
+            const stored = await Promise.all(this.projections.map((p) => this.checkpointIn(client, schemaOf(p))));
+            const lowest = stored.reduce((m, c) => (comparePositions(c, m) < 0 ? c : m));
+            // A model was moved back (rebuilt, reset) behind what we read: read again from there.
+            if (comparePositions(lowest, from) < 0) return lowest;
+            for (const [i, p] of this.projections.entries()) {
+              const fresh = page.filter((e) => comparePositions(e.position, stored[i]) > 0);
+              if (fresh.length > 0) await this.applyBatch(client, p, schemaOf(p), fresh);
+            }
+            return page[page.length - 1].position;
           });
-          this.positions.set(p.name, position);
         }
         if (page.length < this.batchSize) await this.sleep();
       } catch (err) {
-        this.options.onError?.(p.name, err as Error);
+        this.options.onError?.('runner', err as Error);
         await this.sleep(1000);
-        position = await this.checkpoint(p).catch(() => position);
+        from = await this.lowestCheckpoint().catch(() => from);
       }
     }
+  }
+
+  private async lowestCheckpoint(): Promise<LogPosition> {
+    const all = await Promise.all(this.projections.map((p) => this.checkpoint(p)));
+    return all.reduce((m, c) => (comparePositions(c, m) < 0 ? c : m));
   }
 
   /** Applies a page to a schema's tables and moves its checkpoint; returns the new position. */

@@ -18,9 +18,11 @@ CREATE TABLE IF NOT EXISTS entries (
   occurred_at     timestamptz NOT NULL,
   log_tx          bigint NOT NULL,             -- the event's log position, for export order
   log_seq         bigint NOT NULL,
-  PRIMARY KEY (ledger_account, entry_no)
+  -- An event posts to a ledger account at most once. Log order keeps inserts at the right
+  -- edge of the index and is the export's order.
+  PRIMARY KEY (log_tx, log_seq, ledger_account)
 );
 
+-- One account's balance as of an instant: an index-only sum. (A trial balance as of an
+-- instant reads every entry anyway, so it has no index of its own.)
 CREATE INDEX IF NOT EXISTS entries_as_of ON entries (ledger_account, occurred_at) INCLUDE (amount);
-CREATE INDEX IF NOT EXISTS entries_time ON entries (occurred_at) INCLUDE (ledger_account, amount);
-CREATE INDEX IF NOT EXISTS entries_log_order ON entries (log_tx, log_seq);

@@ -85,7 +85,14 @@ export function decide(command: AccountCommand, state: AccountState, ctx: Decide
       return [{ type: 'CreditsPurchased', data: { ...command.data, provider: 'stripe' } }];
     case 'CreditCryptoPayment':
       positive(command.data.amount);
-      return [{ type: 'CryptoPaymentCredited', data: { ...command.data, paymentId: cryptoPaymentId(command.data) } }];
+      // The hash is stored as the payment id spells it: a retry that reports the same transaction
+      // in another letter case must be the same event, or the store answers it with a conflict.
+      return [
+        {
+          type: 'CryptoPaymentCredited',
+          data: { ...command.data, txHash: command.data.txHash.toLowerCase(), paymentId: cryptoPaymentId(command.data) },
+        },
+      ];
     case 'GrantCredits':
       positive(command.data.amount);
       requireReason(command.data.reason);

@@ -70,6 +70,20 @@ function toRecorded(r: Row): RecordedEvent {
   };
 }
 
+type Stored = { streamId: string; type: string; data: unknown; version: bigint };
+
+/** An append some of whose ids are already stored: all the same → done already; else a conflict. */
+function judgeRepeat(p: Pending, prior: Array<Stored | undefined>): AppendResult | Error {
+  const differs = p.events.findIndex((e, i) => !prior[i] || !samePayload(prior[i]!, { streamId: p.streamId, ...e }));
+  if (differs !== -1) return new EventIdConflictError(p.events[differs].id);
+  return { nextVersion: prior.reduce((m, k) => (k!.version > m ? k!.version : m), 0n), idempotent: true };
+}
+
+function isEventIdViolation(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e.code === '23505' && e.constraint === 'events_event_id_unique';
+}
+
 /** Stream-id prefixes as LIKE patterns, or null for "every stream". */
 function likePatterns(prefixes?: string[]): string[] | null {
   return prefixes?.length ? prefixes.map((p) => p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%') : null;
@@ -128,22 +142,27 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  private async commit(batch: Pending[], checkIds = false): Promise<void> {
     let outcomes: Array<AppendResult | Error>;
     try {
-      outcomes = await this.writeBatch(batch);
+      outcomes = await this.writeBatch(batch, checkIds);
     } catch (err) {
+      if (!checkIds && isEventIdViolation(err)) {
+        // Some event id is already in the log: a retry. Write the batch again, this time
+        // looking up its ids first, so each call learns exists / exists_with_different.
+        await this.commit(batch, true);
+        return;
+      }
       if (batch.length > 1) {
         // Something failed for the batch as a whole (say another instance inserted one of our
         // event ids a moment ago). Write each call alone so only the culprit fails.
         await Promise.all(batch.map((p) => this.commit([p])));
         return;
       }
-      if ((err as { code?: string }).code === '23505' && !(batch[0] as Pending & { retried?: boolean }).retried) {
-        // A unique violation from a concurrent writer: try once more; the re-read now sees
-        // the other writer's events and answers with exists / exists_with_different.
+      if (isEventIdViolation(err) && !(batch[0] as Pending & { retried?: boolean }).retried) {
+        // Another writer inserted one of our ids after we looked: look again, once.
         (batch[0] as Pending & { retried?: boolean }).retried = true;
-        await this.commit(batch);
+        await this.commit(batch, true);
         return;
       }
       batch[0].reject(err as Error);
@@ -156,8 +175,11 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  /** One transaction for the whole batch; returns each call's own outcome. */
-  private async writeBatch(batch: Pending[]): Promise<Array<AppendResult | Error>> {
+  /**
+   * One transaction for the whole batch; returns each call's own outcome. Event ids are looked
+   * up only when asked: most appends are new, and the unique index catches the rest.
+   */
+  private async writeBatch(batch: Pending[], checkIds: boolean): Promise<Array<AppendResult | Error>> {
     const streamIds = [...new Set(batch.map((p) => p.streamId))].sort();
     const eventIds = batch.flatMap((p) => p.events.map((e) => e.id));
     const client = await this.pool.connect();
@@ -174,10 +196,12 @@ export class PostgresEventStore implements EventStore {
       const streams = new Map(
         locked.rows.map((r) => [r.stream_id, { version: r.version, hash: r.last_hash ?? GENESIS_HASH }]),
       );
-      const existing = await client.query<{ event_id: string; stream_id: string; type: string; data: JsonObject; stream_version: bigint }>(
-        'SELECT event_id, stream_id, type, data, stream_version FROM events WHERE event_id = ANY($1::uuid[])',
-        [eventIds],
-      );
+      const existing = checkIds
+        ? await client.query<{ event_id: string; stream_id: string; type: string; data: JsonObject; stream_version: bigint }>(
+            'SELECT event_id, stream_id, type, data, stream_version FROM events WHERE event_id = ANY($1::uuid[])',
+            [eventIds],
+          )
+        : { rows: [] };
       const known = new Map<string, { streamId: string; type: string; data: unknown; version: bigint }>(
         existing.rows.map((r) => [r.event_id, { streamId: r.stream_id, type: r.type, data: r.data, version: r.stream_version }]),
       );
@@ -187,13 +211,7 @@ export class PostgresEventStore implements EventStore {
       const outcomes = batch.map((p): AppendResult | Error => {
         const stream = streams.get(p.streamId)!;
         const prior = p.events.map((e) => known.get(e.id));
-        if (prior.some((k) => k !== undefined)) {
-          const allSame = prior.every(
-            (k, i) => k !== undefined && samePayload(k, { streamId: p.streamId, type: p.events[i].type, data: p.events[i].data }),
-          );
-          if (!allSame) return new EventIdConflictError(p.events[prior.findIndex((k, i) => !k || !samePayload(k, { streamId: p.streamId, type: p.events[i].type, data: p.events[i].data }))].id);
-          return { nextVersion: prior.reduce((m, k) => (k!.version > m ? k!.version : m), 0n), idempotent: true };
-        }
+        if (prior.some((k) => k !== undefined)) return judgeRepeat(p, prior);
         const expected = p.options.expectedVersion;
         const ok =
           expected === 'any' ||
@@ -220,6 +238,8 @@ export class PostgresEventStore implements EventStore {
         return { nextVersion: stream.version, idempotent: false };
       });
 
+      if (!checkIds) await this.recheckConflicts(client, batch, outcomes);
+
       if (ins.id.length > 0) {
         await client.query(
           `INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata, hash)
@@ -244,6 +264,30 @@ export class PostgresEventStore implements EventStore {
       throw err;
     } finally {
       client.release();
+    }
+  }
+
+  /**
+   * An append that failed its version check may be a retry whose events are already in the
+   * log; without the up-front id lookup, look up just those now and answer them as such.
+   */
+  private async recheckConflicts(client: PoolClient, batch: Pending[], outcomes: Array<AppendResult | Error>): Promise<void> {
+    const failed = batch.flatMap((p, i) => (outcomes[i] instanceof VersionConflictError ? [i] : []));
+    if (failed.length === 0) return;
+    const ids = failed.flatMap((i) => batch[i].events.map((e) => e.id));
+    const { rows } = await client.query<{ event_id: string; stream_id: string; type: string; data: JsonObject; stream_version: bigint }>(
+      'SELECT event_id, stream_id, type, data, stream_version FROM events WHERE event_id = ANY($1::uuid[])',
+      [ids],
+    );
+    if (rows.length === 0) return;
+    const found = new Map(rows.map((r) => [r.event_id, r]));
+    for (const i of failed) {
+      const p = batch[i];
+      const prior = p.events.map((e) => {
+        const r = found.get(e.id);
+        return r && { streamId: r.stream_id, type: r.type, data: r.data, version: r.stream_version };
+      });
+      if (prior.some((r) => r !== undefined)) outcomes[i] = judgeRepeat(p, prior);
     }
   }
 
