@@ -1,6 +1,15 @@
 import { Pool } from 'pg';
 import { TEST_PG_URL } from './test-env';
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Fails the whole run at once, with the fix, when Postgres is not there; drops leftover test databases. */
 export default async function globalSetup(): Promise<void> {
   const pool = new Pool({ connectionString: TEST_PG_URL, max: 1, connectionTimeoutMillis: 5000 });
@@ -16,7 +25,13 @@ export default async function globalSetup(): Promise<void> {
     const { rows } = await pool.query<{ datname: string }>(
       "SELECT datname FROM pg_database WHERE datname LIKE 'tollgate_t_%'",
     );
-    for (const r of rows) await pool.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
+    // Names carry the creating process's pid: drop only those whose process is gone, so two
+    // test runs on one machine (a developer's and CI's) never drop each other's databases.
+    for (const r of rows) {
+      const pid = Number(/^tollgate_t_(\d+)_/.exec(r.datname)?.[1]);
+      if (pid && isAlive(pid)) continue;
+      await pool.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
+    }
   } finally {
     await pool.end();
   }

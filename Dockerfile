@@ -1,0 +1,27 @@
+# One image for the api and the worker (docker-compose.yml picks the command).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Scripts are skipped because `prepare` builds, and the sources are not in the image yet.
+RUN npm ci --ignore-scripts
+COPY . .
+RUN npm run build
+
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Read at run time: migrations/*.sql, projections/*/schema.sql, and package.json marks the root.
+COPY package.json ./
+COPY bin ./bin
+COPY migrations ./migrations
+COPY projections ./projections
+USER node
+EXPOSE 3000
+CMD ["node", "dist/src/main.js"]

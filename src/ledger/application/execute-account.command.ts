@@ -1,0 +1,14 @@
+import { Command } from '@nestjs/cqrs';
+import { AccountCommand } from '../domain/account.decider';
+import { CommandMeta, CommandOutcome } from './ledger.service';
+
+/** A thin Nest envelope around an account command; the decision is made by the pure decider. */
+export class ExecuteAccountCommand extends Command<CommandOutcome> {
+  constructor(
+    readonly accountId: string,
+    readonly command: AccountCommand,
+    readonly meta: CommandMeta = {},
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,23 @@
+/** The HTTP API process. */
+import 'reflect-metadata';
+import { configOrExit } from './config/boot';
+import { prepareDatabase } from './platform/database/prepare-database';
+import { createApiApp } from './platform/http/create-api-app';
+import { createLogger } from './platform/logging/logger';
+import { failedToStart } from './platform/logging/failed-to-start';
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config, 'api');
+  try {
+    if (config.MIGRATE_ON_START) await prepareDatabase(config.DATABASE_URL);
+    const app = await createApiApp(config, logger);
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+    await app.listen(config.PORT, config.HOST);
+    logger.info({ url: await app.getUrl() }, 'tollgate api listening');
+  } catch (err) {
+    failedToStart(logger, config, err);
+  }
+}
+
+void main();

@@ -1,0 +1,17 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from '../../app.module';
+import { AppConfig } from '../../config/config';
+import { Logger, NestPinoLogger } from '../logging/logger';
+
+/**
+ * The API application, not yet listening: src/main.ts listens on HOST/PORT, the e2e tests on
+ * port 0. Fastify's own logger stays off, so no request (and no body) is ever logged by it.
+ */
+export async function createApiApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
+  return NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter({ logger: false }), {
+    logger: new NestPinoLogger(logger),
+    bufferLogs: false,
+    abortOnError: false, // the caller reports start-up failures (failedToStart)
+  });
+}

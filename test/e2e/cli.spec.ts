@@ -1,0 +1,204 @@
+/**
+ * The built `tollgate` command as an operator runs it: a child process over a fresh database.
+ * Bad input must give one `error:` line, a non-zero exit, and write nothing.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { freshDb, FreshDb } from '../support/fresh-db';
+import { TEST_PG_URL } from '../support/test-env';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const childEnv = { ...process.env, EVENTSTORE_URL: undefined, LOG_LEVEL: 'info', ...env };
+    execFile(cmd, args, { cwd: ROOT, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+function expectOneErrorLine(r: Run, pattern?: RegExp): void {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^error: /);
+  if (pattern) expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe('tollgate CLI (built, child process, real Postgres)', () => {
+  let db: FreshDb;
+  const tollgate = (...args: string[]) => run(process.execPath, [CLI, ...args], { DATABASE_URL: db.url });
+  const eventCount = async () => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n;
+
+  beforeAll(async () => {
+    const build = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+    if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`);
+    db = await freshDb(2);
+  }, 120_000);
+  afterAll(() => db?.drop());
+
+  it('--help lists the commands and exits 0', async () => {
+    const r = await tollgate('--help');
+    expect(r.code).toBe(0);
+    for (const c of ['db', 'accounts', 'credits']) expect(r.stdout).toContain(c);
+    const sub = await tollgate('credits', 'grant', '--help');
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toContain('--grant-id');
+  });
+
+  it('bad usage exits 2 with one error line', async () => {
+    const bogus = await tollgate('accounts', 'create', '--email', 'a@example.org', '--bogus');
+    expectOneErrorLine(bogus, /unknown option '--bogus'/);
+    expect(bogus.code).toBe(2);
+    const none = await tollgate('nosuch');
+    expectOneErrorLine(none, /unknown command 'nosuch'/);
+    expect(none.code).toBe(2);
+  });
+
+  it('db migrate creates a missing database and applies every migration, then has nothing to do', async () => {
+    const name = `tollgate_t_cli_${process.pid}`;
+    const url = new URL(TEST_PG_URL);
+    url.pathname = `/${name}`;
+    try {
+      const first = await run(process.execPath, [CLI, 'db', 'migrate', '--json'], { DATABASE_URL: url.toString() });
+      expect(first.code).toBe(0);
+      expect(JSON.parse(first.stdout).applied).toEqual(expect.arrayContaining(['001_event_store', '002_personal_data']));
+      const again = await run(process.execPath, [CLI, 'db', 'migrate'], { DATABASE_URL: url.toString() });
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/nothing to apply/);
+    } finally {
+      const admin = new Pool({ connectionString: TEST_PG_URL, max: 1 });
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
+  it('accounts create prints an account id and stores the email encrypted', async () => {
+    const email = 'cli-canary-51d2@example.org';
+    const r = await tollgate('accounts', 'create', '--email', email);
+    expect(r.code).toBe(0);
+    const accountId = r.stdout.trim();
+    expect(accountId).toMatch(UUID);
+
+    const json = await tollgate('accounts', 'create', '--email', 'second@example.org', '--free-requests', '3', '--json');
+    expect(json.code).toBe(0);
+    const created = JSON.parse(json.stdout);
+    expect(created.accountId).toMatch(UUID);
+    expect(created.userId).toMatch(UUID);
+
+    const { rows } = await db.pool.query('SELECT stream_id, type, data FROM events ORDER BY global_position');
+    expect(rows.filter((e) => e.stream_id === `account-${accountId}`).map((e) => e.type)).toEqual([
+      'AccountOpened',
+      'FreeRequestsGranted',
+    ]);
+    const registered = rows.filter((e) => e.type === 'UserRegistered');
+    expect(registered).toHaveLength(2);
+    expect(registered[1].stream_id).toBe(`user-${created.userId}`);
+    expect(JSON.stringify(rows)).not.toContain('cli-canary-51d2');
+    const free = rows.find((e) => e.stream_id === `account-${created.accountId}` && e.type === 'FreeRequestsGranted');
+    expect(free.data.count).toBe(3);
+  });
+
+  it.each([
+    [['--email', 'not-an-email'], /--email: must be an email address/],
+    [['--email', 'a@example.org', '--free-requests', '-1'], /--free-requests/],
+    [[], /--email/],
+  ])('accounts create %j is refused and writes nothing', async (args, message) => {
+    const before = await eventCount();
+    const r = await tollgate('accounts', 'create', ...args);
+    expectOneErrorLine(r, message);
+    expect(r.code).toBe(2);
+    expect(await eventCount()).toBe(before);
+  });
+
+  describe('credits grant', () => {
+    let accountId: string;
+    beforeAll(async () => {
+      accountId = (await tollgate('accounts', 'create', '--email', 'grantee@example.org')).stdout.trim();
+    });
+
+    it('grants once per --grant-id and prints the new available balance', async () => {
+      const args = ['credits', 'grant', '--account', accountId, '--amount', '2.5', '--reason', 'launch promo', '--grant-id', 'promo-1'];
+      const first = await tollgate(...args, '--json');
+      expect(first.code).toBe(0);
+      expect(JSON.parse(first.stdout)).toEqual({
+        accountId,
+        grantId: 'promo-1',
+        amount: '2.500000',
+        idempotent: false,
+        available: '2.500000',
+      });
+      const before = await eventCount();
+      const again = await tollgate(...args);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/already recorded.*available: 2\.500000/);
+      expect(await eventCount()).toBe(before);
+
+      const other = await tollgate('credits', 'grant', '--account', accountId, '--amount', '1', '--reason', 'goodwill');
+      expect(other.code).toBe(0);
+      expect(other.stdout).toMatch(/granted 1\.000000 credits.*available: 3\.500000/);
+
+      const { rows } = await db.pool.query(
+        "SELECT metadata FROM events WHERE stream_id = $1 AND type = 'CreditsGranted' ORDER BY stream_version",
+        [`account-${accountId}`],
+      );
+      expect(rows).toHaveLength(2);
+      expect(rows[0].metadata.actor).toMatch(/^cli:/);
+    });
+
+    it('refuses the same --grant-id for a different amount', async () => {
+      const args = ['credits', 'grant', '--account', accountId, '--reason', 'promo', '--grant-id', 'promo-2'];
+      expect((await tollgate(...args, '--amount', '1')).code).toBe(0);
+      const before = await eventCount();
+      expectOneErrorLine(await tollgate(...args, '--amount', '2'), /idempotency_conflict/);
+      expect(await eventCount()).toBe(before);
+    });
+
+    it.each([
+      ['-5', /--amount: must be more than 0/],
+      ['0', /--amount: must be more than 0/],
+      ['1.2345678', /--amount: must be a number of credits/],
+      ['abc', /--amount: must be a number of credits/],
+    ])('refuses --amount %s with one line and writes nothing', async (amount, message) => {
+      const before = await eventCount();
+      const r = await tollgate('credits', 'grant', '--account', accountId, '--amount', amount, '--reason', 'x');
+      expectOneErrorLine(r, message);
+      expect(await eventCount()).toBe(before);
+    });
+
+    it('refuses an unknown account, a missing or empty reason, and writes nothing', async () => {
+      const before = await eventCount();
+      const unknown = await tollgate('credits', 'grant', '--account', '00000000-0000-4000-8000-000000000000', '--amount', '1', '--reason', 'x');
+      expectOneErrorLine(unknown, /no account 00000000-0000-4000-8000-000000000000 \(account_not_found\)/);
+      expect(unknown.code).toBe(1);
+      expectOneErrorLine(await tollgate('credits', 'grant', '--account', accountId, '--amount', '1'), /--reason/);
+      expectOneErrorLine(await tollgate('credits', 'grant', '--account', accountId, '--amount', '1', '--reason', '  '), /--reason: must not be empty/);
+      expect(await eventCount()).toBe(before);
+    });
+  });
+
+  it('a malformed DATABASE_URL is one line naming it, exit 1', async () => {
+    const r = await run(process.execPath, [CLI, 'db', 'migrate'], { DATABASE_URL: 'localhost:5432/tollgate' });
+    expectOneErrorLine(r, /DATABASE_URL/);
+    expect(r.code).toBe(1);
+  });
+
+  it('an unreachable DATABASE_URL is one line naming it, exit 1', async () => {
+    const unreachable = { DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/tollgate' };
+    const r = await run(process.execPath, [CLI, 'credits', 'grant', '--account', 'a', '--amount', '1', '--reason', 'x'], unreachable);
+    expectOneErrorLine(r, /cannot connect to Postgres at DATABASE_URL=postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/tollgate/);
+    expect(r.stderr).not.toContain('secret');
+  });
+});
