@@ -2,40 +2,12 @@
  * The built `tollgate` command as an operator runs it: a child process over a fresh database.
  * Bad input must give one `error:` line, a non-zero exit, and write nothing.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { Pool } from 'pg';
 import { freshDb, FreshDb } from '../support/fresh-db';
 import { TEST_PG_URL } from '../support/test-env';
+import { CLI, buildCli, expectOneErrorLine, run } from '../support/cli-runner';
 
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const childEnv = { ...process.env, EVENTSTORE_URL: undefined, LOG_LEVEL: 'info', ...env };
-    execFile(cmd, args, { cwd: ROOT, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-function expectOneErrorLine(r: Run, pattern?: RegExp): void {
-  expect(r.code).not.toBe(0);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^error: /);
-  if (pattern) expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-}
 
 describe('tollgate CLI (built, child process, real Postgres)', () => {
   let db: FreshDb;
@@ -43,8 +15,7 @@ describe('tollgate CLI (built, child process, real Postgres)', () => {
   const eventCount = async () => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n;
 
   beforeAll(async () => {
-    const build = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
-    if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`);
+    await buildCli();
     db = await freshDb(2);
   }, 120_000);
   afterAll(() => db?.drop());

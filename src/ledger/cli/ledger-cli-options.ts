@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * An instant given as ISO 8601 with a zone (2026-03-01T12:00:00Z, ...+01:00). A bare date means
+ * the end of that day in UTC, which is what "the balance as of 31 March" means to an accountant.
+ */
+export const instant = z.string().transform((value, ctx) => {
+  const v = value.trim();
+  if (DATE_ONLY.test(v)) {
+    const start = Date.parse(`${v}T00:00:00Z`);
+    if (!Number.isNaN(start) && new Date(start).toISOString().startsWith(v)) return new Date(start + 86_400_000 - 1);
+  } else if (DATE_TIME.test(v) && !Number.isNaN(Date.parse(v))) {
+    return new Date(v);
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be an ISO 8601 date (2026-03-31) or date-time with a zone (2026-03-31T12:00:00Z), got ${JSON.stringify(value)}`,
+  });
+  return z.NEVER;
+});
+
+export const accountId = z.string().trim().min(1, 'must not be empty').max(200, 'is too long');

@@ -1,0 +1,43 @@
+import { performance } from 'node:perf_hooks';
+import { CommandRunner, Option, SubCommand } from 'nest-commander';
+import { z } from 'zod';
+import { parseOptions, printResult } from '../../cli/cli-options';
+import { progressBar } from '../../cli/progress';
+import { ReadModels } from '../application/read-models';
+
+const options = z.object({ json: z.boolean().optional() });
+
+/**
+ * `tollgate ledger replay`: rebuilds every read model from the first event, beside the live
+ * ones (which keep serving), and swaps them in when done.
+ */
+@SubCommand({ name: 'replay', description: 'rebuild every read model from the event log (safe while running)' })
+export class LedgerReplayCommand extends CommandRunner {
+  constructor(private readonly readModels: ReadModels) {
+    super();
+  }
+
+  async run(_args: string[], raw: Record<string, unknown>): Promise<void> {
+    const { json } = parseOptions(options, raw);
+    const bar = progressBar('replay', await this.readModels.ledgerEventCount());
+    const t0 = performance.now();
+    let result;
+    try {
+      result = await this.readModels.rebuild((p) => bar.update(p.events));
+    } finally {
+      bar.stop();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const rate = Math.round(result.events / Math.max(seconds, 0.001));
+    printResult(json, `replayed ${result.events} events in ${seconds.toFixed(2)} s (${rate} events/s)`, {
+      events: result.events,
+      seconds: Number(seconds.toFixed(3)),
+      eventsPerSecond: rate,
+    });
+  }
+
+  @Option({ flags: '--json', description: 'print the result as JSON' })
+  parseJson(): boolean {
+    return true;
+  }
+}

@@ -1,0 +1,47 @@
+import { Inject } from '@nestjs/common';
+import { CommandRunner, Option, SubCommand } from 'nest-commander';
+import { Pool } from 'pg';
+import { z } from 'zod';
+import { parseOptions, printResult } from '../../cli/cli-options';
+import { progressBar } from '../../cli/progress';
+import { PG_POOL } from '../../platform/database/pg';
+import { EVENT_STORE, EventStore } from '../../platform/event-store/event-store.port';
+import { LedgerVerifier } from '../application/ledger-verifier';
+import { ReadModels } from '../application/read-models';
+
+const options = z.object({ json: z.boolean().optional() });
+
+/** `tollgate ledger verify`: exit 0 when log, invariants and read models all agree; else 1 and the list. */
+@SubCommand({ name: 'verify', description: 're-check every hash chain and invariant, and compare read models with a replay' })
+export class LedgerVerifyCommand extends CommandRunner {
+  constructor(
+    private readonly readModels: ReadModels,
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {
+    super();
+  }
+
+  async run(_args: string[], raw: Record<string, unknown>): Promise<void> {
+    const { json } = parseOptions(options, raw);
+    await this.readModels.bringUpToDate();
+    const bar = progressBar('verify', await this.readModels.ledgerEventCount());
+    let report;
+    try {
+      report = await new LedgerVerifier(this.pool, this.store).verify((n) => bar.update(n));
+    } finally {
+      bar.stop();
+    }
+    const ok = report.problems.length === 0;
+    const human = ok
+      ? `ok: ${report.events} events in ${report.streams} streams (${report.accounts} accounts) verify; read models match a replay`
+      : [`FAILED: ${report.problems.length}${report.truncated ? '+' : ''} problems`, ...report.problems.map((p) => `  - ${p}`)].join('\n');
+    printResult(json, human, { ok, ...report });
+    if (!ok) process.exitCode = 1;
+  }
+
+  @Option({ flags: '--json', description: 'print the report as JSON' })
+  parseJson(): boolean {
+    return true;
+  }
+}

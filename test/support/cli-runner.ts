@@ -1,0 +1,37 @@
+/** Runs the built `tollgate` command as a child process, as an operator would. */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..', '..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const childEnv = { ...process.env, EVENTSTORE_URL: undefined, LOG_LEVEL: 'info', ...env };
+    execFile(cmd, args, { cwd: ROOT, env: childEnv, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Compiles dist/ once per test file (tsc writes atomically enough for a second reader). */
+export async function buildCli(): Promise<void> {
+  const build = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`);
+}
+
+export function expectOneErrorLine(r: Run, pattern?: RegExp): void {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^error: /);
+  if (pattern) expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
