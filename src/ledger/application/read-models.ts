@@ -6,6 +6,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
+import { APP_CONFIG, AppConfig } from '../../config/config';
 import { EVENT_STORE, EventStore } from '../../platform/event-store/event-store.port';
 import { ProjectionRunner, RebuildProgress } from '../../../projections/runner';
 import { allProjections } from '../../../projections';
@@ -18,9 +19,11 @@ export class ReadModels {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(EVENT_STORE) store: EventStore,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
     const log = new Logger('ReadModels');
     this.runner = new ProjectionRunner(pool, store, allProjections(), {
+      pollMs: config.PROJECTION_POLL_MS,
       onError: (name, err) => log.error(`read model ${name}: ${err.message}; retrying`),
     });
   }
