@@ -15,6 +15,7 @@ const LOCK_KEY = 7_300_001; // arbitrary, unique to the migrator
 export interface Migration {
   version: number;
   name: string;
+  file: string; // e.g. 001_event_store
   sql: string;
   checksum: string;
 }
@@ -29,7 +30,7 @@ export function loadMigrations(dir = join(repoRoot(), 'migrations')): Migration[
     if (seen.has(version)) throw new Error(`two migrations share number ${version}`);
     seen.add(version);
     const sql = readFileSync(join(dir, file), 'utf8');
-    return { version, name: m[2], sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    return { version, name: m[2], file: file.replace(/\.sql$/, ''), sql, checksum: createHash('sha256').update(sql).digest('hex') };
   });
 }
 
@@ -54,7 +55,7 @@ export async function migrate(pool: Pool, migrations = loadMigrations()): Promis
       const prior = done.get(m.version);
       if (prior) {
         if (prior.checksum !== m.checksum) {
-          throw new Error(`migration ${m.version}_${m.name} was changed after it was applied; add a new migration instead`);
+          throw new Error(`migration ${m.file} was changed after it was applied; add a new migration instead`);
         }
         continue;
       }
@@ -69,7 +70,7 @@ export async function migrate(pool: Pool, migrations = loadMigrations()): Promis
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`);
+        throw new Error(`migration ${m.file} failed: ${(err as Error).message}`);
       }
       applied.push(m);
     }

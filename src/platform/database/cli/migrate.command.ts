@@ -17,7 +17,7 @@ export class MigrateDbCommand extends CommandRunner {
   async run(_args: string[], raw: Record<string, unknown>): Promise<void> {
     const { json } = parseOptions(options, raw);
     const { applied, alreadyApplied } = await prepareDatabase(this.config.DATABASE_URL);
-    const names = applied.map((m) => `${String(m.version).padStart(3, '0')}_${m.name}`);
+    const names = applied.map((m) => m.file);
     const human = names.length
       ? names.map((n) => `applied ${n}`).join('\n')
       : `nothing to apply: all ${alreadyApplied} migrations were already applied`;
