@@ -11,7 +11,8 @@ import { PG_POOL } from '../database/pg';
 import { EVENT_STORE, EventStore } from './event-store.port';
 import { PostgresEventStore } from './postgres/postgres-event-store';
 
-type EsdbAdapterModule = { EsdbEventStore: new (connectionString: string) => EventStore };
+// Type-only: checked at compile time, loaded at run time only when chosen (below).
+type EsdbAdapterModule = typeof import('./esdb/esdb-event-store');
 
 export function createEventStore(config: AppConfig, pool: Pool): EventStore {
   if (config.EVENTSTORE_URL) {
