@@ -10,7 +10,7 @@ export class ProjectionWorker implements OnApplicationBootstrap, OnModuleDestroy
 
   async onApplicationBootstrap(): Promise<void> {
     await this.readModels.runner.start();
-    this.log.warn('read models are following the event log');
+    this.log.log('read models are following the event log');
   }
 
   async onModuleDestroy(): Promise<void> {
