@@ -55,3 +55,40 @@ AS $$
    ORDER BY transaction_id, global_position
    LIMIT max_rows
 $$;
+
+-- A group commit in one statement (one round trip, one implicit transaction). The caller hashes
+-- each event from the stream heads it believes current (hash chains need the previous hash, and
+-- canonical JSON is computed in the application); this function locks the streams in id order,
+-- writes the events of every stream whose head is as believed, and returns the real heads of
+-- the others, whose appends the caller plans again. A duplicate event id fails the whole call
+-- (the caller then takes the slower path that looks ids up first). It does not NOTIFY: a
+-- transaction that notifies holds a database-wide lock from its commit until its WAL flush, so
+-- group commits would queue behind one another; the caller notifies after the commit instead.
+--   heads:  [{"s": stream, "v": believed version, "h": believed hash (hex, null at version 0),
+--             "nv": version after, "nh": hash after}]   (sorted by s)
+--   events: [{"s", "v", "id", "t", "d", "m", "h"}]        (in append order)
+CREATE FUNCTION append_events(heads json, new_events json)
+RETURNS TABLE (stale_stream text, stale_version bigint, stale_hash bytea)
+LANGUAGE plpgsql AS $$
+DECLARE
+  stale text[];
+BEGIN
+  INSERT INTO event_streams (stream_id)
+    SELECT x.s FROM json_to_recordset(heads) AS x(s text) ORDER BY 1 ON CONFLICT DO NOTHING;
+  SELECT array_agg(l.stream_id) INTO stale
+    FROM (SELECT es.stream_id, es.version, es.last_hash FROM event_streams es
+           WHERE es.stream_id IN (SELECT x.s FROM json_to_recordset(heads) AS x(s text))
+           ORDER BY es.stream_id FOR UPDATE) l
+    JOIN json_to_recordset(heads) AS a(s text, v bigint, h text) ON a.s = l.stream_id
+   WHERE l.version <> a.v OR l.last_hash IS DISTINCT FROM decode(a.h, 'hex');
+  INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata, hash)
+    SELECT e.s, e.v, e.id, e.t, e.d, e.m, decode(e.h, 'hex')
+      FROM json_to_recordset(new_events) AS e(s text, v bigint, id uuid, t text, d jsonb, m jsonb, h text)
+     WHERE stale IS NULL OR e.s <> ALL (stale);
+  IF FOUND THEN
+    UPDATE event_streams es SET version = a.nv, last_hash = decode(a.nh, 'hex')
+      FROM json_to_recordset(heads) AS a(s text, v bigint, nv bigint, nh text)
+     WHERE es.stream_id = a.s AND a.nv <> a.v AND (stale IS NULL OR a.s <> ALL (stale));
+  END IF;
+  RETURN QUERY SELECT es.stream_id, es.version, es.last_hash FROM event_streams es WHERE es.stream_id = ANY (stale);
+END $$;

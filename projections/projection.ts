@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { PoolClient } from 'pg';
 import { RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { LedgerEvent, accountIdOfStream, decodeLedgerEvent, isLedgerEventType } from '../src/ledger/domain/events';
+import { Posting, postingsOf } from '../src/ledger/domain/postings';
 import { repoRoot } from '../src/platform/paths';
+import { BulkContext, BulkLoad } from './bulk';
 
 export interface Projection {
   /** Short name, used in the CLI and for the schema `rm_<name>`. */
@@ -20,6 +22,11 @@ export interface Projection {
   schemaSql(): string;
   /** Applies events (in log order) inside the runner's transaction. */
   apply(client: PoolClient, events: RecordedEvent[]): Promise<void>;
+  /**
+   * Optional fast path for a rebuild into an empty schema (see bulk.ts). It must leave exactly
+   * the rows that `apply` over the same events would.
+   */
+  bulk?(ctx: BulkContext): Promise<BulkLoad>;
 }
 
 export const schemaOf = (p: Projection) => `rm_${p.name}`;
@@ -34,10 +41,15 @@ export interface LedgerFact {
   event: LedgerEvent;
   source: RecordedEvent;
   occurredAt: Date;
+  /** Its postings (src/ledger/domain/postings.ts), worked out once for every read model. */
+  postings: Posting[];
 }
 
-// Every read model decodes the same page; decode each event once.
-const decoded = new WeakMap<RecordedEvent, LedgerFact>();
+// Every read model is handed the same page; decode each event once. A plain map, emptied when
+// it grows (decoding again is only slower, never different): a WeakMap's entries cost the
+// garbage collector far more when pages are large.
+const decoded = new Map<RecordedEvent, LedgerFact>();
+const DECODED_MAX = 100_000;
 
 /** Decodes the ledger events of a batch (others are skipped: they belong to other read models). */
 export function ledgerFacts(events: RecordedEvent[]): LedgerFact[] {
@@ -47,7 +59,10 @@ export function ledgerFacts(events: RecordedEvent[]): LedgerFact[] {
     let fact = decoded.get(e);
     if (!fact) {
       const at = typeof e.metadata.occurredAt === 'string' ? new Date(e.metadata.occurredAt) : e.recordedAt;
-      fact = { accountId: accountIdOfStream(e.streamId), event: decodeLedgerEvent(e.type, e.data), source: e, occurredAt: at };
+      const accountId = accountIdOfStream(e.streamId);
+      const event = decodeLedgerEvent(e.type, e.data);
+      fact = { accountId, event, source: e, occurredAt: at, postings: postingsOf(accountId, event) };
+      if (decoded.size >= DECODED_MAX) decoded.clear();
       decoded.set(e, fact);
     }
     out.push(fact);

@@ -8,12 +8,16 @@
  * schema beside the live one while the system runs, then swap them by renaming.
  */
 import { createHash } from 'node:crypto';
-import { Pool, PoolClient } from 'pg';
+import { Pool, PoolClient, QueryResult } from 'pg';
 import { EventStore, LOG_START, LogPosition, RecordedEvent, comparePositions } from '../src/platform/event-store/event-store.port';
 import { inTransaction } from '../src/platform/database/pg';
 import { Projection, schemaOf } from './projection';
+import { BulkLoad } from './bulk';
 
 const LOCK_NAMESPACE = 7_300_002;
+// Events per page read by a rebuild. Measured: 5,000 beats 2,500 (statement overheads) and
+// 10,000-20,000 (pages outlive the young generation, and the garbage collector pays for it).
+const REBUILD_PAGE = 5_000;
 
 export interface RebuildProgress {
   events: number;
@@ -101,21 +105,8 @@ export class ProjectionRunner {
       await this.pool.query(`DROP SCHEMA IF EXISTS ${quote(next(p))} CASCADE`);
       await this.ensureSchema(p, next(p));
     }
-    const progress: RebuildProgress = { events: 0, position: LOG_START };
+    const progress = await this.bulkLoad(projections, next, onProgress);
     const prefixes = this.prefixes(projections);
-    // Read the next page while the current one is written.
-    let pending = this.store.readAll({ after: LOG_START, limit: 5000, streamPrefixes: prefixes });
-    for (;;) {
-      const page = await pending;
-      if (page.length === 0) break;
-      progress.position = page[page.length - 1].position;
-      pending = this.store.readAll({ after: progress.position, limit: 5000, streamPrefixes: prefixes });
-      await inTransaction(this.pool, async (client) => {
-        for (const p of projections) await this.applyBatch(client, p, next(p), page);
-      });
-      progress.events += page.length;
-      onProgress?.({ ...progress });
-    }
     await inTransaction(this.pool, async (client) => {
       for (const p of projections) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
       for (;;) {
@@ -137,6 +128,56 @@ export class ProjectionRunner {
     return progress;
   }
 
+  /**
+   * Fills the fresh schemas from the whole log through each model's bulk loader (bulk.ts), all
+   * fed from one read, the next page read while the current one is loaded. Nothing here is
+   * visible to anyone until the swap, which is why it needs no per-page transaction.
+   */
+  private async bulkLoad(projections: Projection[], schema: (p: Projection) => string, onProgress?: (p: RebuildProgress) => void): Promise<RebuildProgress> {
+    const progress: RebuildProgress = { events: 0, position: LOG_START };
+    const prefixes = this.prefixes(projections);
+    const read = (after: LogPosition) => this.store.readAll({ after, limit: REBUILD_PAGE, streamPrefixes: prefixes });
+    const loads: BulkLoad[] = [];
+    let pending: Promise<RecordedEvent[]> | undefined;
+    try {
+      for (const p of projections) loads.push(await this.bulkLoader(p, schema(p)));
+      pending = read(LOG_START);
+      for (;;) {
+        const page = await pending;
+        if (page.length === 0) break;
+        progress.position = page[page.length - 1].position;
+        pending = read(progress.position);
+        await Promise.all(loads.map((l, i) => l.add(page.filter((e) => projections[i].streamPrefixes.some((x) => e.streamId.startsWith(x))))));
+        progress.events += page.length;
+        onProgress?.({ ...progress });
+      }
+      await Promise.all(loads.map((l) => l.finish()));
+    } catch (err) {
+      pending?.catch(() => undefined);
+      await Promise.all(loads.map((l) => l.abort().catch(() => undefined)));
+      throw err;
+    }
+    for (const p of projections) {
+      await this.pool.query(`UPDATE ${quote(schema(p))}.checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()`, [
+        progress.position.tx.toString(),
+        progress.position.seq.toString(),
+      ]);
+    }
+    return progress;
+  }
+
+  private async bulkLoader(p: Projection, schema: string): Promise<BulkLoad> {
+    if (p.bulk) return p.bulk({ pool: this.pool, schema });
+    // No fast path: apply page by page, as following does.
+    return {
+      add: async (events) => {
+        if (events.length > 0) await inTransaction(this.pool, (client) => this.applyBatch(client, p, schema, events));
+      },
+      finish: async () => undefined,
+      abort: async () => undefined,
+    };
+  }
+
   private prefixes(projections: Projection[]): string[] {
     return [...new Set(projections.flatMap((p) => p.streamPrefixes))];
   }
@@ -153,18 +194,7 @@ export class ProjectionRunner {
       try {
         const page = await this.store.readAll({ after: from, limit: this.batchSize, streamPrefixes: prefixes });
         if (page.length > 0) {
-          from = await inTransaction(this.pool, async (client) => {
-            for (const p of this.projections) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
-            const stored = await Promise.all(this.projections.map((p) => this.checkpointIn(client, schemaOf(p))));
-            const lowest = stored.reduce((m, c) => (comparePositions(c, m) < 0 ? c : m));
-            // A model was moved back (rebuilt, reset) behind what we read: read again from there.
-            if (comparePositions(lowest, from) < 0) return lowest;
-            for (const [i, p] of this.projections.entries()) {
-              const fresh = page.filter((e) => comparePositions(e.position, stored[i]) > 0);
-              if (fresh.length > 0) await this.applyBatch(client, p, schemaOf(p), fresh);
-            }
-            return page[page.length - 1].position;
-          });
+          from = await this.applyPage(page, from);
         }
         if (page.length < this.batchSize) await this.sleep();
       } catch (err) {
@@ -172,6 +202,50 @@ export class ProjectionRunner {
         await this.sleep(1000);
         from = await this.lowestCheckpoint().catch(() => from);
       }
+    }
+  }
+
+  /**
+   * Applies a page to every read model in one transaction. Statements without parameters go
+   * together (BEGIN with the locks and checkpoints; the checkpoint updates with COMMIT), as the
+   * round trips, not the work, were most of the cost of a small page.
+   */
+  private async applyPage(page: RecordedEvent[], from: LogPosition): Promise<LogPosition> {
+    const ps = this.projections;
+    const client = await this.pool.connect();
+    try {
+      const locks = ps.map((p) => `pg_advisory_xact_lock(${LOCK_NAMESPACE}, ${lockKey(p)})`).join(', ');
+      const cps = ps.map((p, i) => `c${i} AS (SELECT ${i} AS i, log_tx, log_seq FROM ${quote(schemaOf(p))}.checkpoint FOR UPDATE)`);
+      const results = (await client.query(
+        `BEGIN; SELECT ${locks}; WITH ${cps.join(', ')} ${ps.map((_, i) => `SELECT * FROM c${i}`).join(' UNION ALL ')}`,
+      )) as unknown as QueryResult<{ i: number; log_tx: bigint; log_seq: bigint }>[];
+      const stored: LogPosition[] = [];
+      for (const r of results[2].rows) stored[r.i] = { tx: r.log_tx, seq: r.log_seq };
+      const lowest = stored.reduce((m, c) => (comparePositions(c, m) < 0 ? c : m));
+      // A model was moved back (rebuilt, reset) behind what we read: read again from there.
+      if (comparePositions(lowest, from) < 0) {
+        await client.query('COMMIT');
+        return lowest;
+      }
+      const updates: string[] = [];
+      for (const [i, p] of ps.entries()) {
+        const fresh = page.filter((e) => comparePositions(e.position, stored[i]) > 0);
+        if (fresh.length === 0) continue;
+        const mine = fresh.filter((e) => p.streamPrefixes.some((prefix) => e.streamId.startsWith(prefix)));
+        if (mine.length > 0) {
+          await client.query(`SET LOCAL search_path TO ${quote(schemaOf(p))}, public`);
+          await p.apply(client, mine);
+        }
+        const last = fresh[fresh.length - 1].position;
+        updates.push(`UPDATE ${quote(schemaOf(p))}.checkpoint SET log_tx = ${last.tx}, log_seq = ${last.seq}, updated_at = now()`);
+      }
+      await client.query([...updates, 'COMMIT'].join('; '));
+      return page[page.length - 1].position;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
     }
   }
 
@@ -188,13 +262,6 @@ export class ProjectionRunner {
     if (mine.length > 0) await p.apply(client, mine);
     await client.query('UPDATE checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()', [last.tx.toString(), last.seq.toString()]);
     return last;
-  }
-
-  private async checkpointIn(client: PoolClient, schema: string): Promise<LogPosition> {
-    const { rows } = await client.query<{ log_tx: bigint; log_seq: bigint }>(
-      `SELECT log_tx, log_seq FROM ${quote(schema)}.checkpoint FOR UPDATE`,
-    );
-    return { tx: rows[0].log_tx, seq: rows[0].log_seq };
   }
 
   private async ensureSchema(p: Projection, schema: string): Promise<{ hash: string | null }> {

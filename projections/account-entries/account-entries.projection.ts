@@ -1,8 +1,20 @@
 import { PoolClient } from 'pg';
 import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
-import { postingsOf } from '../../src/ledger/domain/postings';
-import { Projection, ledgerFacts, readSchemaFile } from '../projection';
+import { Posting } from '../../src/ledger/domain/postings';
+import { LedgerFact, Projection, ledgerFacts, readSchemaFile } from '../projection';
+import { BulkContext, BulkLoad, CopyLoader, chunks, copyValue, withSchema } from '../bulk';
+
+interface Running {
+  balance: bigint;
+  entries: bigint;
+}
+
+
+// Ledger accounts whose running balances a rebuild keeps in memory before writing them out.
+const BULK_MAX_ACCOUNTS = 1_000_000;
+
+const ENTRY_COLUMNS = ['ledger_account', 'entry_no', 'account_id', 'event_id', 'event_type', 'amount', 'balance_after', 'occurred_at', 'log_tx', 'log_seq'];
 
 /** One row per posting, numbered per ledger account, with the running balance. */
 export class AccountEntriesProjection implements Projection {
@@ -14,45 +26,116 @@ export class AccountEntriesProjection implements Projection {
   }
 
   async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
-    const facts = ledgerFacts(events).map((f) => ({ ...f, postings: postingsOf(f.accountId, f.event) }));
-    const touched = [...new Set(facts.flatMap((f) => f.postings.map((p) => p.account)))];
+    const facts = ledgerFacts(events);
+    const touched = touchedBy(facts);
     if (touched.length === 0) return;
-
-    const { rows } = await client.query<{ ledger_account: string; balance: bigint; entries: bigint }>(
-      'SELECT ledger_account, balance, entries FROM ledger_accounts WHERE ledger_account = ANY($1::text[])',
-      [touched],
-    );
-    const running = new Map(touched.map((a) => [a, { balance: 0n, entries: 0n }]));
-    for (const r of rows) running.set(r.ledger_account, { balance: r.balance, entries: r.entries });
-
+    const running = await stored(client, touched);
     const c = { acct: [] as string[], no: [] as string[], owner: [] as string[], id: [] as string[], type: [] as string[], amount: [] as string[], after: [] as string[], at: [] as Date[], tx: [] as string[], seq: [] as string[] };
-    for (const f of facts) {
-      for (const p of f.postings) {
-        const r = running.get(p.account)!;
-        r.balance += p.amount;
-        r.entries += 1n;
-        c.acct.push(p.account);
-        c.no.push(r.entries.toString());
-        c.owner.push(f.accountId);
-        c.id.push(f.source.id);
-        c.type.push(f.event.type);
-        c.amount.push(p.amount.toString());
-        c.after.push(r.balance.toString());
-        c.at.push(f.occurredAt);
-        c.tx.push(f.source.position.tx.toString());
-        c.seq.push(f.source.position.seq.toString());
-      }
-    }
+    post(facts, running, (f, p, r) => {
+      c.acct.push(p.account);
+      c.no.push(r.entries.toString());
+      c.owner.push(f.accountId);
+      c.id.push(f.source.id);
+      c.type.push(f.event.type);
+      c.amount.push(p.amount.toString());
+      c.after.push(r.balance.toString());
+      c.at.push(f.occurredAt);
+      c.tx.push(f.source.position.tx.toString());
+      c.seq.push(f.source.position.seq.toString());
+    });
     await client.query(
       `INSERT INTO entries (ledger_account, entry_no, account_id, event_id, event_type, amount, balance_after, occurred_at, log_tx, log_seq)
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[], $5::text[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::bigint[], $10::bigint[])`,
       [c.acct, c.no, c.owner, c.id, c.type, c.amount, c.after, c.at, c.tx, c.seq],
     );
-    await client.query(
-      `INSERT INTO ledger_accounts AS l (ledger_account, balance, entries)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
-       ON CONFLICT (ledger_account) DO UPDATE SET balance = EXCLUDED.balance, entries = EXCLUDED.entries`,
-      [touched, touched.map((a) => running.get(a)!.balance.toString()), touched.map((a) => running.get(a)!.entries.toString())],
-    );
+    await writeAccounts(client, touched, running);
   }
+
+  /**
+   * A rebuild streams entries with COPY and keeps running balances in memory across pages;
+   * ledger accounts are written once at the end (or when too many to keep, and then read back
+   * on their next posting).
+   */
+  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+    // The primary key is in log order: kept, it only ever grows at its right edge.
+    const copy = await CopyLoader.open(ctx, 'entries', ENTRY_COLUMNS, ['entries_pkey']);
+    let running = new Map<string, Running>();
+    let spilled = false;
+    const flush = async () => {
+      const all = running;
+      running = new Map();
+      await withSchema(ctx, async (client) => {
+        for (const ids of chunks([...all.keys()])) await writeAccounts(client, ids, all);
+      });
+    };
+    return {
+      add: async (events) => {
+        const facts = ledgerFacts(events);
+        if (spilled) {
+          const missing = touchedBy(facts).filter((a) => !running.has(a));
+          if (missing.length > 0) (await withSchema(ctx, (client) => stored(client, missing))).forEach((r, a) => running.set(a, r));
+        }
+        const lines: string[] = [];
+        let fact: LedgerFact | undefined;
+        let middle = '';
+        let tail = '';
+        post(facts, running, (f, p, r) => {
+          if (f !== fact) {
+            // The same for every posting of the event: formatted once.
+            fact = f;
+            middle = `\t${copyValue(f.accountId)}\t${f.source.id}\t${copyValue(f.event.type)}\t`;
+            tail = `\t${f.occurredAt.toISOString()}\t${f.source.position.tx}\t${f.source.position.seq}\n`;
+          }
+          lines.push(copyValue(p.account) + '\t' + r.entries + middle + p.amount + '\t' + r.balance + tail);
+        });
+        await copy.write(lines.join(''));
+        if (running.size > BULK_MAX_ACCOUNTS) {
+          await flush();
+          spilled = true;
+        }
+      },
+      finish: async () => {
+        await copy.end();
+        await flush();
+      },
+      abort: () => copy.abort(),
+    };
+  }
+}
+
+function touchedBy(facts: LedgerFact[]): string[] {
+  return [...new Set(facts.flatMap((f) => f.postings.map((p) => p.account)))];
+}
+
+/** Moves each posting's ledger account on (starting from zero when unknown) and emits its row. */
+function post(facts: LedgerFact[], running: Map<string, Running>, emit: (f: LedgerFact, p: Posting, r: Running) => void): void {
+  for (const f of facts) {
+    for (const p of f.postings) {
+      let r = running.get(p.account);
+      if (!r) running.set(p.account, (r = { balance: 0n, entries: 0n }));
+      r.balance += p.amount;
+      r.entries += 1n;
+      emit(f, p, r);
+    }
+  }
+}
+
+/** The stored running balances of these ledger accounts (zero for new ones). */
+async function stored(client: PoolClient, accounts: string[]): Promise<Map<string, Running>> {
+  const { rows } = await client.query<{ ledger_account: string; balance: bigint; entries: bigint }>(
+    'SELECT ledger_account, balance, entries FROM ledger_accounts WHERE ledger_account = ANY($1::text[])',
+    [accounts],
+  );
+  const running = new Map(accounts.map((a) => [a, { balance: 0n, entries: 0n }]));
+  for (const r of rows) running.set(r.ledger_account, { balance: r.balance, entries: r.entries });
+  return running;
+}
+
+async function writeAccounts(client: PoolClient, accounts: string[], running: Map<string, Running>): Promise<void> {
+  await client.query(
+    `INSERT INTO ledger_accounts AS l (ledger_account, balance, entries)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+     ON CONFLICT (ledger_account) DO UPDATE SET balance = EXCLUDED.balance, entries = EXCLUDED.entries`,
+    [accounts, accounts.map((a) => running.get(a)!.balance.toString()), accounts.map((a) => running.get(a)!.entries.toString())],
+  );
 }

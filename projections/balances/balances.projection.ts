@@ -1,8 +1,12 @@
 import { PoolClient } from 'pg';
 import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
-import { availableOf, heldOf, postingsOf } from '../../src/ledger/domain/postings';
+import { availableOf, heldOf } from '../../src/ledger/domain/postings';
 import { Projection, ledgerFacts, readSchemaFile } from '../projection';
+import { BulkContext, BulkLoad, chunks, withSchema } from '../bulk';
+
+// Accounts folded in memory before a rebuild writes them out (bounds its memory).
+const BULK_MAX_ACCOUNTS = 200_000;
 
 interface Delta {
   available: bigint;
@@ -25,24 +29,55 @@ export class BalancesProjection implements Projection {
 
   async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
     const deltas = new Map<string, Delta>();
-    for (const { accountId, event, source, occurredAt } of ledgerFacts(events)) {
-      let d = deltas.get(accountId);
-      if (!d) deltas.set(accountId, (d = { available: 0n, held: 0n, purchased: 0n, spent: 0n, free: 0, version: 0n, at: occurredAt }));
-      d.version = source.streamVersion;
-      d.at = occurredAt;
-      // Available and held come from the postings, so this read model and the entries one
-      // can never disagree about what an event does to a balance.
-      for (const p of postingsOf(accountId, event)) {
-        if (p.account === availableOf(accountId)) d.available += p.amount;
-        else if (p.account === heldOf(accountId)) d.held += p.amount;
+    fold(deltas, events);
+    await write(client, deltas);
+  }
+
+  /** A rebuild folds every page into one delta per account and writes each account once. */
+  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+    let deltas = new Map<string, Delta>();
+    const flush = async () => {
+      const all = deltas;
+      deltas = new Map();
+      await withSchema(ctx, (client) => write(client, all));
+    };
+    return {
+      add: async (events) => {
+        fold(deltas, events);
+        if (deltas.size > BULK_MAX_ACCOUNTS) await flush();
+      },
+      finish: flush,
+      abort: async () => undefined,
+    };
+  }
+}
+
+function fold(deltas: Map<string, Delta>, events: RecordedEvent[]): void {
+  for (const { accountId, event, source, occurredAt, postings } of ledgerFacts(events)) {
+    let d = deltas.get(accountId);
+    if (!d) deltas.set(accountId, (d = { available: 0n, held: 0n, purchased: 0n, spent: 0n, free: 0, version: 0n, at: occurredAt }));
+    d.version = source.streamVersion;
+    d.at = occurredAt;
+    // Available and held come from the postings, so this read model and the entries one
+    // can never disagree about what an event does to a balance.
+    if (postings.length > 0) {
+      const available = availableOf(accountId);
+      const held = heldOf(accountId);
+      for (const p of postings) {
+        if (p.account === available) d.available += p.amount;
+        else if (p.account === held) d.held += p.amount;
       }
-      if (event.type === 'CreditsPurchased' || event.type === 'CryptoPaymentCredited') d.purchased += event.data.amount;
-      else if (event.type === 'HoldSettled') d.spent += event.data.amount;
-      else if (event.type === 'FreeRequestsGranted') d.free += event.data.count;
-      else if (event.type === 'FreeRequestUsed') d.free -= 1;
     }
-    if (deltas.size === 0) return;
-    const ids = [...deltas.keys()];
+    if (event.type === 'CreditsPurchased' || event.type === 'CryptoPaymentCredited') d.purchased += event.data.amount;
+    else if (event.type === 'HoldSettled') d.spent += event.data.amount;
+    else if (event.type === 'FreeRequestsGranted') d.free += event.data.count;
+    else if (event.type === 'FreeRequestUsed') d.free -= 1;
+  }
+}
+
+/** Adds the deltas to the stored balances (one upsert per chunk of accounts). */
+async function write(client: PoolClient, deltas: Map<string, Delta>): Promise<void> {
+  for (const ids of chunks([...deltas.keys()])) {
     const col = <T>(f: (d: Delta) => T) => ids.map((id) => f(deltas.get(id)!));
     await client.query(
       `INSERT INTO balances AS b (account_id, available, held, lifetime_purchased, lifetime_spent, free_requests, version, updated_at)

@@ -2,6 +2,10 @@ import { PoolClient } from 'pg';
 import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
 import { Projection, ledgerFacts, readSchemaFile } from '../projection';
+import { BulkContext, BulkLoad, chunks, withSchema } from '../bulk';
+
+// (account, day, model) rows folded in memory before a rebuild writes them out.
+const BULK_MAX_ROWS = 200_000;
 
 interface Sum {
   accountId: string;
@@ -26,25 +30,52 @@ export class DailyUsageProjection implements Projection {
 
   async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
     const sums = new Map<string, Sum>();
-    for (const { accountId, event, occurredAt } of ledgerFacts(events)) {
-      if (event.type !== 'HoldSettled') continue;
-      const day = occurredAt.toISOString().slice(0, 10);
-      const usage = event.data.usage;
-      const model = usage?.model ?? '(unmetered)';
-      const key = `${accountId}\u0000${day}\u0000${model}`;
-      let s = sums.get(key);
-      if (!s) sums.set(key, (s = { accountId, day, model, requests: 0n, input: 0n, output: 0n, cached: 0n, cost: 0n, estimated: 0n }));
-      s.requests += 1n;
-      s.cost += event.data.amount;
-      if (usage) {
-        s.input += BigInt(usage.inputTokens);
-        s.output += BigInt(usage.outputTokens);
-        s.cached += BigInt(usage.cachedTokens);
-        if (usage.estimated) s.estimated += 1n;
-      }
+    fold(sums, events);
+    await write(client, sums);
+  }
+
+  /** A rebuild folds every page in memory and writes each row once. */
+  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+    let sums = new Map<string, Sum>();
+    const flush = async () => {
+      const all = sums;
+      sums = new Map();
+      await withSchema(ctx, (client) => write(client, all));
+    };
+    return {
+      add: async (events) => {
+        fold(sums, events);
+        if (sums.size > BULK_MAX_ROWS) await flush();
+      },
+      finish: flush,
+      abort: async () => undefined,
+    };
+  }
+}
+
+function fold(sums: Map<string, Sum>, events: RecordedEvent[]): void {
+  for (const { accountId, event, occurredAt } of ledgerFacts(events)) {
+    if (event.type !== 'HoldSettled') continue;
+    const day = occurredAt.toISOString().slice(0, 10);
+    const usage = event.data.usage;
+    const model = usage?.model ?? '(unmetered)';
+    const key = `${accountId}\u0000${day}\u0000${model}`;
+    let s = sums.get(key);
+    if (!s) sums.set(key, (s = { accountId, day, model, requests: 0n, input: 0n, output: 0n, cached: 0n, cost: 0n, estimated: 0n }));
+    s.requests += 1n;
+    s.cost += event.data.amount;
+    if (usage) {
+      s.input += BigInt(usage.inputTokens);
+      s.output += BigInt(usage.outputTokens);
+      s.cached += BigInt(usage.cachedTokens);
+      if (usage.estimated) s.estimated += 1n;
     }
-    if (sums.size === 0) return;
-    const all = [...sums.values()];
+  }
+}
+
+/** Adds the sums to the stored rows (one upsert per chunk). */
+async function write(client: PoolClient, sums: Map<string, Sum>): Promise<void> {
+  for (const all of chunks([...sums.values()])) {
     const col = (f: (s: Sum) => bigint) => all.map((s) => f(s).toString());
     await client.query(
       `INSERT INTO daily_usage AS u (account_id, day, model, requests, input_tokens, output_tokens, cached_tokens, cost, estimated_requests)

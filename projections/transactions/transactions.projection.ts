@@ -2,6 +2,7 @@ import { PoolClient } from 'pg';
 import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { ACCOUNT_STREAM_PREFIX, LedgerEvent } from '../../src/ledger/domain/events';
 import { Projection, ledgerFacts, readSchemaFile } from '../projection';
+import { BulkContext, BulkLoad, CopyLoader, copyValue } from '../bulk';
 
 interface Row {
   kind: string;
@@ -36,10 +37,7 @@ export class TransactionsProjection implements Projection {
   }
 
   async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
-    const rows = ledgerFacts(events).flatMap((f) => {
-      const r = rowOf(f.event);
-      return r ? [{ ...r, f }] : [];
-    });
+    const rows = rowsOf(events);
     if (rows.length === 0) return;
     await client.query(
       `INSERT INTO transactions (event_id, account_id, kind, amount, reference, reason, occurred_at)
@@ -55,4 +53,26 @@ export class TransactionsProjection implements Projection {
       ],
     );
   }
+
+  /** A rebuild streams the rows with COPY (see bulk.ts). */
+  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+    const copy = await CopyLoader.open(ctx, 'transactions', ['event_id', 'account_id', 'kind', 'amount', 'reference', 'reason', 'occurred_at']);
+    return {
+      add: (events) =>
+        copy.write(
+          rowsOf(events)
+            .map((r) => [r.f.source.id, r.f.accountId, r.kind, r.amount.toString(), r.reference, r.reason, r.f.occurredAt.toISOString()].map(copyValue).join('\t') + '\n')
+            .join(''),
+        ),
+      finish: () => copy.end(),
+      abort: () => copy.abort(),
+    };
+  }
+}
+
+function rowsOf(events: RecordedEvent[]) {
+  return ledgerFacts(events).flatMap((f) => {
+    const r = rowOf(f.event);
+    return r ? [{ ...r, f }] : [];
+  });
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { PostgresEventStore } from '../../../src/platform/event-store/postgres/postgres-event-store';
-import { RecordedEvent } from '../../../src/platform/event-store/event-store.port';
+import { RecordedEvent, VersionConflictError } from '../../../src/platform/event-store/event-store.port';
+import { chainHash, GENESIS_HASH } from '../../../src/platform/event-store/canonical';
 import { freshDb, FreshDb } from '../../support/fresh-db';
 import { eventStoreContract, waitFor } from './event-store.contract';
 
@@ -74,5 +75,28 @@ describe('Postgres event store specifics', () => {
     const transactions = Number(after.rows[0].n - before.rows[0].n);
     expect(transactions).toBeGreaterThan(0);
     expect(transactions).toBeLessThan(40); // 400 appends, batched (one per call would be 400)
+  });
+
+  it('appends after another instance moved the stream on, keeping versions and the hash chain exact', async () => {
+    const other = new PostgresEventStore(db.pool, { pollMs: 20 });
+    try {
+      const s = `heads-${randomUUID()}`;
+      const ev = (type: string) => ({ id: randomUUID(), type, data: { type } });
+      await store.append(s, [ev('A')], { expectedVersion: 'no_stream' }); // this store remembers v1
+      await other.append(s, [ev('B'), ev('C')], { expectedVersion: 1n }); // the head moves to v3 behind its back
+      await expect(store.append(s, [ev('X')], { expectedVersion: 1n })).rejects.toBeInstanceOf(VersionConflictError);
+      await expect(store.append(s, [ev('D')], { expectedVersion: 'any' })).resolves.toEqual({ nextVersion: 4n, idempotent: false });
+      await expect(other.append(s, [ev('E')], { expectedVersion: 4n })).resolves.toEqual({ nextVersion: 5n, idempotent: false });
+      const events = await store.readStream(s);
+      expect(events.map((e) => [e.type, e.streamVersion])).toEqual([['A', 1n], ['B', 2n], ['C', 3n], ['D', 4n], ['E', 5n]]);
+      let prev: Buffer = GENESIS_HASH;
+      for (const e of events) {
+        const hash = chainHash(prev, { id: e.id, streamId: s, streamVersion: e.streamVersion, type: e.type, data: e.data, metadata: e.metadata });
+        expect(e.hash).toBe(hash.toString('hex'));
+        prev = hash;
+      }
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -5,12 +5,17 @@
  * next batch, and a batch is one transaction for many streams. Each call keeps its own version
  * check, idempotency check and result; one call that conflicts fails alone. Stream rows are
  * locked in stream-id order, so two batches touching the same streams never deadlock.
+ *
+ * A batch is usually one statement, append_events (migrations/001): the store remembers each
+ * stream's head (version, last hash), hashes the new events from it, and the function writes
+ * them only if the locked heads are still those; otherwise it returns the real heads and those
+ * calls are planned again. A batch that meets an existing event id is written again on the
+ * careful path (append-locked.ts).
  */
 import { Pool, PoolClient, types } from 'pg';
 import {
   AppendOptions,
   AppendResult,
-  EventIdConflictError,
   EventStore,
   JsonObject,
   LOG_START,
@@ -23,7 +28,8 @@ import {
   Subscription,
   VersionConflictError,
 } from '../event-store.port';
-import { chainHash, GENESIS_HASH, samePayload } from '../canonical';
+import { Pending, StreamHead, headOf, planBatch } from './append-plan';
+import { recheckConflicts, writeLocked } from './append-locked';
 import { validateAppend } from '../validate';
 import { PollingSubscription } from '../polling-subscription';
 
@@ -32,51 +38,29 @@ types.setTypeParser(5069 as number, (v: string) => BigInt(v));
 
 const NOTIFY_CHANNEL = 'tollgate_events';
 
-interface Pending {
-  streamId: string;
-  events: NewEvent[];
-  options: AppendOptions;
-  resolve: (r: AppendResult) => void;
-  reject: (e: Error) => void;
-}
+/**
+ * The columns of a recorded event, fetched as arrays (no per-row key objects). The hash comes as
+ * hex text and the time as epoch milliseconds: parsing bytea and timestamptz text costs more than
+ * the rest of the row together. floor() of the epoch is what parsing the text gives (a Date
+ * drops the microseconds).
+ */
+const COLUMNS = `global_position, transaction_id, stream_id, stream_version, event_id, type, data, metadata,
+  encode(hash, 'hex'), floor(extract(epoch FROM recorded_at) * 1000)::float8`;
 
-interface Row {
-  global_position: bigint;
-  transaction_id: bigint;
-  stream_id: string;
-  stream_version: bigint;
-  event_id: string;
-  type: string;
-  data: JsonObject;
-  metadata: JsonObject;
-  hash: Buffer;
-  recorded_at: Date;
-}
-
-const COLUMNS =
-  'global_position, transaction_id, stream_id, stream_version, event_id, type, data, metadata, hash, recorded_at';
+type Row = [bigint, bigint, string, bigint, string, string, JsonObject, JsonObject, string, number];
 
 function toRecorded(r: Row): RecordedEvent {
   return {
-    id: r.event_id,
-    type: r.type,
-    data: r.data,
-    metadata: r.metadata,
-    streamId: r.stream_id,
-    streamVersion: r.stream_version,
-    position: { tx: r.transaction_id, seq: r.global_position },
-    hash: r.hash.toString('hex'),
-    recordedAt: r.recorded_at,
+    id: r[4],
+    type: r[5],
+    data: r[6],
+    metadata: r[7],
+    streamId: r[2],
+    streamVersion: r[3],
+    position: { tx: r[1], seq: r[0] },
+    hash: r[8],
+    recordedAt: new Date(r[9]),
   };
-}
-
-type Stored = { streamId: string; type: string; data: unknown; version: bigint };
-
-/** An append some of whose ids are already stored: all the same → done already; else a conflict. */
-function judgeRepeat(p: Pending, prior: Array<Stored | undefined>): AppendResult | Error {
-  const differs = p.events.findIndex((e, i) => !prior[i] || !samePayload(prior[i]!, { streamId: p.streamId, ...e }));
-  if (differs !== -1) return new EventIdConflictError(p.events[differs].id);
-  return { nextVersion: prior.reduce((m, k) => (k!.version > m ? k!.version : m), 0n), idempotent: true };
 }
 
 function isEventIdViolation(err: unknown): boolean {
@@ -96,6 +80,8 @@ export interface PostgresEventStoreOptions {
   concurrency?: number;
   /** How often a subscription polls when nothing wakes it. */
   pollMs?: number;
+  /** Stream heads remembered between appends (each saves a read before the stream's next append). */
+  maxCachedHeads?: number;
 }
 
 export class PostgresEventStore implements EventStore {
@@ -108,6 +94,11 @@ export class PostgresEventStore implements EventStore {
   private listener: PoolClient | undefined;
   private listenerStarting: Promise<void> | undefined;
   private closed = false;
+  /** Stream heads as this store last wrote or read them; append_events checks them. */
+  private readonly heads = new Map<string, StreamHead>();
+  private readonly maxCachedHeads: number;
+  private notifying: Promise<void> | undefined;
+  private notifyAgain = false;
 
   constructor(
     private readonly pool: Pool,
@@ -116,6 +107,7 @@ export class PostgresEventStore implements EventStore {
     this.maxBatch = options.maxBatch ?? 500;
     this.concurrency = options.concurrency ?? 2;
     this.pollMs = options.pollMs ?? 100;
+    this.maxCachedHeads = options.maxCachedHeads ?? 100_000;
   }
 
   append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
@@ -143,10 +135,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async commit(batch: Pending[], checkIds = false): Promise<void> {
-    let outcomes: Array<AppendResult | Error>;
+    let outcomes: Array<AppendResult | Error | undefined>;
     try {
-      outcomes = await this.writeBatch(batch, checkIds);
+      outcomes = checkIds ? await this.writeLocked(batch) : await this.writeFast(batch);
     } catch (err) {
+      this.forgetHeads(batch);
       if (!checkIds && isEventIdViolation(err)) {
         // Some event id is already in the log: a retry. Write the batch again, this time
         // looking up its ids first, so each call learns exists / exists_with_different.
@@ -159,144 +152,121 @@ export class PostgresEventStore implements EventStore {
         await Promise.all(batch.map((p) => this.commit([p])));
         return;
       }
-      if (isEventIdViolation(err) && !(batch[0] as Pending & { retried?: boolean }).retried) {
+      if (isEventIdViolation(err) && !batch[0].retried) {
         // Another writer inserted one of our ids after we looked: look again, once.
-        (batch[0] as Pending & { retried?: boolean }).retried = true;
+        batch[0].retried = true;
         await this.commit(batch, true);
         return;
       }
       batch[0].reject(err as Error);
       return;
     }
+    const again: Pending[] = [];
     batch.forEach((p, i) => {
       const o = outcomes[i];
-      if (o instanceof Error) p.reject(o);
+      if (o === undefined) again.push(p);
+      else if (o instanceof Error) p.reject(o);
       else p.resolve(o);
     });
+    // Planned against a stale head (another writer moved the stream): plan again, first.
+    if (again.length > 0) this.queue.unshift(...again);
   }
 
   /**
-   * One transaction for the whole batch; returns each call's own outcome. Event ids are looked
-   * up only when asked: most appends are new, and the unique index catches the rest.
+   * The usual path: one statement (append_events, migrations/001) against the stream heads this
+   * store last saw, read once for streams it has not seen. Returns each call's outcome, or
+   * undefined for calls on streams whose head had moved (the heads are refreshed meanwhile).
    */
-  private async writeBatch(batch: Pending[], checkIds: boolean): Promise<Array<AppendResult | Error>> {
+  private async writeFast(batch: Pending[]): Promise<Array<AppendResult | Error | undefined>> {
     const streamIds = [...new Set(batch.map((p) => p.streamId))].sort();
-    const eventIds = batch.flatMap((p) => p.events.map((e) => e.id));
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(
-        'INSERT INTO event_streams (stream_id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT DO NOTHING',
-        [streamIds],
-      );
-      const locked = await client.query<{ stream_id: string; version: bigint; last_hash: Buffer | null }>(
-        'SELECT stream_id, version, last_hash FROM event_streams WHERE stream_id = ANY($1::text[]) ORDER BY stream_id FOR UPDATE',
-        [streamIds],
-      );
-      const streams = new Map(
-        locked.rows.map((r) => [r.stream_id, { version: r.version, hash: r.last_hash ?? GENESIS_HASH }]),
-      );
-      const existing = checkIds
-        ? await client.query<{ event_id: string; stream_id: string; type: string; data: JsonObject; stream_version: bigint }>(
-            'SELECT event_id, stream_id, type, data, stream_version FROM events WHERE event_id = ANY($1::uuid[])',
-            [eventIds],
-          )
-        : { rows: [] };
-      const known = new Map<string, { streamId: string; type: string; data: unknown; version: bigint }>(
-        existing.rows.map((r) => [r.event_id, { streamId: r.stream_id, type: r.type, data: r.data, version: r.stream_version }]),
-      );
-
-      const ins = { stream: [] as string[], version: [] as string[], id: [] as string[], type: [] as string[], data: [] as string[], meta: [] as string[], hash: [] as Buffer[] };
-      const touched = new Set<string>();
-      const outcomes = batch.map((p): AppendResult | Error => {
-        const stream = streams.get(p.streamId)!;
-        const prior = p.events.map((e) => known.get(e.id));
-        if (prior.some((k) => k !== undefined)) return judgeRepeat(p, prior);
-        const expected = p.options.expectedVersion;
-        const ok =
-          expected === 'any' ||
-          (expected === 'no_stream' && stream.version === 0n) ||
-          (expected === 'stream_exists' && stream.version > 0n) ||
-          (typeof expected === 'bigint' && expected === stream.version);
-        if (!ok) return new VersionConflictError(p.streamId, expected, stream.version);
-        for (const e of p.events) {
-          const version = stream.version + 1n;
-          const metadata = e.metadata ?? {};
-          const hash = chainHash(stream.hash, { id: e.id, streamId: p.streamId, streamVersion: version, type: e.type, data: e.data, metadata });
-          ins.stream.push(p.streamId);
-          ins.version.push(version.toString());
-          ins.id.push(e.id);
-          ins.type.push(e.type);
-          ins.data.push(JSON.stringify(e.data));
-          ins.meta.push(JSON.stringify(metadata));
-          ins.hash.push(hash);
-          stream.version = version;
-          stream.hash = hash;
-          known.set(e.id, { streamId: p.streamId, type: e.type, data: e.data, version });
-        }
-        touched.add(p.streamId);
-        return { nextVersion: stream.version, idempotent: false };
-      });
-
-      if (!checkIds) await this.recheckConflicts(client, batch, outcomes);
-
-      if (ins.id.length > 0) {
-        await client.query(
-          `INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata, hash)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[], $7::bytea[])`,
-          [ins.stream, ins.version, ins.id, ins.type, ins.data, ins.meta, ins.hash],
-        );
-        const ids = [...touched];
-        await client.query(
-          `UPDATE event_streams s SET version = v.version, last_hash = v.hash
-           FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS v(stream_id, version, hash)
-           WHERE s.stream_id = v.stream_id`,
-          [ids, ids.map((id) => streams.get(id)!.version.toString()), ids.map((id) => streams.get(id)!.hash)],
-        );
-        // The notification is delivered only if and when the transaction commits.
-        await client.query(`SELECT pg_notify('${NOTIFY_CHANNEL}', ''); COMMIT`);
-      } else {
-        await client.query('COMMIT');
-      }
-      return outcomes;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
+    const start = new Map<string, StreamHead>();
+    const unseen: string[] = [];
+    for (const id of streamIds) {
+      const head = this.heads.get(id);
+      if (head) start.set(id, head);
+      else unseen.push(id);
     }
+    if (unseen.length > 0) {
+      const { rows } = await this.pool.query<{ stream_id: string; version: bigint; last_hash: Buffer | null }>(
+        'SELECT stream_id, version, last_hash FROM event_streams WHERE stream_id = ANY($1::text[])',
+        [unseen],
+      );
+      for (const id of unseen) start.set(id, headOf(0n, null));
+      for (const r of rows) start.set(r.stream_id, headOf(r.version, r.last_hash));
+    }
+    const plan = planBatch(batch, start, new Map());
+    const heads = streamIds.map((id) => {
+      const [was, now] = [start.get(id)!, plan.heads.get(id)!];
+      return { s: id, v: was.version.toString(), h: was.version === 0n ? null : was.hash.toString('hex'), nv: now.version.toString(), nh: now.hash.toString('hex') };
+    });
+    const { rows } = await this.pool.query<{ stale_stream: string; stale_version: bigint; stale_hash: Buffer | null }>(
+      'SELECT stale_stream, stale_version, stale_hash FROM append_events($1::json, $2::json)',
+      [JSON.stringify(heads), JSON.stringify(plan.events)],
+    );
+    const stale = new Map(rows.map((r) => [r.stale_stream, headOf(r.stale_version, r.stale_hash)]));
+    for (const id of streamIds) this.remember(id, stale.get(id) ?? plan.heads.get(id)!);
+    if ([...plan.touched].some((id) => !stale.has(id))) this.notify();
+    const outcomes = batch.map((p, i) => (stale.has(p.streamId) ? undefined : plan.outcomes[i]));
+    await recheckConflicts(this.pool, batch, outcomes);
+    return outcomes;
+  }
+
+  private async writeLocked(batch: Pending[]): Promise<Array<AppendResult | Error>> {
+    const plan = await writeLocked(this.pool, batch);
+    for (const id of plan.touched) this.remember(id, plan.heads.get(id)!);
+    if (plan.touched.size > 0) this.notify();
+    return plan.outcomes;
   }
 
   /**
-   * An append that failed its version check may be a retry whose events are already in the
-   * log; without the up-front id lookup, look up just those now and answer them as such.
+   * Wakes subscriptions (in every process) after a commit. Sent on its own, outside the append's
+   * transaction: a notifying transaction holds a database-wide lock through its commit's WAL
+   * flush, which would serialise group commits. At most one in flight; requests meanwhile
+   * coalesce into one more. (Subscriptions poll as well; this only makes them sooner.)
    */
-  private async recheckConflicts(client: PoolClient, batch: Pending[], outcomes: Array<AppendResult | Error>): Promise<void> {
-    const failed = batch.flatMap((p, i) => (outcomes[i] instanceof VersionConflictError ? [i] : []));
-    if (failed.length === 0) return;
-    const ids = failed.flatMap((i) => batch[i].events.map((e) => e.id));
-    const { rows } = await client.query<{ event_id: string; stream_id: string; type: string; data: JsonObject; stream_version: bigint }>(
-      'SELECT event_id, stream_id, type, data, stream_version FROM events WHERE event_id = ANY($1::uuid[])',
-      [ids],
-    );
-    if (rows.length === 0) return;
-    const found = new Map(rows.map((r) => [r.event_id, r]));
-    for (const i of failed) {
-      const p = batch[i];
-      const prior = p.events.map((e) => {
-        const r = found.get(e.id);
-        return r && { streamId: r.stream_id, type: r.type, data: r.data, version: r.stream_version };
-      });
-      if (prior.some((r) => r !== undefined)) outcomes[i] = judgeRepeat(p, prior);
+  private notify(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
     }
+    this.notifying = this.pool
+      .query(`SELECT pg_notify('${NOTIFY_CHANNEL}', '')`)
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        this.notifying = undefined;
+        if (this.notifyAgain && !this.closed) {
+          this.notifyAgain = false;
+          this.notify();
+        }
+      });
+  }
+
+  private remember(streamId: string, head: StreamHead): void {
+    this.heads.delete(streamId); // re-inserted: Map order is then least-recently-used first
+    this.heads.set(streamId, head);
+    if (this.heads.size > this.maxCachedHeads) {
+      for (const id of this.heads.keys()) {
+        this.heads.delete(id);
+        if (this.heads.size <= this.maxCachedHeads * 0.9) break;
+      }
+    }
+  }
+
+  /** After a failure the outcome may be unknown (did it commit?): read those heads again. */
+  private forgetHeads(batch: Pending[]): void {
+    for (const p of batch) this.heads.delete(p.streamId);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    const { rows } = await this.pool.query<Row>(
-      `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2
+    const { rows } = await this.pool.query<Row>({
+      text: `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2
        ORDER BY stream_version LIMIT $3`,
-      [streamId, (options.afterVersion ?? 0n).toString(), options.limit ?? 1_000_000_000],
-    );
+      values: [streamId, (options.afterVersion ?? 0n).toString(), options.limit ?? 1_000_000_000],
+      rowMode: 'array',
+    });
     return rows.map(toRecorded);
   }
 
@@ -305,10 +275,11 @@ export class PostgresEventStore implements EventStore {
     const prefixes = likePatterns(options.streamPrefixes);
     // events_after (migrations/001) reads only below pg_snapshot_xmin: a later position may
     // commit before an earlier one, and readers must wait for the earlier one.
-    const { rows } = await this.pool.query<Row>(
-      `SELECT ${COLUMNS} FROM events_after($1::text::xid8, $2::bigint, $3::integer, $4::text[])`,
-      [after.tx.toString(), after.seq.toString(), options.limit ?? 1000, prefixes],
-    );
+    const { rows } = await this.pool.query<Row>({
+      text: `SELECT ${COLUMNS} FROM events_after($1::text::xid8, $2::bigint, $3::integer, $4::text[])`,
+      values: [after.tx.toString(), after.seq.toString(), options.limit ?? 1000, prefixes],
+      rowMode: 'array',
+    });
     return rows.map(toRecorded);
   }
 
@@ -342,7 +313,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async getEvent(id: string): Promise<RecordedEvent | null> {
-    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM events WHERE event_id = $1`, [id]);
+    const { rows } = await this.pool.query<Row>({ text: `SELECT ${COLUMNS} FROM events WHERE event_id = $1`, values: [id], rowMode: 'array' });
     return rows[0] ? toRecorded(rows[0]) : null;
   }
 
@@ -368,6 +339,7 @@ export class PostgresEventStore implements EventStore {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     while (this.inFlight > 0 || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.notifying) await this.notifying;
     if (this.listenerStarting) await this.listenerStarting;
     if (this.listener) {
       await this.listener.query(`UNLISTEN ${NOTIFY_CHANNEL}`).catch(() => undefined);
