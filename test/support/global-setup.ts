@@ -35,4 +35,11 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await pool.end();
   }
+  // Jest may hide a skipped file's console output; say it here too, where it always shows.
+  if (!process.env.TEST_EVENTSTORE_URL && !process.env.EVENTSTORE_URL) {
+    process.stdout.write(
+      '\nSKIPPED: the EventStoreDB contract suite (no server: TEST_EVENTSTORE_URL is not set). ' +
+        'Run it with `docker compose up -d eventstoredb` and TEST_EVENTSTORE_URL=esdb://127.0.0.1:2113?tls=false\n',
+    );
+  }
 }
