@@ -178,6 +178,8 @@ export class LedgerService implements OnModuleDestroy {
       } catch (err) {
         if (err instanceof LedgerError && err.code === 'hold_not_open' && RESOLUTION_EVENT[job.command.type]) {
           void this.answerResolutionRetry(lane, job, err);
+        } else if (err instanceof LedgerError && err.code === 'insufficient_credits' && job.command.type === 'PlaceHold') {
+          void this.answerPlacementRetry(lane, job, err);
         } else {
           job.reject(err as Error);
         }
@@ -255,6 +257,24 @@ export class LedgerService implements OnModuleDestroy {
    * A settle/void/expire for a hold that is no longer open is either a retry of the resolution
    * that closed it (answer: done, idempotently) or a second, different resolution (refuse).
    */
+  /**
+   * A hold that cannot be afforded now may be a retry of one placed (and perhaps resolved)
+   * earlier: if the log has that very placement, the command was carried out already.
+   */
+  private async answerPlacementRetry(lane: Lane, job: Job, refused: LedgerError): Promise<void> {
+    try {
+      const c = job.command;
+      const prior = await this.store.getEvent(eventIdFor(lane.accountId, c, 0));
+      if (!prior || prior.streamId !== accountStream(lane.accountId) || c.type !== 'PlaceHold') return job.reject(refused);
+      const event = decodeLedgerEvent(prior.type, prior.data);
+      const same = event.type === 'HoldPlaced' && event.data.amount === c.data.amount && event.data.expiresAt === c.data.expiresAt;
+      if (same) job.resolve({ events: [], idempotent: true, version: lane.version });
+      else job.reject(new LedgerError('idempotency_conflict', `hold ${c.data.holdId} was placed with other terms`));
+    } catch (err) {
+      job.reject(err as Error);
+    }
+  }
+
   private async answerResolutionRetry(lane: Lane, job: Job, notOpen: LedgerError): Promise<void> {
     try {
       const prior = await this.store.getEvent(eventIdFor(lane.accountId, job.command, 0));

@@ -103,6 +103,24 @@ describe('ledger under concurrency (real Postgres)', () => {
     expect(state.held).toBe(0n);
   });
 
+  it('answers a retried hold placement as done, even after the hold was settled and the credit spent', async () => {
+    const account = newAccountId();
+    await h.ledger.execute(account, { type: 'OpenAccount', data: { accountId: account } });
+    await h.ledger.execute(account, { type: 'GrantCredits', data: { grantId: 'g', amount: 5_000_000n, reason: 'test' } });
+    const place = { type: 'PlaceHold' as const, data: { holdId: randomUUID(), amount: 5_000_000n, expiresAt: inAnHour() } };
+    await h.ledger.execute(account, place);
+    await h.ledger.execute(account, { type: 'SettleHold', data: { holdId: place.data.holdId, amount: 5_000_000n } });
+    const retry = await h.other().execute(account, place);
+    expect(retry).toMatchObject({ idempotent: true, events: [] });
+    await expect(h.ledger.execute(account, { ...place, data: { ...place.data, amount: 4_000_000n } })).rejects.toMatchObject({
+      code: 'idempotency_conflict',
+    });
+    await expect(
+      h.ledger.execute(account, { type: 'PlaceHold', data: { holdId: randomUUID(), amount: 1n, expiresAt: inAnHour() } }),
+    ).rejects.toMatchObject({ code: 'insufficient_credits' });
+    expect((await h.ledger.load(account)).state).toMatchObject({ available: 0n, held: 0n });
+  });
+
   it('keeps unrelated accounts apart when many commands arrive together', async () => {
     const accounts = Array.from({ length: 100 }, newAccountId);
     await Promise.all(accounts.map((id) => h.ledger.execute(id, { type: 'OpenAccount', data: { accountId: id } })));
