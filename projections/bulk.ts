@@ -175,3 +175,30 @@ export function chunks<T>(xs: T[], size = 20_000): T[][] {
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
   return out;
 }
+
+/**
+ * The bulk load of a read model whose rows are sums (balances, usage): fold every page into
+ * one row per key in memory and write each row once, flushing early past `maxRows` so memory
+ * stays bounded (a flushed row is added to, not overwritten, by the next write).
+ */
+export function foldingBulkLoad<K, V>(
+  ctx: BulkContext,
+  maxRows: number,
+  fold: (rows: Map<K, V>, events: RecordedEvent[]) => void,
+  write: (client: PoolClient, rows: Map<K, V>) => Promise<void>,
+): BulkLoad {
+  let rows = new Map<K, V>();
+  const flush = async () => {
+    const all = rows;
+    rows = new Map();
+    await withSchema(ctx, (client) => write(client, all));
+  };
+  return {
+    add: async (events) => {
+      fold(rows, events);
+      if (rows.size > maxRows) await flush();
+    },
+    finish: flush,
+    abort: async () => undefined,
+  };
+}

@@ -3,7 +3,7 @@ import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
 import { availableOf, heldOf } from '../../src/ledger/domain/postings';
 import { Projection, ledgerFacts, readSchemaFile } from '../projection';
-import { BulkContext, BulkLoad, chunks, withSchema } from '../bulk';
+import { BulkContext, BulkLoad, chunks, foldingBulkLoad } from '../bulk';
 
 // Accounts folded in memory before a rebuild writes them out (bounds its memory).
 const BULK_MAX_ACCOUNTS = 200_000;
@@ -35,20 +35,7 @@ export class BalancesProjection implements Projection {
 
   /** A rebuild folds every page into one delta per account and writes each account once. */
   async bulk(ctx: BulkContext): Promise<BulkLoad> {
-    let deltas = new Map<string, Delta>();
-    const flush = async () => {
-      const all = deltas;
-      deltas = new Map();
-      await withSchema(ctx, (client) => write(client, all));
-    };
-    return {
-      add: async (events) => {
-        fold(deltas, events);
-        if (deltas.size > BULK_MAX_ACCOUNTS) await flush();
-      },
-      finish: flush,
-      abort: async () => undefined,
-    };
+    return foldingBulkLoad(ctx, BULK_MAX_ACCOUNTS, fold, write);
   }
 }
 

@@ -2,7 +2,7 @@ import { PoolClient } from 'pg';
 import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
 import { Projection, ledgerFacts, readSchemaFile } from '../projection';
-import { BulkContext, BulkLoad, chunks, withSchema } from '../bulk';
+import { BulkContext, BulkLoad, chunks, foldingBulkLoad } from '../bulk';
 
 // (account, day, model) rows folded in memory before a rebuild writes them out.
 const BULK_MAX_ROWS = 200_000;
@@ -36,20 +36,7 @@ export class DailyUsageProjection implements Projection {
 
   /** A rebuild folds every page in memory and writes each row once. */
   async bulk(ctx: BulkContext): Promise<BulkLoad> {
-    let sums = new Map<string, Sum>();
-    const flush = async () => {
-      const all = sums;
-      sums = new Map();
-      await withSchema(ctx, (client) => write(client, all));
-    };
-    return {
-      add: async (events) => {
-        fold(sums, events);
-        if (sums.size > BULK_MAX_ROWS) await flush();
-      },
-      finish: flush,
-      abort: async () => undefined,
-    };
+    return foldingBulkLoad(ctx, BULK_MAX_ROWS, fold, write);
   }
 }
 
