@@ -5,7 +5,7 @@
 import { Pool } from 'pg';
 import { freshDb, FreshDb } from '../support/fresh-db';
 import { TEST_PG_URL } from '../support/test-env';
-import { CLI, buildCli, expectOneErrorLine, run } from '../support/cli-runner';
+import { CLI, expectOneErrorLine, run } from '../support/cli-runner';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -15,17 +15,16 @@ describe('tollgate CLI (built, child process, real Postgres)', () => {
   const eventCount = async () => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n;
 
   beforeAll(async () => {
-    await buildCli();
     db = await freshDb(2);
   }, 120_000);
   afterAll(() => db?.drop());
 
   it('--help lists the commands and exits 0', async () => {
     const r = await tollgate('--help');
-    expect(r.code).toBe(0);
+    expect(r).toMatchObject({ code: 0 }); // on failure, shows its stderr
     for (const c of ['db', 'accounts', 'credits']) expect(r.stdout).toContain(c);
     const sub = await tollgate('credits', 'grant', '--help');
-    expect(sub.code).toBe(0);
+    expect(sub).toMatchObject({ code: 0 }); // on failure, shows its stderr
     expect(sub.stdout).toContain('--grant-id');
   });
 
@@ -44,10 +43,10 @@ describe('tollgate CLI (built, child process, real Postgres)', () => {
     url.pathname = `/${name}`;
     try {
       const first = await run(process.execPath, [CLI, 'db', 'migrate', '--json'], { DATABASE_URL: url.toString() });
-      expect(first.code).toBe(0);
+      expect(first).toMatchObject({ code: 0 }); // on failure, shows its stderr
       expect(JSON.parse(first.stdout).applied).toEqual(expect.arrayContaining(['001_event_store', '002_personal_data']));
       const again = await run(process.execPath, [CLI, 'db', 'migrate'], { DATABASE_URL: url.toString() });
-      expect(again.code).toBe(0);
+      expect(again).toMatchObject({ code: 0 }); // on failure, shows its stderr
       expect(again.stdout).toMatch(/nothing to apply/);
     } finally {
       const admin = new Pool({ connectionString: TEST_PG_URL, max: 1 });
@@ -59,12 +58,12 @@ describe('tollgate CLI (built, child process, real Postgres)', () => {
   it('accounts create prints an account id and stores the email encrypted', async () => {
     const email = 'cli-canary-51d2@example.org';
     const r = await tollgate('accounts', 'create', '--email', email);
-    expect(r.code).toBe(0);
+    expect(r).toMatchObject({ code: 0 }); // on failure, shows its stderr
     const accountId = r.stdout.trim();
     expect(accountId).toMatch(UUID);
 
     const json = await tollgate('accounts', 'create', '--email', 'second@example.org', '--free-requests', '3', '--json');
-    expect(json.code).toBe(0);
+    expect(json).toMatchObject({ code: 0 }); // on failure, shows its stderr
     const created = JSON.parse(json.stdout);
     expect(created.accountId).toMatch(UUID);
     expect(created.userId).toMatch(UUID);
@@ -103,7 +102,7 @@ describe('tollgate CLI (built, child process, real Postgres)', () => {
     it('grants once per --grant-id and prints the new available balance', async () => {
       const args = ['credits', 'grant', '--account', accountId, '--amount', '2.5', '--reason', 'launch promo', '--grant-id', 'promo-1'];
       const first = await tollgate(...args, '--json');
-      expect(first.code).toBe(0);
+      expect(first).toMatchObject({ code: 0 }); // on failure, shows its stderr
       expect(JSON.parse(first.stdout)).toEqual({
         accountId,
         grantId: 'promo-1',
@@ -113,12 +112,12 @@ describe('tollgate CLI (built, child process, real Postgres)', () => {
       });
       const before = await eventCount();
       const again = await tollgate(...args);
-      expect(again.code).toBe(0);
+      expect(again).toMatchObject({ code: 0 }); // on failure, shows its stderr
       expect(again.stdout).toMatch(/already recorded.*available: 2\.500000/);
       expect(await eventCount()).toBe(before);
 
       const other = await tollgate('credits', 'grant', '--account', accountId, '--amount', '1', '--reason', 'goodwill');
-      expect(other.code).toBe(0);
+      expect(other).toMatchObject({ code: 0 }); // on failure, shows its stderr
       expect(other.stdout).toMatch(/granted 1\.000000 credits.*available: 3\.500000/);
 
       const { rows } = await db.pool.query(

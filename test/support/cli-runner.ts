@@ -21,9 +21,15 @@ export function run(cmd: string, args: string[], env: Record<string, string | un
   });
 }
 
-/** Compiles dist/ once per test file (tsc writes atomically enough for a second reader). */
+/**
+ * Compiles dist/ (incrementally). Called once per jest run, from the global set-up, before any
+ * test file starts: tsc rewrites files in place, so a build running beside a test that is
+ * loading dist/ lets that test read half-written modules (seen in CI as Nest's "circular
+ * dependency" error, which is what an import that is still undefined looks like).
+ */
 export async function buildCli(): Promise<void> {
-  const build = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const build = await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--incremental', '--tsBuildInfoFile', join(ROOT, 'dist', '.tsbuildinfo')]);
   if (build.code !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`);
 }
 

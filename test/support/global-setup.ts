@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { buildCli } from './cli-runner';
 import { TEST_PG_URL } from './test-env';
 
 function isAlive(pid: number): boolean {
@@ -35,6 +36,9 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await pool.end();
   }
+  // The end-to-end specs run the built CLI and API (dist/) as child processes; build it here,
+  // once, before any test file starts, never beside one that is loading it.
+  await buildCli();
   // Jest may hide a skipped file's console output; say it here too, where it always shows.
   if (!process.env.TEST_EVENTSTORE_URL && !process.env.EVENTSTORE_URL) {
     process.stdout.write(
