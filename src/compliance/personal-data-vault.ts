@@ -7,13 +7,12 @@
  * in as associated data, so a value copied into another person's event does not decrypt.
  * Keys are not cached: an erasure must take effect on every instance at once.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
+import { AES_KEY_BYTES, isSealed, open, seal } from '../platform/crypto/aes-gcm';
 import { PG_POOL, inTransaction } from '../platform/database/pg';
 
-const VERSION = 'v1';
-const IV_BYTES = 12; // the GCM standard nonce size
 const LOCK_NAMESPACE = 7_300_003; // advisory locks: one per person, for key creation vs erasure
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,28 +34,18 @@ export class PersonalDataVault {
   async encrypt(personId: string, plaintext: string): Promise<string> {
     const key = await this.keyFor(personId, true);
     if (!key) throw new VaultError('person_erased', `person ${personId} has been erased`);
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(Buffer.from(personId.toLowerCase()));
-    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    const tag = cipher.getAuthTag();
-    return [VERSION, iv.toString('base64'), tag.toString('base64'), ciphertext.toString('base64')].join(':');
+    return seal(key, plaintext, personId.toLowerCase());
   }
 
   /** The plaintext, or null when the person's key was erased (or never existed). */
   async decrypt(personId: string, value: string): Promise<string | null> {
-    const parts = value.split(':');
-    if (parts.length !== 4 || parts[0] !== VERSION) {
+    if (!isSealed(value)) {
       throw new VaultError('malformed_value', 'not a vault value (expected v1:<iv>:<tag>:<ciphertext>)');
     }
     const key = await this.keyFor(personId, false);
     if (!key) return null;
-    const [, iv, tag, ciphertext] = parts.map((p) => Buffer.from(p, 'base64'));
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, iv);
-      decipher.setAAD(Buffer.from(personId.toLowerCase()));
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
+      return open(key, value, personId.toLowerCase());
     } catch {
       // Not null: a value that fails authentication was altered or belongs to someone else,
       // which is a fault to surface, not an erasure to paper over.
@@ -94,7 +83,7 @@ export class PersonalDataVault {
       if ((erased.rowCount ?? 0) > 0) return null;
       await client.query('INSERT INTO person_keys (person_id, key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
         personId,
-        randomBytes(32),
+        randomBytes(AES_KEY_BYTES),
       ]);
       const { rows } = await client.query<{ key: Buffer }>('SELECT key FROM person_keys WHERE person_id = $1', [personId]);
       return rows[0].key;

@@ -25,11 +25,52 @@ const schema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/tollgate'),
   DATABASE_POOL_SIZE: intFrom(1, 200).default(10),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  // Every Redis key and channel starts with this, so deployments (and test runs) sharing one
+  // Redis never see each other's data.
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'must be 1-64 of A-Z a-z 0-9 _ . : -' }).default('tg:'),
   EVENTSTORE_URL: url(['esdb:', 'esdb+discover:', 'kurrentdb:', 'kurrent:']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-  HOLD_TTL_SECONDS: intFrom(10, 86_400).default(600),
+  // The API also runs the worker's jobs (read models, hold expiry), so one process is a whole
+  // gateway. Set false where a separate worker process runs them (docker-compose does).
+  API_RUNS_WORKERS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  HOLD_TTL_SECONDS: intFrom(1, 86_400).default(600),
   PROJECTION_POLL_MS: intFrom(5, 60_000).default(100),
+
+  // Encrypts secrets at rest (upstream keys of channels): 32 bytes, base64. Required in
+  // production; elsewhere a fixed development key is used, so a fresh machine just works.
+  ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, { message: 'must be 32 bytes, base64-encoded' })
+    .optional(),
+
+  // Upstream channels seeded at start; each provider is optional. Base URLs are the ones the
+  // provider's official SDK uses (OpenAI and xAI include /v1; Anthropic and Gemini do not).
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: url(['http:', 'https:']).default('https://api.openai.com/v1'),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: url(['http:', 'https:']).default('https://api.anthropic.com'),
+  GEMINI_API_KEY: z.string().optional(),
+  GEMINI_BASE_URL: url(['http:', 'https:']).default('https://generativelanguage.googleapis.com'),
+  XAI_API_KEY: z.string().optional(),
+  XAI_BASE_URL: url(['http:', 'https:']).default('https://api.x.ai/v1'),
+
+  // The proxy.
+  PRICE_MARGIN_PERCENT: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,2})?$/, { message: 'must be a percentage like 5 or 7.5 (at most 2 decimals)' })
+    .default('0'),
+  PROXY_BODY_LIMIT_BYTES: intFrom(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  UPSTREAM_TIMEOUT_MS: intFrom(100, 600_000).default(60_000),
+  CIRCUIT_FAILURES: intFrom(1, 1000).default(5),
+  CIRCUIT_WINDOW: intFrom(1, 10_000).default(20),
+  CIRCUIT_COOLDOWN_MS: intFrom(100, 3_600_000).default(30_000),
+  ACCOUNT_RPM: intFrom(1, 10_000_000).default(3_000),
+  ACCOUNT_TPM: intFrom(1, 1_000_000_000).default(10_000_000),
+}).superRefine((c, ctx) => {
+  if (c.NODE_ENV === 'production' && !c.ENCRYPTION_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['ENCRYPTION_KEY'], message: 'is required in production (32 bytes, base64)' });
+  }
 });
 
 export type AppConfig = z.infer<typeof schema>;

@@ -19,11 +19,31 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/tollgate',
       DATABASE_POOL_SIZE: 10,
       REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: 'tg:',
       LOG_LEVEL: 'info',
       MIGRATE_ON_START: true,
+      API_RUNS_WORKERS: true,
       HOLD_TTL_SECONDS: 600,
       PROJECTION_POLL_MS: 100,
+      OPENAI_BASE_URL: 'https://api.openai.com/v1',
+      ANTHROPIC_BASE_URL: 'https://api.anthropic.com',
+      GEMINI_BASE_URL: 'https://generativelanguage.googleapis.com',
+      XAI_BASE_URL: 'https://api.x.ai/v1',
+      PRICE_MARGIN_PERCENT: '0',
+      PROXY_BODY_LIMIT_BYTES: 10 * 1024 * 1024,
+      UPSTREAM_TIMEOUT_MS: 60_000,
+      CIRCUIT_FAILURES: 5,
+      CIRCUIT_WINDOW: 20,
+      CIRCUIT_COOLDOWN_MS: 30_000,
+      ACCOUNT_RPM: 3_000,
+      ACCOUNT_TPM: 10_000_000,
     });
+  });
+
+  it('requires an encryption key in production, and only there', () => {
+    expect(failure({ NODE_ENV: 'production' }).message).toContain('ENCRYPTION_KEY:');
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ NODE_ENV: 'production', ENCRYPTION_KEY: key }).ENCRYPTION_KEY).toBe(key);
   });
 
   it('reads and coerces values, and treats an empty value as unset', () => {
@@ -44,6 +64,9 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['MIGRATE_ON_START', 'yes'],
     ['EVENTSTORE_URL', 'http://127.0.0.1:2113'],
+    ['ENCRYPTION_KEY', 'c2hvcnQ='],
+    ['PRICE_MARGIN_PERCENT', '-5'],
+    ['OPENAI_BASE_URL', 'api.openai.com'],
   ])('a bad %s (%j) is one line naming the variable', (name, value) => {
     const err = failure({ [name]: value });
     expect(err.message).toContain(`${name}:`);

@@ -9,7 +9,7 @@ import { Logger, NestPinoLogger } from '../logging/logger';
  * port 0. Fastify's own logger stays off, so no request (and no body) is ever logged by it.
  */
 export async function createApiApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
-  return NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter({ logger: false }), {
+  return NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter({ logger: false, forceCloseConnections: 'idle' }), {
     logger: new NestPinoLogger(logger),
     bufferLogs: false,
     abortOnError: false, // the caller reports start-up failures (failedToStart)

@@ -61,7 +61,7 @@ export async function writeLocked(pool: Pool, batch: Pending[]): Promise<Plan> {
  * log; without the up-front id lookup, look up just those now and answer them as such.
  */
 export async function recheckConflicts(db: Pool | PoolClient, batch: Pending[], outcomes: Array<AppendResult | Error | undefined>): Promise<void> {
-  const failed = batch.flatMap((p, i) => (outcomes[i] instanceof VersionConflictError ? [i] : []));
+  const failed = batch.flatMap((_p, i) => (outcomes[i] instanceof VersionConflictError ? [i] : []));
   if (failed.length === 0) return;
   const ids = failed.flatMap((i) => batch[i].events.map((e) => e.id));
   const { rows } = await db.query<{ event_id: string; stream_id: string; type: string; data: JsonObject; stream_version: bigint }>(

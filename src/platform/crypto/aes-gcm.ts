@@ -1,0 +1,61 @@
+/**
+ * The one AES-256-GCM primitive of the codebase (the personal-data vault and the secret box
+ * both seal with it). A sealed value is text, `v1:<iv>:<tag>:<ciphertext>` in base64, so it
+ * fits a text column or an event's JSON. The associated data binds a value to what it belongs
+ * to (a person, a row): a value copied elsewhere fails authentication instead of decrypting.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+const VERSION = 'v1';
+const IV_BYTES = 12; // the GCM standard nonce size
+const TAG_BYTES = 16;
+export const AES_KEY_BYTES = 32;
+
+export class SealError extends Error {
+  constructor(
+    readonly code: 'malformed_value' | 'undecryptable',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SealError';
+  }
+}
+
+/** Whether the value has the shape of a sealed value (says nothing of whether it authenticates). */
+export function isSealed(value: string): boolean {
+  const parts = value.split(':');
+  return parts.length === 4 && parts[0] === VERSION;
+}
+
+export function seal(key: Buffer, plaintext: string, associatedData: string): string {
+  checkKey(key);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  return [VERSION, iv.toString('base64'), tag.toString('base64'), ciphertext.toString('base64')].join(':');
+}
+
+/** The plaintext; throws SealError when the value is malformed, altered, or sealed for other data or key. */
+export function open(key: Buffer, value: string, associatedData: string): string {
+  checkKey(key);
+  if (!isSealed(value)) throw new SealError('malformed_value', 'not a sealed value (expected v1:<iv>:<tag>:<ciphertext>)');
+  const [, iv, tag, ciphertext] = value.split(':').map((p) => Buffer.from(p, 'base64'));
+  // Checked here: node accepts shorter tags, which would weaken authentication.
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
+    throw new SealError('malformed_value', 'not a sealed value (bad iv or tag length)');
+  }
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv);
+    decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
+  } catch {
+    throw new SealError('undecryptable', 'the value does not authenticate (altered, or sealed with another key or for other data)');
+  }
+}
+
+function checkKey(key: Buffer): void {
+  if (key.length !== AES_KEY_BYTES) throw new Error(`an AES-256 key is ${AES_KEY_BYTES} bytes, got ${key.length}`);
+}

@@ -1,0 +1,70 @@
+/**
+ * Secrets at rest (upstream API keys of channels, and whatever else must be stored yet never
+ * readable from a dump of the database): sealed with AES-256-GCM under ENCRYPTION_KEY.
+ *
+ * Every value names its purpose as associated data (say `channel:<id>:api_key`), so a
+ * ciphertext copied into another row or column does not decrypt. Outside production a fixed
+ * development key stands in for ENCRYPTION_KEY, so a fresh checkout just works; the process
+ * says so once at start, because such secrets are only obscured, not protected.
+ */
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { SealError, open, seal } from './aes-gcm';
+
+/** Public on purpose: anything sealed with it is readable by anyone with this source code. */
+export const DEVELOPMENT_KEY = createHash('sha256').update('tollgate-development-key').digest();
+
+export class SecretBoxError extends Error {
+  constructor(
+    readonly code: 'malformed_secret' | 'undecryptable_secret',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SecretBoxError';
+  }
+}
+
+@Injectable()
+export class SecretBox implements OnApplicationBootstrap {
+  private readonly log = new Logger('SecretBox');
+  private readonly key: Buffer;
+  readonly usesDevelopmentKey: boolean;
+
+  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'ENCRYPTION_KEY'>) {
+    this.usesDevelopmentKey = !config.ENCRYPTION_KEY;
+    // config.ts has checked it decodes to exactly 32 bytes.
+    this.key = config.ENCRYPTION_KEY ? Buffer.from(config.ENCRYPTION_KEY, 'base64') : DEVELOPMENT_KEY;
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.usesDevelopmentKey) {
+      this.log.warn(
+        'secrets (upstream API keys) are encrypted with the public development key: set ENCRYPTION_KEY ' +
+          '(32 random bytes, base64, e.g. `openssl rand -base64 32`) before storing real ones',
+      );
+    }
+  }
+
+  /** `purpose` names what the secret is and which row it belongs to, e.g. `channel:<id>:api_key`. */
+  seal(plaintext: string, purpose: string): string {
+    return seal(this.key, plaintext, purpose);
+  }
+
+  open(value: string, purpose: string): string {
+    try {
+      return open(this.key, value, purpose);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      if (err.code === 'malformed_value') throw new SecretBoxError('malformed_secret', `${purpose}: ${err.message}`);
+      throw new SecretBoxError(
+        'undecryptable_secret',
+        `${purpose} does not decrypt: it was sealed with another ENCRYPTION_KEY, or altered`,
+      );
+    }
+  }
+}
+
+/** Import this (not the class) so the process has one SecretBox, and one start-up warning. */
+@Module({ providers: [SecretBox], exports: [SecretBox] })
+export class SecretBoxModule {}
