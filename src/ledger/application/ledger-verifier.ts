@@ -157,5 +157,20 @@ export class LedgerVerifier {
       }
     }
     for (const account of inModel.keys()) if (!totals.has(account)) this.problem(`entries: ${account} is not in the log`);
+
+    // The holds the expiry sweep would find are exactly the holds the replay has open.
+    const holds = await this.pool.query<{ hold_id: string; account_id: string; amount: bigint }>(
+      'SELECT hold_id, account_id, amount FROM rm_open_holds.open_holds',
+    );
+    const listed = new Set<string>();
+    for (const r of holds.rows) {
+      listed.add(r.hold_id);
+      const open = accounts.get(r.account_id)?.holds.get(r.hold_id);
+      if (!open) this.problem(`open holds: hold ${r.hold_id} is listed, replay says it is not open`);
+      else if (open.amount !== r.amount) this.problem(`open holds: hold ${r.hold_id} is ${r.amount}, replay says ${open.amount}`);
+    }
+    for (const [accountId, s] of accounts) {
+      for (const id of s.holds.keys()) if (!listed.has(id)) this.problem(`open holds: hold ${id} of account ${accountId} is missing`);
+    }
   }
 }

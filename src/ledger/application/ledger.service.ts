@@ -101,6 +101,15 @@ export class LedgerService implements OnModuleDestroy {
     return { state: lane.state, version: lane.version };
   }
 
+  /**
+   * The state this instance last saw for the account, without a round trip: a hint only (another
+   * instance may have moved on), for choices the decider re-checks anyway. Null when not cached.
+   */
+  cachedState(accountId: string): AccountState | null {
+    const lane = this.lanes.get(accountId);
+    return lane && lane.loaded ? lane.state : null;
+  }
+
   onModuleDestroy(): void {
     this.lanes.clear();
   }

@@ -38,6 +38,8 @@ export interface UsageFigures {
   outputTokens: number;
   cachedTokens: number;
   estimated: boolean;
+  /** The price table version the cost was computed with (absent on events from before prices were versioned). */
+  priceVersion?: number;
 }
 
 export type LedgerEventType = LedgerEvent['type'];

@@ -15,6 +15,7 @@ async function snapshot(pool: Pool): Promise<Record<string, string[]>> {
     ['rm_account_entries', 'ledger_accounts'],
     ['rm_transactions', 'transactions'],
     ['rm_daily_usage', 'daily_usage'],
+    ['rm_open_holds', 'open_holds'],
   ];
   const out: Record<string, string[]> = {};
   for (const [schema, table] of tables) {

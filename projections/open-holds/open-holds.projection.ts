@@ -1,0 +1,58 @@
+import { PoolClient } from 'pg';
+import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
+import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
+import { Projection, ledgerFacts, readSchemaFile } from '../projection';
+import { BulkContext, BulkLoad, foldingBulkLoad } from '../bulk';
+
+type Change = { open: true; accountId: string; amount: bigint; expiresAt: string } | { open: false };
+
+/** Net effect of a run of events: holds to add, and holds (placed earlier) to remove. */
+function fold(changes: Map<string, Change>, events: RecordedEvent[]): void {
+  for (const f of ledgerFacts(events)) {
+    const e = f.event;
+    if (e.type === 'HoldPlaced') {
+      changes.set(e.data.holdId, { open: true, accountId: f.accountId, amount: e.data.amount, expiresAt: e.data.expiresAt });
+    } else if (e.type === 'HoldSettled' || e.type === 'HoldVoided' || e.type === 'HoldExpired') {
+      // Placed in this run: it never needs a row. Placed before: its row goes.
+      if (changes.get(e.data.holdId)?.open) changes.delete(e.data.holdId);
+      else changes.set(e.data.holdId, { open: false });
+    }
+  }
+}
+
+async function write(client: PoolClient, changes: Map<string, Change>): Promise<void> {
+  const opened: Array<[string, Extract<Change, { open: true }>]> = [];
+  const closed: string[] = [];
+  for (const [id, c] of changes) {
+    if (c.open) opened.push([id, c]);
+    else closed.push(id);
+  }
+  if (opened.length) {
+    await client.query(
+      `INSERT INTO open_holds (hold_id, account_id, amount, expires_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[])
+       ON CONFLICT (hold_id) DO NOTHING`,
+      [opened.map(([id]) => id), opened.map(([, c]) => c.accountId), opened.map(([, c]) => c.amount.toString()), opened.map(([, c]) => c.expiresAt)],
+    );
+  }
+  if (closed.length) await client.query('DELETE FROM open_holds WHERE hold_id = ANY($1::text[])', [closed]);
+}
+
+export class OpenHoldsProjection implements Projection {
+  readonly name = 'open_holds';
+  readonly streamPrefixes = [ACCOUNT_STREAM_PREFIX];
+
+  schemaSql(): string {
+    return readSchemaFile('open-holds');
+  }
+
+  async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
+    const changes = new Map<string, Change>();
+    fold(changes, events);
+    if (changes.size) await write(client, changes);
+  }
+
+  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+    return foldingBulkLoad(ctx, 200_000, fold, write);
+  }
+}
