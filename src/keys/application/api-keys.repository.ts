@@ -1,0 +1,145 @@
+/**
+ * SQL over the api_keys read model (migrations/003_api_keys.sql). The row is written only
+ * from a key's folded stream, and only forward: an upsert carrying an older stream version
+ * than the row changes nothing, so concurrent writers and a reconcile can never move it back.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { Pool } from 'pg';
+import { PG_POOL } from '../../platform/database/pg';
+import { ApiKeyState, KeyStatus } from '../domain/api-key.decider';
+import { API_KEY_STREAM_PREFIX } from '../domain/api-key.events';
+
+export interface ApiKeyRecord {
+  keyId: string;
+  accountId: string;
+  project: string;
+  name: string;
+  hash: string;
+  prefix: string;
+  last4: string;
+  status: KeyStatus;
+  models: string[] | null;
+  spendCapMicros: bigint | null;
+  expiresAt: Date | null;
+  rpm: number | null;
+  tpm: number | null;
+  version: bigint;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+const COLUMNS = `key_id, account_id, project, name, hash, prefix, last4, status, models, spend_cap_micros,
+  expires_at, rpm, tpm, version, created_at, revoked_at`;
+
+type Row = {
+  key_id: string;
+  account_id: string;
+  project: string;
+  name: string;
+  hash: string;
+  prefix: string;
+  last4: string;
+  status: KeyStatus;
+  models: string[] | null;
+  spend_cap_micros: bigint | null;
+  expires_at: Date | null;
+  rpm: number | null;
+  tpm: number | null;
+  version: bigint;
+  created_at: Date;
+  revoked_at: Date | null;
+};
+
+const toRecord = (r: Row): ApiKeyRecord => ({
+  keyId: r.key_id,
+  accountId: r.account_id,
+  project: r.project,
+  name: r.name,
+  hash: r.hash,
+  prefix: r.prefix,
+  last4: r.last4,
+  status: r.status,
+  models: r.models,
+  spendCapMicros: r.spend_cap_micros,
+  expiresAt: r.expires_at,
+  rpm: r.rpm,
+  tpm: r.tpm,
+  version: r.version,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
+@Injectable()
+export class ApiKeysRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** Writes the row of a key as its stream has it at `version`; false if the row was already there or later. */
+  async upsert(state: ApiKeyState, version: bigint): Promise<boolean> {
+    const l = state.limits;
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO api_keys (${COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10::bigint, $11::timestamptz, $12, $13, $14::bigint, $15::timestamptz, $16::timestamptz)
+       ON CONFLICT (key_id) DO UPDATE SET
+         account_id = EXCLUDED.account_id, project = EXCLUDED.project, name = EXCLUDED.name,
+         hash = EXCLUDED.hash, prefix = EXCLUDED.prefix, last4 = EXCLUDED.last4, status = EXCLUDED.status,
+         models = EXCLUDED.models, spend_cap_micros = EXCLUDED.spend_cap_micros, expires_at = EXCLUDED.expires_at,
+         rpm = EXCLUDED.rpm, tpm = EXCLUDED.tpm, version = EXCLUDED.version,
+         created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at
+       WHERE api_keys.version < EXCLUDED.version`,
+      [
+        state.keyId,
+        state.accountId,
+        state.project,
+        state.name,
+        state.hash,
+        state.prefix,
+        state.last4,
+        state.status,
+        l.models,
+        l.spendCapMicros?.toString() ?? null,
+        l.expiresAt,
+        l.rpm,
+        l.tpm,
+        version.toString(),
+        state.createdAt,
+        state.revokedAt,
+      ],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async findByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM api_keys WHERE hash = $1`, [hash]);
+    return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  async findById(keyId: string): Promise<ApiKeyRecord | null> {
+    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM api_keys WHERE key_id = $1`, [keyId]);
+    return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  async listByAccount(accountId: string): Promise<ApiKeyRecord[]> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT ${COLUMNS} FROM api_keys WHERE account_id = $1 ORDER BY created_at, key_id`,
+      [accountId],
+    );
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Keys whose stream is ahead of their row (or that have no row): what a crash between an
+   * append and its upsert leaves behind. Reads the store's own stream table (Postgres store).
+   */
+  async keysBehindTheirStream(limit = 1000): Promise<string[]> {
+    const { rows } = await this.pool.query<{ key_id: string }>(
+      `SELECT substr(s.stream_id, $1::int + 1) AS key_id
+         FROM event_streams s
+         LEFT JOIN api_keys k ON k.key_id = substr(s.stream_id, $1::int + 1)
+        WHERE s.stream_id LIKE $2 AND s.version > 0 AND (k.key_id IS NULL OR k.version < s.version)
+        ORDER BY s.stream_id
+        LIMIT $3`,
+      [API_KEY_STREAM_PREFIX.length, `${API_KEY_STREAM_PREFIX}%`, limit],
+    );
+    return rows.map((r) => r.key_id);
+  }
+}

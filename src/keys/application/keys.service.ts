@@ -1,0 +1,195 @@
+/**
+ * Managing API keys: load the key's stream → decide → append with the expected version (a
+ * bounded retry on conflict) → write the api_keys row from the folded stream (read-your-writes
+ * for authentication) → broadcast the change to every API instance and wait for their acks.
+ *
+ * A crash between the append and the row leaves the row behind its stream; reconcile() finds
+ * such rows (stream version ahead of row version) and writes them again. Running a command
+ * again also repairs: a revoke of a revoked key appends nothing but still rewrites the row
+ * and broadcasts.
+ *
+ * The secret is made here, returned once by create()/regenerate(), and never stored or logged.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { Clock } from '../../platform/clock';
+import { EventIdConflictError, EventStore, NewEvent, VersionConflictError } from '../../platform/event-store/event-store.port';
+import { accountStream } from '../../ledger/domain/events';
+import { ApiKeyCommand, ApiKeyState, DEFAULT_PROJECT, decideKey, evolveKey, evolveKeyAll, initialKeyState } from '../domain/api-key.decider';
+import { keyEventIdFor } from '../domain/api-key-event-ids';
+import { KeyLimits, apiKeyStream, decodeKeyEvent, encodeKeyEvent } from '../domain/api-key.events';
+import { describeSecret, generateSecret } from '../domain/api-key-secret';
+import { KeyError } from '../domain/key.errors';
+import { ApiKeyRecord, ApiKeysRepository } from './api-keys.repository';
+import { BroadcastResult, KeyBroadcaster } from './key-broadcaster';
+
+export interface CreateKeyInput {
+  accountId: string;
+  project?: string;
+  name?: string;
+  actor: string;
+}
+
+/** A key with its secret: the only time the secret exists outside the client. */
+export interface IssuedKey {
+  key: ApiKeyRecord;
+  secret: string;
+}
+
+export interface KeyChange {
+  key: ApiKeyRecord;
+  /** False when the command changed nothing (already revoked, same limits, a retry). */
+  changed: boolean;
+  broadcast: BroadcastResult;
+}
+
+interface Decided {
+  state: ApiKeyState;
+  version: bigint;
+  changed: boolean;
+}
+
+const MAX_ATTEMPTS = 10;
+
+export class KeysService {
+  private readonly log = new Logger('KeysService');
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly repo: ApiKeysRepository,
+    private readonly broadcaster: KeyBroadcaster,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(input: CreateKeyInput): Promise<IssuedKey> {
+    if (typeof input.accountId !== 'string' || input.accountId.trim() === '') {
+      throw new KeyError('invalid_command', 'an account must be given');
+    }
+    await this.requireAccount(input.accountId);
+    const keyId = randomUUID();
+    const secret = generateSecret(randomBytes);
+    const command: ApiKeyCommand = {
+      type: 'CreateKey',
+      data: { keyId, accountId: input.accountId, project: input.project ?? DEFAULT_PROJECT, name: input.name ?? '', ...describeSecret(secret) },
+    };
+    const done = await this.execute(keyId, command, input.actor);
+    // A new key needs no broadcast: no instance can have it cached, and misses are not cached.
+    return { key: await this.writeRow(done), secret };
+  }
+
+  async revoke(input: { keyId: string; reason?: string; actor: string }): Promise<KeyChange> {
+    const command: ApiKeyCommand = { type: 'RevokeKey', data: { keyId: input.keyId, reason: input.reason ?? 'revoked' } };
+    return this.change(input.keyId, command, input.actor);
+  }
+
+  /** A new secret for the same key id, account and limits; the old secret stops working at once. */
+  async regenerate(input: { keyId: string; actor: string }): Promise<IssuedKey & { broadcast: BroadcastResult }> {
+    const secret = generateSecret(randomBytes);
+    const { key, broadcast } = await this.change(input.keyId, { type: 'RegenerateKey', data: { keyId: input.keyId, ...describeSecret(secret) } }, input.actor);
+    return { key, secret, broadcast };
+  }
+
+  /** `limits` is a patch: fields left out keep their value, null removes a limit. */
+  async changeLimits(input: { keyId: string; limits: Partial<KeyLimits>; changeId?: string; actor: string }): Promise<KeyChange> {
+    const command: ApiKeyCommand = {
+      type: 'ChangeKeyLimits',
+      data: { keyId: input.keyId, changeId: input.changeId ?? randomUUID(), limits: input.limits },
+    };
+    return this.change(input.keyId, command, input.actor);
+  }
+
+  /** An account's keys, oldest first, after repairing any row behind its stream. */
+  async list(accountId: string): Promise<ApiKeyRecord[]> {
+    await this.requireAccount(accountId);
+    await this.reconcile();
+    return this.repo.listByAccount(accountId);
+  }
+
+  async get(keyId: string): Promise<ApiKeyRecord | null> {
+    return this.repo.findById(keyId);
+  }
+
+  /**
+   * Rewrites every api_keys row that is behind its stream (or missing) and broadcasts those
+   * keys, so instances drop what they cached from the stale row. Returns how many it repaired.
+   */
+  async reconcile(): Promise<number> {
+    let repaired = 0;
+    const seen = new Set<string>();
+    for (;;) {
+      const behind = (await this.repo.keysBehindTheirStream()).filter((k) => !seen.has(k));
+      if (behind.length === 0) return repaired;
+      for (const keyId of behind) {
+        seen.add(keyId);
+        const { state, version } = await this.load(keyId);
+        if (!state.exists) continue; // a stream without KeyCreated: nothing a row could say
+        if (await this.repo.upsert(state, version)) {
+          repaired++;
+          this.log.warn(`api_keys row of key ${keyId} was behind its stream; rewritten at version ${version}`);
+          await this.broadcaster.broadcast(keyId);
+        }
+      }
+    }
+  }
+
+  private async change(keyId: string, command: ApiKeyCommand, actor: string): Promise<KeyChange> {
+    const done = await this.execute(keyId, command, actor);
+    const key = await this.writeRow(done);
+    // Even when nothing changed: the earlier run of this command may have died before its broadcast.
+    const broadcast = await this.broadcaster.broadcast(keyId);
+    return { key, changed: done.changed, broadcast };
+  }
+
+  private async execute(keyId: string, command: ApiKeyCommand, actor: string): Promise<Decided> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const { state, version } = await this.load(keyId);
+      const now = this.clock.now();
+      const events = decideKey(command, state, { now });
+      if (events.length === 0) return { state, version, changed: false };
+      const toAppend: NewEvent[] = events.map((e, i) => ({
+        id: keyEventIdFor(command, i),
+        ...encodeKeyEvent(e),
+        metadata: { occurredAt: now.toISOString(), command: command.type, actor },
+      }));
+      try {
+        const result = await this.store.append(apiKeyStream(keyId), toAppend, { expectedVersion: version });
+        if (result.idempotent) return { ...(await this.load(keyId)), changed: false };
+        return { state: evolveKeyAll(events, state), version: result.nextVersion, changed: true };
+      } catch (err) {
+        if (err instanceof VersionConflictError) continue; // someone else wrote: read and decide again
+        if (err instanceof EventIdConflictError) {
+          throw new KeyError('idempotency_conflict', 'this change id was already used for a different change');
+        }
+        throw err;
+      }
+    }
+    throw new KeyError('version_conflict', `key ${keyId} kept changing under us; gave up after ${MAX_ATTEMPTS} attempts`);
+  }
+
+  private async writeRow(done: Decided): Promise<ApiKeyRecord> {
+    await this.repo.upsert(done.state, done.version);
+    const row = await this.repo.findById(done.state.keyId);
+    if (!row) throw new Error(`api_keys row of key ${done.state.keyId} is missing right after its upsert`);
+    return row;
+  }
+
+  private async load(keyId: string): Promise<{ state: ApiKeyState; version: bigint }> {
+    let state = initialKeyState();
+    let version = 0n;
+    for (;;) {
+      const page = await this.store.readStream(apiKeyStream(keyId), { afterVersion: version, limit: 1000 });
+      for (const e of page) {
+        state = evolveKey(state, decodeKeyEvent(e.type, e.data));
+        version = e.streamVersion;
+      }
+      if (page.length < 1000) return { state, version };
+    }
+  }
+
+  private async requireAccount(accountId: string): Promise<void> {
+    // An account exists once its ledger stream has its AccountOpened event.
+    if ((await this.store.streamVersion(accountStream(accountId))) === 0n) {
+      throw new KeyError('account_not_found', `no account ${accountId}`);
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import { Inject } from '@nestjs/common';
+import { CommandRunner, Option, SubCommand } from 'nest-commander';
+import { z } from 'zod';
+import { cliActor } from '../../cli/cli-actor';
+import { UsageError } from '../../cli/cli-errors';
+import { parseOptions, printResult } from '../../cli/cli-options';
+import { instant } from '../../ledger/cli/ledger-cli-options';
+import { MoneyFormatError, parseCredits } from '../../ledger/domain/money';
+import { CLOCK, Clock } from '../../platform/clock';
+import { KeyLimits } from '../domain/api-key.events';
+import { KeysService } from '../application/keys.service';
+import { keyIdOption, keyView, limitsText, warnUnconfirmed } from './keys-cli';
+
+const MAX_PER_MINUTE = 2_147_483_647;
+
+// `--no-x` gives false; `--x <v>` gives the string. false → null: the limit is removed.
+const orCleared = <T>(parse: (v: string, ctx: z.RefinementCtx) => T) =>
+  z.union([z.literal(false), z.string()]).transform((v, ctx): T | null => (v === false ? null : parse(v, ctx)));
+
+const credits = orCleared((value, ctx) => {
+  try {
+    const micros = parseCredits(value);
+    if (micros >= 0n) return micros;
+  } catch (err) {
+    if (!(err instanceof MoneyFormatError)) throw err;
+  }
+  ctx.addIssue({ code: 'custom', message: `must be a number of credits >= 0 with at most 6 decimals, got ${JSON.stringify(value)}` });
+  return z.NEVER;
+});
+
+const perMinute = orCleared((value, ctx) => {
+  const n = /^\d{1,10}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (n >= 1 && n <= MAX_PER_MINUTE) return n;
+  ctx.addIssue({ code: 'custom', message: `must be a whole number from 1 to ${MAX_PER_MINUTE}, got ${JSON.stringify(value)}` });
+  return z.NEVER;
+});
+
+const modelList = z.string().transform((value, ctx) => {
+  const models = value.split(',').map((m) => m.trim());
+  if (models.length > 0 && models.every((m) => m.length > 0 && m.length <= 200)) return models;
+  ctx.addIssue({ code: 'custom', message: `must be model names separated by commas, got ${JSON.stringify(value)}` });
+  return z.NEVER;
+});
+
+const options = z.object({
+  key: keyIdOption,
+  models: modelList.optional(),
+  allModels: z.boolean().optional(),
+  spendCap: credits.optional(),
+  expires: instant.optional(),
+  expiry: z.boolean().optional(), // commander: false with --no-expiry, else true
+  rpm: perMinute.optional(),
+  tpm: perMinute.optional(),
+  json: z.boolean().optional(),
+});
+
+/** The patch the options ask for; a usage error if they contradict each other or ask nothing. */
+function patchOf(o: z.output<typeof options>): Partial<KeyLimits> {
+  if (o.models && o.allModels) throw new UsageError('give either --models or --all-models, not both');
+  if (o.expires && o.expiry === false) throw new UsageError('give either --expires or --no-expiry, not both');
+  const patch: Partial<KeyLimits> = {};
+  if (o.models) patch.models = o.models;
+  if (o.allModels) patch.models = null;
+  if (o.spendCap !== undefined) patch.spendCapMicros = o.spendCap;
+  if (o.expires) patch.expiresAt = o.expires.toISOString();
+  if (o.expiry === false) patch.expiresAt = null;
+  if (o.rpm !== undefined) patch.rpm = o.rpm;
+  if (o.tpm !== undefined) patch.tpm = o.tpm;
+  if (Object.keys(patch).length === 0) {
+    throw new UsageError('nothing to change: give --models, --all-models, --spend-cap, --no-spend-cap, --expires, --no-expiry, --rpm or --tpm');
+  }
+  return patch;
+}
+
+/**
+ * `tollgate keys limits --key ID [--models a,b|--all-models] [--spend-cap CREDITS|--no-spend-cap]
+ * [--expires ISO|--no-expiry] [--rpm N|--no-rpm] [--tpm N|--no-tpm]`: limits not mentioned stay.
+ */
+@SubCommand({ name: 'limits', description: "change a key's model allowlist, spending cap, expiry and rate limits" })
+export class ChangeKeyLimitsCommand extends CommandRunner {
+  constructor(
+    private readonly keys: KeysService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async run(_args: string[], raw: Record<string, unknown>): Promise<void> {
+    const parsed = parseOptions(options, raw);
+    const limits = patchOf(parsed);
+    const r = await this.keys.changeLimits({ keyId: parsed.key, limits, actor: cliActor() });
+    const human = r.changed ? `limits of key ${parsed.key}: ${limitsText(r.key)}` : `limits of key ${parsed.key} already were: ${limitsText(r.key)}`;
+    printResult(parsed.json, human, { ...keyView(r.key, this.clock.now()), changed: r.changed, ...r.broadcast });
+    warnUnconfirmed(r.broadcast);
+  }
+
+  @Option({ flags: '--key <id>', description: 'the key id', required: true })
+  parseKey(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--models <list>', description: 'allow only these models (comma-separated)' })
+  parseModels(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--all-models', description: 'allow every model' })
+  parseAllModels(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--spend-cap <credits>', description: 'most the key may spend, in credits' })
+  parseSpendCap(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--no-spend-cap', description: 'remove the spending cap' })
+  parseNoSpendCap(): boolean {
+    return false;
+  }
+
+  @Option({ flags: '--expires <instant>', description: 'when the key stops working (ISO 8601; a bare date means the end of that day, UTC)' })
+  parseExpires(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--no-expiry', description: 'the key never expires' })
+  parseNoExpiry(): boolean {
+    return false;
+  }
+
+  @Option({ flags: '--rpm <n>', description: 'requests per minute' })
+  parseRpm(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--no-rpm', description: 'remove the requests-per-minute limit' })
+  parseNoRpm(): boolean {
+    return false;
+  }
+
+  @Option({ flags: '--tpm <n>', description: 'tokens per minute' })
+  parseTpm(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--no-tpm', description: 'remove the tokens-per-minute limit' })
+  parseNoTpm(): boolean {
+    return false;
+  }
+
+  @Option({ flags: '--json', description: 'print the key and its limits as JSON' })
+  parseJson(): boolean {
+    return true;
+  }
+}

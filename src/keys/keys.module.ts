@@ -1,0 +1,40 @@
+/**
+ * API keys: an event-sourced key per stream `apikey-<id>`, the api_keys read model for
+ * authentication, broadcast invalidation over Redis, and the `tollgate keys` commands.
+ *
+ * Exports KeysService (create, revoke, regenerate, limits, list) and ApiKeyAuthenticator
+ * (one per process; the proxy authenticates every request with it). Needs the global
+ * DatabaseModule, EventStoreModule and RedisModule.
+ */
+import { Module } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { CLOCK, Clock } from '../platform/clock';
+import { EVENT_STORE, EventStore } from '../platform/event-store/event-store.port';
+import { REDIS, REDIS_FACTORY, RedisFactory } from '../platform/redis/redis.module';
+import { ApiKeyAuthenticator } from './application/api-key-authenticator';
+import { ApiKeysRepository } from './application/api-keys.repository';
+import { KeyBroadcaster } from './application/key-broadcaster';
+import { KeysApiStartup } from './application/keys-api-startup';
+import { KeysService } from './application/keys.service';
+
+@Module({
+  providers: [
+    ApiKeysRepository,
+    { provide: KeyBroadcaster, inject: [REDIS_FACTORY], useFactory: (factory: RedisFactory) => new KeyBroadcaster(factory) },
+    {
+      provide: KeysService,
+      inject: [EVENT_STORE, ApiKeysRepository, KeyBroadcaster, CLOCK],
+      useFactory: (store: EventStore, repo: ApiKeysRepository, broadcaster: KeyBroadcaster, clock: Clock) =>
+        new KeysService(store, repo, broadcaster, clock),
+    },
+    {
+      provide: ApiKeyAuthenticator,
+      inject: [ApiKeysRepository, REDIS_FACTORY, CLOCK, REDIS],
+      useFactory: (repo: ApiKeysRepository, factory: RedisFactory, clock: Clock, commands: Redis) =>
+        new ApiKeyAuthenticator(repo, factory, clock, { commands }),
+    },
+    KeysApiStartup,
+  ],
+  exports: [KeysService, ApiKeyAuthenticator, ApiKeysRepository],
+})
+export class KeysModule {}

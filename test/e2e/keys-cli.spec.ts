@@ -1,0 +1,160 @@
+/**
+ * `tollgate keys …` as an operator runs it: the built CLI as a child process over a fresh
+ * database and the real Redis, with an API instance's authenticator running in this process
+ * (same Redis prefix), so a revoke from the command line is seen by a running instance.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { PostgresEventStore } from '../../src/platform/event-store/postgres/postgres-event-store';
+import { LedgerService } from '../../src/ledger/application/ledger.service';
+import { systemClock } from '../../src/platform/clock';
+import { redisFactory } from '../../src/platform/redis/redis.module';
+import { ApiKeysRepository } from '../../src/keys/application/api-keys.repository';
+import { ApiKeyAuthenticator, KeyAuthError } from '../../src/keys/application/api-key-authenticator';
+import { freshDb, FreshDb } from '../support/fresh-db';
+import { TEST_REDIS_URL } from '../support/test-env';
+import { CLI, expectOneErrorLine, run } from '../support/cli-runner';
+
+const SECRET = /tg-[0-9A-Za-z]{40}/g;
+
+describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
+  let db: FreshDb;
+  let store: PostgresEventStore;
+  let api: ApiKeyAuthenticator;
+  let factory: ReturnType<typeof redisFactory>;
+  const account = randomUUID();
+  const prefix = `tgtest:keyscli:${randomBytes(4).toString('hex')}:`;
+  const tollgate = (...args: string[]) =>
+    run(process.execPath, [CLI, 'keys', ...args], { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix });
+  const json = async (...args: string[]) => {
+    const r = await tollgate(...args, '--json');
+    if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  };
+  const eventCount = async () => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n;
+  const authCode = (secret: string) =>
+    api.authenticate(secret).then(
+      () => 'accepted',
+      (err) => (err instanceof KeyAuthError ? err.code : Promise.reject(err)),
+    );
+
+  beforeAll(async () => {
+    db = await freshDb(4);
+    store = new PostgresEventStore(db.pool);
+    await new LedgerService(store, systemClock).execute(account, { type: 'OpenAccount', data: { accountId: account } });
+    factory = redisFactory(TEST_REDIS_URL, prefix);
+    api = new ApiKeyAuthenticator(new ApiKeysRepository(db.pool), factory, systemClock);
+    expect(await api.waitUntilListening()).toBe(true);
+  }, 180_000);
+  afterAll(async () => {
+    await api?.stop();
+    await factory?.closeAll();
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('create prints the secret once, warns that it will not be shown again, and the key works at once', async () => {
+    const r = await tollgate('create', '--account', account, '--project', 'web', '--name', 'laptop');
+    expect(r).toMatchObject({ code: 0 }); // on failure, shows its stderr
+    const secrets: string[] = r.stdout.match(SECRET) ?? [];
+    expect(secrets).toHaveLength(1);
+    expect(r.stdout).toMatch(/^created key [0-9a-f-]{36} for account .* \(project web, name laptop\)/);
+    expect(r.stderr).toMatch(/^warning: this is the only time the secret is shown/);
+    expect(r.stderr).not.toMatch(SECRET);
+    expect(await authCode(secrets[0])).toBe('accepted');
+  });
+
+  it('create --json: one object with the secret; list shows keys by prefix…last4, never a hash or secret', async () => {
+    const created = await json('create', '--account', account, '--name', 'ci');
+    expect(created).toMatchObject({ accountId: account, project: 'default', name: 'ci', status: 'active' });
+    expect(created.secret).toMatch(/^tg-[0-9A-Za-z]{40}$/);
+    expect(created.key).toBe(`${created.secret.slice(0, 7)}…${created.secret.slice(-4)}`);
+    const listed = await tollgate('list', '--account', account, '--json');
+    const { keys } = JSON.parse(listed.stdout);
+    expect(keys.map((k: { name: string }) => k.name)).toEqual(['laptop', 'ci']);
+    expect(listed.stdout).not.toMatch(SECRET);
+    expect(listed.stdout).not.toMatch(/[0-9a-f]{64}/);
+    expect(Object.keys(keys[1]).sort()).toEqual(['accountId', 'createdAt', 'expired', 'key', 'keyId', 'limits', 'name', 'project', 'revokedAt', 'status']);
+    const human = await tollgate('list', '--account', account);
+    expect(human.stdout).toContain(created.key);
+    expect(human.stdout).toMatch(/^KEY ID\s+PROJECT\s+NAME\s+KEY\s+STATUS\s+LIMITS\s+CREATED/);
+  });
+
+  it('limits: set, then cleared with --all-models/--no-… ; the running instance sees each change', async () => {
+    const { keyId, secret } = await json('create', '--account', account);
+    await api.authenticate(secret);
+    const set = await json('limits', '--key', keyId, '--models', 'gpt-4o, claude-sonnet-4', '--spend-cap', '2.5', '--expires', '2030-01-01T00:00:00Z', '--rpm', '60', '--tpm', '5000');
+    expect(set.limits).toEqual({ models: ['gpt-4o', 'claude-sonnet-4'], spendCap: '2.500000', expiresAt: '2030-01-01T00:00:00.000Z', rpm: 60, tpm: 5000 });
+    expect(await api.authenticate(secret)).toMatchObject({ models: ['gpt-4o', 'claude-sonnet-4'], spendCapMicros: 2_500_000n, rpm: 60 });
+    const cleared = await json('limits', '--key', keyId, '--all-models', '--no-spend-cap', '--no-expiry', '--no-rpm');
+    expect(cleared.limits).toEqual({ models: null, spendCap: null, expiresAt: null, rpm: null, tpm: 5000 });
+    expect(await api.authenticate(secret)).toMatchObject({ models: null, spendCapMicros: null, rpm: null, tpm: 5000 });
+  });
+
+  it('revoke: the running instance, which had the key cached, rejects it on its very next call', async () => {
+    const { keyId, secret } = await json('create', '--account', account);
+    expect(await authCode(secret)).toBe('accepted');
+    expect(await authCode(secret)).toBe('accepted'); // from the cache now
+    const r = await json('revoke', '--key', keyId, '--reason', 'leaked in a log');
+    expect(r).toMatchObject({ keyId, status: 'revoked', changed: true });
+    expect(r.listeners).toBeGreaterThanOrEqual(1);
+    expect(r.acknowledged).toBe(r.listeners);
+    expect(await authCode(secret)).toBe('key_revoked');
+    const again = await tollgate('revoke', '--key', keyId);
+    expect(again).toMatchObject({ code: 0 }); // on failure, shows its stderr
+    expect(again.stdout).toMatch(/already revoked; nothing changed/);
+  });
+
+  it('regenerate: a new secret, printed once; the old one is rejected at once', async () => {
+    const { keyId, secret } = await json('create', '--account', account);
+    await api.authenticate(secret);
+    const r = await tollgate('regenerate', '--key', keyId);
+    expect(r).toMatchObject({ code: 0 }); // on failure, shows its stderr
+    const [fresh]: string[] = r.stdout.match(SECRET) ?? [];
+    expect(fresh).toBeDefined();
+    expect(fresh).not.toBe(secret);
+    expect(r.stderr).toMatch(/^warning: this is the only time the secret is shown/);
+    expect(await authCode(secret)).toBe('invalid_api_key');
+    expect((await api.authenticate(fresh)).keyId).toBe(keyId);
+  });
+
+  it('bad input: one error line, non-zero exit, nothing written', async () => {
+    const { keyId } = await json('create', '--account', account);
+    const before = await eventCount();
+    const usage: Array<[string[], RegExp]> = [
+      [['create'], /--account/],
+      [['create', '--account', account, '--project', ''], /--project: must not be empty/],
+      [['create', '--account', account, '--name', 'x'.repeat(201)], /--name: is longer than 200/],
+      [['limits', '--key', keyId], /nothing to change/],
+      [['limits', '--key', keyId, '--models', 'a', '--all-models'], /either --models or --all-models/],
+      [['limits', '--key', keyId, '--expires', '2030-01-01', '--no-expiry'], /either --expires or --no-expiry/],
+      [['limits', '--key', keyId, '--models', 'a,,b'], /--models: must be model names separated by commas/],
+      [['limits', '--key', keyId, '--spend-cap', '-1'], /--spend-cap: must be a number of credits >= 0/],
+      [['limits', '--key', keyId, '--spend-cap', '1.0000001'], /--spend-cap/],
+      [['limits', '--key', keyId, '--rpm', '1.5'], /--rpm: must be a whole number/],
+      [['limits', '--key', keyId, '--expires', 'tomorrow'], /--expires: must be an ISO 8601/],
+      [['revoke', '--key', keyId, '--bogus'], /unknown option '--bogus'/],
+    ];
+    for (const [args, message] of usage) {
+      const r = await tollgate(...args);
+      expectOneErrorLine(r, message);
+      expect(r.code).toBe(2);
+    }
+    const failures: Array<[string[], RegExp]> = [
+      [['create', '--account', randomUUID()], /^error: no account .* \(account_not_found\)$/],
+      [['revoke', '--key', randomUUID()], /\(key_not_found\)$/],
+      [['regenerate', '--key', randomUUID()], /\(key_not_found\)$/],
+      [['list', '--account', randomUUID()], /\(account_not_found\)$/],
+    ];
+    for (const [args, message] of failures) {
+      const r = await tollgate(...args);
+      expectOneErrorLine(r, message);
+      expect(r.code).toBe(1);
+    }
+    await tollgate('revoke', '--key', keyId);
+    const afterRevoke = await eventCount();
+    expect(afterRevoke).toBe(before + 1);
+    expectOneErrorLine(await tollgate('limits', '--key', keyId, '--rpm', '5'), /is revoked \(key_revoked\)$/);
+    expectOneErrorLine(await tollgate('regenerate', '--key', keyId), /\(key_revoked\)$/);
+    expect(await eventCount()).toBe(afterRevoke);
+  });
+});
