@@ -18,6 +18,19 @@ import { LedgerBalanceCommand } from './ledger/cli/ledger-balance.command';
 import { LedgerTrialBalanceCommand } from './ledger/cli/ledger-trial-balance.command';
 import { LedgerVerifyCommand } from './ledger/cli/ledger-verify.command';
 import { LedgerExportCommand } from './ledger/cli/ledger-export.command';
+import { RedisModule } from './platform/redis/redis.module';
+import { KeysModule } from './keys/keys.module';
+import { KeysCommand } from './keys/cli/keys.command';
+import { CreateKeyCommand } from './keys/cli/create-key.command';
+import { ListKeysCommand } from './keys/cli/list-keys.command';
+import { RevokeKeyCommand } from './keys/cli/revoke-key.command';
+import { RegenerateKeyCommand } from './keys/cli/regenerate-key.command';
+import { ChangeKeyLimitsCommand } from './keys/cli/change-key-limits.command';
+import { ChannelStoreModule } from './proxy/channels/channels.module';
+import { ChannelsCommand } from './proxy/channels/cli/channels.command';
+import { AddChannelCommand } from './proxy/channels/cli/add-channel.command';
+import { ListChannelsCommand } from './proxy/channels/cli/list-channels.command';
+import { DisableChannelCommand, EnableChannelCommand } from './proxy/channels/cli/set-channel-enabled.command';
 
 /**
  * Every `tollgate` command: a group (@Command) and its subcommands (@SubCommand) are all
@@ -36,6 +49,17 @@ export const CLI_COMMANDS: Provider[] = [
   LedgerTrialBalanceCommand,
   LedgerVerifyCommand,
   LedgerExportCommand,
+  KeysCommand,
+  CreateKeyCommand,
+  ListKeysCommand,
+  RevokeKeyCommand,
+  RegenerateKeyCommand,
+  ChangeKeyLimitsCommand,
+  ChannelsCommand,
+  AddChannelCommand,
+  ListChannelsCommand,
+  DisableChannelCommand,
+  EnableChannelCommand,
 ];
 
 @Module({})
@@ -43,7 +67,7 @@ export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule, LedgerModule, AccountsModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule, LedgerModule, AccountsModule, RedisModule, KeysModule, ChannelStoreModule],
       providers: [...CLI_COMMANDS, CliConventions],
     };
   }

@@ -5,13 +5,14 @@ import { DatabaseModule } from './platform/database/database.module';
 import { EventStoreModule } from './platform/event-store/event-store.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { ProjectionWorker } from './ledger/application/projection-worker';
+import { HoldExpirySweeper } from './proxy/billing/hold-expiry';
 
 /**
  * Everything the worker process runs, each as a provider that starts in onApplicationBootstrap
  * and stops in onModuleDestroy (before the event store and the pool close).
  * BullMQ workers and retention jobs join the projection runner here.
  */
-export const WORKER_PROVIDERS: Provider[] = [ProjectionWorker];
+export const WORKER_PROVIDERS: Provider[] = [ProjectionWorker, HoldExpirySweeper];
 
 @Module({})
 export class WorkerModule {

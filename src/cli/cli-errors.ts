@@ -10,6 +10,9 @@ import { MoneyFormatError } from '../ledger/domain/money';
 import { VaultError } from '../compliance/personal-data-vault';
 import { EventIdConflictError, VersionConflictError } from '../platform/event-store/event-store.port';
 import { describeDatabaseError } from '../platform/database/pg-errors';
+import { KeyError } from '../keys/domain/key.errors';
+import { ChannelError } from '../proxy/channels/channel';
+import { SecretBoxError } from '../platform/crypto/secret-box';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -27,7 +30,10 @@ export interface CliFailure {
 
 export function describeCliError(err: unknown, config?: AppConfig): CliFailure {
   if (err instanceof UsageError) return { message: err.message, exitCode: EXIT_USAGE };
-  if (err instanceof LedgerError) return { message: `${err.message} (${err.code})`, exitCode: EXIT_FAILURE };
+  // Domain errors with a stable code: the message, and the code a script can match on.
+  if (err instanceof LedgerError || err instanceof KeyError || err instanceof ChannelError || err instanceof SecretBoxError) {
+    return { message: `${err.message} (${err.code})`, exitCode: EXIT_FAILURE };
+  }
   if (
     err instanceof MoneyFormatError ||
     err instanceof ConfigError ||

@@ -1,0 +1,97 @@
+/**
+ * The money side of a proxied request, all through the ledger:
+ *   reserve  — before any byte goes upstream: one of the account's free requests if it has any
+ *              left, else a durable hold for the worst case (402 at once when it cannot be held);
+ *   settle   — the hold settles for what the request cost (at most what was held);
+ *   release  — the request failed before the first byte reached the client: the hold is voided.
+ * A crash between reserve and settle leaves the hold open until the worker's expiry sweep
+ * (hold-expiry.ts) finds it overdue and the credit returns.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { CLOCK, Clock } from '../../platform/clock';
+import { LedgerService } from '../../ledger/application/ledger.service';
+import { LedgerError } from '../../ledger/domain/errors';
+import { UsageFigures } from '../../ledger/domain/events';
+import { formatCredits } from '../../ledger/domain/money';
+import { ProxyError } from '../http/proxy-error';
+
+export type Reservation =
+  | { kind: 'free' }
+  | { kind: 'hold'; amount: bigint; expiresAt: Date };
+
+@Injectable()
+export class BillingService {
+  private readonly log = new Logger('Billing');
+
+  constructor(
+    private readonly ledger: LedgerService,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async reserve(accountId: string, requestId: string, worstCase: bigint): Promise<Reservation> {
+    const cached = this.ledger.cachedState(accountId);
+    if (!cached || cached.freeRequests > 0) {
+      try {
+        await this.ledger.execute(accountId, { type: 'UseFreeRequest', data: { requestId } }, { causationId: requestId });
+        return { kind: 'free' };
+      } catch (err) {
+        if (!(err instanceof LedgerError) || err.code !== 'no_free_requests') throw this.translate(err);
+      }
+    }
+    const amount = worstCase > 0n ? worstCase : 1n; // a hold is never zero: the ledger refuses those
+    const expiresAt = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
+    try {
+      await this.ledger.execute(
+        accountId,
+        { type: 'PlaceHold', data: { holdId: requestId, amount, expiresAt: expiresAt.toISOString() } },
+        { causationId: requestId },
+      );
+    } catch (err) {
+      throw this.translate(err);
+    }
+    return { kind: 'hold', amount, expiresAt };
+  }
+
+  /** Settles the hold for `cost` (capped at what was held); returns what was charged. */
+  async settle(accountId: string, requestId: string, r: Reservation, cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<bigint> {
+    if (r.kind === 'free') return 0n;
+    let charged = cost;
+    if (charged > r.amount) {
+      // The hold was sized from an estimate of the input; never charge past it.
+      this.log.warn(`request ${requestId} cost ${formatCredits(cost)} exceeds its hold of ${formatCredits(r.amount)}; charging the hold`);
+      charged = r.amount;
+    }
+    const owed = upstreamCost > charged ? charged : upstreamCost;
+    await this.ledger.execute(
+      accountId,
+      { type: 'SettleHold', data: { holdId: requestId, amount: charged, upstreamCost: owed, usage } },
+      { causationId: requestId },
+    );
+    return charged;
+  }
+
+  async release(accountId: string, requestId: string, r: Reservation, reason: string): Promise<void> {
+    if (r.kind === 'free') {
+      // Nothing is charged for a failed request, and a free request is a charge: give it back.
+      await this.ledger.execute(
+        accountId,
+        { type: 'GrantFreeRequests', data: { grantId: `returned:${requestId}`, count: 1 } },
+        { causationId: requestId },
+      );
+      return;
+    }
+    await this.ledger.execute(accountId, { type: 'VoidHold', data: { holdId: requestId, reason } }, { causationId: requestId });
+  }
+
+  private translate(err: unknown): Error {
+    if (err instanceof LedgerError) {
+      if (err.code === 'insufficient_credits') {
+        return new ProxyError('insufficient_credits', `not enough credits for this request: it may cost up to ${formatCredits(BigInt(String(err.details.needed ?? 0)))} credits, ${formatCredits(BigInt(String(err.details.available ?? 0)))} are available`);
+      }
+      if (err.code === 'account_not_found') return new ProxyError('invalid_api_key', 'the key belongs to no account');
+    }
+    return err as Error;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Chooses the channels a request may go to, in the order to try them: highest priority first,
+ * a weighted random order among equal priorities, channels with an open circuit left out.
+ * `route()` runs the fallback loop itself (try, record, log the switch, try the next).
+ *
+ * Which models a channel with an empty model list serves is the price table's business: the
+ * caller may pass a predicate (servesModelFrom(modelsOf)), so routing does not depend on how
+ * prices are kept.
+ */
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { CLOCK, Clock } from '../../platform/clock';
+import { Channel, ChannelProvider } from './channel';
+import { ChannelDirectory } from './channel-directory';
+import { CircuitBreakers, CircuitState, CircuitTransition, Outcome } from './circuit-breaker';
+
+/** A source of uniform randoms in [0, 1); injectable so tests can seed it. */
+export type RandomSource = () => number;
+export const CHANNEL_RANDOM = Symbol('CHANNEL_RANDOM');
+
+export type ProviderFilter = readonly ChannelProvider[] | ((provider: ChannelProvider) => boolean);
+/** Whether a channel serves a model. */
+export type ServesModel = (channel: Channel, model: string) => boolean;
+/** The models the price table lists for a provider. */
+export type ModelsOf = (provider: ChannelProvider) => ReadonlySet<string> | readonly string[];
+
+export interface ChannelSource {
+  list(): readonly Channel[];
+  get(id: string): Channel | undefined;
+}
+
+/** What one try on a channel came to. `ok: false` only for a failure before the first byte (429, 5xx, connect error, timeout). */
+export type Attempt<T> = { ok: true; value: T } | { ok: false; reason: string; value?: T };
+
+export interface Routed<T> {
+  /** The last attempt's value: the success, or the last failure's (for the caller's 502/504). */
+  value?: T;
+  channel?: Channel;
+  ok: boolean;
+  failures: { channel: Channel; reason: string }[];
+}
+
+/**
+ * The exact rule: a channel serves the models it lists, or, with an empty list, every model
+ * the price table lists for its provider.
+ */
+export function servesModelFrom(modelsOf: ModelsOf): ServesModel {
+  return (channel, model) => {
+    if (channel.models.length > 0) return channel.models.includes(model);
+    const listed = modelsOf(channel.provider);
+    return 'has' in listed ? listed.has(model) : listed.includes(model);
+  };
+}
+
+/**
+ * The default when the caller has already found the model's provider in the price table and
+ * passes only that provider (plus openai-compatible) as the filter: a channel with an empty
+ * list serves any model asked of its provider. An openai-compatible channel has no price-table
+ * models of its own, so it serves only what it lists.
+ */
+export const servesListedOrAny: ServesModel = (channel, model) =>
+  channel.models.length > 0 ? channel.models.includes(model) : channel.provider !== 'openai-compatible';
+
+/**
+ * Channels that serve the model, by priority (highest first) and, within a priority, in a
+ * weighted random order: each place goes to one of the channels left with probability
+ * weight / (sum of their weights).
+ */
+export function rankChannels(
+  channels: readonly Channel[],
+  model: string,
+  providers: ProviderFilter,
+  servesModel: ServesModel,
+  random: RandomSource,
+): Channel[] {
+  const allowed = typeof providers === 'function' ? providers : (p: ChannelProvider) => providers.includes(p);
+  const matching = channels.filter((c) => allowed(c.provider) && servesModel(c, model));
+  matching.sort((a, b) => b.priority - a.priority);
+  const ranked: Channel[] = [];
+  for (let start = 0; start < matching.length; ) {
+    let end = start + 1;
+    while (end < matching.length && matching[end].priority === matching[start].priority) end++;
+    ranked.push(...weightedOrder(matching.slice(start, end), random));
+    start = end;
+  }
+  return ranked;
+}
+
+function weightedOrder(group: Channel[], random: RandomSource): Channel[] {
+  if (group.length === 1) return group;
+  const left = [...group];
+  let total = left.reduce((sum, c) => sum + c.weight, 0);
+  const out: Channel[] = [];
+  while (left.length > 1) {
+    let pick = random() * total;
+    let i = 0;
+    while (i < left.length - 1 && pick >= left[i].weight) pick -= left[i++].weight;
+    total -= left[i].weight;
+    out.push(...left.splice(i, 1));
+  }
+  out.push(left[0]);
+  return out;
+}
+
+@Injectable()
+export class ChannelRouter {
+  private readonly log = new Logger('ChannelRouter');
+  private readonly breakers: CircuitBreakers;
+  private readonly random: RandomSource;
+
+  constructor(
+    @Inject(ChannelDirectory) private readonly source: ChannelSource,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'CIRCUIT_FAILURES' | 'CIRCUIT_WINDOW' | 'CIRCUIT_COOLDOWN_MS'>,
+    @Inject(CLOCK) clock: Clock,
+    @Optional() @Inject(CHANNEL_RANDOM) random?: RandomSource,
+  ) {
+    this.random = random ?? Math.random;
+    this.breakers = new CircuitBreakers(
+      { failures: config.CIRCUIT_FAILURES, window: config.CIRCUIT_WINDOW, cooldownMs: config.CIRCUIT_COOLDOWN_MS },
+      clock,
+      (t) => this.logTransition(t),
+    );
+  }
+
+  /**
+   * The channels to try for `model`, in order. A channel whose circuit is half-open is
+   * included once, for this caller (its probe); report on it with record().
+   */
+  candidates(model: string, providers: ProviderFilter, servesModel: ServesModel = servesListedOrAny): Channel[] {
+    return rankChannels(this.source.list(), model, providers, servesModel, this.random).filter((c) => this.breakers.admit(c.id));
+  }
+
+  /** The outcome of a request on a channel; `reason` (metadata, e.g. `status 503`, `timeout`) goes in the logs. */
+  record(channelId: string, outcome: Outcome, context: { model?: string; reason?: string } = {}): void {
+    const reason = context.reason ?? (outcome === 'ok' ? 'success' : 'failure');
+    this.breakers.record(channelId, outcome, context.model ? `${reason}, model ${context.model}` : reason);
+  }
+
+  circuitState(channelId: string): CircuitState {
+    return this.breakers.state(channelId);
+  }
+
+  /**
+   * Tries the candidates in order until one succeeds, recording every outcome and logging
+   * every switch. `attempt` must return `ok: false` only while nothing has reached the
+   * client; anything it throws ends routing at once, recorded as nothing.
+   */
+  async route<T>(
+    model: string,
+    providers: ProviderFilter,
+    attempt: (channel: Channel) => Promise<Attempt<T>>,
+    servesModel: ServesModel = servesListedOrAny,
+    /** Names the request in the log lines (an id, never content). */
+    requestId?: string,
+  ): Promise<Routed<T>> {
+    const on = requestId ? `request ${requestId}: ` : '';
+    const channels = this.candidates(model, providers, servesModel);
+    const failures: Routed<T>['failures'] = [];
+    let last: Attempt<T> | undefined;
+    for (let i = 0; i < channels.length; i++) {
+      const channel = channels[i];
+      last = await attempt(channel);
+      if (last.ok) {
+        this.record(channel.id, 'ok', { model });
+        return { ok: true, value: last.value, channel, failures };
+      }
+      this.record(channel.id, 'failure', { model, reason: last.reason });
+      failures.push({ channel, reason: last.reason });
+      const next = channels[i + 1];
+      if (next) {
+        this.log.warn(`${on}falling back from channel ${label(channel)} to ${label(next)} for model ${model}: ${last.reason}`);
+      } else {
+        this.log.warn(`${on}no channel left for model ${model} after ${failures.length} failure(s); last: ${label(channel)}: ${last.reason}`);
+      }
+    }
+    if (channels.length === 0) this.log.warn(`${on}no channel available for model ${model} (none serves it, or every circuit is open)`);
+    return { ok: false, value: last?.value, channel: channels[channels.length - 1], failures };
+  }
+
+  private logTransition(t: CircuitTransition): void {
+    const channel = this.source.get(t.channelId);
+    const name = channel ? `${channel.name} (${t.channelId})` : t.channelId;
+    // warn even for closing: operators want to see a channel come back, and log is debug here.
+    this.log.warn(`circuit of channel ${name}: ${t.from} -> ${t.to}: ${t.reason}`);
+  }
+}
+
+function label(c: Channel): string {
+  return `${c.name} (${c.id})`;
+}

@@ -1,0 +1,44 @@
+/** What the `tollgate channels …` commands share: option rules, the key from stdin, failures, the change notice. */
+import { z } from 'zod';
+import { ChannelRecord, maskedKey } from '../channel';
+import { ChannelChangeNotifier } from '../channel-change-notifier';
+
+export const channelRef = z.string().trim().min(1, 'must not be empty').max(200, 'is too long');
+
+/** Reads the whole of stdin (for `--api-key -`, so the key stays out of shell history and `ps`). */
+export async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('API key (then Enter and Ctrl-D): ');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Tells running API instances; a Redis outage is a warning, the change is already committed. */
+export async function announce(notifier: ChannelChangeNotifier): Promise<void> {
+  if (!(await notifier.publish())) {
+    process.stderr.write('warning: running instances were not notified (Redis unreachable); they pick the change up within 30 s\n');
+  }
+}
+
+/** The JSON form of a channel: never a key, only its last 4. */
+export function channelJson(c: ChannelRecord): Record<string, unknown> {
+  return {
+    id: c.id,
+    name: c.name,
+    provider: c.provider,
+    baseUrl: c.baseUrl,
+    apiKeyLast4: c.apiKeyLast4,
+    models: c.models,
+    priority: c.priority,
+    weight: c.weight,
+    enabled: c.enabled,
+    source: c.source,
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+export function describeChannel(c: ChannelRecord): string {
+  const models = c.models.length ? c.models.join(',') : `all ${c.provider} models in the price table`;
+  return `${c.name} (${c.id}): ${c.provider} at ${c.baseUrl}, key ${maskedKey(c.apiKeyLast4)}, priority ${c.priority}, weight ${c.weight}, models: ${models}`;
+}

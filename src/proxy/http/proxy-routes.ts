@@ -1,0 +1,234 @@
+/**
+ * The proxy's HTTP surface, registered straight on Fastify (one encapsulated scope with its own
+ * body parser: the body is read once, as bytes, parsed once, and forwarded as those bytes).
+ * Handlers write to the raw response themselves, so a stream is passed on as it arrives.
+ *
+ * Keys are accepted the way each official SDK sends them: `Authorization: Bearer` (OpenAI),
+ * `x-api-key` (Anthropic), `x-goog-api-key` or `?key=` (Gemini).
+ */
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { ServerResponse } from 'node:http';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { CLOCK, Clock } from '../../platform/clock';
+import { ApiKeyAuthenticator, KeyAuthError, KeyPrincipal } from '../../keys/application/api-key-authenticator';
+import { ENDPOINTS, Endpoint, EndpointKind } from '../endpoints';
+import { ProxyService } from '../proxy.service';
+import { ApiFormat, ProxyError } from './proxy-error';
+import { CatalogService } from '../catalog.service';
+import { RequestLogRepository } from '../usage/request-log.repository';
+import { receiptOf } from '../usage/receipt';
+
+interface RouteConfig {
+  format: ApiFormat;
+}
+
+@Injectable()
+export class ProxyRoutes implements OnModuleInit {
+  private readonly log = new Logger('ProxyRoutes');
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly auth: ApiKeyAuthenticator,
+    private readonly proxy: ProxyService,
+    private readonly catalog: CatalogService,
+    private readonly requestLog: RequestLogRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    void fastify.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: this.config.PROXY_BODY_LIMIT_BYTES }, (_req, body, done) =>
+        done(null, body),
+      );
+      scope.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
+        const format = (request.routeOptions.config as unknown as RouteConfig).format ?? 'openai';
+        const requestId = randomUUID();
+        const e =
+          err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+            ? new ProxyError('body_too_large', `the body is larger than ${this.config.PROXY_BODY_LIMIT_BYTES} bytes`)
+            : (err.statusCode ?? 500) < 500
+              ? new ProxyError('invalid_request', 'the request could not be read')
+              : new ProxyError('internal_error', 'internal error');
+        const out = ProxyService.errorResponse(format, e, requestId);
+        void reply.code(out.status).headers(out.headers).send(out.body);
+      });
+
+      const post = (url: string, kind: EndpointKind | 'gemini') =>
+        scope.post(url, { config: { format: kind === 'gemini' ? 'gemini' : ENDPOINTS[kind].format } }, (req, reply) =>
+          this.serve(req, reply, kind),
+        );
+      post('/v1/chat/completions', 'openai.chat');
+      post('/v1/completions', 'openai.completions');
+      post('/v1/embeddings', 'openai.embeddings');
+      post('/v1/responses', 'openai.responses');
+      post('/v1/messages', 'anthropic.messages');
+      post('/v1/messages/count_tokens', 'anthropic.count_tokens');
+      post('/v1beta/models/:modelAction', 'gemini');
+
+      scope.get('/v1/models', { config: { format: 'openai' } }, (req, reply) => this.models(req, reply, 'v1'));
+      scope.get('/v1beta/models', { config: { format: 'gemini' } }, (req, reply) => this.models(req, reply, 'gemini'));
+      scope.get('/v1/generations/:id', { config: { format: 'openai' } }, (req, reply) => this.generation(req, reply));
+    });
+  }
+
+  private async serve(request: FastifyRequest, reply: FastifyReply, kind: EndpointKind | 'gemini'): Promise<void> {
+    const startedAt = performance.now();
+    const startedAtDate = this.clock.now();
+    const requestId = randomUUID();
+    reply.hijack();
+    this.requestLog.expect(requestId);
+    const res = reply.raw;
+    let format: ApiFormat = kind === 'gemini' ? 'gemini' : ENDPOINTS[kind].format;
+    try {
+      let endpoint: Endpoint;
+      let pathModel: string | null = null;
+      if (kind === 'gemini') {
+        const { model, action } = geminiAction((request.params as { modelAction: string }).modelAction);
+        endpoint = action === 'generateContent' ? ENDPOINTS['gemini.generate'] : ENDPOINTS['gemini.stream'];
+        pathModel = model;
+      } else {
+        endpoint = ENDPOINTS[kind];
+      }
+      format = endpoint.format;
+      const principal = await this.authenticate(request);
+      const raw = request.body as Buffer | undefined;
+      const body = parseBody(raw);
+      await this.proxy.handle({
+        endpoint,
+        requestId,
+        principal,
+        body,
+        raw: raw!,
+        pathModel,
+        query: forwardedQuery(request.query as Record<string, string>),
+        headers: request.headers,
+        res,
+        startedAt,
+        startedAtDate,
+      });
+    } catch (err) {
+      this.answerError(res, format, err, requestId);
+    } finally {
+      this.requestLog.abandon(requestId); // a no-op once its row is recorded
+    }
+  }
+
+  private answerError(res: ServerResponse, format: ApiFormat, err: unknown, requestId: string): void {
+    if (res.headersSent) {
+      if (!res.writableEnded) res.end();
+      return;
+    }
+    if (res.destroyed) return;
+    let e: ProxyError;
+    if (err instanceof ProxyError) e = err;
+    else {
+      // Never the message: an error's text may quote the content it choked on (JSON.parse
+      // does), and logs never get content. Its type and where it was thrown are enough to start.
+      const thrown = err as Error;
+      const where = (thrown?.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 3).map((l) => l.trim()).join(' < ');
+      this.log.error(`unexpected ${thrown?.name ?? 'error'} at ${where || 'an unknown place'}`);
+      e = new ProxyError('internal_error', 'internal error');
+    }
+    const out = ProxyService.errorResponse(format, e, requestId);
+    res.writeHead(out.status, { ...out.headers, 'content-length': String(Buffer.byteLength(out.body)) });
+    res.end(out.body);
+  }
+
+  private async authenticate(request: FastifyRequest): Promise<KeyPrincipal> {
+    const presented = presentedKey(request);
+    if (!presented) {
+      throw new ProxyError('invalid_api_key', 'no API key: send it as Authorization: Bearer, x-api-key or x-goog-api-key');
+    }
+    try {
+      return await this.auth.authenticate(presented);
+    } catch (err) {
+      if (err instanceof KeyAuthError) {
+        const messages = {
+          invalid_api_key: 'the API key is not valid',
+          key_revoked: 'the API key has been revoked',
+          key_expired: 'the API key has expired',
+        } as const;
+        throw new ProxyError(err.code, messages[err.code]);
+      }
+      throw err;
+    }
+  }
+
+  private async models(request: FastifyRequest, reply: FastifyReply, flavour: 'v1' | 'gemini'): Promise<void> {
+    const requestId = randomUUID();
+    const format: ApiFormat = flavour === 'gemini' ? 'gemini' : request.headers['anthropic-version'] ? 'anthropic' : 'openai';
+    try {
+      const principal = await this.authenticate(request);
+      const body = this.catalog.list(principal, format, this.clock.now());
+      void reply.code(200).headers({ 'x-request-id': requestId }).send(body);
+    } catch (err) {
+      const e = err instanceof ProxyError ? err : new ProxyError('internal_error', 'internal error');
+      const out = ProxyService.errorResponse(format, e, requestId);
+      void reply.code(out.status).headers(out.headers).send(out.body);
+    }
+  }
+
+  private async generation(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const requestId = randomUUID();
+    try {
+      const principal = await this.authenticate(request);
+      const id = (request.params as { id: string }).id;
+      const row = await this.requestLog.find(id, principal.accountId);
+      if (!row) throw new ProxyError('not_found', `no request ${id} for this account`);
+      void reply.code(200).headers({ 'x-request-id': requestId }).send(receiptOf(row));
+    } catch (err) {
+      const e = err instanceof ProxyError ? err : new ProxyError('internal_error', 'internal error');
+      const out = ProxyService.errorResponse('openai', e, requestId);
+      void reply.code(out.status).headers(out.headers).send(out.body);
+    }
+  }
+}
+
+function presentedKey(request: FastifyRequest): string | null {
+  const h = request.headers;
+  const auth = h.authorization;
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  for (const name of ['x-api-key', 'x-goog-api-key'] as const) {
+    const v = h[name];
+    if (typeof v === 'string' && v) return v.trim();
+  }
+  const q = (request.query as Record<string, unknown> | undefined)?.key;
+  return typeof q === 'string' && q ? q : null;
+}
+
+function parseBody(raw: Buffer | undefined): Record<string, unknown> {
+  if (!raw || raw.length === 0) throw new ProxyError('invalid_json', 'the body must be a JSON object');
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new ProxyError('invalid_json', 'the body is not valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ProxyError('invalid_json', 'the body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+/** `gemini-2.5-flash:generateContent` → model and action; anything else is not a Gemini method we serve. */
+function geminiAction(modelAction: string): { model: string; action: 'generateContent' | 'streamGenerateContent' } {
+  const at = modelAction.lastIndexOf(':');
+  const model = at > 0 ? modelAction.slice(0, at) : '';
+  const action = at > 0 ? modelAction.slice(at + 1) : '';
+  if (!model || (action !== 'generateContent' && action !== 'streamGenerateContent')) {
+    throw new ProxyError('not_found', `no such method: ${modelAction.slice(0, 100)} (served: :generateContent, :streamGenerateContent)`);
+  }
+  return { model, action };
+}
+
+/** Only the query parameters that shape the upstream's answer go on; our own `key` never does. */
+function forwardedQuery(q: Record<string, string> | undefined): string {
+  const alt = q?.alt;
+  return typeof alt === 'string' && /^(sse|json)$/.test(alt) ? `?alt=${alt}` : '';
+}

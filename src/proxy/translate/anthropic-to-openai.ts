@@ -1,0 +1,250 @@
+/**
+ * Anthropic Messages answers → OpenAI chat answers: the whole message, the SSE stream event by
+ * event, and errors. Usage figures are carried over exactly; prompt_tokens counts every input
+ * token Anthropic bills (uncached, cache reads and cache writes), as OpenAI's prompt_tokens does.
+ */
+import type { SseEvent } from '../streaming/sse';
+import {
+  ChunkWriter,
+  CompletionContext,
+  OpenAIChatCompletion,
+  OpenAIErrorBody,
+  OpenAIFinishReason,
+  OpenAIToolCall,
+  OpenAIUsage,
+  StreamContext,
+  openaiErrorType,
+  parseBody,
+} from './openai-wire';
+
+export interface AnthropicUsage {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}
+
+export interface AnthropicContentBlock {
+  type: string;
+  text?: string;
+  id?: string;
+  name?: string;
+  input?: unknown;
+}
+
+export interface AnthropicMessage {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  model: string;
+  content: AnthropicContentBlock[];
+  stop_reason: string | null;
+  stop_sequence?: string | null;
+  usage: AnthropicUsage;
+}
+
+const FINISH: Record<string, OpenAIFinishReason> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+export const anthropicFinishReason = (stop: string | null | undefined): OpenAIFinishReason => (stop && FINISH[stop]) || 'stop';
+
+const count = (v: number | null | undefined): number => (typeof v === 'number' ? v : 0);
+
+export function anthropicUsageToOpenai(u: AnthropicUsage): OpenAIUsage {
+  const cacheRead = count(u.cache_read_input_tokens);
+  const cacheWrite = count(u.cache_creation_input_tokens);
+  const prompt = count(u.input_tokens) + cacheRead + cacheWrite;
+  const completion = count(u.output_tokens);
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cacheRead, cache_write_tokens: cacheWrite },
+    completion_tokens_details: { reasoning_tokens: 0 },
+  };
+}
+
+export function anthropicMessageToOpenaiChat(msg: AnthropicMessage, ctx: CompletionContext): OpenAIChatCompletion {
+  let text = '';
+  const toolCalls: OpenAIToolCall[] = [];
+  for (const b of msg.content ?? []) {
+    if (b.type === 'text') text += b.text ?? '';
+    else if (b.type === 'tool_use') {
+      toolCalls.push({ id: b.id ?? '', type: 'function', function: { name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) } });
+    }
+    // thinking and server-tool blocks have no place in a chat completion (we never ask for them).
+  }
+  return {
+    id: ctx.id,
+    object: 'chat.completion',
+    created: ctx.created,
+    model: ctx.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: text === '' && toolCalls.length ? null : text,
+          refusal: null,
+          ...(toolCalls.length && { tool_calls: toolCalls }),
+        },
+        logprobs: null,
+        finish_reason: anthropicFinishReason(msg.stop_reason),
+      },
+    ],
+    usage: anthropicUsageToOpenai(msg.usage ?? {}),
+  };
+}
+
+type BlockState = { kind: 'text' } | { kind: 'tool'; toolIndex: number; argsSent: boolean } | { kind: 'other' };
+
+/**
+ * Turns Anthropic's stream (message_start, content_block_start/delta/stop, message_delta,
+ * message_stop, ping, error) into chat.completion.chunk events, one upstream event at a time.
+ */
+export class AnthropicToOpenaiStream {
+  private readonly out: ChunkWriter;
+  private readonly blocks = new Map<number, BlockState>();
+  private toolCount = 0;
+  private usageSoFar: AnthropicUsage = {};
+  private finish: OpenAIFinishReason | null = null;
+  private failed = false;
+
+  constructor(private readonly ctx: StreamContext) {
+    this.out = new ChunkWriter(ctx);
+  }
+
+  /** The provider's usage as read so far (final once the stream is complete). */
+  get usage(): OpenAIUsage {
+    return anthropicUsageToOpenai(this.usageSoFar);
+  }
+
+  /** True once Anthropic has said why it stopped. */
+  get complete(): boolean {
+    return this.finish !== null;
+  }
+
+  push(ev: SseEvent): SseEvent[] {
+    if (this.failed) return [];
+    let data: Record<string, any>;
+    try {
+      data = JSON.parse(ev.data);
+    } catch {
+      return this.fail({ message: 'The upstream sent an event that is not JSON.', type: 'api_error', param: null, code: 'upstream_malformed' });
+    }
+    switch (data?.type) {
+      case 'message_start':
+        this.usageSoFar = { ...(data.message?.usage ?? {}) };
+        return [this.out.delta({ role: 'assistant', content: '', refusal: null })];
+      case 'content_block_start':
+        return this.blockStart(data.index, data.content_block ?? {});
+      case 'content_block_delta':
+        return this.blockDelta(data.index, data.delta ?? {});
+      case 'content_block_stop': {
+        const b = this.blocks.get(data.index);
+        // A tool called without arguments streams no JSON; OpenAI clients expect "{}".
+        if (b?.kind === 'tool' && !b.argsSent) return [this.out.delta({ tool_calls: [{ index: b.toolIndex, function: { arguments: '{}' } }] })];
+        return [];
+      }
+      case 'message_delta':
+        this.mergeUsage(data.usage ?? {});
+        this.finish = anthropicFinishReason(data.delta?.stop_reason);
+        return [this.out.delta({}, this.finish)];
+      case 'error':
+        return this.fail(anthropicErrorObject(data.error));
+      default:
+        return []; // message_stop, ping, and event types added after this was written
+    }
+  }
+
+  /** After the upstream ended: the usage chunk (if asked for) and [DONE], or an error if it was cut short. */
+  end(): SseEvent[] {
+    if (this.failed) return [];
+    if (this.finish === null) {
+      return this.fail({ message: 'The upstream stream ended before the answer was complete.', type: 'api_error', param: null, code: 'upstream_incomplete' });
+    }
+    return this.ctx.includeUsage ? [this.out.usage(this.usage), this.out.done()] : [this.out.done()];
+  }
+
+  private blockStart(index: number, block: AnthropicContentBlock): SseEvent[] {
+    if (block.type === 'text') {
+      this.blocks.set(index, { kind: 'text' });
+      return block.text ? [this.out.delta({ content: block.text })] : [];
+    }
+    if (block.type === 'tool_use') {
+      const state: BlockState = { kind: 'tool', toolIndex: this.toolCount++, argsSent: false };
+      this.blocks.set(index, state);
+      return [
+        this.out.delta({
+          tool_calls: [{ index: state.toolIndex, id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: '' } }],
+        }),
+      ];
+    }
+    this.blocks.set(index, { kind: 'other' });
+    return [];
+  }
+
+  private blockDelta(index: number, delta: Record<string, any>): SseEvent[] {
+    const b = this.blocks.get(index);
+    if (b?.kind === 'text' && delta.type === 'text_delta' && delta.text) return [this.out.delta({ content: delta.text })];
+    if (b?.kind === 'tool' && delta.type === 'input_json_delta' && delta.partial_json) {
+      b.argsSent = true;
+      return [this.out.delta({ tool_calls: [{ index: b.toolIndex, function: { arguments: delta.partial_json } }] })];
+    }
+    return [];
+  }
+
+  /** message_delta's usage is cumulative; its input figures may be null (then message_start's stand). */
+  private mergeUsage(u: AnthropicUsage): void {
+    for (const key of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+      if (typeof u[key] === 'number') this.usageSoFar[key] = u[key];
+    }
+  }
+
+  private fail(error: OpenAIErrorBody['error']): SseEvent[] {
+    this.failed = true;
+    return [this.out.error({ error })];
+  }
+}
+
+/** The HTTP status Anthropic uses for each error type (for errors met inside a stream). */
+const ERROR_STATUS: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
+function anthropicErrorObject(e: unknown, status?: number): OpenAIErrorBody['error'] {
+  const err = (typeof e === 'object' && e !== null ? e : {}) as { type?: unknown; message?: unknown };
+  const type = typeof err.type === 'string' ? err.type : null;
+  const httpStatus = status ?? (type !== null ? ERROR_STATUS[type] : undefined) ?? 500;
+  return {
+    message: typeof err.message === 'string' ? err.message : `The upstream provider failed (HTTP ${httpStatus}).`,
+    type: openaiErrorType(httpStatus),
+    param: null,
+    code: type,
+  };
+}
+
+/**
+ * An Anthropic error answer (`{type:"error", error:{type, message}}`, parsed, as text or bytes)
+ * as the OpenAI error body to send with the same HTTP status.
+ */
+export function anthropicErrorToOpenai(status: number, body: unknown): OpenAIErrorBody {
+  const parsed = parseBody(body) as { error?: unknown } | null;
+  return { error: anthropicErrorObject(parsed?.error, status) };
+}

@@ -1,0 +1,195 @@
+/**
+ * How a request reaches its provider: which channels may serve it, the upstream path and body,
+ * and how the answer comes back. Same format as the client's: the body goes as it came and
+ * the answer comes back unchanged. An OpenAI chat request for an Anthropic or Gemini model:
+ * translated both ways (see translate/README.md for what translates and what is refused).
+ */
+import { IncomingHttpHeaders } from 'node:http';
+import { Endpoint, RequestShape } from '../endpoints';
+import { ApiFormat, ProxyError } from '../http/proxy-error';
+import { ModelPrice, Provider } from '../pricing/model-price';
+import { TokenUsage } from '../pricing/cost';
+import { usageFromAnthropic, usageFromGemini, usageFromOpenAI } from '../metering/usage';
+import { MeterFormat } from '../metering/stream-meter';
+import { SseEvent } from '../streaming/sse';
+import { TranslationError } from '../translate/translation-error';
+import {
+  AnthropicToOpenaiStream,
+  anthropicErrorToOpenai,
+  anthropicMessageToOpenaiChat,
+  openaiChatToAnthropic,
+} from '../translate/openai-to-anthropic';
+import { GeminiToOpenaiStream, geminiErrorToOpenai, geminiResponseToOpenaiChat, openaiChatToGemini } from '../translate/openai-to-gemini';
+
+export interface Plan {
+  providers: Provider[];
+  path(model: string, query: string): string;
+  body: Buffer | string;
+  meterFormat: MeterFormat;
+  /** Set when the client's events are not the upstream's bytes (translated, or our usage chunk removed). */
+  mapEvent?: (ev: SseEvent) => SseEvent[];
+  endEvents?: () => SseEvent[];
+  /** A complete JSON answer: what the client gets, and the usage it reports. */
+  finishJson(buf: Buffer): { body: Buffer | string; usage: TokenUsage | null };
+  /** For translated requests: the upstream's error answer in the client's format. */
+  translateError?: (status: number, buf: Buffer) => string;
+}
+
+export const formatOfProvider = (p: Provider): ApiFormat => (p === 'anthropic' ? 'anthropic' : p === 'gemini' ? 'gemini' : 'openai');
+
+export function planFor(endpoint: Endpoint, price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, raw: Buffer, requestId: string, now: Date): Plan {
+  const target = formatOfProvider(price.provider);
+  if (target === endpoint.format) return passThrough(endpoint, price, body, shape, raw);
+  if (endpoint.kind === 'openai.chat') {
+    try {
+      return target === 'anthropic'
+        ? toAnthropic(price, body, shape, requestId, now)
+        : toGemini(price, body, shape, requestId, now);
+    } catch (err) {
+      if (err instanceof TranslationError) {
+        throw new ProxyError(err.code === 'unsupported_parameter' ? 'unsupported_parameter' : 'invalid_request', err.message, { param: err.param });
+      }
+      throw err;
+    }
+  }
+  throw new ProxyError(
+    'model_not_found',
+    `the model ${shape.model} is a ${target} model; call it through the ${target} API or OpenAI's /v1/chat/completions`,
+    { param: 'model' },
+  );
+}
+
+function passThrough(endpoint: Endpoint, price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, raw: Buffer): Plan {
+  const providers: Provider[] = endpoint.format === 'openai' ? [price.provider, 'openai-compatible'] : [price.provider];
+  let upstreamBody: Buffer | string = raw;
+  let mapEvent: Plan['mapEvent'];
+  // OpenAI streams carry usage only when asked (stream_options.include_usage). Billing needs the
+  // provider's own figures, so the gateway asks, and removes that extra chunk if the client did not.
+  if (shape.stream && (endpoint.kind === 'openai.chat' || endpoint.kind === 'openai.completions')) {
+    const opts = (body.stream_options ?? {}) as Record<string, unknown>;
+    if (opts.include_usage !== true) {
+      upstreamBody = JSON.stringify({ ...body, stream_options: { ...opts, include_usage: true } });
+      mapEvent = (ev) => (isUsageOnlyChunk(ev) ? [] : [ev]);
+    }
+  }
+  const meterFormat = meterOf(endpoint);
+  return {
+    providers,
+    path: (model, query) => endpoint.upstreamPath(model, query),
+    body: upstreamBody,
+    meterFormat,
+    mapEvent,
+    endEvents: mapEvent ? () => [] : undefined,
+    finishJson: (buf) => ({ body: buf, usage: endpoint.billed ? usageOfJson(endpoint.format, buf) : null }),
+  };
+}
+
+function toAnthropic(price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, requestId: string, now: Date): Plan {
+  const t = openaiChatToAnthropic(body, { defaultMaxTokens: price.maxOutputTokens });
+  const ctx = { id: `chatcmpl-${requestId}`, created: Math.floor(now.getTime() / 1000), model: shape.model };
+  const stream = t.stream ? new AnthropicToOpenaiStream({ ...ctx, includeUsage: t.includeUsage }) : null;
+  return {
+    providers: ['anthropic'],
+    path: () => '/v1/messages',
+    body: JSON.stringify(t.body),
+    meterFormat: 'anthropic',
+    mapEvent: stream ? (ev) => stream.push(ev) : undefined,
+    endEvents: stream ? () => stream.end() : undefined,
+    finishJson: (buf) => {
+      const msg = upstreamJson(buf);
+      return { body: JSON.stringify(anthropicMessageToOpenaiChat(msg, ctx)), usage: msg.usage ? usageFromAnthropic(msg.usage) : null };
+    },
+    translateError: (status, buf) => JSON.stringify(anthropicErrorToOpenai(status, parseOrText(buf))),
+  };
+}
+
+function toGemini(price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, requestId: string, now: Date): Plan {
+  const t = openaiChatToGemini(body, { defaultMaxTokens: price.maxOutputTokens });
+  const ctx = { id: `chatcmpl-${requestId}`, created: Math.floor(now.getTime() / 1000), model: shape.model };
+  const stream = t.stream ? new GeminiToOpenaiStream({ ...ctx, includeUsage: t.includeUsage }) : null;
+  return {
+    providers: ['gemini'],
+    path: (model) => `/v1beta/models/${encodeURIComponent(model)}:${t.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`,
+    body: JSON.stringify(t.body),
+    meterFormat: 'gemini',
+    mapEvent: stream ? (ev) => stream.push(ev) : undefined,
+    endEvents: stream ? () => stream.end() : undefined,
+    finishJson: (buf) => {
+      const resp = upstreamJson(buf);
+      return { body: JSON.stringify(geminiResponseToOpenaiChat(resp, ctx)), usage: resp.usageMetadata ? usageFromGemini(resp.usageMetadata) : null };
+    },
+    translateError: (status, buf) => JSON.stringify(geminiErrorToOpenai(status, parseOrText(buf))),
+  };
+}
+
+function meterOf(endpoint: Endpoint): MeterFormat {
+  switch (endpoint.meter) {
+    case 'openai-embeddings':
+      return 'openai-chat'; // never streams; the JSON path reads its usage
+    default:
+      return endpoint.meter;
+  }
+}
+
+/** The provider's usage in a JSON answer (for Gemini's JSON-array stream, the last element's). */
+function usageOfJson(format: ApiFormat, buf: Buffer): TokenUsage | null {
+  let json: any;
+  try {
+    json = JSON.parse(buf.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (format === 'openai') return json?.usage ? usageFromOpenAI(json.usage) : null;
+  if (format === 'anthropic') return json?.usage ? usageFromAnthropic(json.usage) : null;
+  const last = Array.isArray(json) ? json[json.length - 1] : json;
+  return last?.usageMetadata ? usageFromGemini(last.usageMetadata) : null;
+}
+
+function isUsageOnlyChunk(ev: SseEvent): boolean {
+  if (ev.data.indexOf('"usage"') < 0 || ev.data.indexOf('"choices"') < 0) return false;
+  try {
+    const chunk = JSON.parse(ev.data);
+    return Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage != null;
+  } catch {
+    return false;
+  }
+}
+
+/** An upstream answer that must be JSON to be translated; when it is not, a 502 that quotes none of it. */
+function upstreamJson(buf: Buffer): any {
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new ProxyError('upstream_error', 'the upstream provider sent an answer that is not JSON');
+  }
+}
+
+function parseOrText(buf: Buffer): unknown {
+  const text = buf.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+const FORWARDED: Record<ApiFormat, string[]> = {
+  openai: ['openai-beta'],
+  anthropic: ['anthropic-version', 'anthropic-beta'],
+  gemini: [],
+};
+
+/** The upstream's headers: the channel's credentials, and the few client headers that change the API's behaviour. */
+export function upstreamHeaders(format: ApiFormat, apiKey: string, client: IncomingHttpHeaders): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': 'application/json' };
+  for (const name of FORWARDED[format]) {
+    const v = client[name];
+    if (typeof v === 'string') h[name] = v;
+  }
+  if (format === 'openai') h.authorization = `Bearer ${apiKey}`;
+  else if (format === 'anthropic') {
+    h['x-api-key'] = apiKey;
+    h['anthropic-version'] ??= '2023-06-01';
+  } else h['x-goog-api-key'] = apiKey;
+  return h;
+}

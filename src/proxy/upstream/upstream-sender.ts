@@ -1,0 +1,76 @@
+/**
+ * Sends a request over the channels that serve its model, through the router's fallback loop
+ * (src/proxy/channels/channel-router.ts: priority, weight, circuit breakers, every switch
+ * logged). A try fails over to the next channel only before the first byte: a 429, a 5xx, a
+ * refused key of ours (401/403), a connect error or a timeout waiting for the headers. Any
+ * other answer, 4xx included, is the provider's to give the client.
+ */
+import { Injectable } from '@nestjs/common';
+import { IncomingHttpHeaders } from 'node:http';
+import { Channel } from '../channels/channel';
+import { ChannelRouter } from '../channels/channel-router';
+import { ProxyError } from '../http/proxy-error';
+import { Plan, formatOfProvider, upstreamHeaders } from './plan';
+import { UpstreamClient, UpstreamFailure, UpstreamResponse } from './upstream-client';
+
+export interface Sent {
+  channel: Channel;
+  upstream: UpstreamResponse;
+  attempts: number;
+}
+
+const RETRYABLE = (status: number) => status === 429 || status >= 500 || status === 401 || status === 403;
+
+@Injectable()
+export class UpstreamSender {
+  constructor(
+    private readonly router: ChannelRouter,
+    private readonly upstream: UpstreamClient,
+  ) {}
+
+  /** Whether any channel could take the request now (checked before anything is reserved). */
+  canRoute(plan: Plan, model: string): boolean {
+    return this.router.candidates(model, plan.providers).length > 0;
+  }
+
+  /** The first answer that is not a retryable failure; else the last failure as a ProxyError. */
+  async send(requestId: string, plan: Plan, model: string, query: string, clientHeaders: IncomingHttpHeaders, signal: AbortSignal): Promise<Sent> {
+    const routed = await this.router.route<UpstreamResponse | ProxyError>(model, plan.providers, async (channel) => {
+      if (signal.aborted) throw new UpstreamFailure('aborted', 'the client went away');
+      try {
+        const upstream = await this.upstream.send({
+          baseUrl: channel.baseUrl,
+          path: plan.path(model, query),
+          headers: upstreamHeaders(formatOfProvider(channel.provider), channel.apiKey, clientHeaders),
+          body: plan.body,
+          signal,
+        });
+        if (!RETRYABLE(upstream.status)) return { ok: true, value: upstream };
+        const retryAfter = Number(header(upstream.headers, 'retry-after')) || 1;
+        await (upstream.body as unknown as { dump(): Promise<void> }).dump().catch(() => undefined);
+        const failure =
+          upstream.status === 429
+            ? new ProxyError('rate_limited', 'the upstream provider is rate limiting; try again later', { retryAfterSeconds: retryAfter })
+            : new ProxyError('upstream_error', `the upstream provider failed (HTTP ${upstream.status})`);
+        return { ok: false, reason: `HTTP ${upstream.status}`, value: failure };
+      } catch (err) {
+        if (err instanceof UpstreamFailure && err.kind === 'aborted') throw err;
+        const failure =
+          err instanceof UpstreamFailure && err.kind === 'timeout'
+            ? new ProxyError('upstream_timeout', 'the upstream provider did not answer in time')
+            : new ProxyError('upstream_error', 'the upstream provider could not be reached');
+        return { ok: false, reason: (err as Error).message, value: failure };
+      }
+    }, undefined, requestId);
+    if (routed.ok && routed.channel && routed.value && !(routed.value instanceof ProxyError)) {
+      return { channel: routed.channel, upstream: routed.value, attempts: routed.failures.length + 1 };
+    }
+    if (!routed.channel) throw new ProxyError('no_channel', `no upstream is configured for the model ${model}`);
+    throw routed.value instanceof ProxyError ? routed.value : new ProxyError('upstream_error', 'the upstream provider failed');
+  }
+}
+
+export function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,185 @@
+/**
+ * The request log (migrations/005_request_log.sql): metadata of every proxied request.
+ *
+ * Rows are written off the response path, batched: a request adds its row and goes on; one
+ * multi-row INSERT takes whatever arrived within a few milliseconds. A receipt asked for on
+ * this instance before its row is flushed waits for that flush, so a client that reads its
+ * receipt right after the answer always finds it.
+ */
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Pool } from 'pg';
+import { PG_POOL } from '../../platform/database/pg';
+
+export interface RequestLogRow {
+  requestId: string;
+  accountId: string;
+  keyId: string;
+  startedAt: Date;
+  endpoint: string;
+  model: string;
+  provider: string | null;
+  channelId: string | null;
+  stream: boolean;
+  status: number;
+  errorCode: string | null;
+  inputTokens: number;
+  cachedTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  estimated: boolean;
+  freeRequest: boolean;
+  heldMicros: bigint;
+  costMicros: bigint;
+  billing: 'settled' | 'voided' | 'free' | 'none' | 'unbilled';
+  priceVersion: number | null;
+  unitPrices: Record<string, string | number> | null;
+  latencyMs: number;
+  ttfbMs: number | null;
+  attempts: number;
+}
+
+const COLUMNS = [
+  'request_id', 'account_id', 'key_id', 'started_at', 'endpoint', 'model', 'provider', 'channel_id', 'stream',
+  'status', 'error_code', 'input_tokens', 'cached_tokens', 'cache_write_tokens', 'output_tokens', 'estimated',
+  'free_request', 'held_micros', 'cost_micros', 'billing', 'price_version', 'unit_prices', 'latency_ms', 'ttfb_ms',
+  'attempts',
+] as const;
+
+const values = (r: RequestLogRow): unknown[] => [
+  r.requestId, r.accountId, r.keyId, r.startedAt, r.endpoint, r.model, r.provider, r.channelId, r.stream,
+  r.status, r.errorCode, r.inputTokens, r.cachedTokens, r.cacheWriteTokens, r.outputTokens, r.estimated,
+  r.freeRequest, r.heldMicros.toString(), r.costMicros.toString(), r.billing, r.priceVersion,
+  r.unitPrices === null ? null : JSON.stringify(r.unitPrices), r.latencyMs, r.ttfbMs, r.attempts,
+];
+
+const MAX_BATCH = 500;
+const FLUSH_DELAY_MS = 5;
+
+interface Waiting {
+  row: RequestLogRow;
+  done: () => void;
+}
+
+@Injectable()
+export class RequestLogRepository implements OnModuleDestroy {
+  private readonly log = new Logger('RequestLog');
+  private queue: Waiting[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private readonly pending = new Map<string, Promise<void>>();
+  private readonly ends = new Map<string, () => void>();
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /**
+   * Marks a request as under way on this instance: a receipt asked for before its row is written
+   * waits for it. `abandon` (or `record`) ends the wait.
+   */
+  expect(requestId: string): void {
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    this.pending.set(requestId, ended);
+    this.ends.set(requestId, end);
+  }
+
+  /** The request ended without a row (refused before it had an account): nobody should wait. */
+  abandon(requestId: string): void {
+    const end = this.ends.get(requestId);
+    if (!end) return; // recorded: the wait is now for its write
+    end();
+    this.ends.delete(requestId);
+    this.pending.delete(requestId);
+  }
+
+  /** Queues the row; the promise settles once it is in the table (or its write failed and was logged). */
+  record(row: RequestLogRow): Promise<void> {
+    const written = new Promise<void>((done) => this.queue.push({ row, done }));
+    const end = this.ends.get(row.requestId);
+    this.ends.delete(row.requestId);
+    this.pending.set(row.requestId, written);
+    void written.then(() => {
+      end?.();
+      this.pending.delete(row.requestId);
+    });
+    if (this.queue.length >= MAX_BATCH) this.flushSoon(0);
+    else this.flushSoon(FLUSH_DELAY_MS);
+    return written;
+  }
+
+  /** The receipt of one request, only if it belongs to the account asking. */
+  async find(requestId: string, accountId: string): Promise<RequestLogRow | null> {
+    await this.pending.get(requestId);
+    const { rows } = await this.pool.query(
+      `SELECT * FROM request_log WHERE request_id = $1 AND account_id = $2`,
+      [requestId, accountId],
+    );
+    return rows.length ? fromRow(rows[0]) : null;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.flushSoon(0);
+    await this.flushing;
+    if (this.queue.length) await this.flush();
+  }
+
+  private flushSoon(delay: number): void {
+    if (this.timer && delay > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flushing = this.flushing.then(() => this.flush());
+    }, delay);
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      const params: unknown[] = [];
+      const tuples = batch.map(({ row }) => {
+        const base = params.length;
+        params.push(...values(row));
+        return `(${COLUMNS.map((_, i) => `$${base + i + 1}`).join(',')})`;
+      });
+      try {
+        await this.pool.query(
+          `INSERT INTO request_log (${COLUMNS.join(',')}) VALUES ${tuples.join(',')} ON CONFLICT (request_id) DO NOTHING`,
+          params,
+        );
+      } catch (err) {
+        // The ledger holds the money of these requests; losing their metadata is logged, not thrown.
+        this.log.error(`could not write ${batch.length} request log rows: ${(err as Error).message}`);
+      }
+      for (const w of batch) w.done();
+    }
+  }
+}
+
+function fromRow(r: Record<string, any>): RequestLogRow {
+  return {
+    requestId: r.request_id,
+    accountId: r.account_id,
+    keyId: r.key_id,
+    startedAt: r.started_at,
+    endpoint: r.endpoint,
+    model: r.model,
+    provider: r.provider,
+    channelId: r.channel_id,
+    stream: r.stream,
+    status: r.status,
+    errorCode: r.error_code,
+    inputTokens: Number(r.input_tokens),
+    cachedTokens: Number(r.cached_tokens),
+    cacheWriteTokens: Number(r.cache_write_tokens),
+    outputTokens: Number(r.output_tokens),
+    estimated: r.estimated,
+    freeRequest: r.free_request,
+    heldMicros: BigInt(r.held_micros),
+    costMicros: BigInt(r.cost_micros),
+    billing: r.billing,
+    priceVersion: r.price_version,
+    unitPrices: r.unit_prices,
+    latencyMs: r.latency_ms,
+    ttfbMs: r.ttfb_ms,
+    attempts: r.attempts,
+  };
+}

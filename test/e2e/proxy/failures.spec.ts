@@ -1,0 +1,212 @@
+/**
+ * When things go wrong mid-request: the client leaves mid-stream, a channel fails or hangs
+ * before its first byte, the API process dies holding credit.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
+import { Gateway, startGateway, testRedisPrefix } from '../../support/gateway';
+import { ROOT } from '../../support/cli-runner';
+import { ChannelRepository } from '../../../src/proxy/channels/channel.repository';
+import { ChannelDirectory } from '../../../src/proxy/channels/channel-directory';
+import { LedgerService } from '../../../src/ledger/application/ledger.service';
+import { TEST_REDIS_URL } from '../../support/test-env';
+
+const FUNDS = 10_000_000n;
+
+describe('failures', () => {
+  let primary: FakeUpstream;
+  let backup: FakeUpstream;
+  let gw: Gateway;
+  let backupChannelId: string;
+
+  beforeAll(async () => {
+    [primary, backup] = await Promise.all([startFakeUpstream(), startFakeUpstream()]);
+    gw = await startGateway({ openai: primary, env: { UPSTREAM_TIMEOUT_MS: '1000' } });
+    const added = await gw.app.get(ChannelRepository).add({
+      name: 'backup-openai',
+      provider: 'openai',
+      baseUrl: `${backup.url}/v1`,
+      apiKey: backup.apiKey,
+      priority: -1, // tried after the env channel (priority 0)
+    });
+    backupChannelId = added.id;
+    await gw.app.get(ChannelDirectory).reload();
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await Promise.all([primary?.close(), backup?.close()]);
+  });
+  beforeEach(() => {
+    primary.reset();
+    backup.reset();
+  });
+
+  async function client() {
+    const accountId = await gw.account(FUNDS);
+    const { secret } = await gw.key(accountId);
+    return { accountId, secret, openai: new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 }) };
+  }
+
+  it('a client that leaves mid-stream: the upstream call is aborted and only what was delivered is billed', async () => {
+    const { accountId, secret } = await client();
+    primary.script({ kind: 'slow', delayMsPerChunk: 100 });
+    const abort = new AbortController();
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a long answer please [reply:60]' }] }),
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let seen = '';
+    while ((seen.match(/^data: /gm) ?? []).length < 4) seen += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    await reader.cancel().catch(() => undefined);
+
+    const [upstream] = await primary.waitForRequests(1);
+    await primary.settled(upstream);
+    expect(upstream.aborted).toBe(true);
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 499, error_code: 'client_disconnected', estimated: true, billing: 'settled' });
+    expect(Number(row.output_tokens)).toBeGreaterThan(0);
+    expect(Number(row.output_tokens)).toBeLessThan(60);
+    expect(BigInt(row.cost_micros)).toBeGreaterThan(0n);
+    expect(BigInt(row.cost_micros)).toBeLessThan(BigInt(row.held_micros));
+    expect(await gw.available(accountId)).toBe(FUNDS - BigInt(row.cost_micros));
+  });
+
+  it('an upstream 500 before the first byte falls back to the next channel, and the switch is logged', async () => {
+    const { accountId, openai } = await client();
+    primary.script({ kind: 'status', status: 500 });
+    const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'fall back please' }] });
+    expect(r.choices[0].message.content).toBe('Hello from fake-openai: 3 words received');
+    expect(primary.requests).toHaveLength(1);
+    expect(backup.requests).toHaveLength(1);
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 200, attempts: 2, channel_id: backupChannelId, billing: 'settled', estimated: false });
+    expect(gw.logs.join('')).toMatch(/falling back from channel env-openai \([^)]*\) to backup-openai \([^)]*\) for model gpt-4o-mini: HTTP 500/);
+  });
+
+  it('an upstream that hangs before its first byte times out, and the next channel answers', async () => {
+    const { accountId, openai } = await client();
+    primary.script({ kind: 'hang' });
+    const started = Date.now();
+    const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'are you there' }] });
+    expect(r.choices[0].message.content).toContain('Hello from fake-openai');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // waited for the timeout, then moved on
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 200, attempts: 2, channel_id: backupChannelId, billing: 'settled' });
+  });
+
+  it('a model no channel serves: 503 before anything is reserved', async () => {
+    const accountId = await gw.account(FUNDS, 1);
+    const { secret } = await gw.key(accountId);
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const err = await openai.chat.completions.create({ model: 'gemini-2.0-flash', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('no_channel');
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 503, error_code: 'no_channel', billing: 'none' });
+    const { rows } = await gw.db.pool.query('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [`account-${accountId}`]);
+    expect(rows.map((r) => r.type)).toEqual(['AccountOpened', 'FreeRequestsGranted', 'CreditsGranted']); // no free request used, no hold
+  });
+
+  it('every channel failing: 502 in the format of the call, and nothing charged', async () => {
+    const { accountId, openai } = await client();
+    primary.script({ kind: 'status', status: 503 });
+    backup.script({ kind: 'status', status: 500 });
+    const err = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 502, billing: 'voided', cost_micros: 0n });
+    expect(await gw.available(accountId)).toBe(FUNDS);
+  });
+});
+
+describe('the API process dies mid-request', () => {
+  let fake: FakeUpstream;
+  let gw: Gateway;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeUpstream();
+  });
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await gw?.close();
+    await fake?.close();
+  });
+
+  it('the hold expires through its BullMQ job and the credit returns', async () => {
+    const redisPrefix = testRedisPrefix();
+    gw = await startGateway({ openai: fake, redisPrefix, env: { HOLD_TTL_SECONDS: '2' } });
+    const accountId = await gw.account(FUNDS);
+    const { secret } = await gw.key(accountId);
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: gw.db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: redisPrefix,
+      OPENAI_API_KEY: fake.apiKey,
+      OPENAI_BASE_URL: `${fake.url}/v1`,
+      HOLD_TTL_SECONDS: '2',
+      API_RUNS_WORKERS: 'false', // the worker is a process of its own here, started after the API dies
+      LOG_LEVEL: 'warn',
+      EVENTSTORE_URL: '',
+    };
+    const api = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { env, stdio: 'ignore' });
+    children.push(api);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, 30_000);
+
+    fake.script({ kind: 'hang' });
+    void fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'never answered' }] }),
+    }).catch(() => undefined);
+    await fake.waitForRequests(1);
+    const ledger = gw.app.get(LedgerService);
+    const during = (await ledger.load(accountId)).state;
+    expect(during.held).toBeGreaterThan(0n);
+    expect(during.available).toBe(FUNDS - during.held);
+
+    api.kill('SIGKILL');
+    await new Promise((r) => api.once('exit', r));
+    const worker = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'worker.js')], { env, stdio: 'ignore' });
+    children.push(worker);
+
+    await waitFor(async () => (await ledger.load(accountId)).state.held === 0n, 30_000);
+    const after = (await ledger.load(accountId)).state;
+    expect(after.available).toBe(FUNDS);
+    const { rows } = await gw.db.pool.query(`SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version`, [`account-${accountId}`]);
+    expect(rows.map((r) => r.type)).toEqual(['AccountOpened', 'CreditsGranted', 'HoldPlaced', 'HoldExpired']);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}

@@ -1,0 +1,59 @@
+/** A key's spending cap and token rate limit, enforced across requests. */
+import OpenAI from 'openai';
+import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
+import { Gateway, startGateway } from '../../support/gateway';
+import { PriceBook } from '../../../src/proxy/pricing/price-book.service';
+import { worstCaseCost } from '../../../src/proxy/pricing/cost';
+import { estimateInputTokens } from '../../../src/proxy/metering/estimate';
+
+describe('key limits', () => {
+  let fake: FakeUpstream;
+  let gw: Gateway;
+  beforeAll(async () => {
+    fake = await startFakeUpstream();
+    gw = await startGateway({ openai: fake });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.close();
+  });
+
+  it('a spending cap admits a request only while its worst case fits under the cap', async () => {
+    const body = { model: 'gpt-4o-mini', max_tokens: 500, messages: [{ role: 'user' as const, content: 'cap me at some point' }] };
+    const table = gw.app.get(PriceBook).at(new Date());
+    const worst = worstCaseCost(table.get('gpt-4o-mini')!, estimateInputTokens('openai.chat', body, 'openai'), 500, table.marginBps);
+    const each = gw.price('gpt-4o-mini', { inputTokens: 5, outputTokens: 6, cachedTokens: 0, cacheWriteTokens: 0 });
+    const accountId = await gw.account(10_000_000n);
+    // Room for the worst case of one request after two have been spent: the third fits, the fourth does not.
+    const { secret } = await gw.key(accountId, { spendCapMicros: worst + 2n * each });
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    for (let i = 0; i < 3; i++) {
+      await client.chat.completions.create(body);
+      // A request's reservation lasts until it settles, just after its answer: wait for that, or
+      // the next request would (rightly) find the previous worst case still counted.
+      await gw.requests(accountId, i + 1);
+    }
+    const err = await client.chat.completions.create(body).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('spend_cap_reached');
+    const rows = await gw.requests(accountId, 4);
+    expect(rows.filter((r) => r.billing === 'settled').map((r) => BigInt(r.cost_micros))).toEqual([each, each, each]);
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('tokens per minute count the worst case at admission', async () => {
+    const accountId = await gw.account(10_000_000n);
+    const { secret } = await gw.key(accountId, { tpm: 1_000 });
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 400, messages: [{ role: 'user', content: 'small one' }] });
+    const { error, response } = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', max_tokens: 900, messages: [{ role: 'user', content: 'too big now' }] })
+      .withResponse()
+      .then(() => ({ error: null, response: null }))
+      .catch((e: InstanceType<typeof OpenAI.APIError>) => ({ error: e, response: e.headers }));
+    expect(error?.status).toBe(429);
+    expect(error?.message).toMatch(/tokens per minute for this key/);
+    expect(Number(response?.get('retry-after'))).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,67 @@
+/** Rate limits counted in the real Redis, by two instances of the gateway at once. */
+import { RateLimiter, EXACT_BELOW, Limit } from '../../../src/proxy/limits/rate-limiter';
+import { redisFactory } from '../../../src/platform/redis/redis.module';
+import { Clock } from '../../../src/platform/clock';
+import { TEST_REDIS_URL } from '../../support/test-env';
+import { testRedisPrefix } from '../../support/gateway';
+
+describe('RateLimiter (real Redis, two instances)', () => {
+  const factories: ReturnType<typeof redisFactory>[] = [];
+  const limiters: RateLimiter[] = [];
+  let now = Date.UTC(2026, 10, 23, 12, 0, 10);
+  const clock: Clock = { now: () => new Date(now) };
+
+  function instances(prefix: string): [RateLimiter, RateLimiter] {
+    const make = () => {
+      const f = redisFactory(TEST_REDIS_URL, prefix);
+      factories.push(f);
+      const l = new RateLimiter(f.create('commands', { enableAutoPipelining: true }), f, clock);
+      limiters.push(l);
+      return l;
+    };
+    return [make(), make()];
+  }
+  afterAll(async () => {
+    for (const l of limiters) await l.onModuleDestroy();
+    await Promise.all(factories.map((f) => f.closeAll()));
+  });
+
+  const limit = (n: number, cost = 1): Limit[] => [{ label: 'requests per minute', id: 'a:acct:r', limit: n, cost }];
+  const admitted = async (l: RateLimiter, n: number, lim: Limit[]) => {
+    let ok = 0;
+    for (let i = 0; i < n; i++) if ((await l.admit(lim)).ok) ok++;
+    return ok;
+  };
+
+  it('small limits are exact across instances, and a refusal says when to retry', async () => {
+    const [a, b] = instances(testRedisPrefix());
+    const results = await Promise.all([admitted(a, 10, limit(7)), admitted(b, 10, limit(7))]);
+    expect(results[0] + results[1]).toBe(7);
+    const refused = await a.admit(limit(7));
+    expect(refused).toEqual({ ok: false, label: 'requests per minute', limit: 7, retryAfterSeconds: 50 });
+  });
+
+  it('large limits are counted locally and shared through Redis within a flush', async () => {
+    const big = EXACT_BELOW * 2;
+    const [a, b] = instances(testRedisPrefix());
+    expect(await admitted(a, 1_500, limit(big))).toBe(1_500);
+    await new Promise((r) => setTimeout(r, 100)); // a flushes; b learns the total on its own first flush
+    expect(await admitted(b, 1, limit(big))).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
+    // b now knows 1,501 are used: 499 more fit, across both.
+    expect(await admitted(b, 600, limit(big))).toBe(499);
+    await new Promise((r) => setTimeout(r, 100));
+    // a has been idle: within a second it trusts what it knew (a bounded overshoot)...
+    expect((await a.admit(limit(big))).ok).toBe(true);
+    // ...after that it asks Redis before admitting again, and learns the limit is reached.
+    now += 1_500;
+    expect((await a.admit(limit(big))).ok).toBe(false);
+  });
+
+  it('a new minute starts from zero', async () => {
+    const [a] = instances(testRedisPrefix());
+    expect(await admitted(a, 3, limit(2))).toBe(2);
+    now += 60_000;
+    expect(await admitted(a, 3, limit(2))).toBe(2);
+  });
+});

@@ -1,0 +1,322 @@
+/**
+ * A fake AI provider for tests and benchmarks: one plain node:http server (keep-alive on)
+ * that speaks the real wire formats of OpenAI (/v1/chat/completions, /v1/completions,
+ * /v1/embeddings, /v1/responses, GET /v1/models), Anthropic (/v1/messages,
+ * /v1/messages/count_tokens) and Gemini (/v1beta/models/{model}:generateContent and
+ * :streamGenerateContent), JSON and streaming, each with its own auth and error shape.
+ *
+ * Replies are deterministic and never echo the prompt; usage is derived from word counts
+ * (rules and markers in fake-upstream/text.ts, whose helpers are re-exported here).
+ *
+ * Tests steer it in-process, never over HTTP, so no control route can leak through the
+ * gateway: `script()` queues behaviours (500s, hangs, slow or cut streams), one per request.
+ *
+ * Run alone (after a build): `node dist/test/support/fake-upstream.js [--port N]
+ * [--api-key K] [--latency-ms N]` prints `{"url","apiKey"}` on one line and serves until
+ * SIGTERM/SIGINT, recording nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { IncomingHttpHeaders, IncomingMessage, ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { anthropic, countTokens, messages } from './fake-upstream/anthropic';
+import { gemini, geminiNotFound, generateContent } from './fake-upstream/gemini';
+import { embeddings, models, openai } from './fake-upstream/openai';
+import { chatCompletions, completions } from './fake-upstream/openai-chat';
+import { responses } from './fake-upstream/openai-responses';
+import { Handler, Provider, Reply, RequestContext, asObject } from './fake-upstream/reply';
+
+export * from './fake-upstream/text';
+
+export type Behaviour =
+  | { kind: 'ok' }
+  /** Answer with this status; the body defaults to the provider's own error shape. */
+  | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
+  /** Accept the request and never send headers. */
+  | { kind: 'hang' }
+  /** Send each chunk (SSE event; a JSON body is one chunk) after this delay. */
+  | { kind: 'slow'; delayMsPerChunk: number }
+  /** Send headers and this many chunks, then destroy the socket. A JSON body counts as two halves. */
+  | { kind: 'cut'; afterChunks: number }
+  /** Wait this long before sending headers, then answer normally. */
+  | { kind: 'delay-headers'; ms: number };
+
+export interface RecordedRequest {
+  method: string;
+  /** Without the query string. */
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON; the raw text when it was not JSON; undefined when empty. */
+  body: unknown;
+  behaviour: Behaviour['kind'];
+  /** The status sent, once headers went out. */
+  status?: number;
+  /** True when the client went away before the response was complete (not when 'cut' did it). */
+  aborted: boolean;
+  receivedAt: number;
+  /** When the response finished, was cut, or the client went away. */
+  endedAt?: number;
+}
+
+export interface FakeUpstream {
+  /** http://127.0.0.1:PORT, no trailing slash. */
+  url: string;
+  apiKey: string;
+  /** Every request in arrival order (empty when started with `record: false`). */
+  requests: RecordedRequest[];
+  /**
+   * Queues behaviours, consumed one per request in arrival order; then normal answers.
+   * 'status' and 'hang' apply to any request as it is (no route or auth check first).
+   */
+  script(...behaviours: Behaviour[]): void;
+  /** Forgets recorded requests and any behaviours still queued. */
+  reset(): void;
+  /** Resolves once `count` requests have arrived (rejects after `timeoutMs`). */
+  waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  /** Resolves when this request's response has finished, been cut, or been abandoned by the client. */
+  settled(request: RecordedRequest): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FakeUpstreamOptions {
+  /** The key every provider accepts; a random one by default. */
+  apiKey?: string;
+  /** 0 (any free port) by default. */
+  port?: number;
+  /** Added before the headers of every answer (not 'hang'). */
+  latencyMs?: number;
+  /** Keep `requests` (default true); benchmarks turn it off so memory stays flat. */
+  record?: boolean;
+}
+
+const OPENAI_POST: Record<string, Handler> = {
+  '/v1/chat/completions': chatCompletions,
+  '/v1/completions': completions,
+  '/v1/embeddings': embeddings,
+  '/v1/responses': responses,
+};
+const ANTHROPIC_POST: Record<string, Handler> = { '/v1/messages': messages, '/v1/messages/count_tokens': countTokens };
+const GEMINI_PATH = /^\/(?:v1beta|v1)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+
+function route(method: string, path: string): { provider: Provider; handler?: Handler } {
+  if (method === 'POST') {
+    const o = OPENAI_POST[path];
+    if (o) return { provider: openai, handler: o };
+    const a = ANTHROPIC_POST[path];
+    if (a) return { provider: anthropic, handler: a };
+    const g = GEMINI_PATH.exec(path);
+    if (g) {
+      const model = decodeURIComponent(g[1]);
+      const stream = g[2] === 'streamGenerateContent';
+      return { provider: gemini, handler: (ctx) => generateContent(ctx, model, stream) };
+    }
+  } else if (method === 'GET' && path === '/v1/models') {
+    return { provider: openai, handler: models };
+  }
+  if (path.startsWith('/v1beta/') || path.includes(':')) return { provider: gemini };
+  return { provider: path.startsWith('/v1/messages') ? anthropic : openai };
+}
+
+function notFound(provider: Provider, method: string, path: string): Reply {
+  if (provider === gemini) return geminiNotFound(path);
+  return provider.error(404, provider === openai ? `Invalid URL (${method} ${path})` : 'Not Found');
+}
+
+function scripted(provider: Provider, b: { status: number; body?: unknown; headers?: Record<string, string> }): Reply {
+  const base = provider.error(b.status) as Extract<Reply, { type: 'json' }>;
+  const body = b.body === undefined ? base.body : typeof b.body === 'string' ? b.body : JSON.stringify(b.body);
+  return { type: 'json', status: b.status, headers: { ...base.headers, ...b.headers }, body };
+}
+
+export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  const apiKey = opts.apiKey ?? `sk-fake-${randomBytes(12).toString('hex')}`;
+  const latencyMs = opts.latencyMs ?? 0;
+  const record = opts.record ?? true;
+  const requests: RecordedRequest[] = [];
+  const queue: Behaviour[] = [];
+  const settledBy = new WeakMap<RecordedRequest, Promise<void>>();
+  const timers = new Set<NodeJS.Timeout>();
+  const arrivals = new Set<() => void>();
+  let seq = 0;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  /** Parses and records the body, then the normal answer (or undefined when 'hang' wants none). */
+  const build = (req: IncomingMessage, rec: RecordedRequest, raw: string, query: URLSearchParams, n: number, b: Behaviour): Reply | undefined => {
+    const { provider, handler } = route(rec.method, rec.path);
+    let body: unknown;
+    let parsed = true;
+    try {
+      body = raw.length ? JSON.parse(raw) : undefined;
+    } catch {
+      parsed = false;
+    }
+    rec.body = parsed ? body : raw;
+    if (b.kind === 'hang') return undefined;
+    if (b.kind === 'status') return scripted(provider, b);
+    if (!parsed) return provider.badJson();
+    if (!handler) return notFound(provider, rec.method, rec.path);
+    const ctx: RequestContext = { method: rec.method, path: rec.path, query, headers: req.headers, body, apiKey, seq: n };
+    const denied = provider.auth(ctx);
+    if (denied) return denied;
+    if (rec.method === 'POST' && !asObject(body)) return provider.badJson();
+    try {
+      return handler(ctx);
+    } catch (err) {
+      return provider.error(500, `fake upstream failed: ${(err as Error).message}`);
+    }
+  };
+
+  const write = async (res: ServerResponse, rec: RecordedRequest, reply: Reply, b: Behaviour, cut: () => void) => {
+    const slowMs = b.kind === 'slow' ? b.delayMsPerChunk : 0;
+    const cutAfter = b.kind === 'cut' ? b.afterChunks : undefined;
+    let chunks: string[];
+    const headers: Record<string, string | number> = reply.headers;
+    if (reply.type === 'json') {
+      headers['content-length'] = Buffer.byteLength(reply.body);
+      const half = reply.body.length >> 1;
+      chunks = cutAfter === undefined ? [reply.body] : [reply.body.slice(0, half), reply.body.slice(half)];
+    } else {
+      chunks = reply.chunks;
+    }
+    rec.status = reply.status;
+    res.writeHead(reply.status, headers);
+    if (!slowMs && cutAfter === undefined) {
+      res.end(chunks.length === 1 ? chunks[0] : chunks.join(''));
+      return;
+    }
+    res.flushHeaders();
+    const n = cutAfter === undefined ? chunks.length : Math.min(cutAfter, chunks.length);
+    for (let i = 0; i < n; i++) {
+      if (slowMs) await sleep(slowMs);
+      if (res.destroyed) return;
+      // Wait for the chunk to reach the socket, so a cut after it cannot swallow it.
+      await new Promise<void>((resolve) => res.write(chunks[i], () => resolve()));
+    }
+    if (res.destroyed) return;
+    if (cutAfter === undefined) {
+      res.end();
+    } else {
+      cut();
+      res.destroy();
+    }
+  };
+
+  const respond = async (req: IncomingMessage, res: ServerResponse, rec: RecordedRequest, raw: string, query: URLSearchParams, n: number, b: Behaviour, cut: () => void) => {
+    const reply = build(req, rec, raw, query, n, b);
+    if (!reply) return;
+    const delay = latencyMs + (b.kind === 'delay-headers' ? b.ms : 0);
+    if (delay > 0) {
+      await sleep(delay);
+      if (res.destroyed) return;
+    }
+    await write(res, rec, reply, b, cut);
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const n = ++seq;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const b = queue.shift() ?? { kind: 'ok' };
+    const rec: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: q < 0 ? url : url.slice(0, q),
+      query: q < 0 ? {} : Object.fromEntries(query),
+      headers: req.headers,
+      body: undefined,
+      behaviour: b.kind,
+      aborted: false,
+      receivedAt: Date.now(),
+    };
+    let wasCut = false;
+    let settle = () => {};
+    if (record) {
+      requests.push(rec);
+      settledBy.set(rec, new Promise<void>((resolve) => (settle = resolve)));
+      for (const wake of arrivals) wake();
+    }
+    res.on('close', () => {
+      if (!res.writableFinished && !wasCut) rec.aborted = true;
+      rec.endedAt = Date.now();
+      settle();
+    });
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('error', () => undefined); // a client that goes away mid-body: 'close' above records it
+    req.on('end', () => {
+      const raw = parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8');
+      respond(req, res, rec, raw, query, n, b, () => (wasCut = true)).catch(() => res.destroy());
+    });
+  };
+
+  const server = createServer({ keepAlive: true, noDelay: true }, onRequest);
+  server.keepAliveTimeout = 65_000; // longer than undici's default idle time, so the client closes first
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apiKey,
+    requests,
+    script: (...behaviours) => void queue.push(...behaviours),
+    reset() {
+      requests.length = 0;
+      queue.length = 0;
+    },
+    waitForRequests(count, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (requests.length < count) return;
+          cleanup();
+          resolve(requests.slice(0, count));
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`fake upstream: ${requests.length} of ${count} requests arrived in ${timeoutMs} ms`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          arrivals.delete(check);
+        };
+        arrivals.add(check);
+        check();
+      });
+    },
+    settled: (r) => settledBy.get(r) ?? Promise.reject(new Error('fake upstream: not a recorded request')),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+if (require.main === module) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const num = (name: string) => (arg(name) === undefined ? undefined : Number(arg(name)));
+  void startFakeUpstream({ apiKey: arg('api-key'), port: num('port'), latencyMs: num('latency-ms'), record: false }).then((f) => {
+    process.stdout.write(JSON.stringify({ url: f.url, apiKey: f.apiKey }) + '\n');
+    const stop = () => void f.close().then(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

@@ -1,0 +1,125 @@
+/**
+ * A running gateway for end-to-end tests: the real API app (Nest on Fastify) on a fresh
+ * database and its own Redis key prefix, with channels seeded from fake upstreams, and every
+ * log line it writes kept in memory (the canary test searches them).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import pino from 'pino';
+import { AppConfig, loadConfig } from '../../src/config/config';
+import { createApiApp } from '../../src/platform/http/create-api-app';
+import { LedgerService } from '../../src/ledger/application/ledger.service';
+import { KeysService } from '../../src/keys/application/keys.service';
+import { KeyLimits } from '../../src/keys/domain/api-key.events';
+import { PriceBook } from '../../src/proxy/pricing/price-book.service';
+import { costOf } from '../../src/proxy/pricing/cost';
+import { TokenUsage } from '../../src/proxy/pricing/cost';
+import { FakeUpstream } from './fake-upstream';
+import { FreshDb, freshDb } from './fresh-db';
+import { TEST_REDIS_URL } from './test-env';
+
+export interface Gateway {
+  url: string;
+  app: NestFastifyApplication;
+  config: AppConfig;
+  db: FreshDb;
+  logs: string[];
+  /** A new ledger account with `credits` µcr and `freeRequests` free requests (default none). */
+  account(credits: bigint, freeRequests?: number): Promise<string>;
+  key(accountId: string, limits?: Partial<KeyLimits>): Promise<{ keyId: string; secret: string }>;
+  available(accountId: string): Promise<bigint>;
+  /** Waits until `count` requests of the account are settled and logged; their log rows, oldest first. */
+  requests(accountId: string, count: number, timeoutMs?: number): Promise<Record<string, any>[]>;
+  /** What the current price table charges for this usage of this model. */
+  price(model: string, usage: TokenUsage): bigint;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  openai?: FakeUpstream;
+  anthropic?: FakeUpstream;
+  gemini?: FakeUpstream;
+  env?: Record<string, string>;
+  /** Share a database with another gateway (two instances of one deployment). */
+  db?: FreshDb;
+  redisPrefix?: string;
+}
+
+export const testRedisPrefix = () => `tgt:${randomBytes(4).toString('hex')}:`;
+
+export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
+  const db = opts.db ?? (await freshDb(4));
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: db.url,
+    DATABASE_POOL_SIZE: '8',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: opts.redisPrefix ?? testRedisPrefix(),
+    LOG_LEVEL: 'debug',
+    MIGRATE_ON_START: 'false',
+    API_RUNS_WORKERS: 'false', // tests that need a worker start one
+  };
+  if (opts.openai) Object.assign(env, { OPENAI_API_KEY: opts.openai.apiKey, OPENAI_BASE_URL: `${opts.openai.url}/v1` });
+  if (opts.anthropic) Object.assign(env, { ANTHROPIC_API_KEY: opts.anthropic.apiKey, ANTHROPIC_BASE_URL: opts.anthropic.url });
+  if (opts.gemini) Object.assign(env, { GEMINI_API_KEY: opts.gemini.apiKey, GEMINI_BASE_URL: opts.gemini.url });
+  const config = loadConfig({ ...env, ...opts.env });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = pino({ level: config.LOG_LEVEL, base: { process: 'api' } }, sink);
+  const app = await createApiApp(config, logger);
+  await app.listen(config.PORT, config.HOST);
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const ledger = app.get(LedgerService);
+  const keys = app.get(KeysService);
+  const prices = app.get(PriceBook);
+  return {
+    url,
+    app,
+    config,
+    db,
+    logs,
+    async account(credits, freeRequests = 0) {
+      const accountId = randomUUID();
+      await ledger.execute(accountId, { type: 'OpenAccount', data: { accountId, freeRequests } });
+      if (credits > 0n) {
+        await ledger.execute(accountId, { type: 'GrantCredits', data: { grantId: 'test-funds', amount: credits, reason: 'test funds' } });
+      }
+      return accountId;
+    },
+    async key(accountId, limits) {
+      const issued = await keys.create({ accountId, actor: 'test' });
+      if (limits) await keys.changeLimits({ keyId: issued.key.keyId, limits, actor: 'test' });
+      return { keyId: issued.key.keyId, secret: issued.secret };
+    },
+    async available(accountId) {
+      return (await ledger.load(accountId)).state.available;
+    },
+    async requests(accountId, count, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { rows } = await db.pool.query('SELECT * FROM request_log WHERE account_id = $1 ORDER BY started_at, request_id', [accountId]);
+        if (rows.length >= count) return rows;
+        if (Date.now() > deadline) throw new Error(`only ${rows.length} of ${count} requests logged for account ${accountId}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    price(model, usage) {
+      const table = prices.at(new Date());
+      const p = table.get(model);
+      if (!p) throw new Error(`no price for ${model}`);
+      return costOf(p, usage, table.marginBps);
+    },
+    async close() {
+      await app.close();
+      if (!opts.db) await db.drop();
+    },
+  };
+}
