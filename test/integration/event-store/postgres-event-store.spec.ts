@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { PostgresEventStore } from '../../../src/platform/event-store/postgres/postgres-event-store';
 import { RecordedEvent, VersionConflictError } from '../../../src/platform/event-store/event-store.port';
 import { chainHash, GENESIS_HASH } from '../../../src/platform/event-store/canonical';
@@ -97,6 +97,32 @@ describe('Postgres event store specifics', () => {
       }
     } finally {
       await other.close();
+    }
+  });
+
+  it('reaches the streams of an append through their key, however many streams there are', async () => {
+    // Every plan the server makes inside append_events, sent back to this client (auto_explain).
+    const plans: string[] = [];
+    const explained = new Pool({
+      connectionString: db.url,
+      max: 1,
+      options: '-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 -c auto_explain.log_nested_statements=on -c client_min_messages=log',
+    });
+    explained.on('connect', (c) => c.on('notice', (n) => plans.push(n.message ?? '')));
+    const watched = new PostgresEventStore(explained);
+    try {
+      await db.pool.query("INSERT INTO event_streams (stream_id) SELECT 'many-' || i FROM generate_series(1, 5000) i");
+      await db.pool.query('ANALYZE event_streams');
+      const s = `by-key-${randomUUID()}`;
+      await watched.append(s, [{ id: randomUUID(), type: 'A', data: {} }], { expectedVersion: 'no_stream' });
+      await watched.append(s, [{ id: randomUUID(), type: 'B', data: {} }], { expectedVersion: 1n });
+      await watched.append('many-17', [{ id: randomUUID(), type: 'C', data: {} }], { expectedVersion: 0n });
+      const onStreams = plans.filter((p) => /on event_streams/.test(p));
+      expect(onStreams.length).toBeGreaterThan(0); // the plans were seen at all
+      expect(onStreams.filter((p) => /Seq Scan on event_streams/.test(p))).toEqual([]);
+    } finally {
+      await watched.close();
+      await explained.end();
     }
   });
 });
