@@ -25,7 +25,10 @@ export function redisFactory(url: string, prefix: string): RedisFactory & { clos
   return {
     prefix,
     create(purpose, options = {}) {
-      const client = new Redis(url, { connectionName: `tollgate-${purpose}`, lazyConnect: false, ...options });
+      // disconnectTimeout: ioredis waits this long (2 s by default, on a timer that keeps the
+      // process alive) for a closed socket to say so, and a socket that never connected never
+      // does: a CLI command or test would linger 2 s after giving up on an unreachable Redis.
+      const client = new Redis(url, { connectionName: `tollgate-${purpose}`, lazyConnect: false, disconnectTimeout: 200, ...options });
       client.on('error', () => undefined); // ioredis reconnects; callers see failed commands, not a crash
       made.add(client);
       client.once('end', () => made.delete(client));
