@@ -65,6 +65,10 @@ export async function randomWorkload(
       await run(id, { type: 'VoidHold', data: { holdId, reason: 'upstream failed' } });
     } else if (r < 0.75 && holds.length > 0) {
       await run(id, { type: 'ExpireHold', data: { holdId: holds.splice(0, 1)[0] } });
+    } else if (r < 0.77 && holds.length > 0) {
+      // A request still running: its hold's expiry moves two hours on.
+      const expiresAt = new Date(Date.now() + 2 * 3_600_000).toISOString();
+      await run(id, { type: 'ExtendHold', data: { holdId: pick(holds), expiresAt } });
     } else if (r < 0.82) {
       await run(id, { type: 'GrantCredits', data: { grantId: randomUUID(), amount, reason: 'promo' } });
     } else if (r < 0.88) {

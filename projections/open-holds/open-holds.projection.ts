@@ -4,17 +4,24 @@ import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
 import { Projection, ledgerFacts, readSchemaFile } from '../projection';
 import { BulkContext, BulkLoad, foldingBulkLoad } from '../bulk';
 
-type Change = { open: true; accountId: string; amount: bigint; expiresAt: string } | { open: false };
+type Change =
+  | { open: true; accountId: string; amount: bigint; expiresAt: string }
+  | { open: false }
+  | { open: 'extended'; expiresAt: string }; // placed earlier, still open: its row's expiry moves
 
-/** Net effect of a run of events: holds to add, and holds (placed earlier) to remove. */
+/** Net effect of a run of events: holds to add, holds (placed earlier) to remove, expiries to move. */
 function fold(changes: Map<string, Change>, events: RecordedEvent[]): void {
   for (const f of ledgerFacts(events)) {
     const e = f.event;
     if (e.type === 'HoldPlaced') {
       changes.set(e.data.holdId, { open: true, accountId: f.accountId, amount: e.data.amount, expiresAt: e.data.expiresAt });
+    } else if (e.type === 'HoldExtended') {
+      const c = changes.get(e.data.holdId);
+      if (c?.open === true) c.expiresAt = e.data.expiresAt;
+      else if (c === undefined || c.open === 'extended') changes.set(e.data.holdId, { open: 'extended', expiresAt: e.data.expiresAt });
     } else if (e.type === 'HoldSettled' || e.type === 'HoldVoided' || e.type === 'HoldExpired') {
       // Placed in this run: it never needs a row. Placed before: its row goes.
-      if (changes.get(e.data.holdId)?.open) changes.delete(e.data.holdId);
+      if (changes.get(e.data.holdId)?.open === true) changes.delete(e.data.holdId);
       else changes.set(e.data.holdId, { open: false });
     }
   }
@@ -23,8 +30,10 @@ function fold(changes: Map<string, Change>, events: RecordedEvent[]): void {
 async function write(client: PoolClient, changes: Map<string, Change>): Promise<void> {
   const opened: Array<[string, Extract<Change, { open: true }>]> = [];
   const closed: string[] = [];
+  const extended: Array<[string, string]> = [];
   for (const [id, c] of changes) {
-    if (c.open) opened.push([id, c]);
+    if (c.open === true) opened.push([id, c]);
+    else if (c.open === 'extended') extended.push([id, c.expiresAt]);
     else closed.push(id);
   }
   if (opened.length) {
@@ -36,6 +45,14 @@ async function write(client: PoolClient, changes: Map<string, Change>): Promise<
     );
   }
   if (closed.length) await client.query('DELETE FROM open_holds WHERE hold_id = ANY($1::text[])', [closed]);
+  if (extended.length) {
+    await client.query(
+      `UPDATE open_holds h SET expires_at = v.expires_at
+         FROM unnest($1::text[], $2::timestamptz[]) AS v(hold_id, expires_at)
+        WHERE h.hold_id = v.hold_id`,
+      [extended.map(([id]) => id), extended.map(([, at]) => at)],
+    );
+  }
 }
 
 export class OpenHoldsProjection implements Projection {

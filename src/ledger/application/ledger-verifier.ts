@@ -159,8 +159,8 @@ export class LedgerVerifier {
     for (const account of inModel.keys()) if (!totals.has(account)) this.problem(`entries: ${account} is not in the log`);
 
     // The holds the expiry sweep would find are exactly the holds the replay has open.
-    const holds = await this.pool.query<{ hold_id: string; account_id: string; amount: bigint }>(
-      'SELECT hold_id, account_id, amount FROM rm_open_holds.open_holds',
+    const holds = await this.pool.query<{ hold_id: string; account_id: string; amount: bigint; expires_at: Date }>(
+      'SELECT hold_id, account_id, amount, expires_at FROM rm_open_holds.open_holds',
     );
     const listed = new Set<string>();
     for (const r of holds.rows) {
@@ -168,6 +168,9 @@ export class LedgerVerifier {
       const open = accounts.get(r.account_id)?.holds.get(r.hold_id);
       if (!open) this.problem(`open holds: hold ${r.hold_id} is listed, replay says it is not open`);
       else if (open.amount !== r.amount) this.problem(`open holds: hold ${r.hold_id} is ${r.amount}, replay says ${open.amount}`);
+      else if (Date.parse(open.expiresAt) !== r.expires_at.getTime()) {
+        this.problem(`open holds: hold ${r.hold_id} expires at ${r.expires_at.toISOString()}, replay says ${open.expiresAt}`);
+      }
     }
     for (const [accountId, s] of accounts) {
       for (const id of s.holds.keys()) if (!listed.has(id)) this.problem(`open holds: hold ${id} of account ${accountId} is missing`);

@@ -6,6 +6,7 @@
  * Invariants kept here (and tested in test/unit/ledger):
  * - available never goes below zero; held is the sum of open holds;
  * - a hold resolves once (settle, void or expire), and settles for at most what it holds;
+ * - a hold does not expire before its expiry, which only ever moves later (ExtendHold);
  * - amounts are positive where a sign would be meaningless.
  * Idempotency across retries is the event store's job: event ids derive from the command's
  * key (see eventIdFor), so a retried command re-appends the same ids and is answered "exists".
@@ -55,6 +56,7 @@ export type AccountCommand =
       type: 'SettleHold';
       data: { holdId: string; amount: Micros; upstreamCost?: Micros; usage?: UsageFigures | null };
     }
+  | { type: 'ExtendHold'; data: { holdId: string; expiresAt: string } }
   | { type: 'VoidHold'; data: { holdId: string; reason: string } }
   | { type: 'ExpireHold'; data: { holdId: string } }
   | { type: 'RefundCredits'; data: { refundId: string; amount: Micros; reason: string } }
@@ -137,6 +139,14 @@ export function decide(command: AccountCommand, state: AccountState, ctx: Decide
         },
       ];
     }
+    case 'ExtendHold': {
+      // The request behind the hold is still running: it must not expire under it.
+      const hold = openHold(state, command.data.holdId);
+      const { holdId, expiresAt } = command.data;
+      if (Number.isNaN(Date.parse(expiresAt))) throw new LedgerError('invalid_command', 'expiresAt must be a date');
+      if (Date.parse(expiresAt) <= Date.parse(hold.expiresAt)) return []; // never earlier; a retry changes nothing
+      return [{ type: 'HoldExtended', data: { holdId, expiresAt } }];
+    }
     case 'VoidHold': {
       const hold = openHold(state, command.data.holdId);
       return [{ type: 'HoldVoided', data: { holdId: command.data.holdId, amount: hold.amount, reason: command.data.reason } }];
@@ -194,6 +204,13 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
       const holds = new Map(state.holds);
       holds.set(event.data.holdId, { amount: event.data.amount, expiresAt: event.data.expiresAt });
       return { ...state, available: state.available - event.data.amount, held: state.held + event.data.amount, holds };
+    }
+    case 'HoldExtended': {
+      const open = state.holds.get(event.data.holdId);
+      if (!open) return state;
+      const holds = new Map(state.holds);
+      holds.set(event.data.holdId, { ...open, expiresAt: event.data.expiresAt });
+      return { ...state, holds };
     }
     case 'HoldSettled': {
       const { amount, released } = event.data;

@@ -27,6 +27,8 @@ export function commandKey(accountId: string, c: AccountCommand): string {
       return `free-use:${accountId}:${c.data.requestId}`;
     case 'PlaceHold':
       return `hold:${c.data.holdId}:placed`;
+    case 'ExtendHold':
+      return `hold:${c.data.holdId}:extended:${c.data.expiresAt}`;
     case 'SettleHold':
     case 'VoidHold':
     case 'ExpireHold':

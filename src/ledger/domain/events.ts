@@ -26,6 +26,7 @@ export type LedgerEvent =
         usage: UsageFigures | null;
       };
     }
+  | { type: 'HoldExtended'; data: { holdId: string; expiresAt: string } } // a request still running: expiry moves on, no money moves
   | { type: 'HoldVoided'; data: { holdId: string; amount: Micros; reason: string } }
   | { type: 'HoldExpired'; data: { holdId: string; amount: Micros } }
   | { type: 'CreditsRefunded'; data: { refundId: string; amount: Micros; reason: string } }
@@ -53,6 +54,7 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'FreeRequestUsed',
   'CreditsGranted',
   'HoldPlaced',
+  'HoldExtended',
   'HoldSettled',
   'HoldVoided',
   'HoldExpired',

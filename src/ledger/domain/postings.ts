@@ -9,6 +9,7 @@
  * | CryptoPaymentCredited | available +a, crypto:clearing −a                                |
  * | CreditsGranted        | available +a, promo −a                                          |
  * | HoldPlaced            | available −a, held +a                                           |
+ * | HoldExtended          | none (only the hold's expiry moves)                             |
  * | HoldSettled           | held −(c+r), available +r, revenue +(c−u), upstream:payable +u  |
  * | HoldVoided / Expired  | held −a, available +a                                           |
  * | CreditsRefunded       | available −a, refunds +a   (money returned to the payer)        |
@@ -41,6 +42,7 @@ export function postingsOf(accountId: string, event: LedgerEvent): Posting[] {
     case 'AccountOpened':
     case 'FreeRequestsGranted':
     case 'FreeRequestUsed':
+    case 'HoldExtended':
       return [];
     case 'CreditsPurchased':
       return pair(available, 'stripe:clearing', event.data.amount);

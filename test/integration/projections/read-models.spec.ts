@@ -86,6 +86,11 @@ describe('read models (real Postgres)', () => {
       expiresAt: () => ((flip = !flip) ? past : inAnHour()),
     });
     await runner.caughtUp();
+    // Some holds were extended and are still open: verify compares their moved expiry too.
+    const { rows: extended } = await h.db.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM rm_open_holds.open_holds WHERE expires_at > now() + interval '90 minutes'",
+    );
+    expect(extended[0].n).toBeGreaterThan(0);
     const live = await snapshot(h.db.pool);
     expect(live['rm_account_entries.entries'].length).toBeGreaterThan(1000);
 

@@ -343,6 +343,36 @@ describe('account decider', () => {
     });
   });
 
+  describe('ExtendHold', () => {
+    const expiresAt = '2025-06-01T12:05:00.000Z';
+    const later = '2025-06-01T12:15:00.000Z';
+    const withHold = [...opened(), purchased(credits(10)), holdPlaced('h1', credits(4), expiresAt)];
+    const extended: LedgerEvent = { type: 'HoldExtended', data: { holdId: 'h1', expiresAt: later } };
+
+    it('moves an open hold\'s expiry later, and no money', () => {
+      given(withHold).when({ type: 'ExtendHold', data: { holdId: 'h1', expiresAt: later } }).then([extended]);
+    });
+
+    it('a hold extended does not expire at its first expiry, and does at the new one', () => {
+      given([...withHold, extended])
+        .when({ type: 'ExpireHold', data: { holdId: 'h1' } }, new Date('2025-06-01T12:10:00.000Z'))
+        .thenThrows('hold_not_expired');
+      given([...withHold, extended]).when({ type: 'ExpireHold', data: { holdId: 'h1' } }, new Date(later)).then([holdExpired('h1', credits(4))]);
+    });
+
+    it('never moves an expiry earlier: an earlier or equal time changes nothing', () => {
+      given(withHold).when({ type: 'ExtendHold', data: { holdId: 'h1', expiresAt } }).then([]);
+      given([...withHold, extended]).when({ type: 'ExtendHold', data: { holdId: 'h1', expiresAt: '2025-06-01T12:10:00.000Z' } }).then([]);
+    });
+
+    it('refuses a hold that is not open, and a time that is not a date', () => {
+      given([...withHold, holdExpired('h1', credits(4))])
+        .when({ type: 'ExtendHold', data: { holdId: 'h1', expiresAt: later } })
+        .thenThrows('hold_not_open');
+      given(withHold).when({ type: 'ExtendHold', data: { holdId: 'h1', expiresAt: 'soon' } }).thenThrows('invalid_command');
+    });
+  });
+
   describe('RefundCredits', () => {
     const funded = [...opened(), purchased(credits(10)), holdPlaced('h1', credits(4))]; // available 6
 

@@ -30,6 +30,7 @@ type Op =
   | { kind: 'settle'; holdId: HoldRef; costPermille: number; plusOne: boolean; upstreamPermille: number }
   | { kind: 'void'; holdId: HoldRef }
   | { kind: 'expire'; holdId: HoldRef; nowOffsetMs: number }
+  | { kind: 'extend'; holdId: HoldRef; byMin: number }
   | { kind: 'refund'; refundId: string; amount: Amount }
   | { kind: 'adjust'; adjustmentId: string; amount: Amount }
   | { kind: 'open' }
@@ -92,6 +93,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       nowOffsetMs: fc.oneof(fc.constantFrom(-1, 0, 1), fc.integer({ min: -5 * MINUTE, max: 5 * MINUTE })),
     }),
   },
+  {
+    weight: 2,
+    // Relative to the hold's expiry: later, the same, or earlier (which must change nothing).
+    arbitrary: fc.record({ kind: fc.constant('extend' as const), holdId: holdRef, byMin: fc.integer({ min: -2, max: 10 }) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('refund' as const), refundId: id('rf', 3), amount: orNearAvailable(amount(8_000_000n)) }) },
   {
     weight: 2,
@@ -122,7 +128,7 @@ class Model {
   private readonly everPlaced = new Set<string>();
   private readonly used = new Set<string>(); // payment, grant, refund and adjustment keys
 
-  /** Applies a concrete command; true when the balance changed. */
+  /** Applies a concrete command; true when it changed something (the balance, or a hold's expiry). */
   apply(c: AccountCommand, nowMs: number): boolean {
     switch (c.type) {
       case 'OpenAccount':
@@ -158,6 +164,14 @@ class Model {
         if (!h || (c.type === 'ExpireHold' && h.expiresAtMs > nowMs)) return false;
         this.close(c.data.holdId, h);
         this.available += h.amount;
+        return true;
+      }
+      case 'ExtendHold': {
+        // No money moves; the hold's expiry moves, and only ever later.
+        const h = this.open.get(c.data.holdId);
+        const to = Date.parse(c.data.expiresAt);
+        if (!h || !(to > h.expiresAtMs)) return false;
+        h.expiresAtMs = to;
         return true;
       }
       case 'RefundCredits': {
@@ -272,6 +286,12 @@ function toCommand(op: Exclude<Op, { kind: 'retry' }>, state: AccountState): { c
       const expiresAt = state.holds.get(holdId)?.expiresAt;
       const nowMs = (expiresAt ? Date.parse(expiresAt) : T0) + op.nowOffsetMs;
       return { command: { type: 'ExpireHold', data: { holdId } }, nowMs };
+    }
+    case 'extend': {
+      const holdId = resolveRef(op.holdId, state);
+      const from = state.holds.get(holdId)?.expiresAt;
+      const expiresAt = new Date((from ? Date.parse(from) : T0) + op.byMin * MINUTE).toISOString();
+      return { command: { type: 'ExtendHold', data: { holdId, expiresAt } }, nowMs };
     }
     case 'refund':
       return {
