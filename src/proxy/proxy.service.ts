@@ -42,6 +42,8 @@ export interface ProxyRequest {
   startedAtDate: Date;
   /** µcr reserved under the key's spending cap by admission, given back as the request ends. */
   spendReserved?: bigint;
+  /** While the request runs: the next extension of its hold (see keepHoldAlive). */
+  holdKeepAlive?: NodeJS.Timeout;
 }
 
 interface Admitted {
@@ -85,6 +87,17 @@ export class ProxyService {
       this.refused(req, shape.model, shape.stream, price ?? null, err);
       throw err;
     }
+    this.keepHoldAlive(req, admitted.reservation);
+    try {
+      await this.forward(req, shape, table, admitted);
+    } finally {
+      this.stopHoldKeepAlive(req);
+    }
+  }
+
+  /** From the upstream call to the settle (or void): everything after admission. */
+  private async forward(req: ProxyRequest, shape: RequestShape, table: PriceTableVersion, admitted: Admitted): Promise<void> {
+    const { requestId } = req;
     const { plan, inputTokens, row, reservation } = admitted;
 
     const controller = new AbortController();
@@ -191,6 +204,37 @@ export class ProxyService {
     return { plan, inputTokens, row, reservation, price };
   }
 
+  /**
+   * A hold expires HOLD_TTL_SECONDS after it was placed unless settled; an answer that streams
+   * for longer must not lose its hold (and its charge) to the expiry sweep. Every half TTL while
+   * the request runs, the hold's expiry moves a full TTL on (HoldExtended); a failed extension
+   * is tried again sooner. A crashed process extends nothing, so its holds still expire.
+   */
+  private keepHoldAlive(req: ProxyRequest, reservation: Reservation | null): void {
+    if (reservation?.kind !== 'hold') return;
+    const every = this.config.HOLD_TTL_SECONDS * 500;
+    const arm = (ms: number) => {
+      req.holdKeepAlive = setTimeout(() => {
+        this.billing.extend(req.principal.accountId, req.requestId, reservation).then(
+          () => req.holdKeepAlive && arm(every),
+          (err: Error) => {
+            if (!req.holdKeepAlive) return; // the request ended meanwhile (its settle closed the hold)
+            this.log.warn(`request ${req.requestId}: could not extend its hold (${err.message}); trying again`);
+            arm(Math.min(every, 5_000));
+          },
+        );
+      }, ms);
+      req.holdKeepAlive.unref();
+    };
+    arm(every);
+  }
+
+  /** The request is done with its hold (settling, voiding, or gone): no more extensions. */
+  private stopHoldKeepAlive(req: ProxyRequest): void {
+    clearTimeout(req.holdKeepAlive);
+    req.holdKeepAlive = undefined;
+  }
+
   /** Returns the part of the spending-cap reservation the request did not spend. */
   private async giveBackSpend(req: ProxyRequest, spent: bigint): Promise<void> {
     const reserved = req.spendReserved ?? 0n;
@@ -237,6 +281,7 @@ export class ProxyService {
     price: ModelPrice,
     marginBps: number,
   ): Promise<void> {
+    this.stopHoldKeepAlive(req);
     let usage = reported;
     if (!usage) {
       // A cut stream (or a provider that did not say): what the stream already told us, else an
@@ -289,6 +334,7 @@ export class ProxyService {
   }
 
   private async release(req: ProxyRequest, row: RequestLogRow, reservation: Reservation | null, reason: string): Promise<void> {
+    this.stopHoldKeepAlive(req);
     row.latencyMs = Math.round(performance.now() - req.startedAt);
     if (reservation) {
       try {

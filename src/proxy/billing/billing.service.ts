@@ -4,6 +4,7 @@
  *              left, else a durable hold for the worst case (402 at once when it cannot be held);
  *   settle   — the hold settles for what the request cost (at most what was held);
  *   release  — the request failed before the first byte reached the client: the hold is voided.
+ *   extend   — a request still running after half the hold's TTL moves the expiry on;
  * A crash between reserve and settle leaves the hold open until the worker's expiry sweep
  * (hold-expiry.ts) finds it overdue and the credit returns.
  */
@@ -18,7 +19,7 @@ import { ProxyError } from '../http/proxy-error';
 
 export type Reservation =
   | { kind: 'free' }
-  | { kind: 'hold'; amount: bigint; expiresAt: Date };
+  | { kind: 'hold'; amount: bigint; expiresAt: Date }; // expiresAt moves on while the request runs (extend)
 
 @Injectable()
 export class BillingService {
@@ -52,6 +53,21 @@ export class BillingService {
       throw this.translate(err);
     }
     return { kind: 'hold', amount, expiresAt };
+  }
+
+  /**
+   * Moves a running request's hold expiry a full TTL on from now, so the expiry sweep cannot
+   * take the hold (and the charge) from under a long answer. Nothing to do for a free request.
+   */
+  async extend(accountId: string, requestId: string, r: Reservation): Promise<void> {
+    if (r.kind === 'free') return;
+    const expiresAt = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
+    await this.ledger.execute(
+      accountId,
+      { type: 'ExtendHold', data: { holdId: requestId, expiresAt: expiresAt.toISOString() } },
+      { causationId: requestId },
+    );
+    r.expiresAt = expiresAt;
   }
 
   /** Settles the hold for `cost` (capped at what was held); returns what was charged. */

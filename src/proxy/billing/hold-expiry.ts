@@ -27,6 +27,8 @@ const PARALLEL = 32;
 export interface SweepResult {
   expired: number;
   alreadyResolved: number;
+  /** Listed as overdue, but extended by its running request since (the read model lags a little). */
+  extended: number;
 }
 
 @Injectable()
@@ -61,7 +63,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
 
   /** Expires every open hold that is overdue; a hold resolved meanwhile is skipped. */
   async sweep(): Promise<SweepResult> {
-    const result: SweepResult = { expired: 0, alreadyResolved: 0 };
+    const result: SweepResult = { expired: 0, alreadyResolved: 0, extended: 0 };
     for (;;) {
       const due = new Date(this.clock.now().getTime() - GRACE_MS);
       const { rows } = await this.pool.query<{ hold_id: string; account_id: string }>(
@@ -70,7 +72,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
       );
       for (let i = 0; i < rows.length; i += PARALLEL) {
         const outcomes = await Promise.all(rows.slice(i, i + PARALLEL).map((r) => this.expire(r.account_id, r.hold_id)));
-        for (const o of outcomes) result[o === 'expired' ? 'expired' : 'alreadyResolved']++;
+        for (const o of outcomes) result[o]++;
       }
       // The read model lags the log a little: a hold resolved but still listed is counted, not retried.
       if (rows.length < BATCH || result.expired === 0) break;
@@ -79,12 +81,13 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
     return result;
   }
 
-  private async expire(accountId: string, holdId: string): Promise<'expired' | 'already_resolved'> {
+  private async expire(accountId: string, holdId: string): Promise<keyof SweepResult> {
     try {
       await this.ledger.execute(accountId, { type: 'ExpireHold', data: { holdId } }, { actor: 'hold-expiry' });
       return 'expired';
     } catch (err) {
-      if (err instanceof LedgerError && (err.code === 'hold_not_open' || err.code === 'account_not_found')) return 'already_resolved';
+      if (err instanceof LedgerError && (err.code === 'hold_not_open' || err.code === 'account_not_found')) return 'alreadyResolved';
+      if (err instanceof LedgerError && err.code === 'hold_not_expired') return 'extended';
       throw err; // the store is down (or clocks disagree): the next sweep tries again
     }
   }

@@ -128,6 +128,57 @@ describe('failures', () => {
   });
 });
 
+describe('an answer that streams for longer than a hold lives', () => {
+  let fake: FakeUpstream;
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    fake = await startFakeUpstream();
+    // Holds live 1 s here, and the expiry sweep runs in this process every second.
+    gw = await startGateway({ openai: fake, env: { HOLD_TTL_SECONDS: '1', API_RUNS_WORKERS: 'true' } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.close();
+  });
+
+  it('keeps its hold (extended while it runs) and is charged in full, not expired under it', async () => {
+    const accountId = await gw.account(FUNDS);
+    const { secret } = await gw.key(accountId);
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    fake.script({ kind: 'slow', delayMsPerChunk: 250 });
+    const started = Date.now();
+    const stream = await openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'take your time [reply:16]' }],
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    const lasted = Date.now() - started;
+    expect(text.length).toBeGreaterThan(0);
+    expect(lasted).toBeGreaterThan(3_000); // three lifetimes of the hold, and three sweeps
+
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 200, billing: 'settled', estimated: false });
+    const charged = BigInt(row.cost_micros);
+    expect(charged).toBe(
+      gw.price('gpt-4o-mini', {
+        inputTokens: Number(row.input_tokens),
+        cachedTokens: Number(row.cached_tokens),
+        cacheWriteTokens: Number(row.cache_write_tokens),
+        outputTokens: Number(row.output_tokens),
+      }),
+    );
+    expect(await gw.available(accountId)).toBe(FUNDS - charged);
+    const { rows } = await gw.db.pool.query(`SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version`, [`account-${accountId}`]);
+    const types = rows.map((r) => r.type);
+    expect(types).not.toContain('HoldExpired');
+    expect(types.filter((t) => t === 'HoldExtended').length).toBeGreaterThanOrEqual(3);
+    expect(types.slice(-1)).toEqual(['HoldSettled']);
+  });
+});
+
 describe('the API process dies mid-request', () => {
   let fake: FakeUpstream;
   let gw: Gateway;
