@@ -6,7 +6,7 @@
  * check, idempotency check and result; one call that conflicts fails alone. Stream rows are
  * locked in stream-id order, so two batches touching the same streams never deadlock.
  *
- * A batch is usually one statement, append_events (migrations/001): the store remembers each
+ * A batch is usually one statement, append_events (migrations/001; its current body is 007): the store remembers each
  * stream's head (version, last hash), hashes the new events from it, and the function writes
  * them only if the locked heads are still those; otherwise it returns the real heads and those
  * calls are planned again. A batch that meets an existing event id is written again on the
@@ -173,7 +173,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * The usual path: one statement (append_events, migrations/001) against the stream heads this
+   * The usual path: one statement (append_events, migrations/007) against the stream heads this
    * store last saw, read once for streams it has not seen. Returns each call's outcome, or
    * undefined for calls on streams whose head had moved (the heads are refreshed meanwhile).
    */
