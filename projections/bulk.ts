@@ -142,6 +142,17 @@ export class CopyLoader {
   }
 }
 
+/**
+ * Rows into a table with one COPY on the caller's connection (and so in its transaction):
+ * `lines` in COPY's text format, each ending in \n. For a follower's page of many rows.
+ */
+export async function copyRows(client: PoolClient, table: string, columns: string[], lines: string): Promise<void> {
+  if (lines.length === 0) return;
+  const stream = client.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`));
+  stream.end(lines);
+  await finished(stream);
+}
+
 async function withClient<T>(ctx: BulkContext, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await ctx.pool.connect();
   try {
