@@ -45,29 +45,26 @@ export interface LedgerFact {
   postings: Posting[];
 }
 
-// Every read model is handed the same page; decode each event once. A plain map, emptied when
-// it grows (decoding again is only slower, never different): a WeakMap's entries cost the
-// garbage collector far more when pages are large. Sized for a page or two (a rebuild reads
-// 5,000 events a page): kept longer, facts outlive the young generation and every one of them
-// is copied into the old one (at 100,000, a third of a replay's time was garbage collection).
-const decoded = new Map<RecordedEvent, LedgerFact>();
-const DECODED_MAX = 12_000;
+// Every read model is handed the same page (the same array: see the runner's eventsOf), so
+// the page's facts are worked out once and remembered by the array, one entry per page. (A
+// map entry per event kept every fact alive across pages, and copying them out of the young
+// generation was most of the cost of decoding.) A different array is decoded again: only
+// slower, never different.
+const decodedPages = new WeakMap<RecordedEvent[], LedgerFact[]>();
 
 /** Decodes the ledger events of a batch (others are skipped: they belong to other read models). */
 export function ledgerFacts(events: RecordedEvent[]): LedgerFact[] {
-  const out: LedgerFact[] = [];
-  for (const e of events) {
-    if (!isLedgerEventType(e.type)) continue;
-    let fact = decoded.get(e);
-    if (!fact) {
+  let facts = decodedPages.get(events);
+  if (!facts) {
+    facts = [];
+    for (const e of events) {
+      if (!isLedgerEventType(e.type)) continue;
       const at = typeof e.metadata.occurredAt === 'string' ? new Date(e.metadata.occurredAt) : e.recordedAt;
       const accountId = accountIdOfStream(e.streamId);
       const event = decodeLedgerEvent(e.type, e.data);
-      fact = { accountId, event, source: e, occurredAt: at, postings: postingsOf(accountId, event) };
-      if (decoded.size >= DECODED_MAX) decoded.clear();
-      decoded.set(e, fact);
+      facts.push({ accountId, event, source: e, occurredAt: at, postings: postingsOf(accountId, event) });
     }
-    out.push(fact);
+    decodedPages.set(events, facts);
   }
-  return out;
+  return facts;
 }

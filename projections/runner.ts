@@ -112,7 +112,7 @@ export class ProjectionRunner {
       for (;;) {
         const page = await this.store.readAll({ after: progress.position, limit: 5000, streamPrefixes: prefixes });
         if (page.length === 0) break;
-        for (const p of projections) await this.applyBatch(client, p, next(p), page);
+        for (const p of projections) await this.applyBatch(client, p, next(p), page, prefixes);
         progress.position = page[page.length - 1].position;
         progress.events += page.length;
       }
@@ -147,7 +147,7 @@ export class ProjectionRunner {
         if (page.length === 0) break;
         progress.position = page[page.length - 1].position;
         pending = read(progress.position);
-        await Promise.all(loads.map((l, i) => l.add(page.filter((e) => projections[i].streamPrefixes.some((x) => e.streamId.startsWith(x))))));
+        await Promise.all(loads.map((l, i) => l.add(eventsOf(projections[i], page, prefixes))));
         progress.events += page.length;
         onProgress?.({ ...progress });
       }
@@ -228,10 +228,11 @@ export class ProjectionRunner {
         return lowest;
       }
       const updates: string[] = [];
+      const prefixes = this.prefixes(ps);
       for (const [i, p] of ps.entries()) {
-        const fresh = page.filter((e) => comparePositions(e.position, stored[i]) > 0);
+        const fresh = comparePositions(page[0].position, stored[i]) > 0 ? page : page.filter((e) => comparePositions(e.position, stored[i]) > 0);
         if (fresh.length === 0) continue;
-        const mine = fresh.filter((e) => p.streamPrefixes.some((prefix) => e.streamId.startsWith(prefix)));
+        const mine = eventsOf(p, fresh, prefixes);
         if (mine.length > 0) {
           await client.query(`SET LOCAL search_path TO ${quote(schemaOf(p))}, public`);
           await p.apply(client, mine);
@@ -255,10 +256,10 @@ export class ProjectionRunner {
   }
 
   /** Applies a page to a schema's tables and moves its checkpoint; returns the new position. */
-  private async applyBatch(client: PoolClient, p: Projection, schema: string, page: RecordedEvent[]): Promise<LogPosition> {
+  private async applyBatch(client: PoolClient, p: Projection, schema: string, page: RecordedEvent[], read?: string[]): Promise<LogPosition> {
     const last = page[page.length - 1].position;
     await client.query(`SET LOCAL search_path TO ${quote(schema)}, public`);
-    const mine = page.filter((e) => p.streamPrefixes.some((prefix) => e.streamId.startsWith(prefix)));
+    const mine = eventsOf(p, page, read);
     if (mine.length > 0) await p.apply(client, mine);
     await client.query('UPDATE checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()', [last.tx.toString(), last.seq.toString()]);
     return last;
@@ -294,4 +295,13 @@ export class ProjectionRunner {
       this.wakers.add(done);
     });
   }
+}
+
+/**
+ * The events of a page that a read model reads. The page was read for `read` (the prefixes of
+ * every model it feeds); a model that reads all of those takes the page as it is.
+ */
+function eventsOf(p: Projection, page: RecordedEvent[], read?: string[]): RecordedEvent[] {
+  if (read && read.every((x) => p.streamPrefixes.includes(x))) return page;
+  return page.filter((e) => p.streamPrefixes.some((prefix) => e.streamId.startsWith(prefix)));
 }

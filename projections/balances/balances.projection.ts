@@ -16,6 +16,9 @@ interface Delta {
   free: number;
   version: bigint;
   at: Date;
+  /** The account's ledger accounts' names, made once per account rather than per event. */
+  availableAccount: string;
+  heldAccount: string;
 }
 
 /** Balances per account. A batch is folded into one delta per account, then one upsert. */
@@ -42,18 +45,17 @@ export class BalancesProjection implements Projection {
 function fold(deltas: Map<string, Delta>, events: RecordedEvent[]): void {
   for (const { accountId, event, source, occurredAt, postings } of ledgerFacts(events)) {
     let d = deltas.get(accountId);
-    if (!d) deltas.set(accountId, (d = { available: 0n, held: 0n, purchased: 0n, spent: 0n, free: 0, version: 0n, at: occurredAt }));
+    if (!d) {
+      d = { available: 0n, held: 0n, purchased: 0n, spent: 0n, free: 0, version: 0n, at: occurredAt, availableAccount: availableOf(accountId), heldAccount: heldOf(accountId) };
+      deltas.set(accountId, d);
+    }
     d.version = source.streamVersion;
     d.at = occurredAt;
     // Available and held come from the postings, so this read model and the entries one
     // can never disagree about what an event does to a balance.
-    if (postings.length > 0) {
-      const available = availableOf(accountId);
-      const held = heldOf(accountId);
-      for (const p of postings) {
-        if (p.account === available) d.available += p.amount;
-        else if (p.account === held) d.held += p.amount;
-      }
+    for (const p of postings) {
+      if (p.account === d.availableAccount) d.available += p.amount;
+      else if (p.account === d.heldAccount) d.held += p.amount;
     }
     if (event.type === 'CreditsPurchased' || event.type === 'CryptoPaymentCredited') d.purchased += event.data.amount;
     else if (event.type === 'HoldSettled') d.spent += event.data.amount;
