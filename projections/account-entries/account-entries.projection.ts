@@ -7,7 +7,7 @@ import { BulkContext, BulkLoad, CopyLoader, chunks, copyRows, copyValue, withSch
 
 interface Running {
   balance: bigint;
-  entries: bigint;
+  entries: number; // a count of postings: a number (a bigint allocates on every increment)
 }
 
 
@@ -102,9 +102,9 @@ function post(facts: LedgerFact[], running: Map<string, Running>, emit: (f: Ledg
   for (const f of facts) {
     for (const p of f.postings) {
       let r = running.get(p.account);
-      if (!r) running.set(p.account, (r = { balance: 0n, entries: 0n }));
+      if (!r) running.set(p.account, (r = { balance: 0n, entries: 0 }));
       r.balance += p.amount;
-      r.entries += 1n;
+      r.entries += 1;
       emit(f, p, r);
     }
   }
@@ -116,8 +116,8 @@ async function stored(client: PoolClient, accounts: string[]): Promise<Map<strin
     'SELECT ledger_account, balance, entries FROM ledger_accounts WHERE ledger_account = ANY($1::text[])',
     [accounts],
   );
-  const running = new Map(accounts.map((a) => [a, { balance: 0n, entries: 0n }]));
-  for (const r of rows) running.set(r.ledger_account, { balance: r.balance, entries: r.entries });
+  const running = new Map(accounts.map((a) => [a, { balance: 0n, entries: 0 }]));
+  for (const r of rows) running.set(r.ledger_account, { balance: r.balance, entries: Number(r.entries) });
   return running;
 }
 
