@@ -24,4 +24,4 @@ COPY migrations ./migrations
 COPY projections ./projections
 USER node
 EXPOSE 3000
-CMD ["node", "--max-semi-space-size=32", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=64", "dist/src/main.js"]
