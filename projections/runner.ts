@@ -216,11 +216,14 @@ export class ProjectionRunner {
     try {
       const locks = ps.map((p) => `pg_advisory_xact_lock(${LOCK_NAMESPACE}, ${lockKey(p)})`).join(', ');
       const cps = ps.map((p, i) => `c${i} AS (SELECT ${i} AS i, log_tx, log_seq FROM ${quote(schemaOf(p))}.checkpoint FOR UPDATE)`);
+      // Read models are derived, and each page's rows commit with its checkpoint: a crash can
+      // only lose whole pages, which are then read and applied again. So the commit need not
+      // wait for its WAL to reach disk (the ledger's own appends always do).
       const results = (await client.query(
-        `BEGIN; SELECT ${locks}; WITH ${cps.join(', ')} ${ps.map((_, i) => `SELECT * FROM c${i}`).join(' UNION ALL ')}`,
+        `BEGIN; SET LOCAL synchronous_commit = off; SELECT ${locks}; WITH ${cps.join(', ')} ${ps.map((_, i) => `SELECT * FROM c${i}`).join(' UNION ALL ')}`,
       )) as unknown as QueryResult<{ i: number; log_tx: bigint; log_seq: bigint }>[];
       const stored: LogPosition[] = [];
-      for (const r of results[2].rows) stored[r.i] = { tx: r.log_tx, seq: r.log_seq };
+      for (const r of results[3].rows) stored[r.i] = { tx: r.log_tx, seq: r.log_seq };
       const lowest = stored.reduce((m, c) => (comparePositions(c, m) < 0 ? c : m));
       // A model was moved back (rebuilt, reset) behind what we read: read again from there.
       if (comparePositions(lowest, from) < 0) {
