@@ -250,7 +250,9 @@ export class PostgresEventStore implements EventStore {
   }
 
   private remember(streamId: string, head: StreamHead): void {
-    this.heads.delete(streamId); // re-inserted: Map order is then least-recently-used first
+    // Updated in place, so the map's order is first-seen rather than least-recently-used: a
+    // delete and re-insert on every append made the map rehash again and again. Forgetting a
+    // head that is still in use costs one read before that stream's next append, nothing more.
     this.heads.set(streamId, head);
     if (this.heads.size > this.maxCachedHeads) {
       for (const id of this.heads.keys()) {
