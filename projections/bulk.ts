@@ -97,8 +97,18 @@ export class CopyLoader {
     if (lines.length === 0) return;
     if (!this.stream.write(lines)) {
       await new Promise<void>((resolve, reject) => {
-        this.stream.once('drain', resolve);
-        this.stream.once('error', reject);
+        // Whichever comes first removes the other: a listener left behind per wait piled up
+        // (Node warned of a leak after ten waits for a slow server).
+        const drained = () => {
+          this.stream.off('error', failed);
+          resolve();
+        };
+        const failed = (err: Error) => {
+          this.stream.off('drain', drained);
+          reject(err);
+        };
+        this.stream.once('drain', drained);
+        this.stream.once('error', failed);
       });
     }
   }

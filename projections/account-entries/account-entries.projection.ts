@@ -42,8 +42,12 @@ export class AccountEntriesProjection implements Projection {
    * on their next posting).
    */
   async bulk(ctx: BulkContext): Promise<BulkLoad> {
-    // The primary key is in log order: kept, it only ever grows at its right edge.
-    const copy = await CopyLoader.open(ctx, 'entries', ENTRY_COLUMNS, ['entries_pkey']);
+    // Both indexes are kept while loading. The primary key is in log order, so it only ever
+    // grows at its right edge. entries_as_of is not, but building it at the end was a sort of
+    // every entry after node had finished (2.2-3.4 s of a 1,000,000-event replay, with one core
+    // idle), while kept, Postgres maintains it on the core node leaves free during the load:
+    // replays ran 5-10% faster in alternating runs.
+    const copy = await CopyLoader.open(ctx, 'entries', ENTRY_COLUMNS, ['entries_pkey', 'entries_as_of']);
     let running = new Map<string, Running>();
     let spilled = false;
     const flush = async () => {
