@@ -57,6 +57,16 @@ describe('Postgres event store specifics', () => {
     await sub.stop();
   });
 
+  it('reads the time an event was recorded to the millisecond, never rounding up', async () => {
+    const id = randomUUID();
+    await db.pool.query(
+      `INSERT INTO events (stream_id, stream_version, event_id, type, data, hash, recorded_at)
+       VALUES ('rec-1', 1, $1, 'A', '{}', '\\x00', '2026-11-23 10:11:12.999999+00')`,
+      [id],
+    );
+    expect((await store.getEvent(id))!.recordedAt.toISOString()).toBe('2026-11-23T10:11:12.999Z');
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE on events', async () => {
     await store.append('imm-1', [{ id: randomUUID(), type: 'A', data: {} }], { expectedVersion: 'any' });
     await expect(db.pool.query("UPDATE events SET type = 'B' WHERE stream_id = 'imm-1'")).rejects.toThrow(/immutable/);

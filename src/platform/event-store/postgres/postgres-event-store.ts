@@ -42,10 +42,14 @@ const NOTIFY_INTERVAL_MS = 10;
  * The columns of a recorded event, fetched as arrays (no per-row key objects). The hash comes as
  * hex text and the time as epoch milliseconds: parsing bytea and timestamptz text costs more than
  * the rest of the row together. floor() of the epoch is what parsing the text gives (a Date
- * drops the microseconds).
+ * drops the microseconds). date_part's float8 rather than extract's numeric: a fifth of what the
+ * server spent per row read (numeric arithmetic), and exact here: its error (under 0.0004 ms for
+ * any date of this millennium) is less than the 0.001 ms between a microsecond and the next
+ * millisecond (checked equal to the numeric form on two million instants covering every
+ * microsecond of a millisecond; test/integration/event-store pins the .999999 case).
  */
 const COLUMNS = `global_position, transaction_id, stream_id, stream_version, event_id, type, data, metadata,
-  encode(hash, 'hex'), floor(extract(epoch FROM recorded_at) * 1000)::float8`;
+  encode(hash, 'hex'), floor(date_part('epoch', recorded_at) * 1000)`;
 
 type Row = [bigint, bigint, string, bigint, string, string, JsonObject, JsonObject, string, number];
 
