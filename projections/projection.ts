@@ -40,7 +40,11 @@ export interface LedgerFact {
   accountId: string;
   event: LedgerEvent;
   source: RecordedEvent;
-  occurredAt: Date;
+  /**
+   * When it happened, as ISO-8601 UTC to the millisecond (what the ledger writes into every
+   * event's metadata, taken as it is rather than parsed into a Date and formatted back again).
+   */
+  occurredAt: string;
   /** Its postings (src/ledger/domain/postings.ts), worked out once for every read model. */
   postings: Posting[];
 }
@@ -52,6 +56,15 @@ export interface LedgerFact {
 // slower, never different.
 const decodedPages = new WeakMap<RecordedEvent[], LedgerFact[]>();
 
+const ISO_UTC_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The event's occurredAt in the one form read models write (normalised if written otherwise). */
+function occurredAtOf(e: RecordedEvent): string {
+  const at = e.metadata.occurredAt;
+  if (typeof at !== 'string') return e.recordedAt.toISOString();
+  return ISO_UTC_MILLIS.test(at) ? at : new Date(at).toISOString();
+}
+
 /** Decodes the ledger events of a batch (others are skipped: they belong to other read models). */
 export function ledgerFacts(events: RecordedEvent[]): LedgerFact[] {
   let facts = decodedPages.get(events);
@@ -59,7 +72,7 @@ export function ledgerFacts(events: RecordedEvent[]): LedgerFact[] {
     facts = [];
     for (const e of events) {
       if (!isLedgerEventType(e.type)) continue;
-      const at = typeof e.metadata.occurredAt === 'string' ? new Date(e.metadata.occurredAt) : e.recordedAt;
+      const at = occurredAtOf(e);
       const accountId = accountIdOfStream(e.streamId);
       const event = decodeLedgerEvent(e.type, e.data);
       facts.push({ accountId, event, source: e, occurredAt: at, postings: postingsOf(accountId, event) });

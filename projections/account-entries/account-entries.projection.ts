@@ -90,7 +90,7 @@ function entryLines(facts: LedgerFact[], running: Map<string, Running>): string 
       // The same for every posting of the event: formatted once.
       fact = f;
       middle = `\t${copyValue(f.accountId)}\t${f.source.id}\t${copyValue(f.event.type)}\t`;
-      tail = `\t${f.occurredAt.toISOString()}\t${f.source.position.tx}\t${f.source.position.seq}\n`;
+      tail = `\t${f.occurredAt}\t${f.source.position.tx}\t${f.source.position.seq}\n`;
     }
     lines.push(copyValue(p.account) + '\t' + r.entries + middle + p.amount + '\t' + r.balance + tail);
   });

@@ -15,7 +15,7 @@ interface Delta {
   spent: bigint;
   free: number;
   version: bigint;
-  at: Date;
+  at: string; // ISO-8601, as the fact has it
   /** The account's ledger accounts' names, made once per account rather than per event. */
   availableAccount: string;
   heldAccount: string;

@@ -43,7 +43,7 @@ export class DailyUsageProjection implements Projection {
 function fold(sums: Map<string, Sum>, events: RecordedEvent[]): void {
   for (const { accountId, event, occurredAt } of ledgerFacts(events)) {
     if (event.type !== 'HoldSettled') continue;
-    const day = occurredAt.toISOString().slice(0, 10);
+    const day = occurredAt.slice(0, 10);
     const usage = event.data.usage;
     const model = usage?.model ?? '(unmetered)';
     const key = `${accountId}\u0000${day}\u0000${model}`;

@@ -61,7 +61,7 @@ export class TransactionsProjection implements Projection {
       add: (events) =>
         copy.write(
           rowsOf(events)
-            .map((r) => [r.f.source.id, r.f.accountId, r.kind, r.amount.toString(), r.reference, r.reason, r.f.occurredAt.toISOString()].map(copyValue).join('\t') + '\n')
+            .map((r) => [r.f.source.id, r.f.accountId, r.kind, r.amount.toString(), r.reference, r.reason, r.f.occurredAt].map(copyValue).join('\t') + '\n')
             .join(''),
         ),
       finish: () => copy.end(),
