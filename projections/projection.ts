@@ -50,9 +50,8 @@ export interface LedgerFact {
 }
 
 // Every read model is handed the same page (the same array: see the runner's eventsOf), so
-// the page's facts are worked out once and remembered by the array, one entry per page. (A
-// map entry per event kept every fact alive across pages, and copying them out of the young
-// generation was most of the cost of decoding.) A different array is decoded again: only
+// the page's facts are worked out once and remembered by the array: one weak entry per page,
+// where there was a bounded map entry per event. A different array is decoded again: only
 // slower, never different.
 const decodedPages = new WeakMap<RecordedEvent[], LedgerFact[]>();
 
