@@ -1,8 +1,8 @@
 /**
  * Ledger benchmark: hold+settle pairs through the real service and Postgres, over 10,000
  * accounts and on one hot account, with the read models following live; then a full replay
- * over at least 1,000,000 events by `tollgate ledger replay` itself. Prints progress to stderr and one JSON object as the last
- * line of stdout. Run: npm run bench:ledger  (BENCH_SECONDS, BENCH_REPLAY_EVENTS to change).
+ * over at least 1,000,000 events by `tollgate ledger replay` itself. Prints progress to stderr
+ * and one JSON object as the last line of stdout. Run: npm run bench:ledger  (BENCH_SECONDS, BENCH_REPLAY_EVENTS to change).
  */
 import { fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
