@@ -19,7 +19,7 @@ import {
 import { CLOCK, Clock } from '../../platform/clock';
 import { samePayload } from '../../platform/event-store/canonical';
 import { AccountCommand, AccountState, decide, evolve, initialState } from '../domain/account.decider';
-import { LedgerError } from '../domain/errors';
+import { LedgerError, LedgerErrorCode } from '../domain/errors';
 import { eventIdFor } from '../domain/event-ids';
 import { LedgerEvent, accountStream, decodeLedgerEvent, encodeLedgerEvent } from '../domain/events';
 
@@ -55,6 +55,15 @@ interface Lane {
   running: boolean;
   lastUsed: number;
 }
+
+/** Refusals that a newer state of the account could turn into an acceptance. */
+const STATE_DEPENDENT: ReadonlySet<LedgerErrorCode> = new Set<LedgerErrorCode>([
+  'account_not_found',
+  'insufficient_credits',
+  'no_free_requests',
+  'hold_not_open',
+  'hold_not_expired',
+]);
 
 const RESOLUTION_EVENT: Partial<Record<AccountCommand['type'], LedgerEvent['type']>> = {
   SettleHold: 'HoldSettled',
@@ -172,8 +181,16 @@ export class LedgerService implements OnModuleDestroy {
     }
   }
 
-  /** Decide a group of commands in order, append their events as one, and answer each. */
-  private async round(lane: Lane, jobs: Job[]): Promise<void> {
+  /**
+   * Decide a group of commands in order, append their events as one, and answer each.
+   *
+   * The cached state is trusted for what it allows (the append's expected version catches
+   * anyone who wrote since), never for what it refuses: another process may have credited the
+   * account, expired a hold or granted free requests, and only an append would notice. So the
+   * first refusal that depends on the account's state reads the stream after the cached
+   * version; if it moved, the whole group is decided again on the fresh state.
+   */
+  private async round(lane: Lane, jobs: Job[], fresh = false): Promise<void> {
     const now = this.clock.now();
     let working = lane.state;
     const accepted: Array<{ job: Job; events: LedgerEvent[] }> = [];
@@ -185,6 +202,15 @@ export class LedgerService implements OnModuleDestroy {
       try {
         events = decide(job.command, working, { now });
       } catch (err) {
+        if (!fresh && err instanceof LedgerError && STATE_DEPENDENT.has(err.code)) {
+          try {
+            await this.refresh(lane);
+          } catch (readErr) {
+            jobs.forEach((j) => j.reject(readErr as Error));
+            return;
+          }
+          return this.round(lane, jobs, true);
+        }
         if (err instanceof LedgerError && err.code === 'hold_not_open' && RESOLUTION_EVENT[job.command.type]) {
           void this.answerResolutionRetry(lane, job, err);
         } else if (err instanceof LedgerError && err.code === 'insufficient_credits' && job.command.type === 'PlaceHold') {

@@ -34,13 +34,34 @@ export class BillingService {
   async reserve(accountId: string, requestId: string, worstCase: bigint): Promise<Reservation> {
     const cached = this.ledger.cachedState(accountId);
     if (!cached || cached.freeRequests > 0) {
-      try {
-        await this.ledger.execute(accountId, { type: 'UseFreeRequest', data: { requestId } }, { causationId: requestId });
-        return { kind: 'free' };
-      } catch (err) {
-        if (!(err instanceof LedgerError) || err.code !== 'no_free_requests') throw this.translate(err);
-      }
+      const free = await this.useFreeRequest(accountId, requestId);
+      if (free) return free;
     }
+    try {
+      return await this.placeHold(accountId, requestId, worstCase);
+    } catch (err) {
+      // The refusal was decided on the account as the log has it now (LedgerService reads the
+      // stream before refusing): free requests granted elsewhere since we last looked count.
+      if (!(err instanceof ProxyError) || err.code !== 'insufficient_credits') throw err;
+      if (!((this.ledger.cachedState(accountId)?.freeRequests ?? 0) > 0)) throw err;
+      const free = await this.useFreeRequest(accountId, requestId);
+      if (free) return free;
+      throw err;
+    }
+  }
+
+  /** One of the account's free requests, or null when it has none left. */
+  private async useFreeRequest(accountId: string, requestId: string): Promise<Reservation | null> {
+    try {
+      await this.ledger.execute(accountId, { type: 'UseFreeRequest', data: { requestId } }, { causationId: requestId });
+      return { kind: 'free' };
+    } catch (err) {
+      if (err instanceof LedgerError && err.code === 'no_free_requests') return null;
+      throw this.translate(err);
+    }
+  }
+
+  private async placeHold(accountId: string, requestId: string, worstCase: bigint): Promise<Reservation> {
     const amount = worstCase > 0n ? worstCase : 1n; // a hold is never zero: the ledger refuses those
     const expiresAt = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
     try {
