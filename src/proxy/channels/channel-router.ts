@@ -123,11 +123,21 @@ export class ChannelRouter {
   }
 
   /**
-   * The channels to try for `model`, in order. A channel whose circuit is half-open is
-   * included once, for this caller (its probe); report on it with record().
+   * The channels that could be tried for `model` now, in order (open circuits left out). Takes
+   * no half-open channel's probe: route() takes it when the request really goes there.
    */
   candidates(model: string, providers: ProviderFilter, servesModel: ServesModel = servesListedOrAny): Channel[] {
-    return rankChannels(this.source.list(), model, providers, servesModel, this.random).filter((c) => this.breakers.admit(c.id));
+    return rankChannels(this.source.list(), model, providers, servesModel, this.random).filter((c) => this.breakers.waitMs(c.id) === 0);
+  }
+
+  /**
+   * Before anything is reserved: whether any channel serves the model (`configured`), and when
+   * one may be tried (`waitMs`, 0 = now; else until the first circuit's cooldown or probe ends).
+   */
+  availability(model: string, providers: ProviderFilter, servesModel: ServesModel = servesListedOrAny): { configured: boolean; waitMs: number } {
+    const serving = rankChannels(this.source.list(), model, providers, servesModel, () => 0);
+    if (serving.length === 0) return { configured: false, waitMs: 0 };
+    return { configured: true, waitMs: Math.min(...serving.map((c) => this.breakers.waitMs(c.id))) };
   }
 
   /** The outcome of a request on a channel; `reason` (metadata, e.g. `status 503`, `timeout`) goes in the logs. */
@@ -154,11 +164,20 @@ export class ChannelRouter {
     requestId?: string,
   ): Promise<Routed<T>> {
     const on = requestId ? `request ${requestId}: ` : '';
-    const channels = this.candidates(model, providers, servesModel);
+    const ranked = rankChannels(this.source.list(), model, providers, servesModel, this.random);
+    const channels: Channel[] = []; // those tried
     const failures: Routed<T>['failures'] = [];
     let last: Attempt<T> | undefined;
-    for (let i = 0; i < channels.length; i++) {
-      const channel = channels[i];
+    // A half-open channel's probe is taken only here, as the request is sent to it; a channel
+    // passed over because an earlier one answered leaves its probe for the next request.
+    const nextAdmitted = (from: number): number => {
+      let i = from;
+      while (i < ranked.length && !this.breakers.admit(ranked[i].id)) i++;
+      return i;
+    };
+    for (let i = nextAdmitted(0); i < ranked.length; ) {
+      const channel = ranked[i];
+      channels.push(channel);
       last = await attempt(channel);
       if (last.ok) {
         this.record(channel.id, 'ok', { model });
@@ -166,7 +185,8 @@ export class ChannelRouter {
       }
       this.record(channel.id, 'failure', { model, reason: last.reason });
       failures.push({ channel, reason: last.reason });
-      const next = channels[i + 1];
+      i = nextAdmitted(i + 1);
+      const next = ranked[i];
       if (next) {
         this.log.warn(`${on}falling back from channel ${label(channel)} to ${label(next)} for model ${model}: ${last.reason}`);
       } else {

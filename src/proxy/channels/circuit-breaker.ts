@@ -51,8 +51,20 @@ export class CircuitBreakers {
   }
 
   /**
-   * Whether the channel may be offered to a request now. For a channel whose probe is due this
-   * hands the probe to the caller, so call it only for channels the caller may try.
+   * How long until the channel may be tried: 0 when it may be now (closed, or its probe is
+   * free to take). Takes nothing, so it can be asked before deciding to send at all.
+   */
+  waitMs(channelId: string): number {
+    const c = this.circuits.get(channelId);
+    if (!c || c.state === 'closed') return 0;
+    const now = this.clock.now().getTime();
+    const until = c.state === 'open' ? c.openedAt + this.options.cooldownMs : c.probeUntil;
+    return Math.max(0, until - now);
+  }
+
+  /**
+   * Whether the channel may be tried now. For a channel whose probe is due this hands the
+   * probe to the caller, so call it only just before the request really goes to the channel.
    */
   admit(channelId: string): boolean {
     const c = this.circuits.get(channelId);

@@ -18,6 +18,7 @@ export type ProxyErrorCode =
   | 'unsupported_parameter'
   | 'body_too_large'
   | 'no_channel'
+  | 'upstream_unavailable'
   | 'unavailable'
   | 'upstream_error'
   | 'upstream_timeout'
@@ -38,6 +39,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   unsupported_parameter: 400,
   body_too_large: 413,
   no_channel: 503,
+  upstream_unavailable: 503,
   unavailable: 503,
   upstream_error: 502,
   upstream_timeout: 504,
@@ -72,6 +74,7 @@ const OPENAI_TYPE: Partial<Record<ProxyErrorCode, string>> = {
   upstream_error: 'api_error',
   upstream_timeout: 'api_error',
   no_channel: 'api_error',
+  upstream_unavailable: 'api_error',
   unavailable: 'api_error',
   internal_error: 'api_error',
 };
@@ -90,6 +93,7 @@ const ANTHROPIC_TYPE: Partial<Record<ProxyErrorCode, string>> = {
   upstream_error: 'api_error',
   upstream_timeout: 'api_error',
   no_channel: 'overloaded_error',
+  upstream_unavailable: 'overloaded_error',
   unavailable: 'overloaded_error',
   internal_error: 'api_error',
 };

@@ -28,9 +28,15 @@ export class UpstreamSender {
     private readonly upstream: UpstreamClient,
   ) {}
 
-  /** Whether any channel could take the request now (checked before anything is reserved). */
-  canRoute(plan: Plan, model: string): boolean {
-    return this.router.candidates(model, plan.providers).length > 0;
+  /**
+   * Checked before anything is reserved: throws 503 `no_channel` when no channel serves the
+   * model, 503 `upstream_unavailable` (with retry-after) while every one of them is failing.
+   * Takes no circuit's probe: that happens in send(), where the request really goes out.
+   */
+  ensureRoutable(plan: Plan, model: string): void {
+    const { configured, waitMs } = this.router.availability(model, plan.providers);
+    if (!configured) throw noChannel(model);
+    if (waitMs > 0) throw everyChannelFailing(waitMs);
   }
 
   /** The first answer that is not a retryable failure; else the last failure as a ProxyError. */
@@ -65,9 +71,23 @@ export class UpstreamSender {
     if (routed.ok && routed.channel && routed.value && !(routed.value instanceof ProxyError)) {
       return { channel: routed.channel, upstream: routed.value, attempts: routed.failures.length + 1 };
     }
-    if (!routed.channel) throw new ProxyError('no_channel', `no upstream is configured for the model ${model}`);
+    if (!routed.channel) {
+      // Every circuit opened (or its probe was taken) between the check and the send.
+      const { configured, waitMs } = this.router.availability(model, plan.providers);
+      throw configured ? everyChannelFailing(waitMs) : noChannel(model);
+    }
     throw routed.value instanceof ProxyError ? routed.value : new ProxyError('upstream_error', 'the upstream provider failed');
   }
+}
+
+function noChannel(model: string): ProxyError {
+  return new ProxyError('no_channel', `no upstream is configured for the model ${model}`);
+}
+
+function everyChannelFailing(waitMs: number): ProxyError {
+  return new ProxyError('upstream_unavailable', 'every channel for this model is failing; try again shortly', {
+    retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+  });
 }
 
 export function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {

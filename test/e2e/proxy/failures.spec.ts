@@ -261,3 +261,54 @@ function freePort(): Promise<number> {
     s.on('error', reject);
   });
 }
+
+describe('a channel whose circuit opened', () => {
+  let fake: FakeUpstream;
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    fake = await startFakeUpstream();
+    // One channel: five failures open its circuit for 1.5 s.
+    gw = await startGateway({ openai: fake, env: { CIRCUIT_FAILURES: '5', CIRCUIT_WINDOW: '5', CIRCUIT_COOLDOWN_MS: '1500' } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.close();
+  });
+
+  it('answers 503 upstream_unavailable with retry-after while open, sends the probe after the cooldown, and closes', async () => {
+    const accountId = await gw.account(FUNDS);
+    const { secret } = await gw.key(accountId);
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const ask = () => openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'are you back' }] });
+
+    fake.script(...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 500 })));
+    for (let i = 0; i < 5; i++) await expect(ask()).rejects.toMatchObject({ status: 502 });
+    expect(fake.requests).toHaveLength(5);
+
+    const open = await openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still down?' }] })
+      .withResponse()
+      .catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    expect(open).toBeInstanceOf(OpenAI.APIError);
+    const refused = open as InstanceType<typeof OpenAI.APIError>;
+    expect(refused.status).toBe(503);
+    expect(refused.code).toBe('upstream_unavailable');
+    expect(refused.message).toMatch(/every channel for this model is failing/);
+    expect(Number(refused.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(fake.requests).toHaveLength(5); // nothing sent while open
+
+    fake.reset(); // healthy again (nothing scripted: it answers)
+    await new Promise((r) => setTimeout(r, 1_600));
+    const probe = await ask();
+    expect(probe.choices[0].message.content).toContain('Hello from fake-openai');
+    expect(fake.requests).toHaveLength(1); // the probe really went upstream
+    // Closed again: every request goes through, not one per cooldown.
+    for (let i = 0; i < 3; i++) await expect(ask()).resolves.toBeTruthy();
+    expect(fake.requests).toHaveLength(4);
+    expect(gw.logs.join('')).toMatch(/half-open -> closed: probe request succeeded/);
+    const rows = await gw.requests(accountId, 10);
+    expect(rows.filter((r) => r.error_code === 'upstream_unavailable')).toHaveLength(1);
+    expect(rows.filter((r) => r.status === 200)).toHaveLength(4);
+  });
+});

@@ -105,7 +105,7 @@ describe('ChannelRouter', () => {
   afterEach(() => warn.mockRestore());
   const logged = () => warn.mock.calls.map((c) => String(c[0]));
 
-  it('leaves out a channel whose circuit is open, probes it after the cooldown, and logs every change', () => {
+  it('leaves out a channel whose circuit is open, probes it after the cooldown, and logs every change', async () => {
     const clock = manualClock();
     const cs = [channel('primary', { priority: 1 }), channel('backup')];
     const router = new ChannelRouter(fixed(cs), circuit, clock, seeded(7));
@@ -115,9 +115,11 @@ describe('ChannelRouter', () => {
     expect(router.circuitState('id-primary')).toBe('open');
     expect(names(router.candidates('gpt-4o', ['openai']))).toEqual(['backup']);
     clock.advance(5_000);
-    expect(names(router.candidates('gpt-4o', ['openai']))).toEqual(['primary', 'backup']); // the probe
-    expect(names(router.candidates('gpt-4o', ['openai']))).toEqual(['backup']); // only one probe
-    router.record('id-primary', 'ok');
+    // Looking takes no probe (an admission check before anything is reserved looks too).
+    expect(names(router.candidates('gpt-4o', ['openai']))).toEqual(['primary', 'backup']);
+    // The probe is taken as the request is sent, and its success closes the circuit.
+    await expect(router.route('gpt-4o', ['openai'], async (ch) => ({ ok: true, value: ch.name }))).resolves.toMatchObject({ value: 'primary' });
+    expect(router.circuitState('id-primary')).toBe('closed');
     expect(names(router.candidates('gpt-4o', ['openai']))).toEqual(['primary', 'backup']);
     const lines = logged();
     expect(lines).toEqual([
@@ -127,6 +129,44 @@ describe('ChannelRouter', () => {
     ]);
     // Metadata only: never the upstream key.
     expect(lines.join('\n')).not.toContain('sk-primary');
+  });
+
+  it('route(): after the cooldown one request takes the probe as it is sent; the circuit then closes', async () => {
+    const clock = manualClock();
+    const router = new ChannelRouter(fixed([channel('primary', { priority: 1 }), channel('backup')]), circuit, clock, seeded(3));
+    router.record('id-primary', 'failure', { reason: 'status 500' });
+    router.record('id-primary', 'failure', { reason: 'status 500' });
+    expect(router.availability('gpt-4o', ['openai'])).toEqual({ configured: true, waitMs: 0 }); // backup is fine
+    clock.advance(5_000);
+    // The admission check and a look at the candidates, as the proxy does first, take nothing.
+    expect(router.availability('gpt-4o', ['openai'])).toEqual({ configured: true, waitMs: 0 });
+    expect(names(router.candidates('gpt-4o', ['openai']))).toEqual(['primary', 'backup']);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const tried: string[] = [];
+    const send = (ch: Channel) => {
+      tried.push(ch.name);
+      return gate.then(() => ({ ok: true as const, value: ch.name }));
+    };
+    // Two requests at once: only one of them probes the primary; the other goes to the backup.
+    const both = Promise.all([router.route('gpt-4o', ['openai'], send), router.route('gpt-4o', ['openai'], send)]);
+    release();
+    expect((await both).map((r) => r.value).sort()).toEqual(['backup', 'primary']);
+    expect(tried.sort()).toEqual(['backup', 'primary']);
+    expect(router.circuitState('id-primary')).toBe('closed');
+  });
+
+  it('availability(): not configured, or how long until a failing channel may be tried', () => {
+    const clock = manualClock();
+    const router = new ChannelRouter(fixed([channel('only')]), circuit, clock, seeded(1));
+    expect(router.availability('gpt-4o', ['anthropic'])).toEqual({ configured: false, waitMs: 0 });
+    router.record('id-only', 'failure');
+    router.record('id-only', 'failure');
+    expect(router.availability('gpt-4o', ['openai'])).toEqual({ configured: true, waitMs: 5_000 });
+    clock.advance(4_000);
+    expect(router.availability('gpt-4o', ['openai'])).toEqual({ configured: true, waitMs: 1_000 });
+    clock.advance(1_000);
+    expect(router.availability('gpt-4o', ['openai'])).toEqual({ configured: true, waitMs: 0 });
   });
 
   it('route(): falls back on failure, records outcomes, logs each switch, and returns the first success', async () => {
