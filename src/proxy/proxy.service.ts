@@ -173,7 +173,7 @@ export class ProxyService {
     }
     const plan = planFor(endpoint, price, req.body, shape, req.raw, requestId, req.startedAtDate);
     // Refused before the ledger is touched: no hold (or free request) for a request nobody can serve.
-    this.sender.ensureRoutable(plan, shape.model);
+    await this.sender.ensureRoutable(plan, shape.model);
     const inputTokens = estimateInputTokens(endpoint.kind, req.body, price.provider);
     const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens);
     await this.checkLimits(principal, inputTokens + maxOutput);

@@ -13,6 +13,7 @@ import { ChannelRepository } from './channel.repository';
 
 export const CHANNEL_RELOAD_INTERVAL_MS = 30_000;
 const SUBSCRIBE_WAIT_MS = 2_000;
+const REFRESH_AT_MOST_EVERY_MS = 1_000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -28,6 +29,8 @@ export class ChannelDirectory implements OnApplicationBootstrap, OnModuleDestroy
   private reported = new Set<string>(); // unreadable channels already logged, to say it once
   private summary = '';
   private started = false;
+  private refreshedAt = 0;
+  private refreshing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly repository: ChannelRepository,
@@ -95,6 +98,20 @@ export class ChannelDirectory implements OnApplicationBootstrap, OnModuleDestroy
         return this.reload();
       });
     return this.queued;
+  }
+
+  /**
+   * Before a request is refused for want of a channel: the list as the database has it now
+   * (a channel added elsewhere whose notice was lost must not wait for the periodic reload).
+   * At most one such reload a second, shared by every caller; a failed one keeps the list.
+   */
+  async refresh(): Promise<void> {
+    const now = Date.now();
+    if (now - this.refreshedAt >= REFRESH_AT_MOST_EVERY_MS) {
+      this.refreshedAt = now;
+      this.refreshing = this.reloadQuietly('a request found no channel');
+    }
+    await this.refreshing;
   }
 
   /** Resolves true once subscribed, false when Redis refused. */

@@ -27,6 +27,8 @@ export type ModelsOf = (provider: ChannelProvider) => ReadonlySet<string> | read
 export interface ChannelSource {
   list(): readonly Channel[];
   get(id: string): Channel | undefined;
+  /** Loads the list again, if the source can (before a refusal for want of a channel). */
+  refresh?(): Promise<void>;
 }
 
 /** What one try on a channel came to. `ok: false` only for a failure before the first byte (429, 5xx, connect error, timeout). */
@@ -138,6 +140,14 @@ export class ChannelRouter {
     const serving = rankChannels(this.source.list(), model, providers, servesModel, () => 0);
     if (serving.length === 0) return { configured: false, waitMs: 0 };
     return { configured: true, waitMs: Math.min(...serving.map((c) => this.breakers.waitMs(c.id))) };
+  }
+
+  /** availability(), after reloading the channels first when none serves the model. */
+  async availabilityFresh(model: string, providers: ProviderFilter, servesModel: ServesModel = servesListedOrAny): Promise<{ configured: boolean; waitMs: number }> {
+    const seen = this.availability(model, providers, servesModel);
+    if (seen.configured || !this.source.refresh) return seen;
+    await this.source.refresh();
+    return this.availability(model, providers, servesModel);
   }
 
   /** The outcome of a request on a channel; `reason` (metadata, e.g. `status 503`, `timeout`) goes in the logs. */

@@ -30,11 +30,11 @@ export class UpstreamSender {
 
   /**
    * Checked before anything is reserved: throws 503 `no_channel` when no channel serves the
-   * model, 503 `upstream_unavailable` (with retry-after) while every one of them is failing.
+   * model (after reloading the channels, so one added elsewhere counts at once), 503 `upstream_unavailable` (with retry-after) while every one of them is failing.
    * Takes no circuit's probe: that happens in send(), where the request really goes out.
    */
-  ensureRoutable(plan: Plan, model: string): void {
-    const { configured, waitMs } = this.router.availability(model, plan.providers);
+  async ensureRoutable(plan: Plan, model: string): Promise<void> {
+    const { configured, waitMs } = await this.router.availabilityFresh(model, plan.providers);
     if (!configured) throw noChannel(model);
     if (waitMs > 0) throw everyChannelFailing(waitMs);
   }

@@ -6,6 +6,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { GoogleGenAI } from '@google/genai';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway, testRedisPrefix } from '../../support/gateway';
 import { ROOT } from '../../support/cli-runner';
@@ -113,6 +114,23 @@ describe('failures', () => {
     expect(row).toMatchObject({ status: 503, error_code: 'no_channel', billing: 'none' });
     const { rows } = await gw.db.pool.query('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [`account-${accountId}`]);
     expect(rows.map((r) => r.type)).toEqual(['AccountOpened', 'FreeRequestsGranted', 'CreditsGranted']); // no free request used, no hold
+  });
+
+  it('a channel added elsewhere whose change notice was lost serves at once, not after the periodic reload', async () => {
+    const accountId = await gw.account(FUNDS, 1);
+    const { secret } = await gw.key(accountId);
+    const gemini = new GoogleGenAI({ apiKey: secret, httpOptions: { baseUrl: gw.url } });
+    // Written straight to the database, as another process would, with no notice to this one.
+    const added = await gw.app.get(ChannelRepository).add({ name: 'late-gemini', provider: 'gemini', baseUrl: backup.url, apiKey: backup.apiKey });
+    try {
+      const r = await gemini.models.generateContent({ model: 'gemini-2.0-flash', contents: 'hello there' });
+      expect(r.text).toMatch(/fake-gemini/);
+      const [row] = await gw.requests(accountId, 1);
+      expect(row).toMatchObject({ status: 200, channel_id: added.id });
+    } finally {
+      await gw.app.get(ChannelRepository).setEnabled(added.id, false);
+      await gw.app.get(ChannelDirectory).reload();
+    }
   });
 
   it('every channel failing: 502 in the format of the call, and nothing charged', async () => {
