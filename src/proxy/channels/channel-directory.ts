@@ -13,7 +13,6 @@ import { ChannelRepository } from './channel.repository';
 
 export const CHANNEL_RELOAD_INTERVAL_MS = 30_000;
 const SUBSCRIBE_WAIT_MS = 2_000;
-const REFRESH_AT_MOST_EVERY_MS = 1_000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -29,8 +28,6 @@ export class ChannelDirectory implements OnApplicationBootstrap, OnModuleDestroy
   private reported = new Set<string>(); // unreadable channels already logged, to say it once
   private summary = '';
   private started = false;
-  private refreshedAt = 0;
-  private refreshing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly repository: ChannelRepository,
@@ -103,15 +100,11 @@ export class ChannelDirectory implements OnApplicationBootstrap, OnModuleDestroy
   /**
    * Before a request is refused for want of a channel: the list as the database has it now
    * (a channel added elsewhere whose notice was lost must not wait for the periodic reload).
-   * At most one such reload a second, shared by every caller; a failed one keeps the list.
+   * Callers during a load share its one follow-up (reload()), so a flood of such requests
+   * keeps at most one query running; a failed load keeps the list.
    */
-  async refresh(): Promise<void> {
-    const now = Date.now();
-    if (now - this.refreshedAt >= REFRESH_AT_MOST_EVERY_MS) {
-      this.refreshedAt = now;
-      this.refreshing = this.reloadQuietly('a request found no channel');
-    }
-    await this.refreshing;
+  refresh(): Promise<void> {
+    return this.reloadQuietly('a request found no channel');
   }
 
   /** Resolves true once subscribed, false when Redis refused. */
