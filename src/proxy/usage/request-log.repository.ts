@@ -9,6 +9,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
+import { storableText } from '../../platform/database/storable-text';
 
 export interface RequestLogRow {
   requestId: string;
@@ -45,9 +46,14 @@ const COLUMNS = [
   'attempts',
 ] as const;
 
+/** The longest model name a row keeps (a client may send any string as its model). */
+export const MODEL_MAX_CHARS = 200;
+
+const text = (s: string | null, max?: number): string | null => (s === null ? null : storableText(s, max));
+
 const values = (r: RequestLogRow): unknown[] => [
-  r.requestId, r.accountId, r.keyId, r.startedAt, r.endpoint, r.model, r.provider, r.channelId, r.stream,
-  r.status, r.errorCode, r.inputTokens, r.cachedTokens, r.cacheWriteTokens, r.outputTokens, r.estimated,
+  r.requestId, r.accountId, r.keyId, r.startedAt, text(r.endpoint), text(r.model, MODEL_MAX_CHARS), text(r.provider), r.channelId, r.stream,
+  r.status, text(r.errorCode), r.inputTokens, r.cachedTokens, r.cacheWriteTokens, r.outputTokens, r.estimated,
   r.freeRequest, r.heldMicros.toString(), r.costMicros.toString(), r.billing, r.priceVersion,
   r.unitPrices === null ? null : JSON.stringify(r.unitPrices), r.latencyMs, r.ttfbMs, r.attempts,
 ];
@@ -68,6 +74,8 @@ export class RequestLogRepository implements OnModuleDestroy {
   private readonly pending = new Map<string, Promise<void>>();
   private readonly ends = new Map<string, () => void>();
   private flushing: Promise<void> = Promise.resolve();
+  /** Rows Postgres refused for their data since start (each logged with its request id). */
+  setAside = 0;
 
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
@@ -134,24 +142,57 @@ export class RequestLogRepository implements OnModuleDestroy {
   private async flush(): Promise<void> {
     while (this.queue.length) {
       const batch = this.queue.splice(0, MAX_BATCH);
-      const params: unknown[] = [];
-      const tuples = batch.map(({ row }) => {
-        const base = params.length;
-        params.push(...values(row));
-        return `(${COLUMNS.map((_, i) => `$${base + i + 1}`).join(',')})`;
-      });
-      try {
-        await this.pool.query(
-          `INSERT INTO request_log (${COLUMNS.join(',')}) VALUES ${tuples.join(',')} ON CONFLICT (request_id) DO NOTHING`,
-          params,
-        );
-      } catch (err) {
-        // The ledger holds the money of these requests; losing their metadata is logged, not thrown.
-        this.log.error(`could not write ${batch.length} request log rows: ${(err as Error).message}`);
-      }
+      await this.write(batch);
       for (const w of batch) w.done();
     }
   }
+
+  /**
+   * Writes a batch. A batch Postgres refuses for its data (SQLSTATE classes 22 and 23) is split
+   * until the rows it refuses are found: those are set aside, logged by request id and counted,
+   * and every other row is written. Any other failure (a connection lost, the server down) is
+   * not the rows' fault: it is logged for the whole batch, whose rows are lost here (the
+   * outages issue keeps them for a retry).
+   */
+  private async write(batch: Waiting[]): Promise<void> {
+    try {
+      await this.insert(batch.map((w) => w.row));
+    } catch (err) {
+      if (!isDataError(err)) {
+        this.log.error(`could not write ${batch.length} request log rows: ${(err as Error).message}`);
+        return;
+      }
+      if (batch.length === 1) {
+        this.setAside++;
+        const { code } = err as { code?: string };
+        // The message may quote the offending value; the request id and SQLSTATE are enough.
+        this.log.error(`request ${batch[0].row.requestId}: its request log row was refused by Postgres (SQLSTATE ${code}); set aside`);
+        return;
+      }
+      const half = Math.ceil(batch.length / 2);
+      await this.write(batch.slice(0, half));
+      await this.write(batch.slice(half));
+    }
+  }
+
+  private async insert(rows: RequestLogRow[]): Promise<void> {
+    const params: unknown[] = [];
+    const tuples = rows.map((row) => {
+      const base = params.length;
+      params.push(...values(row));
+      return `(${COLUMNS.map((_, i) => `$${base + i + 1}`).join(',')})`;
+    });
+    await this.pool.query(
+      `INSERT INTO request_log (${COLUMNS.join(',')}) VALUES ${tuples.join(',')} ON CONFLICT (request_id) DO NOTHING`,
+      params,
+    );
+  }
+}
+
+/** Postgres refused the data itself (class 22: data exception, 23: integrity constraint). */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
 function fromRow(r: Record<string, any>): RequestLogRow {
