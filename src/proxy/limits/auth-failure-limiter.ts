@@ -8,8 +8,12 @@
  * here this minute, and each failure's INCR brings back everyone's count. So a client that
  * authenticates costs nothing, and an address blocked by other instances is blocked here
  * from its first failure here on. Fixed one-minute windows, as the rate limiter's.
- * The address is Fastify's request.ip (proxy headers count only from trusted proxies).
+ * The address is Fastify's request.ip (proxy headers count only from trusted proxies). An IP
+ * address is personal data: Redis gets a hash of it, not the address in clear, for 70 s (only
+ * a pseudonym: the IPv4 space is small enough to search), and this process keeps addresses
+ * in memory for the current minute only.
  */
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../../config/config';
@@ -57,7 +61,7 @@ export class AuthFailureLimiter {
     this.roll(now);
     const local = (this.failures.get(address) ?? 0) + 1;
     this.remember(address, local);
-    const key = `${this.prefix}${address}:${this.minute}`;
+    const key = `${this.prefix}${createHash('sha256').update(this.prefix).update(address).digest('base64url').slice(0, 22)}:${this.minute}`;
     try {
       const results = await within(this.redis.multi().incr(key).expire(key, TTL_SECONDS).exec(), REDIS_WAIT_MS);
       const [err, total] = results?.[0] ?? [new Error('no answer')];

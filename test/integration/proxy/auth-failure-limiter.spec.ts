@@ -41,6 +41,18 @@ describe('AuthFailureLimiter (real Redis, two instances)', () => {
     expect(await a.failed(ip)).toBeNull();
   });
 
+  it('Redis is given a hash of the address, never the address', async () => {
+    const prefix = testRedisPrefix();
+    const [a] = instances(5, prefix);
+    await a.failed('192.0.2.44');
+    const f = redisFactory(TEST_REDIS_URL, prefix);
+    factories.push(f);
+    const keys = await f.create('test').keys(`${prefix}*`);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(new RegExp(`^${prefix}authfail:[A-Za-z0-9_-]{22}:\\d+$`));
+    expect(keys[0]).not.toContain('192.0.2.44');
+  });
+
   it('0 turns the limit off', async () => {
     const [a] = instances(0);
     for (let i = 0; i < 50; i++) expect(await a.failed('198.51.100.1')).toBeNull();
