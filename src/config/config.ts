@@ -67,6 +67,10 @@ const schema = z.object({
   CIRCUIT_COOLDOWN_MS: intFrom(100, 3_600_000).default(30_000),
   ACCOUNT_RPM: intFrom(1, 10_000_000).default(3_000),
   ACCOUNT_TPM: intFrom(1, 1_000_000_000).default(10_000_000),
+
+  // Authentication. Failed authentications a client address may make per minute before the
+  // proxy answers 429 without looking its keys up; 0 turns the limit off.
+  AUTH_FAILURES_PER_MINUTE: intFrom(0, 1_000_000).default(30),
 }).superRefine((c, ctx) => {
   if (c.NODE_ENV === 'production' && !c.ENCRYPTION_KEY) {
     ctx.addIssue({ code: 'custom', path: ['ENCRYPTION_KEY'], message: 'is required in production (32 bytes, base64)' });

@@ -13,6 +13,7 @@ import { CHANNEL_SEEDER_PROVIDERS } from './channels/channel-seeder';
 import { PriceBook } from './pricing/price-book.service';
 import { marginBpsFromPercent } from './pricing/cost';
 import { RateLimiter } from './limits/rate-limiter';
+import { AuthFailureLimiter } from './limits/auth-failure-limiter';
 import { SpendCaps } from './limits/spend-caps';
 import { BillingService } from './billing/billing.service';
 import { UpstreamClient } from './upstream/upstream-client';
@@ -49,6 +50,7 @@ class PriceTableSeeder implements OnApplicationBootstrap, OnModuleDestroy {
     PriceTableSeeder,
     ...CHANNEL_SEEDER_PROVIDERS,
     RateLimiter,
+    AuthFailureLimiter,
     SpendCaps,
     BillingService,
     UpstreamClient,

@@ -81,8 +81,19 @@ describe('tollgate CLI (built, child process, real Postgres)', () => {
     expect(free.data.count).toBe(3);
   });
 
+  it('accounts create accepts any well-formed address, short domains and plus tags included', async () => {
+    for (const email of ['a@b.c', 'first.last+tag@sub.example.co.uk', "o'brien@example.org"]) {
+      const r = await tollgate('accounts', 'create', '--email', email);
+      expect(r).toMatchObject({ code: 0, stderr: '' }); // on failure, shows its stderr
+      expect(r.stdout.trim()).toMatch(UUID);
+    }
+  });
+
   it.each([
     [['--email', 'not-an-email'], /--email: must be an email address/],
+    [['--email', 'a b@example.org'], /--email: must be an email address/],
+    [['--email', 'a@b..c'], /--email: must be an email address/],
+    [['--email', '@example.org'], /--email: must be an email address/],
     [['--email', 'a@example.org', '--free-requests', '-1'], /--free-requests/],
     [[], /--email/],
   ])('accounts create %j is refused and writes nothing', async (args, message) => {

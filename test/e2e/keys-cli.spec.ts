@@ -117,6 +117,27 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
     expect((await api.authenticate(fresh)).keyId).toBe(keyId);
   });
 
+  it('a limit given and cleared at once, or a spending cap out of range, is bad usage (exit 2), nothing written', async () => {
+    const { keyId } = await json('create', '--account', account);
+    const before = await eventCount();
+    const usage: Array<[string[], RegExp]> = [
+      [['--spend-cap', '1', '--no-spend-cap'], /^error: give either --spend-cap or --no-spend-cap, not both$/],
+      [['--no-spend-cap', '--spend-cap', '1'], /^error: give either --spend-cap or --no-spend-cap, not both$/],
+      [['--rpm', '5', '--no-rpm'], /^error: give either --rpm or --no-rpm, not both$/],
+      [['--no-tpm', '--tpm', '5'], /^error: give either --tpm or --no-tpm, not both$/],
+      [['--spend-cap', '1000000000.000001'], /^error: --spend-cap: must be at most 1000000000 credits/],
+      [['--spend-cap', '99999999999999999999'], /^error: --spend-cap: must be at most 1000000000 credits/],
+    ];
+    for (const [args, message] of usage) {
+      const r = await tollgate('limits', '--key', keyId, ...args);
+      expectOneErrorLine(r, message);
+      expect(r.code).toBe(2);
+    }
+    expect(await eventCount()).toBe(before);
+    const top = await json('limits', '--key', keyId, '--spend-cap', '1000000000');
+    expect(top.limits.spendCap).toBe('1000000000.000000');
+  });
+
   it('bad input: one error line, non-zero exit, nothing written', async () => {
     const { keyId } = await json('create', '--account', account);
     const before = await eventCount();

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       CIRCUIT_COOLDOWN_MS: 30_000,
       ACCOUNT_RPM: 3_000,
       ACCOUNT_TPM: 10_000_000,
+      AUTH_FAILURES_PER_MINUTE: 30,
     });
   });
 

@@ -4,8 +4,13 @@ import { cliActor } from '../../cli/cli-actor';
 import { parseOptions, printResult } from '../../cli/cli-options';
 import { AccountsService } from '../application/accounts.service';
 
+// zod's default email rule wants a top-level domain of two letters or more, so it refuses
+// real addresses such as a@b.c; the WHATWG rule (what browsers check an <input type=email>
+// against) is permissive about domains and still refuses spaces, empty parts and "..".
+const emailAddress = z.email({ pattern: z.regexes.html5Email, error: 'must be an email address' });
+
 const options = z.object({
-  email: z.string({ error: 'is required' }).trim().max(254, 'is too long').pipe(z.email({ error: 'must be an email address' })),
+  email: z.string({ error: 'is required' }).trim().max(254, 'is too long').pipe(emailAddress),
   freeRequests: z
     .string()
     .regex(/^\d{1,7}$/, 'must be a whole number from 0 to 9999999')

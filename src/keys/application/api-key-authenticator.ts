@@ -9,7 +9,15 @@
  * start, and after every reconnect, when messages may have been missed) every call reads
  * through to Postgres and nothing is cached, and the cache is emptied when the subscription
  * is (re)confirmed. A lookup that raced with an invalidation is answered but not cached.
- * Unknown keys are never cached, so a flood of bad keys cannot evict good ones.
+ *
+ * Unknown keys are remembered apart (a short lifetime, a bounded map of their hashes), so a
+ * client repeating a bad key costs one query, not one per request; a flood of bad keys evicts
+ * only other bad keys. A key can become known later (created, or regenerated to a secret that
+ * was presented before: only with a chosen secret, but cheap to get right): every key change is
+ * broadcast, creation included, and any broadcast empties this map, under the same rules as
+ * the cache of known keys (used only while listening, a racing lookup is not remembered).
+ * Distinct random bad keys are each looked up once: the per-address limit on failures (in
+ * front of this, see src/proxy/limits/auth-failure-limiter.ts) is what bounds those.
  */
 import { OnModuleDestroy } from '@nestjs/common';
 import type Redis from 'ioredis';
@@ -50,12 +58,19 @@ export interface ApiKeyAuthenticatorOptions {
   commands?: Redis;
   /** Suffix of the subscriber's Redis connection name (CLIENT LIST), to tell instances apart. */
   instanceName?: string;
+  /** Most unknown key hashes remembered (default 10 000); the oldest go first. */
+  maxUnknown?: number;
+  /** How long an unknown key is remembered, in ms (default 60 s). */
+  unknownTtlMs?: number;
 }
 
 /** Built by KeysModule's factory (one per process); tests build several to act as several instances. */
 export class ApiKeyAuthenticator implements OnModuleDestroy {
   private readonly cache = new Map<string, Entry>(); // by hash
   private readonly hashOfKey = new Map<string, string>(); // keyId → hash cached
+  private readonly unknown = new Map<string, number>(); // hash → until (clock ms), oldest first
+  private readonly maxUnknown: number;
+  private readonly unknownTtlMs: number;
   private readonly inflight = new Map<string, { lookup: Promise<ApiKeyRecord | null>; epoch: number }>();
   private readonly channel: string;
   private readonly maxEntries: number;
@@ -76,6 +91,8 @@ export class ApiKeyAuthenticator implements OnModuleDestroy {
   ) {
     this.channel = keysChannel(factory.prefix);
     this.maxEntries = options.maxEntries ?? 100_000;
+    this.maxUnknown = options.maxUnknown ?? 10_000;
+    this.unknownTtlMs = options.unknownTtlMs ?? 60_000;
   }
 
   async authenticate(presented: string): Promise<KeyPrincipal> {
@@ -87,6 +104,11 @@ export class ApiKeyAuthenticator implements OnModuleDestroy {
       if (hit) {
         this.touch(hash, hit);
         return this.check(hit);
+      }
+      const until = this.unknown.get(hash);
+      if (until !== undefined) {
+        if (this.clock.now().getTime() < until) throw invalidKey();
+        this.unknown.delete(hash);
       }
     }
     let flight = this.inflight.get(hash);
@@ -101,7 +123,10 @@ export class ApiKeyAuthenticator implements OnModuleDestroy {
       lookup.then(forget, forget);
     }
     const record = await flight.lookup;
-    if (!record) throw invalidKey();
+    if (!record) {
+      if (this.listening && flight.epoch === this.epoch) this.rememberUnknown(hash);
+      throw invalidKey();
+    }
     const entry = toEntry(record);
     if (this.listening && flight.epoch === this.epoch) this.remember(hash, entry);
     return this.check(entry);
@@ -138,10 +163,11 @@ export class ApiKeyAuthenticator implements OnModuleDestroy {
     });
   }
 
-  /** Drops one key from this instance's cache (what a broadcast does). */
+  /** Drops one key from this instance's cache, and forgets every unknown key (what a broadcast does). */
   invalidate(keyId: string): void {
     this.epoch++;
     this.inflight.clear(); // a request arriving now must not share a lookup begun before the change
+    this.unknown.clear(); // the change may be this key's creation: its hash may be one of them
     const hash = this.hashOfKey.get(keyId);
     if (hash === undefined) return;
     this.hashOfKey.delete(keyId);
@@ -175,6 +201,12 @@ export class ApiKeyAuthenticator implements OnModuleDestroy {
       throw new KeyAuthError('key_expired', 'this API key has expired');
     }
     return entry.principal;
+  }
+
+  private rememberUnknown(hash: string): void {
+    this.unknown.delete(hash);
+    this.unknown.set(hash, this.clock.now().getTime() + this.unknownTtlMs);
+    if (this.unknown.size > this.maxUnknown) this.unknown.delete(this.unknown.keys().next().value as string);
   }
 
   private remember(hash: string, entry: Entry): void {
@@ -249,6 +281,7 @@ export class ApiKeyAuthenticator implements OnModuleDestroy {
     this.inflight.clear();
     this.cache.clear();
     this.hashOfKey.clear();
+    this.unknown.clear();
   }
 }
 

@@ -54,12 +54,18 @@ const MAX_ATTEMPTS = 10;
 export class KeysService {
   private readonly log = new Logger('KeysService');
 
+  private readonly randomBytes: (n: number) => Buffer;
+
   constructor(
     private readonly store: EventStore,
     private readonly repo: ApiKeysRepository,
     private readonly broadcaster: KeyBroadcaster,
     private readonly clock: Clock,
-  ) {}
+    /** The source of secrets (default crypto's): tests pass their own to know a secret beforehand. */
+    options: { randomBytes?: (n: number) => Buffer } = {},
+  ) {
+    this.randomBytes = options.randomBytes ?? randomBytes;
+  }
 
   async create(input: CreateKeyInput): Promise<IssuedKey> {
     if (typeof input.accountId !== 'string' || input.accountId.trim() === '') {
@@ -67,14 +73,17 @@ export class KeysService {
     }
     await this.requireAccount(input.accountId);
     const keyId = randomUUID();
-    const secret = generateSecret(randomBytes);
+    const secret = generateSecret(this.randomBytes);
     const command: ApiKeyCommand = {
       type: 'CreateKey',
       data: { keyId, accountId: input.accountId, project: input.project ?? DEFAULT_PROJECT, name: input.name ?? '', ...describeSecret(secret) },
     };
     const done = await this.execute(keyId, command, input.actor);
-    // A new key needs no broadcast: no instance can have it cached, and misses are not cached.
-    return { key: await this.writeRow(done), secret };
+    const key = await this.writeRow(done);
+    // No instance has the new key cached, but one may remember its hash as unknown: the
+    // broadcast makes every listening instance forget unknown keys before the secret is out.
+    await this.broadcastNew(keyId);
+    return { key, secret };
   }
 
   async revoke(input: { keyId: string; reason?: string; actor: string }): Promise<KeyChange> {
@@ -84,7 +93,7 @@ export class KeysService {
 
   /** A new secret for the same key id, account and limits; the old secret stops working at once. */
   async regenerate(input: { keyId: string; actor: string }): Promise<IssuedKey & { broadcast: BroadcastResult }> {
-    const secret = generateSecret(randomBytes);
+    const secret = generateSecret(this.randomBytes);
     const { key, broadcast } = await this.change(input.keyId, { type: 'RegenerateKey', data: { keyId: input.keyId, ...describeSecret(secret) } }, input.actor);
     return { key, secret, broadcast };
   }
@@ -129,6 +138,19 @@ export class KeysService {
           await this.broadcaster.broadcast(keyId);
         }
       }
+    }
+  }
+
+  /**
+   * Best effort: the key exists and its secret must reach the caller even when Redis is down.
+   * Without the broadcast, an instance that remembered this secret's hash as unknown refuses
+   * it until that entry expires (a minute); only a secret presented before it was issued can be.
+   */
+  private async broadcastNew(keyId: string): Promise<void> {
+    try {
+      await this.broadcaster.broadcast(keyId);
+    } catch (err) {
+      this.log.warn(`key ${keyId} was created, but the API instances could not be told: ${(err as Error).message}`);
     }
   }
 

@@ -5,9 +5,10 @@ import { cliActor } from '../../cli/cli-actor';
 import { UsageError } from '../../cli/cli-errors';
 import { parseOptions, printResult } from '../../cli/cli-options';
 import { instant } from '../../ledger/cli/ledger-cli-options';
-import { MoneyFormatError, parseCredits } from '../../ledger/domain/money';
+import { MoneyFormatError, formatCredits, parseCredits } from '../../ledger/domain/money';
 import { CLOCK, Clock } from '../../platform/clock';
 import { KeyLimits } from '../domain/api-key.events';
+import { MAX_SPEND_CAP_MICROS } from '../domain/api-key.decider';
 import { KeysService } from '../application/keys.service';
 import { keyIdOption, keyView, limitsText, warnUnconfirmed } from './keys-cli';
 
@@ -17,14 +18,21 @@ const MAX_PER_MINUTE = 2_147_483_647;
 const orCleared = <T>(parse: (v: string, ctx: z.RefinementCtx) => T) =>
   z.union([z.literal(false), z.string()]).transform((v, ctx): T | null => (v === false ? null : parse(v, ctx)));
 
+const MAX_CAP = formatCredits(MAX_SPEND_CAP_MICROS).replace(/\.0+$/, '');
+
 const credits = orCleared((value, ctx) => {
+  let micros: bigint | null = null;
   try {
-    const micros = parseCredits(value);
-    if (micros >= 0n) return micros;
+    micros = parseCredits(value);
   } catch (err) {
     if (!(err instanceof MoneyFormatError)) throw err;
   }
-  ctx.addIssue({ code: 'custom', message: `must be a number of credits >= 0 with at most 6 decimals, got ${JSON.stringify(value)}` });
+  if (micros !== null && micros >= 0n && micros <= MAX_SPEND_CAP_MICROS) return micros;
+  const message =
+    micros !== null && micros > MAX_SPEND_CAP_MICROS
+      ? `must be at most ${MAX_CAP} credits, got ${JSON.stringify(value)}`
+      : `must be a number of credits >= 0 with at most 6 decimals, got ${JSON.stringify(value)}`;
+  ctx.addIssue({ code: 'custom', message });
   return z.NEVER;
 });
 
@@ -54,8 +62,17 @@ const options = z.object({
   json: z.boolean().optional(),
 });
 
+// A limit that has both `--x <v>` and `--no-x`: commander keeps only the last one given.
+const CLEARABLE = { spendCap: 'spend-cap', rpm: 'rpm', tpm: 'tpm' } as const;
+type Clearable = keyof typeof CLEARABLE;
+
 /** The patch the options ask for; a usage error if they contradict each other or ask nothing. */
-function patchOf(o: z.output<typeof options>): Partial<KeyLimits> {
+function patchOf(o: z.output<typeof options>, valued: ReadonlySet<Clearable>, cleared: ReadonlySet<Clearable>): Partial<KeyLimits> {
+  for (const name of Object.keys(CLEARABLE) as Clearable[]) {
+    if (valued.has(name) && (cleared.has(name) || o[name] === null)) {
+      throw new UsageError(`give either --${CLEARABLE[name]} or --no-${CLEARABLE[name]}, not both`);
+    }
+  }
   if (o.models && o.allModels) throw new UsageError('give either --models or --all-models, not both');
   if (o.expires && o.expiry === false) throw new UsageError('give either --expires or --no-expiry, not both');
   const patch: Partial<KeyLimits> = {};
@@ -78,6 +95,12 @@ function patchOf(o: z.output<typeof options>): Partial<KeyLimits> {
  */
 @SubCommand({ name: 'limits', description: "change a key's model allowlist, spending cap, expiry and rate limits" })
 export class ChangeKeyLimitsCommand extends CommandRunner {
+  // What the command line said, in order, for the limits commander would silently overwrite.
+  // Commander calls a value's parser but not a negation's; a negation given first shows as
+  // the previous value `false` handed to the later value's parser, one given last as `false`.
+  private readonly valued = new Set<Clearable>();
+  private readonly cleared = new Set<Clearable>();
+
   constructor(
     private readonly keys: KeysService,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -86,8 +109,16 @@ export class ChangeKeyLimitsCommand extends CommandRunner {
   }
 
   async run(_args: string[], raw: Record<string, unknown>): Promise<void> {
-    const parsed = parseOptions(options, raw);
-    const limits = patchOf(parsed);
+    try {
+      const parsed = parseOptions(options, raw);
+      return await this.change(parsed, patchOf(parsed, this.valued, this.cleared));
+    } finally {
+      this.valued.clear();
+      this.cleared.clear();
+    }
+  }
+
+  private async change(parsed: z.output<typeof options>, limits: Partial<KeyLimits>): Promise<void> {
     const r = await this.keys.changeLimits({ keyId: parsed.key, limits, actor: cliActor() });
     const human = r.changed ? `limits of key ${parsed.key}: ${limitsText(r.key)}` : `limits of key ${parsed.key} already were: ${limitsText(r.key)}`;
     printResult(parsed.json, human, { ...keyView(r.key, this.clock.now()), changed: r.changed, ...r.broadcast });
@@ -110,8 +141,8 @@ export class ChangeKeyLimitsCommand extends CommandRunner {
   }
 
   @Option({ flags: '--spend-cap <credits>', description: 'most the key may spend, in credits' })
-  parseSpendCap(v: string): string {
-    return v;
+  parseSpendCap(v: string, previous?: unknown): string {
+    return this.given('spendCap', v, previous);
   }
 
   @Option({ flags: '--no-spend-cap', description: 'remove the spending cap' })
@@ -130,8 +161,8 @@ export class ChangeKeyLimitsCommand extends CommandRunner {
   }
 
   @Option({ flags: '--rpm <n>', description: 'requests per minute' })
-  parseRpm(v: string): string {
-    return v;
+  parseRpm(v: string, previous?: unknown): string {
+    return this.given('rpm', v, previous);
   }
 
   @Option({ flags: '--no-rpm', description: 'remove the requests-per-minute limit' })
@@ -140,8 +171,8 @@ export class ChangeKeyLimitsCommand extends CommandRunner {
   }
 
   @Option({ flags: '--tpm <n>', description: 'tokens per minute' })
-  parseTpm(v: string): string {
-    return v;
+  parseTpm(v: string, previous?: unknown): string {
+    return this.given('tpm', v, previous);
   }
 
   @Option({ flags: '--no-tpm', description: 'remove the tokens-per-minute limit' })
@@ -152,5 +183,11 @@ export class ChangeKeyLimitsCommand extends CommandRunner {
   @Option({ flags: '--json', description: 'print the key and its limits as JSON' })
   parseJson(): boolean {
     return true;
+  }
+
+  private given(name: Clearable, value: string, previous: unknown): string {
+    this.valued.add(name);
+    if (previous === false) this.cleared.add(name);
+    return value;
   }
 }

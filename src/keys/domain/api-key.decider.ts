@@ -66,7 +66,8 @@ export interface KeyDecideContext {
 
 export const DEFAULT_PROJECT = 'default';
 const MAX_INT4 = 2_147_483_647;
-const MAX_INT8 = 9_223_372_036_854_775_807n;
+/** Most a spending cap may be: the ledger's bound on any amount (10^15 µcr, 1e9 credits). */
+export const MAX_SPEND_CAP_MICROS = 1_000_000_000_000_000n;
 const HASH = /^[0-9a-f]{64}$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -141,8 +142,8 @@ export function applyLimits(current: KeyLimits, patch: Partial<KeyLimits>): KeyL
   if (patch.models !== undefined) next.models = patch.models === null ? null : models(patch.models);
   if (patch.spendCapMicros !== undefined) {
     const cap = patch.spendCapMicros;
-    if (cap !== null && (typeof cap !== 'bigint' || cap < 0n || cap > MAX_INT8)) {
-      throw new KeyError('invalid_command', 'the spending cap must be a whole number of µcr >= 0');
+    if (cap !== null && (typeof cap !== 'bigint' || cap < 0n || cap > MAX_SPEND_CAP_MICROS)) {
+      throw new KeyError('invalid_command', `the spending cap must be a whole number of µcr from 0 to ${MAX_SPEND_CAP_MICROS}`);
     }
     next.spendCapMicros = cap;
   }

@@ -6,6 +6,12 @@
  *
  * Nothing happens per request: the hold's own event (HoldPlaced carries expiresAt) is all the
  * sweep needs, so there is no window in which a hold exists and its expiry does not.
+ *
+ * The read model is made by the read-model runner after the migrations, possibly in another
+ * process or later than this one starts (a scheduler left in Redis by the last run fires at
+ * once). So this process takes no sweep job until the table exists: it checks every second,
+ * says once if it is still missing after a while, and says again when it appears. A sweep that
+ * still finds it missing (dropped by hand) says so once and finds nothing to do.
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
@@ -23,6 +29,11 @@ const SCHEDULER_ID = 'hold-expiry-sweep';
 const GRACE_MS = 1_000;
 const BATCH = 500;
 const PARALLEL = 32;
+const OPEN_HOLDS = 'rm_open_holds.open_holds';
+const READY_POLL_MS = 1_000;
+// A normal first start creates the read model within a second or so: only a longer wait is news.
+const SAY_MISSING_AFTER_MS = 10_000;
+const UNDEFINED_TABLE = '42P01';
 
 export interface SweepResult {
   expired: number;
@@ -36,6 +47,10 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   private readonly log = new Logger('HoldExpiry');
   private queue: Queue | null = null;
   private worker: Worker | null = null;
+  private stopped = false;
+  private waitTimer: NodeJS.Timeout | null = null;
+  /** Whether the last look found the read model missing and said so (to say it once). */
+  private saidMissing = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -53,12 +68,54 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
     const { REDIS_URL, REDIS_KEY_PREFIX } = this.config;
     this.queue = makeQueue(QUEUES.holdExpiry, REDIS_URL, REDIS_KEY_PREFIX);
     this.queue.on('error', (err) => this.log.warn(`hold expiry queue: ${err.message}`));
-    this.worker = makeWorker(QUEUES.holdExpiry, REDIS_URL, REDIS_KEY_PREFIX, async () => void (await this.sweep()), 1);
-    this.worker.on('error', (err) => this.log.warn(`hold expiry worker: ${err.message}`));
     // Idempotent: every worker process upserts the same scheduler; BullMQ runs one job per tick.
     await this.queue
       .upsertJobScheduler(SCHEDULER_ID, { every: this.everyMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } })
       .catch((err: Error) => this.log.error(`could not schedule the hold expiry sweep: ${err.message}`));
+    // Not awaited: the process starts (and its read models get made) while this waits.
+    this.startWhenReady(Date.now());
+  }
+
+  /** Starts taking sweep jobs once the open-holds read model exists. */
+  private startWhenReady(since: number): void {
+    if (this.stopped) return;
+    void this.readModelExists().then((exists) => {
+      if (this.stopped) return;
+      if (exists) return this.startWorker();
+      if (!this.saidMissing && Date.now() - since >= SAY_MISSING_AFTER_MS) this.sayMissing();
+      this.waitTimer = setTimeout(() => this.startWhenReady(since), READY_POLL_MS);
+      this.waitTimer.unref();
+    });
+  }
+
+  private startWorker(): void {
+    this.sayFound();
+    const { REDIS_URL, REDIS_KEY_PREFIX } = this.config;
+    this.worker = makeWorker(QUEUES.holdExpiry, REDIS_URL, REDIS_KEY_PREFIX, async () => void (await this.sweep()), 1);
+    this.worker.on('error', (err) => this.log.warn(`hold expiry worker: ${err.message}`));
+  }
+
+  /** False when the table is missing, and when the database cannot answer yet (both: wait). */
+  private async readModelExists(): Promise<boolean> {
+    try {
+      const { rows } = await this.pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [OPEN_HOLDS]);
+      return rows[0]?.t != null;
+    } catch {
+      return false;
+    }
+  }
+
+  private sayFound(): void {
+    if (this.saidMissing) this.log.log(`the ${OPEN_HOLDS} read model exists now; overdue holds are swept again`);
+    this.saidMissing = false;
+  }
+
+  private sayMissing(): void {
+    this.saidMissing = true;
+    this.log.warn(
+      `hold expiry waits: the ${OPEN_HOLDS} read model does not exist yet; run the migrations ` +
+        '(`tollgate db migrate`, or MIGRATE_ON_START=true) and the worker\'s read models; overdue holds are swept once it exists',
+    );
   }
 
   /** Expires every open hold that is overdue; a hold resolved meanwhile is skipped. */
@@ -66,10 +123,18 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
     const result: SweepResult = { expired: 0, alreadyResolved: 0, extended: 0 };
     for (;;) {
       const due = new Date(this.clock.now().getTime() - GRACE_MS);
-      const { rows } = await this.pool.query<{ hold_id: string; account_id: string }>(
-        'SELECT hold_id, account_id FROM rm_open_holds.open_holds WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2',
-        [due, BATCH],
-      );
+      let rows: Array<{ hold_id: string; account_id: string }>;
+      try {
+        ({ rows } = await this.pool.query<{ hold_id: string; account_id: string }>(
+          `SELECT hold_id, account_id FROM ${OPEN_HOLDS} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+          [due, BATCH],
+        ));
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNDEFINED_TABLE) throw err;
+        if (!this.saidMissing) this.sayMissing();
+        return result;
+      }
+      this.sayFound();
       for (let i = 0; i < rows.length; i += PARALLEL) {
         const outcomes = await Promise.all(rows.slice(i, i + PARALLEL).map((r) => this.expire(r.account_id, r.hold_id)));
         for (const o of outcomes) result[o]++;
@@ -93,6 +158,8 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.waitTimer) clearTimeout(this.waitTimer);
     await this.worker?.close();
     await this.queue?.close();
   }

@@ -20,6 +20,7 @@ import { ApiFormat, ProxyError } from './proxy-error';
 import { CatalogService } from '../catalog.service';
 import { RequestLogRepository } from '../usage/request-log.repository';
 import { receiptOf } from '../usage/receipt';
+import { AuthFailureLimiter } from '../limits/auth-failure-limiter';
 
 interface RouteConfig {
   format: ApiFormat;
@@ -37,6 +38,7 @@ export class ProxyRoutes implements OnModuleInit {
     private readonly requestLog: RequestLogRepository,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly authFailures: AuthFailureLimiter,
   ) {}
 
   onModuleInit(): void {
@@ -141,9 +143,12 @@ export class ProxyRoutes implements OnModuleInit {
   }
 
   private async authenticate(request: FastifyRequest): Promise<KeyPrincipal> {
+    // An address past its failures is refused before its key costs a lookup, good key or not.
+    const wait = this.authFailures.refusal(request.ip);
+    if (wait !== null) throw tooManyFailures(wait);
     const presented = presentedKey(request);
     if (!presented) {
-      throw new ProxyError('invalid_api_key', 'no API key: send it as Authorization: Bearer, x-api-key or x-goog-api-key');
+      throw await this.failedAuth(request, new ProxyError('invalid_api_key', 'no API key: send it as Authorization: Bearer, x-api-key or x-goog-api-key'));
     }
     try {
       return await this.auth.authenticate(presented);
@@ -154,10 +159,16 @@ export class ProxyRoutes implements OnModuleInit {
           key_revoked: 'the API key has been revoked',
           key_expired: 'the API key has expired',
         } as const;
-        throw new ProxyError(err.code, messages[err.code]);
+        throw await this.failedAuth(request, new ProxyError(err.code, messages[err.code]));
       }
       throw err;
     }
+  }
+
+  /** Counts the failure; the error to answer with (429 once the address is past its limit). */
+  private async failedAuth(request: FastifyRequest, err: ProxyError): Promise<ProxyError> {
+    const wait = await this.authFailures.failed(request.ip);
+    return wait === null ? err : tooManyFailures(wait);
   }
 
   private async models(request: FastifyRequest, reply: FastifyReply, flavour: 'v1' | 'gemini'): Promise<void> {
@@ -188,6 +199,10 @@ export class ProxyRoutes implements OnModuleInit {
       void reply.code(out.status).headers(out.headers).send(out.body);
     }
   }
+}
+
+function tooManyFailures(retryAfterSeconds: number): ProxyError {
+  return new ProxyError('rate_limited', 'too many failed authentications from this address; try again later', { retryAfterSeconds });
 }
 
 function presentedKey(request: FastifyRequest): string | null {

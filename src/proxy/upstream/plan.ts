@@ -69,7 +69,7 @@ function passThrough(endpoint: Endpoint, price: ModelPrice, body: Record<string,
     const opts = (body.stream_options ?? {}) as Record<string, unknown>;
     if (opts.include_usage !== true) {
       upstreamBody = JSON.stringify({ ...body, stream_options: { ...opts, include_usage: true } });
-      mapEvent = (ev) => (isUsageOnlyChunk(ev) ? [] : [ev]);
+      mapEvent = withoutUsage;
     }
   }
   const meterFormat = meterOf(endpoint);
@@ -145,8 +145,27 @@ function usageOfJson(format: ApiFormat, buf: Buffer): TokenUsage | null {
   return last?.usageMetadata ? usageFromGemini(last.usageMetadata) : null;
 }
 
+// With include_usage, OpenAI writes `"usage":null` into every chunk before the last. In valid
+// JSON a `"` right after `,` or `{` is structural, so these match a key, never text inside a
+// string (whose quotes are escaped). Spaces are allowed for compatible providers that add them.
+const USAGE_NULL_AFTER = /,\s*"usage"\s*:\s*null(?=\s*[,}])/;
+const USAGE_NULL_BEFORE = /(?<=\{\s*)"usage"\s*:\s*null\s*,/;
+
+/**
+ * The client did not ask for usage, the gateway did: each chunk goes as the client would have
+ * had it. `"usage":null` is cut from the text (no parse: this runs on every chunk), and the
+ * final usage-only chunk (`choices: []`), the only one parsed, is withheld.
+ */
+export function withoutUsage(ev: SseEvent): SseEvent[] {
+  const data = ev.data;
+  if (data.indexOf('"usage"') < 0) return [ev];
+  const cut = data.replace(USAGE_NULL_AFTER, '').replace(USAGE_NULL_BEFORE, '');
+  if (cut !== data) return [{ ...ev, data: cut }];
+  return isUsageOnlyChunk(ev) ? [] : [ev];
+}
+
 function isUsageOnlyChunk(ev: SseEvent): boolean {
-  if (ev.data.indexOf('"usage"') < 0 || ev.data.indexOf('"choices"') < 0) return false;
+  if (ev.data.indexOf('"choices"') < 0) return false;
   try {
     const chunk = JSON.parse(ev.data);
     return Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage != null;

@@ -90,6 +90,48 @@ describe('official SDK clients through the gateway', () => {
     expect(rows[0].price_version).toBeGreaterThanOrEqual(1);
   });
 
+  it('openai streams: when only the gateway asked for usage, no chunk carries a usage field, and the usage chunk is withheld', async () => {
+    const { accountId, secret } = await funded();
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const chat: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+    for await (const c of await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'one two' }], stream: true })) {
+      chat.push(c);
+    }
+    const legacy: OpenAI.Completion[] = [];
+    for await (const c of await client.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'one two three', stream: true, max_tokens: 20 })) {
+      legacy.push(c);
+    }
+    expect(chat.length).toBeGreaterThan(2);
+    expect(legacy.length).toBeGreaterThan(1);
+    for (const c of [...chat, ...legacy]) {
+      expect(Object.keys(c)).not.toContain('usage'); // the upstream sent `"usage":null` in every one
+      expect(c.choices).toHaveLength(1);
+    }
+    // The same on the wire, byte for byte what a hand-written client would parse.
+    const raw = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'three more words' }], stream: true, stream_options: {} }),
+    });
+    const text = await raw.text();
+    expect(raw.status).toBe(200);
+    expect(text).toContain('data: [DONE]');
+    expect(text).not.toContain('"usage"');
+    expect(text).not.toContain('"choices":[]');
+    // What the client asked for itself is passed on as the provider sent it.
+    const asked = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'four' }], stream: true, stream_options: { include_usage: true } }),
+    });
+    const askedText = await asked.text();
+    expect(askedText.match(/"usage":null/g)?.length).toBeGreaterThan(2);
+    expect(askedText).toMatch(/"choices":\[\],"usage":\{"prompt_tokens":1,/);
+    // Billing still read the provider's own figures for every one of them.
+    const rows = await gw.requests(accountId, 4);
+    expect(rows.map((r) => [r.billing, r.estimated])).toEqual(Array(4).fill(['settled', false]));
+  });
+
   it('openai: embeddings, legacy completions and the responses API', async () => {
     const { accountId, secret } = await funded();
     const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });

@@ -35,9 +35,9 @@ export interface KeysHarness {
   redis: Redis;
   keys: KeysService;
   /** Another KeysService (another process running a command), optionally over another Redis URL. */
-  service(redisUrl?: string, options?: KeyBroadcasterOptions): KeysService;
+  service(redisUrl?: string, options?: KeyBroadcasterOptions, random?: (n: number) => Buffer): KeysService;
   /** Another API instance: its own authenticator and subscriber. */
-  instance(name?: string, options?: { redisUrl?: string; maxEntries?: number }): ApiKeyAuthenticator;
+  instance(name?: string, options?: { redisUrl?: string; maxEntries?: number; maxUnknown?: number; repo?: ApiKeysRepository }): ApiKeyAuthenticator;
   openAccount(): Promise<string>;
   close(): Promise<void>;
 }
@@ -63,7 +63,8 @@ export async function keysHarness(): Promise<KeysHarness> {
       },
     };
   };
-  const service = (url?: string, options?: KeyBroadcasterOptions) => new KeysService(store, repo, new KeyBroadcaster(factory(url), options), clock);
+  const service = (url?: string, options?: KeyBroadcasterOptions, random?: (n: number) => Buffer) =>
+    new KeysService(store, repo, new KeyBroadcaster(factory(url), options), clock, { randomBytes: random });
   const ledger = new LedgerService(store, clock);
   return {
     db,
@@ -75,9 +76,10 @@ export async function keysHarness(): Promise<KeysHarness> {
     keys: service(),
     service,
     instance(name, options = {}) {
-      const a = new ApiKeyAuthenticator(repo, factory(options.redisUrl), clock, {
+      const a = new ApiKeyAuthenticator(options.repo ?? repo, factory(options.redisUrl), clock, {
         instanceName: name ? `${prefix}${name}` : undefined,
         maxEntries: options.maxEntries,
+        maxUnknown: options.maxUnknown,
       });
       authenticators.push(a);
       return a;

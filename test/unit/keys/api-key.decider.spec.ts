@@ -147,6 +147,7 @@ describe('ChangeKeyLimits', () => {
     ['an empty model name', { models: ['gpt-4o', ' '] }],
     ['a negative cap', { spendCapMicros: -1n }],
     ['a cap past bigint columns', { spendCapMicros: 2n ** 63n }],
+    ['a cap past the ledger bound of 10^15 µcr', { spendCapMicros: 10n ** 15n + 1n }],
     ['a date that is not one', { expiresAt: 'soon' }],
     ['rpm 0', { rpm: 0 }],
     ['fractional tpm', { tpm: 1.5 }],
