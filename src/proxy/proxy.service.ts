@@ -152,6 +152,7 @@ export class ProxyService {
         const buf = await collect(attempt.upstream.body);
         const { body, usage: u } = plan.finishJson(buf);
         usage = u;
+        if (!usage) meter.answer(buf); // no usable usage: the answer's text is estimated instead
         sendWhole(req.res, progress, 200, { ...headers, 'content-type': plan.translateError ? 'application/json' : ct }, body);
       }
     } catch (err) {
@@ -284,13 +285,19 @@ export class ProxyService {
     this.stopHoldKeepAlive(req);
     let usage = reported;
     if (!usage) {
-      // A cut stream (or a provider that did not say): what the stream already told us, else an
-      // estimate of what was delivered, marked as such.
+      // A cut stream (or a provider that did not say, or said what cannot be a count): what the
+      // stream already told us, else an estimate (the input with the tokenizer, never above the
+      // bound the hold was sized from; the output from the answer's text), marked as such.
       const { partialUsage, deliveredText } = meter.result();
       const delivered = estimateTokens(deliveredText);
       usage = partialUsage
         ? { ...partialUsage, outputTokens: Math.max(partialUsage.outputTokens, delivered) }
-        : { inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: delivered };
+        : {
+            inputTokens: Math.min(inputTokens, estimateInputTokens(req.endpoint.kind, req.body, price.provider)),
+            cachedTokens: 0,
+            cacheWriteTokens: 0,
+            outputTokens: delivered,
+          };
       row.estimated = true;
     }
     Object.assign(row, {
