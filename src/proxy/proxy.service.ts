@@ -23,6 +23,7 @@ import { ModelPrice } from './pricing/model-price';
 import { PriceTableVersion } from './pricing/price-table-version';
 import { TokenUsage, costOf, worstCaseCost } from './pricing/cost';
 import { estimateInputTokens, estimateTokens } from './metering/estimate';
+import { inputTokenBound } from './metering/input-bound';
 import { StreamMeter } from './metering/stream-meter';
 import { SseParser } from './streaming/sse';
 import { Plan, planFor } from './upstream/plan';
@@ -177,7 +178,8 @@ export class ProxyService {
     if (!this.sender.canRoute(plan, shape.model)) {
       throw new ProxyError('no_channel', `no upstream is configured for the model ${shape.model}`);
     }
-    const inputTokens = estimateInputTokens(endpoint.kind, req.body, price.provider);
+    // An upper bound from the body's bytes, not a tokenizer's guess (see metering/input-bound.ts).
+    const inputTokens = inputTokenBound(endpoint.kind, req.body, req.raw.length, price);
     const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens);
     await this.checkLimits(principal, inputTokens + maxOutput);
 
