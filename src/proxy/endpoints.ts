@@ -83,31 +83,47 @@ export function shapeOf(endpoint: Endpoint, body: Record<string, unknown>, pathM
     throw new ProxyError('invalid_request', 'the request names no model', { param: 'model' });
   }
   switch (endpoint.kind) {
-    case 'openai.chat':
-      return { model, stream: body.stream === true, maxOutputTokens: intOrNull(body.max_completion_tokens ?? body.max_tokens, 'max_tokens') };
+    case 'openai.chat': {
+      // Both are accepted upstream (some OpenAI-compatible servers read only max_tokens): the larger one bounds the answer.
+      const a = limitOrNull(body.max_completion_tokens, 'max_completion_tokens');
+      const b = limitOrNull(body.max_tokens, 'max_tokens');
+      return { model, stream: body.stream === true, maxOutputTokens: a === null ? b : b === null ? a : Math.max(a, b) };
+    }
     case 'openai.completions':
       // The legacy completions API defaults max_tokens to 16.
-      return { model, stream: body.stream === true, maxOutputTokens: intOrNull(body.max_tokens, 'max_tokens') ?? 16 };
+      return { model, stream: body.stream === true, maxOutputTokens: limitOrNull(body.max_tokens, 'max_tokens') ?? 16 };
     case 'openai.embeddings':
       return { model, stream: false, maxOutputTokens: 0 };
     case 'openai.responses':
-      return { model, stream: body.stream === true, maxOutputTokens: intOrNull(body.max_output_tokens, 'max_output_tokens') };
+      return { model, stream: body.stream === true, maxOutputTokens: limitOrNull(body.max_output_tokens, 'max_output_tokens') };
     case 'anthropic.messages':
-      return { model, stream: body.stream === true, maxOutputTokens: intOrNull(body.max_tokens, 'max_tokens') };
+      return { model, stream: body.stream === true, maxOutputTokens: limitOrNull(body.max_tokens, 'max_tokens') };
     case 'anthropic.count_tokens':
       return { model, stream: false, maxOutputTokens: 0 };
     case 'gemini.generate':
     case 'gemini.stream': {
-      const gen = body.generationConfig as Record<string, unknown> | undefined;
-      return { model, stream: endpoint.kind === 'gemini.stream', maxOutputTokens: intOrNull(gen?.maxOutputTokens, 'generationConfig.maxOutputTokens') };
+      // The REST API takes camelCase and snake_case alike.
+      const camel = asRecord(body.generationConfig);
+      const snake = asRecord(body.generation_config);
+      const a = limitOrNull(camel?.maxOutputTokens, 'generationConfig.maxOutputTokens');
+      const b = limitOrNull(snake?.max_output_tokens, 'generation_config.max_output_tokens');
+      return { model, stream: endpoint.kind === 'gemini.stream', maxOutputTokens: a === null ? b : b === null ? a : Math.max(a, b) };
     }
   }
 }
 
-function intOrNull(v: unknown, param: string): number | null {
+const asRecord = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+/**
+ * A request's output limit, when it sets one: a whole number ≥ 1. Zero is refused, not read as
+ * "no output": providers treat it as unset or answer anyway, and a hold that reserved nothing
+ * for the answer would let it be charged at a hold sized for the input alone.
+ */
+function limitOrNull(v: unknown, param: string): number | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new ProxyError('invalid_request', `${param} must be a whole number >= 0`, { param });
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+    throw new ProxyError('invalid_request', `${param} must be a whole number >= 1`, { param });
   }
   return v;
 }
