@@ -180,7 +180,7 @@ export class ProxyService {
     }
     // An upper bound from the body's bytes, not a tokenizer's guess (see metering/input-bound.ts).
     const inputTokens = inputTokenBound(endpoint.kind, req.body, req.raw.length, price);
-    const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens);
+    const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens) * shape.answers;
     await this.checkLimits(principal, inputTokens + maxOutput);
 
     const row = this.baseRow(req, shape.model, shape.stream, price);

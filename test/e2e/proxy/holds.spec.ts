@@ -8,6 +8,9 @@ import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
 import { Format, anthropicClient, geminiClient, openaiClient } from '../../support/proxy-formats';
 import { BillingService } from '../../../src/proxy/billing/billing.service';
+import { inputTokenBound } from '../../../src/proxy/metering/input-bound';
+import { PriceBook } from '../../../src/proxy/pricing/price-book.service';
+import { worstCaseCost } from '../../../src/proxy/pricing/cost';
 
 const FUNDS = 10_000_000n; // 10 credits
 let fake: FakeUpstream;
@@ -55,6 +58,17 @@ it('a 200,000-character body built against sampling is held above its cost and c
   expect({ billing: row.billing, estimated: row.estimated, cost: BigInt(row.cost_micros) }).toEqual({ billing: 'settled', estimated: false, cost });
   expect(BigInt(row.held_micros)).toBeGreaterThanOrEqual(cost);
   expect(await gw.available(accountId)).toBe(FUNDS - cost);
+});
+
+it('a chat request for n answers is held for n answers of max_tokens each', async () => {
+  const { accountId, secret } = await funded();
+  const body = { model: 'gpt-4o-mini', max_tokens: 1_000, n: 8, messages: [{ role: 'user' as const, content: 'eight of them please' }] };
+  await openaiClient(gw.url, secret).chat.completions.create(body);
+  const [row] = await gw.requests(accountId, 1);
+  const table = gw.app.get(PriceBook).at(new Date());
+  const price = table.get('gpt-4o-mini')!;
+  const bound = inputTokenBound('openai.chat', body, Buffer.byteLength(JSON.stringify(body)), price);
+  expect(BigInt(row.held_micros)).toBe(worstCaseCost(price, bound, 8 * 1_000, table.marginBps));
 });
 
 /** A request log row's token counts (bigint columns come back as strings). */
