@@ -6,7 +6,7 @@
  */
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
-import { Format, anthropicClient, geminiClient, openaiClient } from '../../support/proxy-formats';
+import { Format, anthropicClient, geminiClient, openaiClient, rawCall } from '../../support/proxy-formats';
 import { BillingService } from '../../../src/proxy/billing/billing.service';
 import { inputTokenBound } from '../../../src/proxy/metering/input-bound';
 import { PriceBook } from '../../../src/proxy/pricing/price-book.service';
@@ -58,6 +58,24 @@ it('a 200,000-character body built against sampling is held above its cost and c
   expect({ billing: row.billing, estimated: row.estimated, cost: BigInt(row.cost_micros) }).toEqual({ billing: 'settled', estimated: false, cost });
   expect(BigInt(row.held_micros)).toBeGreaterThanOrEqual(cost);
   expect(await gw.available(accountId)).toBe(FUNDS - cost);
+});
+
+// Issue 16, part 9: text where the old estimator did not look was billed (the upstream read it)
+// but not held for, and the charge was capped at the hold.
+it.each<[Format, string, (text: string) => unknown]>([
+  ['gemini', 'contents as strings', (text) => ({ contents: [text], generationConfig: { maxOutputTokens: 20 } })],
+  ['openai', 'parts nested in an object, a role that is an object', (text) => ({ model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: { name: 'user' }, content: { parts: [{ text }] } }] })],
+  ['anthropic', 'a system prompt nested in an object', (text) => ({ model: 'claude-haiku-4-5', max_tokens: 20, system: { blocks: [{ text }] }, messages: [{ role: 'user', content: 'hi' }] })],
+])('%s, %s: held above what the provider bills, charged in full', async (format, _shape, bodyOf) => {
+  const { accountId, secret } = await funded();
+  const answer = await rawCall(gw.url, format, { secret, body: bodyOf('word '.repeat(20_000)) });
+  expect(answer.status).toBe(200);
+  const [row] = await gw.requests(accountId, 1);
+  expect(Number(row.input_tokens) + Number(row.cached_tokens)).toBeGreaterThanOrEqual(20_000); // what the fake billed
+  expect(row.estimated).toBe(false);
+  const cost = gw.price(row.model, usageOf(row));
+  expect(BigInt(row.cost_micros)).toBe(cost);
+  expect(BigInt(row.held_micros)).toBeGreaterThanOrEqual(cost);
 });
 
 it('a chat request for n answers is held for n answers of max_tokens each', async () => {
