@@ -26,8 +26,10 @@
  *   (previous_response_id, conversation, a stored prompt, Gemini cachedContent, a container),
  *   and server-side tools that feed their results in (web search, file search, MCP, Google
  *   Search): the bound is the context window.
- * - Capped at the context window: a provider refuses a longer prompt. (A server-side tool loop
- *   can bill more than one window; BillingService counts what a provider bills past a hold.)
+ * - Capped at the context window, once per input: a provider refuses a longer prompt, but
+ *   takes a list of them (embeddings' `input`, legacy completions' `prompt`), each up to the
+ *   window. (A server-side tool loop can bill more than one window; BillingService counts what
+ *   a provider bills past a hold.)
  *
  * Nothing here is kept, logged or stored; the walk reads the parsed body in memory only.
  */
@@ -139,7 +141,8 @@ export function inputTokenBound(
   rawBytes: number,
   price: Pick<ModelPrice, 'provider' | 'contextWindow' | 'maxImageTokens'>,
 ): number {
-  const window = price.contextWindow;
+  const b = isObj(body) ? body : {};
+  const window = price.contextWindow * inputCount(kind, b);
   const w = new Walk();
   // Iterative, so a deeply nested body cannot overflow the stack.
   const stack: unknown[] = [body];
@@ -155,7 +158,6 @@ export function inputTokenBound(
       }
     }
   }
-  const b = isObj(body) ? body : {};
   for (const field of REFERENCES[kind] ?? []) if (b[field] !== undefined && b[field] !== null) w.unbounded = true;
   // The Responses API's `prompt` is a stored prompt template, referred to by id.
   if (kind === 'openai.responses' && isObj(b.prompt)) w.unbounded = true;
@@ -171,4 +173,12 @@ export function inputTokenBound(
     BUILTIN_TOOL_TOKENS * w.builtinTools +
     (tools ? TOOLS_PROMPT_TOKENS[price.provider] : 0);
   return Math.min(window, bound);
+}
+
+/** How many prompts a request holds: a list of them for embeddings and legacy completions, else one. */
+function inputCount(kind: EndpointKind, b: Json): number {
+  const list = kind === 'openai.embeddings' ? b.input : kind === 'openai.completions' ? b.prompt : undefined;
+  // A list of token ids is one prompt; a list of strings or of token lists is many.
+  if (!Array.isArray(list) || list.length === 0 || typeof list[0] === 'number') return 1;
+  return list.length;
 }

@@ -78,6 +78,17 @@ it.each<[Format, string, (text: string) => unknown]>([
   expect(BigInt(row.held_micros)).toBeGreaterThanOrEqual(cost);
 });
 
+it('a batch of embeddings, more tokens in all than one context window, is held for all and charged in full', async () => {
+  const { accountId, secret } = await funded();
+  const input = Array.from({ length: 40 }, () => 'word '.repeat(1_000));
+  const answer = await openaiClient(gw.url, secret).embeddings.create({ model: 'text-embedding-3-small', input });
+  expect(answer.usage.prompt_tokens).toBe(40_000);
+  const [row] = await gw.requests(accountId, 1);
+  const cost = gw.price('text-embedding-3-small', usageOf(row));
+  expect(BigInt(row.cost_micros)).toBe(cost);
+  expect(BigInt(row.held_micros)).toBeGreaterThanOrEqual(cost);
+});
+
 it('a chat request for n answers is held for n answers of max_tokens each', async () => {
   const { accountId, secret } = await funded();
   const body = { model: 'gpt-4o-mini', max_tokens: 1_000, n: 8, messages: [{ role: 'user' as const, content: 'eight of them please' }] };

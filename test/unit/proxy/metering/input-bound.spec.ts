@@ -104,9 +104,12 @@ describe('inputTokenBound', () => {
         const bound = boundOf(kind, b, huge);
         expect(Number.isSafeInteger(bound)).toBe(true);
         expect(bound).toBeGreaterThanOrEqual(all);
+        // Embeddings and legacy completions take a list of prompts, each up to the window.
+        const list = kind === 'openai.embeddings' ? b.input : kind === 'openai.completions' ? b.prompt : undefined;
+        const prompts = Array.isArray(list) && list.length > 0 && typeof list[0] !== 'number' ? list.length : 1;
         const small = { ...gpt4o, contextWindow: 50 };
-        expect(boundOf(kind, b, small)).toBeLessThanOrEqual(50);
-        expect(boundOf(kind, b, small)).toBe(Math.min(50, bound));
+        expect(boundOf(kind, b, small)).toBeLessThanOrEqual(50 * prompts);
+        expect(boundOf(kind, b, small)).toBe(Math.min(50 * prompts, bound));
       }),
       { numRuns: 500 },
     );
@@ -166,6 +169,18 @@ describe('inputTokenBound', () => {
     expect(boundOf('anthropic.messages', tools, claude) - plain).toBeGreaterThanOrEqual(346); // Anthropic's documented tool-use prompt
     const computer = { ...body, tools: [{ type: 'computer_20250124', name: 'computer', display_width_px: 1024, display_height_px: 768 }] };
     expect(boundOf('anthropic.messages', computer, claude) - plain).toBeGreaterThanOrEqual(346 + 735);
+  });
+
+  it('caps a list of prompts (embeddings, legacy completions) at the window once per prompt', () => {
+    const embedding = SHIPPED_PRICE_TABLE.find((m) => m.model === 'text-embedding-3-small')!;
+    const input = Array.from({ length: 50 }, () => 'word '.repeat(1_500)); // 50 inputs of 7,500 bytes, 75,000 tokens in all
+    const bound = boundOf('openai.embeddings', { model: 'text-embedding-3-small', input }, embedding);
+    expect(bound).toBeGreaterThanOrEqual(exact(input.join('\n')));
+    expect(bound).toBeLessThanOrEqual(50 * embedding.contextWindow);
+    expect(boundOf('openai.embeddings', { input: 'x '.repeat(50_000) }, embedding)).toBe(embedding.contextWindow);
+    expect(boundOf('openai.embeddings', { input: [1, 2, 3] }, embedding)).toBeLessThan(100);
+    const instruct = SHIPPED_PRICE_TABLE.find((m) => m.model === 'gpt-3.5-turbo-instruct')!;
+    expect(boundOf('openai.completions', { prompt: ['x '.repeat(10_000), 'y '.repeat(10_000)] }, instruct)).toBe(2 * instruct.contextWindow);
   });
 
   it('caps at the context window, and reads a 10 MB or deeply nested body in one quick pass', () => {
