@@ -169,7 +169,7 @@ export function inputTokenBound(
     text +
     PER_REQUEST +
     PER_OBJECT * w.objects +
-    (price.maxImageTokens ?? window) * w.images +
+    (price.maxImageTokens ?? price.contextWindow) * w.images +
     BUILTIN_TOOL_TOKENS * w.builtinTools +
     (tools ? TOOLS_PROMPT_TOKENS[price.provider] : 0);
   return Math.min(window, bound);
