@@ -74,6 +74,11 @@ export interface RequestShape {
   stream: boolean;
   /** The request's own output limit, when it sets one. */
   maxOutputTokens: number | null;
+  /**
+   * How many answers the output limit applies to, each billed: OpenAI's `n` (and legacy
+   * completions' `best_of` and list of prompts), Gemini's `candidateCount`. 1 otherwise.
+   */
+  answers: number;
 }
 
 /** Reads the three things the gateway needs; anything else in the body is the provider's business. */
@@ -83,31 +88,58 @@ export function shapeOf(endpoint: Endpoint, body: Record<string, unknown>, pathM
     throw new ProxyError('invalid_request', 'the request names no model', { param: 'model' });
   }
   switch (endpoint.kind) {
-    case 'openai.chat':
-      return { model, stream: body.stream === true, maxOutputTokens: intOrNull(body.max_completion_tokens ?? body.max_tokens, 'max_tokens') };
-    case 'openai.completions':
-      // The legacy completions API defaults max_tokens to 16.
-      return { model, stream: body.stream === true, maxOutputTokens: intOrNull(body.max_tokens, 'max_tokens') ?? 16 };
+    case 'openai.chat': {
+      // Both are accepted upstream (some OpenAI-compatible servers read only max_tokens): the larger one bounds the answer.
+      const a = limitOrNull(body.max_completion_tokens, 'max_completion_tokens');
+      const b = limitOrNull(body.max_tokens, 'max_tokens');
+      return { model, stream: body.stream === true, maxOutputTokens: larger(a, b), answers: limitOrNull(body.n, 'n') ?? 1 };
+    }
+    case 'openai.completions': {
+      // The legacy completions API defaults max_tokens to 16; each prompt of a list gets best_of (≥ n) completions, all billed.
+      const perPrompt = Math.max(limitOrNull(body.n, 'n') ?? 1, limitOrNull(body.best_of, 'best_of') ?? 1);
+      return { model, stream: body.stream === true, maxOutputTokens: limitOrNull(body.max_tokens, 'max_tokens') ?? 16, answers: perPrompt * promptCount(body.prompt) };
+    }
     case 'openai.embeddings':
-      return { model, stream: false, maxOutputTokens: 0 };
+      return { model, stream: false, maxOutputTokens: 0, answers: 1 };
     case 'openai.responses':
-      return { model, stream: body.stream === true, maxOutputTokens: intOrNull(body.max_output_tokens, 'max_output_tokens') };
+      return { model, stream: body.stream === true, maxOutputTokens: limitOrNull(body.max_output_tokens, 'max_output_tokens'), answers: 1 };
     case 'anthropic.messages':
-      return { model, stream: body.stream === true, maxOutputTokens: intOrNull(body.max_tokens, 'max_tokens') };
+      return { model, stream: body.stream === true, maxOutputTokens: limitOrNull(body.max_tokens, 'max_tokens'), answers: 1 };
     case 'anthropic.count_tokens':
-      return { model, stream: false, maxOutputTokens: 0 };
+      return { model, stream: false, maxOutputTokens: 0, answers: 1 };
     case 'gemini.generate':
     case 'gemini.stream': {
-      const gen = body.generationConfig as Record<string, unknown> | undefined;
-      return { model, stream: endpoint.kind === 'gemini.stream', maxOutputTokens: intOrNull(gen?.maxOutputTokens, 'generationConfig.maxOutputTokens') };
+      // The REST API takes camelCase and snake_case alike.
+      const camel = asRecord(body.generationConfig);
+      const snake = asRecord(body.generation_config);
+      const a = limitOrNull(camel?.maxOutputTokens, 'generationConfig.maxOutputTokens');
+      const b = limitOrNull(snake?.max_output_tokens, 'generation_config.max_output_tokens');
+      const answers = larger(limitOrNull(camel?.candidateCount, 'generationConfig.candidateCount'), limitOrNull(snake?.candidate_count, 'generation_config.candidate_count')) ?? 1;
+      return { model, stream: endpoint.kind === 'gemini.stream', maxOutputTokens: larger(a, b), answers };
     }
   }
 }
 
-function intOrNull(v: unknown, param: string): number | null {
+const larger = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
+
+/** Legacy completions take one prompt (a string or a token array) or a list of them. */
+function promptCount(prompt: unknown): number {
+  if (!Array.isArray(prompt) || prompt.length === 0 || typeof prompt[0] === 'number') return 1;
+  return prompt.length;
+}
+
+const asRecord = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+/**
+ * A request's output limit, when it sets one: a whole number ≥ 1. Zero is refused, not read as
+ * "no output": providers treat it as unset or answer anyway, and a hold that reserved nothing
+ * for the answer would let it be charged at a hold sized for the input alone.
+ */
+function limitOrNull(v: unknown, param: string): number | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new ProxyError('invalid_request', `${param} must be a whole number >= 0`, { param });
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+    throw new ProxyError('invalid_request', `${param} must be a whole number >= 1`, { param });
   }
   return v;
 }

@@ -23,6 +23,7 @@ import { ModelPrice } from './pricing/model-price';
 import { PriceTableVersion } from './pricing/price-table-version';
 import { TokenUsage, costOf, worstCaseCost } from './pricing/cost';
 import { estimateInputTokens, estimateTokens } from './metering/estimate';
+import { inputTokenBound } from './metering/input-bound';
 import { StreamMeter } from './metering/stream-meter';
 import { SseParser } from './streaming/sse';
 import { Plan, planFor } from './upstream/plan';
@@ -152,6 +153,7 @@ export class ProxyService {
         const buf = await collect(attempt.upstream.body);
         const { body, usage: u } = plan.finishJson(buf);
         usage = u;
+        if (!usage) meter.answer(buf); // no usable usage: the answer's text is estimated instead
         sendWhole(req.res, progress, 200, { ...headers, 'content-type': plan.translateError ? 'application/json' : ct }, body);
       }
     } catch (err) {
@@ -174,8 +176,9 @@ export class ProxyService {
     const plan = planFor(endpoint, price, req.body, shape, req.raw, requestId, req.startedAtDate);
     // Refused before the ledger is touched: no hold (or free request) for a request nobody can serve.
     await this.sender.ensureRoutable(plan, shape.model);
-    const inputTokens = estimateInputTokens(endpoint.kind, req.body, price.provider);
-    const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens);
+    // An upper bound from the body's bytes, not a tokenizer's guess (see metering/input-bound.ts).
+    const inputTokens = inputTokenBound(endpoint.kind, req.body, req.raw.length, price);
+    const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens) * shape.answers;
     await this.checkLimits(principal, inputTokens + maxOutput);
 
     const row = this.baseRow(req, shape.model, shape.stream, price);
@@ -282,13 +285,19 @@ export class ProxyService {
     this.stopHoldKeepAlive(req);
     let usage = reported;
     if (!usage) {
-      // A cut stream (or a provider that did not say): what the stream already told us, else an
-      // estimate of what was delivered, marked as such.
+      // A cut stream (or a provider that did not say, or said what cannot be a count): what the
+      // stream already told us, else an estimate (the input with the tokenizer, never above the
+      // bound the hold was sized from; the output from the answer's text), marked as such.
       const { partialUsage, deliveredText } = meter.result();
       const delivered = estimateTokens(deliveredText);
       usage = partialUsage
         ? { ...partialUsage, outputTokens: Math.max(partialUsage.outputTokens, delivered) }
-        : { inputTokens, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: delivered };
+        : {
+            inputTokens: Math.min(inputTokens, estimateInputTokens(req.endpoint.kind, req.body, price.provider)),
+            cachedTokens: 0,
+            cacheWriteTokens: 0,
+            outputTokens: delivered,
+          };
       row.estimated = true;
     }
     Object.assign(row, {

@@ -24,6 +24,7 @@ import { embeddings, models, openai } from './fake-upstream/openai';
 import { chatCompletions, completions } from './fake-upstream/openai-chat';
 import { responses } from './fake-upstream/openai-responses';
 import { Handler, Provider, Reply, RequestContext, asObject } from './fake-upstream/reply';
+import { overrideUsage } from './fake-upstream/usage-override';
 
 export * from './fake-upstream/text';
 
@@ -38,7 +39,9 @@ export type Behaviour =
   /** Send headers and this many chunks, then destroy the socket. A JSON body counts as two halves. */
   | { kind: 'cut'; afterChunks: number }
   /** Wait this long before sending headers, then answer normally. */
-  | { kind: 'delay-headers'; ms: number };
+  | { kind: 'delay-headers'; ms: number }
+  /** Answer normally, but with every usage count replaced by this raw JSON text (see fake-upstream/usage-override.ts). */
+  | { kind: 'usage'; counts: string };
 
 export interface RecordedRequest {
   method: string;
@@ -168,7 +171,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     if (denied) return denied;
     if (rec.method === 'POST' && !asObject(body)) return provider.badJson();
     try {
-      return handler(ctx);
+      const reply = handler(ctx);
+      return b.kind === 'usage' && reply.status < 300 ? overrideUsage(reply, b.counts) : reply;
     } catch (err) {
       return provider.error(500, `fake upstream failed: ${(err as Error).message}`);
     }

@@ -24,6 +24,13 @@ export type Reservation =
 @Injectable()
 export class BillingService {
   private readonly log = new Logger('Billing');
+  /**
+   * Settles where the provider billed more than the hold (charged the hold, never more): how
+   * many, and the µcr above the holds in all. A hold is an upper bound (metering/input-bound.ts),
+   * so each one is a defect to look into: a server-side tool loop, a price table behind the
+   * provider's. Read by whoever reports on it (and, later, turned into late debits).
+   */
+  readonly overHold = { requests: 0, micros: 0n };
 
   constructor(
     private readonly ledger: LedgerService,
@@ -96,8 +103,10 @@ export class BillingService {
     if (r.kind === 'free') return 0n;
     let charged = cost;
     if (charged > r.amount) {
-      // The hold was sized from an estimate of the input; never charge past it.
-      this.log.warn(`request ${requestId} cost ${formatCredits(cost)} exceeds its hold of ${formatCredits(r.amount)}; charging the hold`);
+      // Never charge past the hold; count and log it (ids and amounts only, no content).
+      this.overHold.requests++;
+      this.overHold.micros += charged - r.amount;
+      this.log.warn(`request ${requestId} cost ${formatCredits(cost)} exceeds its hold of ${formatCredits(r.amount)} (over_hold); charging the hold`);
       charged = r.amount;
     }
     const owed = upstreamCost > charged ? charged : upstreamCost;

@@ -1,10 +1,15 @@
 /**
- * Token estimates, for what the providers have not counted (yet): the input of a request, to
- * size its hold before anything goes upstream, and the text a cut stream delivered. Counted with
- * OpenAI's o200k_base encoding (gpt-tokenizer), walking only the fields a provider bills as
- * input, plus small fixed overheads. Holds must not fall short, so every guess leans high:
- * other providers' tokenizers produce more tokens than o200k for the same text, and images and
- * files, whose size in tokens the body does not tell, count at the dear end of their range.
+ * Token estimates with a tokenizer, for what the providers have not counted: the input and
+ * output of a request whose usage is missing or unusable (a cut stream, a provider that did not
+ * say, a count that is not a whole number), billed as an estimate and marked so. Counted with
+ * OpenAI's o200k_base encoding (gpt-tokenizer), walking the fields a provider bills as input,
+ * plus small fixed overheads; other providers' tokenizers produce more tokens than o200k for the
+ * same text, so a slack per provider is added.
+ *
+ * This is a charge, capped at the hold, so it aims at accuracy, not at a bound: texts over
+ * EXACT_LIMIT_CHARS are sampled, and text dense only where no sample looks is under-counted.
+ * Holds are not sized here: input-bound.ts bounds a request's input by the bytes of its body,
+ * which no tokenizer can exceed and no shape of body can defeat (see its header).
  *
  * The text is read in memory and dropped; none of it is kept, logged or stored.
  */

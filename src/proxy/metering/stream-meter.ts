@@ -12,6 +12,9 @@
  * - anthropic: message_start has the input side; message_delta (once, at the end) has
  *   output_tokens, cumulative, and may repeat the input side.
  * - gemini: every chunk may carry usageMetadata; the one with or after finishReason is final.
+ *
+ * A usage with an unusable count reads as none (see usage.ts). A whole JSON answer is shown to
+ * `answer()` when its usage is missing or unusable, so its text, too, can be estimated.
  */
 import { TokenUsage } from '../pricing/cost';
 import { SseEvent } from '../streaming/sse';
@@ -66,6 +69,37 @@ export class StreamMeter {
     }
   }
 
+  /**
+   * A whole JSON answer (or Gemini's JSON-array stream): keeps its text, for an estimate of its
+   * output when the answer carries no usable usage.
+   */
+  answer(buf: Buffer): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(buf.toString('utf8'));
+    } catch {
+      return;
+    }
+    for (const m of Array.isArray(msg) ? msg : [msg]) {
+      if (!isObj(m)) continue;
+      switch (this.format) {
+        case 'openai-chat':
+        case 'openai-completions':
+          this.openaiWhole(m);
+          break;
+        case 'openai-responses':
+          this.responsesWhole(m);
+          break;
+        case 'anthropic':
+          this.anthropicWhole(m);
+          break;
+        case 'gemini':
+          this.gemini(m);
+          break;
+      }
+    }
+  }
+
   result(): MeterResult {
     return { usage: this.final, partialUsage: this.final ? null : this.partial, deliveredText: this.parts.join('') };
   }
@@ -104,6 +138,53 @@ export class StreamMeter {
       // The dedicated usage chunk has no choices; a provider that repeats usage on every chunk is final at the end.
       if (this.finished || choices.length === 0) this.final = usage;
       else this.partial = usage;
+    }
+  }
+
+  private openaiWhole(msg: Json): void {
+    for (const c of Array.isArray(msg.choices) ? msg.choices : []) {
+      if (!isObj(c)) continue;
+      this.add(c.text); // completions
+      const m = c.message;
+      if (!isObj(m)) continue;
+      this.add(m.content);
+      this.add(m.reasoning_content);
+      this.add(m.refusal);
+      for (const tc of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
+        if (isObj(tc) && isObj(tc.function)) {
+          this.add(tc.function.name);
+          this.add(tc.function.arguments);
+        }
+      }
+      if (isObj(m.function_call)) {
+        this.add(m.function_call.name);
+        this.add(m.function_call.arguments);
+      }
+    }
+  }
+
+  private responsesWhole(msg: Json): void {
+    for (const item of Array.isArray(msg.output) ? msg.output : []) {
+      if (!isObj(item)) continue;
+      this.add(item.name); // function and custom tool calls
+      this.add(item.arguments);
+      this.add(item.input);
+      this.add(item.code); // code interpreter
+      for (const part of [...(Array.isArray(item.content) ? item.content : []), ...(Array.isArray(item.summary) ? item.summary : [])]) {
+        if (!isObj(part)) continue;
+        this.add(part.text); // output_text, reasoning summary_text
+        this.add(part.refusal);
+      }
+    }
+  }
+
+  private anthropicWhole(msg: Json): void {
+    for (const block of Array.isArray(msg.content) ? msg.content : []) {
+      if (!isObj(block)) continue;
+      this.add(block.text);
+      this.add(block.thinking);
+      this.add(block.name); // tool_use
+      if (block.input !== undefined) this.add(JSON.stringify(block.input));
     }
   }
 

@@ -39,6 +39,12 @@ export interface ModelPrice extends TokenRates {
   aliases?: string[];
   maxOutputTokens: number;
   contextWindow: number;
+  /**
+   * The most input tokens one image can cost on this model, whatever its size: holds count each
+   * image at this, since an image's bytes in the body do not bound its tokens (a small PNG may
+   * be a large picture). Absent: an image is held at the whole context window.
+   */
+  maxImageTokens?: number;
   endpoints?: Endpoint[];
   longContext?: LongContextRates;
 }
@@ -61,6 +67,9 @@ export function validateModelPrice(p: ModelPrice): ModelPrice {
   }
   if (!Number.isSafeInteger(p.maxOutputTokens) || p.maxOutputTokens < 0) bad('maxOutputTokens must be a whole number ≥ 0');
   if (!Number.isSafeInteger(p.contextWindow) || p.contextWindow < 1) bad('contextWindow must be a whole number ≥ 1');
+  if (p.maxImageTokens !== undefined && (!Number.isSafeInteger(p.maxImageTokens) || p.maxImageTokens < 1 || p.maxImageTokens > p.contextWindow)) {
+    bad('maxImageTokens must be a whole number from 1 to contextWindow');
+  }
   if (p.endpoints !== undefined) {
     if (!Array.isArray(p.endpoints) || p.endpoints.some((e) => !ENDPOINTS.includes(e))) bad('unknown endpoint');
   }

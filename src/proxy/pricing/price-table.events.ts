@@ -76,6 +76,7 @@ export function encodeModelPrice(m: ModelPrice): JsonObject {
     contextWindow: m.contextWindow,
   };
   if (m.aliases?.length) out.aliases = [...m.aliases];
+  if (m.maxImageTokens !== undefined) out.maxImageTokens = m.maxImageTokens;
   if (m.endpoints) out.endpoints = [...m.endpoints];
   if (m.longContext) out.longContext = { aboveInputTokens: m.longContext.aboveInputTokens, ...encodeRates(m.longContext) };
   return out;
@@ -103,6 +104,7 @@ export function decodeModelPrice(o: JsonObject): ModelPrice {
     contextWindow: o.contextWindow as number,
   };
   if (o.aliases !== undefined) m.aliases = o.aliases as string[];
+  if (o.maxImageTokens !== undefined) m.maxImageTokens = o.maxImageTokens as number;
   if (o.endpoints !== undefined) m.endpoints = o.endpoints as ModelPrice['endpoints'];
   if (o.longContext !== undefined) {
     const lc = o.longContext as JsonObject;

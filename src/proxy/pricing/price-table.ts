@@ -19,6 +19,12 @@
  * 5-minute rate, Gemini audio input above the text rate, server-side tools billed per call
  * (web search, xAI live-search sources). maxOutputTokens that a provider does not publish
  * (xAI) are conservative guesses, marked below.
+ *
+ * maxImageTokens (what a hold counts per image, see metering/estimate.ts) is the dearest image
+ * each provider's page describes, rounded up: OpenAI ~1,450 (gpt-4o, 8 tiles) and ~3,800
+ * (gpt-4.1-nano, 1,536 patches × 2.46); Anthropic ~1,600 (images are scaled to fit); Gemini
+ * 258 per 768-px tile of an image scaled to at most 3072 px (16 tiles, ~4,130); xAI publishes
+ * nothing (GUESS).
  */
 import { parseCredits } from '../../ledger/domain/money';
 import { Endpoint, LongContextRates, ModelPrice, Provider } from './model-price';
@@ -38,6 +44,8 @@ interface Row {
   longContext?: { aboveInputTokens: number; input: string; cachedInput?: string; cacheWrite?: string; output: string };
 }
 
+const MAX_IMAGE_TOKENS: Record<Provider, number> = { openai: 4_000, anthropic: 2_000, gemini: 4_500, xai: 5_000 /* GUESS */, 'openai-compatible': 5_000 };
+
 // "$2.50 per million" → 2_500_000n µcr per million: the same exact parse as an amount of credits.
 const usd = (s: string): bigint => parseCredits(s);
 
@@ -51,6 +59,7 @@ function price(provider: Provider, r: Row): ModelPrice {
     cacheWrite: usd(r.cacheWrite ?? r.input),
     maxOutputTokens: r.maxOutputTokens,
     contextWindow: r.contextWindow,
+    maxImageTokens: Math.min(MAX_IMAGE_TOKENS[provider], r.contextWindow),
     endpoints: r.endpoints,
   };
   if (r.aliases) p.aliases = r.aliases;
@@ -83,8 +92,10 @@ const GPT41 = { maxOutputTokens: 32_768, contextWindow: 1_047_576, endpoints: OP
 const O_SERIES = { maxOutputTokens: 100_000, contextWindow: 200_000, endpoints: OPENAI_TEXT };
 const EMBEDDING = { output: '0', maxOutputTokens: 0, contextWindow: 8_191, endpoints: ['embeddings'] as Endpoint[] };
 const CLAUDE = { contextWindow: 200_000, endpoints: ANTHROPIC };
-// Claude Sonnet 4 / 4.5 with the 1M-context beta: prompts over 200k are charged at these rates.
+// Claude Sonnet 4 / 4.5 with the 1M-context beta: prompts over 200k are charged at these rates,
+// and the context window is 1M (a hold capped at 200k would fall short of such a prompt).
 const SONNET_1M = { aboveInputTokens: 200_000, input: '6.00', cacheWrite: '7.50', cachedInput: '0.60', output: '22.50' };
+const SONNET = { contextWindow: 1_000_000, endpoints: ANTHROPIC, longContext: SONNET_1M };
 const GEMINI_1M = { contextWindow: 1_048_576, endpoints: GEMINI };
 
 export const SHIPPED_PRICE_TABLE: readonly ModelPrice[] = Object.freeze([
@@ -116,8 +127,8 @@ export const SHIPPED_PRICE_TABLE: readonly ModelPrice[] = Object.freeze([
   anthropic({ model: 'claude-opus-4-5', aliases: ['claude-opus-4-5-20251101'], input: '5.00', cacheWrite: '6.25', cachedInput: '0.50', output: '25.00', maxOutputTokens: 64_000, ...CLAUDE }),
   anthropic({ model: 'claude-opus-4-1', aliases: ['claude-opus-4-1-20250805'], input: '15.00', cacheWrite: '18.75', cachedInput: '1.50', output: '75.00', maxOutputTokens: 32_000, ...CLAUDE }),
   anthropic({ model: 'claude-opus-4', aliases: ['claude-opus-4-0', 'claude-opus-4-20250514'], input: '15.00', cacheWrite: '18.75', cachedInput: '1.50', output: '75.00', maxOutputTokens: 32_000, ...CLAUDE }),
-  anthropic({ model: 'claude-sonnet-4-5', aliases: ['claude-sonnet-4-5-20250929'], input: '3.00', cacheWrite: '3.75', cachedInput: '0.30', output: '15.00', maxOutputTokens: 64_000, ...CLAUDE, longContext: SONNET_1M }),
-  anthropic({ model: 'claude-sonnet-4', aliases: ['claude-sonnet-4-0', 'claude-sonnet-4-20250514'], input: '3.00', cacheWrite: '3.75', cachedInput: '0.30', output: '15.00', maxOutputTokens: 64_000, ...CLAUDE, longContext: SONNET_1M }),
+  anthropic({ model: 'claude-sonnet-4-5', aliases: ['claude-sonnet-4-5-20250929'], input: '3.00', cacheWrite: '3.75', cachedInput: '0.30', output: '15.00', maxOutputTokens: 64_000, ...SONNET }),
+  anthropic({ model: 'claude-sonnet-4', aliases: ['claude-sonnet-4-0', 'claude-sonnet-4-20250514'], input: '3.00', cacheWrite: '3.75', cachedInput: '0.30', output: '15.00', maxOutputTokens: 64_000, ...SONNET }),
   anthropic({ model: 'claude-3-7-sonnet', aliases: ['claude-3-7-sonnet-latest', 'claude-3-7-sonnet-20250219'], input: '3.00', cacheWrite: '3.75', cachedInput: '0.30', output: '15.00', maxOutputTokens: 64_000, ...CLAUDE }),
   anthropic({ model: 'claude-haiku-4-5', aliases: ['claude-haiku-4-5-20251001'], input: '1.00', cacheWrite: '1.25', cachedInput: '0.10', output: '5.00', maxOutputTokens: 64_000, ...CLAUDE }),
   anthropic({ model: 'claude-3-5-haiku', aliases: ['claude-3-5-haiku-latest', 'claude-3-5-haiku-20241022'], input: '0.80', cacheWrite: '1.00', cachedInput: '0.08', output: '4.00', maxOutputTokens: 8_192, ...CLAUDE }),

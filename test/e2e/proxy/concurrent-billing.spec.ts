@@ -7,7 +7,7 @@ import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
 import { PriceBook } from '../../../src/proxy/pricing/price-book.service';
 import { worstCaseCost } from '../../../src/proxy/pricing/cost';
-import { estimateInputTokens } from '../../../src/proxy/metering/estimate';
+import { inputTokenBound } from '../../../src/proxy/metering/input-bound';
 import { LedgerVerifier } from '../../../src/ledger/application/ledger-verifier';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
 import { ReadModels } from '../../../src/ledger/application/read-models';
@@ -29,7 +29,8 @@ describe('concurrent requests from one account', () => {
   it('accepts exactly what the credit covers, settles each, refuses the rest with 402', async () => {
     const body = { model: 'gpt-4o-mini', max_tokens: 1000, messages: [{ role: 'user', content: 'how many of us get through' }] };
     const table = gw.app.get(PriceBook).at(new Date());
-    const hold = worstCaseCost(table.get('gpt-4o-mini')!, estimateInputTokens('openai.chat', body, 'openai'), 1000, table.marginBps);
+    const price = table.get('gpt-4o-mini')!;
+    const hold = worstCaseCost(price, inputTokenBound('openai.chat', body, Buffer.byteLength(JSON.stringify(body)), price), 1000, table.marginBps);
     const funds = hold * 100n;
     const accountId = await gw.account(funds);
     const { secret } = await gw.key(accountId);

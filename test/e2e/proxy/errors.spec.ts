@@ -138,6 +138,37 @@ describe.each(FORMATS)('%s format', (format: Format) => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  // Issue 16: max_tokens 0 reserved nothing for the answer, which the provider gave (and billed) anyway.
+  it('400 for an output limit below 1, naming the parameter, and nothing sent upstream or charged', async () => {
+    const { accountId, secret } = await funded();
+    for (const maxTokens of [0, -1]) expectSdkError(await sdkError(gw.url, secret, format, { maxTokens }), format, 400);
+    const limits: Record<Format, [string, Record<string, unknown>][]> = {
+      openai: [
+        ['max_tokens', { model: DEFAULT_MODEL.openai, max_tokens: 0, messages: [{ role: 'user', content: 'hi' }] }],
+        ['max_completion_tokens', { model: DEFAULT_MODEL.openai, max_completion_tokens: 0, messages: [{ role: 'user', content: 'hi' }] }],
+      ],
+      anthropic: [['max_tokens', { model: DEFAULT_MODEL.anthropic, max_tokens: 0, messages: [{ role: 'user', content: 'hi' }] }]],
+      gemini: [
+        ['generationConfig.maxOutputTokens', { contents: [{ parts: [{ text: 'hi' }] }], generationConfig: { maxOutputTokens: 0 } }],
+        ['generation_config.max_output_tokens', { contents: [{ parts: [{ text: 'hi' }] }], generation_config: { max_output_tokens: 0 } }],
+      ],
+    };
+    for (const [param, body] of limits[format]) {
+      const a = await rawCall(gw.url, format, { secret, body });
+      expectGatewayError(a, format, 400, 'invalid_request');
+      expect(a.text).toContain(param);
+      if (format === 'openai') expect((a.body as { error: { param: string } }).error.param).toBe(param);
+    }
+    const responses = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: DEFAULT_MODEL.openai, input: 'hi', max_output_tokens: 0 }),
+    });
+    if (format === 'openai') expect({ status: responses.status, body: await responses.json() }).toMatchObject({ status: 400, body: { error: { param: 'max_output_tokens' } } });
+    expect(fake.requests).toHaveLength(0);
+    expect(await gw.available(accountId)).toBe(100_000_000n);
+  });
+
   it('413 for a body over the size limit', async () => {
     const { secret } = await funded(tight);
     const prompt = 'word '.repeat(BODY_LIMIT / 2);

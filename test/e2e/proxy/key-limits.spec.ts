@@ -4,7 +4,7 @@ import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
 import { PriceBook } from '../../../src/proxy/pricing/price-book.service';
 import { worstCaseCost } from '../../../src/proxy/pricing/cost';
-import { estimateInputTokens } from '../../../src/proxy/metering/estimate';
+import { inputTokenBound } from '../../../src/proxy/metering/input-bound';
 
 describe('key limits', () => {
   let fake: FakeUpstream;
@@ -21,7 +21,8 @@ describe('key limits', () => {
   it('a spending cap admits a request only while its worst case fits under the cap', async () => {
     const body = { model: 'gpt-4o-mini', max_tokens: 500, messages: [{ role: 'user' as const, content: 'cap me at some point' }] };
     const table = gw.app.get(PriceBook).at(new Date());
-    const worst = worstCaseCost(table.get('gpt-4o-mini')!, estimateInputTokens('openai.chat', body, 'openai'), 500, table.marginBps);
+    const price = table.get('gpt-4o-mini')!;
+    const worst = worstCaseCost(price, inputTokenBound('openai.chat', body, Buffer.byteLength(JSON.stringify(body)), price), 500, table.marginBps);
     const each = gw.price('gpt-4o-mini', { inputTokens: 5, outputTokens: 6, cachedTokens: 0, cacheWriteTokens: 0 });
     const accountId = await gw.account(10_000_000n);
     // Room for the worst case of one request after two have been spent: the third fits, the fourth does not.

@@ -446,6 +446,26 @@ describe('scripted behaviours', () => {
     expect(fake.requests.map((r) => r.aborted)).toEqual([false, true]);
   });
 
+  it('replaces every usage count with the raw JSON it is given, in JSON answers and in SSE events', async () => {
+    fake.script({ kind: 'usage', counts: '"12"' }, { kind: 'usage', counts: '1e999' }, { kind: 'usage', counts: '-3' }, { kind: 'usage', counts: '7' });
+    const whole = await raw('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(chat),
+    });
+    const body = JSON.parse(whole.text);
+    expect(body.usage).toMatchObject({ prompt_tokens: '12', completion_tokens: '12', prompt_tokens_details: { cached_tokens: '12' } });
+    expect(body.choices[0].message.content).toContain('fake-openai'); // the rest as usual
+    const infinite = await an.messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: chat.messages });
+    expect(infinite.usage.input_tokens).toBe(Infinity);
+    const stream = await oa.chat.completions.create({ ...chat, stream: true, stream_options: { include_usage: true } });
+    const usages: unknown[] = [];
+    for await (const c of stream) if (c.usage) usages.push(c.usage);
+    expect(usages).toEqual([expect.objectContaining({ prompt_tokens: -3, completion_tokens: -3, total_tokens: -3 })]);
+    const gem = await gg.models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' });
+    expect(gem.usageMetadata).toMatchObject({ promptTokenCount: 7, candidatesTokenCount: 7 });
+  });
+
   it('delays headers when told to, and on every answer with latencyMs', async () => {
     fake.script({ kind: 'delay-headers', ms: 150 });
     let t0 = Date.now();

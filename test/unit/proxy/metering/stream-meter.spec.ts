@@ -254,3 +254,62 @@ describe('StreamMeter: robustness', () => {
     }
   });
 });
+
+describe('usage that cannot be a count', () => {
+  it('is no usage in a stream: the delivered text is kept for an estimate', () => {
+    const broken = sse([
+      [undefined, chunk([delta({ content: 'Hello' })])],
+      [undefined, chunk([delta({}, 'stop')])],
+      [undefined, chunk([], { prompt_tokens: '9', completion_tokens: 2, total_tokens: 11 })],
+    ]);
+    expect(meter('openai-chat', broken).result()).toEqual({ usage: null, partialUsage: null, deliveredText: 'Hello' });
+    const anthropic = sse([
+      ['message_start', { type: 'message_start', message: { usage: { input_tokens: 12, output_tokens: 1 } } }],
+      ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi there' } }],
+      ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: -5 } }],
+    ]);
+    // The start's input side stays, as for a cut stream; the output is estimated from the text.
+    expect(meter('anthropic', anthropic).result()).toEqual({
+      usage: null,
+      partialUsage: { inputTokens: 12, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 1 },
+      deliveredText: 'Hi there',
+    });
+  });
+});
+
+describe('answer(): the text of a whole JSON answer, in each format', () => {
+  const text = (format: MeterFormat, answer: unknown) => {
+    const m = new StreamMeter(format);
+    m.answer(Buffer.from(JSON.stringify(answer)));
+    return m.result().deliveredText;
+  };
+
+  it('reads the answer text, reasoning and tool calls', () => {
+    const chat = {
+      choices: [
+        { index: 0, message: { role: 'assistant', content: 'Paris.', reasoning_content: 'Think.', tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] } },
+      ],
+    };
+    expect(text('openai-chat', chat)).toBe('Paris.Think.f{"a":1}');
+    expect(text('openai-completions', { choices: [{ text: 'done' }] })).toBe('done');
+    const responses = {
+      output: [
+        { type: 'reasoning', summary: [{ type: 'summary_text', text: 'S.' }] },
+        { type: 'message', content: [{ type: 'output_text', text: 'Hi.' }] },
+        { type: 'function_call', name: 'g', arguments: '{}' },
+      ],
+    };
+    expect(text('openai-responses', responses)).toBe('S.Hi.g{}');
+    const anthropic = { content: [{ type: 'thinking', thinking: 'T.' }, { type: 'text', text: 'A.' }, { type: 'tool_use', name: 'h', input: { q: 1 } }] };
+    expect(text('anthropic', anthropic)).toBe('T.A.h{"q":1}');
+    const gemini = { candidates: [{ content: { parts: [{ text: 'G.' }, { functionCall: { name: 'k', args: { x: true } } }] } }] };
+    expect(text('gemini', gemini)).toBe('G.k{"x":true}');
+    expect(text('gemini', [gemini, gemini])).toBe('G.k{"x":true}G.k{"x":true}'); // the JSON-array stream
+  });
+
+  it('ignores what is not JSON', () => {
+    const m = new StreamMeter('openai-chat');
+    m.answer(Buffer.from('<html>'));
+    expect(m.result().deliveredText).toBe('');
+  });
+});

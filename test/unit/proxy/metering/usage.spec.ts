@@ -62,18 +62,61 @@ describe('usageFromOpenAI', () => {
     });
   });
 
-  it('never loses or invents prompt tokens, and reads garbage as zero', () => {
+  it('never loses or invents prompt tokens', () => {
     fc.assert(
       fc.property(fc.nat(1e9), fc.nat(1e9), fc.nat(1e9), (prompt, cached, completion) => {
-        const u = usageFromOpenAI({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } });
+        const u = usageFromOpenAI({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } })!;
         expect(u.inputTokens + u.cachedTokens).toBe(prompt);
         expect(u.inputTokens >= 0 && u.cachedTokens >= 0).toBe(true);
         expect(u.outputTokens).toBe(completion);
       }),
     );
-    for (const junk of [null, undefined, 'x', 3, { prompt_tokens: -4, completion_tokens: 1.5 }, { input_tokens: '7' }]) {
-      expect(usageFromOpenAI(junk)).toEqual({ inputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 });
+  });
+
+  // Until issue 16 these read as zeros, charged as if the provider had counted nothing.
+  it('reads garbage as no usage at all, never as zero', () => {
+    for (const junk of [null, undefined, 'x', 3, [], {}, { prompt_tokens: -4, completion_tokens: 1 }, { prompt_tokens: 4, completion_tokens: 1.5 }, { input_tokens: '7', output_tokens: 1 }]) {
+      expect(usageFromOpenAI(junk)).toBeNull();
     }
+  });
+});
+
+/** A count that is present but cannot be one: what a broken or hostile upstream might send. */
+const UNUSABLE: unknown[] = ['12', -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, JSON.parse('1e999'), 2 ** 53, true, {}, [3]];
+
+describe('an unusable count anywhere makes the whole usage missing', () => {
+  const valid = {
+    chat: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 2 } },
+    responses: { input_tokens: 10, output_tokens: 5, total_tokens: 15, input_tokens_details: { cached_tokens: 2 } },
+    anthropic: { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 2, cache_creation_input_tokens: 1 },
+    gemini: { promptTokenCount: 10, candidatesTokenCount: 5, cachedContentTokenCount: 2, thoughtsTokenCount: 1, toolUsePromptTokenCount: 1, totalTokenCount: 17 },
+  };
+  const cases: [string, (u: unknown) => unknown, Record<string, unknown>, string[]][] = [
+    ['openai chat', usageFromOpenAI, valid.chat, ['prompt_tokens', 'completion_tokens', 'total_tokens', 'prompt_tokens_details.cached_tokens']],
+    ['openai responses', usageFromOpenAI, valid.responses, ['input_tokens', 'output_tokens', 'total_tokens', 'input_tokens_details.cached_tokens']],
+    ['anthropic', usageFromAnthropic, valid.anthropic, ['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens']],
+    ['gemini', usageFromGemini, valid.gemini, ['promptTokenCount', 'candidatesTokenCount', 'cachedContentTokenCount', 'thoughtsTokenCount', 'toolUsePromptTokenCount', 'totalTokenCount']],
+  ];
+  it.each(cases)('%s', (_name, read, usage, fields) => {
+    expect(read(usage)).not.toBeNull();
+    for (const field of fields) {
+      for (const bad of UNUSABLE) {
+        const broken = structuredClone(usage);
+        const path = field.split('.');
+        let at = broken as Record<string, unknown>;
+        for (const k of path.slice(0, -1)) at = at[k] as Record<string, unknown>;
+        at[path[path.length - 1]] = bad;
+        expect([field, bad, read(broken)]).toEqual([field, bad, null]);
+      }
+    }
+  });
+
+  it('a required count that is absent is missing too; absent optional ones read as zero', () => {
+    expect(usageFromAnthropic({ output_tokens: 5 })).toBeNull();
+    expect(usageFromAnthropic({ input_tokens: 5 })).toBeNull();
+    expect(usageFromGemini({ candidatesTokenCount: 5 })).toBeNull();
+    expect(usageFromOpenAI({ output_tokens: 5 })).toBeNull();
+    expect(usageFromGemini({ promptTokenCount: 4 })).toEqual({ inputTokens: 4, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 0 });
   });
 });
 
@@ -118,7 +161,7 @@ describe('usageFromGemini', () => {
 
   it('bills the results of Google tools fed back to the model as input', () => {
     const usageMetadata = { promptTokenCount: 9, candidatesTokenCount: 40, toolUsePromptTokenCount: 120, totalTokenCount: 169 };
-    const u = usageFromGemini(usageMetadata);
+    const u = usageFromGemini(usageMetadata)!;
     expect(u).toEqual({ inputTokens: 129, cachedTokens: 0, cacheWriteTokens: 0, outputTokens: 40 });
     // Everything in totalTokenCount is charged, once.
     expect(u.inputTokens + u.cachedTokens + u.outputTokens).toBe(usageMetadata.totalTokenCount);

@@ -45,6 +45,12 @@ describe('the shipped price table', () => {
     expect(byName('gpt-3.5-turbo-instruct').endpoints).toEqual(['completions']);
   });
 
+  it('says how many tokens an image can cost on every model (holds count images at it)', () => {
+    for (const m of SHIPPED_PRICE_TABLE) expect(m.maxImageTokens! >= 1_000 && m.maxImageTokens! <= m.contextWindow).toBe(true);
+    // Claude Sonnet 4 / 4.5 take 1M-token prompts (the long-context rates above 200k): a hold capped at 200k would fall short.
+    expect(byName('claude-sonnet-4-5').contextWindow).toBe(1_000_000);
+  });
+
   it('never discounts a cache write or charges a cache read above plain input', () => {
     for (const m of SHIPPED_PRICE_TABLE) {
       expect(m.cacheWrite >= m.input).toBe(true);
@@ -74,8 +80,9 @@ describe('price table events', () => {
       cachedInput: r,
       cacheWrite: r,
       maxOutputTokens: fc.integer({ min: 0, max: 1_000_000 }),
-      contextWindow: fc.integer({ min: 1, max: 10_000_000 }),
-    });
+      contextWindow: fc.integer({ min: 10_000, max: 10_000_000 }),
+      maxImageTokens: fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: undefined }),
+    }).map(({ maxImageTokens, ...m }) => (maxImageTokens === undefined ? m : { ...m, maxImageTokens }));
     fc.assert(
       fc.property(priceArb, (m) => {
         const t = { version: 1, ...content([m]) };
@@ -116,6 +123,7 @@ describe('price table events', () => {
     bad(content([{ ...gpt, longContext: { aboveInputTokens: 10, input: 1n, output: gpt.output, cachedInput: gpt.cachedInput, cacheWrite: gpt.cacheWrite } }]));
     bad(content([]));
     bad(content([gpt], { effectiveAt: 'yesterday' }));
+    for (const maxImageTokens of [0, 1.5, -1, gpt.contextWindow + 1, '1000' as never]) bad(content([{ ...gpt, maxImageTokens }]));
     expect(() => normalizeContent(content([gpt], { marginBps: 7.5 }))).toThrow(expect.objectContaining({ code: 'invalid_margin' }));
     expect(() => decodePriceTable({ ...encodePriceTable({ version: 1, ...content([gpt]) }), version: 0 })).toThrow(
       expect.objectContaining({ code: 'invalid_price_table' }),
