@@ -17,6 +17,7 @@ import { ApiKeyAuthenticator, KeyAuthError, KeyPrincipal } from '../../keys/appl
 import { ENDPOINTS, Endpoint, EndpointKind } from '../endpoints';
 import { ProxyService } from '../proxy.service';
 import { ApiFormat, ProxyError } from './proxy-error';
+import { checkJsonStructure } from './json-structure-check';
 import { CatalogService } from '../catalog.service';
 import { RequestLogRepository } from '../usage/request-log.repository';
 import { receiptOf } from '../usage/receipt';
@@ -204,6 +205,14 @@ function presentedKey(request: FastifyRequest): string | null {
 
 function parseBody(raw: Buffer | undefined): Record<string, unknown> {
   if (!raw || raw.length === 0) throw new ProxyError('invalid_json', 'the body must be a JSON object');
+  // Before JSON.parse: it accepts both, and what it makes of them is not what the upstream reads.
+  const problem = checkJsonStructure(raw);
+  if (problem?.kind === 'too_deep') {
+    throw new ProxyError('invalid_request', `the body nests arrays and objects more than ${problem.maxDepth} levels deep`);
+  }
+  if (problem?.kind === 'duplicate_key') {
+    throw new ProxyError('invalid_request', `the body has the key ${JSON.stringify(problem.key.slice(0, 60))} twice in one object`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
