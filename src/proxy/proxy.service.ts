@@ -125,7 +125,7 @@ export class ProxyService {
       if (attempt.upstream.status >= 300) {
         // The provider refused the request itself (a 4xx that another channel would refuse too):
         // its own answer, in its own format, and nothing charged.
-        const text = await collect(attempt.upstream.body);
+        const text = await collect(attempt.upstream.body).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
         const out = plan.translateError ? plan.translateError(attempt.upstream.status, text) : text;
         row.errorCode = 'upstream_refused';
         // Released before the answer goes out, so a client that looks at its balance next sees it whole.
@@ -149,7 +149,7 @@ export class ProxyService {
         }
         usage = meter.result().usage;
       } else {
-        const buf = await collect(attempt.upstream.body);
+        const buf = await collect(attempt.upstream.body).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
         const { body, usage: u } = plan.finishJson(buf);
         usage = u;
         sendWhole(req.res, progress, 200, { ...headers, 'content-type': plan.translateError ? 'application/json' : ct }, body);
@@ -326,10 +326,14 @@ export class ProxyService {
     void this.requestLog.record(row);
   }
 
-  /** Failed before the first byte: void the hold and log the failure. */
+  /**
+   * Failed before the first byte: void the hold and log the failure. 499 only when the client
+   * really went away; anything else that is not a ProxyError is ours (500, as the route answers).
+   */
   private async fail(req: ProxyRequest, row: RequestLogRow, reservation: Reservation | null, err: unknown): Promise<void> {
-    row.status = err instanceof ProxyError ? err.status : 499;
-    row.errorCode = err instanceof ProxyError ? err.code : 'client_disconnected';
+    const clientGone = !(err instanceof ProxyError) && req.res.destroyed;
+    row.status = err instanceof ProxyError ? err.status : clientGone ? 499 : 500;
+    row.errorCode = err instanceof ProxyError ? err.code : clientGone ? 'client_disconnected' : 'internal_error';
     await this.release(req, row, reservation, row.errorCode);
   }
 
@@ -385,6 +389,19 @@ export class ProxyService {
     if (err.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.extra.retryAfterSeconds);
     return { status: err.status, headers, body: JSON.stringify(errorBody(format, err)) };
   }
+}
+
+/**
+ * Reading an upstream's whole answer failed: the upstream broke it off (or paused past
+ * UPSTREAM_TIMEOUT_MS) — its failure, 502 or 504 — unless the client went away first, which
+ * aborted the read (then the abort goes on as it is, and fail() records 499).
+ */
+function brokenAnswer(err: unknown, clientSignal: AbortSignal): unknown {
+  if (err instanceof ProxyError || clientSignal.aborted) return err;
+  if ((err as { code?: string } | null)?.code === 'UND_ERR_BODY_TIMEOUT') {
+    return new ProxyError('upstream_timeout', 'the upstream provider stopped sending its answer');
+  }
+  return new ProxyError('upstream_error', 'the upstream provider broke off its answer');
 }
 
 /** The price table in force, or 503 while none is known (the database was down at start). */
