@@ -10,7 +10,7 @@ import { APP_CONFIG, AppConfig } from '../config/config';
 import { KeyPrincipal } from '../keys/application/api-key-authenticator';
 import { BillingService, Reservation } from './billing/billing.service';
 import { Endpoint, RequestShape, shapeOf } from './endpoints';
-import { ApiFormat, ProxyError, errorBody } from './http/proxy-error';
+import { ApiFormat, ProxyError, errorBody, quoted } from './http/proxy-error';
 import { RateLimiter } from './limits/rate-limiter';
 import { SpendCaps } from './limits/spend-caps';
 import { formatCredits } from '../ledger/domain/money';
@@ -167,14 +167,14 @@ export class ProxyService {
   /** Everything before the upstream call: model, key allowlist, limits, and the reservation. */
   private async admit(req: ProxyRequest, shape: RequestShape, table: PriceTableVersion, price: ModelPrice | undefined): Promise<Admitted> {
     const { endpoint, principal, requestId } = req;
-    if (!price) throw new ProxyError('model_not_found', `the model ${shape.model} does not exist or is not offered here`, { param: 'model' });
+    if (!price) throw new ProxyError('model_not_found', `the model ${quoted(shape.model)} does not exist or is not offered here`, { param: 'model' });
     if (principal.models && !principal.models.includes(shape.model)) {
-      throw new ProxyError('model_not_allowed', `this key may not use the model ${shape.model}`, { param: 'model' });
+      throw new ProxyError('model_not_allowed', `this key may not use the model ${quoted(shape.model)}`, { param: 'model' });
     }
     const plan = planFor(endpoint, price, req.body, shape, req.raw, requestId, req.startedAtDate);
     // Refused before the ledger is touched: no hold (or free request) for a request nobody can serve.
     if (!this.sender.canRoute(plan, shape.model)) {
-      throw new ProxyError('no_channel', `no upstream is configured for the model ${shape.model}`);
+      throw new ProxyError('no_channel', `no upstream is configured for the model ${quoted(shape.model)}`);
     }
     const inputTokens = estimateInputTokens(endpoint.kind, req.body, price.provider);
     const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens);

@@ -24,6 +24,7 @@ export type ProxyErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'request_timeout'
+  | 'uri_too_long'
   | 'headers_too_large'
   | 'internal_error';
 
@@ -47,6 +48,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
+  uri_too_long: 414,
   headers_too_large: 431,
   internal_error: 500,
 };
@@ -109,6 +111,7 @@ const GEMINI_STATUS: Record<number, string> = {
   405: 'UNIMPLEMENTED',
   408: 'DEADLINE_EXCEEDED',
   413: 'INVALID_ARGUMENT',
+  414: 'INVALID_ARGUMENT',
   431: 'INVALID_ARGUMENT',
   429: 'RESOURCE_EXHAUSTED',
   500: 'INTERNAL',
@@ -129,6 +132,14 @@ export function formatOfPath(url: string): ApiFormat | null {
   if (path === '/v1/messages' || path.startsWith('/v1/messages/')) return 'anthropic';
   if (path === '/v1' || path.startsWith('/v1/')) return 'openai';
   return null;
+}
+
+/**
+ * Client-chosen text (a model name, a path) as error messages quote it: at most 200 characters,
+ * so a megabyte of it is not sent back whole.
+ */
+export function quoted(text: string, max = 200): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 /** The error body in the given format. */

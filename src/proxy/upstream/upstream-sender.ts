@@ -9,7 +9,7 @@ import { Injectable } from '@nestjs/common';
 import { IncomingHttpHeaders } from 'node:http';
 import { Channel } from '../channels/channel';
 import { ChannelRouter } from '../channels/channel-router';
-import { ProxyError } from '../http/proxy-error';
+import { ProxyError, quoted } from '../http/proxy-error';
 import { Plan, formatOfProvider, upstreamHeaders } from './plan';
 import { UpstreamClient, UpstreamFailure, UpstreamResponse } from './upstream-client';
 
@@ -65,7 +65,7 @@ export class UpstreamSender {
     if (routed.ok && routed.channel && routed.value && !(routed.value instanceof ProxyError)) {
       return { channel: routed.channel, upstream: routed.value, attempts: routed.failures.length + 1 };
     }
-    if (!routed.channel) throw new ProxyError('no_channel', `no upstream is configured for the model ${model}`);
+    if (!routed.channel) throw new ProxyError('no_channel', `no upstream is configured for the model ${quoted(model)}`);
     throw routed.value instanceof ProxyError ? routed.value : new ProxyError('upstream_error', 'the upstream provider failed');
   }
 }
