@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../../app.module';
 import { AppConfig } from '../../config/config';
-import { proxyClientErrorHandler } from '../../proxy/http/proxy-client-error';
+import { proxyClientErrorHandler, proxyFrameworkErrors } from '../../proxy/http/proxy-client-error';
 import { Logger, NestPinoLogger } from '../logging/logger';
 import { httpServerOptions } from './http-server-options';
 
@@ -13,7 +13,9 @@ import { httpServerOptions } from './http-server-options';
  * answered in the shape of the API their path belongs to (proxy-client-error.ts).
  */
 export async function createApiApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
-  return NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(httpServerOptions(config, proxyClientErrorHandler)), {
+  return NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(
+      httpServerOptions(config, { clientErrorHandler: proxyClientErrorHandler, frameworkErrors: proxyFrameworkErrors }),
+    ), {
     logger: new NestPinoLogger(logger),
     bufferLogs: false,
     abortOnError: false, // the caller reports start-up failures (failedToStart)

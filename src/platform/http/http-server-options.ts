@@ -7,14 +7,19 @@
  * never cut by them. Fastify's `connectionTimeout` (a socket idle timer) is left off on purpose:
  * it would also cut an answer that pauses, which is UPSTREAM_TIMEOUT_MS's to bound.
  */
-import type { FastifyHttpOptions } from 'fastify';
+import type { FastifyHttpOptions, FastifyReply, FastifyRequest } from 'fastify';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { AppConfig } from '../../config/config';
 
-export type ClientErrorHandler = (err: Error & { code?: string; rawPacket?: unknown }, socket: Socket) => void;
+export interface ConnectionErrorAnswers {
+  /** Errors of Node's HTTP parser (timeouts, oversized or malformed headers), before any route. */
+  clientErrorHandler: (err: Error & { code?: string; rawPacket?: unknown }, socket: Socket) => void;
+  /** Fastify's refusals before routing (undecodable URL, over-long path segment). */
+  frameworkErrors: (err: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply) => void;
+}
 
-export function httpServerOptions(config: AppConfig, clientErrorHandler?: ClientErrorHandler): FastifyHttpOptions<Server> {
+export function httpServerOptions(config: AppConfig, answers?: ConnectionErrorAnswers): FastifyHttpOptions<Server> {
   // Node checks the two timeouts on an interval (30 s by default), which would add up to 30 s to
   // them: check often enough that a stalled request is closed close to its bound.
   const shortest = Math.min(config.HTTP_HEADERS_TIMEOUT_MS, config.HTTP_REQUEST_TIMEOUT_MS);
@@ -33,6 +38,6 @@ export function httpServerOptions(config: AppConfig, clientErrorHandler?: Client
     // request.ip is the socket's address unless the socket is a listed proxy; then it is the
     // nearest address in X-Forwarded-For that is not itself a listed proxy.
     trustProxy: config.TRUST_PROXY.length ? config.TRUST_PROXY : false,
-    ...(clientErrorHandler ? { clientErrorHandler } : {}),
+    ...(answers ? { clientErrorHandler: answers.clientErrorHandler, frameworkErrors: answers.frameworkErrors as FastifyHttpOptions<Server>['frameworkErrors'] } : {}),
   };
 }

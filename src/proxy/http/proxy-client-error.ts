@@ -8,7 +8,11 @@
  * whose headers arrived) or from the start of the bytes the parser choked on (`rawPacket`).
  * When it is not (headers so large the request line was in an earlier packet), the answer is
  * the plain shape Fastify gives by default. Nothing here is logged: the raw packet is content.
+ *
+ * Fastify's own refusals before routing (`frameworkErrors`: a URL it cannot decode, a path
+ * segment longer than its maxParamLength) get the same treatment, and never echo the path.
  */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, STATUS_CODES, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -50,4 +54,15 @@ function requestLinePath(packet: unknown): string | null {
   const head = packet.subarray(0, 2048).toString('latin1');
   const m = /^[A-Z]{3,10} (\/[^ \r\n]*) HTTP\/1\.[01]\r?\n/.exec(head);
   return m ? m[1] : null;
+}
+
+/** Fastify's refusals before routing, in the path's API shape (its default quotes the whole path back). */
+export function proxyFrameworkErrors(err: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): void {
+  const e =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new ProxyError('uri_too_long', 'a segment of the path is too long')
+      : new ProxyError('invalid_request', 'the URL could not be read');
+  const format = formatOfPath(request.raw.url ?? '/');
+  const body = format ? errorBody(format, e) : { error: STATUS_CODES[e.status], message: e.message, statusCode: e.status };
+  void reply.code(e.status).headers({ 'content-type': 'application/json', 'x-request-id': randomUUID() }).send(JSON.stringify(body));
 }
