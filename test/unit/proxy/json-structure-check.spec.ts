@@ -43,8 +43,9 @@ function withDuplicate(v: unknown, target: number, escapeCopy: boolean, filler: 
 
 describe('checkJsonStructure', () => {
   it('finds nothing wrong in JSON that JSON.stringify wrote (compact or indented)', () => {
+    const manyKeys = fc.dictionary(fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'é', '\\', '"'), maxLength: 4 }), value, { minKeys: 10, maxKeys: 60 });
     fc.assert(
-      fc.property(value, fc.boolean(), (v, indent) => {
+      fc.property(fc.oneof(value, manyKeys), fc.boolean(), (v, indent) => {
         const text = JSON.stringify(v, null, indent ? 2 : undefined) ?? 'null';
         expect(check(text)).toBeNull();
       }),
@@ -53,7 +54,11 @@ describe('checkJsonStructure', () => {
   });
 
   it('finds a key written twice in any object, at any depth, also when the copy is spelled with escapes', () => {
-    const withObject = fc.tuple(value, fc.dictionary(tricky, value, { maxKeys: 3 })).map(([v, o]) => ({ wrapper: [v, o] }));
+    // Objects with many keys too: past 16 keys the check keeps them in a Set rather than comparing bytes.
+    const manyKeys = fc.dictionary(fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'é', '\\'), maxLength: 4 }), fc.integer(), { minKeys: 10, maxKeys: 60 });
+    const withObject = fc
+      .tuple(value, fc.dictionary(tricky, value, { maxKeys: 3 }), manyKeys)
+      .map(([v, o, many]) => ({ wrapper: [v, o, { many }] }));
     fc.assert(
       fc.property(withObject, fc.nat(), fc.boolean(), value, (v, pick, escapeCopy, filler) => {
         const objects = withDuplicate(v, -1, false, null).objects;
@@ -70,6 +75,12 @@ describe('checkJsonStructure', () => {
     expect(check('{"generationConfig":{"maxOutputTokens":1,"maxOutputTokens":100000}}')).toEqual({ kind: 'duplicate_key', key: 'maxOutputTokens' });
     // The same key in sibling objects is not a duplicate.
     expect(check('{"a":{"model":1},"b":{"model":2},"c":[{"model":3},{"model":4}]}')).toBeNull();
+  });
+
+  it('compares keys as JSON.parse reads them: two invalid UTF-8 keys that both decode to U+FFFD are one key', () => {
+    const body = Buffer.concat([Buffer.from('{"'), Buffer.from([0xff]), Buffer.from('":1,"'), Buffer.from([0xfe]), Buffer.from('":2}')]);
+    expect(Object.keys(JSON.parse(body.toString('utf8')))).toHaveLength(1);
+    expect(checkJsonStructure(body)).toEqual({ kind: 'duplicate_key', key: '\ufffd' });
   });
 
   it(`accepts ${MAX_JSON_DEPTH} levels and refuses ${MAX_JSON_DEPTH + 1}, of arrays and of objects`, () => {
