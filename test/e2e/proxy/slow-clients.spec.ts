@@ -113,6 +113,11 @@ describe('a request that stops arriving', () => {
     expect(statusAndBody(closed.text).status).toBe(408);
   });
 
+  it('a connection that never sends a byte is closed within HTTP_HEADERS_TIMEOUT_MS', async () => {
+    const closed = await sendAndWaitForClose([]);
+    expect(closed.elapsedMs).toBeLessThan(HEADERS_MS + SLACK_MS);
+  });
+
   it('an idle keep-alive connection is closed after HTTP_KEEP_ALIVE_TIMEOUT_MS', async () => {
     const closed = await sendAndWaitForClose(['GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n']);
     expect(closed.text).toMatch(/^HTTP\/1\.1 401 /); // answered, then left idle
