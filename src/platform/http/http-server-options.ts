@@ -32,7 +32,6 @@ export function httpServerOptions(config: AppConfig, answers?: ConnectionErrorAn
     http: {
       headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
-      keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       connectionsCheckingInterval,
     },
     // request.ip is the socket's address unless the socket is a listed proxy; then it is the

@@ -20,6 +20,15 @@ async function ipSeen(url: string, forwardedFor?: string): Promise<string> {
   return ((await res.json()) as { ip: string }).ip;
 }
 
+describe('receiving bounds', () => {
+  it('by default, a stalled request is answered and closed within 30 s (timeout plus the check interval)', () => {
+    const { http, requestTimeout } = httpServerOptions(loadConfig({})) as { http: Record<string, number>; requestTimeout: number };
+    expect(requestTimeout).toBe(http.requestTimeout);
+    expect(http.headersTimeout).toBeLessThanOrEqual(http.requestTimeout);
+    expect(http.requestTimeout + http.connectionsCheckingInterval).toBeLessThanOrEqual(30_000);
+  });
+});
+
 describe('request.ip', () => {
   const apps: FastifyInstance[] = [];
   afterAll(async () => {
