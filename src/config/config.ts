@@ -2,6 +2,7 @@
  * The one place that reads process.env. Every entry point calls loadConfig() once at boot;
  * everything else receives the typed AppConfig by injection.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const url = (protocols: string[]) =>
@@ -17,6 +18,21 @@ const url = (protocols: string[]) =>
   );
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** `10.0.0.1` or `10.0.0.0/8` (IPv4 or IPv6). */
+function isAddressOrCidr(v: string): boolean {
+  const [addr, bits, ...rest] = v.split('/');
+  const family = isIP(addr);
+  if (!family || rest.length) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** A comma list of addresses and CIDRs, parsed to an array (empty: none). */
+const addressList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .refine((list) => list.every(isAddressOrCidr), { message: 'must be a comma list of IP addresses or CIDRs (10.0.0.0/8, ::1)' });
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -71,7 +87,20 @@ const schema = z.object({
   // Authentication. Failed authentications a client address may make per minute before the
   // proxy answers 429 without looking its keys up; 0 turns the limit off.
   AUTH_FAILURES_PER_MINUTE: intFrom(0, 1_000_000).default(30),
+
+  // Receiving a request (issue 16). These bound how long a client may take to send its headers
+  // and its whole request, so a stalled body cannot hold a socket forever: it is answered 408 and
+  // closed. They never bound the answer (an upstream that pauses is UPSTREAM_TIMEOUT_MS's).
+  HTTP_HEADERS_TIMEOUT_MS: intFrom(100, 600_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: intFrom(100, 3_600_000).default(25_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: intFrom(100, 600_000).default(72_000),
+  // Peers (load balancers) whose X-Forwarded-For is believed; from anyone else the socket's
+  // address is the client's. Default none.
+  TRUST_PROXY: addressList.default([]),
 }).superRefine((c, ctx) => {
+  if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });
+  }
   if (c.NODE_ENV === 'production' && !c.ENCRYPTION_KEY) {
     ctx.addIssue({ code: 'custom', path: ['ENCRYPTION_KEY'], message: 'is required in production (32 bytes, base64)' });
   }

@@ -10,7 +10,7 @@ import { APP_CONFIG, AppConfig } from '../config/config';
 import { KeyPrincipal } from '../keys/application/api-key-authenticator';
 import { BillingService, Reservation } from './billing/billing.service';
 import { Endpoint, RequestShape, shapeOf } from './endpoints';
-import { ApiFormat, ProxyError, errorBody } from './http/proxy-error';
+import { ApiFormat, ProxyError, errorBody, quoted } from './http/proxy-error';
 import { RateLimiter } from './limits/rate-limiter';
 import { SpendCaps } from './limits/spend-caps';
 import { formatCredits } from '../ledger/domain/money';
@@ -126,7 +126,7 @@ export class ProxyService {
       if (attempt.upstream.status >= 300) {
         // The provider refused the request itself (a 4xx that another channel would refuse too):
         // its own answer, in its own format, and nothing charged.
-        const text = await collect(attempt.upstream.body);
+        const text = await collect(attempt.upstream.body).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
         const out = plan.translateError ? plan.translateError(attempt.upstream.status, text) : text;
         row.errorCode = 'upstream_refused';
         // Released before the answer goes out, so a client that looks at its balance next sees it whole.
@@ -150,7 +150,7 @@ export class ProxyService {
         }
         usage = meter.result().usage;
       } else {
-        const buf = await collect(attempt.upstream.body);
+        const buf = await collect(attempt.upstream.body).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
         const { body, usage: u } = plan.finishJson(buf);
         usage = u;
         if (!usage) meter.answer(buf); // no usable usage: the answer's text is estimated instead
@@ -169,9 +169,9 @@ export class ProxyService {
   /** Everything before the upstream call: model, key allowlist, limits, and the reservation. */
   private async admit(req: ProxyRequest, shape: RequestShape, table: PriceTableVersion, price: ModelPrice | undefined): Promise<Admitted> {
     const { endpoint, principal, requestId } = req;
-    if (!price) throw new ProxyError('model_not_found', `the model ${shape.model} does not exist or is not offered here`, { param: 'model' });
+    if (!price) throw new ProxyError('model_not_found', `the model ${quoted(shape.model)} does not exist or is not offered here`, { param: 'model' });
     if (principal.models && !principal.models.includes(shape.model)) {
-      throw new ProxyError('model_not_allowed', `this key may not use the model ${shape.model}`, { param: 'model' });
+      throw new ProxyError('model_not_allowed', `this key may not use the model ${quoted(shape.model)}`, { param: 'model' });
     }
     const plan = planFor(endpoint, price, req.body, shape, req.raw, requestId, req.startedAtDate);
     // Refused before the ledger is touched: no hold (or free request) for a request nobody can serve.
@@ -333,10 +333,14 @@ export class ProxyService {
     void this.requestLog.record(row);
   }
 
-  /** Failed before the first byte: void the hold and log the failure. */
+  /**
+   * Failed before the first byte: void the hold and log the failure. 499 only when the client
+   * really went away; anything else that is not a ProxyError is ours (500, as the route answers).
+   */
   private async fail(req: ProxyRequest, row: RequestLogRow, reservation: Reservation | null, err: unknown): Promise<void> {
-    row.status = err instanceof ProxyError ? err.status : 499;
-    row.errorCode = err instanceof ProxyError ? err.code : 'client_disconnected';
+    const clientGone = !(err instanceof ProxyError) && req.res.destroyed;
+    row.status = err instanceof ProxyError ? err.status : clientGone ? 499 : 500;
+    row.errorCode = err instanceof ProxyError ? err.code : clientGone ? 'client_disconnected' : 'internal_error';
     await this.release(req, row, reservation, row.errorCode);
   }
 
@@ -392,6 +396,19 @@ export class ProxyService {
     if (err.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.extra.retryAfterSeconds);
     return { status: err.status, headers, body: JSON.stringify(errorBody(format, err)) };
   }
+}
+
+/**
+ * Reading an upstream's whole answer failed: the upstream broke it off (or paused past
+ * UPSTREAM_TIMEOUT_MS) — its failure, 502 or 504 — unless the client went away first, which
+ * aborted the read (then the abort goes on as it is, and fail() records 499).
+ */
+function brokenAnswer(err: unknown, clientSignal: AbortSignal): unknown {
+  if (err instanceof ProxyError || clientSignal.aborted) return err;
+  if ((err as { code?: string } | null)?.code === 'UND_ERR_BODY_TIMEOUT') {
+    return new ProxyError('upstream_timeout', 'the upstream provider stopped sending its answer');
+  }
+  return new ProxyError('upstream_error', 'the upstream provider broke off its answer');
 }
 
 /** The price table in force, or 503 while none is known (the database was down at start). */

@@ -130,8 +130,12 @@ const GOOGLE_STATUS: Record<number, string> = {
   402: 'FAILED_PRECONDITION',
   403: 'PERMISSION_DENIED',
   404: 'NOT_FOUND',
+  405: 'UNIMPLEMENTED', // no Google convention for these four: the gateway's choice
+  408: 'DEADLINE_EXCEEDED',
   413: 'INVALID_ARGUMENT',
+  414: 'INVALID_ARGUMENT',
   429: 'RESOURCE_EXHAUSTED',
+  431: 'INVALID_ARGUMENT',
   500: 'INTERNAL',
   502: 'UNAVAILABLE',
   503: 'UNAVAILABLE',

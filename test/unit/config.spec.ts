@@ -38,7 +38,23 @@ describe('loadConfig', () => {
       ACCOUNT_RPM: 3_000,
       ACCOUNT_TPM: 10_000_000,
       AUTH_FAILURES_PER_MINUTE: 30,
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 25_000,
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: 72_000,
+      TRUST_PROXY: [],
     });
+  });
+
+  it('reads TRUST_PROXY as a list of addresses and CIDRs, and refuses anything else', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']);
+    for (const bad of ['10.0.0.0/33', 'loadbalancer', '10.0.0.1/8/1', '::1/129', '10.0.0.0/x']) {
+      expect(failure({ TRUST_PROXY: bad }).message).toContain('TRUST_PROXY:');
+    }
+  });
+
+  it('refuses a headers timeout longer than the request timeout (Node would throw at start)', () => {
+    expect(failure({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' }).message).toContain('HTTP_HEADERS_TIMEOUT_MS:');
+    expect(loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '1000' }).HTTP_REQUEST_TIMEOUT_MS).toBe(1000);
   });
 
   it('requires an encryption key in production, and only there', () => {

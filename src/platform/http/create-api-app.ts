@@ -2,14 +2,20 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../../app.module';
 import { AppConfig } from '../../config/config';
+import { proxyClientErrorHandler, proxyFrameworkErrors } from '../../proxy/http/proxy-client-error';
 import { Logger, NestPinoLogger } from '../logging/logger';
+import { httpServerOptions } from './http-server-options';
 
 /**
  * The API application, not yet listening: src/main.ts listens on HOST/PORT, the e2e tests on
  * port 0. Fastify's own logger stays off, so no request (and no body) is ever logged by it.
+ * Errors on a connection before any route runs (a stalled request, oversized headers) are
+ * answered in the shape of the API their path belongs to (proxy-client-error.ts).
  */
 export async function createApiApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
-  return NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter({ logger: false, forceCloseConnections: 'idle' }), {
+  return NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(
+      httpServerOptions(config, { clientErrorHandler: proxyClientErrorHandler, frameworkErrors: proxyFrameworkErrors }),
+    ), {
     logger: new NestPinoLogger(logger),
     bufferLogs: false,
     abortOnError: false, // the caller reports start-up failures (failedToStart)

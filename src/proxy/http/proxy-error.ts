@@ -23,6 +23,10 @@ export type ProxyErrorCode =
   | 'upstream_error'
   | 'upstream_timeout'
   | 'not_found'
+  | 'method_not_allowed'
+  | 'request_timeout'
+  | 'uri_too_long'
+  | 'headers_too_large'
   | 'internal_error';
 
 const STATUS: Record<ProxyErrorCode, number> = {
@@ -44,6 +48,10 @@ const STATUS: Record<ProxyErrorCode, number> = {
   upstream_error: 502,
   upstream_timeout: 504,
   not_found: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
+  uri_too_long: 414,
+  headers_too_large: 431,
   internal_error: 500,
 };
 
@@ -104,13 +112,39 @@ const GEMINI_STATUS: Record<number, string> = {
   402: 'FAILED_PRECONDITION',
   403: 'PERMISSION_DENIED',
   404: 'NOT_FOUND',
+  405: 'UNIMPLEMENTED',
+  408: 'DEADLINE_EXCEEDED',
   413: 'INVALID_ARGUMENT',
+  414: 'INVALID_ARGUMENT',
+  431: 'INVALID_ARGUMENT',
   429: 'RESOURCE_EXHAUSTED',
   500: 'INTERNAL',
   502: 'UNAVAILABLE',
   503: 'UNAVAILABLE',
   504: 'DEADLINE_EXCEEDED',
 };
+
+/**
+ * The format a path is answered in when no route says so (unknown paths, socket-level errors):
+ * Anthropic's under /v1/messages, Gemini's under /v1beta, OpenAI's elsewhere under /v1; null
+ * outside the proxy's paths.
+ */
+export function formatOfPath(url: string): ApiFormat | null {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path === '/v1beta' || path.startsWith('/v1beta/')) return 'gemini';
+  if (path === '/v1/messages' || path.startsWith('/v1/messages/')) return 'anthropic';
+  if (path === '/v1' || path.startsWith('/v1/')) return 'openai';
+  return null;
+}
+
+/**
+ * Client-chosen text (a model name, a path) as error messages quote it: at most 200 characters,
+ * so a megabyte of it is not sent back whole.
+ */
+export function quoted(text: string, max = 200): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
 
 /** The error body in the given format. */
 export function errorBody(format: ApiFormat, err: ProxyError): unknown {

@@ -4,7 +4,7 @@
  * Handlers write to the raw response themselves, so a stream is passed on as it arrives.
  *
  * Keys are accepted the way each official SDK sends them: `Authorization: Bearer` (OpenAI),
- * `x-api-key` (Anthropic), `x-goog-api-key` or `?key=` (Gemini).
+ * `x-api-key` (Anthropic), `x-goog-api-key` or `?key=` (Gemini; on Gemini routes only).
  */
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -16,7 +16,8 @@ import { CLOCK, Clock } from '../../platform/clock';
 import { ApiKeyAuthenticator, KeyAuthError, KeyPrincipal } from '../../keys/application/api-key-authenticator';
 import { ENDPOINTS, Endpoint, EndpointKind } from '../endpoints';
 import { ProxyService } from '../proxy.service';
-import { ApiFormat, ProxyError } from './proxy-error';
+import { ApiFormat, ProxyError, formatOfPath, quoted } from './proxy-error';
+import { checkJsonStructure } from './json-structure-check';
 import { CatalogService } from '../catalog.service';
 import { RequestLogRepository } from '../usage/request-log.repository';
 import { receiptOf } from '../usage/receipt';
@@ -43,6 +44,7 @@ export class ProxyRoutes implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const known: KnownRoute[] = []; // every served method and path, for 405s
     void fastify.register(async (scope) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: this.config.PROXY_BODY_LIMIT_BYTES }, (_req, body, done) =>
@@ -61,10 +63,16 @@ export class ProxyRoutes implements OnModuleInit {
         void reply.code(out.status).headers(out.headers).send(out.body);
       });
 
-      const post = (url: string, kind: EndpointKind | 'gemini') =>
+      const post = (url: string, kind: EndpointKind | 'gemini') => {
+        known.push(knownRoute('POST', url));
         scope.post(url, { config: { format: kind === 'gemini' ? 'gemini' : ENDPOINTS[kind].format } }, (req, reply) =>
           this.serve(req, reply, kind),
         );
+      };
+      const get = (url: string, format: ApiFormat, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<void>) => {
+        known.push(knownRoute('GET', url));
+        scope.get(url, { config: { format } }, handler);
+      };
       post('/v1/chat/completions', 'openai.chat');
       post('/v1/completions', 'openai.completions');
       post('/v1/embeddings', 'openai.embeddings');
@@ -73,10 +81,35 @@ export class ProxyRoutes implements OnModuleInit {
       post('/v1/messages/count_tokens', 'anthropic.count_tokens');
       post('/v1beta/models/:modelAction', 'gemini');
 
-      scope.get('/v1/models', { config: { format: 'openai' } }, (req, reply) => this.models(req, reply, 'v1'));
-      scope.get('/v1beta/models', { config: { format: 'gemini' } }, (req, reply) => this.models(req, reply, 'gemini'));
-      scope.get('/v1/generations/:id', { config: { format: 'openai' } }, (req, reply) => this.generation(req, reply));
+      get('/v1/models', 'openai', (req, reply) => this.models(req, reply, 'v1'));
+      get('/v1beta/models', 'gemini', (req, reply) => this.models(req, reply, 'gemini'));
+      get('/v1/generations/:id', 'openai', (req, reply) => this.generation(req, reply));
     });
+
+    // Anything else under the proxy's prefixes is answered in that API's shape, not Nest's: 405
+    // with Allow for a served path and another method, else 404. Bodies are not read.
+    for (const prefix of ['/v1', '/v1/messages', '/v1beta']) {
+      void fastify.register(
+        async (scope) => {
+          scope.removeAllContentTypeParsers();
+          scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+          scope.setNotFoundHandler((req, reply) => this.unrouted(req, reply, known));
+          scope.setErrorHandler((_err, req, reply) => this.unrouted(req, reply, known));
+        },
+        { prefix },
+      );
+    }
+  }
+
+  private unrouted(request: FastifyRequest, reply: FastifyReply, known: KnownRoute[]): void {
+    const path = request.url.split('?')[0];
+    const allowed = known.filter((r) => r.pattern.test(path)).flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]));
+    const e = allowed.length
+      ? new ProxyError('method_not_allowed', `${request.method} is not served on ${quoted(path)}; use ${allowed.join(' or ')}`)
+      : new ProxyError('not_found', `no such route: ${request.method} ${quoted(path)}`);
+    const out = ProxyService.errorResponse(formatOfPath(path) ?? 'openai', e, randomUUID());
+    if (allowed.length) out.headers.allow = allowed.join(', ');
+    void reply.code(out.status).headers(out.headers).send(out.body);
   }
 
   private async serve(request: FastifyRequest, reply: FastifyReply, kind: EndpointKind | 'gemini'): Promise<void> {
@@ -98,7 +131,7 @@ export class ProxyRoutes implements OnModuleInit {
         endpoint = ENDPOINTS[kind];
       }
       format = endpoint.format;
-      const principal = await this.authenticate(request);
+      const principal = await this.authenticate(request, format === 'gemini');
       const raw = request.body as Buffer | undefined;
       const body = parseBody(raw);
       await this.proxy.handle({
@@ -142,13 +175,15 @@ export class ProxyRoutes implements OnModuleInit {
     res.end(out.body);
   }
 
-  private async authenticate(request: FastifyRequest): Promise<KeyPrincipal> {
+  /** `?key=` counts only on Gemini routes, the one API that documents it (a key in a URL ends up in access logs). */
+  private async authenticate(request: FastifyRequest, queryKeyAllowed: boolean): Promise<KeyPrincipal> {
     // An address past its failures is refused before its key costs a lookup, good key or not.
     const wait = this.authFailures.refusal(request.ip);
     if (wait !== null) throw tooManyFailures(wait);
-    const presented = presentedKey(request);
+    const presented = presentedKey(request, queryKeyAllowed);
     if (!presented) {
-      throw await this.failedAuth(request, new ProxyError('invalid_api_key', 'no API key: send it as Authorization: Bearer, x-api-key or x-goog-api-key'));
+      const ways = queryKeyAllowed ? 'x-goog-api-key or ?key=' : 'Authorization: Bearer or x-api-key';
+      throw await this.failedAuth(request, new ProxyError('invalid_api_key', `no API key: send it as ${ways}`));
     }
     try {
       return await this.auth.authenticate(presented);
@@ -175,7 +210,7 @@ export class ProxyRoutes implements OnModuleInit {
     const requestId = randomUUID();
     const format: ApiFormat = flavour === 'gemini' ? 'gemini' : request.headers['anthropic-version'] ? 'anthropic' : 'openai';
     try {
-      const principal = await this.authenticate(request);
+      const principal = await this.authenticate(request, flavour === 'gemini');
       const body = this.catalog.list(principal, format, this.clock.now());
       void reply.code(200).headers({ 'x-request-id': requestId }).send(body);
     } catch (err) {
@@ -188,7 +223,7 @@ export class ProxyRoutes implements OnModuleInit {
   private async generation(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const requestId = randomUUID();
     try {
-      const principal = await this.authenticate(request);
+      const principal = await this.authenticate(request, false);
       const id = (request.params as { id: string }).id;
       const row = await this.requestLog.find(id, principal.accountId);
       if (!row) throw new ProxyError('not_found', `no request ${id} for this account`);
@@ -205,7 +240,18 @@ function tooManyFailures(retryAfterSeconds: number): ProxyError {
   return new ProxyError('rate_limited', 'too many failed authentications from this address; try again later', { retryAfterSeconds });
 }
 
-function presentedKey(request: FastifyRequest): string | null {
+interface KnownRoute {
+  method: 'GET' | 'POST';
+  pattern: RegExp;
+}
+
+/** A served route as a pattern over request paths (`:param` is one path segment). */
+function knownRoute(method: KnownRoute['method'], url: string): KnownRoute {
+  const source = url.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
+  return { method, pattern: new RegExp(`^${source}$`) };
+}
+
+function presentedKey(request: FastifyRequest, queryKeyAllowed: boolean): string | null {
   const h = request.headers;
   const auth = h.authorization;
   if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
@@ -213,12 +259,21 @@ function presentedKey(request: FastifyRequest): string | null {
     const v = h[name];
     if (typeof v === 'string' && v) return v.trim();
   }
+  if (!queryKeyAllowed) return null;
   const q = (request.query as Record<string, unknown> | undefined)?.key;
   return typeof q === 'string' && q ? q : null;
 }
 
 function parseBody(raw: Buffer | undefined): Record<string, unknown> {
   if (!raw || raw.length === 0) throw new ProxyError('invalid_json', 'the body must be a JSON object');
+  // Before JSON.parse: it accepts both, and what it makes of them is not what the upstream reads.
+  const problem = checkJsonStructure(raw);
+  if (problem?.kind === 'too_deep') {
+    throw new ProxyError('invalid_request', `the body nests arrays and objects more than ${problem.maxDepth} levels deep`);
+  }
+  if (problem?.kind === 'duplicate_key') {
+    throw new ProxyError('invalid_request', `the body has the key ${JSON.stringify(problem.key.slice(0, 60))} twice in one object`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));

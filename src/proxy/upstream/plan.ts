@@ -6,7 +6,7 @@
  */
 import { IncomingHttpHeaders } from 'node:http';
 import { Endpoint, RequestShape } from '../endpoints';
-import { ApiFormat, ProxyError } from '../http/proxy-error';
+import { ApiFormat, ProxyError, quoted } from '../http/proxy-error';
 import { ModelPrice, Provider } from '../pricing/model-price';
 import { TokenUsage } from '../pricing/cost';
 import { usageFromAnthropic, usageFromGemini, usageFromOpenAI } from '../metering/usage';
@@ -54,7 +54,7 @@ export function planFor(endpoint: Endpoint, price: ModelPrice, body: Record<stri
   }
   throw new ProxyError(
     'model_not_found',
-    `the model ${shape.model} is a ${target} model; call it through the ${target} API or OpenAI's /v1/chat/completions`,
+    `the model ${quoted(shape.model)} is a ${target} model; call it through the ${target} API or OpenAI's /v1/chat/completions`,
     { param: 'model' },
   );
 }

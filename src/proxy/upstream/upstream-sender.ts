@@ -9,7 +9,7 @@ import { Injectable } from '@nestjs/common';
 import { IncomingHttpHeaders } from 'node:http';
 import { Channel } from '../channels/channel';
 import { ChannelRouter } from '../channels/channel-router';
-import { ProxyError } from '../http/proxy-error';
+import { ProxyError, quoted } from '../http/proxy-error';
 import { Plan, formatOfProvider, upstreamHeaders } from './plan';
 import { UpstreamClient, UpstreamFailure, UpstreamResponse } from './upstream-client';
 
@@ -81,7 +81,7 @@ export class UpstreamSender {
 }
 
 function noChannel(model: string): ProxyError {
-  return new ProxyError('no_channel', `no upstream is configured for the model ${model}`);
+  return new ProxyError('no_channel', `no upstream is configured for the model ${quoted(model)}`);
 }
 
 function everyChannelFailing(waitMs: number): ProxyError {
