@@ -88,6 +88,8 @@ export interface FakeUpstreamOptions {
   port?: number;
   /** Added before the headers of every answer (not 'hang'). */
   latencyMs?: number;
+  /** Every answer waits for this before its headers (after latencyMs): a test decides when answers may go. */
+  gate?: Promise<void>;
   /** Keep `requests` (default true); benchmarks turn it off so memory stays flat. */
   record?: boolean;
 }
@@ -219,6 +221,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     const delay = latencyMs + (b.kind === 'delay-headers' ? b.ms : 0);
     if (delay > 0) {
       await sleep(delay);
+      if (res.destroyed) return;
+    }
+    if (opts.gate) {
+      await opts.gate;
       if (res.destroyed) return;
     }
     await write(res, rec, reply, b, cut);
