@@ -19,7 +19,7 @@ import { UpstreamSender, Sent, header } from './upstream/upstream-sender';
 import { Headers, RelayProgress, collect, newProgress, relayEvents, relayRaw, sendWhole } from './relay';
 import { PriceBook } from './pricing/price-book.service';
 import { PricingError } from './pricing/pricing.errors';
-import { ModelPrice } from './pricing/model-price';
+import { ModelPrice, TokenRates, ratesFor } from './pricing/model-price';
 import { PriceTableVersion } from './pricing/price-table-version';
 import { TokenUsage, costOf, worstCaseCost } from './pricing/cost';
 import { estimateInputTokens, estimateTokens } from './metering/estimate';
@@ -312,6 +312,9 @@ export class ProxyService {
     if (progress.clientGone) row.errorCode = 'client_disconnected';
     else if (progress.upstreamCut) row.errorCode = 'upstream_cut';
     if (reservation) {
+      // The receipt shows the rates this usage was charged at: a long prompt may have moved the
+      // whole request to the model's long-context rates.
+      row.unitPrices = unitPrices(ratesFor(price, usage.inputTokens + usage.cachedTokens + usage.cacheWriteTokens), marginBps);
       const cost = costOf(price, usage, marginBps);
       const upstreamCost = costOf(price, usage, 0);
       try {
@@ -423,7 +426,7 @@ export function priceTableAt(prices: PriceBook, at: Date): PriceTableVersion {
   }
 }
 
-function unitPrices(p: ModelPrice, marginBps: number): Record<string, string | number> {
+function unitPrices(p: TokenRates, marginBps: number): Record<string, string | number> {
   return {
     input: p.input.toString(),
     output: p.output.toString(),

@@ -46,6 +46,21 @@ export interface GatewayOptions {
   redisPrefix?: string;
 }
 
+/**
+ * What a request-log row's own figures say it cost: its usage at its unit prices (µcr per
+ * million tokens) and margin, rounded up once, as a receipt reader would compute it.
+ */
+export function receiptCost(row: Record<string, any>): bigint {
+  const u = row.unit_prices as Record<string, string | number>;
+  const raw =
+    BigInt(row.input_tokens) * BigInt(u.input) +
+    BigInt(row.cached_tokens) * BigInt(u.cachedInput) +
+    BigInt(row.cache_write_tokens) * BigInt(u.cacheWrite) +
+    BigInt(row.output_tokens) * BigInt(u.output);
+  const denominator = 1_000_000n * 10_000n;
+  return (raw * (10_000n + BigInt(u.marginBps)) + denominator - 1n) / denominator;
+}
+
 export const testRedisPrefix = () => `tgt:${randomBytes(4).toString('hex')}:`;
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {

@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
-import { Gateway, startGateway } from '../../support/gateway';
+import { Gateway, receiptCost, startGateway } from '../../support/gateway';
 import { CLI, run } from '../../support/cli-runner';
 import { newCanary, searchPostgres, searchRedis } from '../../support/canary-search';
 import { TEST_REDIS_URL } from '../../support/test-env';
@@ -171,7 +171,8 @@ describe('generated hostile bodies over the five routes', () => {
         cacheWriteTokens: Number(r.cache_write_tokens),
         outputTokens: Number(r.output_tokens),
       };
-      expect({ id: r.request_id, cost }).toEqual({ id: r.request_id, cost: gw.price(r.model, usage) });
+      // Its usage at the price table's rates, and at the unit prices the receipt shows.
+      expect({ id: r.request_id, cost, fromReceipt: cost }).toEqual({ id: r.request_id, cost: gw.price(r.model, usage), fromReceipt: receiptCost(r) });
     }
 
     // Every µcr that moved is explained by a receipt, and the books verify.

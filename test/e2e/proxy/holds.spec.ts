@@ -5,7 +5,7 @@
  * above a hold is charged at the hold, logged and counted.
  */
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
-import { Gateway, startGateway } from '../../support/gateway';
+import { Gateway, receiptCost, startGateway } from '../../support/gateway';
 import { Format, anthropicClient, geminiClient, openaiClient, rawCall } from '../../support/proxy-formats';
 import { BillingService } from '../../../src/proxy/billing/billing.service';
 import { inputTokenBound } from '../../../src/proxy/metering/input-bound';
@@ -164,4 +164,19 @@ it('a provider that bills above the hold: charged the hold, logged with the requ
   const lines = gw.logs.filter((l) => l.includes(row.request_id) && l.includes('over_hold'));
   expect(lines).toHaveLength(1);
   expect(lines[0]).not.toContain('secret-ish');
+});
+
+it("a prompt past the model's long-context threshold: the receipt shows the long-context rates it was charged at", async () => {
+  const accountId = await gw.account(100_000_000n); // 100 credits: the hold covers a million-token window
+  const { secret } = await gw.key(accountId);
+  // 200,100 words: past gemini-2.5-pro's 200,000-token threshold (the fake counts words as tokens).
+  const prompt = 'w '.repeat(200_100);
+  const res = await rawCall(gw.url, 'gemini', { secret, model: 'gemini-2.5-pro', body: { contents: [{ role: 'user', parts: [{ text: prompt }] }] } });
+  expect(res.status).toBe(200);
+  const [row] = await gw.requests(accountId, 1);
+  expect(Number(row.input_tokens)).toBeGreaterThan(200_000);
+  const lc = gw.app.get(PriceBook).at(new Date()).get('gemini-2.5-pro')!.longContext!;
+  expect(row.unit_prices).toMatchObject({ input: lc.input.toString(), output: lc.output.toString(), cachedInput: lc.cachedInput.toString() });
+  // The receipt's own figures give its cost.
+  expect(BigInt(row.cost_micros)).toBe(receiptCost(row));
 });
