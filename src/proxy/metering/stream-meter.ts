@@ -113,24 +113,7 @@ export class StreamMeter {
     for (const c of choices) {
       if (!isObj(c)) continue;
       this.add(c.text); // completions
-      const d = c.delta;
-      if (isObj(d)) {
-        this.add(d.content);
-        this.add(d.reasoning_content); // xAI and other OpenAI-compatible reasoning models
-        this.add(d.refusal);
-        if (Array.isArray(d.tool_calls)) {
-          for (const tc of d.tool_calls) {
-            if (isObj(tc) && isObj(tc.function)) {
-              this.add(tc.function.name);
-              this.add(tc.function.arguments);
-            }
-          }
-        }
-        if (isObj(d.function_call)) {
-          this.add(d.function_call.name);
-          this.add(d.function_call.arguments);
-        }
-      }
+      if (isObj(c.delta)) this.openaiText(c.delta);
       if (typeof c.finish_reason === 'string') this.finished = true;
     }
     if (isObj(msg.usage)) {
@@ -145,21 +128,24 @@ export class StreamMeter {
     for (const c of Array.isArray(msg.choices) ? msg.choices : []) {
       if (!isObj(c)) continue;
       this.add(c.text); // completions
-      const m = c.message;
-      if (!isObj(m)) continue;
-      this.add(m.content);
-      this.add(m.reasoning_content);
-      this.add(m.refusal);
-      for (const tc of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
-        if (isObj(tc) && isObj(tc.function)) {
-          this.add(tc.function.name);
-          this.add(tc.function.arguments);
-        }
+      if (isObj(c.message)) this.openaiText(c.message);
+    }
+  }
+
+  /** The text of an OpenAI chat message or of a stream's delta: they have the same fields. */
+  private openaiText(m: Json): void {
+    this.add(m.content);
+    this.add(m.reasoning_content); // xAI and other OpenAI-compatible reasoning models
+    this.add(m.refusal);
+    for (const tc of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
+      if (isObj(tc) && isObj(tc.function)) {
+        this.add(tc.function.name);
+        this.add(tc.function.arguments);
       }
-      if (isObj(m.function_call)) {
-        this.add(m.function_call.name);
-        this.add(m.function_call.arguments);
-      }
+    }
+    if (isObj(m.function_call)) {
+      this.add(m.function_call.name);
+      this.add(m.function_call.arguments);
     }
   }
 
