@@ -7,6 +7,8 @@ import {
   encodeLedgerEvent,
 } from '../../../src/ledger/domain/events';
 import {
+  AmountOutOfRangeError,
+  MAX_MICROS,
   MICROS_PER_CREDIT,
   MoneyFormatError,
   divCeil,
@@ -39,10 +41,33 @@ describe('money', () => {
     it('is exact where a float would not be', () => {
       // 0.1 + 0.2 !== 0.3 in floats; in µcr it is.
       expect(parseCredits('0.1') + parseCredits('0.2')).toBe(parseCredits('0.3'));
-      // Beyond 2^53 a float loses the last digits; the bigint keeps every one.
-      expect(parseCredits('9007199254740993.000001')).toBe(9_007_199_254_740_993_000_001n);
+      // Up to the ledger's bound every µcr is kept, the last one included.
+      expect(parseCredits('999999999.999999')).toBe(999_999_999_999_999n);
+      // Beyond 2^53 a float loses the last digits; formatting the bigint keeps every one.
       expect(formatCredits(9_007_199_254_740_993_000_001n)).toBe('9007199254740993.000001');
     });
+
+    it('accepts the bound itself, 1,000,000,000 credits, either way', () => {
+      expect(MAX_MICROS).toBe(10n ** 15n);
+      expect(MAX_MICROS < 2n ** 53n).toBe(true); // so a double on the way stays exact
+      expect(parseCredits('1000000000')).toBe(MAX_MICROS);
+      expect(parseCredits('-1000000000.000000')).toBe(-MAX_MICROS);
+    });
+
+    it.each(['1000000000.000001', '-1000000000.000001', '5000000000000', '99999999999999999999999999'])(
+      'refuses %j: beyond the bound, with the stable code amount_out_of_range',
+      (huge) => {
+        let err: unknown;
+        try {
+          parseCredits(huge);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(AmountOutOfRangeError);
+        expect((err as AmountOutOfRangeError).code).toBe('amount_out_of_range');
+        expect((err as Error).message).toContain('1,000,000,000 credits');
+      },
+    );
 
     it('rejects more than six decimals rather than rounding', () => {
       expect(() => parseCredits('0.0000001')).toThrow(MoneyFormatError);
@@ -80,9 +105,9 @@ describe('money', () => {
       expect(formatCredits(micros)).toBe(text);
     });
 
-    it('round-trips through parseCredits for any bigint (property)', () => {
+    it('round-trips through parseCredits for any amount within the bound (property)', () => {
       fc.assert(
-        fc.property(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), (micros) => {
+        fc.property(fc.bigInt({ min: -MAX_MICROS, max: MAX_MICROS }), (micros) => {
           const text = formatCredits(micros);
           expect(text).toMatch(/^-?\d+\.\d{6}$/);
           expect(parseCredits(text)).toBe(micros);
@@ -93,7 +118,7 @@ describe('money', () => {
 
     it('parse then format gives the six-decimal form of any valid input (property)', () => {
       const decimalText = fc
-        .tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 6 }))
+        .tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 999_999_999n }), fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 6 }))
         .map(([neg, whole, frac]) => `${neg ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`);
       fc.assert(
         fc.property(decimalText, (text) => {
