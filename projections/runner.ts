@@ -13,6 +13,7 @@ import { EventStore, LOG_START, LogPosition, RecordedEvent, comparePositions } f
 import { inTransaction } from '../src/platform/database/pg';
 import { Projection, schemaOf } from './projection';
 import { BulkLoad } from './bulk';
+import { HALT_COLUMNS_DDL, HaltedReadModel, ReadModelHaltedError, applyUpToFailure, haltedReadModels, isTransient, markHalted } from './halted';
 
 const LOCK_NAMESPACE = 7_300_002;
 // Events per page read by a rebuild. Measured: 5,000 beats 2,500 (statement overheads) and
@@ -28,6 +29,13 @@ export interface RunnerOptions {
   pollMs?: number;
   batchSize?: number;
   onError?: (projection: string, err: Error) => void;
+  /** A read model halted at an event it cannot apply (called once per halt, in the process that saw it). */
+  onHalt?: (halted: HaltedReadModel) => void;
+}
+
+interface ModelState {
+  position: LogPosition;
+  halted: boolean;
 }
 
 const lockKey = (p: Projection) => createHash('sha1').update(p.name).digest().readInt32BE(0);
@@ -63,6 +71,8 @@ export class ProjectionRunner {
 
   async start(): Promise<void> {
     await this.prepare();
+    // Said again at every start, so a restarted worker does not hide a model that stopped.
+    for (const h of await this.halted()) this.options.onHalt?.(h);
     this.running = true;
     this.loops = [this.follow()];
   }
@@ -74,25 +84,49 @@ export class ProjectionRunner {
     this.loops = [];
   }
 
-  /** Resolves when every read model has applied everything committed to the log before the call. */
-  async caughtUp(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Resolves when every read model has applied everything committed to the log before the call.
+   * A halted model never will: it fails at once naming it (ReadModelHaltedError), unless
+   * `allowHalted`, when it waits for the others and returns the halted ones.
+   */
+  async caughtUp(timeoutMs = 30_000, { allowHalted = false } = {}): Promise<HaltedReadModel[]> {
     const deadline = Date.now() + timeoutMs;
+    const fail = async () => {
+      const halted = await this.halted();
+      if (!allowHalted && halted.length > 0) throw new ReadModelHaltedError(halted);
+      return halted;
+    };
+    await fail();
     const head = await this.store.headPosition(this.prefixes(this.projections));
     for (const p of this.projections) {
       for (;;) {
-        const at = await this.checkpoint(p);
-        if (comparePositions(at, head) >= 0) break;
+        const at = await this.state(p);
+        if (at.halted) {
+          await fail();
+          break;
+        }
+        if (comparePositions(at.position, head) >= 0) break;
         if (Date.now() > deadline) throw new Error(`read model ${p.name} did not catch up in ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 10));
       }
     }
+    return fail();
+  }
+
+  /** The read models halted at an event they cannot apply (see halted.ts). */
+  halted(): Promise<HaltedReadModel[]> {
+    return haltedReadModels(this.pool, this.projections);
   }
 
   async checkpoint(p: Projection, schema = schemaOf(p)): Promise<LogPosition> {
-    const { rows } = await this.pool.query<{ log_tx: bigint; log_seq: bigint }>(
-      `SELECT log_tx, log_seq FROM ${quote(schema)}.checkpoint`,
+    return (await this.state(p, schema)).position;
+  }
+
+  private async state(p: Projection, schema = schemaOf(p)): Promise<ModelState> {
+    const { rows } = await this.pool.query<{ log_tx: bigint; log_seq: bigint; halted: boolean }>(
+      `SELECT log_tx, log_seq, halted_at IS NOT NULL AS halted FROM ${quote(schema)}.checkpoint`,
     );
-    return rows[0] ? { tx: rows[0].log_tx, seq: rows[0].log_seq } : LOG_START;
+    return rows[0] ? { position: { tx: rows[0].log_tx, seq: rows[0].log_seq }, halted: rows[0].halted } : { position: LOG_START, halted: false };
   }
 
   /**
@@ -192,6 +226,12 @@ export class ProjectionRunner {
     let from = await this.lowestCheckpoint();
     while (this.running) {
       try {
+        if (from === null) {
+          // Every read model is halted: nothing to follow until a rebuild starts them over.
+          await this.sleep(1000);
+          from = await this.lowestCheckpoint();
+          continue;
+        }
         const page = await this.store.readAll({ after: from, limit: this.batchSize, streamPrefixes: prefixes });
         if (page.length > 0) {
           from = await this.applyPage(page, from);
@@ -209,41 +249,60 @@ export class ProjectionRunner {
    * Applies a page to every read model in one transaction. Statements without parameters go
    * together (BEGIN with the locks and checkpoints; the checkpoint updates with COMMIT), as the
    * round trips, not the work, were most of the cost of a small page.
+   *
+   * Each model applies under a savepoint of its own (declared with its search_path, so it costs
+   * no round trip): one that cannot apply an event is rolled back alone, applies what precedes
+   * the event and halts there (halted.ts), and the others commit as if nothing happened. A
+   * halted model is skipped, and does not hold back where the follower reads from.
    */
-  private async applyPage(page: RecordedEvent[], from: LogPosition): Promise<LogPosition> {
+  private async applyPage(page: RecordedEvent[], from: LogPosition): Promise<LogPosition | null> {
     const ps = this.projections;
     const client = await this.pool.connect();
     try {
       const locks = ps.map((p) => `pg_advisory_xact_lock(${LOCK_NAMESPACE}, ${lockKey(p)})`).join(', ');
-      const cps = ps.map((p, i) => `c${i} AS (SELECT ${i} AS i, log_tx, log_seq FROM ${quote(schemaOf(p))}.checkpoint FOR UPDATE)`);
+      const cps = ps.map((p, i) => `c${i} AS (SELECT ${i} AS i, log_tx, log_seq, halted_at IS NOT NULL AS halted FROM ${quote(schemaOf(p))}.checkpoint FOR UPDATE)`);
       // Read models are derived, and each page's rows commit with its checkpoint: a crash can
       // only lose whole pages, which are then read and applied again. So the commit need not
       // wait for its WAL to reach disk (the ledger's own appends always do).
       const results = (await client.query(
         `BEGIN; SET LOCAL synchronous_commit = off; SELECT ${locks}; WITH ${cps.join(', ')} ${ps.map((_, i) => `SELECT * FROM c${i}`).join(' UNION ALL ')}`,
-      )) as unknown as QueryResult<{ i: number; log_tx: bigint; log_seq: bigint }>[];
-      const stored: LogPosition[] = [];
-      for (const r of results[3].rows) stored[r.i] = { tx: r.log_tx, seq: r.log_seq };
-      const lowest = stored.reduce((m, c) => (comparePositions(c, m) < 0 ? c : m));
+      )) as unknown as QueryResult<{ i: number; log_tx: bigint; log_seq: bigint; halted: boolean }>[];
+      const stored: ModelState[] = [];
+      for (const r of results[3].rows) stored[r.i] = { position: { tx: r.log_tx, seq: r.log_seq }, halted: r.halted };
+      const lowest = lowestOf(stored);
       // A model was moved back (rebuilt, reset) behind what we read: read again from there.
-      if (comparePositions(lowest, from) < 0) {
+      if (lowest === null || comparePositions(lowest, from) < 0) {
         await client.query('COMMIT');
         return lowest;
       }
       const updates: string[] = [];
+      const halts: HaltedReadModel[] = [];
       const prefixes = this.prefixes(ps);
       for (const [i, p] of ps.entries()) {
-        const fresh = comparePositions(page[0].position, stored[i]) > 0 ? page : page.filter((e) => comparePositions(e.position, stored[i]) > 0);
+        if (stored[i].halted) continue;
+        const at = stored[i].position;
+        const fresh = comparePositions(page[0].position, at) > 0 ? page : page.filter((e) => comparePositions(e.position, at) > 0);
         if (fresh.length === 0) continue;
         const mine = eventsOf(p, fresh, prefixes);
+        let last = fresh[fresh.length - 1].position;
         if (mine.length > 0) {
-          await client.query(`SET LOCAL search_path TO ${quote(schemaOf(p))}, public`);
-          await p.apply(client, mine);
+          await client.query(`SET LOCAL search_path TO ${quote(schemaOf(p))}, public; SAVEPOINT m${i}`);
+          try {
+            await p.apply(client, mine);
+          } catch (err) {
+            if (isTransient(err)) throw err;
+            await client.query(`ROLLBACK TO SAVEPOINT m${i}`);
+            const { failed, error } = await applyUpToFailure(client, p, mine, err);
+            const before = fresh.indexOf(failed) - 1;
+            last = before >= 0 ? fresh[before].position : at;
+            await markHalted(client, p, failed.id, error);
+            halts.push({ name: p.name, eventId: failed.id, error: error instanceof Error ? error.message : String(error), haltedAt: new Date() });
+          }
         }
-        const last = fresh[fresh.length - 1].position;
         updates.push(`UPDATE ${quote(schemaOf(p))}.checkpoint SET log_tx = ${last.tx}, log_seq = ${last.seq}, updated_at = now()`);
       }
       await client.query([...updates, 'COMMIT'].join('; '));
+      for (const h of halts) this.options.onHalt?.(h);
       return page[page.length - 1].position;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -253,9 +312,9 @@ export class ProjectionRunner {
     }
   }
 
-  private async lowestCheckpoint(): Promise<LogPosition> {
-    const all = await Promise.all(this.projections.map((p) => this.checkpoint(p)));
-    return all.reduce((m, c) => (comparePositions(c, m) < 0 ? c : m));
+  /** Where the follower reads from: the lowest checkpoint of the models not halted (null: all are). */
+  private async lowestCheckpoint(): Promise<LogPosition | null> {
+    return lowestOf(await Promise.all(this.projections.map((p) => this.state(p))));
   }
 
   /** Applies a page to a schema's tables and moves its checkpoint; returns the new position. */
@@ -278,6 +337,7 @@ export class ProjectionRunner {
         only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
         log_tx bigint NOT NULL, log_seq bigint NOT NULL, schema_hash text NOT NULL,
         updated_at timestamptz NOT NULL DEFAULT now())`);
+      await client.query(HALT_COLUMNS_DDL);
       const { rows } = await client.query<{ schema_hash: string }>(
         `INSERT INTO checkpoint (log_tx, log_seq, schema_hash) VALUES (0, 0, $1)
          ON CONFLICT (only_row) DO UPDATE SET only_row = true RETURNING schema_hash`,
@@ -298,6 +358,12 @@ export class ProjectionRunner {
       this.wakers.add(done);
     });
   }
+}
+
+function lowestOf(states: ModelState[]): LogPosition | null {
+  let lowest: LogPosition | null = null;
+  for (const s of states) if (!s.halted && (lowest === null || comparePositions(s.position, lowest) < 0)) lowest = s.position;
+  return lowest;
 }
 
 /**
