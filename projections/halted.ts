@@ -83,8 +83,8 @@ export async function applyUpToFailure(
 }
 
 /** Marks the model halted at this event, on its checkpoint row (in the caller's transaction). */
-export async function markHalted(client: PoolClient, p: Projection, eventId: string, error: unknown): Promise<void> {
-  await client.query(`UPDATE "${schemaOf(p)}".checkpoint SET halted_event_id = $1, halted_error = $2, halted_at = now()`, [eventId, errorText(error)]);
+export async function markHalted(client: PoolClient, schema: string, eventId: string, error: unknown): Promise<void> {
+  await client.query(`UPDATE "${schema}".checkpoint SET halted_event_id = $1, halted_error = $2, halted_at = now()`, [eventId, errorText(error)]);
 }
 
 /**
