@@ -4,7 +4,7 @@
  * Redis and JSON doubles all rely on that.
  */
 import fc from 'fast-check';
-import { AccountCommand, AccountState, MAX_FREE_REQUESTS, decide, evolve } from '../../../src/ledger/domain/account.decider';
+import { AccountCommand, AccountState, MAX_FREE_REQUESTS, decide, evolve, evolveAll, figuresAfter } from '../../../src/ledger/domain/account.decider';
 import { LedgerError } from '../../../src/ledger/domain/errors';
 import { LedgerEvent } from '../../../src/ledger/domain/events';
 import { MAX_MICROS } from '../../../src/ledger/domain/money';
@@ -112,6 +112,15 @@ describe('account decider: the 10^15 µcr bound', () => {
             if (!(err instanceof LedgerError)) throw err;
             continue;
           }
+          // The bound is checked on figuresAfter(), which must be exactly what evolve() gives.
+          const evolved = evolveAll(events, state);
+          expect(figuresAfter(state, events)).toEqual({
+            available: evolved.available,
+            held: evolved.held,
+            lifetimePurchased: evolved.lifetimePurchased,
+            lifetimeSpent: evolved.lifetimeSpent,
+            freeRequests: evolved.freeRequests,
+          });
           for (const e of events) {
             for (const f of ['amount', 'released', 'upstreamCost'] as const) {
               const v = (e.data as Record<string, unknown>)[f];
