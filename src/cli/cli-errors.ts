@@ -6,7 +6,7 @@
  */
 import { AppConfig, ConfigError } from '../config/config';
 import { LedgerError } from '../ledger/domain/errors';
-import { AmountOutOfRangeError, MoneyFormatError } from '../ledger/domain/money';
+import { MoneyFormatError } from '../ledger/domain/money';
 import { VaultError } from '../compliance/personal-data-vault';
 import { EventIdConflictError, VersionConflictError } from '../platform/event-store/event-store.port';
 import { describeDatabaseError } from '../platform/database/pg-errors';
@@ -37,7 +37,6 @@ export function describeCliError(err: unknown, config?: AppConfig): CliFailure {
   }
   if (
     err instanceof MoneyFormatError ||
-    err instanceof AmountOutOfRangeError ||
     err instanceof ReadModelHaltedError ||
     err instanceof ConfigError ||
     err instanceof VaultError ||

@@ -5,7 +5,7 @@ import { cliActor } from '../../cli/cli-actor';
 import { UsageError } from '../../cli/cli-errors';
 import { parseOptions, printResult } from '../../cli/cli-options';
 import { instant } from '../../ledger/cli/ledger-cli-options';
-import { AmountOutOfRangeError, MAX_CREDITS_TEXT, MoneyFormatError, parseCredits } from '../../ledger/domain/money';
+import { MoneyFormatError, parseCredits } from '../../ledger/domain/money';
 import { CLOCK, Clock } from '../../platform/clock';
 import { KeyLimits } from '../domain/api-key.events';
 import { KeysService } from '../application/keys.service';
@@ -22,10 +22,6 @@ const credits = orCleared((value, ctx) => {
     const micros = parseCredits(value);
     if (micros >= 0n) return micros;
   } catch (err) {
-    if (err instanceof AmountOutOfRangeError) {
-      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_CREDITS_TEXT} credits (the ledger's bound), got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
     if (!(err instanceof MoneyFormatError)) throw err;
   }
   ctx.addIssue({ code: 'custom', message: `must be a number of credits >= 0 with at most 6 decimals, got ${JSON.stringify(value)}` });

@@ -14,7 +14,6 @@
 import { assertNever } from '../../ledger/domain/postings';
 import { ApiKeyEvent, KeyLimits, NO_LIMITS } from './api-key.events';
 import { KeyError } from './key.errors';
-import { MAX_CREDITS_TEXT, MAX_MICROS } from '../../ledger/domain/money';
 
 export type KeyStatus = 'active' | 'revoked';
 
@@ -67,6 +66,7 @@ export interface KeyDecideContext {
 
 export const DEFAULT_PROJECT = 'default';
 const MAX_INT4 = 2_147_483_647;
+const MAX_INT8 = 9_223_372_036_854_775_807n;
 const HASH = /^[0-9a-f]{64}$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -141,12 +141,8 @@ export function applyLimits(current: KeyLimits, patch: Partial<KeyLimits>): KeyL
   if (patch.models !== undefined) next.models = patch.models === null ? null : models(patch.models);
   if (patch.spendCapMicros !== undefined) {
     const cap = patch.spendCapMicros;
-    if (cap !== null && (typeof cap !== 'bigint' || cap < 0n)) {
+    if (cap !== null && (typeof cap !== 'bigint' || cap < 0n || cap > MAX_INT8)) {
       throw new KeyError('invalid_command', 'the spending cap must be a whole number of µcr >= 0');
-    }
-    // The cap is compared in Redis's Lua, as a double: within the ledger's bound it stays exact.
-    if (cap !== null && cap > MAX_MICROS) {
-      throw new KeyError('amount_out_of_range', `the spending cap cannot pass the ledger's bound of ${MAX_CREDITS_TEXT} credits`);
     }
     next.spendCapMicros = cap;
   }

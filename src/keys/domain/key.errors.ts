@@ -9,7 +9,6 @@ export type KeyErrorCode =
   | 'key_exists'
   | 'key_revoked'
   | 'invalid_command'
-  | 'amount_out_of_range'
   | 'idempotency_conflict'
   | 'version_conflict'
   | 'broadcast_failed';

@@ -26,28 +26,15 @@ export class MoneyFormatError extends Error {
   }
 }
 
-/** An amount the ledger will never accept: beyond MAX_MICROS either way. */
-export class AmountOutOfRangeError extends Error {
-  readonly code = 'amount_out_of_range';
-  constructor(input: string) {
-    super(`${input} is beyond the ledger's bound of ${MAX_CREDITS_TEXT} credits`);
-    this.name = 'AmountOutOfRangeError';
-  }
-}
-
 /** True when |micros| is within the ledger's bound. */
 export const withinBound = (micros: Micros): boolean => micros <= MAX_MICROS && micros >= -MAX_MICROS;
 
-/**
- * "12.5" → 12_500_000n. Rejects more than 6 decimals rather than rounding, and an amount beyond
- * the ledger's bound (MAX_MICROS) rather than letting it travel to the decider or a read model.
- */
+/** "12.5" → 12_500_000n. Rejects more than 6 decimals rather than rounding. */
 export function parseCredits(input: string): Micros {
   const m = DECIMAL.exec(input.trim());
   if (!m) throw new MoneyFormatError(input);
   const [, sign, whole, frac = ''] = m;
   const micros = BigInt(whole) * MICROS_PER_CREDIT + BigInt(frac.padEnd(6, '0'));
-  if (micros > MAX_MICROS) throw new AmountOutOfRangeError(`${sign ?? ''}${whole}${frac ? `.${frac}` : ''} credits`);
   return sign ? -micros : micros;
 }
 

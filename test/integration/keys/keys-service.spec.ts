@@ -72,8 +72,7 @@ describe('KeysService (real Postgres and Redis)', () => {
 
   it('limits: a patch over the current limits, the cap stored exactly; the same change id again is a no-op', async () => {
     const { key } = await h.keys.create({ accountId: account, actor });
-    // The ledger's bound to the last µcr (caps past it are refused: amount_out_of_range).
-    const cap = 999_999_999_999_999n;
+    const cap = 9_007_199_254_740_993n; // past 2^53: a float would round it
     const a = await h.keys.changeLimits({ keyId: key.keyId, limits: { models: ['gpt-4o', 'claude-sonnet-4'], spendCapMicros: cap, rpm: 60 }, actor });
     expect(a.changed).toBe(true);
     const b = await h.keys.changeLimits({ keyId: key.keyId, limits: { rpm: null, tpm: 10_000, expiresAt: '2030-01-01T00:00:00Z' }, changeId: 'c-1', actor });

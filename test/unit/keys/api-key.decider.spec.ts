@@ -146,20 +146,13 @@ describe('ChangeKeyLimits', () => {
     ['an empty allowlist', { models: [] }],
     ['an empty model name', { models: ['gpt-4o', ' '] }],
     ['a negative cap', { spendCapMicros: -1n }],
+    ['a cap past bigint columns', { spendCapMicros: 2n ** 63n }],
     ['a date that is not one', { expiresAt: 'soon' }],
     ['rpm 0', { rpm: 0 }],
     ['fractional tpm', { tpm: 1.5 }],
     ['rpm past int4', { rpm: 2 ** 31 }],
   ])('refuses %s', (_what, patch) => {
     throwsCode([created], limits(patch), 'invalid_command');
-  });
-
-  it.each([10n ** 15n + 1n, 2n ** 63n])('refuses a cap of %p µcr, past the ledger bound, as amount_out_of_range', (cap) => {
-    throwsCode([created], limits({ spendCapMicros: cap }), 'amount_out_of_range');
-  });
-
-  it('accepts a cap of exactly the bound, 10^15 µcr', () => {
-    expect(decideKey(limits({ spendCapMicros: 10n ** 15n }), evolveKeyAll([created]), { now: NOW })).toHaveLength(1);
   });
 
   it('a revoked key cannot change; an unknown one is not found', () => {
