@@ -12,6 +12,8 @@ import { LedgerReadRepository } from '../../../src/ledger/application/ledger-rea
 import { LedgerVerifier } from '../../../src/ledger/application/ledger-verifier';
 import { accountStream } from '../../../src/ledger/domain/events';
 import { HoldExpirySweeper } from '../../../src/proxy/billing/hold-expiry';
+import { ReadModels } from '../../../src/ledger/application/read-models';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { loadConfig } from '../../../src/config/config';
 import { systemClock } from '../../../src/platform/clock';
 import { LedgerHarness, inAnHour, ledgerHarness, newAccountId } from '../../support/ledger-harness';
@@ -70,6 +72,21 @@ describe('a read model that cannot apply an event halts alone (real Postgres)', 
     const { rows } = await h.db.pool.query('SELECT halted_event_id, halted_error FROM rm_transactions.checkpoint');
     expect(rows[0].halted_event_id).toBe(poisonId);
     expect(halts.map((x) => x.name).sort()).toEqual(BIGINT_MODELS); // once each, however many pages passed since
+  });
+
+  it("the worker's read models log each halted model, with the event id and the error, when they start", async () => {
+    const lines: string[] = [];
+    Logger.overrideLogger({ error: (m: unknown) => void lines.push(String(m)), log: () => undefined, warn: () => undefined, debug: () => undefined, verbose: () => undefined });
+    try {
+      const readModels = new ReadModels(h.db.pool, h.store, loadConfig({ DATABASE_URL: h.db.url, REDIS_URL: TEST_REDIS_URL }));
+      await expect(readModels.bringUpToDate(30_000, { allowHalted: true })).resolves.toHaveLength(3);
+    } finally {
+      Logger.overrideLogger(new ConsoleLogger());
+    }
+    for (const name of BIGINT_MODELS) {
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^read model ${name} HALTED at event ${poisonId}: .*out of range.*tollgate ledger replay`)));
+    }
+    expect(lines).toHaveLength(3);
   });
 
   it('a halted model applied what came before the poison, and nothing after it', async () => {
