@@ -7,32 +7,27 @@
  * from the stored one moves to it instead of writing. The same lock lets a rebuild fill a fresh
  * schema beside the live one while the system runs, then swap them by renaming.
  */
-import { createHash } from 'node:crypto';
-import { Pool, PoolClient, QueryResult } from 'pg';
+import { Pool, QueryResult } from 'pg';
 import { EventStore, LOG_START, LogPosition, RecordedEvent, comparePositions } from '../src/platform/event-store/event-store.port';
-import { inTransaction } from '../src/platform/database/pg';
 import { Projection, schemaOf } from './projection';
-import { BulkLoad } from './bulk';
+import { HaltedReadModel, ReadModelHaltedError, haltedReadModels } from './halted';
+import { LOCK_NAMESPACE, applyModel, ensureSchema, lockKey, prefixesOf, quote, schemaHash } from './model-writes';
+import { RebuildProgress, rebuildModels } from './rebuild';
 
-const LOCK_NAMESPACE = 7_300_002;
-// Events per page read by a rebuild. Measured: 5,000 beats 2,500 (statement overheads) and
-// 10,000-20,000 (pages outlive the young generation, and the garbage collector pays for it).
-const REBUILD_PAGE = 5_000;
-
-export interface RebuildProgress {
-  events: number;
-  position: LogPosition;
-}
+export type { RebuildProgress };
 
 export interface RunnerOptions {
   pollMs?: number;
   batchSize?: number;
   onError?: (projection: string, err: Error) => void;
+  /** A read model halted at an event it cannot apply (called once per halt, in the process that saw it). */
+  onHalt?: (halted: HaltedReadModel) => void;
 }
 
-const lockKey = (p: Projection) => createHash('sha1').update(p.name).digest().readInt32BE(0);
-const quote = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
-const schemaHash = (p: Projection) => createHash('sha256').update(p.schemaSql()).digest('hex').slice(0, 16);
+interface ModelState {
+  position: LogPosition;
+  halted: boolean;
+}
 
 export class ProjectionRunner {
   private readonly pollMs: number;
@@ -55,7 +50,7 @@ export class ProjectionRunner {
   async prepare(): Promise<void> {
     const stale: Projection[] = [];
     for (const p of this.projections) {
-      const { hash } = await this.ensureSchema(p, schemaOf(p));
+      const { hash } = await ensureSchema(this.pool, p, schemaOf(p));
       if (hash !== schemaHash(p)) stale.push(p);
     }
     if (stale.length > 0) await this.rebuild(stale);
@@ -63,6 +58,8 @@ export class ProjectionRunner {
 
   async start(): Promise<void> {
     await this.prepare();
+    // Said again at every start, so a restarted worker does not hide a model that stopped.
+    for (const h of await this.halted()) this.options.onHalt?.(h);
     this.running = true;
     this.loops = [this.follow()];
   }
@@ -74,124 +71,76 @@ export class ProjectionRunner {
     this.loops = [];
   }
 
-  /** Resolves when every read model has applied everything committed to the log before the call. */
-  async caughtUp(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Resolves when every read model has applied everything committed to the log before the call.
+   * A halted model never will: it fails at once naming it (ReadModelHaltedError), unless
+   * `allowHalted`, when it waits for the others and returns the halted ones.
+   */
+  async caughtUp(timeoutMs = 30_000, { allowHalted = false } = {}): Promise<HaltedReadModel[]> {
     const deadline = Date.now() + timeoutMs;
-    const head = await this.store.headPosition(this.prefixes(this.projections));
+    const fail = async () => {
+      const halted = await this.halted();
+      if (!allowHalted && halted.length > 0) throw new ReadModelHaltedError(halted);
+      return halted;
+    };
+    await fail();
+    const head = await this.store.headPosition(prefixesOf(this.projections));
     for (const p of this.projections) {
       for (;;) {
-        const at = await this.checkpoint(p);
-        if (comparePositions(at, head) >= 0) break;
+        const at = await this.state(p);
+        if (at.halted) {
+          await fail();
+          break;
+        }
+        if (comparePositions(at.position, head) >= 0) break;
         if (Date.now() > deadline) throw new Error(`read model ${p.name} did not catch up in ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 10));
       }
     }
+    return fail();
+  }
+
+  /** The read models halted at an event they cannot apply (see halted.ts). */
+  halted(): Promise<HaltedReadModel[]> {
+    return haltedReadModels(this.pool, this.projections);
   }
 
   async checkpoint(p: Projection, schema = schemaOf(p)): Promise<LogPosition> {
-    const { rows } = await this.pool.query<{ log_tx: bigint; log_seq: bigint }>(
-      `SELECT log_tx, log_seq FROM ${quote(schema)}.checkpoint`,
+    return (await this.state(p, schema)).position;
+  }
+
+  private async state(p: Projection, schema = schemaOf(p)): Promise<ModelState> {
+    const { rows } = await this.pool.query<{ log_tx: bigint; log_seq: bigint; halted: boolean }>(
+      `SELECT log_tx, log_seq, halted_at IS NOT NULL AS halted FROM ${quote(schema)}.checkpoint`,
     );
-    return rows[0] ? { tx: rows[0].log_tx, seq: rows[0].log_seq } : LOG_START;
+    return rows[0] ? { position: { tx: rows[0].log_tx, seq: rows[0].log_seq }, halted: rows[0].halted } : { position: LOG_START, halted: false };
   }
 
   /**
-   * Rebuilds read models from the first event: fills `rm_<name>__next` while the live ones keep
-   * serving, catches up under the models' locks, and swaps the schemas in one transaction.
+   * Rebuilds read models from the first event beside the live ones and swaps them in
+   * (rebuild.ts); a model that cannot apply some event is swapped in halted at it.
    */
   async rebuild(projections = this.projections, onProgress?: (p: RebuildProgress) => void): Promise<RebuildProgress> {
-    const next = (p: Projection) => `${schemaOf(p)}__next`;
-    for (const p of projections) {
-      await this.pool.query(`DROP SCHEMA IF EXISTS ${quote(next(p))} CASCADE`);
-      await this.ensureSchema(p, next(p));
-    }
-    const progress = await this.bulkLoad(projections, next, onProgress);
-    const prefixes = this.prefixes(projections);
-    await inTransaction(this.pool, async (client) => {
-      for (const p of projections) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
-      for (;;) {
-        const page = await this.store.readAll({ after: progress.position, limit: 5000, streamPrefixes: prefixes });
-        if (page.length === 0) break;
-        for (const p of projections) await this.applyBatch(client, p, next(p), page, prefixes);
-        progress.position = page[page.length - 1].position;
-        progress.events += page.length;
-      }
-      for (const p of projections) {
-        await client.query(`DROP SCHEMA IF EXISTS ${quote(`${schemaOf(p)}__old`)} CASCADE`);
-        await client.query(`ALTER SCHEMA ${quote(schemaOf(p))} RENAME TO ${quote(`${schemaOf(p)}__old`)}`);
-        await client.query(`ALTER SCHEMA ${quote(next(p))} RENAME TO ${quote(schemaOf(p))}`);
-        await client.query(`DROP SCHEMA ${quote(`${schemaOf(p)}__old`)} CASCADE`);
-      }
-    });
-    onProgress?.({ ...progress });
+    const progress = await rebuildModels({ pool: this.pool, store: this.store, onHalt: this.options.onHalt }, projections, onProgress);
     this.wakers.forEach((w) => w());
     return progress;
   }
-
-  /**
-   * Fills the fresh schemas from the whole log through each model's bulk loader (bulk.ts), all
-   * fed from one read, the next page read while the current one is loaded. Nothing here is
-   * visible to anyone until the swap, which is why it needs no per-page transaction.
-   */
-  private async bulkLoad(projections: Projection[], schema: (p: Projection) => string, onProgress?: (p: RebuildProgress) => void): Promise<RebuildProgress> {
-    const progress: RebuildProgress = { events: 0, position: LOG_START };
-    const prefixes = this.prefixes(projections);
-    const read = (after: LogPosition) => this.store.readAll({ after, limit: REBUILD_PAGE, streamPrefixes: prefixes });
-    const loads: BulkLoad[] = [];
-    let pending: Promise<RecordedEvent[]> | undefined;
-    try {
-      for (const p of projections) loads.push(await this.bulkLoader(p, schema(p)));
-      pending = read(LOG_START);
-      for (;;) {
-        const page = await pending;
-        if (page.length === 0) break;
-        progress.position = page[page.length - 1].position;
-        pending = read(progress.position);
-        await Promise.all(loads.map((l, i) => l.add(eventsOf(projections[i], page, prefixes))));
-        progress.events += page.length;
-        onProgress?.({ ...progress });
-      }
-      await Promise.all(loads.map((l) => l.finish()));
-    } catch (err) {
-      pending?.catch(() => undefined);
-      await Promise.all(loads.map((l) => l.abort().catch(() => undefined)));
-      throw err;
-    }
-    for (const p of projections) {
-      await this.pool.query(`UPDATE ${quote(schema(p))}.checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()`, [
-        progress.position.tx.toString(),
-        progress.position.seq.toString(),
-      ]);
-    }
-    return progress;
-  }
-
-  private async bulkLoader(p: Projection, schema: string): Promise<BulkLoad> {
-    if (p.bulk) return p.bulk({ pool: this.pool, schema });
-    // No fast path: apply page by page, as following does.
-    return {
-      add: async (events) => {
-        if (events.length > 0) await inTransaction(this.pool, (client) => this.applyBatch(client, p, schema, events));
-      },
-      finish: async () => undefined,
-      abort: async () => undefined,
-    };
-  }
-
-  private prefixes(projections: Projection[]): string[] {
-    return [...new Set(projections.flatMap((p) => p.streamPrefixes))];
-  }
-
   /**
    * One loop for every read model: one read of the log feeds them all, in one transaction.
    * Each applies only what lies past its own stored checkpoint, so models at different
    * positions (one just rebuilt, say) and several runners side by side all stay exact.
    */
   private async follow(): Promise<void> {
-    const prefixes = this.prefixes(this.projections);
+    const prefixes = prefixesOf(this.projections);
     let from = await this.lowestCheckpoint();
     while (this.running) {
       try {
+        if (from === null) {
+          // Every read model is halted: nothing to follow until a rebuild starts them over.
+          await this.sleep(1000);
+          from = await this.lowestCheckpoint();
+          continue;
+        }
         const page = await this.store.readAll({ after: from, limit: this.batchSize, streamPrefixes: prefixes });
         if (page.length > 0) {
           from = await this.applyPage(page, from);
@@ -209,41 +158,46 @@ export class ProjectionRunner {
    * Applies a page to every read model in one transaction. Statements without parameters go
    * together (BEGIN with the locks and checkpoints; the checkpoint updates with COMMIT), as the
    * round trips, not the work, were most of the cost of a small page.
+   *
+   * Each model applies under a savepoint of its own (declared with its search_path, so it costs
+   * no round trip): one that cannot apply an event is rolled back alone, applies what precedes
+   * the event and halts there (halted.ts), and the others commit as if nothing happened. A
+   * halted model is skipped, and does not hold back where the follower reads from.
    */
-  private async applyPage(page: RecordedEvent[], from: LogPosition): Promise<LogPosition> {
+  private async applyPage(page: RecordedEvent[], from: LogPosition): Promise<LogPosition | null> {
     const ps = this.projections;
     const client = await this.pool.connect();
     try {
       const locks = ps.map((p) => `pg_advisory_xact_lock(${LOCK_NAMESPACE}, ${lockKey(p)})`).join(', ');
-      const cps = ps.map((p, i) => `c${i} AS (SELECT ${i} AS i, log_tx, log_seq FROM ${quote(schemaOf(p))}.checkpoint FOR UPDATE)`);
+      const cps = ps.map((p, i) => `c${i} AS (SELECT ${i} AS i, log_tx, log_seq, halted_at IS NOT NULL AS halted FROM ${quote(schemaOf(p))}.checkpoint FOR UPDATE)`);
       // Read models are derived, and each page's rows commit with its checkpoint: a crash can
       // only lose whole pages, which are then read and applied again. So the commit need not
       // wait for its WAL to reach disk (the ledger's own appends always do).
       const results = (await client.query(
         `BEGIN; SET LOCAL synchronous_commit = off; SELECT ${locks}; WITH ${cps.join(', ')} ${ps.map((_, i) => `SELECT * FROM c${i}`).join(' UNION ALL ')}`,
-      )) as unknown as QueryResult<{ i: number; log_tx: bigint; log_seq: bigint }>[];
-      const stored: LogPosition[] = [];
-      for (const r of results[3].rows) stored[r.i] = { tx: r.log_tx, seq: r.log_seq };
-      const lowest = stored.reduce((m, c) => (comparePositions(c, m) < 0 ? c : m));
+      )) as unknown as QueryResult<{ i: number; log_tx: bigint; log_seq: bigint; halted: boolean }>[];
+      const stored: ModelState[] = [];
+      for (const r of results[3].rows) stored[r.i] = { position: { tx: r.log_tx, seq: r.log_seq }, halted: r.halted };
+      const lowest = lowestOf(stored);
       // A model was moved back (rebuilt, reset) behind what we read: read again from there.
-      if (comparePositions(lowest, from) < 0) {
+      if (lowest === null || comparePositions(lowest, from) < 0) {
         await client.query('COMMIT');
         return lowest;
       }
       const updates: string[] = [];
-      const prefixes = this.prefixes(ps);
+      const halts: HaltedReadModel[] = [];
+      const prefixes = prefixesOf(ps);
       for (const [i, p] of ps.entries()) {
-        const fresh = comparePositions(page[0].position, stored[i]) > 0 ? page : page.filter((e) => comparePositions(e.position, stored[i]) > 0);
+        if (stored[i].halted) continue;
+        const at = stored[i].position;
+        const fresh = comparePositions(page[0].position, at) > 0 ? page : page.filter((e) => comparePositions(e.position, at) > 0);
         if (fresh.length === 0) continue;
-        const mine = eventsOf(p, fresh, prefixes);
-        if (mine.length > 0) {
-          await client.query(`SET LOCAL search_path TO ${quote(schemaOf(p))}, public`);
-          await p.apply(client, mine);
-        }
-        const last = fresh[fresh.length - 1].position;
+        const { last, halt } = await applyModel(client, p, schemaOf(p), fresh, at, prefixes);
+        if (halt) halts.push(halt);
         updates.push(`UPDATE ${quote(schemaOf(p))}.checkpoint SET log_tx = ${last.tx}, log_seq = ${last.seq}, updated_at = now()`);
       }
       await client.query([...updates, 'COMMIT'].join('; '));
+      for (const h of halts) this.options.onHalt?.(h);
       return page[page.length - 1].position;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -253,38 +207,9 @@ export class ProjectionRunner {
     }
   }
 
-  private async lowestCheckpoint(): Promise<LogPosition> {
-    const all = await Promise.all(this.projections.map((p) => this.checkpoint(p)));
-    return all.reduce((m, c) => (comparePositions(c, m) < 0 ? c : m));
-  }
-
-  /** Applies a page to a schema's tables and moves its checkpoint; returns the new position. */
-  private async applyBatch(client: PoolClient, p: Projection, schema: string, page: RecordedEvent[], read?: string[]): Promise<LogPosition> {
-    const last = page[page.length - 1].position;
-    await client.query(`SET LOCAL search_path TO ${quote(schema)}, public`);
-    const mine = eventsOf(p, page, read);
-    if (mine.length > 0) await p.apply(client, mine);
-    await client.query('UPDATE checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()', [last.tx.toString(), last.seq.toString()]);
-    return last;
-  }
-
-  private async ensureSchema(p: Projection, schema: string): Promise<{ hash: string | null }> {
-    return inTransaction(this.pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
-      await client.query(`SET LOCAL search_path TO ${quote(schema)}, public`);
-      await client.query(p.schemaSql());
-      await client.query(`CREATE TABLE IF NOT EXISTS checkpoint (
-        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-        log_tx bigint NOT NULL, log_seq bigint NOT NULL, schema_hash text NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now())`);
-      const { rows } = await client.query<{ schema_hash: string }>(
-        `INSERT INTO checkpoint (log_tx, log_seq, schema_hash) VALUES (0, 0, $1)
-         ON CONFLICT (only_row) DO UPDATE SET only_row = true RETURNING schema_hash`,
-        [schemaHash(p)],
-      );
-      return { hash: rows[0]?.schema_hash ?? null };
-    });
+  /** Where the follower reads from: the lowest checkpoint of the models not halted (null: all are). */
+  private async lowestCheckpoint(): Promise<LogPosition | null> {
+    return lowestOf(await Promise.all(this.projections.map((p) => this.state(p))));
   }
 
   private sleep(ms = this.pollMs): Promise<void> {
@@ -300,11 +225,8 @@ export class ProjectionRunner {
   }
 }
 
-/**
- * The events of a page that a read model reads. The page was read for `read` (the prefixes of
- * every model it feeds); a model that reads all of those takes the page as it is.
- */
-function eventsOf(p: Projection, page: RecordedEvent[], read?: string[]): RecordedEvent[] {
-  if (read && read.every((x) => p.streamPrefixes.includes(x))) return page;
-  return page.filter((e) => p.streamPrefixes.some((prefix) => e.streamId.startsWith(prefix)));
+function lowestOf(states: ModelState[]): LogPosition | null {
+  let lowest: LogPosition | null = null;
+  for (const s of states) if (!s.halted && (lowest === null || comparePositions(s.position, lowest) < 0)) lowest = s.position;
+  return lowest;
 }

@@ -2,6 +2,7 @@ import { PoolClient } from 'pg';
 import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
 import { Posting } from '../../src/ledger/domain/postings';
+import { microsFromDb } from '../../src/ledger/domain/money';
 import { LedgerFact, Projection, ledgerFacts, readSchemaFile } from '../projection';
 import { BulkContext, BulkLoad, CopyLoader, chunks, copyRows, copyValue, withSchema } from '../bulk';
 
@@ -116,19 +117,19 @@ function post(facts: LedgerFact[], running: Map<string, Running>, emit: (f: Ledg
 
 /** The stored running balances of these ledger accounts (zero for new ones). */
 async function stored(client: PoolClient, accounts: string[]): Promise<Map<string, Running>> {
-  const { rows } = await client.query<{ ledger_account: string; balance: bigint; entries: bigint }>(
+  const { rows } = await client.query<{ ledger_account: string; balance: string; entries: bigint }>(
     'SELECT ledger_account, balance, entries FROM ledger_accounts WHERE ledger_account = ANY($1::text[])',
     [accounts],
   );
   const running = new Map(accounts.map((a) => [a, { balance: 0n, entries: 0 }]));
-  for (const r of rows) running.set(r.ledger_account, { balance: r.balance, entries: Number(r.entries) });
+  for (const r of rows) running.set(r.ledger_account, { balance: microsFromDb(r.balance), entries: Number(r.entries) });
   return running;
 }
 
 async function writeAccounts(client: PoolClient, accounts: string[], running: Map<string, Running>): Promise<void> {
   await client.query(
     `INSERT INTO ledger_accounts AS l (ledger_account, balance, entries)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+     SELECT * FROM unnest($1::text[], $2::numeric[], $3::bigint[])
      ON CONFLICT (ledger_account) DO UPDATE SET balance = EXCLUDED.balance, entries = EXCLUDED.entries`,
     [accounts, accounts.map((a) => running.get(a)!.balance.toString()), accounts.map((a) => running.get(a)!.entries.toString())],
   );

@@ -13,6 +13,7 @@ import { describeDatabaseError } from '../platform/database/pg-errors';
 import { KeyError } from '../keys/domain/key.errors';
 import { ChannelError } from '../proxy/channels/channel';
 import { SecretBoxError } from '../platform/crypto/secret-box';
+import { ReadModelHaltedError } from '../../projections/halted';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -36,6 +37,7 @@ export function describeCliError(err: unknown, config?: AppConfig): CliFailure {
   }
   if (
     err instanceof MoneyFormatError ||
+    err instanceof ReadModelHaltedError ||
     err instanceof ConfigError ||
     err instanceof VaultError ||
     err instanceof VersionConflictError ||

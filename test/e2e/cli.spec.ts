@@ -159,6 +159,32 @@ describe('tollgate CLI (built, child process, real Postgres)', () => {
       expect(await eventCount()).toBe(before);
     });
 
+    it.each(['99999999999999999999999999', '5000000000000', '1000000000.000001'])(
+      'refuses --amount %s, beyond the ledger bound, as a usage error (exit 2) and writes nothing',
+      async (amount) => {
+        const before = await eventCount();
+        const r = await tollgate('credits', 'grant', '--account', accountId, '--amount', amount, '--reason', 'x');
+        expectOneErrorLine(r, /--amount: must be at most 1,000,000,000 credits/);
+        expect(r.code).toBe(2);
+        expect(await eventCount()).toBe(before);
+      },
+    );
+
+    it('refuses a grant that would take the balance past the bound (exit 1, amount_out_of_range), and writes nothing', async () => {
+      const holder = (await tollgate('accounts', 'create', '--email', 'big-grantee@example.org')).stdout.trim();
+      const grant = (amount: string) => tollgate('credits', 'grant', '--account', holder, '--amount', amount, '--reason', 'x', '--json');
+      const first = await grant('600000000');
+      expect(first).toMatchObject({ code: 0 }); // on failure, shows its stderr
+      expect(JSON.parse(first.stdout)).toMatchObject({ available: '600000000.000000' });
+      const before = await eventCount();
+      const second = await grant('500000000');
+      expectOneErrorLine(second, /would pass the ledger's bound of 1,000,000,000 credits \(amount_out_of_range\)/);
+      expect(second.code).toBe(1);
+      expect(await eventCount()).toBe(before);
+      // Up to the bound exactly is still accepted.
+      expect(JSON.parse((await grant('400000000')).stdout)).toMatchObject({ available: '1000000000.000000' });
+    });
+
     it('refuses an unknown account, a missing or empty reason, and writes nothing', async () => {
       const before = await eventCount();
       const unknown = await tollgate('credits', 'grant', '--account', '00000000-0000-4000-8000-000000000000', '--amount', '1', '--reason', 'x');

@@ -8,6 +8,7 @@ import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
 import { LedgerError } from '../domain/errors';
 import { availableOf, heldOf } from '../domain/postings';
+import { microsFromDb } from '../domain/money';
 
 export interface AccountBalance {
   accountId: string;
@@ -50,28 +51,30 @@ export class LedgerReadRepository {
     );
     if (known.rows.length === 0) throw new LedgerError('account_not_found', `no account ${accountId}`);
     if (!asOf) return { accountId, ...known.rows[0], asOf: null };
-    const { rows } = await this.pool.query<{ ledger_account: string; balance: bigint }>(
-      `SELECT ledger_account, coalesce(sum(amount), 0)::bigint AS balance
+    const { rows } = await this.pool.query<{ ledger_account: string; balance: string }>(
+      `SELECT ledger_account, coalesce(sum(amount), 0)::text AS balance
          FROM rm_account_entries.entries
         WHERE ledger_account = ANY($1::text[]) AND occurred_at <= $2
         GROUP BY ledger_account`,
       [[availableOf(accountId), heldOf(accountId)], asOf],
     );
-    const of = (a: string) => rows.find((r) => r.ledger_account === a)?.balance ?? 0n;
+    const of = (a: string) => microsFromDb(rows.find((r) => r.ledger_account === a)?.balance ?? 0n);
     return { accountId, available: of(availableOf(accountId)), held: of(heldOf(accountId)), asOf };
   }
 
   async trialBalance(asOf?: Date): Promise<TrialBalance> {
+    // Sums (numeric in Postgres) travel as text and become bigint exactly: a house account's
+    // balance over all history can pass both 2^53 and 2^63.
     const { rows } = asOf
-      ? await this.pool.query<{ ledger_account: string; balance: bigint }>(
-          `SELECT ledger_account, sum(amount)::bigint AS balance FROM rm_account_entries.entries
+      ? await this.pool.query<{ ledger_account: string; balance: string }>(
+          `SELECT ledger_account, sum(amount)::text AS balance FROM rm_account_entries.entries
             WHERE occurred_at <= $1 GROUP BY ledger_account ORDER BY ledger_account`,
           [asOf],
         )
-      : await this.pool.query<{ ledger_account: string; balance: bigint }>(
-          'SELECT ledger_account, balance FROM rm_account_entries.ledger_accounts ORDER BY ledger_account',
+      : await this.pool.query<{ ledger_account: string; balance: string }>(
+          'SELECT ledger_account, balance::text AS balance FROM rm_account_entries.ledger_accounts ORDER BY ledger_account',
         );
-    const lines = rows.map((r) => ({ ledgerAccount: r.ledger_account, balance: r.balance }));
+    const lines = rows.map((r) => ({ ledgerAccount: r.ledger_account, balance: microsFromDb(r.balance) }));
     return { asOf: asOf ?? null, lines, total: lines.reduce((t, l) => t + l.balance, 0n) };
   }
 
@@ -81,9 +84,9 @@ export class LedgerReadRepository {
     for (;;) {
       const { rows } = await this.pool.query<{
         occurred_at: Date; event_id: string; event_type: string; account_id: string; ledger_account: string;
-        amount: bigint; balance_after: bigint; log_tx: bigint; log_seq: bigint;
+        amount: bigint; balance_after: string; log_tx: bigint; log_seq: bigint;
       }>(
-        `SELECT occurred_at, event_id, event_type, account_id, ledger_account, amount, balance_after, log_tx, log_seq
+        `SELECT occurred_at, event_id, event_type, account_id, ledger_account, amount, balance_after::text AS balance_after, log_tx, log_seq
            FROM rm_account_entries.entries
           WHERE (log_tx, log_seq, ledger_account) > ($1::bigint, $2::bigint, $3::text)
             AND occurred_at >= $4 AND occurred_at < $5
@@ -99,7 +102,7 @@ export class LedgerReadRepository {
         accountId: r.account_id,
         ledgerAccount: r.ledger_account,
         amount: r.amount,
-        balanceAfter: r.balance_after,
+        balanceAfter: microsFromDb(r.balance_after),
         logTx: r.log_tx,
         logSeq: r.log_seq,
       }));

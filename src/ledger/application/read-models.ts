@@ -10,6 +10,7 @@ import { APP_CONFIG, AppConfig } from '../../config/config';
 import { EVENT_STORE, EventStore } from '../../platform/event-store/event-store.port';
 import { ProjectionRunner, RebuildProgress } from '../../../projections/runner';
 import { allProjections } from '../../../projections';
+import { HaltedReadModel } from '../../../projections/halted';
 import { ACCOUNT_STREAM_PREFIX } from '../domain/events';
 
 @Injectable()
@@ -25,16 +26,30 @@ export class ReadModels {
     this.runner = new ProjectionRunner(pool, store, allProjections(), {
       pollMs: config.PROJECTION_POLL_MS,
       onError: (name, err) => log.error(`read model ${name}: ${err.message}; retrying`),
+      onHalt: (h) =>
+        log.error(
+          `read model ${h.name} HALTED at event ${h.eventId}: ${h.error}. It no longer follows the log (the others do); ` +
+            'fix the cause, then run `tollgate ledger replay`',
+        ),
     });
   }
 
-  async bringUpToDate(timeoutMs = 600_000): Promise<void> {
+  /**
+   * Applies what the log has that the read models lack. A halted model fails it at once, naming
+   * the model (ReadModelHaltedError), unless `allowHalted`: then the others are brought up to
+   * date and the halted ones are returned (for `ledger verify`, which reports them).
+   */
+  async bringUpToDate(timeoutMs = 600_000, options: { allowHalted?: boolean } = {}): Promise<HaltedReadModel[]> {
     await this.runner.start();
     try {
-      await this.runner.caughtUp(timeoutMs);
+      return await this.runner.caughtUp(timeoutMs, options);
     } finally {
       await this.runner.stop();
     }
+  }
+
+  halted(): Promise<HaltedReadModel[]> {
+    return this.runner.halted();
   }
 
   rebuild(onProgress?: (p: RebuildProgress) => void): Promise<RebuildProgress> {

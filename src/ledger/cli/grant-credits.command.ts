@@ -7,13 +7,19 @@ import { parseOptions, printResult } from '../../cli/cli-options';
 import { ExecuteAccountCommand } from '../application/execute-account.command';
 import { LedgerService } from '../application/ledger.service';
 import { LedgerError } from '../domain/errors';
-import { MoneyFormatError, formatCredits, parseCredits } from '../domain/money';
+import { MAX_CREDITS_TEXT, MAX_MICROS, MoneyFormatError, formatCredits, parseCredits } from '../domain/money';
 
 const credits = z.string().transform((value, ctx) => {
   try {
     const micros = parseCredits(value);
-    if (micros > 0n) return micros;
-    ctx.addIssue({ code: 'custom', message: `must be more than 0 credits, got ${JSON.stringify(value)}` });
+    // Refused here too, not only in the decider: bad usage (exit 2) that never reaches the ledger.
+    if (micros > MAX_MICROS) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_CREDITS_TEXT} credits (the ledger's bound), got ${JSON.stringify(value)}` });
+    } else if (micros > 0n) {
+      return micros;
+    } else {
+      ctx.addIssue({ code: 'custom', message: `must be more than 0 credits, got ${JSON.stringify(value)}` });
+    }
   } catch (err) {
     if (!(err instanceof MoneyFormatError)) throw err;
     ctx.addIssue({ code: 'custom', message: `must be a number of credits with at most 6 decimals, got ${JSON.stringify(value)}` });

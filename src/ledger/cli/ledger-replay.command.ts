@@ -4,12 +4,14 @@ import { z } from 'zod';
 import { parseOptions, printResult } from '../../cli/cli-options';
 import { progressBar } from '../../cli/progress';
 import { ReadModels } from '../application/read-models';
+import { ReadModelHaltedError } from '../../../projections/halted';
 
 const options = z.object({ json: z.boolean().optional() });
 
 /**
  * `tollgate ledger replay`: rebuilds every read model from the first event, beside the live
- * ones (which keep serving), and swaps them in when done.
+ * ones (which keep serving), and swaps them in when done. A model that cannot apply some event
+ * is swapped in halted at it (the others in full), and the command exits 1 naming it.
  */
 @SubCommand({ name: 'replay', description: 'rebuild every read model from the event log (safe while running)' })
 export class LedgerReplayCommand extends CommandRunner {
@@ -29,11 +31,15 @@ export class LedgerReplayCommand extends CommandRunner {
     }
     const seconds = (performance.now() - t0) / 1000;
     const rate = Math.round(result.events / Math.max(seconds, 0.001));
+    const halted = result.halted ?? [];
     printResult(json, `replayed ${result.events} events in ${seconds.toFixed(2)} s (${rate} events/s)`, {
       events: result.events,
       seconds: Number(seconds.toFixed(3)),
       eventsPerSecond: rate,
+      halted: halted.map((h) => ({ name: h.name, eventId: h.eventId, error: h.error })),
     });
+    // The others were rebuilt in full; a model that cannot apply an event is not, and says so.
+    if (halted.length > 0) throw new ReadModelHaltedError(halted);
   }
 
   @Option({ flags: '--json', description: 'print the result as JSON' })

@@ -7,13 +7,16 @@
  * - available never goes below zero; held is the sum of open holds;
  * - a hold resolves once (settle, void or expire), and settles for at most what it holds;
  * - a hold does not expire before its expiry, which only ever moves later (ExtendHold);
- * - amounts are positive where a sign would be meaningless.
+ * - amounts are positive where a sign would be meaningless;
+ * - no amount, and no resulting available, held, lifetime purchased or lifetime spent figure,
+ *   passes MAX_MICROS (10^15 µcr); lifetime spent plus held stays within it too, so a settle
+ *   (at most its hold) is never refused for the bound after the answer was delivered.
  * Idempotency across retries is the event store's job: event ids derive from the command's
  * key (see eventIdFor), so a retried command re-appends the same ids and is answered "exists".
  */
 import { LedgerEvent, UsageFigures } from './events';
 import { LedgerError } from './errors';
-import { Micros } from './money';
+import { MAX_CREDITS_TEXT, MAX_MICROS, Micros, withinBound } from './money';
 import { assertNever } from './postings';
 
 export interface OpenHold {
@@ -68,7 +71,103 @@ export interface DecideContext {
 
 export const DEFAULT_FREE_REQUESTS = 20;
 
+/** Free requests an account can have at once: well inside the read model's integer column. */
+export const MAX_FREE_REQUESTS = 1_000_000_000;
+
+// The command fields that carry µcr.
+const COMMAND_MONEY_FIELDS = ['amount', 'upstreamCost'] as const;
+
+/**
+ * decide(), with the ledger's bound on every figure: an amount in the command beyond it, or a
+ * result that would take a balance or lifetime figure beyond it, is refused whatever else the
+ * command is, so no event the log accepts can overflow a read model or a double on the way.
+ */
 export function decide(command: AccountCommand, state: AccountState, ctx: DecideContext): LedgerEvent[] {
+  const data = command.data as Record<string, unknown>;
+  for (const f of COMMAND_MONEY_FIELDS) {
+    const v = data[f];
+    if (typeof v === 'bigint' && !withinBound(v)) throw outOfRange(`the ${f === 'amount' ? 'amount' : 'upstream cost'}`, v);
+  }
+  const events = decideWithinBound(command, state, ctx);
+  if (events.length === 0) return events;
+  const next = figuresAfter(state, events);
+  const figures: Array<[string, Micros]> = [
+    ['the available balance', next.available],
+    ['the held balance', next.held],
+    ['the lifetime purchases', next.lifetimePurchased],
+    ['the lifetime spending', next.lifetimeSpent],
+    ['the lifetime spending and open holds', next.lifetimeSpent + next.held],
+  ];
+  for (const [what, value] of figures) if (value > MAX_MICROS) throw outOfRange(what, value);
+  if (next.freeRequests > MAX_FREE_REQUESTS) {
+    throw new LedgerError('amount_out_of_range', `an account can have at most ${MAX_FREE_REQUESTS} free requests`, {
+      freeRequests: next.freeRequests,
+    });
+  }
+  return events;
+}
+
+type Figures = Pick<AccountState, 'available' | 'held' | 'lifetimePurchased' | 'lifetimeSpent' | 'freeRequests'>;
+
+/**
+ * The figures evolve() would give after these events, without copying the holds map as it does:
+ * decide() runs on every command, and a busy account has many open holds. (The bound property
+ * in test/unit/ledger/account-bounds.spec.ts checks the real evolve() never passes the bound.)
+ */
+export function figuresAfter(state: AccountState, events: LedgerEvent[]): Figures {
+  const f: Figures = { available: state.available, held: state.held, lifetimePurchased: state.lifetimePurchased, lifetimeSpent: state.lifetimeSpent, freeRequests: state.freeRequests };
+  for (const e of events) {
+    switch (e.type) {
+      case 'CreditsPurchased':
+      case 'CryptoPaymentCredited':
+        f.available += e.data.amount;
+        f.lifetimePurchased += e.data.amount;
+        break;
+      case 'CreditsGranted':
+      case 'Adjusted':
+        f.available += e.data.amount;
+        break;
+      case 'CreditsRefunded':
+        f.available -= e.data.amount;
+        break;
+      case 'HoldPlaced':
+        f.available -= e.data.amount;
+        f.held += e.data.amount;
+        break;
+      case 'HoldSettled':
+        f.held -= e.data.amount + e.data.released;
+        f.available += e.data.released;
+        f.lifetimeSpent += e.data.amount;
+        break;
+      case 'HoldVoided':
+      case 'HoldExpired':
+        f.held -= e.data.amount;
+        f.available += e.data.amount;
+        break;
+      case 'FreeRequestsGranted':
+        f.freeRequests += e.data.count;
+        break;
+      case 'FreeRequestUsed':
+        f.freeRequests -= 1;
+        break;
+      case 'AccountOpened':
+      case 'HoldExtended':
+        break;
+      default:
+        return assertNever(e);
+    }
+  }
+  return f;
+}
+
+function outOfRange(what: string, value: Micros): LedgerError {
+  return new LedgerError('amount_out_of_range', `${what} would pass the ledger's bound of ${MAX_CREDITS_TEXT} credits`, {
+    value,
+    max: MAX_MICROS,
+  });
+}
+
+function decideWithinBound(command: AccountCommand, state: AccountState, ctx: DecideContext): LedgerEvent[] {
   if (command.type === 'OpenAccount') {
     if (state.opened) return []; // opening twice is a retry, not an error
     const free = command.data.freeRequests ?? DEFAULT_FREE_REQUESTS;

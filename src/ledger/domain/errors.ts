@@ -7,6 +7,7 @@ export type LedgerErrorCode =
   | 'hold_not_expired'
   | 'settle_exceeds_hold'
   | 'invalid_amount'
+  | 'amount_out_of_range'
   | 'invalid_command'
   | 'idempotency_conflict'
   | 'version_conflict';

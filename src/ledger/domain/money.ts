@@ -6,6 +6,16 @@ export type Micros = bigint;
 
 export const MICROS_PER_CREDIT = 1_000_000n;
 
+/**
+ * The largest amount, and the largest balance, the ledger ever accepts: 1,000,000,000 credits
+ * (10^15 µcr). Below 2^53 (about 9.007 × 10^15), so every figure stays exact when something on
+ * the way holds it as a double (JSON numbers, Lua in Redis, a dashboard), and far below
+ * Postgres's bigint, so a read model's per-account column can never overflow. Sums over all
+ * accounts and all history (house accounts such as revenue) are stored as numeric instead.
+ */
+export const MAX_MICROS = 10n ** 15n;
+export const MAX_CREDITS_TEXT = '1,000,000,000';
+
 const DECIMAL = /^(-)?(\d+)(?:\.(\d{1,6}))?$/;
 
 export class MoneyFormatError extends Error {
@@ -16,6 +26,9 @@ export class MoneyFormatError extends Error {
   }
 }
 
+/** True when |micros| is within the ledger's bound. */
+export const withinBound = (micros: Micros): boolean => micros <= MAX_MICROS && micros >= -MAX_MICROS;
+
 /** "12.5" → 12_500_000n. Rejects more than 6 decimals rather than rounding. */
 export function parseCredits(input: string): Micros {
   const m = DECIMAL.exec(input.trim());
@@ -23,6 +36,17 @@ export function parseCredits(input: string): Micros {
   const [, sign, whole, frac = ''] = m;
   const micros = BigInt(whole) * MICROS_PER_CREDIT + BigInt(frac.padEnd(6, '0'));
   return sign ? -micros : micros;
+}
+
+/**
+ * A whole number of µcr as Postgres returns a numeric (a decimal string) or an int8 (bigint,
+ * see platform/database/pg.ts) → bigint, exactly. Never through a Number: a sum over history
+ * can pass 2^53. Anything else (a fraction, NaN) is an error, not a rounding.
+ */
+export function microsFromDb(value: string | bigint): Micros {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  throw new RangeError(`not a whole number of µcr: ${String(value)}`);
 }
 
 /** 12_500_000n → "12.500000": exact, always six decimals so columns line up and parse back. */

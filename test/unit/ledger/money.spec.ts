@@ -7,7 +7,10 @@ import {
   encodeLedgerEvent,
 } from '../../../src/ledger/domain/events';
 import {
+  MAX_MICROS,
   MICROS_PER_CREDIT,
+  microsFromDb,
+  withinBound,
   MoneyFormatError,
   divCeil,
   formatCredits,
@@ -195,5 +198,25 @@ describe('event encoding for storage (bigint ↔ decimal string)', () => {
 
   it('refuses an unknown event type instead of skipping it', () => {
     expect(() => decodeLedgerEvent('CreditsStolen', { amount: '1' })).toThrow(UnknownEventError);
+  });
+});
+
+describe("the ledger's bound", () => {
+  it('is 1,000,000,000 credits (10^15 µcr), below 2^53 so a double on the way stays exact', () => {
+    expect(MAX_MICROS).toBe(10n ** 15n);
+    expect(MAX_MICROS).toBe(parseCredits('1000000000'));
+    expect(MAX_MICROS < 2n ** 53n).toBe(true);
+    expect(BigInt(Number(MAX_MICROS - 1n))).toBe(MAX_MICROS - 1n);
+  });
+
+  it('withinBound holds up to the bound either way, and not one µcr past it', () => {
+    expect([MAX_MICROS, -MAX_MICROS, 0n].every(withinBound)).toBe(true);
+    expect([MAX_MICROS + 1n, -MAX_MICROS - 1n, 2n ** 63n].some(withinBound)).toBe(false);
+  });
+
+  it('microsFromDb reads numeric text and int8 exactly, past 2^63 too, and refuses anything else', () => {
+    expect(microsFromDb('-9300000000000000000000')).toBe(-9_300_000_000_000_000_000_000n);
+    expect(microsFromDb(12n)).toBe(12n);
+    for (const bad of ['1.5', '', 'NaN', '1e3']) expect(() => microsFromDb(bad)).toThrow(RangeError);
   });
 });
