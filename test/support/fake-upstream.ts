@@ -38,6 +38,11 @@ export type Behaviour =
   | { kind: 'slow'; delayMsPerChunk: number }
   /** Send headers and this many chunks, then destroy the socket. A JSON body counts as two halves. */
   | { kind: 'cut'; afterChunks: number }
+  /**
+   * Send the headers and this many chunks (default none), then nothing, keeping the connection
+   * open until the client leaves: an upstream gone silent. A JSON body counts as two halves.
+   */
+  | { kind: 'headers-then-silence'; afterChunks?: number }
   /** Wait this long before sending headers, then answer normally. */
   | { kind: 'delay-headers'; ms: number }
   /** Answer normally, but with every usage count replaced by this raw JSON text (see fake-upstream/usage-override.ts). */
@@ -182,7 +187,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
 
   const write = async (res: ServerResponse, rec: RecordedRequest, reply: Reply, b: Behaviour, cut: () => void) => {
     const slowMs = b.kind === 'slow' ? b.delayMsPerChunk : 0;
-    const cutAfter = b.kind === 'cut' ? b.afterChunks : undefined;
+    const silentAfter = b.kind === 'headers-then-silence' ? (b.afterChunks ?? 0) : undefined;
+    const cutAfter = b.kind === 'cut' ? b.afterChunks : silentAfter;
     let chunks: string[];
     const headers: Record<string, string | number> = reply.headers;
     if (reply.type === 'json') {
@@ -206,7 +212,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       // Wait for the chunk to reach the socket, so a cut after it cannot swallow it.
       await new Promise<void>((resolve) => res.write(chunks[i], () => resolve()));
     }
-    if (res.destroyed) return;
+    if (res.destroyed || silentAfter !== undefined) return; // silent: the client (or close()) ends it
     if (cutAfter === undefined) {
       res.end();
     } else {
