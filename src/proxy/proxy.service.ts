@@ -15,8 +15,10 @@ import { RateLimiter } from './limits/rate-limiter';
 import { SpendCaps } from './limits/spend-caps';
 import { formatCredits } from '../ledger/domain/money';
 import { RequestLogRow, RequestLogRepository } from './usage/request-log.repository';
-import { UpstreamSender, Sent, header } from './upstream/upstream-sender';
+import { UpstreamSender, Sent, header, nothingTried } from './upstream/upstream-sender';
+import { UpstreamSilence } from './upstream/silence-watch';
 import { Headers, RelayProgress, collect, newProgress, relayEvents, relayRaw, sendWhole } from './relay';
+import { streamErrorEvent } from './streaming/stream-error';
 import { PriceBook } from './pricing/price-book.service';
 import { PricingError } from './pricing/pricing.errors';
 import { ModelPrice, TokenRates, ratesFor } from './pricing/model-price';
@@ -108,9 +110,13 @@ export class ProxyService {
     });
 
     let attempt: Sent;
+    const tried = nothingTried();
     try {
-      attempt = await this.sender.send(requestId, plan, shape.model, req.query, req.headers, controller.signal);
+      attempt = await this.sender.send(requestId, plan, shape.model, req.query, req.headers, controller.signal, tried);
     } catch (err) {
+      // The receipt of a request no channel answered still names the channel and the tries.
+      row.channelId = tried.channelId;
+      row.attempts = tried.attempts;
       await this.fail(req, row, reservation, err);
       throw err;
     }
@@ -126,7 +132,7 @@ export class ProxyService {
       if (attempt.upstream.status >= 300) {
         // The provider refused the request itself (a 4xx that another channel would refuse too):
         // its own answer, in its own format, and nothing charged.
-        const text = await collect(attempt.upstream.body).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
+        const text = await collect(attempt.upstream).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
         const out = plan.translateError ? plan.translateError(attempt.upstream.status, text) : text;
         row.errorCode = 'upstream_refused';
         // Released before the answer goes out, so a client that looks at its balance next sees it whole.
@@ -136,21 +142,30 @@ export class ProxyService {
       }
       if (shape.stream && /text\/event-stream/.test(ct)) {
         Object.assign(headers, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+        const cut = (err: unknown) => streamErrorEvent(req.endpoint.kind, cutError(err));
         if (plan.mapEvent) {
           const map = plan.mapEvent;
-          await relayEvents(req.res, progress, 200, headers, attempt.upstream.body, (ev) => {
+          await relayEvents(req.res, progress, 200, headers, attempt.upstream, (ev) => {
             meter.push(ev);
             return map(ev);
-          }, () => plan.endEvents!());
+          }, () => plan.endEvents!(), cut);
         } else {
           const parser = new SseParser();
-          await relayRaw(req.res, progress, 200, headers, attempt.upstream.body, (chunk) => {
+          await relayRaw(req.res, progress, 200, headers, attempt.upstream, (chunk) => {
             for (const ev of parser.push(chunk)) meter.push(ev);
-          });
+          }, cut);
+        }
+        if (progress.upstreamCut && !progress.clientGone && meter.result().deliveredText === '') {
+          // Broken off (or gone silent) before any text or tool-call delta reached the client:
+          // it got an error, not an answer, so nothing is charged.
+          row.errorCode = cutError(progress.cutBy).code;
+          row.ttfbMs = progress.firstByteAt === null ? null : Math.round(progress.firstByteAt - req.startedAt);
+          await this.release(req, row, reservation, `upstream broke off before any content (${row.errorCode})`);
+          return;
         }
         usage = meter.result().usage;
       } else {
-        const buf = await collect(attempt.upstream.body).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
+        const buf = await collect(attempt.upstream).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
         const { body, usage: u } = plan.finishJson(buf);
         usage = u;
         if (!usage) meter.answer(buf); // no usable usage: the answer's text is estimated instead
@@ -407,8 +422,14 @@ export class ProxyService {
  * aborted the read (then the abort goes on as it is, and fail() records 499).
  */
 function brokenAnswer(err: unknown, clientSignal: AbortSignal): unknown {
-  if (err instanceof ProxyError || clientSignal.aborted) return err;
-  if ((err as { code?: string } | null)?.code === 'UND_ERR_BODY_TIMEOUT') {
+  if (clientSignal.aborted) return err;
+  return cutError(err);
+}
+
+/** What broke an upstream's answer off, as the client is told: silence (504) or a break (502). */
+function cutError(err: unknown): ProxyError {
+  if (err instanceof ProxyError) return err;
+  if (err instanceof UpstreamSilence || (err as { code?: string } | null)?.code === 'UND_ERR_BODY_TIMEOUT') {
     return new ProxyError('upstream_timeout', 'the upstream provider stopped sending its answer');
   }
   return new ProxyError('upstream_error', 'the upstream provider broke off its answer');

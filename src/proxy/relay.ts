@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { SseEvent, SseParser, formatSse } from './streaming/sse';
+import { SilenceWatch } from './upstream/silence-watch';
 
 export interface RelayProgress {
   /** When the first byte reached the client (performance.now()), or null if none did. */
@@ -19,9 +20,20 @@ export interface RelayProgress {
   clientGone: boolean;
   /** True when the upstream broke off mid-answer. */
   upstreamCut: boolean;
+  /** Why it broke off (what reading its answer threw), when it did. */
+  cutBy?: unknown;
 }
 
 export const newProgress = (): RelayProgress => ({ firstByteAt: null, completed: false, clientGone: false, upstreamCut: false });
+
+/** An upstream's answer as the relay reads it: the body, and the watch that counts its chunks. */
+export interface UpstreamBody {
+  body: Readable;
+  watch: SilenceWatch;
+}
+
+/** The last words to a client whose stream the upstream broke off: an error event in its format. */
+export type CutEvent = (err: unknown) => string;
 
 export type Headers = Record<string, string>;
 
@@ -42,9 +54,12 @@ async function write(res: ServerResponse, chunk: Buffer | string): Promise<void>
 }
 
 /** Reads the whole body (a JSON answer). */
-export async function collect(body: Readable): Promise<Buffer> {
+export async function collect({ body, watch }: UpstreamBody): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of body) parts.push(c as Buffer);
+  for await (const c of body) {
+    watch.reads++;
+    parts.push(c as Buffer);
+  }
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
@@ -64,13 +79,14 @@ export function relayRaw(
   p: RelayProgress,
   status: number,
   headers: Headers,
-  body: Readable,
+  upstream: UpstreamBody,
   tap: (chunk: Buffer) => void,
+  cut: CutEvent,
 ): Promise<void> {
-  return pump(res, p, status, headers, body, async (chunk) => {
+  return pump(res, p, status, headers, upstream, async (chunk) => {
     tap(chunk);
     await write(res, chunk);
-  }, async () => undefined);
+  }, async () => undefined, cut);
 }
 
 /**
@@ -83,9 +99,10 @@ export function relayEvents(
   p: RelayProgress,
   status: number,
   headers: Headers,
-  body: Readable,
+  upstream: UpstreamBody,
   map: (ev: SseEvent) => SseEvent[],
   end: () => SseEvent[],
+  cut: CutEvent,
 ): Promise<void> {
   const parser = new SseParser();
   const emit = async (events: SseEvent[]) => {
@@ -93,11 +110,11 @@ export function relayEvents(
     for (const ev of events) for (const m of map(ev)) out += formatSse(m);
     if (out) await write(res, out);
   };
-  return pump(res, p, status, headers, body, (chunk) => emit(parser.push(chunk)), async () => {
+  return pump(res, p, status, headers, upstream, (chunk) => emit(parser.push(chunk)), async () => {
     await emit(parser.end());
     const tail = end();
     if (tail.length) await write(res, tail.map(formatSse).join(''));
-  });
+  }, cut);
 }
 
 async function pump(
@@ -105,26 +122,35 @@ async function pump(
   p: RelayProgress,
   status: number,
   headers: Headers,
-  body: Readable,
+  { body, watch }: UpstreamBody,
   onChunk: (chunk: Buffer) => Promise<void>,
   onEnd: () => Promise<void>,
+  cut: CutEvent,
 ): Promise<void> {
   head(res, p, status, headers);
   try {
     for await (const chunk of body) {
       if (res.destroyed) break;
+      watch.reads++;
+      // Waiting on the client (backpressure) is not the upstream's silence.
+      watch.busy = true;
       await onChunk(chunk as Buffer);
+      watch.busy = false;
     }
     if (!res.destroyed) {
       await onEnd();
       res.end();
       p.completed = true;
     }
-  } catch {
-    // The upstream broke off (or was aborted because the client left): end what the client has.
+  } catch (err) {
+    watch.busy = false;
+    // The upstream broke off or went silent (or was aborted because the client left): the
+    // client is told so in its own stream format, so its SDK raises an error rather than
+    // taking a short answer for a whole one.
     if (!res.destroyed) {
       p.upstreamCut = true;
-      res.end();
+      p.cutBy = err;
+      res.end(cut(err));
     }
   } finally {
     if (!p.completed && res.destroyed) p.clientGone = true;

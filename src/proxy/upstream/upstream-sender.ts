@@ -2,7 +2,8 @@
  * Sends a request over the channels that serve its model, through the router's fallback loop
  * (src/proxy/channels/channel-router.ts: priority, weight, circuit breakers, every switch
  * logged). A try fails over to the next channel only before the first byte: a 429, a 5xx, a
- * refused key of ours (401/403), a connect error or a timeout waiting for the headers. Any
+ * refused key of ours (401/403), a connect error, or a timeout waiting for the headers or for
+ * the first byte of a 2xx answer (an upstream that sends its headers and then nothing). Any
  * other answer, 4xx included, is the provider's to give the client.
  */
 import { Injectable } from '@nestjs/common';
@@ -18,6 +19,15 @@ export interface Sent {
   upstream: UpstreamResponse;
   attempts: number;
 }
+
+/** What send() tried, kept up to date as it goes: a receipt names them even when every try failed. */
+export interface Tried {
+  /** The channel of the last try (the one whose failure, or answer, the client got). */
+  channelId: string | null;
+  attempts: number;
+}
+
+export const nothingTried = (): Tried => ({ channelId: null, attempts: 0 });
 
 const RETRYABLE = (status: number) => status === 429 || status >= 500 || status === 401 || status === 403;
 
@@ -40,9 +50,19 @@ export class UpstreamSender {
   }
 
   /** The first answer that is not a retryable failure; else the last failure as a ProxyError. */
-  async send(requestId: string, plan: Plan, model: string, query: string, clientHeaders: IncomingHttpHeaders, signal: AbortSignal): Promise<Sent> {
+  async send(
+    requestId: string,
+    plan: Plan,
+    model: string,
+    query: string,
+    clientHeaders: IncomingHttpHeaders,
+    signal: AbortSignal,
+    tried: Tried = nothingTried(),
+  ): Promise<Sent> {
     const routed = await this.router.route<UpstreamResponse | ProxyError>(model, plan.providers, async (channel) => {
       if (signal.aborted) throw new UpstreamFailure('aborted', 'the client went away');
+      tried.channelId = channel.id;
+      tried.attempts++;
       try {
         const upstream = await this.upstream.send({
           baseUrl: channel.baseUrl,
@@ -51,6 +71,7 @@ export class UpstreamSender {
           body: plan.body,
           signal,
         });
+        if (upstream.status < 300) await this.upstream.firstByte(upstream);
         if (!RETRYABLE(upstream.status)) return { ok: true, value: upstream };
         const retryAfter = Number(header(upstream.headers, 'retry-after')) || 1;
         await (upstream.body as unknown as { dump(): Promise<void> }).dump().catch(() => undefined);
