@@ -11,7 +11,9 @@
  * so it never fires early, and at most a tenth of the timeout late.
  *
  * While the reader waits on the client (`busy`: its socket is full), the upstream is not the
- * one keeping quiet, so that time never counts (as undici pauses its body timeout then).
+ * one keeping quiet, so that time never counts (as undici pauses its body timeout then). Nor
+ * does a look that comes late because the event loop was blocked: what arrived meanwhile has
+ * not been read yet, so the watch looks once more after the loop has read its sockets.
  */
 export class SilenceWatch {
   /** Chunks read from the upstream so far (the reader bumps it; the headers count as one). */
@@ -20,6 +22,8 @@ export class SilenceWatch {
   busy = false;
   private seen = 0;
   private quietSince = performance.now();
+  private lastLook = this.quietSince;
+  private readonly every: number;
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
 
@@ -28,7 +32,8 @@ export class SilenceWatch {
     private readonly onSilence: () => void,
   ) {
     // A multiple of the timeout, so a silence from the start is caught at exactly the timeout.
-    this.timer = setTimeout(() => this.check(), Math.max(1, timeoutMs / 10));
+    this.every = Math.max(1, timeoutMs / 10);
+    this.timer = setTimeout(() => this.check(), this.every);
     this.timer.unref();
   }
 
@@ -40,10 +45,12 @@ export class SilenceWatch {
   private check(): void {
     if (this.stopped) return;
     const now = performance.now();
+    const late = now - this.lastLook > this.every * 2 + 20;
+    this.lastLook = now;
     if (this.reads !== this.seen || this.busy) {
       this.seen = this.reads;
       this.quietSince = now;
-    } else if (now - this.quietSince >= this.timeoutMs - 1) {
+    } else if (!late && now - this.quietSince >= this.timeoutMs - 1) {
       // (1 ms of leeway: timers are rounded to whole milliseconds, and may fire a hair early)
       this.stop();
       this.onSilence();

@@ -5,6 +5,7 @@
  * answer of which no content reached the client is voided. The timeout fires on time, and
  * the receipt of a timed-out request names the channel tried and the attempts made.
  */
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { ApiError } from '@google/genai';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
@@ -225,5 +226,38 @@ describe('UPSTREAM_TIMEOUT_MS fires on time', () => {
       expect(waited).toBeGreaterThanOrEqual(SHORT_MS - 5);
       expect(waited).toBeLessThan(SHORT_MS * 1.5 + 300);
     }
+  });
+
+  it('a client that stops reading is not the upstream going silent: the answer arrives whole after a pause of many timeouts', async () => {
+    const accountId = await gw.account(FUNDS);
+    const { secret } = await gw.key(accountId);
+    fake.reset();
+    // Megabytes of events to a client that stops reading (a raw socket, paused: fetch would
+    // buffer them all), so the gateway's socket to it fills and its relay waits on it.
+    const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a very long answer [reply:30000]' }] });
+    const { port } = new URL(gw.url);
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      const parts: Buffer[] = [];
+      let paused = false;
+      socket.on('error', reject);
+      socket.on('data', (c: Buffer) => {
+        parts.push(c);
+        if (paused) return;
+        paused = true;
+        socket.pause();
+        setTimeout(() => socket.resume(), SHORT_MS * 6);
+      });
+      socket.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+      socket.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${secret}\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(text).not.toContain('"error"');
+    expect(text).toContain('data: [DONE]');
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 200, error_code: null, estimated: false });
   });
 });
