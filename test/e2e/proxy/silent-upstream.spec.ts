@@ -128,6 +128,23 @@ describe('an upstream that sends its headers and then nothing (one channel per p
     });
   }
 
+  for (const model of ['claude-haiku-4-5', 'gemini-2.0-flash']) {
+    it(`OpenAI chat translated to ${model}: content then silence ends in an OpenAI error event the SDK raises`, async () => {
+      const { accountId, secret } = await funded();
+      fake.script({ kind: 'headers-then-silence', afterChunks: 5 });
+      const s = await openaiClient(gw.url, secret).chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'a long answer please [reply:40]' }] });
+      let text = '';
+      const error = await (async () => {
+        for await (const c of s) text += c.choices[0]?.delta?.content ?? '';
+      })().then(() => null, (e: unknown) => e);
+      expect(text.length).toBeGreaterThan(0);
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('upstream_timeout');
+      const [row] = await gw.requests(accountId, 1);
+      expect(row).toMatchObject({ stream: true, estimated: true, billing: 'settled' });
+    });
+  }
+
   it("a 504's receipt names the channel tried and the attempts made", async () => {
     const { secret } = await funded();
     fake.script({ kind: 'hang' });
