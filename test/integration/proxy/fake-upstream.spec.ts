@@ -416,6 +416,41 @@ describe('scripted behaviours', () => {
     expect(fake.requests.map((r) => [r.behaviour, r.aborted])).toEqual(Array(4).fill(['cut', false]));
   });
 
+  it('sends headers (and N whole events) then nothing, holding the connection open until the client leaves', async () => {
+    fake.script({ kind: 'headers-then-silence', afterChunks: 2 }, { kind: 'headers-then-silence' });
+    const ac = new AbortController();
+    const res = await fetch(`${fake.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': fake.apiKey, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 10, stream: true, messages: chat.messages }),
+      signal: ac.signal,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = '';
+    while ((text.match(/\n\n/g) ?? []).length < 2) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toMatch(/^event: message_start\ndata: .*\n\nevent: content_block_start\ndata: .*\n\n$/);
+    const next = await Promise.race([reader.read().then(() => 'more'), new Promise((r) => setTimeout(() => r('silence'), 200))]);
+    expect(next).toBe('silence');
+    ac.abort();
+    // A JSON answer: its headers (with the length it promised), and not one byte of the body.
+    const ac2 = new AbortController();
+    const json = await fetch(`${fake.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(chat),
+      signal: ac2.signal,
+    });
+    expect(json.status).toBe(200);
+    expect(Number(json.headers.get('content-length'))).toBeGreaterThan(0);
+    const body = await Promise.race([json.text(), new Promise((r) => setTimeout(() => r('silence'), 200))]);
+    expect(body).toBe('silence');
+    ac2.abort();
+    await Promise.all(fake.requests.map((r) => fake.settled(r)));
+    expect(fake.requests.map((r) => [r.behaviour, r.aborted])).toEqual(Array(2).fill(['headers-then-silence', true]));
+  });
+
   it('records a client that gives up on a hanging request as aborted', async () => {
     fake.script({ kind: 'hang' });
     const ac = new AbortController();
