@@ -6,6 +6,7 @@
  * the receipt of a timed-out request names the channel tried and the attempts made.
  */
 import { connect } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { ApiError } from '@google/genai';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
@@ -47,8 +48,7 @@ function expectStreamError(err: unknown, format: Format, status?: number): void 
     return;
   }
   if (status !== undefined) return expectSdkError(err, format, status);
-  const sdk = format === 'openai' ? OpenAI : require('@anthropic-ai/sdk').default;
-  expect(err).toBeInstanceOf(sdk.APIError);
+  expect(err).toBeInstanceOf(format === 'openai' ? OpenAI.APIError : Anthropic.APIError);
   expect(String((err as Error).message)).toMatch(/did not|stopped|in time/);
 }
 
