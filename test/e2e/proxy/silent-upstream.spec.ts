@@ -128,6 +128,18 @@ describe('an upstream that sends its headers and then nothing (one channel per p
     });
   }
 
+  it('a stream broken off (not silent) before any content: an upstream_error event the SDK raises, and the answer voided', async () => {
+    const { accountId, secret } = await funded();
+    fake.script({ kind: 'cut', afterChunks: 1 });
+    const { text, error } = await streamVia(gw.url, secret, 'openai', 'hello there');
+    expect(text).toBe('');
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('upstream_error');
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ stream: true, status: 200, error_code: 'upstream_error', billing: 'voided', cost_micros: 0n });
+    expect(await gw.available(accountId)).toBe(FUNDS);
+  });
+
   for (const model of ['claude-haiku-4-5', 'gemini-2.0-flash']) {
     it(`OpenAI chat translated to ${model}: content then silence ends in an OpenAI error event the SDK raises`, async () => {
       const { accountId, secret } = await funded();
