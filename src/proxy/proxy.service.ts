@@ -10,7 +10,8 @@ import { APP_CONFIG, AppConfig } from '../config/config';
 import { KeyPrincipal } from '../keys/application/api-key-authenticator';
 import { BillingService, Reservation } from './billing/billing.service';
 import { Endpoint, RequestShape, shapeOf } from './endpoints';
-import { ApiFormat, ProxyError, errorBody, quoted } from './http/proxy-error';
+import { ApiFormat, ProxyError, databaseUnavailable, errorBody, quoted } from './http/proxy-error';
+import { isPgUnavailable } from '../platform/database/pg-unavailable';
 import { RateLimiter } from './limits/rate-limiter';
 import { SpendCaps } from './limits/spend-caps';
 import { formatCredits } from '../ledger/domain/money';
@@ -85,8 +86,9 @@ export class ProxyService {
     try {
       admitted = await this.admit(req, shape, table, price);
     } catch (err) {
-      this.refused(req, shape.model, shape.stream, price ?? null, err);
-      throw err;
+      const e = isPgUnavailable(err) ? databaseUnavailable() : err;
+      this.refused(req, shape.model, shape.stream, price ?? null, e);
+      throw e;
     }
     this.keepHoldAlive(req, admitted.reservation);
     try {

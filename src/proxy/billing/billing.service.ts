@@ -15,7 +15,8 @@ import { LedgerService } from '../../ledger/application/ledger.service';
 import { LedgerError } from '../../ledger/domain/errors';
 import { UsageFigures } from '../../ledger/domain/events';
 import { MAX_CREDITS_TEXT, formatCredits } from '../../ledger/domain/money';
-import { ProxyError } from '../http/proxy-error';
+import { ProxyError, databaseUnavailable } from '../http/proxy-error';
+import { isPgUnavailable } from '../../platform/database/pg-unavailable';
 
 export type Reservation =
   | { kind: 'free' }
@@ -143,6 +144,7 @@ export class BillingService {
       }
       if (err.code === 'account_not_found') return new ProxyError('invalid_api_key', 'the key belongs to no account');
     }
+    if (isPgUnavailable(err)) return databaseUnavailable();
     return err as Error;
   }
 }
