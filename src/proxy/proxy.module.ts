@@ -16,6 +16,7 @@ import { RateLimiter } from './limits/rate-limiter';
 import { AuthFailureLimiter } from './limits/auth-failure-limiter';
 import { SpendCaps } from './limits/spend-caps';
 import { BillingService } from './billing/billing.service';
+import { SettleJournal } from './billing/settle-journal';
 import { UpstreamClient } from './upstream/upstream-client';
 import { UpstreamSender } from './upstream/upstream-sender';
 import { RequestLogRepository } from './usage/request-log.repository';
@@ -53,6 +54,7 @@ class PriceTableSeeder implements OnApplicationBootstrap, OnModuleDestroy {
     AuthFailureLimiter,
     SpendCaps,
     BillingService,
+    SettleJournal,
     UpstreamClient,
     UpstreamSender,
     RequestLogRepository,
