@@ -131,6 +131,8 @@ export class SettleJournal implements OnApplicationBootstrap, OnModuleDestroy {
       await this.done(p);
     }
     this.delay = RETRY_FIRST_MS;
+    // Kept while this round ran (keep() does not arm a round while one runs): their turn now.
+    if (this.pending.size) setImmediate(() => this.retrySoon(0));
   }
 
   /** The ledger command (idempotent by event id), then the row (skipped if already there). */

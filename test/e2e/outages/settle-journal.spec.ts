@@ -15,10 +15,33 @@ import { ROOT } from '../../support/cli-runner';
 import { PrivatePostgres, freePort, privateDb, startPrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
 import { TEST_REDIS_URL } from '../../support/test-env';
 import { SettleJournal } from '../../../src/proxy/billing/settle-journal';
+import { LedgerService } from '../../../src/ledger/application/ledger.service';
+import { AccountCommand, decide, evolve, initialState } from '../../../src/ledger/domain/account.decider';
 
 const FUNDS = 10_000_000n;
 const ANSWERS = 4;
 const skipReason = whyNoPrivatePostgres();
+
+/**
+ * Whether the ledger takes a settle that finds its hold expired (a late debit: branch
+ * i17-ledger). Asked of the pure decider, so the test below runs by itself once that is in.
+ */
+function lateSettleRefusal(): string | undefined {
+  let s = initialState();
+  const at = (iso: string, c: AccountCommand) => {
+    for (const e of decide(c, s, { now: new Date(iso) })) s = evolve(s, e);
+  };
+  try {
+    at('2030-01-01T00:00:00Z', { type: 'OpenAccount', data: { accountId: 'a', freeRequests: 0 } } as AccountCommand);
+    at('2030-01-01T00:00:00Z', { type: 'GrantCredits', data: { grantId: 'g', amount: 1_000n, reason: 'probe' } });
+    at('2030-01-01T00:00:00Z', { type: 'PlaceHold', data: { holdId: 'h', amount: 100n, expiresAt: '2030-01-01T00:01:00Z' } });
+    at('2030-01-01T00:02:00Z', { type: 'ExpireHold', data: { holdId: 'h' } });
+    at('2030-01-01T00:03:00Z', { type: 'SettleHold', data: { holdId: 'h', amount: 50n } });
+    return undefined;
+  } catch (err) {
+    return `the ledger refuses a settle of an expired hold (${(err as Error).message}); it runs once branch i17-ledger (late debits) is merged`;
+  }
+}
 
 interface Streaming {
   requestId: string;
@@ -129,6 +152,50 @@ if (skipReason) {
       const dir = join(gw.config.DATA_DIR, 'settle-journal');
       for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).size).toBe(0);
     });
+
+    // NEEDS i17-ledger (late debits): skipped, saying so, until the decider takes a late settle.
+    const lateSkip = lateSettleRefusal();
+    if (lateSkip) console.warn(`SKIPPED settle after expiry: ${lateSkip}`);
+    (lateSkip ? it.skip : it)(
+      lateSkip ? `a settle kept past its hold's expiry — SKIPPED: ${lateSkip}` : 'a settle kept past its hold\'s expiry is still charged, once, as a late debit',
+      async () => {
+        const accountId = await gw.account(FUNDS);
+        const { secret } = await gw.key(accountId);
+        // A gateway whose holds live 1 s: the outage below outlasts the hold of its answer.
+        const g = await startGateway({ db: gw.db, openai: fake, env: { HOLD_TTL_SECONDS: '1' } });
+        try {
+          const journal = g.app.get(SettleJournal);
+          fake.script({ kind: 'slow', delayMsPerChunk: 120 });
+          const answer = await startStream(g.url, secret);
+          pg.stop();
+          try {
+            expect((await answer.text).split(' ')).toHaveLength(12);
+            await waitFor('the settle kept', () => journal.size === 1);
+            // This process stops retrying (as if it were gone); its journal stays for the next one.
+            await journal.onModuleDestroy();
+            await new Promise((r) => setTimeout(r, 1200)); // past the hold's expiry
+          } finally {
+            await pg.start();
+          }
+          // The worker's sweep takes the hold back first: the credit returns.
+          await gw.app.get(LedgerService).execute(accountId, { type: 'ExpireHold', data: { holdId: answer.requestId } });
+          const next = await startGateway({ db: gw.db, openai: fake, env: { DATA_DIR: g.config.DATA_DIR } });
+          try {
+            await waitFor('the late settle', async () => (await holdEvents(accountId, answer.requestId)).length >= 3);
+            const types = (await holdEvents(accountId, answer.requestId)).filter((t) => t !== 'HoldExtended');
+            expect(types).toEqual(['HoldPlaced', 'HoldExpired', 'HoldSettledLate']);
+            const [receipt] = await gw.requests(accountId, 1);
+            expect(receipt).toMatchObject({ request_id: answer.requestId, billing: 'settled' });
+            expect(BigInt(receipt.cost_micros)).toBe(receiptCost(receipt));
+            expect(await gw.available(accountId)).toBe(FUNDS - BigInt(receipt.cost_micros));
+          } finally {
+            await next.close();
+          }
+        } finally {
+          await g.close();
+        }
+      },
+    );
 
     it('a process killed after delivering during the outage: the next one, on the same DATA_DIR, settles each once', async () => {
       const accountId = await gw.account(FUNDS);
