@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { AccountCommand } from '../../ledger/domain/account.decider';
 import { UsageFigures } from '../../ledger/domain/events';
-import { RequestLogRow } from '../usage/request-log.repository';
+import type { RequestLogRow } from '../usage/request-log.repository';
 
 /** The ledger writes an answer's end may need: settle the hold, void it, or give a free request back. */
 export type KeptCommand = Extract<AccountCommand, { type: 'SettleHold' | 'VoidHold' | 'GrantFreeRequests' }>;
@@ -22,6 +22,12 @@ export interface KeptWrite {
   command: KeptCommand | null;
   row: RequestLogRow;
 }
+
+/** Who keeps writes durably until Postgres takes them (the SettleJournal), as the request log sees it. */
+export interface WriteKeeper {
+  keep(writes: KeptWrite[]): Promise<void>;
+}
+export const WRITE_KEEPER = Symbol('WRITE_KEEPER');
 
 export type JournalLine = { kind: 'kept'; write: KeptWrite } | { kind: 'done'; id: string };
 

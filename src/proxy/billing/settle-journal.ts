@@ -25,7 +25,7 @@ import { isPgUnavailable } from '../../platform/database/pg-unavailable';
 import { LedgerService } from '../../ledger/application/ledger.service';
 import { LedgerError } from '../../ledger/domain/errors';
 import { insertRequestLogRows, isDataError } from '../usage/request-log.repository';
-import { KeptWrite, decodeLine, encodeLine } from './settle-journal.codec';
+import { KeptWrite, WriteKeeper, decodeLine, encodeLine } from './settle-journal.codec';
 
 const RETRY_FIRST_MS = 100;
 // Short enough that once Postgres is back, kept receipts are readable within about a second.
@@ -37,7 +37,7 @@ interface Pending {
 }
 
 @Injectable()
-export class SettleJournal implements OnApplicationBootstrap, OnModuleDestroy {
+export class SettleJournal implements WriteKeeper, OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('SettleJournal');
   private readonly dir: string;
   private readonly ownFile: string;
@@ -99,9 +99,11 @@ export class SettleJournal implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.draining?.catch(() => undefined);
+    // A round under way ends at the first failed try; bounded all the same (a connect that hangs).
+    if (this.draining) await Promise.race([this.draining.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.writing.catch(() => undefined);
     if (this.handle) await (await this.handle).close().catch(() => undefined);
+    this.handle = null; // rows kept by the request log on its way out still reach the disk
     if (this.pending.size) this.log.warn(`${this.pending.size} writes are still kept in ${this.dir}; the next start replays them`);
   }
 

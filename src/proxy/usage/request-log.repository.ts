@@ -7,10 +7,11 @@
  * receipt right after the answer always finds it; asked of another instance, a receipt not
  * found yet is looked for again for a moment (RECEIPT_GRACE_MS) before the answer is 404.
  *
- * While Postgres is unreachable, rows are kept in memory and written when it returns. (Rows of
- * billed requests whose settle could not be written either are in the settle journal, on disk.)
+ * While Postgres is unreachable, rows go to the settle journal (on disk, written when it
+ * returns), like the settles that could not be written.
  */
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { WRITE_KEEPER, WriteKeeper } from '../billing/settle-journal.codec';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
 import { storableText } from '../../platform/database/storable-text';
@@ -90,7 +91,11 @@ export class RequestLogRepository implements OnModuleDestroy {
   private closing = false;
   private retryDelay = FLUSH_DELAY_MS;
 
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    /** Where rows go while Postgres is unreachable (the settle journal); without one they wait in memory. */
+    @Optional() @Inject(WRITE_KEEPER) private readonly keeper: WriteKeeper | null = null,
+  ) {}
 
   /**
    * Marks a request as under way on this instance: a receipt asked for before its row is written
@@ -166,7 +171,13 @@ export class RequestLogRepository implements OnModuleDestroy {
     while (this.queue.length) {
       const batch = this.queue.splice(0, MAX_BATCH);
       if (!(await this.write(batch))) {
-        // Postgres is unreachable: the rows wait, in order, for the next try (backing off).
+        if (this.keeper) {
+          // Postgres is unreachable: the journal keeps the rows on disk and writes them when it returns.
+          await this.keeper.keep(batch.map((w) => ({ id: w.row.requestId, accountId: w.row.accountId, command: null, row: w.row })));
+          for (const w of batch) w.done();
+          continue;
+        }
+        // No journal (a repository built on its own): the rows wait in memory, in order, backing off.
         this.queue.unshift(...batch);
         this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
         this.flushSoon(this.retryDelay);
@@ -189,7 +200,7 @@ export class RequestLogRepository implements OnModuleDestroy {
       await insertRequestLogRows(this.pool, batch.map((w) => w.row));
     } catch (err) {
       if (isPgUnavailable(err)) {
-        if (!this.closing) return false;
+        if (!this.closing || this.keeper) return false;
         this.log.error(`stopping while Postgres is unreachable: ${batch.length} request log rows are lost: ${batch.map((w) => w.row.requestId).join(', ')}`);
         return true;
       }

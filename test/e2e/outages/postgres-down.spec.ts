@@ -7,6 +7,7 @@ import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
 import { PrivatePostgres, privateDb, startPrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
 import { FORMATS, expectGatewayError, rawCall, sdkCall } from '../../support/proxy-formats';
+import { SettleJournal } from '../../../src/proxy/billing/settle-journal';
 
 const skipReason = whyNoPrivatePostgres();
 
@@ -49,11 +50,18 @@ if (skipReason) {
             expect(Number(a.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
           }
         }
+        // Their rows (metadata of the refusals) are kept on disk until Postgres is back.
+        const journal = gw.app.get(SettleJournal);
+        for (const deadline = Date.now() + 5_000; journal.size < FORMATS.length && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+        expect(journal.size).toBe(FORMATS.length);
       } finally {
         await pg.start();
       }
-      // And once it is back, requests are served again.
+      // And once it is back, requests are served again, and the refusals' rows (kept in the
+      // settle journal meanwhile) are in the request log.
       for (const format of FORMATS) expect(await sdkCall(gw.url, known.secret, format)).toContain('Hello');
+      const rows = await gw.requests(accountId, 9, 5_000);
+      expect(rows.filter((r) => r.status === 503).map((r) => r.error_code)).toEqual(['unavailable', 'unavailable', 'unavailable']);
     });
   });
 }
