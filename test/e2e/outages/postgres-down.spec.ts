@@ -26,7 +26,6 @@ if (skipReason) {
       gw = await startGateway({ db: await privateDb(pg), openai: fake, anthropic: fake, gemini: fake });
     });
     afterAll(async () => {
-      pg?.stop();
       await gw?.close().catch(() => undefined);
       await gw?.db.drop();
       await fake?.close();
@@ -38,6 +37,7 @@ if (skipReason) {
       const known = await gw.key(accountId);
       const unknown = await gw.key(accountId);
       for (const format of FORMATS) await sdkCall(gw.url, known.secret, format); // the key and the account are cached now
+      await gw.requests(accountId, FORMATS.length); // and their rows written: only the refusals' rows meet the outage
 
       pg.stop();
       try {
