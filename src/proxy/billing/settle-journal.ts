@@ -17,6 +17,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { FileHandle, mkdir, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
 import { APP_CONFIG, AppConfig } from '../../config/config';
@@ -56,7 +57,8 @@ export class SettleJournal implements WriteKeeper, OnApplicationBootstrap, OnMod
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.dir = resolve(config.DATA_DIR, 'settle-journal');
-    this.ownFile = join(this.dir, `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}.jsonl`);
+    // Host and pid first: a process started beside a live one on the same directory leaves its file alone.
+    this.ownFile = join(this.dir, `${safeHost()}~${process.pid}~${Date.now().toString(36)}${randomBytes(4).toString('hex')}.jsonl`);
   }
 
   /** Writes not yet in Postgres (this process's and those replayed from earlier ones). */
@@ -73,7 +75,13 @@ export class SettleJournal implements WriteKeeper, OnApplicationBootstrap, OnMod
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    for (const name of names) await this.adopt(join(this.dir, name));
+    for (const name of names) {
+      if (writtenByLiveSibling(name)) {
+        this.log.warn(`settle journal ${name} belongs to a process still running on this host; left to it`);
+        continue;
+      }
+      await this.adopt(join(this.dir, name));
+    }
     if (this.pending.size) {
       this.log.warn(`replaying ${this.pending.size} settles and request log rows kept in ${this.dir} while Postgres was unreachable`);
       this.retrySoon(0);
@@ -230,5 +238,19 @@ export class SettleJournal implements WriteKeeper, OnApplicationBootstrap, OnMod
       // Nothing left to write: an earlier process's emptied or fully written journal.
       if ((await stat(file)).size === Buffer.byteLength(text)) await unlink(file).catch(() => undefined);
     }
+  }
+}
+
+const safeHost = () => hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+
+/** A journal another process on this host is still writing (its name says host and pid). */
+function writtenByLiveSibling(name: string): boolean {
+  const [host, pid] = name.split('~');
+  if (host !== safeHost() || !/^\d+$/.test(pid ?? '') || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

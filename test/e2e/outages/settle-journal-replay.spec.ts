@@ -3,9 +3,10 @@
  * started on it replays it at start, skips a torn last line (loudly), removes the file once
  * written, and a second replay of the same journal (another process, a copy) changes nothing.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gateway, startGateway } from '../../support/gateway';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
@@ -83,5 +84,29 @@ describe('a settle journal left behind', () => {
     const { rows } = await gw.db.pool.query('SELECT request_id, billing, cost_micros FROM request_log WHERE account_id = $1', [accountId]);
     expect(rows).toEqual([{ request_id: settled, billing: 'settled', cost_micros: 1234n }]);
     expect(await gw.available(accountId)).toBe(FUNDS - 1_234n - 5_000n); // the torn one's hold stays open, for the sweep
+  });
+
+  it("leaves alone the journal of a process still running on this host, and replays it once that process is gone", async () => {
+    const accountId = await gw.account(FUNDS);
+    const holdId = randomUUID();
+    await gw.app.get(LedgerService).execute(accountId, { type: 'PlaceHold', data: { holdId, amount: 5_000n, expiresAt: new Date(Date.now() + 600_000).toISOString() } });
+    const sibling = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-data-'));
+    mkdirSync(join(dir, 'settle-journal'));
+    const file = join(dir, 'settle-journal', `${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}~${sibling.pid}~live.jsonl`);
+    writeFileSync(file, encodeLine({ kind: 'kept', write: settle(accountId, holdId, 777n) }));
+    try {
+      const g = await startGateway({ db: gw.db, env: { DATA_DIR: dir } });
+      more.push(g);
+      await waitFor('the warning', async () => /belongs to a process still running on this host; left to it/.test(g.logs.join('')));
+      expect(existsSync(file)).toBe(true);
+      expect(await gw.available(accountId)).toBe(FUNDS - 5_000n);
+    } finally {
+      sibling.kill('SIGKILL');
+      await new Promise((r) => (sibling.exitCode !== null || sibling.signalCode !== null ? r(null) : sibling.once('exit', r)));
+    }
+    more.push(await startGateway({ db: gw.db, env: { DATA_DIR: dir } }));
+    await waitFor('the replay', async () => !existsSync(file));
+    expect(await gw.available(accountId)).toBe(FUNDS - 777n);
   });
 });
