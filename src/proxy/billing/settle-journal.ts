@@ -211,7 +211,11 @@ export class SettleJournal implements WriteKeeper, OnApplicationBootstrap, OnMod
   private open(): Promise<FileHandle> {
     this.handle ??= (async () => {
       await mkdir(this.dir, { recursive: true });
-      return open(this.ownFile, 'a');
+      const fh = await open(this.ownFile, 'a');
+      // The new file's name must survive a power cut too, not only its contents: sync the directory.
+      const dir = await open(this.dir, 'r');
+      await dir.sync().finally(() => dir.close());
+      return fh;
     })();
     this.handle.catch(() => (this.handle = null));
     return this.handle;
