@@ -22,6 +22,9 @@ COPY package.json ./
 COPY bin ./bin
 COPY migrations ./migrations
 COPY projections ./projections
+# DATA_DIR (the settle journal of a Postgres outage): a volume mounted here starts owned by node.
+RUN mkdir -p /var/lib/tollgate && chown node:node /var/lib/tollgate
+ENV DATA_DIR=/var/lib/tollgate
 USER node
 EXPOSE 3000
 CMD ["node", "--max-semi-space-size=64", "dist/src/main.js"]

@@ -97,6 +97,11 @@ const schema = z.object({
   // Peers (load balancers) whose X-Forwarded-For is believed; from anyone else the socket's
   // address is the client's. Default none.
   TRUST_PROXY: addressList.default([]),
+
+  // Postgres outages (issue 17). Where the API keeps, fsynced, the settles (and request-log rows)
+  // it could not write while Postgres was unreachable, until they are written: a directory on a
+  // persistent volume. Losing it while it holds entries loses those charges and receipts.
+  DATA_DIR: z.string().min(1).max(1024).default('./data'),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

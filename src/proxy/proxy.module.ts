@@ -16,6 +16,8 @@ import { RateLimiter } from './limits/rate-limiter';
 import { AuthFailureLimiter } from './limits/auth-failure-limiter';
 import { SpendCaps } from './limits/spend-caps';
 import { BillingService } from './billing/billing.service';
+import { SettleJournal } from './billing/settle-journal';
+import { WRITE_KEEPER } from './billing/settle-journal.codec';
 import { UpstreamClient } from './upstream/upstream-client';
 import { UpstreamSender } from './upstream/upstream-sender';
 import { RequestLogRepository } from './usage/request-log.repository';
@@ -53,6 +55,8 @@ class PriceTableSeeder implements OnApplicationBootstrap, OnModuleDestroy {
     AuthFailureLimiter,
     SpendCaps,
     BillingService,
+    SettleJournal,
+    { provide: WRITE_KEEPER, useExisting: SettleJournal },
     UpstreamClient,
     UpstreamSender,
     RequestLogRepository,

@@ -8,9 +8,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { KeyPrincipal } from '../keys/application/api-key-authenticator';
-import { BillingService, Reservation } from './billing/billing.service';
+import { BillingService, NotWritten, Reservation } from './billing/billing.service';
+import { SettleJournal } from './billing/settle-journal';
 import { Endpoint, RequestShape, shapeOf } from './endpoints';
-import { ApiFormat, ProxyError, errorBody, quoted } from './http/proxy-error';
+import { ApiFormat, ProxyError, databaseUnavailable, errorBody, quoted } from './http/proxy-error';
+import { isPgUnavailable } from '../platform/database/pg-unavailable';
 import { RateLimiter } from './limits/rate-limiter';
 import { SpendCaps } from './limits/spend-caps';
 import { formatCredits } from '../ledger/domain/money';
@@ -69,6 +71,7 @@ export class ProxyService {
     private readonly requestLog: RequestLogRepository,
     private readonly spendCaps: SpendCaps,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly journal: SettleJournal,
   ) {}
 
   async handle(req: ProxyRequest): Promise<void> {
@@ -87,8 +90,9 @@ export class ProxyService {
     try {
       admitted = await this.admit(req, shape, table, price);
     } catch (err) {
-      this.refused(req, shape.model, shape.stream, price ?? null, err);
-      throw err;
+      const e = isPgUnavailable(err) ? databaseUnavailable() : err;
+      this.refused(req, shape.model, shape.stream, price ?? null, e);
+      throw e;
     }
     this.keepHoldAlive(req, admitted.reservation);
     try {
@@ -344,6 +348,13 @@ export class ProxyService {
         row.billing = reservation.kind === 'free' ? 'free' : 'settled';
         await this.giveBackSpend(req, row.costMicros);
       } catch (err) {
+        if (err instanceof NotWritten) {
+          // Delivered while Postgres is unreachable: charged all the same, once it is back.
+          row.costMicros = err.charged;
+          row.billing = 'settled';
+          await this.giveBackSpend(req, err.charged);
+          return this.keep(req, err, row);
+        }
         row.billing = 'unbilled';
         this.log.error(`request ${req.requestId}: could not settle its hold (${(err as Error).message}); the hold expires`);
       }
@@ -371,11 +382,22 @@ export class ProxyService {
         row.billing = 'voided';
         await this.giveBackSpend(req, 0n);
       } catch (err) {
+        if (err instanceof NotWritten) {
+          row.billing = 'voided';
+          await this.giveBackSpend(req, 0n);
+          return this.keep(req, err, row);
+        }
         row.billing = 'unbilled';
         this.log.error(`request ${req.requestId}: could not void its hold (${(err as Error).message}); the hold expires`);
       }
     }
     void this.requestLog.record(row);
+  }
+
+  /** The ledger write and the request's row go to the settle journal together, fsynced, to be written later. */
+  private keep(req: ProxyRequest, notWritten: NotWritten, row: RequestLogRow): Promise<void> {
+    this.log.warn(`request ${req.requestId}: Postgres is unreachable; its ${notWritten.command.type} is kept in the settle journal`);
+    return this.journal.keep([{ id: req.requestId, accountId: req.principal.accountId, command: notWritten.command, row }]);
   }
 
   private baseRow(req: ProxyRequest, model: string, stream: boolean, price: ModelPrice | null): RequestLogRow {

@@ -4,6 +4,9 @@
  * log line it writes kept in memory (the canary test searches them).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
@@ -65,6 +68,7 @@ export const testRedisPrefix = () => `tgt:${randomBytes(4).toString('hex')}:`;
 
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const db = opts.db ?? (await freshDb(4));
+  const ownDataDir = mkdtempSync(join(tmpdir(), 'tollgate-data-'));
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     PORT: '0',
@@ -76,6 +80,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     LOG_LEVEL: 'debug',
     MIGRATE_ON_START: 'false',
     API_RUNS_WORKERS: 'false', // tests that need a worker start one
+    // Each gateway keeps its own settle journal (an outage test may hand one to the next gateway).
+    DATA_DIR: ownDataDir,
   };
   if (opts.openai) Object.assign(env, { OPENAI_API_KEY: opts.openai.apiKey, OPENAI_BASE_URL: `${opts.openai.url}/v1` });
   if (opts.anthropic) Object.assign(env, { ANTHROPIC_API_KEY: opts.anthropic.apiKey, ANTHROPIC_BASE_URL: opts.anthropic.url });
@@ -135,6 +141,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     async close() {
       await app.close();
       if (!opts.db) await db.drop();
+      rmSync(ownDataDir, { recursive: true, force: true });
     },
   };
 }

@@ -42,7 +42,14 @@ describe('loadConfig', () => {
       HTTP_REQUEST_TIMEOUT_MS: 25_000,
       HTTP_KEEP_ALIVE_TIMEOUT_MS: 72_000,
       TRUST_PROXY: [],
+      DATA_DIR: './data',
     });
+  });
+
+  it('reads DATA_DIR (empty is unset; longer than 1024 characters is refused)', () => {
+    expect(loadConfig({ DATA_DIR: '/var/lib/tollgate' }).DATA_DIR).toBe('/var/lib/tollgate');
+    expect(loadConfig({ DATA_DIR: '' }).DATA_DIR).toBe('./data'); // empty counts as unset
+    expect(failure({ DATA_DIR: 'x'.repeat(1025) }).message).toContain('DATA_DIR:');
   });
 
   it('reads TRUST_PROXY as a list of addresses and CIDRs, and refuses anything else', () => {

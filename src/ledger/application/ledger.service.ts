@@ -8,7 +8,7 @@
  * account costs one append per group commit rather than one per command, and an optimistic
  * conflict (another instance wrote first) only means: reload the stream, decide again.
  */
-import { Injectable, Inject, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import {
   EVENT_STORE,
   EventIdConflictError,
@@ -18,9 +18,9 @@ import {
 } from '../../platform/event-store/event-store.port';
 import { CLOCK, Clock } from '../../platform/clock';
 import { samePayload } from '../../platform/event-store/canonical';
-import { AccountCommand, AccountState, decide, evolve, initialState } from '../domain/account.decider';
+import { AccountCommand, AccountState, decide, evolve, initialState, lateSettleRefused } from '../domain/account.decider';
 import { LedgerError, LedgerErrorCode } from '../domain/errors';
-import { eventIdFor } from '../domain/event-ids';
+import { eventIdFor, lateSettleEventId } from '../domain/event-ids';
 import { LedgerEvent, accountStream, decodeLedgerEvent, encodeLedgerEvent } from '../domain/events';
 
 export interface CommandMeta {
@@ -79,6 +79,7 @@ export interface LedgerServiceOptions {
 
 @Injectable()
 export class LedgerService implements OnModuleDestroy {
+  private readonly log = new Logger('Ledger');
   private readonly lanes = new Map<string, Lane>();
   private tick = 0;
   private readonly maxAttempts: number;
@@ -193,7 +194,7 @@ export class LedgerService implements OnModuleDestroy {
   private async round(lane: Lane, jobs: Job[], fresh = false): Promise<void> {
     const now = this.clock.now();
     let working = lane.state;
-    const accepted: Array<{ job: Job; events: LedgerEvent[] }> = [];
+    const accepted: Array<{ job: Job; events: LedgerEvent[]; first: NewEvent }> = [];
     const toAppend: NewEvent[] = [];
     const inGroup = new Map<string, NewEvent>();
     const repeats: Job[] = []; // the same command twice in one group: the second is a retry
@@ -216,14 +217,14 @@ export class LedgerService implements OnModuleDestroy {
         } else if (err instanceof LedgerError && err.code === 'insufficient_credits' && job.command.type === 'PlaceHold') {
           void this.answerPlacementRetry(lane, job, err);
         } else {
-          job.reject(err as Error);
+          this.reject(lane, job, err as Error);
         }
         continue;
       }
       const newEvents = events.map((e, i): NewEvent => {
         const { type, data } = encodeLedgerEvent(e);
         const metadata = { occurredAt: now.toISOString(), command: job.command.type, ...job.meta };
-        return { id: eventIdFor(lane.accountId, job.command, i), type, data, metadata };
+        return { id: eventIdFor(lane.accountId, job.command, i, events[0].type), type, data, metadata };
       });
       const earlier = newEvents.map((e) => inGroup.get(e.id));
       if (earlier.some((e) => e !== undefined)) {
@@ -235,7 +236,7 @@ export class LedgerService implements OnModuleDestroy {
       newEvents.forEach((e) => inGroup.set(e.id, e));
       toAppend.push(...newEvents);
       for (const e of events) working = evolve(working, e);
-      accepted.push({ job, events });
+      accepted.push({ job, events, first: newEvents[0] });
     }
     if (toAppend.length === 0) {
       accepted.forEach(({ job }) => job.resolve({ events: [], idempotent: false, version: lane.version }));
@@ -266,7 +267,8 @@ export class LedgerService implements OnModuleDestroy {
         // One of the group re-used an id: append each on its own so only that one fails.
         this.requeue(lane, all, true, err);
       } else if (err instanceof EventIdConflictError) {
-        all[0].reject(new LedgerError('idempotency_conflict', 'this command id was already used for a different command'));
+        lane.loaded = false;
+        void this.answerIdConflict(lane, accepted[0]?.job ?? all[0], accepted[0]?.first);
       } else {
         lane.loaded = false;
         all.forEach((job) => job.reject(err as Error));
@@ -289,10 +291,6 @@ export class LedgerService implements OnModuleDestroy {
   }
 
   /**
-   * A settle/void/expire for a hold that is no longer open is either a retry of the resolution
-   * that closed it (answer: done, idempotently) or a second, different resolution (refuse).
-   */
-  /**
    * A hold that cannot be afforded now may be a retry of one placed (and perhaps resolved)
    * earlier: if the log has that very placement, the command was carried out already.
    */
@@ -310,11 +308,45 @@ export class LedgerService implements OnModuleDestroy {
     }
   }
 
+  /**
+   * A command whose ids are taken by other payloads. When its first event is stored as it is, the
+   * command was carried out already, and only what followed it differs: a credit retried after
+   * the account's debt changed decides another repayment (ReceivableRepaid) than the first time.
+   * That is a retry, answered as done; anything else is a command id used for two commands.
+   */
+  private async answerIdConflict(lane: Lane, job: Job, first: NewEvent | undefined): Promise<void> {
+    const conflict = new LedgerError('idempotency_conflict', 'this command id was already used for a different command');
+    try {
+      const prior = first ? await this.store.getEvent(first.id) : null;
+      if (prior && first && samePayload(prior, { streamId: accountStream(lane.accountId), ...first })) {
+        job.resolve({ events: [], idempotent: true, version: lane.version });
+      } else {
+        job.reject(conflict);
+      }
+    } catch (err) {
+      job.reject(err as Error);
+    }
+  }
+
+  /** Rejects a command; a late settle refused for its age is logged (an answer that goes unbilled). */
+  private reject(lane: Lane, job: Job, err: Error): void {
+    if (err instanceof LedgerError && err.code === 'late_settle_window_passed') {
+      this.log.warn(`account ${lane.accountId}: ${err.message}; the answer stays unbilled`);
+    }
+    job.reject(err);
+  }
+
+  /**
+   * A settle/void/expire for a hold that is no longer open is either a retry of the resolution
+   * that closed it (answer: done, idempotently) or a second, different resolution (refuse),
+   * or the settle or void of a hold that expired (answerAfterExpiry).
+   */
   private async answerResolutionRetry(lane: Lane, job: Job, notOpen: LedgerError): Promise<void> {
     try {
       const prior = await this.store.getEvent(eventIdFor(lane.accountId, job.command, 0));
       if (!prior || prior.streamId !== accountStream(lane.accountId)) return job.reject(notOpen);
       const event = decodeLedgerEvent(prior.type, prior.data);
+      if (event.type === 'HoldExpired' && job.command.type !== 'ExpireHold') return await this.answerAfterExpiry(lane, job, event.data.holdId);
       const sameKind = event.type === RESOLUTION_EVENT[job.command.type];
       const sameAmount =
         job.command.type !== 'SettleHold' || (event.type === 'HoldSettled' && event.data.amount === job.command.data.amount);
@@ -326,6 +358,27 @@ export class LedgerService implements OnModuleDestroy {
     } catch (err) {
       job.reject(err as Error);
     }
+  }
+
+  /**
+   * A settle or void of a hold that expired, which the state no longer remembers as expired: it
+   * was settled late already (a retry, or a second settle), or it expired too long ago.
+   */
+  private async answerAfterExpiry(lane: Lane, job: Job, holdId: string): Promise<void> {
+    const c = job.command;
+    const late = await this.store.getEvent(lateSettleEventId(holdId));
+    const settledLate = late && late.streamId === accountStream(lane.accountId) ? decodeLedgerEvent(late.type, late.data) : null;
+    if (c.type === 'VoidHold') {
+      // The expiry gave the credit back: voiding is done already, unless the answer was charged.
+      if (!settledLate) return job.resolve({ events: [], idempotent: true, version: lane.version });
+      return job.reject(new LedgerError('hold_not_open', `hold ${holdId} expired and was then settled late`));
+    }
+    if (c.type !== 'SettleHold') return job.reject(new LedgerError('hold_not_open', `hold ${holdId} expired`));
+    if (settledLate?.type === 'HoldSettledLate') {
+      if (settledLate.data.amount === c.data.amount) return job.resolve({ events: [], idempotent: true, version: lane.version });
+      return job.reject(new LedgerError('hold_not_open', `hold ${holdId} was already settled late for ${settledLate.data.amount}`));
+    }
+    this.reject(lane, job, lateSettleRefused(holdId, 'its expiry is no longer remembered'));
   }
 }
 

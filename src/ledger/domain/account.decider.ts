@@ -10,7 +10,15 @@
  * - amounts are positive where a sign would be meaningless;
  * - no amount, and no resulting available, held, lifetime purchased or lifetime spent figure,
  *   passes MAX_MICROS (10^15 µcr); lifetime spent plus held stays within it too, so a settle
- *   (at most its hold) is never refused for the bound after the answer was delivered.
+ *   (at most its hold) is never refused for the bound after the answer was delivered;
+ * - a hold that expired may still be settled once, late (its answer was delivered but the settle
+ *   could not be written in time): HoldSettledLate takes what is available and books the rest as
+ *   a receivable. While an account owes, available is zero, and every event that would raise
+ *   available is followed by ReceivableRepaid, so a debt is repaid first from the next credit;
+ *   the account is never suspended for it (PlaceHold works on whatever is available);
+ * - expired holds are remembered for LATE_SETTLE_WINDOW_MS after their expiry, and at most
+ *   MAX_REMEMBERED_EXPIRED_HOLDS of them per account, so the state stays bounded; a settle later
+ *   than that is refused with late_settle_window_passed.
  * Idempotency across retries is the event store's job: event ids derive from the command's
  * key (see eventIdFor), so a retried command re-appends the same ids and is answered "exists".
  */
@@ -18,17 +26,39 @@ import { LedgerEvent, UsageFigures } from './events';
 import { LedgerError } from './errors';
 import { MAX_CREDITS_TEXT, MAX_MICROS, Micros, withinBound } from './money';
 import { assertNever } from './postings';
+import { ExpiredHold, ExpiredHolds } from './expired-holds';
+
+export { ExpiredHold, ExpiredHolds };
 
 export interface OpenHold {
   amount: Micros;
   expiresAt: string;
 }
 
+/**
+ * How long after its expiry a hold still takes a late settle. A settle journal replayed after a
+ * longer outage is refused (late_settle_window_passed) and the answer stays unbilled: a week is
+ * far beyond any outage the journal is meant to ride out, and it bounds what the state keeps.
+ */
+export const LATE_SETTLE_WINDOW_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Expired holds remembered per account (the earliest expired forgotten first; it may pass this
+ * by a few dozen between folds, see ExpiredHolds), whatever the window: an account whose holds
+ * all expire in a long outage must not grow its state (kept in memory for every cached account)
+ * without bound. A settle of a forgotten one is refused.
+ */
+export const MAX_REMEMBERED_EXPIRED_HOLDS = 10_000;
+
 export interface AccountState {
   opened: boolean;
   available: Micros;
   held: Micros;
   holds: ReadonlyMap<string, OpenHold>;
+  /** Holds that expired recently, in the order they expired (see LATE_SETTLE_WINDOW_MS). */
+  expired: ExpiredHolds;
+  /** What the account owes from late settles that available credit could not cover. */
+  receivable: Micros;
   freeRequests: number;
   lifetimePurchased: Micros;
   lifetimeSpent: Micros;
@@ -39,6 +69,8 @@ export const initialState = (): AccountState => ({
   available: 0n,
   held: 0n,
   holds: new Map(),
+  expired: ExpiredHolds.empty(LATE_SETTLE_WINDOW_MS, MAX_REMEMBERED_EXPIRED_HOLDS),
+  receivable: 0n,
   freeRequests: 0,
   lifetimePurchased: 0n,
   lifetimeSpent: 0n,
@@ -90,10 +122,17 @@ export function decide(command: AccountCommand, state: AccountState, ctx: Decide
   }
   const events = decideWithinBound(command, state, ctx);
   if (events.length === 0) return events;
-  const next = figuresAfter(state, events);
+  let next = figuresAfter(state, events);
+  if (next.receivable > 0n && next.available > 0n) {
+    // Whatever this command brings to available (a credit, a hold released) repays the debt first.
+    const repaid = next.receivable < next.available ? next.receivable : next.available;
+    events.push({ type: 'ReceivableRepaid', data: { amount: repaid } });
+    next = figuresAfter(state, events);
+  }
   const figures: Array<[string, Micros]> = [
     ['the available balance', next.available],
     ['the held balance', next.held],
+    ['the receivable', next.receivable],
     ['the lifetime purchases', next.lifetimePurchased],
     ['the lifetime spending', next.lifetimeSpent],
     ['the lifetime spending and open holds', next.lifetimeSpent + next.held],
@@ -107,7 +146,7 @@ export function decide(command: AccountCommand, state: AccountState, ctx: Decide
   return events;
 }
 
-type Figures = Pick<AccountState, 'available' | 'held' | 'lifetimePurchased' | 'lifetimeSpent' | 'freeRequests'>;
+type Figures = Pick<AccountState, 'available' | 'held' | 'receivable' | 'lifetimePurchased' | 'lifetimeSpent' | 'freeRequests'>;
 
 /**
  * The figures evolve() would give after these events, without copying the holds map as it does:
@@ -115,7 +154,7 @@ type Figures = Pick<AccountState, 'available' | 'held' | 'lifetimePurchased' | '
  * in test/unit/ledger/account-bounds.spec.ts checks the real evolve() never passes the bound.)
  */
 export function figuresAfter(state: AccountState, events: LedgerEvent[]): Figures {
-  const f: Figures = { available: state.available, held: state.held, lifetimePurchased: state.lifetimePurchased, lifetimeSpent: state.lifetimeSpent, freeRequests: state.freeRequests };
+  const f: Figures = { available: state.available, held: state.held, receivable: state.receivable, lifetimePurchased: state.lifetimePurchased, lifetimeSpent: state.lifetimeSpent, freeRequests: state.freeRequests };
   for (const e of events) {
     switch (e.type) {
       case 'CreditsPurchased':
@@ -143,6 +182,15 @@ export function figuresAfter(state: AccountState, events: LedgerEvent[]): Figure
       case 'HoldExpired':
         f.held -= e.data.amount;
         f.available += e.data.amount;
+        break;
+      case 'HoldSettledLate':
+        f.available -= e.data.paid;
+        f.receivable += e.data.owed;
+        f.lifetimeSpent += e.data.amount;
+        break;
+      case 'ReceivableRepaid':
+        f.available -= e.data.amount;
+        f.receivable -= e.data.amount;
         break;
       case 'FreeRequestsGranted':
         f.freeRequests += e.data.count;
@@ -222,15 +270,11 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
       return [{ type: 'HoldPlaced', data: { holdId, amount, expiresAt } }];
     }
     case 'SettleHold': {
+      const expired = state.holds.has(command.data.holdId) ? undefined : state.expired.get(command.data.holdId);
+      if (expired) return settleLate(command.data, expired, state, ctx);
       const hold = openHold(state, command.data.holdId);
       const { amount, upstreamCost = 0n, usage = null } = command.data;
-      if (amount < 0n) throw new LedgerError('invalid_amount', 'a cost cannot be negative');
-      if (amount > hold.amount) {
-        throw new LedgerError('settle_exceeds_hold', `cost ${amount} exceeds the ${hold.amount} held`);
-      }
-      if (upstreamCost < 0n || upstreamCost > amount) {
-        throw new LedgerError('invalid_amount', 'the upstream cost must be between 0 and the cost');
-      }
+      checkSettle(amount, upstreamCost, hold.amount);
       return [
         {
           type: 'HoldSettled',
@@ -247,6 +291,8 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
       return [{ type: 'HoldExtended', data: { holdId, expiresAt } }];
     }
     case 'VoidHold': {
+      // Voiding a hold that expired: its credit is back already, nothing is left to do.
+      if (!state.holds.has(command.data.holdId) && state.expired.has(command.data.holdId)) return [];
       const hold = openHold(state, command.data.holdId);
       return [{ type: 'HoldVoided', data: { holdId: command.data.holdId, amount: hold.amount, reason: command.data.reason } }];
     }
@@ -320,8 +366,26 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
       };
     }
     case 'HoldVoided':
-    case 'HoldExpired':
       return { ...withoutHold(state, event.data.holdId, event.data.amount), available: state.available + event.data.amount };
+    case 'HoldExpired': {
+      const open = state.holds.get(event.data.holdId);
+      return {
+        ...withoutHold(state, event.data.holdId, event.data.amount),
+        available: state.available + event.data.amount,
+        expired: open ? state.expired.with(event.data.holdId, { amount: event.data.amount, expiresAt: open.expiresAt }) : state.expired,
+      };
+    }
+    case 'HoldSettledLate': {
+      return {
+        ...state,
+        expired: state.expired.without(event.data.holdId),
+        available: state.available - event.data.paid,
+        receivable: state.receivable + event.data.owed,
+        lifetimeSpent: state.lifetimeSpent + event.data.amount,
+      };
+    }
+    case 'ReceivableRepaid':
+      return { ...state, available: state.available - event.data.amount, receivable: state.receivable - event.data.amount };
     case 'CreditsRefunded':
       return { ...state, available: state.available - event.data.amount };
     case 'Adjusted':
@@ -337,6 +401,43 @@ function withoutHold(state: AccountState, holdId: string, amount: Micros): Accou
   const holds = new Map(state.holds);
   holds.delete(holdId);
   return { ...state, held: state.held - amount, holds };
+}
+
+/** A settle's cost against what was held: the same checks whether the hold is open or expired. */
+function checkSettle(amount: Micros, upstreamCost: Micros, held: Micros): void {
+  if (amount < 0n) throw new LedgerError('invalid_amount', 'a cost cannot be negative');
+  if (amount > held) throw new LedgerError('settle_exceeds_hold', `cost ${amount} exceeds the ${held} held`);
+  if (upstreamCost < 0n || upstreamCost > amount) {
+    throw new LedgerError('invalid_amount', 'the upstream cost must be between 0 and the cost');
+  }
+}
+
+/**
+ * The settle of a hold that expired before its settle could be written: the answer was
+ * delivered, so it is charged once, late. Its credit went back to available at the expiry; the
+ * cost is taken from available as far as it goes, and the rest is owed.
+ */
+function settleLate(
+  data: Extract<AccountCommand, { type: 'SettleHold' }>['data'],
+  hold: ExpiredHold,
+  state: AccountState,
+  ctx: DecideContext,
+): LedgerEvent[] {
+  const { holdId, amount, upstreamCost = 0n, usage = null } = data;
+  if (ctx.now.getTime() - Date.parse(hold.expiresAt) > LATE_SETTLE_WINDOW_MS) {
+    throw lateSettleRefused(holdId, `it expired at ${hold.expiresAt}`);
+  }
+  checkSettle(amount, upstreamCost, hold.amount);
+  const paid = amount < state.available ? amount : state.available;
+  return [{ type: 'HoldSettledLate', data: { holdId, amount, paid, owed: amount - paid, upstreamCost, usage } }];
+}
+
+export function lateSettleRefused(holdId: string, why: string): LedgerError {
+  return new LedgerError(
+    'late_settle_window_passed',
+    `hold ${holdId} cannot be settled late: ${why}, and expired holds take a late settle for ${LATE_SETTLE_WINDOW_MS / 86_400_000} days at most`,
+    { holdId },
+  );
 }
 
 function openHold(state: AccountState, holdId: string): OpenHold {

@@ -5,6 +5,7 @@ export type LedgerErrorCode =
   | 'no_free_requests'
   | 'hold_not_open'
   | 'hold_not_expired'
+  | 'late_settle_window_passed'
   | 'settle_exceeds_hold'
   | 'invalid_amount'
   | 'amount_out_of_range'

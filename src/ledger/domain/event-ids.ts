@@ -2,16 +2,25 @@
  * Which event id each command's events get. The key is the command's own identity, so a retry
  * yields the same ids, and different commands that must not both happen share one id:
  * - a payment credits once, whichever account it is aimed at: `payment:<id>`;
- * - a hold resolves once, whether settled, voided or expired: `hold:<id>:resolved`.
+ * - a hold resolves once, whether settled, voided or expired: `hold:<id>:resolved`;
+ * - a hold that expired is settled late at most once: `hold:<id>:settled-late`. Its HoldExpired
+ *   holds the `resolved` id, so a hold can never have both a settle and a late settle.
+ * The key is the command's, except that a settle's key depends on what the decider made of it
+ * (`first`, the type of its first event): a normal settle or a late one.
  */
 import { AccountCommand, cryptoPaymentId } from './account.decider';
+import { LedgerEventType } from './events';
 import { deterministicId } from './ids';
 
-export function eventIdFor(accountId: string, command: AccountCommand, index: number): string {
-  return deterministicId(`${commandKey(accountId, command)}#${index}`);
+export function eventIdFor(accountId: string, command: AccountCommand, index: number, first?: LedgerEventType): string {
+  return deterministicId(`${commandKey(accountId, command, first)}#${index}`);
 }
 
-export function commandKey(accountId: string, c: AccountCommand): string {
+/** The id of a hold's late settle, whichever command asks after it. */
+export const lateSettleEventId = (holdId: string): string => deterministicId(`hold:${holdId}:settled-late#0`);
+
+export function commandKey(accountId: string, c: AccountCommand, first?: LedgerEventType): string {
+  if (c.type === 'SettleHold' && first === 'HoldSettledLate') return `hold:${c.data.holdId}:settled-late`;
   switch (c.type) {
     case 'OpenAccount':
       return `account:${accountId}:opened`;

@@ -29,6 +29,21 @@ export type LedgerEvent =
   | { type: 'HoldExtended'; data: { holdId: string; expiresAt: string } } // a request still running: expiry moves on, no money moves
   | { type: 'HoldVoided'; data: { holdId: string; amount: Micros; reason: string } }
   | { type: 'HoldExpired'; data: { holdId: string; amount: Micros } }
+  | {
+      // The settle of a hold that had expired (its answer was delivered, the settle came late,
+      // e.g. after an outage): one debit after the HoldExpired, taken from what is available;
+      // what that cannot cover becomes a receivable the account owes.
+      type: 'HoldSettledLate';
+      data: {
+        holdId: string;
+        amount: Micros; // what the request cost: paid + owed
+        paid: Micros; // taken from available
+        owed: Micros; // added to the receivable
+        upstreamCost: Micros;
+        usage: UsageFigures | null;
+      };
+    }
+  | { type: 'ReceivableRepaid'; data: { amount: Micros } } // credit that came in went first to what the account owed
   | { type: 'CreditsRefunded'; data: { refundId: string; amount: Micros; reason: string } }
   | { type: 'Adjusted'; data: { adjustmentId: string; amount: Micros; reason: string } };
 
@@ -58,6 +73,8 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'HoldSettled',
   'HoldVoided',
   'HoldExpired',
+  'HoldSettledLate',
+  'ReceivableRepaid',
   'CreditsRefunded',
   'Adjusted',
 ];
@@ -68,7 +85,7 @@ export const accountStream = (accountId: string) => `${ACCOUNT_STREAM_PREFIX}${a
 export const accountIdOfStream = (streamId: string) => streamId.slice(ACCOUNT_STREAM_PREFIX.length);
 
 // Fields that hold µcr, in every event type that has them.
-const MONEY_FIELDS = ['amount', 'released', 'upstreamCost'] as const;
+const MONEY_FIELDS = ['amount', 'released', 'upstreamCost', 'paid', 'owed'] as const;
 
 /** bigint → decimal string, for storage. */
 export function encodeLedgerEvent(e: LedgerEvent): { type: string; data: Record<string, unknown> } {

@@ -12,8 +12,14 @@
  * | HoldExtended          | none (only the hold's expiry moves)                             |
  * | HoldSettled           | held −(c+r), available +r, revenue +(c−u), upstream:payable +u  |
  * | HoldVoided / Expired  | held −a, available +a                                           |
+ * | HoldSettledLate       | available −p, receivables −o, revenue +(c−u), upstream:payable +u |
+ * | ReceivableRepaid      | available −a, receivables +a                                    |
  * | CreditsRefunded       | available −a, refunds +a   (money returned to the payer)        |
  * | Adjusted              | available +a, revenue −a   (a correction of what was charged)   |
+ *
+ * A late settle (c = p + o) charges what was available (p) and books the rest (o) as owed: the
+ * house account `receivables` goes negative by what users owe, as stripe:clearing does by what
+ * Stripe owes, and a repayment brings it back towards zero.
  */
 import { LedgerEvent } from './events';
 import { Micros } from './money';
@@ -30,6 +36,7 @@ export const HOUSE_ACCOUNTS = [
   'promo',
   'refunds',
   'upstream:payable',
+  'receivables',
 ] as const;
 
 export const availableOf = (accountId: string) => `user:${accountId}:available`;
@@ -64,6 +71,17 @@ export function postingsOf(accountId: string, event: LedgerEvent): Posting[] {
     case 'HoldVoided':
     case 'HoldExpired':
       return pair(available, held, event.data.amount);
+    case 'HoldSettledLate': {
+      const { amount, paid, owed, upstreamCost } = event.data;
+      return [
+        { account: available, amount: -paid },
+        { account: 'receivables', amount: -owed },
+        { account: 'revenue', amount: amount - upstreamCost },
+        { account: 'upstream:payable', amount: upstreamCost },
+      ].filter((p) => p.amount !== 0n);
+    }
+    case 'ReceivableRepaid':
+      return pair('receivables', available, event.data.amount);
     case 'CreditsRefunded':
       return pair('refunds', available, event.data.amount);
     case 'Adjusted':

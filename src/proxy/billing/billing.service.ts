@@ -7,6 +7,10 @@
  *   extend   — a request still running after half the hold's TTL moves the expiry on;
  * A crash between reserve and settle leaves the hold open until the worker's expiry sweep
  * (hold-expiry.ts) finds it overdue and the credit returns.
+ *
+ * A settle or release that Postgres cannot take now (an outage, not a refusal) is thrown back
+ * as NotWritten, carrying the command: the caller keeps it, with the request's log row, in the
+ * settle journal (settle-journal.ts), which writes it once Postgres is back.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/config';
@@ -15,7 +19,23 @@ import { LedgerService } from '../../ledger/application/ledger.service';
 import { LedgerError } from '../../ledger/domain/errors';
 import { UsageFigures } from '../../ledger/domain/events';
 import { MAX_CREDITS_TEXT, formatCredits } from '../../ledger/domain/money';
-import { ProxyError } from '../http/proxy-error';
+import { ProxyError, databaseUnavailable } from '../http/proxy-error';
+import { KeptCommand } from './settle-journal.codec';
+import { isPgUnavailable } from '../../platform/database/pg-unavailable';
+
+/** The ledger write an answer's end needed could not be made (Postgres unreachable): keep it for later. */
+export class NotWritten extends Error {
+  override name = 'NotWritten';
+
+  constructor(
+    readonly command: KeptCommand,
+    /** What the settle charges once written (0 for a release). */
+    readonly charged: bigint,
+    cause: unknown,
+  ) {
+    super(`the ledger could not be reached (${(cause as Error)?.message ?? String(cause)})`);
+  }
+}
 
 export type Reservation =
   | { kind: 'free' }
@@ -110,25 +130,25 @@ export class BillingService {
       charged = r.amount;
     }
     const owed = upstreamCost > charged ? charged : upstreamCost;
-    await this.ledger.execute(
-      accountId,
-      { type: 'SettleHold', data: { holdId: requestId, amount: charged, upstreamCost: owed, usage } },
-      { causationId: requestId },
-    );
+    await this.write(accountId, requestId, { type: 'SettleHold', data: { holdId: requestId, amount: charged, upstreamCost: owed, usage } }, charged);
     return charged;
   }
 
   async release(accountId: string, requestId: string, r: Reservation, reason: string): Promise<void> {
-    if (r.kind === 'free') {
-      // Nothing is charged for a failed request, and a free request is a charge: give it back.
-      await this.ledger.execute(
-        accountId,
-        { type: 'GrantFreeRequests', data: { grantId: `returned:${requestId}`, count: 1 } },
-        { causationId: requestId },
-      );
-      return;
+    // Nothing is charged for a failed request, and a free request is a charge: give it back.
+    const command: KeptCommand =
+      r.kind === 'free'
+        ? { type: 'GrantFreeRequests', data: { grantId: `returned:${requestId}`, count: 1 } }
+        : { type: 'VoidHold', data: { holdId: requestId, reason } };
+    await this.write(accountId, requestId, command, 0n);
+  }
+
+  private async write(accountId: string, requestId: string, command: KeptCommand, charged: bigint): Promise<void> {
+    try {
+      await this.ledger.execute(accountId, command, { causationId: requestId });
+    } catch (err) {
+      throw isPgUnavailable(err) ? new NotWritten(command, charged, err) : err;
     }
-    await this.ledger.execute(accountId, { type: 'VoidHold', data: { holdId: requestId, reason } }, { causationId: requestId });
   }
 
   private translate(err: unknown): Error {
@@ -143,6 +163,7 @@ export class BillingService {
       }
       if (err.code === 'account_not_found') return new ProxyError('invalid_api_key', 'the key belongs to no account');
     }
+    if (isPgUnavailable(err)) return databaseUnavailable();
     return err as Error;
   }
 }

@@ -159,3 +159,16 @@ export function errorBody(format: ApiFormat, err: ProxyError): unknown {
       return { error: { code: err.status, message: err.message, status: GEMINI_STATUS[err.status] ?? 'UNKNOWN' } };
   }
 }
+
+/** Seconds a client is asked to wait when a store the gateway needs cannot be reached. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Postgres unreachable (an outage, not a refusal of what was sent): 503 `unavailable` with
+ * retry-after, in the caller's own format, rather than a 500 that says the request was at fault.
+ */
+export function databaseUnavailable(): ProxyError {
+  return new ProxyError('unavailable', 'the gateway cannot reach its database; try again shortly', {
+    retryAfterSeconds: STORE_RETRY_AFTER_SECONDS,
+  });
+}

@@ -16,7 +16,8 @@ import { CLOCK, Clock } from '../../platform/clock';
 import { ApiKeyAuthenticator, KeyAuthError, KeyPrincipal } from '../../keys/application/api-key-authenticator';
 import { ENDPOINTS, Endpoint, EndpointKind } from '../endpoints';
 import { ProxyService } from '../proxy.service';
-import { ApiFormat, ProxyError, formatOfPath, quoted } from './proxy-error';
+import { ApiFormat, ProxyError, databaseUnavailable, formatOfPath, quoted } from './proxy-error';
+import { isPgUnavailable } from '../../platform/database/pg-unavailable';
 import { checkJsonStructure } from './json-structure-check';
 import { CatalogService } from '../catalog.service';
 import { RequestLogRepository } from '../usage/request-log.repository';
@@ -162,6 +163,7 @@ export class ProxyRoutes implements OnModuleInit {
     if (res.destroyed) return;
     let e: ProxyError;
     if (err instanceof ProxyError) e = err;
+    else if (isPgUnavailable(err)) e = databaseUnavailable();
     else {
       // Never the message: an error's text may quote the content it choked on (JSON.parse
       // does), and logs never get content. Its type and where it was thrown are enough to start.
@@ -214,7 +216,7 @@ export class ProxyRoutes implements OnModuleInit {
       const body = this.catalog.list(principal, format, this.clock.now());
       void reply.code(200).headers({ 'x-request-id': requestId }).send(body);
     } catch (err) {
-      const e = err instanceof ProxyError ? err : new ProxyError('internal_error', 'internal error');
+      const e = err instanceof ProxyError ? err : isPgUnavailable(err) ? databaseUnavailable() : new ProxyError('internal_error', 'internal error');
       const out = ProxyService.errorResponse(format, e, requestId);
       void reply.code(out.status).headers(out.headers).send(out.body);
     }
@@ -229,7 +231,7 @@ export class ProxyRoutes implements OnModuleInit {
       if (!row) throw new ProxyError('not_found', `no request ${id} for this account`);
       void reply.code(200).headers({ 'x-request-id': requestId }).send(receiptOf(row));
     } catch (err) {
-      const e = err instanceof ProxyError ? err : new ProxyError('internal_error', 'internal error');
+      const e = err instanceof ProxyError ? err : isPgUnavailable(err) ? databaseUnavailable() : new ProxyError('internal_error', 'internal error');
       const out = ProxyService.errorResponse('openai', e, requestId);
       void reply.code(out.status).headers(out.headers).send(out.body);
     }

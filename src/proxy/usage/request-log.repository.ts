@@ -4,12 +4,18 @@
  * Rows are written off the response path, batched: a request adds its row and goes on; one
  * multi-row INSERT takes whatever arrived within a few milliseconds. A receipt asked for on
  * this instance before its row is flushed waits for that flush, so a client that reads its
- * receipt right after the answer always finds it.
+ * receipt right after the answer always finds it; asked of another instance, a receipt not
+ * found yet is looked for again for a moment (RECEIPT_GRACE_MS) before the answer is 404.
+ *
+ * While Postgres is unreachable, rows go to the settle journal (on disk, written when it
+ * returns), like the settles that could not be written.
  */
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { WRITE_KEEPER, WriteKeeper } from '../billing/settle-journal.codec';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
 import { storableText } from '../../platform/database/storable-text';
+import { isPgUnavailable } from '../../platform/database/pg-unavailable';
 
 export interface RequestLogRow {
   requestId: string;
@@ -60,6 +66,12 @@ const values = (r: RequestLogRow): unknown[] => [
 
 const MAX_BATCH = 500;
 const FLUSH_DELAY_MS = 5;
+const RETRY_MAX_MS = 500;
+/**
+ * How long a receipt not (yet) in the table is looked for before 404: its row is written a few
+ * milliseconds after the answer's end, by the instance that served it, which may be another.
+ */
+export const RECEIPT_GRACE_MS = 1000;
 
 interface Waiting {
   row: RequestLogRow;
@@ -76,8 +88,14 @@ export class RequestLogRepository implements OnModuleDestroy {
   private flushing: Promise<void> = Promise.resolve();
   /** Rows Postgres refused for their data since start (each logged with its request id). */
   setAside = 0;
+  private closing = false;
+  private retryDelay = FLUSH_DELAY_MS;
 
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    /** Where rows go while Postgres is unreachable (the settle journal); without one they wait in memory. */
+    @Optional() @Inject(WRITE_KEEPER) private readonly keeper: WriteKeeper | null = null,
+  ) {}
 
   /**
    * Marks a request as under way on this instance: a receipt asked for before its row is written
@@ -116,21 +134,31 @@ export class RequestLogRepository implements OnModuleDestroy {
 
   /** The receipt of one request, only if it belongs to the account asking. */
   async find(requestId: string, accountId: string): Promise<RequestLogRow | null> {
-    await this.pending.get(requestId);
-    const { rows } = await this.pool.query(
-      `SELECT * FROM request_log WHERE request_id = $1 AND account_id = $2`,
-      [requestId, accountId],
-    );
-    return rows.length ? fromRow(rows[0]) : null;
+    const until = Date.now() + RECEIPT_GRACE_MS;
+    const ours = this.pending.get(requestId);
+    // Ours and not written yet: wait for its write, but not through an outage (the query says so).
+    if (ours) await Promise.race([ours, new Promise((r) => setTimeout(r, RECEIPT_GRACE_MS).unref())]);
+    for (;;) {
+      const { rows } = await this.pool.query(
+        `SELECT * FROM request_log WHERE request_id = $1 AND account_id = $2`,
+        [requestId, accountId],
+      );
+      if (rows.length) return fromRow(rows[0]);
+      if (Date.now() >= until) return null;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.flushSoon(0);
+    this.closing = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     await this.flushing;
     if (this.queue.length) await this.flush();
   }
 
   private flushSoon(delay: number): void {
+    if (this.closing) return;
     if (this.timer && delay > 0) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
@@ -142,7 +170,20 @@ export class RequestLogRepository implements OnModuleDestroy {
   private async flush(): Promise<void> {
     while (this.queue.length) {
       const batch = this.queue.splice(0, MAX_BATCH);
-      await this.write(batch);
+      if (!(await this.write(batch))) {
+        if (this.keeper) {
+          // Postgres is unreachable: the journal keeps the rows on disk and writes them when it returns.
+          await this.keeper.keep(batch.map((w) => ({ id: w.row.requestId, accountId: w.row.accountId, command: null, row: w.row })));
+          for (const w of batch) w.done();
+          continue;
+        }
+        // No journal (a repository built on its own): the rows wait in memory, in order, backing off.
+        this.queue.unshift(...batch);
+        this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+        this.flushSoon(this.retryDelay);
+        return;
+      }
+      this.retryDelay = FLUSH_DELAY_MS;
       for (const w of batch) w.done();
     }
   }
@@ -150,47 +191,54 @@ export class RequestLogRepository implements OnModuleDestroy {
   /**
    * Writes a batch. A batch Postgres refuses for its data (SQLSTATE classes 22 and 23) is split
    * until the rows it refuses are found: those are set aside, logged by request id and counted,
-   * and every other row is written. Any other failure (a connection lost, the server down) is
-   * not the rows' fault: it is logged for the whole batch, whose rows are lost here (the
-   * outages issue keeps them for a retry).
+   * and every other row is written. Postgres unreachable is not the rows' fault: false, and the
+   * caller keeps them for a retry (on the way out, they are logged as lost, by request id). Any
+   * other failure is logged for the whole batch.
    */
-  private async write(batch: Waiting[]): Promise<void> {
+  private async write(batch: Waiting[]): Promise<boolean> {
     try {
-      await this.insert(batch.map((w) => w.row));
+      await insertRequestLogRows(this.pool, batch.map((w) => w.row));
     } catch (err) {
+      if (isPgUnavailable(err)) {
+        if (!this.closing || this.keeper) return false;
+        this.log.error(`stopping while Postgres is unreachable: ${batch.length} request log rows are lost: ${batch.map((w) => w.row.requestId).join(', ')}`);
+        return true;
+      }
       if (!isDataError(err)) {
         this.log.error(`could not write ${batch.length} request log rows: ${(err as Error).message}`);
-        return;
+        return true;
       }
       if (batch.length === 1) {
         this.setAside++;
         const { code } = err as { code?: string };
         // The message may quote the offending value; the request id and SQLSTATE are enough.
         this.log.error(`request ${batch[0].row.requestId}: its request log row was refused by Postgres (SQLSTATE ${code}); set aside`);
-        return;
+        return true;
       }
       const half = Math.ceil(batch.length / 2);
-      await this.write(batch.slice(0, half));
-      await this.write(batch.slice(half));
+      // Halves already written stay written if Postgres goes away in between: the retry skips them.
+      return (await this.write(batch.slice(0, half))) && (await this.write(batch.slice(half)));
     }
-  }
-
-  private async insert(rows: RequestLogRow[]): Promise<void> {
-    const params: unknown[] = [];
-    const tuples = rows.map((row) => {
-      const base = params.length;
-      params.push(...values(row));
-      return `(${COLUMNS.map((_, i) => `$${base + i + 1}`).join(',')})`;
-    });
-    await this.pool.query(
-      `INSERT INTO request_log (${COLUMNS.join(',')}) VALUES ${tuples.join(',')} ON CONFLICT (request_id) DO NOTHING`,
-      params,
-    );
+    return true;
   }
 }
 
+/** One multi-row INSERT; a row already there (a replay) is left as it is. */
+export async function insertRequestLogRows(pool: Pool, rows: RequestLogRow[]): Promise<void> {
+  const params: unknown[] = [];
+  const tuples = rows.map((row) => {
+    const base = params.length;
+    params.push(...values(row));
+    return `(${COLUMNS.map((_, i) => `$${base + i + 1}`).join(',')})`;
+  });
+  await pool.query(
+    `INSERT INTO request_log (${COLUMNS.join(',')}) VALUES ${tuples.join(',')} ON CONFLICT (request_id) DO NOTHING`,
+    params,
+  );
+}
+
 /** Postgres refused the data itself (class 22: data exception, 23: integrity constraint). */
-function isDataError(err: unknown): boolean {
+export function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
 }

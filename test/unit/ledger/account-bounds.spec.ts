@@ -10,6 +10,8 @@ import { LedgerEvent } from '../../../src/ledger/domain/events';
 import { MAX_MICROS } from '../../../src/ledger/domain/money';
 import { ACCOUNT_ID, IN_AN_HOUR, NOW, given, holdPlaced, holdSettled, opened, purchased } from './decider-spec';
 
+const AFTER_EXPIRY = new Date(Date.parse(IN_AN_HOUR) + 1);
+
 const MAX = MAX_MICROS;
 const granted = (amount: bigint, grantId = 'g1'): LedgerEvent => ({ type: 'CreditsGranted', data: { grantId, amount, reason: 'promo' } });
 
@@ -97,6 +99,8 @@ describe('account decider: the 10^15 µcr bound', () => {
       fc.tuple(near, fc.nat(3)).map(([amount, n]) => ({ type: 'PlaceHold' as const, data: { holdId: `h${n}`, amount, expiresAt: IN_AN_HOUR } })),
       fc.tuple(fc.nat(3), near).map(([n, amount]) => ({ type: 'SettleHold' as const, data: { holdId: `h${n}`, amount } })),
       fc.nat(3).map((n) => ({ type: 'VoidHold' as const, data: { holdId: `h${n}`, reason: 'r' } })),
+      // Expired holds, settled late after (a SettleHold of h<n> once it expired), make receivables.
+      fc.nat(3).map((n) => ({ type: 'ExpireHold' as const, data: { holdId: `h${n}` } })),
       fc.tuple(near, fc.boolean()).map(([amount, neg]) => ({ type: 'Adjust' as const, data: { adjustmentId: `a${amount}${neg}`, amount: neg ? -amount : amount, reason: 'r' } })),
       near.map((amount) => ({ type: 'RefundCredits' as const, data: { refundId: `r${amount}`, amount, reason: 'r' } })),
       fc.nat(2 ** 31).map((count) => ({ type: 'GrantFreeRequests' as const, data: { grantId: `f${count}`, count } })),
@@ -107,7 +111,7 @@ describe('account decider: the 10^15 µcr bound', () => {
         for (const c of commands) {
           let events: LedgerEvent[];
           try {
-            events = decide(c, state, { now: NOW });
+            events = decide(c, state, { now: c.type === 'ExpireHold' ? AFTER_EXPIRY : NOW });
           } catch (err) {
             if (!(err instanceof LedgerError)) throw err;
             continue;
@@ -117,18 +121,19 @@ describe('account decider: the 10^15 µcr bound', () => {
           expect(figuresAfter(state, events)).toEqual({
             available: evolved.available,
             held: evolved.held,
+            receivable: evolved.receivable,
             lifetimePurchased: evolved.lifetimePurchased,
             lifetimeSpent: evolved.lifetimeSpent,
             freeRequests: evolved.freeRequests,
           });
           for (const e of events) {
-            for (const f of ['amount', 'released', 'upstreamCost'] as const) {
+            for (const f of ['amount', 'released', 'upstreamCost', 'paid', 'owed'] as const) {
               const v = (e.data as Record<string, unknown>)[f];
               if (typeof v === 'bigint') expect(v <= MAX && v >= -MAX).toBe(true);
             }
             state = evolve(state, e);
           }
-          for (const figure of [state.available, state.held, state.lifetimePurchased, state.lifetimeSpent, state.lifetimeSpent + state.held]) {
+          for (const figure of [state.available, state.held, state.receivable, state.lifetimePurchased, state.lifetimeSpent, state.lifetimeSpent + state.held]) {
             expect(figure <= MAX).toBe(true);
           }
           expect(state.freeRequests).toBeLessThanOrEqual(MAX_FREE_REQUESTS);

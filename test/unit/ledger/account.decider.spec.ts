@@ -2,6 +2,7 @@ import {
   AccountCommand,
   AccountState,
   DEFAULT_FREE_REQUESTS,
+  decide,
   evolve,
   evolveAll,
   initialState,
@@ -10,6 +11,7 @@ import { LedgerEvent, UsageFigures } from '../../../src/ledger/domain/events';
 import {
   ACCOUNT_ID,
   IN_AN_HOUR,
+  NOW,
   given,
   holdExpired,
   holdPlaced,
@@ -291,6 +293,14 @@ describe('account decider', () => {
         .then([holdSettled('h1', 1_000_000n, 3_000_000n, 1_000_000n)]);
     });
 
+    it('a hold that expired is settled once more, late; its void and expiry find nothing open', () => {
+      // (The late debit itself, and what a shortfall does: test/unit/ledger/late-settle.spec.ts.)
+      const expired = [...withHold, holdExpired('h1', 4_000_000n)];
+      expect(decide({ type: 'SettleHold', data: { holdId: 'h1', amount: 1_000_000n } }, given(expired).state, { now: NOW })[0].type).toBe('HoldSettledLate');
+      given(expired).when({ type: 'VoidHold', data: { holdId: 'h1', reason: 'x' } }).then([]);
+      given(expired).when({ type: 'ExpireHold', data: { holdId: 'h1' } }, new Date('2100-01-01')).thenThrows('hold_not_open');
+    });
+
     it('refuses a hold that was never placed', () => {
       given(withHold).when({ type: 'SettleHold', data: { holdId: 'nope', amount: 1n } }).thenThrows('hold_not_open');
     });
@@ -298,7 +308,6 @@ describe('account decider', () => {
     it.each<[string, LedgerEvent]>([
       ['settled', holdSettled('h1', 1_000_000n, 3_000_000n)],
       ['voided', holdVoided('h1', 4_000_000n)],
-      ['expired', holdExpired('h1', 4_000_000n)],
     ])('refuses a hold already %s: a hold resolves once', (_how, resolution) => {
       given([...withHold, resolution]).when({ type: 'SettleHold', data: { holdId: 'h1', amount: 1_000_000n } }).thenThrows('hold_not_open');
       given([...withHold, resolution]).when({ type: 'VoidHold', data: { holdId: 'h1', reason: 'x' } }).thenThrows('hold_not_open');

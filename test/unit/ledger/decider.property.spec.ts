@@ -36,16 +36,21 @@ type Op =
   | { kind: 'open' }
   | { kind: 'retry'; pick: number };
 
-/** A hold id, or "the n-th open hold" so that resolutions mostly find a hold to resolve. */
-type HoldRef = string | { open: number };
+/**
+ * A hold id, or "the n-th open hold" so that resolutions mostly find a hold to resolve, or "the
+ * n-th expired hold" so that late settles (and voids after an expiry) come up often.
+ */
+type HoldRef = string | { open: number } | { expired: number };
 const holdRef: fc.Arbitrary<HoldRef> = fc.oneof(
   fc.integer({ min: 0, max: 5 }).map((i) => `h${i}`),
   fc.nat().map((n) => ({ open: n })),
+  fc.nat().map((n) => ({ expired: n })),
 );
 const resolveRef = (ref: HoldRef, state: AccountState): string => {
   if (typeof ref === 'string') return ref;
-  const open = [...state.holds.keys()];
-  return open.length > 0 ? open[ref.open % open.length] : 'h0';
+  const ids = 'open' in ref ? [...state.holds.keys()] : state.expired.keys();
+  const n = 'open' in ref ? ref.open : ref.expired;
+  return ids.length > 0 ? ids[n % ids.length] : 'h0';
 };
 
 /** An amount, or "the available balance + d" (d in -1, 0, 1) for the edges of the balance checks. */
@@ -124,12 +129,25 @@ class Model {
   held = 0n;
   purchased = 0n;
   spent = 0n;
+  receivable = 0n;
   readonly open = new Map<string, ModelHold>();
+  /** Holds that expired and were not settled late since. */
+  readonly expired = new Map<string, bigint>();
+
+  /** Applies a concrete command; while the account owes, credit that comes in repays it first. */
+  apply(c: AccountCommand, nowMs: number): boolean {
+    const changed = this.applyOne(c, nowMs);
+    const repaid = this.receivable < this.available ? this.receivable : this.available;
+    this.available -= repaid;
+    this.receivable -= repaid;
+    return changed;
+  }
+
   private readonly everPlaced = new Set<string>();
   private readonly used = new Set<string>(); // payment, grant, refund and adjustment keys
 
   /** Applies a concrete command; true when it changed something (the balance, or a hold's expiry). */
-  apply(c: AccountCommand, nowMs: number): boolean {
+  private applyOne(c: AccountCommand, nowMs: number): boolean {
     switch (c.type) {
       case 'OpenAccount':
         return false; // already open
@@ -152,6 +170,17 @@ class Model {
         const h = this.open.get(c.data.holdId);
         const cost = c.data.amount;
         const upstream = c.data.upstreamCost ?? 0n;
+        const gone = this.expired.get(c.data.holdId);
+        if (!h && gone !== undefined) {
+          // Late: charged from what is available, the rest owed.
+          if (cost < 0n || cost > gone || upstream < 0n || upstream > cost) return false;
+          this.expired.delete(c.data.holdId);
+          const paid = cost < this.available ? cost : this.available;
+          this.available -= paid;
+          this.receivable += cost - paid;
+          this.spent += cost;
+          return true;
+        }
         if (!h || cost < 0n || cost > h.amount || upstream < 0n || upstream > cost) return false;
         this.close(c.data.holdId, h);
         this.available += h.amount - cost;
@@ -164,6 +193,7 @@ class Model {
         if (!h || (c.type === 'ExpireHold' && h.expiresAtMs > nowMs)) return false;
         this.close(c.data.holdId, h);
         this.available += h.amount;
+        if (c.type === 'ExpireHold') this.expired.set(c.data.holdId, h.amount);
         return true;
       }
       case 'ExtendHold': {
@@ -238,7 +268,7 @@ class Account {
       throw err;
     }
     if (events.length === 0) return 'no-op';
-    const stored = events.map((e, i) => ({ id: eventIdFor(ACC, command, i), payload: canonical(encodeLedgerEvent(e)) }));
+    const stored = events.map((e, i) => ({ id: eventIdFor(ACC, command, i, events[0].type), payload: canonical(encodeLedgerEvent(e)) }));
     const present = stored.filter((s) => this.log.has(s.id));
     if (present.length === stored.length && present.every((s) => this.log.get(s.id) === s.payload)) return 'exists';
     if (present.length > 0) return 'id-conflict';
@@ -274,7 +304,7 @@ function toCommand(op: Exclude<Op, { kind: 'retry' }>, state: AccountState): { c
     }
     case 'settle': {
       const holdId = resolveRef(op.holdId, state);
-      const held = state.holds.get(holdId)?.amount ?? 1_000_000n;
+      const held = state.holds.get(holdId)?.amount ?? state.expired.get(holdId)?.amount ?? 1_000_000n;
       const cost = (held * BigInt(op.costPermille)) / 1000n + (op.plusOne ? 1n : 0n);
       const upstreamCost = (cost * BigInt(op.upstreamPermille)) / 1000n;
       return { command: { type: 'SettleHold', data: { holdId, amount: cost, upstreamCost } }, nowMs };
@@ -321,9 +351,14 @@ function checkInvariants(account: Account, model: Model): void {
   check('open holds = model', holdsText(s.holds), holdsText(model.open));
   check('lifetimePurchased = model', s.lifetimePurchased, model.purchased);
   check('lifetimeSpent = model', s.lifetimeSpent, model.spent);
+  check('receivable >= 0', s.receivable >= 0n, true);
+  check('nothing available while owing', s.receivable === 0n || s.available === 0n, true);
+  check('receivable = model', s.receivable, model.receivable);
+  check('expired holds = model', s.expired.keys().sort().join(','), [...model.expired.keys()].sort().join(','));
 
   check('postings to available = available', account.balances.get(availableOf(ACC)) ?? 0n, s.available);
   check('postings to held = held', account.balances.get(heldOf(ACC)) ?? 0n, s.held);
+  check('postings to receivables = -receivable', account.balances.get('receivables') ?? 0n, -s.receivable);
   check('all postings sum to 0', [...account.balances.values()].reduce((t, v) => t + v, 0n), 0n);
 }
 
@@ -336,6 +371,7 @@ const holdsText = (holds: ReadonlyMap<string, { amount: bigint }>) =>
 describe('account decider, random command sequences (property)', () => {
   it('keeps every balance invariant and agrees with the reference model', () => {
     const seen = { appended: 0, rejected: 0, 'no-op': 0, exists: 0, 'id-conflict': 0 } as Record<Outcome, number>;
+    const paths: Record<string, number> = { 'late settle, paid': 0, 'late settle, partly owed': 0, repayment: 0 };
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 50, size: 'max' }), (ops) => {
         const account = new Account();
@@ -346,8 +382,13 @@ describe('account decider, random command sequences (property)', () => {
         for (const op of ops) {
           const step = op.kind === 'retry' ? done[op.pick % Math.max(done.length, 1)] : toCommand(op, account.state);
           if (!step) continue; // a retry before anything was done
+          const before = account.events.length;
           const outcome = account.execute(step.command, step.nowMs);
           seen[outcome]++;
+          for (const e of account.events.slice(before)) {
+            if (e.type === 'HoldSettledLate') paths[e.data.owed > 0n ? 'late settle, partly owed' : 'late settle, paid']++;
+            if (e.type === 'ReceivableRepaid') paths['repayment']++;
+          }
           const changed = model.apply(step.command, step.nowMs);
           check(`${step.command.type} changed the balance (${outcome})`, outcome === 'appended', changed);
           done.push(step);
@@ -357,6 +398,6 @@ describe('account decider, random command sequences (property)', () => {
       { numRuns: 400 },
     );
     // The generator must reach every path, or the property says less than it seems to.
-    for (const [outcome, n] of Object.entries(seen)) expect([outcome, n > 0]).toEqual([outcome, true]);
+    for (const [outcome, n] of Object.entries({ ...seen, ...paths })) expect([outcome, n > 0]).toEqual([outcome, true]);
   });
 });

@@ -166,6 +166,11 @@ describe('event encoding for storage (bigint ↔ decimal string)', () => {
     { type: 'HoldSettled', data: { holdId: 'h', amount: 0n, released: 0n, upstreamCost: 0n, usage: null } },
     { type: 'HoldVoided', data: { holdId: 'h', amount: 4_000_000n, reason: 'x' } },
     { type: 'HoldExpired', data: { holdId: 'h', amount: 4_000_000n } },
+    {
+      type: 'HoldSettledLate',
+      data: { holdId: 'h', amount: 9_007_199_254_740_993n, paid: 9_007_199_254_740_992n, owed: 1n, upstreamCost: 3n, usage: null },
+    },
+    { type: 'ReceivableRepaid', data: { amount: 9_007_199_254_740_993n } },
     { type: 'HoldExtended', data: { holdId: 'h', expiresAt: '2025-06-01T13:10:00.000Z' } },
     { type: 'CreditsRefunded', data: { refundId: 'rf', amount: 2n, reason: 'r' } },
     { type: 'Adjusted', data: { adjustmentId: 'adj', amount: -123_456_789n, reason: 'r' } },

@@ -29,6 +29,11 @@ const examples: Record<LedgerEventType, LedgerEvent> = {
   HoldExtended: { type: 'HoldExtended', data: { holdId: 'h', expiresAt: '2025-01-01T00:10:00Z' } },
   HoldVoided: { type: 'HoldVoided', data: { holdId: 'h', amount: 4_000_000n, reason: 'x' } },
   HoldExpired: { type: 'HoldExpired', data: { holdId: 'h', amount: 4_000_000n } },
+  HoldSettledLate: {
+    type: 'HoldSettledLate',
+    data: { holdId: 'h', amount: 1_700_000n, paid: 200_000n, owed: 1_500_000n, upstreamCost: 900_000n, usage: null },
+  },
+  ReceivableRepaid: { type: 'ReceivableRepaid', data: { amount: 1_500_000n } },
   CreditsRefunded: { type: 'CreditsRefunded', data: { refundId: 'rf', amount: 2_000_000n, reason: 'asked' } },
   Adjusted: { type: 'Adjusted', data: { adjustmentId: 'adj', amount: -1_250_000n, reason: 'chargeback' } },
 };
@@ -45,6 +50,9 @@ const expected: Record<LedgerEventType, Record<string, bigint>> = {
   HoldExtended: {},
   HoldVoided: { [HELD]: -4_000_000n, [AVAILABLE]: 4_000_000n },
   HoldExpired: { [HELD]: -4_000_000n, [AVAILABLE]: 4_000_000n },
+  // Late: what was available pays, the rest is owed (receivables), revenue and provider as for a settle.
+  HoldSettledLate: { [AVAILABLE]: -200_000n, receivables: -1_500_000n, revenue: 800_000n, 'upstream:payable': 900_000n },
+  ReceivableRepaid: { [AVAILABLE]: -1_500_000n, receivables: 1_500_000n },
   CreditsRefunded: { [AVAILABLE]: -2_000_000n, refunds: 2_000_000n },
   Adjusted: { [AVAILABLE]: -1_250_000n, revenue: 1_250_000n },
 };
@@ -121,6 +129,28 @@ describe('postings', () => {
     it('a zero-amount pair posts nothing', () => {
       expect(postingsOf(ACC, { type: 'HoldVoided', data: { holdId: 'h', amount: 0n, reason: 'x' } })).toEqual([]);
     });
+  });
+
+  it('a late settle wholly paid posts nothing to receivables; wholly owed, nothing to available', () => {
+    const late = (paid: bigint, owed: bigint) =>
+      byAccount(postingsOf(ACC, { type: 'HoldSettledLate', data: { holdId: 'h', amount: paid + owed, paid, owed, upstreamCost: 0n, usage: null } }));
+    expect(late(5n, 0n)).toEqual({ [AVAILABLE]: -5n, revenue: 5n });
+    expect(late(0n, 5n)).toEqual({ receivables: -5n, revenue: 5n });
+  });
+
+  it('a late settle balances for any split of its cost (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 15n }).chain((amount) => fc.tuple(fc.constant(amount), fc.bigInt({ min: 0n, max: amount }), fc.bigInt({ min: 0n, max: amount }))),
+        ([amount, paid, upstreamCost]) => {
+          const ps = postingsOf(ACC, { type: 'HoldSettledLate', data: { holdId: 'h', amount, paid, owed: amount - paid, upstreamCost, usage: null } });
+          expect(total(ps)).toBe(0n);
+          expect(ps.every((p) => p.amount !== 0n)).toBe(true);
+          expect((byAccount(ps)[AVAILABLE] ?? 0n) + (byAccount(ps).receivables ?? 0n)).toBe(-amount);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('a settle balances for any cost, release and upstream share (property)', () => {
