@@ -3,6 +3,7 @@
  * finds its hold expired charges once, late; retries are answered idempotently by any instance;
  * what could not be paid is owed and repaid first from the next credit; the read models show it.
  */
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { ProjectionRunner } from '../../../projections/runner';
 import { allProjections } from '../../../projections';
@@ -137,9 +138,16 @@ describe('late settles and receivables (real Postgres)', () => {
     const old = `old-${account}`;
     await h.ledger.execute(account, { type: 'PlaceHold', data: { holdId: old, amount: 10n, expiresAt: ago(LATE_SETTLE_WINDOW_MS + 60_000) } });
     await h.ledger.execute(account, { type: 'ExpireHold', data: { holdId: old } });
-    await expect(h.ledger.execute(account, { type: 'SettleHold', data: { holdId: old, amount: 5n } })).rejects.toMatchObject({
-      code: 'late_settle_window_passed',
-    });
+    // The refusal is logged (an answer that goes unbilled), with ids only.
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    try {
+      await expect(h.ledger.execute(account, { type: 'SettleHold', data: { holdId: old, amount: 5n } })).rejects.toMatchObject({
+        code: 'late_settle_window_passed',
+      });
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(new RegExp(`account ${account}: hold ${old} cannot be settled late.*unbilled`)));
+    } finally {
+      warn.mockRestore();
+    }
     // Once later expiries have made the state forget it, the refusal is the same (found from the log).
     for (let i = 0; i < 64; i++) {
       await h.ledger.execute(account, { type: 'PlaceHold', data: { holdId: `n${i}-${account}`, amount: 1n, expiresAt: ago(1000) } });
