@@ -4,6 +4,7 @@
  * what could not be paid is owed and repaid first from the next credit; the read models show it.
  */
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { ProjectionRunner } from '../../../projections/runner';
 import { allProjections } from '../../../projections';
@@ -11,7 +12,7 @@ import { LedgerReadRepository } from '../../../src/ledger/application/ledger-rea
 import { LedgerVerifier } from '../../../src/ledger/application/ledger-verifier';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
 import { LATE_SETTLE_WINDOW_MS } from '../../../src/ledger/domain/account.decider';
-import { UsageFigures } from '../../../src/ledger/domain/events';
+import { UsageFigures, accountStream, encodeLedgerEvent } from '../../../src/ledger/domain/events';
 import { LedgerHarness, inAnHour, ledgerHarness, newAccountId } from '../../support/ledger-harness';
 
 const usage: UsageFigures = { model: 'late-model', inputTokens: 40, outputTokens: 9, cachedTokens: 0, estimated: false };
@@ -191,5 +192,26 @@ describe('late settles and receivables (real Postgres)', () => {
     );
     await runner.caughtUp();
     expect((await new LedgerVerifier(h.db.pool, h.store).verify()).problems).toEqual([]);
+  });
+
+  // Last: it leaves the log with events the decider would never write.
+  it('verify names a late settle of a hold that never expired, and credit left available while owing', async () => {
+    const account = newAccountId();
+    await h.ledger.execute(account, { type: 'OpenAccount', data: { accountId: account, freeRequests: 0 } });
+    const forged = [
+      { type: 'HoldSettledLate' as const, data: { holdId: `never-${account}`, amount: 10n, paid: 0n, owed: 10n, upstreamCost: 0n, usage: null } },
+      { type: 'CreditsGranted' as const, data: { grantId: 'g', amount: 4n, reason: 'forged' } },
+    ];
+    await h.store.append(
+      accountStream(account),
+      forged.map((e) => ({ id: randomUUID(), ...encodeLedgerEvent(e), metadata: { occurredAt: new Date().toISOString() } })),
+      { expectedVersion: 'any' },
+    );
+    await runner.caughtUp();
+    const { problems } = await new LedgerVerifier(h.db.pool, h.store).verify();
+    expect(problems).toEqual([
+      expect.stringMatching(new RegExp(`account ${account} v\\d+ HoldSettledLate: hold never-${account} settled late but not expired`)),
+      expect.stringMatching(new RegExp(`account ${account} v\\d+ CreditsGranted: 0.000004 available while 0.000010 is owed \\(not repaid first\\)`)),
+    ]);
   });
 });
