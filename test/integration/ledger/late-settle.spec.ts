@@ -125,6 +125,21 @@ describe('late settles and receivables (real Postgres)', () => {
     expect([state.available, state.receivable]).toEqual([0n, 50_000n]);
   });
 
+  it('the instance that placed the hold settles late when another expired it (its cached state still had it open)', async () => {
+    const account = newAccountId();
+    await h.ledger.execute(account, { type: 'OpenAccount', data: { accountId: account, freeRequests: 0 } });
+    await h.ledger.execute(account, { type: 'PurchaseCredits', data: { paymentId: `pi_${account}`, amount: 1_000_000n } });
+    await h.ledger.execute(account, { type: 'PlaceHold', data: { holdId: `h1-${account}`, amount: 600_000n, expiresAt: ago(1000) } });
+    expect(h.ledger.cachedState(account)?.holds.has(`h1-${account}`)).toBe(true);
+    // The worker (another instance) expires it while this one could not write its settle.
+    await other.execute(account, { type: 'ExpireHold', data: { holdId: `h1-${account}` } });
+    const late = await h.ledger.execute(account, settleH1(account));
+    expect(late.events.map((e) => e.type)).toEqual(['HoldSettledLate']);
+    expect(await h.ledger.execute(account, settleH1(account))).toMatchObject({ events: [], idempotent: true });
+    const { state } = await other.load(account);
+    expect([state.available, state.receivable, state.lifetimeSpent]).toEqual([750_000n, 0n, 250_000n]);
+  });
+
   it('a void of an expired hold has nothing to do; an expiry retried after a late settle is done already', async () => {
     const account = await expiredThenSpent();
     expect(await other.execute(account, { type: 'VoidHold', data: { holdId: `h1-${account}`, reason: 'x' } })).toMatchObject({ events: [] });
