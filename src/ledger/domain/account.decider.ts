@@ -28,7 +28,8 @@ import { MAX_CREDITS_TEXT, MAX_MICROS, Micros, withinBound } from './money';
 import { assertNever } from './postings';
 import { ExpiredHold, ExpiredHolds } from './expired-holds';
 
-export { ExpiredHold, ExpiredHolds };
+export { ExpiredHolds };
+export type { ExpiredHold };
 
 export interface OpenHold {
   amount: Micros;
