@@ -11,6 +11,7 @@ const BULK_MAX_ACCOUNTS = 200_000;
 interface Delta {
   available: bigint;
   held: bigint;
+  receivable: bigint;
   purchased: bigint;
   spent: bigint;
   free: number;
@@ -46,7 +47,7 @@ function fold(deltas: Map<string, Delta>, events: RecordedEvent[]): void {
   for (const { accountId, event, source, occurredAt, postings } of ledgerFacts(events)) {
     let d = deltas.get(accountId);
     if (!d) {
-      d = { available: 0n, held: 0n, purchased: 0n, spent: 0n, free: 0, version: 0n, at: occurredAt, availableAccount: availableOf(accountId), heldAccount: heldOf(accountId) };
+      d = { available: 0n, held: 0n, receivable: 0n, purchased: 0n, spent: 0n, free: 0, version: 0n, at: occurredAt, availableAccount: availableOf(accountId), heldAccount: heldOf(accountId) };
       deltas.set(accountId, d);
     }
     d.version = source.streamVersion;
@@ -56,9 +57,10 @@ function fold(deltas: Map<string, Delta>, events: RecordedEvent[]): void {
     for (const p of postings) {
       if (p.account === d.availableAccount) d.available += p.amount;
       else if (p.account === d.heldAccount) d.held += p.amount;
+      else if (p.account === 'receivables') d.receivable -= p.amount; // the house side: negative by what is owed
     }
     if (event.type === 'CreditsPurchased' || event.type === 'CryptoPaymentCredited') d.purchased += event.data.amount;
-    else if (event.type === 'HoldSettled') d.spent += event.data.amount;
+    else if (event.type === 'HoldSettled' || event.type === 'HoldSettledLate') d.spent += event.data.amount;
     else if (event.type === 'FreeRequestsGranted') d.free += event.data.count;
     else if (event.type === 'FreeRequestUsed') d.free -= 1;
   }
@@ -69,11 +71,12 @@ async function write(client: PoolClient, deltas: Map<string, Delta>): Promise<vo
   for (const ids of chunks([...deltas.keys()])) {
     const col = <T>(f: (d: Delta) => T) => ids.map((id) => f(deltas.get(id)!));
     await client.query(
-      `INSERT INTO balances AS b (account_id, available, held, lifetime_purchased, lifetime_spent, free_requests, version, updated_at)
-       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[], $8::timestamptz[])
+      `INSERT INTO balances AS b (account_id, available, held, lifetime_purchased, lifetime_spent, free_requests, version, updated_at, receivable)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[], $8::timestamptz[], $9::bigint[])
        ON CONFLICT (account_id) DO UPDATE SET
          available = b.available + EXCLUDED.available,
          held = b.held + EXCLUDED.held,
+         receivable = b.receivable + EXCLUDED.receivable,
          lifetime_purchased = b.lifetime_purchased + EXCLUDED.lifetime_purchased,
          lifetime_spent = b.lifetime_spent + EXCLUDED.lifetime_spent,
          free_requests = b.free_requests + EXCLUDED.free_requests,
@@ -88,6 +91,7 @@ async function write(client: PoolClient, deltas: Map<string, Delta>): Promise<vo
         col((d) => d.free),
         col((d) => d.version.toString()),
         col((d) => d.at),
+        col((d) => d.receivable.toString()),
       ],
     );
   }

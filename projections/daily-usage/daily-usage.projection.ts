@@ -42,7 +42,8 @@ export class DailyUsageProjection implements Projection {
 
 function fold(sums: Map<string, Sum>, events: RecordedEvent[]): void {
   for (const { accountId, event, occurredAt } of ledgerFacts(events)) {
-    if (event.type !== 'HoldSettled') continue;
+    // A late settle (after its hold expired) is a request answered and charged, as a settle is.
+    if (event.type !== 'HoldSettled' && event.type !== 'HoldSettledLate') continue;
     const day = occurredAt.slice(0, 10);
     const usage = event.data.usage;
     const model = usage?.model ?? '(unmetered)';

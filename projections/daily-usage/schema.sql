@@ -1,4 +1,4 @@
--- Settled requests per account, UTC day and model: metadata only, never content.
+-- Settled requests (late settles included) per account, UTC day and model: metadata only, never content.
 CREATE TABLE IF NOT EXISTS daily_usage (
   account_id          text   NOT NULL,
   day                 date   NOT NULL,

@@ -20,6 +20,7 @@ function fold(changes: Map<string, Change>, events: RecordedEvent[]): void {
       if (c?.open === true) c.expiresAt = e.data.expiresAt;
       else if (c === undefined || c.open === 'extended') changes.set(e.data.holdId, { open: 'extended', expiresAt: e.data.expiresAt });
     } else if (e.type === 'HoldSettled' || e.type === 'HoldVoided' || e.type === 'HoldExpired') {
+      // (A late settle, HoldSettledLate, follows the HoldExpired that closed the hold: nothing to do.)
       // Placed in this run: it never needs a row. Placed before: its row goes.
       if (changes.get(e.data.holdId)?.open === true) changes.delete(e.data.holdId);
       else changes.set(e.data.holdId, { open: false });

@@ -23,6 +23,12 @@ function rowOf(e: LedgerEvent): Row | null {
       return { kind: 'refund', amount: -e.data.amount, reference: e.data.refundId, reason: e.data.reason };
     case 'Adjusted':
       return { kind: 'adjustment', amount: e.data.amount, reference: e.data.adjustmentId, reason: e.data.reason };
+    // A debt from a late settle, and its repayment from the credit (or released hold) named: the
+    // request itself is in usage, but what it left owing and how that was paid is billing.
+    case 'HoldSettledLate':
+      return e.data.owed > 0n ? { kind: 'receivable', amount: -e.data.owed, reference: e.data.holdId, reason: 'late settle' } : null;
+    case 'ReceivableRepaid':
+      return { kind: 'receivable_repaid', amount: e.data.amount, reference: e.data.reference, reason: null };
     default:
       return null; // requests (holds) are in usage, not here
   }

@@ -113,3 +113,38 @@ describe('tollgate ledger … (built CLI, real Postgres)', () => {
     expectOneErrorLine(await tollgate('trial-balance', '--as-of', 'soon'), /--as-of/);
   });
 });
+
+describe('tollgate ledger balance and verify with a late settle (built CLI, real Postgres)', () => {
+  let db: FreshDb;
+  let store: PostgresEventStore;
+  const account = randomUUID();
+  const tollgate = (...args: string[]) => run(process.execPath, [CLI, 'ledger', ...args], { DATABASE_URL: db.url });
+
+  beforeAll(async () => {
+    db = await freshDb(4);
+    store = new PostgresEventStore(db.pool);
+    const ledger = new LedgerService(store, systemClock);
+    // A hold expires before its settle arrives, the rest of the credit is held: 0.150000 is owed.
+    await ledger.execute(account, { type: 'OpenAccount', data: { accountId: account } });
+    await ledger.execute(account, { type: 'PurchaseCredits', data: { paymentId: 'pi_1', amount: 1_000_000n } });
+    await ledger.execute(account, { type: 'PlaceHold', data: { holdId: 'h1', amount: 600_000n, expiresAt: new Date(Date.now() - 1000).toISOString() } });
+    await ledger.execute(account, { type: 'ExpireHold', data: { holdId: 'h1' } });
+    await ledger.execute(account, { type: 'PlaceHold', data: { holdId: 'h2', amount: 900_000n, expiresAt: new Date(Date.now() + 60_000).toISOString() } });
+    await ledger.execute(account, { type: 'SettleHold', data: { holdId: 'h1', amount: 250_000n } });
+  }, 180_000);
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('balance shows what is owed, and a total net of it; verify shows what accounts owe', async () => {
+    const b = await tollgate('balance', '--account', account, '--json');
+    expect(b).toMatchObject({ code: 0 }); // on failure, shows its stderr
+    expect(JSON.parse(b.stdout)).toMatchObject({ available: '0.000000', held: '0.900000', receivable: '0.150000', total: '0.750000' });
+    expect((await tollgate('balance', '--account', account)).stdout).toMatch(/owed\s+0\.150000/);
+    const v = await tollgate('verify', '--json');
+    expect(v).toMatchObject({ code: 0 });
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, receivable: '0.150000', accountsOwing: 1 });
+    expect((await tollgate('verify')).stdout).toMatch(/receivables: 0\.150000 owed by 1 account/);
+  });
+});

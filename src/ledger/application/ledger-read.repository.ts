@@ -14,6 +14,8 @@ export interface AccountBalance {
   accountId: string;
   available: bigint;
   held: bigint;
+  /** Owed from late settles that available credit could not cover (repaid first from the next credit). */
+  receivable: bigint;
   asOf: Date | null;
 }
 
@@ -45,21 +47,23 @@ export class LedgerReadRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   async balance(accountId: string, asOf?: Date): Promise<AccountBalance> {
-    const known = await this.pool.query<{ available: bigint; held: bigint }>(
-      'SELECT available, held FROM rm_balances.balances WHERE account_id = $1',
+    const known = await this.pool.query<{ available: bigint; held: bigint; receivable: bigint }>(
+      'SELECT available, held, receivable FROM rm_balances.balances WHERE account_id = $1',
       [accountId],
     );
     if (known.rows.length === 0) throw new LedgerError('account_not_found', `no account ${accountId}`);
     if (!asOf) return { accountId, ...known.rows[0], asOf: null };
+    // The receivable is this account's share of the house account `receivables` (negative by what
+    // is owed): its entries carry the account id.
     const { rows } = await this.pool.query<{ ledger_account: string; balance: string }>(
       `SELECT ledger_account, coalesce(sum(amount), 0)::text AS balance
          FROM rm_account_entries.entries
-        WHERE ledger_account = ANY($1::text[]) AND occurred_at <= $2
+        WHERE (ledger_account = ANY($1::text[]) OR (ledger_account = 'receivables' AND account_id = $3)) AND occurred_at <= $2
         GROUP BY ledger_account`,
-      [[availableOf(accountId), heldOf(accountId)], asOf],
+      [[availableOf(accountId), heldOf(accountId)], asOf, accountId],
     );
     const of = (a: string) => microsFromDb(rows.find((r) => r.ledger_account === a)?.balance ?? 0n);
-    return { accountId, available: of(availableOf(accountId)), held: of(heldOf(accountId)), asOf };
+    return { accountId, available: of(availableOf(accountId)), held: of(heldOf(accountId)), receivable: -of('receivables'), asOf };
   }
 
   async trialBalance(asOf?: Date): Promise<TrialBalance> {

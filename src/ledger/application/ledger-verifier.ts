@@ -2,7 +2,9 @@
  * `tollgate ledger verify`: replays the whole log into memory and checks it three ways.
  * 1. The log itself: every stream's versions are contiguous and its hash chain recomputes.
  * 2. The ledger's invariants: each event's postings sum to zero, available and held never go
- *    below zero, a hold is placed once and resolved once, and settles for no more than it held.
+ *    below zero, a hold is placed once and resolved once, and settles for no more than it held;
+ *    a late settle follows the expiry of its hold and charges no more than it held, a receivable
+ *    never goes below zero, and nothing is available while one is owed.
  * 3. The read models equal what the replay says they should hold; a halted read model (one that
  *    stopped at an event it cannot apply, projections/halted.ts) is named as a problem itself,
  *    and not compared.
@@ -21,6 +23,9 @@ export interface VerifyReport {
   events: number;
   streams: number;
   accounts: number;
+  /** What accounts owe from late settles, in all, as the replay has it (µcr), and how many owe. */
+  receivable: bigint;
+  accountsOwing: number;
   problems: string[];
   truncated: boolean;
 }
@@ -30,6 +35,8 @@ const MAX_PROBLEMS = 200;
 export class LedgerVerifier {
   private problems: string[] = [];
   private truncated = false;
+  /** Accounts left with credit available while owing: the very next event must repay. */
+  private unrepaid = new Map<string, string>();
 
   constructor(
     private readonly pool: Pool,
@@ -39,6 +46,7 @@ export class LedgerVerifier {
   async verify(onProgress?: (events: number) => void, halted: HaltedReadModel[] = []): Promise<VerifyReport> {
     this.problems = [];
     this.truncated = false;
+    this.unrepaid = new Map();
     const chains = new Map<string, { version: bigint; hash: Buffer }>();
     const accounts = new Map<string, AccountState>();
     const ledgerTotals = new Map<string, bigint>();
@@ -57,10 +65,13 @@ export class LedgerVerifier {
       after = page[page.length - 1].position;
       onProgress?.(events);
     }
+    for (const text of this.unrepaid.values()) this.problem(text);
     await this.checkStreamHeads(chains);
     for (const h of halted) this.problem(`read model ${h.name} is halted at event ${h.eventId}: ${h.error}`);
     await this.checkReadModels(accounts, ledgerTotals, new Set(halted.map((h) => h.name)));
-    return { events, streams: chains.size, accounts: accounts.size, problems: this.problems, truncated: this.truncated };
+    const owing = [...accounts.values()].filter((s) => s.receivable > 0n);
+    const receivable = owing.reduce((t, s) => t + s.receivable, 0n);
+    return { events, streams: chains.size, accounts: accounts.size, receivable, accountsOwing: owing.length, problems: this.problems, truncated: this.truncated };
   }
 
   private problem(text: string): void {
@@ -101,16 +112,33 @@ export class LedgerVerifier {
         if (event.type === 'HoldSettled' && event.data.released < 0n) this.problem(`${where}: settled more than held`);
       }
     }
+    if (event.type === 'HoldSettledLate') {
+      const expired = state.expired.get(event.data.holdId);
+      if (!expired) this.problem(`${where}: hold ${holdId} settled late but not expired (or settled late twice)`);
+      else if (event.data.amount > expired.amount) this.problem(`${where}: settles ${event.data.amount} late of a ${expired.amount} hold`);
+      if (event.data.paid + event.data.owed !== event.data.amount || event.data.paid < 0n || event.data.owed < 0n) {
+        this.problem(`${where}: paid ${event.data.paid} and owed ${event.data.owed} do not make its cost ${event.data.amount}`);
+      }
+      if (event.data.owed > 0n && event.data.paid !== state.available) this.problem(`${where}: owes ${event.data.owed} while ${state.available} was available`);
+    }
     const postings = postingsOf(accountId, event);
     const sum = postings.reduce((t, p) => t + p.amount, 0n);
     if (sum !== 0n) this.problem(`${where}: postings sum to ${sum}, not 0`);
     for (const p of postings) totals.set(p.account, (totals.get(p.account) ?? 0n) + p.amount);
     const next = evolve(state, event);
-    for (const [name, value] of [['available', next.available], ['held', next.held], ['lifetime purchased', next.lifetimePurchased], ['lifetime spent', next.lifetimeSpent]] as const) {
+    for (const [name, value] of [['available', next.available], ['held', next.held], ['receivable', next.receivable], ['lifetime purchased', next.lifetimePurchased], ['lifetime spent', next.lifetimeSpent]] as const) {
       if (value > MAX_MICROS) this.problem(`${where}: ${name} goes to ${formatCredits(value)}, past the ledger's bound`);
     }
     if (next.available < 0n) this.problem(`${where}: available goes to ${formatCredits(next.available)}`);
     if (next.held < 0n) this.problem(`${where}: held goes to ${formatCredits(next.held)}`);
+    if (next.receivable < 0n) this.problem(`${where}: receivable goes to ${formatCredits(next.receivable)}`);
+    // A credit while owing is followed, in the same append, by its ReceivableRepaid.
+    const pending = this.unrepaid.get(accountId);
+    if (pending && event.type !== 'ReceivableRepaid') this.problem(pending);
+    this.unrepaid.delete(accountId);
+    if (next.receivable > 0n && next.available > 0n) {
+      this.unrepaid.set(accountId, `${where}: ${formatCredits(next.available)} available while ${formatCredits(next.receivable)} is owed (not repaid first)`);
+    }
     accounts.set(accountId, next);
   }
 
@@ -133,8 +161,8 @@ export class LedgerVerifier {
   }
 
   private async checkBalances(accounts: Map<string, AccountState>): Promise<void> {
-    const { rows } = await this.pool.query<{ account_id: string; available: bigint; held: bigint; lifetime_purchased: bigint; lifetime_spent: bigint; free_requests: number }>(
-      'SELECT account_id, available, held, lifetime_purchased, lifetime_spent, free_requests FROM rm_balances.balances',
+    const { rows } = await this.pool.query<{ account_id: string; available: bigint; held: bigint; receivable: bigint; lifetime_purchased: bigint; lifetime_spent: bigint; free_requests: number }>(
+      'SELECT account_id, available, held, receivable, lifetime_purchased, lifetime_spent, free_requests FROM rm_balances.balances',
     );
     const seen = new Set<string>();
     for (const r of rows) {
@@ -147,6 +175,7 @@ export class LedgerVerifier {
       const pairs: Array<[string, bigint | number, bigint | number]> = [
         ['available', r.available, s.available],
         ['held', r.held, s.held],
+        ['receivable', r.receivable, s.receivable],
         ['lifetime_purchased', r.lifetime_purchased, s.lifetimePurchased],
         ['lifetime_spent', r.lifetime_spent, s.lifetimeSpent],
         ['free_requests', r.free_requests, s.freeRequests],

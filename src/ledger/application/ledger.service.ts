@@ -42,6 +42,7 @@ interface Job {
   meta: CommandMeta;
   attempts: number;
   solo: boolean; // append on its own (after an id conflict in a group)
+  redecided?: boolean; // decided again on a fresh state after its ids conflicted
   resolve: (o: CommandOutcome) => void;
   reject: (e: Error) => void;
 }
@@ -266,6 +267,14 @@ export class LedgerService implements OnModuleDestroy {
       } else if (err instanceof EventIdConflictError && all.length > 1) {
         // One of the group re-used an id: append each on its own so only that one fails.
         this.requeue(lane, all, true, err);
+      } else if (err instanceof EventIdConflictError && !all[0].redecided) {
+        // The cached state may lack an event that took the id: another instance expired the hold
+        // this one settles, say (a settle then is a late one, with an id of its own). Decide again
+        // on the log as it is, once.
+        lane.loaded = false;
+        all[0].redecided = true;
+        all[0].solo = true;
+        lane.queue.unshift(all[0]);
       } else if (err instanceof EventIdConflictError) {
         lane.loaded = false;
         void this.answerIdConflict(lane, accepted[0]?.job ?? all[0], accepted[0]?.first);

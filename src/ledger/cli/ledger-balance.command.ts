@@ -8,8 +8,12 @@ import { accountId, instant } from './ledger-cli-options';
 
 const options = z.object({ account: accountId, asOf: instant.optional(), json: z.boolean().optional() });
 
-/** `tollgate ledger balance --account ID [--as-of ISO]`: exact available and held, now or at an instant. */
-@SubCommand({ name: 'balance', description: "an account's available and held credits, now or as of an instant" })
+/**
+ * `tollgate ledger balance --account ID [--as-of ISO]`: exact available, held and owed (the
+ * receivable a late settle left), now or at an instant. Total is what the account has net of
+ * what it owes.
+ */
+@SubCommand({ name: 'balance', description: "an account's available, held and owed credits, now or as of an instant" })
 export class LedgerBalanceCommand extends CommandRunner {
   constructor(
     private readonly readModels: ReadModels,
@@ -25,8 +29,22 @@ export class LedgerBalanceCommand extends CommandRunner {
     const when = asOf ? asOf.toISOString() : 'now';
     printResult(
       json,
-      [`account    ${account}`, `as of      ${when}`, `available  ${formatCredits(b.available)}`, `held       ${formatCredits(b.held)}`, `total      ${formatCredits(b.available + b.held)}`].join('\n'),
-      { accountId: account, asOf: asOf?.toISOString() ?? null, available: formatCredits(b.available), held: formatCredits(b.held), total: formatCredits(b.available + b.held) },
+      [
+        `account    ${account}`,
+        `as of      ${when}`,
+        `available  ${formatCredits(b.available)}`,
+        `held       ${formatCredits(b.held)}`,
+        `owed       ${formatCredits(b.receivable)}`,
+        `total      ${formatCredits(b.available + b.held - b.receivable)}`,
+      ].join('\n'),
+      {
+        accountId: account,
+        asOf: asOf?.toISOString() ?? null,
+        available: formatCredits(b.available),
+        held: formatCredits(b.held),
+        receivable: formatCredits(b.receivable),
+        total: formatCredits(b.available + b.held - b.receivable),
+      },
     );
   }
 

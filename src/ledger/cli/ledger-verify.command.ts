@@ -8,6 +8,7 @@ import { PG_POOL } from '../../platform/database/pg';
 import { EVENT_STORE, EventStore } from '../../platform/event-store/event-store.port';
 import { LedgerVerifier } from '../application/ledger-verifier';
 import { ReadModels } from '../application/read-models';
+import { formatCredits } from '../domain/money';
 
 const options = z.object({ json: z.boolean().optional() });
 
@@ -34,10 +35,11 @@ export class LedgerVerifyCommand extends CommandRunner {
       bar.stop();
     }
     const ok = report.problems.length === 0;
+    const owed = `receivables: ${formatCredits(report.receivable)} owed by ${report.accountsOwing} account(s) from late settles`;
     const human = ok
-      ? `ok: ${report.events} events in ${report.streams} streams (${report.accounts} accounts) verify; read models match a replay`
-      : [`FAILED: ${report.problems.length}${report.truncated ? '+' : ''} problems`, ...report.problems.map((p) => `  - ${p}`)].join('\n');
-    printResult(json, human, { ok, ...report });
+      ? `ok: ${report.events} events in ${report.streams} streams (${report.accounts} accounts) verify; read models match a replay\n${owed}`
+      : [`FAILED: ${report.problems.length}${report.truncated ? '+' : ''} problems`, ...report.problems.map((p) => `  - ${p}`), owed].join('\n');
+    printResult(json, human, { ok, ...report, receivable: formatCredits(report.receivable) });
     if (!ok) process.exitCode = 1;
   }
 

@@ -28,7 +28,8 @@ import { MAX_CREDITS_TEXT, MAX_MICROS, Micros, withinBound } from './money';
 import { assertNever } from './postings';
 import { ExpiredHold, ExpiredHolds } from './expired-holds';
 
-export { ExpiredHold, ExpiredHolds };
+export { ExpiredHolds };
+export type { ExpiredHold };
 
 export interface OpenHold {
   amount: Micros;
@@ -126,7 +127,7 @@ export function decide(command: AccountCommand, state: AccountState, ctx: Decide
   if (next.receivable > 0n && next.available > 0n) {
     // Whatever this command brings to available (a credit, a hold released) repays the debt first.
     const repaid = next.receivable < next.available ? next.receivable : next.available;
-    events.push({ type: 'ReceivableRepaid', data: { amount: repaid } });
+    events.push({ type: 'ReceivableRepaid', data: { amount: repaid, reference: referenceOf(events[0]) } });
     next = figuresAfter(state, events);
   }
   const figures: Array<[string, Micros]> = [
@@ -401,6 +402,38 @@ function withoutHold(state: AccountState, holdId: string, amount: Micros): Accou
   const holds = new Map(state.holds);
   holds.delete(holdId);
   return { ...state, held: state.held - amount, holds };
+}
+
+/** What a repayment came from: the id the credit (or the released hold) goes by. */
+function referenceOf(e: LedgerEvent): string {
+  switch (e.type) {
+    case 'CreditsPurchased':
+    case 'CryptoPaymentCredited':
+      return e.data.paymentId;
+    case 'CreditsGranted':
+      return e.data.grantId;
+    case 'Adjusted':
+      return e.data.adjustmentId;
+    case 'HoldSettled':
+    case 'HoldVoided':
+    case 'HoldExpired':
+    case 'HoldSettledLate':
+    case 'HoldPlaced':
+    case 'HoldExtended':
+      return e.data.holdId;
+    case 'CreditsRefunded':
+      return e.data.refundId;
+    case 'AccountOpened':
+      return e.data.accountId;
+    case 'FreeRequestsGranted':
+      return e.data.grantId;
+    case 'FreeRequestUsed':
+      return e.data.requestId;
+    case 'ReceivableRepaid':
+      return e.data.reference;
+    default:
+      return assertNever(e);
+  }
 }
 
 /** A settle's cost against what was held: the same checks whether the hold is open or expired. */

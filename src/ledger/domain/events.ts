@@ -43,7 +43,9 @@ export type LedgerEvent =
         usage: UsageFigures | null;
       };
     }
-  | { type: 'ReceivableRepaid'; data: { amount: Micros } } // credit that came in went first to what the account owed
+  // Credit that came in went first to what the account owed. `reference` names what brought it
+  // (the payment, grant or adjustment id, or the hold whose release it was): the event before it.
+  | { type: 'ReceivableRepaid'; data: { amount: Micros; reference: string } }
   | { type: 'CreditsRefunded'; data: { refundId: string; amount: Micros; reason: string } }
   | { type: 'Adjusted'; data: { adjustmentId: string; amount: Micros; reason: string } };
 

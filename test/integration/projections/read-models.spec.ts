@@ -5,6 +5,7 @@ import { allProjections } from '../../../projections';
 import { LedgerReadRepository } from '../../../src/ledger/application/ledger-read.repository';
 import { LedgerVerifier } from '../../../src/ledger/application/ledger-verifier';
 import { randomWorkload } from '../../../bench/ledger/workload';
+import { AccountCommand } from '../../../src/ledger/domain/account.decider';
 import { LedgerHarness, inAnHour, ledgerHarness, newAccountId } from '../../support/ledger-harness';
 
 /** Every read-model table, sorted, as text: two snapshots are equal iff the tables are. */
@@ -23,6 +24,27 @@ async function snapshot(pool: Pool): Promise<Record<string, string[]>> {
     out[`${schema}.${table}`] = rows.map((r) => r.row as string);
   }
   return out;
+}
+
+/**
+ * Outages on some accounts: holds expire before their settles arrive, the credit is spent, the
+ * settles come late (some paid, some partly owed), then credits and released holds repay.
+ */
+async function lateSettles(h: LedgerHarness, accounts: number): Promise<void> {
+  const past = () => new Date(Date.now() - 1000).toISOString();
+  for (let n = 0; n < accounts; n++) {
+    const a = newAccountId();
+    const run = (c: AccountCommand) => h.ledger.execute(a, c);
+    await run({ type: 'OpenAccount', data: { accountId: a } });
+    await run({ type: 'PurchaseCredits', data: { paymentId: `pi_${a}`, amount: 2_000_000n } });
+    for (const i of [1, 2]) await run({ type: 'PlaceHold', data: { holdId: `${a}-${i}`, amount: 500_000n, expiresAt: past() } });
+    for (const i of [1, 2]) await run({ type: 'ExpireHold', data: { holdId: `${a}-${i}` } });
+    await run({ type: 'PlaceHold', data: { holdId: `${a}-big`, amount: 2_000_000n - 100_000n * BigInt(n), expiresAt: inAnHour() } });
+    const usage = { model: 'gpt-4o', inputTokens: 10 + n, outputTokens: n, cachedTokens: 0, estimated: n % 2 === 0 };
+    for (const i of [1, 2]) await run({ type: 'SettleHold', data: { holdId: `${a}-${i}`, amount: 150_000n * BigInt(i), upstreamCost: 10_000n, usage } });
+    await run({ type: 'GrantCredits', data: { grantId: `g-${a}`, amount: 120_000n, reason: 'promo' } });
+    if (n % 2 === 0) await run({ type: 'VoidHold', data: { holdId: `${a}-big`, reason: 'upstream failed' } });
+  }
 }
 
 describe('read models (real Postgres)', () => {
@@ -85,6 +107,7 @@ describe('read models (real Postgres)', () => {
       steps: 1500,
       expiresAt: () => ((flip = !flip) ? past : inAnHour()),
     });
+    await lateSettles(h, 6);
     await runner.caughtUp();
     // Some holds were extended and are still open: verify compares their moved expiry too.
     const { rows: extended } = await h.db.pool.query<{ n: number }>(
@@ -92,6 +115,13 @@ describe('read models (real Postgres)', () => {
     );
     expect(extended[0].n).toBeGreaterThan(0);
     const live = await snapshot(h.db.pool);
+    // The outages left debts, repaid some of them, and were counted as usage.
+    const { rows: late } = await h.db.pool.query<{ owing: number; repaid: number }>(
+      `SELECT (SELECT count(*)::int FROM rm_balances.balances WHERE receivable > 0) AS owing,
+              (SELECT count(*)::int FROM rm_transactions.transactions WHERE kind = 'receivable_repaid') AS repaid`,
+    );
+    expect(late[0].owing).toBeGreaterThan(0);
+    expect(late[0].repaid).toBeGreaterThan(0);
     expect(live['rm_account_entries.entries'].length).toBeGreaterThan(1000);
 
     const progress = await runner.rebuild();

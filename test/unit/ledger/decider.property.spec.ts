@@ -88,6 +88,27 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       upstreamPermille: fc.integer({ min: 0, max: 1100 }),
     }),
   },
+  {
+    // A settle of a hold that expired (a late one), and a hold of all that is available: together
+    // they make late settles that available credit cannot cover, so debts and repayments come up.
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('settle' as const),
+      holdId: fc.nat().map((n): HoldRef => ({ expired: n })),
+      costPermille: fc.integer({ min: 0, max: 1100 }),
+      plusOne: fc.boolean(),
+      upstreamPermille: fc.integer({ min: 0, max: 1100 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('hold' as const),
+      holdId: id('d', 20),
+      amount: fc.constant({ availablePlus: 0n }),
+      expiresInMin: fc.integer({ min: 0, max: 10 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('void' as const), holdId: holdRef }) },
   {
     weight: 2,

@@ -25,7 +25,7 @@ const late = (holdId: string, amount: bigint, paid: bigint, upstreamCost = 0n): 
   type: 'HoldSettledLate',
   data: { holdId, amount, paid, owed: amount - paid, upstreamCost, usage },
 });
-const repaid = (amount: bigint): LedgerEvent => ({ type: 'ReceivableRepaid', data: { amount } });
+const repaid = (amount: bigint, reference: string): LedgerEvent => ({ type: 'ReceivableRepaid', data: { amount, reference } });
 
 // h1 (31 µcr) expired; h2 then took all but `left` of the 100 purchased.
 const expiredThenSpent = (left: bigint): LedgerEvent[] => [
@@ -123,14 +123,14 @@ describe('receivables', () => {
   it('a purchase repays the debt first, in an event of its own after the credit', () => {
     given(owing15())
       .when({ type: 'PurchaseCredits', data: { paymentId: 'pi_2', amount: 50n } })
-      .then([{ type: 'CreditsPurchased', data: { paymentId: 'pi_2', amount: 50n, provider: 'stripe' } }, repaid(15n)]);
+      .then([{ type: 'CreditsPurchased', data: { paymentId: 'pi_2', amount: 50n, provider: 'stripe' } }, repaid(15n, 'pi_2')]);
   });
 
   it('a credit smaller than the debt goes wholly to it', () => {
     given(owing15())
       .when({ type: 'PurchaseCredits', data: { paymentId: 'pi_2', amount: 4n } })
-      .then([{ type: 'CreditsPurchased', data: { paymentId: 'pi_2', amount: 4n, provider: 'stripe' } }, repaid(4n)]);
-    const s = given([...owing15(), purchased(4n, 'pi_2'), repaid(4n)]).state;
+      .then([{ type: 'CreditsPurchased', data: { paymentId: 'pi_2', amount: 4n, provider: 'stripe' } }, repaid(4n, 'pi_2')]);
+    const s = given([...owing15(), purchased(4n, 'pi_2'), repaid(4n, 'pi_2')]).state;
     expect([s.available, s.receivable]).toEqual([0n, 11n]);
   });
 
@@ -139,27 +139,27 @@ describe('receivables', () => {
     s.when({ type: 'CreditCryptoPayment', data: { amount: 20n, chainId: 1, txHash: '0xab', logIndex: 0, token: 't' } })
       .then([
         { type: 'CryptoPaymentCredited', data: { paymentId: 'chain-1-0xab-0', amount: 20n, chainId: 1, txHash: '0xab', logIndex: 0, token: 't' } },
-        repaid(15n),
+        repaid(15n, 'chain-1-0xab-0'),
       ]);
     s.when({ type: 'GrantCredits', data: { grantId: 'g', amount: 5n, reason: 'sorry' } }).then([
       { type: 'CreditsGranted', data: { grantId: 'g', amount: 5n, reason: 'sorry' } },
-      repaid(5n),
+      repaid(5n, 'g'),
     ]);
     s.when({ type: 'Adjust', data: { adjustmentId: 'a', amount: 30n, reason: 'fix' } }).then([
       { type: 'Adjusted', data: { adjustmentId: 'a', amount: 30n, reason: 'fix' } },
-      repaid(15n),
+      repaid(15n, 'a'),
     ]);
   });
 
   it('credit released from another hold repays too (settle, void and expiry)', () => {
     const s = given(owing15()); // h2 holds 98
-    s.when({ type: 'SettleHold', data: { holdId: 'h2', amount: 90n } }).then([holdSettled('h2', 90n, 8n), repaid(8n)]);
-    s.when({ type: 'VoidHold', data: { holdId: 'h2', reason: 'x' } }).then([holdVoided('h2', 98n, 'x'), repaid(15n)]);
-    s.when({ type: 'ExpireHold', data: { holdId: 'h2' } }, new Date(Date.parse(IN_AN_HOUR) + 1)).then([holdExpired('h2', 98n), repaid(15n)]);
+    s.when({ type: 'SettleHold', data: { holdId: 'h2', amount: 90n } }).then([holdSettled('h2', 90n, 8n), repaid(8n, 'h2')]);
+    s.when({ type: 'VoidHold', data: { holdId: 'h2', reason: 'x' } }).then([holdVoided('h2', 98n, 'x'), repaid(15n, 'h2')]);
+    s.when({ type: 'ExpireHold', data: { holdId: 'h2' } }, new Date(Date.parse(IN_AN_HOUR) + 1)).then([holdExpired('h2', 98n), repaid(15n, 'h2')]);
   });
 
   it('the account is not suspended: it places holds on what remains after the repayment', () => {
-    const after = [...owing15(), purchased(50n, 'pi_2'), repaid(15n)];
+    const after = [...owing15(), purchased(50n, 'pi_2'), repaid(15n, 'pi_2')];
     const s = given(after);
     expect([s.state.available, s.state.receivable]).toEqual([35n, 0n]);
     s.when({ type: 'PlaceHold', data: { holdId: 'h3', amount: 35n, expiresAt: IN_AN_HOUR } }).then([holdPlaced('h3', 35n)]);
@@ -178,7 +178,7 @@ describe('receivables', () => {
   });
 
   it('a credit that would pass the bound is refused even while repaying', () => {
-    given([...owing15(), purchased(MAX_MICROS - 100n, 'pi_big'), repaid(15n)])
+    given([...owing15(), purchased(MAX_MICROS - 100n, 'pi_big'), repaid(15n, 'pi_big')])
       .when({ type: 'PurchaseCredits', data: { paymentId: 'pi_3', amount: MAX_MICROS } })
       .thenThrows('amount_out_of_range');
   });

@@ -170,7 +170,7 @@ describe('event encoding for storage (bigint ↔ decimal string)', () => {
       type: 'HoldSettledLate',
       data: { holdId: 'h', amount: 9_007_199_254_740_993n, paid: 9_007_199_254_740_992n, owed: 1n, upstreamCost: 3n, usage: null },
     },
-    { type: 'ReceivableRepaid', data: { amount: 9_007_199_254_740_993n } },
+    { type: 'ReceivableRepaid', data: { amount: 9_007_199_254_740_993n, reference: 'pi' } },
     { type: 'HoldExtended', data: { holdId: 'h', expiresAt: '2025-06-01T13:10:00.000Z' } },
     { type: 'CreditsRefunded', data: { refundId: 'rf', amount: 2n, reason: 'r' } },
     { type: 'Adjusted', data: { adjustmentId: 'adj', amount: -123_456_789n, reason: 'r' } },

@@ -33,7 +33,7 @@ const examples: Record<LedgerEventType, LedgerEvent> = {
     type: 'HoldSettledLate',
     data: { holdId: 'h', amount: 1_700_000n, paid: 200_000n, owed: 1_500_000n, upstreamCost: 900_000n, usage: null },
   },
-  ReceivableRepaid: { type: 'ReceivableRepaid', data: { amount: 1_500_000n } },
+  ReceivableRepaid: { type: 'ReceivableRepaid', data: { amount: 1_500_000n, reference: 'pi' } },
   CreditsRefunded: { type: 'CreditsRefunded', data: { refundId: 'rf', amount: 2_000_000n, reason: 'asked' } },
   Adjusted: { type: 'Adjusted', data: { adjustmentId: 'adj', amount: -1_250_000n, reason: 'chargeback' } },
 };
