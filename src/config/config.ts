@@ -97,6 +97,13 @@ const schema = z.object({
   // Peers (load balancers) whose X-Forwarded-For is believed; from anyone else the socket's
   // address is the client's. Default none.
   TRUST_PROXY: addressList.default([]),
+
+  // Outages (issue 17). Redis commands on the request path (rate limits, spending caps) wait
+  // this long at most, and not at all while Redis is disconnected: the request is answered 503
+  // `unavailable` with retry-after instead of hanging. A stopping process (SIGTERM) lets
+  // answers under way finish, then exits within SHUTDOWN_TIMEOUT_MS whatever a store does.
+  REDIS_COMMAND_TIMEOUT_MS: intFrom(50, 60_000).default(500),
+  SHUTDOWN_TIMEOUT_MS: intFrom(100, 600_000).default(10_000),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });
