@@ -12,6 +12,13 @@
  * once). So this process takes no sweep job until the table exists: it checks every second,
  * says once if it is still missing after a while, and says again when it appears. A sweep that
  * still finds it missing (dropped by hand) says so once and finds nothing to do.
+ *
+ * The scheduler lives in Redis, and a Redis that restarts empty (no persistence, a failover)
+ * loses it: hold expiry stopped for good until a worker restarted. So each worker looks for it
+ * every sweep interval and re-creates it when missing (one Redis read; the upsert is
+ * idempotent across workers). Chosen over a timer outside Redis because BullMQ already gives
+ * one-sweep-at-a-time across workers; while Redis is away sweeps pause, and the holds (in
+ * Postgres, with their expiresAt) are swept late once it is back, none lost.
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
@@ -49,6 +56,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   private worker: Worker | null = null;
   private stopped = false;
   private waitTimer: NodeJS.Timeout | null = null;
+  private schedulerTimer: NodeJS.Timeout | null = null;
   /** Whether the last look found the read model missing and said so (to say it once). */
   private saidMissing = false;
 
@@ -69,11 +77,41 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
     this.queue = makeQueue(QUEUES.holdExpiry, REDIS_URL, REDIS_KEY_PREFIX);
     this.queue.on('error', (err) => this.log.warn(`hold expiry queue: ${err.message}`));
     // Idempotent: every worker process upserts the same scheduler; BullMQ runs one job per tick.
-    await this.queue
-      .upsertJobScheduler(SCHEDULER_ID, { every: this.everyMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } })
-      .catch((err: Error) => this.log.error(`could not schedule the hold expiry sweep: ${err.message}`));
+    await this.schedule().catch((err: Error) => this.log.error(`could not schedule the hold expiry sweep: ${err.message}`));
+    this.watchScheduler();
     // Not awaited: the process starts (and its read models get made) while this waits.
     this.startWhenReady(Date.now());
+  }
+
+  private schedule(): Promise<unknown> {
+    return this.queue!.upsertJobScheduler(
+      SCHEDULER_ID,
+      { every: this.everyMs },
+      { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+  }
+
+  /**
+   * Every sweep interval: is the scheduler still in Redis? If not (Redis came back empty), it
+   * is made again. One look at a time: while Redis is away the look waits for it (BullMQ's
+   * connections queue their commands), and is answered as soon as it returns.
+   */
+  private watchScheduler(): void {
+    let looking = false;
+    this.schedulerTimer = setInterval(() => {
+      if (looking || this.stopped || !this.queue) return;
+      looking = true;
+      this.queue
+        .getJobScheduler(SCHEDULER_ID)
+        .then(async (found) => {
+          if (found || this.stopped) return;
+          await this.schedule();
+          this.log.warn('the hold expiry sweep was missing from Redis (it came back empty?); scheduled it again');
+        })
+        .catch((err: Error) => this.log.warn(`could not check the hold expiry schedule: ${err.message}`))
+        .finally(() => (looking = false));
+    }, this.everyMs);
+    this.schedulerTimer.unref();
   }
 
   /** Starts taking sweep jobs once the open-holds read model exists. */
@@ -160,6 +198,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     if (this.waitTimer) clearTimeout(this.waitTimer);
+    if (this.schedulerTimer) clearInterval(this.schedulerTimer);
     await this.worker?.close();
     await this.queue?.close();
   }
