@@ -26,7 +26,7 @@ import { Pool } from 'pg';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CLOCK, Clock } from '../../platform/clock';
 import { PG_POOL } from '../../platform/database/pg';
-import { QUEUES, makeQueue, makeWorker } from '../../platform/queue/queues';
+import { QUEUES, closeWithin, makeQueue, makeWorker } from '../../platform/queue/queues';
 import { LedgerService } from '../../ledger/application/ledger.service';
 import { LedgerError } from '../../ledger/domain/errors';
 
@@ -41,6 +41,7 @@ const READY_POLL_MS = 1_000;
 // A normal first start creates the read model within a second or so: only a longer wait is news.
 const SAY_MISSING_AFTER_MS = 10_000;
 const UNDEFINED_TABLE = '42P01';
+const CLOSE_WAIT_MS = 2_000;
 
 export interface SweepResult {
   expired: number;
@@ -199,7 +200,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
     this.stopped = true;
     if (this.waitTimer) clearTimeout(this.waitTimer);
     if (this.schedulerTimer) clearInterval(this.schedulerTimer);
-    await this.worker?.close();
-    await this.queue?.close();
+    // Bounded: a sweep under way finishes if Redis answers; a Redis that is down does not hold the process.
+    await Promise.all([this.worker && closeWithin(this.worker, CLOSE_WAIT_MS), this.queue && closeWithin(this.queue, CLOSE_WAIT_MS)]);
   }
 }
