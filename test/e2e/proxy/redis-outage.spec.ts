@@ -7,6 +7,7 @@
  * Postgres meanwhile (its broadcasts are in Redis too).
  */
 import OpenAI from 'openai';
+import { CLI, run } from '../../support/cli-runner';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
 import { FORMATS, expectGatewayError, openaiClient, rawCall, sdkCall } from '../../support/proxy-formats';
@@ -84,6 +85,17 @@ if (skipReason) {
       const ledger = await gw.available(accountId);
       expect(ledger).toBe(FUNDS - charged);
       expect(rows.filter((r) => r.status === 503).map((r) => r.error_code)).toEqual(Array(6).fill('unavailable'));
+
+      // What needs no Redis still works: a receipt, and the CLI's ledger reads.
+      const receipt = await fetch(`${gw.url}/v1/generations/${streamed[0].request_id}`, { headers: { authorization: `Bearer ${capped.secret}` } });
+      expect(receipt.status).toBe(200);
+      const balance = await run(process.execPath, [CLI, 'ledger', 'balance', '--account', accountId, '--json'], {
+        DATABASE_URL: gw.db.url,
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: gw.config.REDIS_KEY_PREFIX,
+      });
+      expect(balance).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(balance.stdout)).toMatchObject({ available: expect.any(String) });
 
       await redis.start(); // empty: counters and cap counter are rebuilt
       await eventually(() => sdkCall(gw.url, plain.secret, 'openai'), 10_000); // the gateway reconnects by itself
