@@ -8,7 +8,10 @@
  * printed reason (the pattern of test/integration/event-store).
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const BINARY = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
@@ -17,10 +20,18 @@ export interface PrivateRedis {
   readonly url: string;
   /** True while the server runs. */
   readonly running: boolean;
-  /** Kills the server (SIGKILL: nothing saved, connections cut) and waits until it has exited. */
-  stop(): Promise<void>;
-  /** Starts it again on the same port, empty; resolves once it accepts connections. */
+  /**
+   * Kills the server (SIGKILL: nothing saved, connections cut) and waits until it has exited.
+   * With keepData, it is shut down saving its data first, and the next start loads it (a
+   * restart of a Redis with persistence).
+   */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+  /** Starts it again on the same port, empty (unless the last stop kept its data); resolves once it accepts connections. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open and nothing is answered. */
+  pause(): void;
+  /** Thaws it (SIGCONT): it answers what it was sent meanwhile. */
+  resume(): void;
   /** Stops it for good (afterAll). */
   close(): Promise<void>;
 }
@@ -37,11 +48,14 @@ export function whyNoRedisServer(): string | undefined {
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-redis-'));
+  const dump = join(dir, 'dump.rdb');
   let child: ChildProcess | null = null;
 
   const start = async (): Promise<void> => {
     if (child) return;
-    const proc = spawn(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+    const proc = spawn(BINARY, [...args, '--dir', dir, '--dbfilename', 'dump.rdb'], {
       stdio: 'ignore',
     });
     child = proc;
@@ -51,11 +65,17 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     await untilAccepting(port, proc);
   };
 
-  const stop = async (): Promise<void> => {
+  const stop = async (opts: { keepData?: boolean } = {}): Promise<void> => {
     const proc = child;
     if (!proc) return;
     const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
+    rmSync(dump, { force: true }); // only a stop that keeps data leaves one for the next start
+    if (opts.keepData) {
+      proc.kill('SIGCONT'); // a paused server cannot save
+      await command(port, 'SHUTDOWN SAVE');
+    } else {
+      proc.kill('SIGKILL');
+    }
     await exited;
     child = null;
   };
@@ -69,7 +89,12 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     },
     start,
     stop,
-    close: stop,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
+    close: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -81,6 +106,22 @@ async function untilAccepting(port: number, proc: ChildProcess): Promise<void> {
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start within 10 s`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Sends one inline command over a raw socket; resolves when the server answers or closes. */
+function command(port: number, line: string): Promise<void> {
+  return new Promise((resolve) => {
+    const s = new Socket();
+    const done = () => {
+      s.destroy();
+      resolve();
+    };
+    s.setTimeout(5_000, done);
+    s.once('error', done);
+    s.once('close', done);
+    s.once('data', done);
+    s.connect(port, '127.0.0.1', () => s.write(`${line}\r\n`));
+  });
 }
 
 /** One PING over a raw socket: no client library's reconnect logic between the test and the truth. */

@@ -6,7 +6,7 @@
  * KEY_PREFIX namespaces every key and channel, so tests (and several deployments sharing one
  * Redis) never see each other's data. Nothing stored here is request or response content.
  */
-import { Global, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis, { RedisOptions } from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 
@@ -45,14 +45,12 @@ export function redisFactory(url: string, prefix: string): RedisFactory & { clos
  * waiting for it cannot help a request (its client would rather retry elsewhere, or later), so
  * commands fail at once instead of queueing (ioredis queued them, retried 20 times, and a
  * request hung ~10 s before a 500), and a command Redis does not answer fails after
- * REDIS_COMMAND_TIMEOUT_MS. The callers answer 503 with retry-after (proxy/limits).
+ * REDIS_COMMAND_TIMEOUT_MS. The callers answer 503 with retry-after (proxy/limits); one that
+ * finds the connection still being made (the first requests of a process) waits for it as long.
  */
 export function requestPathOptions(config: Pick<AppConfig, 'REDIS_COMMAND_TIMEOUT_MS'>): RedisOptions {
   return { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS };
 }
-
-/** How long the start waits for the commands connection, so the first requests do not find it still connecting. */
-const READY_WAIT_MS = 2_000;
 
 const QUIT_WAIT_MS = 1_000;
 
@@ -72,25 +70,8 @@ async function closeBounded(c: Redis): Promise<void> {
 }
 
 @Injectable()
-class RedisCloser implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(
-    @Inject(REDIS_FACTORY) private readonly factory: ReturnType<typeof redisFactory>,
-    @Inject(REDIS) private readonly commands: Redis,
-  ) {}
-
-  /** Bounded: a process started while Redis is down starts anyway (and answers 503 until it returns). */
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.commands.status === 'ready') return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.commands.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, READY_WAIT_MS);
-      this.commands.once('ready', done);
-    });
-  }
+class RedisCloser implements OnApplicationShutdown {
+  constructor(@Inject(REDIS_FACTORY) private readonly factory: ReturnType<typeof redisFactory>) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.factory.closeAll();

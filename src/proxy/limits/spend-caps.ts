@@ -5,6 +5,7 @@
  * gives back the difference when it settles. The counter starts from the key's settled costs
  * in the request log, so a Redis restart does not reset a cap.
  */
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
@@ -21,19 +22,33 @@ redis.call('INCRBY', KEYS[1], ARGV[2])
 return 1
 `;
 
-// KEYS[1]: counter. ARGV: amount. Gives back only to a counter that exists: one lost with an
-// empty Redis is rebuilt from the request log, and a negative one would let the key overspend.
+const OWED_RETRY_MS = 1_000;
+
+// KEYS[1]: counter, KEYS[2]: this give-back's token. ARGV: amount, token ttl. Gives back once
+// per token: a give-back that timed out may still have reached Redis (a stalled server runs it
+// when it wakes), so its retry must not give back twice. And only to a counter that exists:
+// one lost with an empty Redis is rebuilt from the request log, and a negative one would let
+// the key overspend.
 const RELEASE = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECRBY', KEYS[1], ARGV[1]) end
 return 1
 `;
+const TOKEN_TTL_SECONDS = 600;
+
+interface GiveBack {
+  key: string;
+  amount: bigint;
+  token: string;
+}
 
 @Injectable()
 export class SpendCaps {
   private readonly log = new Logger('SpendCaps');
   private readonly prefix: string;
-  /** Give-backs Redis could not take (it was away), per counter: sent when it is back. */
-  private readonly owed = new Map<string, bigint>();
+  /** Give-backs Redis did not take (it was away, or did not answer): sent again when it is back. */
+  private owed: GiveBack[] = [];
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -42,11 +57,10 @@ export class SpendCaps {
   ) {
     this.prefix = `${factory.prefix}spend:`;
     this.redis.defineCommand('tollgateSpendReserve', { numberOfKeys: 1, lua: RESERVE });
-    this.redis.defineCommand('tollgateSpendRelease', { numberOfKeys: 1, lua: RELEASE });
+    this.redis.defineCommand('tollgateSpendRelease', { numberOfKeys: 2, lua: RELEASE });
     this.redis.on('ready', () => void this.payOwed());
   }
 
-  /** Reserves `amount` µcr under the key's cap; false when that would pass it. */
   /** Reserves `amount` µcr under the key's cap; false when that would pass it. Redis away: a 503 (limits-store). */
   async reserve(keyId: string, cap: bigint, amount: bigint): Promise<boolean> {
     const key = this.prefix + keyId;
@@ -70,23 +84,40 @@ export class SpendCaps {
    */
   async release(keyId: string, amount: bigint): Promise<void> {
     if (amount <= 0n) return;
-    const key = this.prefix + keyId;
+    const giveBack = { key: this.prefix + keyId, amount, token: randomUUID() };
     try {
-      await (this.redis as any).tollgateSpendRelease(key, amount.toString());
+      await this.send(giveBack);
     } catch (err) {
-      this.owed.set(key, (this.owed.get(key) ?? 0n) + amount);
-      if (this.owed.size === 1) this.log.warn(`spending-cap give-backs wait for Redis: ${(err as Error).message}`);
+      if (this.owed.length === 0) this.log.warn(`spending-cap give-backs wait for Redis: ${(err as Error).message}`);
+      this.owe(giveBack);
     }
   }
 
-  /** Sends the give-backs kept while Redis was away; one that fails again stays owed. */
+  private send(g: GiveBack): Promise<unknown> {
+    return (this.redis as any).tollgateSpendRelease(g.key, `${g.key}:giveback:${g.token}`, g.amount.toString(), TOKEN_TTL_SECONDS);
+  }
+
+  private owe(g: GiveBack): void {
+    this.owed.push(g);
+    // A Redis that stalled (no disconnect, so no 'ready' to come) is tried again on a timer.
+    if (!this.retry) {
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        void this.payOwed();
+      }, OWED_RETRY_MS);
+      this.retry.unref();
+    }
+  }
+
+  /** Sends the give-backs kept while Redis was away; the first that fails again stays owed, with those after it. */
   private async payOwed(): Promise<void> {
-    for (const [key, amount] of [...this.owed]) {
-      this.owed.delete(key);
+    const pending = this.owed;
+    this.owed = [];
+    for (let i = 0; i < pending.length; i++) {
       try {
-        await (this.redis as any).tollgateSpendRelease(key, amount.toString());
+        await this.send(pending[i]);
       } catch {
-        this.owed.set(key, (this.owed.get(key) ?? 0n) + amount);
+        for (const g of pending.slice(i)) this.owe(g);
         return;
       }
     }

@@ -6,6 +6,7 @@
  * Redis is back the gateway serves again without a restart. Key authentication reads through to
  * Postgres meanwhile (its broadcasts are in Redis too).
  */
+import Redis from 'ioredis';
 import OpenAI from 'openai';
 import { CLI, run } from '../../support/cli-runner';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
@@ -100,6 +101,68 @@ if (skipReason) {
       await redis.start(); // empty: counters and cap counter are rebuilt
       await eventually(() => sdkCall(gw.url, plain.secret, 'openai'), 10_000); // the gateway reconnects by itself
       for (const format of FORMATS) for (const k of [plain, capped]) await expect(sdkCall(gw.url, k.secret, format)).resolves.toEqual(expect.any(String));
+    });
+
+    /** A key with a spending cap that has made one request, and how to read its cap counter against what it spent. */
+    async function cappedKey() {
+      const accountId = await gw.account(FUNDS);
+      const key = await gw.key(accountId, { rpm: 100, spendCapMicros: 40_000_000n });
+      await sdkCall(gw.url, key.secret, 'openai'); // the cap's counter now holds what the key spent
+      const counter = `${gw.config.REDIS_KEY_PREFIX}spend:${key.keyId}`;
+      const spent = async () =>
+        (await gw.db.pool.query(`SELECT coalesce(sum(cost_micros), 0)::text AS s FROM request_log WHERE key_id = $1`, [key.keyId])).rows[0].s as string;
+      const startStream = async () => {
+        openai.script({ kind: 'slow', delayMsPerChunk: 100 });
+        const stream = await (openaiClient(gw.url, key.secret) as OpenAI).chat.completions.create({
+          model: 'gpt-4o-mini',
+          stream: true,
+          messages: [{ role: 'user', content: 'a long answer please [reply:8]' }],
+        });
+        const it = stream[Symbol.asyncIterator]();
+        await it.next();
+        return async () => {
+          while (!(await it.next()).done);
+          await gw.requests(accountId, 2);
+          await new Promise((r) => setTimeout(r, 600)); // its give-back was tried, and timed out (300 ms)
+        };
+      };
+      return { key, counter, spent, startStream };
+    }
+
+    async function expectCounter(counter: string, spent: () => Promise<string>): Promise<void> {
+      const control = new Redis(redis.url);
+      try {
+        await eventually(async () => expect(await control.get(counter)).toBe(await spent()), 5_000);
+        await new Promise((r) => setTimeout(r, 1_500)); // and stays so (a retried give-back is not given twice)
+        expect(await control.get(counter)).toBe(await spent());
+      } finally {
+        control.disconnect();
+      }
+    }
+
+    it('a Redis that stops answering costs a request REDIS_COMMAND_TIMEOUT_MS, and a give-back it missed counts once', async () => {
+      const { key, counter, spent, startStream } = await cappedKey();
+      const finish = await startStream();
+      redis.pause();
+      try {
+        const started = Date.now();
+        const a = await rawCall(gw.url, 'anthropic', { secret: key.secret });
+        expect(Date.now() - started).toBeLessThan(1_000);
+        expectGatewayError(a, 'anthropic', 503, 'unavailable');
+        await finish(); // the answer ends; its give-back reaches a Redis that does not answer
+      } finally {
+        redis.resume();
+      }
+      await expectCounter(counter, spent);
+    });
+
+    it('a give-back made while Redis is down is sent when it returns with its data', async () => {
+      const { counter, spent, startStream } = await cappedKey();
+      const finish = await startStream();
+      await redis.stop({ keepData: true });
+      await finish(); // the answer ends and is billed; its give-back cannot reach Redis
+      await redis.start();
+      await expectCounter(counter, spent);
     });
   });
 }
