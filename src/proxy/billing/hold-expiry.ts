@@ -60,6 +60,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   private schedulerTimer: NodeJS.Timeout | null = null;
   /** Whether the last look found the read model missing and said so (to say it once). */
   private saidMissing = false;
+  private saidRedisDown = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -76,7 +77,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   async onApplicationBootstrap(): Promise<void> {
     const { REDIS_URL, REDIS_KEY_PREFIX } = this.config;
     this.queue = makeQueue(QUEUES.holdExpiry, REDIS_URL, REDIS_KEY_PREFIX);
-    this.queue.on('error', (err) => this.log.warn(`hold expiry queue: ${err.message}`));
+    this.queue.on('error', (err) => this.sayRedisError('queue', err));
     // Idempotent: every worker process upserts the same scheduler; BullMQ runs one job per tick.
     await this.schedule().catch((err: Error) => this.log.error(`could not schedule the hold expiry sweep: ${err.message}`));
     this.watchScheduler();
@@ -131,7 +132,24 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
     this.sayFound();
     const { REDIS_URL, REDIS_KEY_PREFIX } = this.config;
     this.worker = makeWorker(QUEUES.holdExpiry, REDIS_URL, REDIS_KEY_PREFIX, async () => void (await this.sweep()), 1);
-    this.worker.on('error', (err) => this.log.warn(`hold expiry worker: ${err.message}`));
+    this.worker.on('error', (err) => this.sayRedisError('worker', err));
+    this.worker.on('completed', () => this.sayRedisBack());
+  }
+
+  /**
+   * BullMQ reports every failed reconnect (several a second while Redis is down): said once per
+   * outage, and once more when a sweep runs again.
+   */
+  private sayRedisError(what: 'queue' | 'worker', err: Error): void {
+    if (this.saidRedisDown) return;
+    this.saidRedisDown = true;
+    this.log.warn(`hold expiry ${what}: ${err.message}; overdue holds are swept once Redis answers again`);
+  }
+
+  private sayRedisBack(): void {
+    if (!this.saidRedisDown) return;
+    this.saidRedisDown = false;
+    this.log.log('hold expiry sweeps run again');
   }
 
   /** False when the table is missing, and when the database cannot answer yet (both: wait). */
