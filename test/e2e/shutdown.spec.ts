@@ -127,6 +127,52 @@ if (skipReason) {
       expect(exit.at - signalled).toBeLessThan(SHUTDOWN_TIMEOUT_MS + SLACK_MS);
       expect(exit.signal).toBe('SIGTERM');
     }, 60_000);
+
+    it('an answer still streaming at the bound is cut, and billed for what was delivered, before the API exits', async () => {
+      await redis.start();
+      const accountId = await gw.account(FUNDS);
+      const { secret } = await gw.key(accountId);
+      const port = await freePort();
+      const api = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(api);
+      const output: string[] = [];
+      api.stdout!.on('data', (c) => output.push(String(c)));
+      api.stderr!.on('data', (c) => output.push(String(c)));
+      const exited = exitOf(api);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, 30_000);
+
+      fake.script({ kind: 'slow', delayMsPerChunk: 200 }); // 60 words: 12 s, far past the bound
+      const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: secret, maxRetries: 0 });
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        stream: true,
+        messages: [{ role: 'user', content: 'a long answer please [reply:60]' }],
+      });
+      const it = stream[Symbol.asyncIterator]();
+      let text = (await it.next()).value?.choices[0]?.delta?.content ?? '';
+      const signalled = Date.now();
+      api.kill('SIGTERM');
+      const reading = (async () => {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) break;
+          text += r.value.choices[0]?.delta?.content ?? '';
+        }
+      })().catch(() => undefined); // the connection is cut
+      const exit = await within(exited, SHUTDOWN_TIMEOUT_MS + SLACK_MS, output);
+      await reading;
+      expect(exit.at - signalled).toBeLessThan(SHUTDOWN_TIMEOUT_MS + SLACK_MS);
+      expect(exit.signal).toBe('SIGTERM');
+      const words = text.split(/\s+/).filter(Boolean).length;
+      expect(words).toBeGreaterThan(0);
+      expect(words).toBeLessThan(60);
+
+      const state = (await gw.app.get(LedgerService).load(accountId)).state;
+      expect(state.held).toBe(0n); // settled by the stopping process, not left to expire
+      const [row] = await gw.requests(accountId, 1, 1_000);
+      expect(BigInt(row.cost_micros)).toBeGreaterThan(0n);
+      expect(BigInt(row.cost_micros)).toBe(FUNDS - state.available);
+    }, 60_000);
   });
 }
 
