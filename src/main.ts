@@ -3,6 +3,8 @@ import 'reflect-metadata';
 import { configOrExit } from './config/boot';
 import { prepareDatabase } from './platform/database/prepare-database';
 import { createApiApp } from './platform/http/create-api-app';
+import { inFlightOf } from './platform/http/in-flight-requests';
+import { stopWithinBound } from './platform/lifecycle/bounded-shutdown';
 import { createLogger } from './platform/logging/logger';
 import { failedToStart } from './platform/logging/failed-to-start';
 
@@ -12,8 +14,10 @@ async function main(): Promise<void> {
   try {
     if (config.MIGRATE_ON_START) await prepareDatabase(config.DATABASE_URL);
     const app = await createApiApp(config, logger);
-    app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
     await app.listen(config.PORT, config.HOST);
+    // Stops accepting, lets answers under way finish and settle, then exits within SHUTDOWN_TIMEOUT_MS.
+    const inFlight = inFlightOf(app.getHttpAdapter().getInstance());
+    stopWithinBound(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger, http: inFlight && { server: app.getHttpServer(), inFlight } });
     logger.info({ url: await app.getUrl() }, 'tollgate api listening');
   } catch (err) {
     failedToStart(logger, config, err);

@@ -6,6 +6,7 @@ import { prepareDatabase } from './platform/database/prepare-database';
 import { createLogger, NestPinoLogger } from './platform/logging/logger';
 import { failedToStart } from './platform/logging/failed-to-start';
 import { WorkerModule } from './worker.module';
+import { stopWithinBound } from './platform/lifecycle/bounded-shutdown';
 
 async function main(): Promise<void> {
   const config = configOrExit();
@@ -16,9 +17,10 @@ async function main(): Promise<void> {
       logger: new NestPinoLogger(logger),
       abortOnError: false, // reported below, by failedToStart
     });
-    // On SIGTERM/SIGINT Nest stops the providers (each finishes its current batch), closes the
-    // event store and the pool, then lets the signal end the process.
-    app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+    // On SIGTERM/SIGINT the providers stop (each finishes its current batch), the event store
+    // and the pool close, then the signal ends the process: within SHUTDOWN_TIMEOUT_MS, even
+    // when a store does not answer (bounded-shutdown.ts).
+    stopWithinBound(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger });
     // The process lives until a signal, even while no provider holds a timer or socket open
     // (an idle worker exiting would make its supervisor restart it in a loop).
     setInterval(() => undefined, 1 << 30);

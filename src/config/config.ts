@@ -102,6 +102,13 @@ const schema = z.object({
   // it could not write while Postgres was unreachable, until they are written: a directory on a
   // persistent volume. Losing it while it holds entries loses those charges and receipts.
   DATA_DIR: z.string().min(1).max(1024).default('./data'),
+
+  // Outages (issue 17). Redis commands on the request path (rate limits, spending caps) wait
+  // this long at most, and not at all while Redis is disconnected: the request is answered 503
+  // `unavailable` with retry-after instead of hanging. A stopping process (SIGTERM) lets
+  // answers under way finish, then exits within SHUTDOWN_TIMEOUT_MS whatever a store does.
+  REDIS_COMMAND_TIMEOUT_MS: intFrom(50, 60_000).default(500),
+  SHUTDOWN_TIMEOUT_MS: intFrom(100, 600_000).default(10_000),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

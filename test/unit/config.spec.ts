@@ -43,6 +43,8 @@ describe('loadConfig', () => {
       HTTP_KEEP_ALIVE_TIMEOUT_MS: 72_000,
       TRUST_PROXY: [],
       DATA_DIR: './data',
+      REDIS_COMMAND_TIMEOUT_MS: 500,
+      SHUTDOWN_TIMEOUT_MS: 10_000,
     });
   });
 
@@ -85,6 +87,9 @@ describe('loadConfig', () => {
     ['PORT', 'eighty'],
     ['PORT', '70000'],
     ['DATABASE_POOL_SIZE', '0'],
+    ['REDIS_COMMAND_TIMEOUT_MS', '10'],
+    ['SHUTDOWN_TIMEOUT_MS', '0'],
+    ['SHUTDOWN_TIMEOUT_MS', '700000'],
     ['LOG_LEVEL', 'loud'],
     ['MIGRATE_ON_START', 'yes'],
     ['EVENTSTORE_URL', 'http://127.0.0.1:2113'],

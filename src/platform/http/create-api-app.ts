@@ -5,6 +5,7 @@ import { AppConfig } from '../../config/config';
 import { proxyClientErrorHandler, proxyFrameworkErrors } from '../../proxy/http/proxy-client-error';
 import { Logger, NestPinoLogger } from '../logging/logger';
 import { httpServerOptions } from './http-server-options';
+import { trackInFlight } from './in-flight-requests';
 
 /**
  * The API application, not yet listening: src/main.ts listens on HOST/PORT, the e2e tests on
@@ -13,11 +14,15 @@ import { httpServerOptions } from './http-server-options';
  * answered in the shape of the API their path belongs to (proxy-client-error.ts).
  */
 export async function createApiApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
-  return NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(
       httpServerOptions(config, { clientErrorHandler: proxyClientErrorHandler, frameworkErrors: proxyFrameworkErrors }),
     ), {
     logger: new NestPinoLogger(logger),
     bufferLogs: false,
     abortOnError: false, // the caller reports start-up failures (failedToStart)
   });
+  // Before any route exists (they are registered when the app initialises): a stopping
+  // process waits for every handler under way (see platform/lifecycle/bounded-shutdown.ts).
+  trackInFlight(app.getHttpAdapter().getInstance());
+  return app;
 }

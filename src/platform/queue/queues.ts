@@ -48,3 +48,18 @@ export function makeWorker<N extends QueueName>(
     concurrency,
   });
 }
+
+/**
+ * Closes a queue or worker, waiting at most `ms`: BullMQ's close waits for its Redis commands,
+ * which (with maxRetriesPerRequest null) wait for a Redis that is down until it returns. Past
+ * the bound its connections are dropped; a job it was running is retried by BullMQ later.
+ */
+export async function closeWithin(q: Queue | Worker, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  const closing = q.close().then(() => 'closed' as const, () => 'late' as const);
+  const outcome = await Promise.race([closing, late]).finally(() => clearTimeout(timer));
+  if (outcome === 'late') await Promise.race([q.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
+}

@@ -35,9 +35,38 @@ export function redisFactory(url: string, prefix: string): RedisFactory & { clos
       return client;
     },
     async closeAll() {
-      await Promise.all([...made].map((c) => c.quit().catch(() => c.disconnect())));
+      await Promise.all([...made].map(closeBounded));
     },
   };
+}
+
+/**
+ * The commands connection serves requests: rate limits and spending caps. While Redis is away,
+ * waiting for it cannot help a request (its client would rather retry elsewhere, or later), so
+ * commands fail at once instead of queueing (ioredis queued them, retried 20 times, and a
+ * request hung ~10 s before a 500), and a command Redis does not answer fails after
+ * REDIS_COMMAND_TIMEOUT_MS. The callers answer 503 with retry-after (proxy/limits); one that
+ * finds the connection still being made (the first requests of a process) waits for it as long.
+ */
+export function requestPathOptions(config: Pick<AppConfig, 'REDIS_COMMAND_TIMEOUT_MS'>): RedisOptions {
+  return { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS };
+}
+
+const QUIT_WAIT_MS = 1_000;
+
+/**
+ * QUIT lets Redis finish what was sent; but a connection that is down would queue the QUIT
+ * until Redis returns (a SIGTERM during an outage never exited), so such a connection is just
+ * dropped, and a QUIT not answered within QUIT_WAIT_MS gives way to a drop.
+ */
+async function closeBounded(c: Redis): Promise<void> {
+  if (c.status !== 'ready') return c.disconnect();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, QUIT_WAIT_MS);
+  });
+  await Promise.race([c.quit().catch(() => undefined), late]).finally(() => clearTimeout(timer));
+  if ((c.status as string) !== 'end') c.disconnect();
 }
 
 @Injectable()
@@ -59,10 +88,10 @@ class RedisCloser implements OnApplicationShutdown {
     },
     {
       provide: REDIS,
-      inject: [REDIS_FACTORY],
+      inject: [REDIS_FACTORY, APP_CONFIG],
       // Auto-pipelining: commands issued in the same tick (rate limits of many concurrent
       // requests) go out in one write. Socket writes were a fifth of the proxy's CPU time.
-      useFactory: (factory: RedisFactory) => factory.create('commands', { enableAutoPipelining: true }),
+      useFactory: (factory: RedisFactory, config: AppConfig) => factory.create('commands', { enableAutoPipelining: true, ...requestPathOptions(config) }),
     },
     RedisCloser,
   ],

@@ -12,6 +12,13 @@
  * once). So this process takes no sweep job until the table exists: it checks every second,
  * says once if it is still missing after a while, and says again when it appears. A sweep that
  * still finds it missing (dropped by hand) says so once and finds nothing to do.
+ *
+ * The scheduler lives in Redis, and a Redis that restarts empty (no persistence, a failover)
+ * loses it: hold expiry stopped for good until a worker restarted. So each worker looks for it
+ * every sweep interval and re-creates it when missing (one Redis read; the upsert is
+ * idempotent across workers). Chosen over a timer outside Redis because BullMQ already gives
+ * one-sweep-at-a-time across workers; while Redis is away sweeps pause, and the holds (in
+ * Postgres, with their expiresAt) are swept late once it is back, none lost.
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
@@ -19,7 +26,7 @@ import { Pool } from 'pg';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CLOCK, Clock } from '../../platform/clock';
 import { PG_POOL } from '../../platform/database/pg';
-import { QUEUES, makeQueue, makeWorker } from '../../platform/queue/queues';
+import { QUEUES, closeWithin, makeQueue, makeWorker } from '../../platform/queue/queues';
 import { LedgerService } from '../../ledger/application/ledger.service';
 import { LedgerError } from '../../ledger/domain/errors';
 
@@ -34,6 +41,7 @@ const READY_POLL_MS = 1_000;
 // A normal first start creates the read model within a second or so: only a longer wait is news.
 const SAY_MISSING_AFTER_MS = 10_000;
 const UNDEFINED_TABLE = '42P01';
+const CLOSE_WAIT_MS = 2_000;
 
 export interface SweepResult {
   expired: number;
@@ -49,8 +57,10 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   private worker: Worker | null = null;
   private stopped = false;
   private waitTimer: NodeJS.Timeout | null = null;
+  private schedulerTimer: NodeJS.Timeout | null = null;
   /** Whether the last look found the read model missing and said so (to say it once). */
   private saidMissing = false;
+  private saidRedisDown = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -67,13 +77,43 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   async onApplicationBootstrap(): Promise<void> {
     const { REDIS_URL, REDIS_KEY_PREFIX } = this.config;
     this.queue = makeQueue(QUEUES.holdExpiry, REDIS_URL, REDIS_KEY_PREFIX);
-    this.queue.on('error', (err) => this.log.warn(`hold expiry queue: ${err.message}`));
+    this.queue.on('error', (err) => this.sayRedisError('queue', err));
     // Idempotent: every worker process upserts the same scheduler; BullMQ runs one job per tick.
-    await this.queue
-      .upsertJobScheduler(SCHEDULER_ID, { every: this.everyMs }, { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } })
-      .catch((err: Error) => this.log.error(`could not schedule the hold expiry sweep: ${err.message}`));
+    await this.schedule().catch((err: Error) => this.log.error(`could not schedule the hold expiry sweep: ${err.message}`));
+    this.watchScheduler();
     // Not awaited: the process starts (and its read models get made) while this waits.
     this.startWhenReady(Date.now());
+  }
+
+  private schedule(): Promise<unknown> {
+    return this.queue!.upsertJobScheduler(
+      SCHEDULER_ID,
+      { every: this.everyMs },
+      { name: 'sweep', data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    );
+  }
+
+  /**
+   * Every sweep interval: is the scheduler still in Redis? If not (Redis came back empty), it
+   * is made again. One look at a time: while Redis is away the look waits for it (BullMQ's
+   * connections queue their commands), and is answered as soon as it returns.
+   */
+  private watchScheduler(): void {
+    let looking = false;
+    this.schedulerTimer = setInterval(() => {
+      if (looking || this.stopped || !this.queue) return;
+      looking = true;
+      this.queue
+        .getJobScheduler(SCHEDULER_ID)
+        .then(async (found) => {
+          if (found || this.stopped) return;
+          await this.schedule();
+          this.log.warn('the hold expiry sweep was missing from Redis (it came back empty?); scheduled it again');
+        })
+        .catch((err: Error) => this.log.warn(`could not check the hold expiry schedule: ${err.message}`))
+        .finally(() => (looking = false));
+    }, this.everyMs);
+    this.schedulerTimer.unref();
   }
 
   /** Starts taking sweep jobs once the open-holds read model exists. */
@@ -92,7 +132,24 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
     this.sayFound();
     const { REDIS_URL, REDIS_KEY_PREFIX } = this.config;
     this.worker = makeWorker(QUEUES.holdExpiry, REDIS_URL, REDIS_KEY_PREFIX, async () => void (await this.sweep()), 1);
-    this.worker.on('error', (err) => this.log.warn(`hold expiry worker: ${err.message}`));
+    this.worker.on('error', (err) => this.sayRedisError('worker', err));
+    this.worker.on('completed', () => this.sayRedisBack());
+  }
+
+  /**
+   * BullMQ reports every failed reconnect (several a second while Redis is down): said once per
+   * outage, and once more when a sweep runs again.
+   */
+  private sayRedisError(what: 'queue' | 'worker', err: Error): void {
+    if (this.saidRedisDown) return;
+    this.saidRedisDown = true;
+    this.log.warn(`hold expiry ${what}: ${err.message}; overdue holds are swept once Redis answers again`);
+  }
+
+  private sayRedisBack(): void {
+    if (!this.saidRedisDown) return;
+    this.saidRedisDown = false;
+    this.log.log('hold expiry sweeps run again');
   }
 
   /** False when the table is missing, and when the database cannot answer yet (both: wait). */
@@ -160,7 +217,8 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     if (this.waitTimer) clearTimeout(this.waitTimer);
-    await this.worker?.close();
-    await this.queue?.close();
+    if (this.schedulerTimer) clearInterval(this.schedulerTimer);
+    // Bounded: a sweep under way finishes if Redis answers; a Redis that is down does not hold the process.
+    await Promise.all([this.worker && closeWithin(this.worker, CLOSE_WAIT_MS), this.queue && closeWithin(this.queue, CLOSE_WAIT_MS)]);
   }
 }

@@ -18,6 +18,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { REDIS, REDIS_FACTORY, RedisFactory } from '../../platform/redis/redis.module';
 import { CLOCK, Clock } from '../../platform/clock';
+import { onLimitsStore, whenConnected } from './limits-store';
 
 export interface Limit {
   /** What the counter is for, reported when it refuses: e.g. "key requests per minute". */
@@ -31,6 +32,7 @@ export type Admission = { ok: true } | { ok: false; label: string; limit: number
 
 export const EXACT_BELOW = 1_000;
 const FLUSH_MS = 20;
+const FLUSH_RETRY_MS = 1_000;
 const TTL_SECONDS = 70;
 
 // KEYS: counters; ARGV: ttl, then per counter: limit, cost. Returns 0, or the 1-based index of
@@ -69,6 +71,8 @@ export class RateLimiter implements OnModuleDestroy {
   private readonly counters = new Map<string, Counter>();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  private saidFlushFailed = false;
+  private stopped = false;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -82,6 +86,9 @@ export class RateLimiter implements OnModuleDestroy {
   async admit(limits: Limit[]): Promise<Admission> {
     const active = limits.filter((l) => l.cost > 0);
     if (active.length === 0) return { ok: true };
+    // Even a limit counted here (no round trip) is refused while Redis is away: what other
+    // instances admit meanwhile is unknown, and the flush of ours could not happen.
+    await whenConnected(this.redis);
     const nowMs = this.clock.now().getTime();
     const minute = Math.floor(nowMs / 60_000);
     const keys = active.map((l) => `${this.prefix}${l.id}:${minute}`);
@@ -95,13 +102,13 @@ export class RateLimiter implements OnModuleDestroy {
     if (active.some((l) => l.limit < EXACT_BELOW)) {
       const argv: (string | number)[] = [TTL_SECONDS];
       for (const l of active) argv.push(l.limit, l.cost);
-      const refused = (await (this.redis as any).tollgateAdmit(keys.length, ...keys, ...argv)) as number;
+      const refused = (await onLimitsStore(() => (this.redis as any).tollgateAdmit(keys.length, ...keys, ...argv))) as number;
       return refused === 0 ? { ok: true } : refuse(active[refused - 1]);
     }
 
     const counters = keys.map((k) => this.counter(k));
     if (counters.some((c) => c.syncedAt < nowMs - STALE_MS)) {
-      await this.exchange(keys.map((k, i) => [k, counters[i]]));
+      await onLimitsStore(() => this.exchange(keys.map((k, i) => [k, counters[i]])));
     }
     for (let i = 0; i < active.length; i++) {
       if (counters[i].known + counters[i].pending + active[i].cost > active[i].limit) return refuse(active[i]);
@@ -112,6 +119,7 @@ export class RateLimiter implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopped = true; // the last flush below is tried once: a stopping process retries nothing
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     await this.flushing;
@@ -127,12 +135,12 @@ export class RateLimiter implements OnModuleDestroy {
     return c;
   }
 
-  private flushSoon(): void {
-    if (this.flushTimer) return;
+  private flushSoon(delayMs = FLUSH_MS): void {
+    if (this.flushTimer || this.stopped) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
       this.flushing = this.flushing.then(() => this.flush());
-    }, FLUSH_MS);
+    }, delayMs);
     this.flushTimer.unref();
   }
 
@@ -147,10 +155,14 @@ export class RateLimiter implements OnModuleDestroy {
     if (sending.length === 0) return;
     try {
       await this.exchange(sending);
+      if (this.saidFlushFailed) this.log.log('rate-limit counts reach Redis again');
+      this.saidFlushFailed = false;
     } catch (err) {
-      // Kept as pending and sent with the next flush; meanwhile this instance still counts them.
-      this.log.warn(`could not add rate-limit counts to Redis: ${(err as Error).message}`);
-      this.flushSoon();
+      // Kept as pending and sent with a later flush; meanwhile this instance still counts them.
+      // Said once per outage, and tried every second rather than every FLUSH_MS.
+      if (!this.saidFlushFailed) this.log.warn(`could not add rate-limit counts to Redis: ${(err as Error).message}`);
+      this.saidFlushFailed = true;
+      this.flushSoon(FLUSH_RETRY_MS);
     }
   }
 
