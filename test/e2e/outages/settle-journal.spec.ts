@@ -16,32 +16,10 @@ import { PrivatePostgres, freePort, privateDb, startPrivatePostgres, whyNoPrivat
 import { TEST_REDIS_URL } from '../../support/test-env';
 import { SettleJournal } from '../../../src/proxy/billing/settle-journal';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
-import { AccountCommand, decide, evolve, initialState } from '../../../src/ledger/domain/account.decider';
 
 const FUNDS = 10_000_000n;
 const ANSWERS = 4;
 const skipReason = whyNoPrivatePostgres();
-
-/**
- * Whether the ledger takes a settle that finds its hold expired (a late debit: branch
- * i17-ledger). Asked of the pure decider, so the test below runs by itself once that is in.
- */
-function lateSettleRefusal(): string | undefined {
-  let s = initialState();
-  const at = (iso: string, c: AccountCommand) => {
-    for (const e of decide(c, s, { now: new Date(iso) })) s = evolve(s, e);
-  };
-  try {
-    at('2030-01-01T00:00:00Z', { type: 'OpenAccount', data: { accountId: 'a', freeRequests: 0 } } as AccountCommand);
-    at('2030-01-01T00:00:00Z', { type: 'GrantCredits', data: { grantId: 'g', amount: 1_000n, reason: 'probe' } });
-    at('2030-01-01T00:00:00Z', { type: 'PlaceHold', data: { holdId: 'h', amount: 100n, expiresAt: '2030-01-01T00:01:00Z' } });
-    at('2030-01-01T00:02:00Z', { type: 'ExpireHold', data: { holdId: 'h' } });
-    at('2030-01-01T00:03:00Z', { type: 'SettleHold', data: { holdId: 'h', amount: 50n } });
-    return undefined;
-  } catch (err) {
-    return `the ledger refuses a settle of an expired hold (${(err as Error).message}); it runs once branch i17-ledger (late debits) is merged`;
-  }
-}
 
 interface Streaming {
   requestId: string;
@@ -153,11 +131,8 @@ if (skipReason) {
       for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).size).toBe(0);
     });
 
-    // NEEDS i17-ledger (late debits): skipped, saying so, until the decider takes a late settle.
-    const lateSkip = lateSettleRefusal();
-    if (lateSkip) console.warn(`SKIPPED settle after expiry: ${lateSkip}`);
-    (lateSkip ? it.skip : it)(
-      lateSkip ? `a settle kept past its hold's expiry — SKIPPED: ${lateSkip}` : 'a settle kept past its hold\'s expiry is still charged, once, as a late debit',
+    it(
+      "a settle kept past its hold's expiry is still charged, once, as a late debit",
       async () => {
         const accountId = await gw.account(FUNDS);
         const { secret } = await gw.key(accountId);
