@@ -5,7 +5,7 @@
  * DATA_DIR is replayed by the next one).
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -112,9 +112,12 @@ if (skipReason) {
         const texts = await Promise.all(answers.map((a) => a.text));
         for (const t of texts) expect(t.split(' ')).toHaveLength(12); // every answer reached the client whole
         await waitFor('every settle kept', () => journal.size === ANSWERS);
-        // Kept on disk, fsynced: ids, amounts and counts, never the prompt or the answer.
+        // Kept on disk, fsynced: ids, amounts and counts, never the prompt or the answer. (An
+        // entry counts as pending as keep() begins; its line reaches the file a moment later.)
         const dir = join(gw.config.DATA_DIR, 'settle-journal');
-        const kept = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+        const onDisk = () => (existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('') : '');
+        await waitFor('every settle on disk', () => answers.every((a) => onDisk().includes(a.requestId)));
+        const kept = onDisk();
         for (const a of answers) expect(kept).toContain(a.requestId);
         expect(kept).not.toMatch(/tell me more|Hello from fake/);
         await pg.start();
