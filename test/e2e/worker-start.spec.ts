@@ -16,6 +16,7 @@ import { systemClock } from '../../src/platform/clock';
 import { QUEUES, makeQueue } from '../../src/platform/queue/queues';
 import { ROOT } from '../support/cli-runner';
 import { TEST_PG_URL, TEST_REDIS_URL } from '../support/test-env';
+import { waitFor } from '../support/wait';
 
 describe('the worker process on an empty database (built, child process, real Postgres and Redis)', () => {
   const name = `tollgate_t_worker_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -85,10 +86,3 @@ describe('the worker process on an empty database (built, child process, real Po
   }, 120_000);
 });
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

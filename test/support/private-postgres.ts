@@ -9,13 +9,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import { createPool } from '../../src/platform/database/pg';
 import { migrate } from '../../src/platform/database/migrator';
 import { FreshDb } from './fresh-db';
+import { freePort } from './wait';
+
+export { freePort };
 
 const BIN = process.env.TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -56,16 +58,6 @@ function pgTool(tool: string, args: string[]): void {
   execFileSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

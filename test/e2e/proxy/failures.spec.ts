@@ -3,7 +3,6 @@
  * before its first byte, the API process dies holding credit.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { GoogleGenAI } from '@google/genai';
@@ -14,6 +13,7 @@ import { ChannelRepository } from '../../../src/proxy/channels/channel.repositor
 import { ChannelDirectory } from '../../../src/proxy/channels/channel-directory';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
 import { TEST_REDIS_URL } from '../../support/test-env';
+import { freePort, waitFor } from '../../support/wait';
 
 const FUNDS = 10_000_000n;
 
@@ -261,24 +261,7 @@ describe('the API process dies mid-request', () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 describe('a channel whose circuit opened', () => {
   let fake: FakeUpstream;

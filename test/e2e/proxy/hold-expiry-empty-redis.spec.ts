@@ -6,13 +6,13 @@
  * Built worker and API as child processes, a private redis-server this file owns.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
 import { ROOT } from '../../support/cli-runner';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway, testRedisPrefix } from '../../support/gateway';
 import { PrivateRedis, startPrivateRedis, whyNoRedisServer } from '../../support/private-redis';
+import { freePort, waitFor } from '../../support/wait';
 
 const FUNDS = 10_000_000n;
 const skipReason = whyNoRedisServer();
@@ -93,21 +93,4 @@ if (skipReason) {
   });
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
