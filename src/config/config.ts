@@ -40,6 +40,10 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/tollgate'),
   DATABASE_POOL_SIZE: intFrom(1, 200).default(10),
+  // A Postgres that accepts connections but does not answer (frozen, or a network that drops
+  // packets) must not hold requests forever: getting a connection (a new one, or a free one
+  // from a full pool) gives up after this, and the request is answered 503.
+  DATABASE_CONNECT_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   // Every Redis key and channel starts with this, so deployments (and test runs) sharing one
   // Redis never see each other's data.

@@ -28,7 +28,7 @@ class PoolCloser implements OnApplicationShutdown {
     {
       provide: PG_POOL,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+      useFactory: (config: AppConfig) => createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE, 'tollgate', config.DATABASE_CONNECT_TIMEOUT_MS),
     },
     PoolCloser,
   ],

@@ -6,8 +6,14 @@ types.setTypeParser(20, (v) => BigInt(v));
 
 export type Db = Pool;
 
-export function createPool(connectionString: string, max = 10, applicationName = 'tollgate'): Pool {
-  const pool = new Pool({ connectionString, max, application_name: applicationName });
+/**
+ * The process's pool. `connectTimeoutMs` bounds getting a client (connecting, or waiting for a
+ * free one): without it a Postgres that accepts the TCP connection and never answers holds the
+ * caller forever. Queries themselves are not bounded here: a rebuild or an export may run long.
+ */
+export function createPool(connectionString: string, max = 10, applicationName = 'tollgate', connectTimeoutMs = 0): Pool {
+  // 0: no bound (benchmarks and test fixtures); the processes pass DATABASE_CONNECT_TIMEOUT_MS.
+  const pool = new Pool({ connectionString, max, application_name: applicationName, connectionTimeoutMillis: connectTimeoutMs });
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   return pool;
