@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { LedgerService } from '../../src/ledger/application/ledger.service';
 import { accountStream } from '../../src/ledger/domain/events';
-import { formatCredits } from '../../src/ledger/domain/money';
+import { formatCredits } from '../../src/shared/money';
 import { PostgresEventStore } from '../../src/platform/event-store/postgres/postgres-event-store';
 import { systemClock } from '../../src/platform/clock';
 

@@ -2,7 +2,7 @@ import { PoolClient } from 'pg';
 import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
 import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
 import { Posting } from '../../src/ledger/domain/postings';
-import { microsFromDb } from '../../src/ledger/domain/money';
+import { microsFromDb } from '../../src/shared/money';
 import { LedgerFact, Projection, ledgerFacts, readSchemaFile } from '../projection';
 import { BulkContext, BulkLoad, CopyLoader, chunks, copyRows, copyValue, withSchema } from '../bulk';
 

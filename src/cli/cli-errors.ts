@@ -6,7 +6,7 @@
  */
 import { AppConfig, ConfigError } from '../config/config';
 import { LedgerError } from '../ledger/domain/errors';
-import { MoneyFormatError } from '../ledger/domain/money';
+import { MoneyFormatError } from '../shared/money';
 import { VaultError } from '../compliance/personal-data-vault';
 import { EventIdConflictError, VersionConflictError } from '../platform/event-store/event-store.port';
 import { describeDatabaseError } from '../platform/database/pg-errors';

@@ -5,7 +5,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { KeyPrincipal } from '../keys/application/api-key-authenticator';
-import { formatCredits } from '../ledger/domain/money';
+import { formatCredits } from '../shared/money';
 import { ChannelRouter } from './channels/channel-router';
 import { ApiFormat } from './http/proxy-error';
 import { PriceBook } from './pricing/price-book.service';

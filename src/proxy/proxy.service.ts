@@ -15,7 +15,7 @@ import { ApiFormat, ProxyError, databaseUnavailable, errorBody, quoted } from '.
 import { isPgUnavailable } from '../platform/database/pg-unavailable';
 import { RateLimiter } from './limits/rate-limiter';
 import { SpendCaps } from './limits/spend-caps';
-import { formatCredits } from '../ledger/domain/money';
+import { formatCredits } from '../shared/money';
 import { RequestLogRow, RequestLogRepository } from './usage/request-log.repository';
 import { UpstreamSender, Sent, header, nothingTried } from './upstream/upstream-sender';
 import { UpstreamSilence } from './upstream/silence-watch';

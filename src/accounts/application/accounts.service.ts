@@ -8,7 +8,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { CLOCK, Clock } from '../../platform/clock';
 import { EVENT_STORE, EventStore } from '../../platform/event-store/event-store.port';
 import { PersonalDataVault } from '../../compliance/personal-data-vault';
-import { deterministicId } from '../../ledger/domain/ids';
+import { deterministicId } from '../../shared/ids';
 import { ExecuteAccountCommand } from '../../ledger/application/execute-account.command';
 import { UserEvent, userStream } from '../domain/user.events';
 

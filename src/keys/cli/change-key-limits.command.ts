@@ -5,7 +5,7 @@ import { cliActor } from '../../cli/cli-actor';
 import { UsageError } from '../../cli/cli-errors';
 import { parseOptions, printResult } from '../../cli/cli-options';
 import { instant } from '../../ledger/cli/ledger-cli-options';
-import { MoneyFormatError, formatCredits, parseCredits } from '../../ledger/domain/money';
+import { MoneyFormatError, formatCredits, parseCredits } from '../../shared/money';
 import { CLOCK, Clock } from '../../platform/clock';
 import { KeyLimits } from '../domain/api-key.events';
 import { MAX_SPEND_CAP_MICROS } from '../domain/api-key.decider';

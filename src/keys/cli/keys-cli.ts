@@ -3,7 +3,7 @@
  * hash). A KeyError reaches the shared CLI reporter (src/cli/cli-errors.ts).
  */
 import { z } from 'zod';
-import { formatCredits } from '../../ledger/domain/money';
+import { formatCredits } from '../../shared/money';
 import { displayKey } from '../domain/api-key-secret';
 import { ApiKeyRecord } from '../application/api-keys.repository';
 import { BroadcastResult } from '../application/key-broadcaster';

@@ -6,7 +6,7 @@
  * - a limits change by the caller's change id (a setting may legitimately return to an old
  *   value, so the content alone cannot name it).
  */
-import { deterministicId } from '../../ledger/domain/ids';
+import { deterministicId } from '../../shared/ids';
 import { ApiKeyCommand } from './api-key.decider';
 
 export function keyEventIdFor(command: ApiKeyCommand, index: number): string {

@@ -11,7 +11,7 @@
  * - a regeneration replaces the hash in one event, so exactly one secret works at any version;
  * - a limits change that changes nothing appends nothing.
  */
-import { assertNever } from '../../ledger/domain/postings';
+import { assertNever } from '../../shared/assert-never';
 import { ApiKeyEvent, KeyLimits, NO_LIMITS } from './api-key.events';
 import { KeyError } from './key.errors';
 

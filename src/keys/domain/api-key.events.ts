@@ -3,7 +3,7 @@
  * here and a decimal string on disk (JSON numbers are floats), as in the ledger's events.
  * No event ever holds the secret: only its SHA-256 and the display parts.
  */
-import { Micros } from '../../ledger/domain/money';
+import { Micros } from '../../shared/money';
 
 export interface KeyLimits {
   /** Allowlist of model names; null: every model. */

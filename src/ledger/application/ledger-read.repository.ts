@@ -8,7 +8,7 @@ import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
 import { LedgerError } from '../domain/errors';
 import { availableOf, heldOf } from '../domain/postings';
-import { microsFromDb } from '../domain/money';
+import { microsFromDb } from '../../shared/money';
 
 export interface AccountBalance {
   accountId: string;

@@ -15,7 +15,7 @@ import { EventStore, LOG_START, LogPosition, RecordedEvent } from '../../platfor
 import { GENESIS_HASH, chainHash } from '../../platform/event-store/canonical';
 import { AccountState, evolve, initialState } from '../domain/account.decider';
 import { ACCOUNT_STREAM_PREFIX, LedgerEvent, accountIdOfStream, decodeLedgerEvent, isLedgerEventType } from '../domain/events';
-import { MAX_MICROS, formatCredits, microsFromDb } from '../domain/money';
+import { MAX_MICROS, formatCredits, microsFromDb } from '../../shared/money';
 import { HaltedReadModel } from '../../../projections/halted';
 import { postingsOf } from '../domain/postings';
 

@@ -7,7 +7,7 @@ import { parseOptions, printResult } from '../../cli/cli-options';
 import { ExecuteAccountCommand } from '../application/execute-account.command';
 import { LedgerService } from '../application/ledger.service';
 import { LedgerError } from '../domain/errors';
-import { MAX_CREDITS_TEXT, MAX_MICROS, MoneyFormatError, formatCredits, parseCredits } from '../domain/money';
+import { MAX_CREDITS_TEXT, MAX_MICROS, MoneyFormatError, formatCredits, parseCredits } from '../../shared/money';
 
 const credits = z.string().transform((value, ctx) => {
   try {

@@ -7,7 +7,7 @@ import { UsageError } from '../../cli/cli-errors';
 import { parseOptions } from '../../cli/cli-options';
 import { LedgerReadRepository, PostingRow } from '../application/ledger-read.repository';
 import { ReadModels } from '../application/read-models';
-import { formatCredits } from '../domain/money';
+import { formatCredits } from '../../shared/money';
 import { instant } from './ledger-cli-options';
 
 const options = z.object({

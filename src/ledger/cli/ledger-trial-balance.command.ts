@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseOptions, printResult } from '../../cli/cli-options';
 import { LedgerReadRepository } from '../application/ledger-read.repository';
 import { ReadModels } from '../application/read-models';
-import { formatCredits } from '../domain/money';
+import { formatCredits } from '../../shared/money';
 import { instant } from './ledger-cli-options';
 
 const options = z.object({ asOf: instant.optional(), json: z.boolean().optional() });

@@ -8,7 +8,7 @@ import { PG_POOL } from '../../platform/database/pg';
 import { EVENT_STORE, EventStore } from '../../platform/event-store/event-store.port';
 import { LedgerVerifier } from '../application/ledger-verifier';
 import { ReadModels } from '../application/read-models';
-import { formatCredits } from '../domain/money';
+import { formatCredits } from '../../shared/money';
 
 const options = z.object({ json: z.boolean().optional() });
 

@@ -24,8 +24,8 @@
  */
 import { LedgerEvent, UsageFigures } from './events';
 import { LedgerError } from './errors';
-import { MAX_CREDITS_TEXT, MAX_MICROS, Micros, withinBound } from './money';
-import { assertNever } from './postings';
+import { MAX_CREDITS_TEXT, MAX_MICROS, Micros, withinBound } from '../../shared/money';
+import { assertNever } from '../../shared/assert-never';
 import { ExpiredHold, ExpiredHolds } from './expired-holds';
 
 export { ExpiredHolds };

@@ -10,7 +10,7 @@
  */
 import { AccountCommand, cryptoPaymentId } from './account.decider';
 import { LedgerEventType } from './events';
-import { deterministicId } from './ids';
+import { deterministicId } from '../../shared/ids';
 
 export function eventIdFor(accountId: string, command: AccountCommand, index: number, first?: LedgerEventType): string {
   return deterministicId(`${commandKey(accountId, command, first)}#${index}`);

@@ -3,7 +3,7 @@
  * here; on disk they are decimal strings (see encode/decode below), because JSON numbers are
  * floats.
  */
-import { Micros } from './money';
+import { Micros } from '../../shared/money';
 
 export type LedgerEvent =
   | { type: 'AccountOpened'; data: { accountId: string; ownerId: string | null } }

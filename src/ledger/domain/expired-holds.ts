@@ -10,7 +10,7 @@
  * Bounded: at each fold, holds that expired more than `windowMs` before the latest expiry are
  * forgotten, and the earliest beyond `max` (so the count can pass `max` by COMPACT_EVERY).
  */
-import { Micros } from './money';
+import { Micros } from '../../shared/money';
 
 export interface ExpiredHold {
   amount: Micros;

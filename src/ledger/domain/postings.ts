@@ -22,7 +22,8 @@
  * Stripe owes, and a repayment brings it back towards zero.
  */
 import { LedgerEvent } from './events';
-import { Micros } from './money';
+import { Micros } from '../../shared/money';
+import { assertNever } from '../../shared/assert-never';
 
 export interface Posting {
   account: string;
@@ -100,6 +101,3 @@ function pair(to: string, from: string, amount: Micros): Posting[] {
   ];
 }
 
-export function assertNever(x: never): never {
-  throw new Error(`unhandled case: ${JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
-}

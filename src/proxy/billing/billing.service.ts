@@ -18,7 +18,7 @@ import { CLOCK, Clock } from '../../platform/clock';
 import { LedgerService } from '../../ledger/application/ledger.service';
 import { LedgerError } from '../../ledger/domain/errors';
 import { UsageFigures } from '../../ledger/domain/events';
-import { MAX_CREDITS_TEXT, formatCredits } from '../../ledger/domain/money';
+import { MAX_CREDITS_TEXT, formatCredits } from '../../shared/money';
 import { ProxyError, databaseUnavailable } from '../http/proxy-error';
 import { KeptCommand } from './settle-journal.codec';
 import { isPgUnavailable } from '../../platform/database/pg-unavailable';

@@ -3,7 +3,7 @@
  * rounded up once at the very end to a whole µcr. Nothing is rounded per token class, so the
  * same usage always costs the same whichever way it is split.
  */
-import { divCeil } from '../../ledger/domain/money';
+import { divCeil } from '../../shared/money';
 import { ModelPrice, ratesFor } from './model-price';
 import { PricingError } from './pricing.errors';
 

@@ -14,7 +14,7 @@ import {
   EventStore,
   VersionConflictError,
 } from '../../platform/event-store/event-store.port';
-import { deterministicId } from '../../ledger/domain/ids';
+import { deterministicId } from '../../shared/ids';
 import { ModelPrice } from './model-price';
 import { SHIPPED_PRICE_TABLE } from './price-table';
 import {

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../platform/event-store/canonical';
 import { JsonObject } from '../../platform/event-store/event-store.port';
-import { deterministicId } from '../../ledger/domain/ids';
+import { deterministicId } from '../../shared/ids';
 import { ModelPrice, TokenRates, validateModelPrice } from './model-price';
 import { PricingError } from './pricing.errors';
 

@@ -26,7 +26,7 @@
  * 258 per 768-px tile of an image scaled to at most 3072 px (16 tiles, ~4,130); xAI publishes
  * nothing (GUESS).
  */
-import { parseCredits } from '../../ledger/domain/money';
+import { parseCredits } from '../../shared/money';
 import { Endpoint, LongContextRates, ModelPrice, Provider } from './model-price';
 
 export const SHIPPED_PRICES_AS_OF = '2025-11';

@@ -1,5 +1,5 @@
 /** The receipt of one request, as GET /v1/generations/<id> shows it. Money as exact decimal strings of credits. */
-import { formatCredits } from '../../ledger/domain/money';
+import { formatCredits } from '../../shared/money';
 import { RequestLogRow } from './request-log.repository';
 
 export function receiptOf(r: RequestLogRow) {

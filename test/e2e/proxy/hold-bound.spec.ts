@@ -8,7 +8,7 @@ import { Gateway, startGateway } from '../../support/gateway';
 import { DEFAULT_MODEL, FORMATS, Format, expectGatewayError, expectSdkError, rawCall, sdkError } from '../../support/proxy-formats';
 import { PriceBook } from '../../../src/proxy/pricing/price-book.service';
 import { SHIPPED_PRICE_TABLE } from '../../../src/proxy/pricing/price-table';
-import { MAX_MICROS } from '../../../src/ledger/domain/money';
+import { MAX_MICROS } from '../../../src/shared/money';
 
 let fake: FakeUpstream;
 let gw: Gateway;

@@ -7,7 +7,7 @@ import { ProjectionRunner } from '../../../projections/runner';
 import { allProjections } from '../../../projections';
 import { LedgerReadRepository } from '../../../src/ledger/application/ledger-read.repository';
 import { LedgerVerifier } from '../../../src/ledger/application/ledger-verifier';
-import { MAX_MICROS } from '../../../src/ledger/domain/money';
+import { MAX_MICROS } from '../../../src/shared/money';
 import { LedgerHarness, ledgerHarness, newAccountId } from '../../support/ledger-harness';
 
 const INT8_MAX = 2n ** 63n - 1n;

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { AccountCommand, AccountState, MAX_FREE_REQUESTS, decide, evolve, evolveAll, figuresAfter } from '../../../src/ledger/domain/account.decider';
 import { LedgerError } from '../../../src/ledger/domain/errors';
 import { LedgerEvent } from '../../../src/ledger/domain/events';
-import { MAX_MICROS } from '../../../src/ledger/domain/money';
+import { MAX_MICROS } from '../../../src/shared/money';
 import { ACCOUNT_ID, IN_AN_HOUR, NOW, given, holdPlaced, holdSettled, opened, purchased } from './decider-spec';
 
 const AFTER_EXPIRY = new Date(Date.parse(IN_AN_HOUR) + 1);

@@ -9,7 +9,7 @@
 import { AccountCommand, AccountState, decide, evolveAll } from '../../../src/ledger/domain/account.decider';
 import { LedgerError, LedgerErrorCode } from '../../../src/ledger/domain/errors';
 import { LedgerEvent } from '../../../src/ledger/domain/events';
-import { Micros } from '../../../src/ledger/domain/money';
+import { Micros } from '../../../src/shared/money';
 
 export const ACCOUNT_ID = 'acc-1';
 export const NOW = new Date('2025-06-01T12:00:00.000Z');

@@ -1,7 +1,7 @@
 import { AccountCommand, decide, evolveAll } from '../../../src/ledger/domain/account.decider';
 import { commandKey, eventIdFor } from '../../../src/ledger/domain/event-ids';
 import { encodeLedgerEvent } from '../../../src/ledger/domain/events';
-import { deterministicId } from '../../../src/ledger/domain/ids';
+import { deterministicId } from '../../../src/shared/ids';
 import { NOW, opened } from './decider-spec';
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

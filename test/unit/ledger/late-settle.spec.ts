@@ -13,7 +13,7 @@ import {
 } from '../../../src/ledger/domain/account.decider';
 import { commandKey, eventIdFor, lateSettleEventId } from '../../../src/ledger/domain/event-ids';
 import { LedgerEvent, UsageFigures, decodeLedgerEvent, encodeLedgerEvent } from '../../../src/ledger/domain/events';
-import { MAX_MICROS } from '../../../src/ledger/domain/money';
+import { MAX_MICROS } from '../../../src/shared/money';
 import { IN_AN_HOUR, NOW, given, holdExpired, holdPlaced, holdSettled, holdVoided, opened, purchased } from './decider-spec';
 
 const usage: UsageFigures = { model: 'gpt-4o-mini', inputTokens: 12, outputTokens: 5, cachedTokens: 0, estimated: false };

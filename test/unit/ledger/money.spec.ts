@@ -15,7 +15,7 @@ import {
   divCeil,
   formatCredits,
   parseCredits,
-} from '../../../src/ledger/domain/money';
+} from '../../../src/shared/money';
 
 describe('money', () => {
   it('one credit is a million micro-credits', () => {

@@ -1,6 +1,6 @@
 /** The settle journal's lines: exact round trips of amounts, and torn or damaged lines refused. */
 import { KeptWrite, decodeLine, encodeLine } from '../../../../src/proxy/billing/settle-journal.codec';
-import { MAX_MICROS } from '../../../../src/ledger/domain/money';
+import { MAX_MICROS } from '../../../../src/shared/money';
 
 const write: KeptWrite = {
   id: 'req-1',
