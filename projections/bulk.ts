@@ -11,6 +11,7 @@ import { finished } from 'node:stream/promises';
 import { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { RecordedEvent } from '../src/platform/event-store/event-store.port';
+import { quoteIdent } from '../src/platform/database/pg';
 
 export interface BulkContext {
   pool: Pool;
@@ -27,7 +28,6 @@ export interface BulkLoad {
   abort(): Promise<void>;
 }
 
-export const quoteIdent = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 
 /** A value in COPY's text format (\N is NULL; backslash, tab, newline and CR escaped). */
 export function copyValue(v: string | null): string {

@@ -6,14 +6,13 @@
 import { createHash } from 'node:crypto';
 import { Pool, PoolClient } from 'pg';
 import { LogPosition, RecordedEvent } from '../src/platform/event-store/event-store.port';
-import { inTransaction } from '../src/platform/database/pg';
+import { inTransaction, quoteIdent } from '../src/platform/database/pg';
 import { Projection } from './projection';
 import { HALT_COLUMNS_DDL, HaltedReadModel, applyUpToFailure, errorText, isTransient, markHalted } from './halted';
 
 export const LOCK_NAMESPACE = 7_300_002;
 
 export const lockKey = (p: Projection) => createHash('sha1').update(p.name).digest().readInt32BE(0);
-export const quote = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 export const schemaHash = (p: Projection) => createHash('sha256').update(p.schemaSql()).digest('hex').slice(0, 16);
 
 /**
@@ -33,7 +32,7 @@ export async function applyModel(
   const mine = eventsOf(p, fresh, read);
   const last = fresh[fresh.length - 1].position;
   if (mine.length === 0) return { last };
-  await client.query(`SET LOCAL search_path TO ${quote(schema)}, public; SAVEPOINT apply_model`);
+  await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}, public; SAVEPOINT apply_model`);
   try {
     await p.apply(client, mine);
     return { last };
@@ -53,15 +52,15 @@ export async function applyModel(
 /** applyModel, and the model's checkpoint moved, for a rebuild's schema. */
 export async function applyBatch(client: PoolClient, p: Projection, schema: string, page: RecordedEvent[], at: LogPosition, read?: string[]) {
   const result = await applyModel(client, p, schema, page, at, read);
-  await client.query(`UPDATE ${quote(schema)}.checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()`, [result.last.tx.toString(), result.last.seq.toString()]);
+  await client.query(`UPDATE ${quoteIdent(schema)}.checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()`, [result.last.tx.toString(), result.last.seq.toString()]);
   return result;
 }
 
 export async function ensureSchema(pool: Pool, p: Projection, schema: string): Promise<{ hash: string | null }> {
   return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
-    await client.query(`SET LOCAL search_path TO ${quote(schema)}, public`);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}, public`);
     await client.query(p.schemaSql());
     await client.query(`CREATE TABLE IF NOT EXISTS checkpoint (
       only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),

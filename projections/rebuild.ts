@@ -6,11 +6,11 @@
  */
 import { Pool } from 'pg';
 import { EventStore, LOG_START, LogPosition, RecordedEvent, comparePositions } from '../src/platform/event-store/event-store.port';
-import { inTransaction } from '../src/platform/database/pg';
+import { inTransaction, quoteIdent } from '../src/platform/database/pg';
 import { Projection, schemaOf } from './projection';
 import { BulkLoad } from './bulk';
 import { HaltedReadModel, isTransient } from './halted';
-import { LOCK_NAMESPACE, applyBatch, ensureSchema, eventsOf, lockKey, prefixesOf, quote } from './model-writes';
+import { LOCK_NAMESPACE, applyBatch, ensureSchema, eventsOf, lockKey, prefixesOf } from './model-writes';
 
 // Events per page read by a rebuild. Measured: 5,000 beats 2,500 (statement overheads) and
 // 10,000-20,000 (pages outlive the young generation, and the garbage collector pays for it).
@@ -38,7 +38,7 @@ export interface RebuildContext {
 export async function rebuildModels(ctx: RebuildContext, projections: Projection[], onProgress?: (p: RebuildProgress) => void): Promise<RebuildProgress> {
   const next = (p: Projection) => `${schemaOf(p)}__next`;
   for (const p of projections) {
-    await ctx.pool.query(`DROP SCHEMA IF EXISTS ${quote(next(p))} CASCADE`);
+    await ctx.pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(next(p))} CASCADE`);
     await ensureSchema(ctx.pool, p, next(p));
   }
   const { progress, failed } = await bulkLoad(ctx, projections, next, onProgress);
@@ -62,10 +62,10 @@ export async function rebuildModels(ctx: RebuildContext, projections: Projection
       progress.events += page.length;
     }
     for (const p of projections) {
-      await client.query(`DROP SCHEMA IF EXISTS ${quote(`${schemaOf(p)}__old`)} CASCADE`);
-      await client.query(`ALTER SCHEMA ${quote(schemaOf(p))} RENAME TO ${quote(`${schemaOf(p)}__old`)}`);
-      await client.query(`ALTER SCHEMA ${quote(next(p))} RENAME TO ${quote(schemaOf(p))}`);
-      await client.query(`DROP SCHEMA ${quote(`${schemaOf(p)}__old`)} CASCADE`);
+      await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schemaOf(p)}__old`)} CASCADE`);
+      await client.query(`ALTER SCHEMA ${quoteIdent(schemaOf(p))} RENAME TO ${quoteIdent(`${schemaOf(p)}__old`)}`);
+      await client.query(`ALTER SCHEMA ${quoteIdent(next(p))} RENAME TO ${quoteIdent(schemaOf(p))}`);
+      await client.query(`DROP SCHEMA ${quoteIdent(`${schemaOf(p)}__old`)} CASCADE`);
     }
   });
   progress.halted = [...halted.values()];
@@ -124,11 +124,11 @@ async function bulkLoad(
   }
   for (const [i, p] of projections.entries()) {
     if (failed.has(i)) {
-      await ctx.pool.query(`DROP SCHEMA IF EXISTS ${quote(schema(p))} CASCADE`);
+      await ctx.pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema(p))} CASCADE`);
       await ensureSchema(ctx.pool, p, schema(p));
       continue;
     }
-    await ctx.pool.query(`UPDATE ${quote(schema(p))}.checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()`, [
+    await ctx.pool.query(`UPDATE ${quoteIdent(schema(p))}.checkpoint SET log_tx = $1, log_seq = $2, updated_at = now()`, [
       progress.position.tx.toString(),
       progress.position.seq.toString(),
     ]);
@@ -160,7 +160,7 @@ async function bulkLoader(ctx: RebuildContext, p: Projection, schema: string): P
     add: async (events) => {
       if (events.length === 0) return;
       await inTransaction(ctx.pool, async (client) => {
-        await client.query(`SET LOCAL search_path TO ${quote(schema)}, public`);
+        await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}, public`);
         await p.apply(client, events);
       });
     },

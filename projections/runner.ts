@@ -11,7 +11,8 @@ import { Pool, QueryResult } from 'pg';
 import { EventStore, LOG_START, LogPosition, RecordedEvent, comparePositions } from '../src/platform/event-store/event-store.port';
 import { Projection, schemaOf } from './projection';
 import { HaltedReadModel, ReadModelHaltedError, haltedReadModels } from './halted';
-import { LOCK_NAMESPACE, applyModel, ensureSchema, lockKey, prefixesOf, quote, schemaHash } from './model-writes';
+import { LOCK_NAMESPACE, applyModel, ensureSchema, lockKey, prefixesOf, schemaHash } from './model-writes';
+import { quoteIdent } from '../src/platform/database/pg';
 import { RebuildProgress, rebuildModels } from './rebuild';
 
 export type { RebuildProgress };
@@ -111,7 +112,7 @@ export class ProjectionRunner {
 
   private async state(p: Projection, schema = schemaOf(p)): Promise<ModelState> {
     const { rows } = await this.pool.query<{ log_tx: bigint; log_seq: bigint; halted: boolean }>(
-      `SELECT log_tx, log_seq, halted_at IS NOT NULL AS halted FROM ${quote(schema)}.checkpoint`,
+      `SELECT log_tx, log_seq, halted_at IS NOT NULL AS halted FROM ${quoteIdent(schema)}.checkpoint`,
     );
     return rows[0] ? { position: { tx: rows[0].log_tx, seq: rows[0].log_seq }, halted: rows[0].halted } : { position: LOG_START, halted: false };
   }
@@ -169,7 +170,7 @@ export class ProjectionRunner {
     const client = await this.pool.connect();
     try {
       const locks = ps.map((p) => `pg_advisory_xact_lock(${LOCK_NAMESPACE}, ${lockKey(p)})`).join(', ');
-      const cps = ps.map((p, i) => `c${i} AS (SELECT ${i} AS i, log_tx, log_seq, halted_at IS NOT NULL AS halted FROM ${quote(schemaOf(p))}.checkpoint FOR UPDATE)`);
+      const cps = ps.map((p, i) => `c${i} AS (SELECT ${i} AS i, log_tx, log_seq, halted_at IS NOT NULL AS halted FROM ${quoteIdent(schemaOf(p))}.checkpoint FOR UPDATE)`);
       // Read models are derived, and each page's rows commit with its checkpoint: a crash can
       // only lose whole pages, which are then read and applied again. So the commit need not
       // wait for its WAL to reach disk (the ledger's own appends always do).
@@ -194,7 +195,7 @@ export class ProjectionRunner {
         if (fresh.length === 0) continue;
         const { last, halt } = await applyModel(client, p, schemaOf(p), fresh, at, prefixes);
         if (halt) halts.push(halt);
-        updates.push(`UPDATE ${quote(schemaOf(p))}.checkpoint SET log_tx = ${last.tx}, log_seq = ${last.seq}, updated_at = now()`);
+        updates.push(`UPDATE ${quoteIdent(schemaOf(p))}.checkpoint SET log_tx = ${last.tx}, log_seq = ${last.seq}, updated_at = now()`);
       }
       await client.query([...updates, 'COMMIT'].join('; '));
       for (const h of halts) this.options.onHalt?.(h);

@@ -12,9 +12,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { AES_KEY_BYTES, isSealed, open, seal } from '../platform/crypto/aes-gcm';
 import { PG_POOL, inTransaction } from '../platform/database/pg';
+import { isUuid } from '../shared/ids';
 
 const LOCK_NAMESPACE = 7_300_003; // advisory locks: one per person, for key creation vs erasure
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class VaultError extends Error {
   constructor(
@@ -92,5 +92,5 @@ export class PersonalDataVault {
 }
 
 function checkId(personId: string): void {
-  if (!UUID.test(personId)) throw new VaultError('invalid_person_id', `a person id must be a uuid: ${JSON.stringify(personId)}`);
+  if (!isUuid(personId)) throw new VaultError('invalid_person_id', `a person id must be a uuid: ${JSON.stringify(personId)}`);
 }

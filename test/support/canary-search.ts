@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
+import { quoteIdent } from '../../src/platform/database/pg';
 
 /** A string no test data, id or log line could hold by chance; lowercase, with no LIKE wildcards. */
 export function newCanary(): string {
@@ -34,11 +35,11 @@ export async function searchPostgres(pool: Pool, needle: string): Promise<{ hits
   tables.push({ schema: 'pg_catalog', name: 'pg_largeobject', bytea: ['data'] });
   const hits: string[] = [];
   for (const t of tables) {
-    const ident = `${quote(t.schema)}.${quote(t.name)}`;
+    const ident = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
     // The whole row as text covers text, varchar, json, jsonb and arrays; bytea prints as hex,
     // so its columns are searched as bytes. Parameters keep the needle out of the SQL text
     // (and so out of pg_stat_activity / statement logs).
-    const byteaTests = (t.bytea ?? []).map((col) => ` OR position(convert_to($1, 'UTF8') IN r.${quote(col)}) > 0`).join('');
+    const byteaTests = (t.bytea ?? []).map((col) => ` OR position(convert_to($1, 'UTF8') IN r.${quoteIdent(col)}) > 0`).join('');
     const { rows } = await pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${ident} AS r WHERE position(lower($1) IN lower(r::text)) > 0${byteaTests}`,
       [needle],
@@ -48,9 +49,6 @@ export async function searchPostgres(pool: Pool, needle: string): Promise<{ hits
   return { hits, tablesSearched: tables.length };
 }
 
-function quote(ident: string): string {
-  return `"${ident.replace(/"/g, '""')}"`;
-}
 
 export interface RedisSearch {
   /** `db<n> <key>: name|value (<type>)` for every key whose name or value holds the needle. */

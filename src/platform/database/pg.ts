@@ -6,6 +6,9 @@ types.setTypeParser(20, (v) => BigInt(v));
 
 export type Db = Pool;
 
+/** A SQL identifier (schema, table, database name) quoted for use in a statement. */
+export const quoteIdent = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
+
 /**
  * The process's pool. `connectTimeoutMs` bounds getting a client (connecting, or waiting for a
  * free one): without it a Postgres that accepts the TCP connection and never answers holds the
@@ -52,7 +55,7 @@ export async function ensureDatabase(connectionString: string): Promise<void> {
   url.pathname = '/postgres';
   const admin = new Pool({ connectionString: url.toString(), max: 1 });
   try {
-    await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
   } catch (err) {
     // Created meanwhile by another process: 42P04, or 23505 when both inserted the catalog row at once.
     const code = (err as { code?: string }).code;

@@ -1,6 +1,6 @@
 import { NewEvent } from './event-store.port';
+import { isUuid } from '../../shared/ids';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Rejects a malformed append before it reaches a batch (so it cannot fail anyone else's). */
 export function validateAppend(streamId: string, events: NewEvent[]): void {
@@ -10,7 +10,7 @@ export function validateAppend(streamId: string, events: NewEvent[]): void {
   if (!Array.isArray(events) || events.length === 0) throw new TypeError('append needs at least one event');
   const ids = new Set<string>();
   for (const e of events) {
-    if (!UUID.test(e.id)) throw new TypeError(`event id must be a uuid: ${JSON.stringify(e.id)}`);
+    if (!isUuid(e.id)) throw new TypeError(`event id must be a uuid: ${JSON.stringify(e.id)}`);
     if (ids.has(e.id.toLowerCase())) throw new TypeError(`event id ${e.id} appears twice in one append`);
     ids.add(e.id.toLowerCase());
     if (!e.type || typeof e.type !== 'string') throw new TypeError('event type must be a non-empty string');

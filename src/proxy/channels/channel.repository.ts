@@ -8,8 +8,8 @@ import { Pool } from 'pg';
 import { PG_POOL, inTransaction } from '../../platform/database/pg';
 import { SecretBox, SecretBoxError } from '../../platform/crypto/secret-box';
 import { Channel, ChannelError, ChannelProvider, ChannelRecord, apiKeyPurpose, last4 } from './channel';
+import { isUuid } from '../../shared/ids';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SEED_LOCK_NAMESPACE = 7_300_004; // advisory locks: one per seeded channel name
 
 export interface NewChannel {
@@ -194,7 +194,7 @@ export class ChannelRepository {
 }
 
 function whereRef(ref: string): string {
-  return UUID.test(ref) ? 'id = $1::uuid' : 'name = $1';
+  return isUuid(ref) ? 'id = $1::uuid' : 'name = $1';
 }
 
 function toRecord(r: Row): ChannelRecord {
