@@ -14,6 +14,7 @@
  *   tenth of the proxy's CPU time.
  * A refused request uses up nothing.
  */
+import './lua-commands';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { REDIS, REDIS_FACTORY, RedisFactory } from '../../platform/redis/redis.module';
@@ -102,7 +103,7 @@ export class RateLimiter implements OnModuleDestroy {
     if (active.some((l) => l.limit < EXACT_BELOW)) {
       const argv: (string | number)[] = [TTL_SECONDS];
       for (const l of active) argv.push(l.limit, l.cost);
-      const refused = (await onLimitsStore(() => (this.redis as any).tollgateAdmit(keys.length, ...keys, ...argv))) as number;
+      const refused = await onLimitsStore(() => this.redis.tollgateAdmit(keys.length, ...keys, ...argv));
       return refused === 0 ? { ok: true } : refuse(active[refused - 1]);
     }
 

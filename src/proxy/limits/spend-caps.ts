@@ -5,6 +5,7 @@
  * gives back the difference when it settles. The counter starts from the key's settled costs
  * in the request log, so a Redis restart does not reset a cap.
  */
+import './lua-commands';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
@@ -66,7 +67,7 @@ export class SpendCaps {
     const key = this.prefix + keyId;
     await whenConnected(this.redis);
     for (let i = 0; i < 2; i++) {
-      const r = (await onLimitsStore(() => (this.redis as any).tollgateSpendReserve(key, cap.toString(), amount.toString()))) as number;
+      const r = await onLimitsStore(() => this.redis.tollgateSpendReserve(key, cap.toString(), amount.toString()));
       if (r !== -1) return r === 1;
       const { rows } = await this.pool.query<{ spent: bigint }>(
         `SELECT coalesce(sum(cost_micros), 0)::bigint AS spent FROM request_log WHERE key_id = $1`,
@@ -94,7 +95,7 @@ export class SpendCaps {
   }
 
   private send(g: GiveBack): Promise<unknown> {
-    return (this.redis as any).tollgateSpendRelease(g.key, `${g.key}:giveback:${g.token}`, g.amount.toString(), TOKEN_TTL_SECONDS);
+    return this.redis.tollgateSpendRelease(g.key, `${g.key}:giveback:${g.token}`, g.amount.toString(), TOKEN_TTL_SECONDS);
   }
 
   private owe(g: GiveBack): void {
