@@ -13,7 +13,7 @@ import { ROOT } from '../support/cli-runner';
 import { FakeUpstream, startFakeUpstream } from '../support/fake-upstream';
 import { Gateway, startGateway, testRedisPrefix } from '../support/gateway';
 import { PrivateRedis, startPrivateRedis, whyNoRedisServer } from '../support/private-redis';
-import { freePort, waitFor } from '../support/wait';
+import { freePort, waitFor, untilHealthy } from '../support/wait';
 
 const FUNDS = 10_000_000n;
 const SHUTDOWN_TIMEOUT_MS = 4_000;
@@ -70,7 +70,7 @@ if (skipReason) {
       api.stdout!.on('data', (c) => output.push(String(c)));
       api.stderr!.on('data', (c) => output.push(String(c)));
       const exited = exitOf(api);
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, 30_000);
+      await untilHealthy(port);
       // The hold-expiry worker inside the API is up (it waits for the read model, made by the worker's runner).
       await waitFor(async () => (await gw.db.pool.query(`SELECT to_regclass('rm_open_holds.open_holds') AS t`)).rows[0].t !== null, 30_000).catch(() => undefined);
 
@@ -139,7 +139,7 @@ if (skipReason) {
       api.stdout!.on('data', (c) => output.push(String(c)));
       api.stderr!.on('data', (c) => output.push(String(c)));
       const exited = exitOf(api);
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, 30_000);
+      await untilHealthy(port);
 
       fake.script({ kind: 'slow', delayMsPerChunk: 200 }); // 60 words: 12 s, far past the bound
       const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: secret, maxRetries: 0 });

@@ -1,5 +1,5 @@
 /** Runs the built `tollgate` command as a child process, as an operator would. */
-import { execFile } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -40,4 +40,17 @@ export function expectOneErrorLine(r: Run, pattern?: RegExp): void {
   expect(lines[0]).toMatch(/^error: /);
   if (pattern) expect(lines[0]).toMatch(pattern);
   expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+/**
+ * Starts a built entry point (`main` the API, `worker` the jobs) as a child process, the way an
+ * operator runs it. With `output`, everything it prints is appended there; else it is dropped.
+ */
+export function spawnBuilt(entry: 'main' | 'worker', env: NodeJS.ProcessEnv, output?: string[]): ChildProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', `${entry}.js`)], { env, stdio: output ? ['ignore', 'pipe', 'pipe'] : 'ignore' });
+  if (output) {
+    child.stdout!.on('data', (c) => output.push(String(c)));
+    child.stderr!.on('data', (c) => output.push(String(c)));
+  }
+  return child;
 }

@@ -21,3 +21,8 @@ export function freePort(): Promise<number> {
     s.on('error', reject);
   });
 }
+
+/** Until an API process on this port answers /health with 200 (it started, and reached Postgres). */
+export function untilHealthy(port: number, timeoutMs = 30_000): Promise<void> {
+  return waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, timeoutMs, `the API on port ${port}`);
+}

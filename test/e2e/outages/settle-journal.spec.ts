@@ -4,16 +4,17 @@
  * process that delivered it is still up or was killed and replaced (its settle journal under
  * DATA_DIR is replayed by the next one).
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, receiptCost, startGateway, testRedisPrefix } from '../../support/gateway';
-import { ROOT } from '../../support/cli-runner';
+import { spawnBuilt } from '../../support/cli-runner';
 import { PrivatePostgres, freePort, privateDb, startPrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
 import { TEST_REDIS_URL } from '../../support/test-env';
+import { untilHealthy } from '../../support/wait';
 import { SettleJournal } from '../../../src/proxy/billing/settle-journal';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
 
@@ -197,9 +198,9 @@ if (skipReason) {
         EVENTSTORE_URL: '',
       };
       const startApi = async () => {
-        const api = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { env, stdio: 'ignore' });
+        const api = spawnBuilt('main', env);
         children.push(api);
-        await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, 30_000);
+        await untilHealthy(port);
         return api;
       };
       const api = await startApi();

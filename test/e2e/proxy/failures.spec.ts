@@ -2,18 +2,17 @@
  * When things go wrong mid-request: the client leaves mid-stream, a channel fails or hangs
  * before its first byte, the API process dies holding credit.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { ChildProcess } from 'node:child_process';
 import OpenAI from 'openai';
 import { GoogleGenAI } from '@google/genai';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway, testRedisPrefix } from '../../support/gateway';
-import { ROOT } from '../../support/cli-runner';
+import { spawnBuilt } from '../../support/cli-runner';
 import { ChannelRepository } from '../../../src/proxy/channels/channel.repository';
 import { ChannelDirectory } from '../../../src/proxy/channels/channel-directory';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
 import { TEST_REDIS_URL } from '../../support/test-env';
-import { freePort, waitFor } from '../../support/wait';
+import { freePort, waitFor, untilHealthy } from '../../support/wait';
 
 const FUNDS = 10_000_000n;
 
@@ -232,9 +231,9 @@ describe('the API process dies mid-request', () => {
       LOG_LEVEL: 'warn',
       EVENTSTORE_URL: '',
     };
-    const api = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { env, stdio: 'ignore' });
+    const api = spawnBuilt('main', env);
     children.push(api);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, 30_000);
+    await untilHealthy(port);
 
     fake.script({ kind: 'hang' });
     void fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
@@ -250,7 +249,7 @@ describe('the API process dies mid-request', () => {
 
     api.kill('SIGKILL');
     await new Promise((r) => api.once('exit', r));
-    const worker = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'worker.js')], { env, stdio: 'ignore' });
+    const worker = spawnBuilt('worker', env);
     children.push(worker);
 
     await waitFor(async () => (await ledger.load(accountId)).state.held === 0n, 30_000);

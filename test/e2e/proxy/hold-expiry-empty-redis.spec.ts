@@ -8,11 +8,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
-import { ROOT } from '../../support/cli-runner';
+import { ROOT, spawnBuilt } from '../../support/cli-runner';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway, testRedisPrefix } from '../../support/gateway';
 import { PrivateRedis, startPrivateRedis, whyNoRedisServer } from '../../support/private-redis';
-import { freePort, waitFor } from '../../support/wait';
+import { freePort, waitFor, untilHealthy } from '../../support/wait';
 
 const FUNDS = 10_000_000n;
 const skipReason = whyNoRedisServer();
@@ -69,9 +69,9 @@ if (skipReason) {
       await redis.start(); // empty: the scheduler the worker made is gone
 
       const port = await freePort();
-      const api = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { env: { ...env, PORT: String(port) }, stdio: 'ignore' });
+      const api = spawnBuilt('main', { ...env, PORT: String(port) });
       children.push(api);
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, 30_000);
+      await untilHealthy(port);
       fake.script({ kind: 'hang' });
       void fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
         method: 'POST',
