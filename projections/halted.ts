@@ -7,6 +7,7 @@
  */
 import { Pool, PoolClient } from 'pg';
 import { RecordedEvent } from '../src/platform/event-store/event-store.port';
+import { DomainError } from '../src/shared/domain-error';
 import { Projection, schemaOf } from './projection';
 
 export interface HaltedReadModel {
@@ -17,14 +18,17 @@ export interface HaltedReadModel {
 }
 
 /** What caughtUp() throws when a read model it waits for is halted: naming each one. */
-export class ReadModelHaltedError extends Error {
-  readonly code = 'read_model_halted';
-  constructor(readonly halted: HaltedReadModel[]) {
+export class ReadModelHaltedError extends DomainError<'read_model_halted', { halted: HaltedReadModel[] }> {
+  override readonly name = 'ReadModelHaltedError';
+  override readonly showsCode = false;
+
+  constructor(halted: HaltedReadModel[]) {
     super(
+      'read_model_halted',
       `${halted.map((h) => `read model ${h.name} is halted at event ${h.eventId} (${h.error})`).join('; ')}; ` +
         'it no longer follows the log: fix the cause, then run `tollgate ledger replay`',
+      { halted },
     );
-    this.name = 'ReadModelHaltedError';
   }
 }
 

@@ -4,16 +4,9 @@
  * errors never print a stack trace; an unexpected one prints its stack only at LOG_LEVEL
  * debug or trace.
  */
-import { AppConfig, ConfigError } from '../config/config';
-import { LedgerError } from '../ledger/domain/errors';
-import { MoneyFormatError } from '../shared/money';
-import { VaultError } from '../compliance/personal-data-vault';
-import { EventIdConflictError, VersionConflictError } from '../platform/event-store/event-store.port';
+import { AppConfig } from '../config/config';
 import { describeDatabaseError } from '../platform/database/pg-errors';
-import { KeyError } from '../keys/domain/key.errors';
-import { ChannelError } from '../proxy/channels/channel';
-import { SecretBoxError } from '../platform/crypto/secret-box';
-import { ReadModelHaltedError } from '../../projections/halted';
+import { DomainError } from '../shared/domain-error';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -31,19 +24,9 @@ export interface CliFailure {
 
 export function describeCliError(err: unknown, config?: AppConfig): CliFailure {
   if (err instanceof UsageError) return { message: err.message, exitCode: EXIT_USAGE };
-  // Domain errors with a stable code: the message, and the code a script can match on.
-  if (err instanceof LedgerError || err instanceof KeyError || err instanceof ChannelError || err instanceof SecretBoxError) {
-    return { message: `${err.message} (${err.code})`, exitCode: EXIT_FAILURE };
-  }
-  if (
-    err instanceof MoneyFormatError ||
-    err instanceof ReadModelHaltedError ||
-    err instanceof ConfigError ||
-    err instanceof VaultError ||
-    err instanceof VersionConflictError ||
-    err instanceof EventIdConflictError
-  ) {
-    return { message: err.message, exitCode: EXIT_FAILURE };
+  // Domain errors: the message, and the code a script can match on (for those that show it).
+  if (err instanceof DomainError) {
+    return { message: err.showsCode ? `${err.message} (${err.code})` : err.message, exitCode: EXIT_FAILURE };
   }
   const db = config && describeDatabaseError(err, config.DATABASE_URL);
   if (db) return { message: db, exitCode: EXIT_FAILURE };

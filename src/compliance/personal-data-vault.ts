@@ -12,18 +12,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { AES_KEY_BYTES, isSealed, open, seal } from '../platform/crypto/aes-gcm';
 import { PG_POOL, inTransaction } from '../platform/database/pg';
+import { DomainError } from '../shared/domain-error';
 import { isUuid } from '../shared/ids';
 
 const LOCK_NAMESPACE = 7_300_003; // advisory locks: one per person, for key creation vs erasure
 
-export class VaultError extends Error {
-  constructor(
-    readonly code: 'person_erased' | 'invalid_person_id' | 'malformed_value' | 'undecryptable',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'VaultError';
-  }
+export class VaultError extends DomainError<'person_erased' | 'invalid_person_id' | 'malformed_value' | 'undecryptable'> {
+  override readonly name = 'VaultError';
+  override readonly showsCode = false;
 }
 
 @Injectable()

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DomainError } from '../shared/domain-error';
 
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -125,8 +126,13 @@ const schema = z.object({
 export type AppConfig = z.infer<typeof schema>;
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export class ConfigError extends DomainError<'invalid_config'> {
+  override readonly name = 'ConfigError';
+  override readonly showsCode = false;
+
+  constructor(message: string) {
+    super('invalid_config', message);
+  }
 }
 
 /** Parses the environment; the error message is one line naming each bad variable. */

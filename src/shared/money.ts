@@ -2,6 +2,8 @@
  * Money is bigint micro-credits (µcr): 1 credit = 1 USD = 1,000,000 µcr. Never a float.
  * Parsing and formatting go through decimal strings so no value is ever rounded silently.
  */
+import { DomainError } from './domain-error';
+
 export type Micros = bigint;
 
 export const MICROS_PER_CREDIT = 1_000_000n;
@@ -18,11 +20,12 @@ export const MAX_CREDITS_TEXT = '1,000,000,000';
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d{1,6}))?$/;
 
-export class MoneyFormatError extends Error {
-  readonly code = 'invalid_amount';
+export class MoneyFormatError extends DomainError<'invalid_amount'> {
+  override readonly name = 'MoneyFormatError';
+  override readonly showsCode = false;
+
   constructor(input: string) {
-    super(`not an amount of credits with at most 6 decimals: ${JSON.stringify(input)}`);
-    this.name = 'MoneyFormatError';
+    super('invalid_amount', `not an amount of credits with at most 6 decimals: ${JSON.stringify(input)}`);
   }
 }
 

@@ -3,6 +3,8 @@
  * with (CLI, staff API); KeyAuthError is what authenticating a presented key can fail with,
  * which the proxy maps to 401 in each API format's own error shape.
  */
+import { DomainError } from '../../shared/domain-error';
+
 export type KeyErrorCode =
   | 'account_not_found'
   | 'key_not_found'
@@ -13,24 +15,12 @@ export type KeyErrorCode =
   | 'version_conflict'
   | 'broadcast_failed';
 
-export class KeyError extends Error {
-  constructor(
-    readonly code: KeyErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KeyError';
-  }
+export class KeyError extends DomainError<KeyErrorCode> {
+  override readonly name = 'KeyError';
 }
 
 export type KeyAuthErrorCode = 'invalid_api_key' | 'key_revoked' | 'key_expired';
 
-export class KeyAuthError extends Error {
-  constructor(
-    readonly code: KeyAuthErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KeyAuthError';
-  }
+export class KeyAuthError extends DomainError<KeyAuthErrorCode> {
+  override readonly name = 'KeyAuthError';
 }

@@ -1,4 +1,10 @@
-/** Ledger errors carry a stable code; one HTTP filter and the CLI map codes to status and text. */
+/**
+ * Ledger errors carry a stable code (see shared/domain-error.ts): the proxy's mapper
+ * (proxy/http/domain-error-map.ts) turns the ones a request can meet into its answers, and the
+ * CLI's (cli/cli-errors.ts) prints `message (code)`.
+ */
+import { DomainError } from '../../shared/domain-error';
+
 export type LedgerErrorCode =
   | 'account_not_found'
   | 'insufficient_credits'
@@ -13,13 +19,6 @@ export type LedgerErrorCode =
   | 'idempotency_conflict'
   | 'version_conflict';
 
-export class LedgerError extends Error {
-  constructor(
-    readonly code: LedgerErrorCode,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'LedgerError';
-  }
+export class LedgerError extends DomainError<LedgerErrorCode, Record<string, unknown>> {
+  override readonly name = 'LedgerError';
 }

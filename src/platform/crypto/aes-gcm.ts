@@ -5,20 +5,15 @@
  * to (a person, a row): a value copied elsewhere fails authentication instead of decrypting.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { DomainError } from '../../shared/domain-error';
 
 const VERSION = 'v1';
 const IV_BYTES = 12; // the GCM standard nonce size
 const TAG_BYTES = 16;
 export const AES_KEY_BYTES = 32;
 
-export class SealError extends Error {
-  constructor(
-    readonly code: 'malformed_value' | 'undecryptable',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SealError';
-  }
+export class SealError extends DomainError<'malformed_value' | 'undecryptable'> {
+  override readonly name = 'SealError';
 }
 
 /** Whether the value has the shape of a sealed value (says nothing of whether it authenticates). */

@@ -10,19 +10,14 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/config';
+import { DomainError } from '../../shared/domain-error';
 import { SealError, open, seal } from './aes-gcm';
 
 /** Public on purpose: anything sealed with it is readable by anyone with this source code. */
 export const DEVELOPMENT_KEY = createHash('sha256').update('tollgate-development-key').digest();
 
-export class SecretBoxError extends Error {
-  constructor(
-    readonly code: 'malformed_secret' | 'undecryptable_secret',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SecretBoxError';
-  }
+export class SecretBoxError extends DomainError<'malformed_secret' | 'undecryptable_secret'> {
+  override readonly name = 'SecretBoxError';
 }
 
 @Injectable()

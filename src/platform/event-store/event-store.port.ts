@@ -9,6 +9,7 @@
  *   compared, so a retry made later by the same command still counts as the same event.
  * - A stream's version is the number of events in it; the first event has version 1.
  */
+import { DomainError } from '../../shared/domain-error';
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -102,22 +103,21 @@ export interface EventStore {
 
 export const EVENT_STORE = Symbol('EVENT_STORE');
 
-export class VersionConflictError extends Error {
-  readonly code = 'version_conflict';
-  constructor(
-    readonly streamId: string,
-    readonly expected: ExpectedVersion,
-    readonly actual: bigint,
-  ) {
-    super(`stream ${streamId} is at version ${actual}, expected ${String(expected)}`);
-    this.name = 'VersionConflictError';
+export class VersionConflictError extends DomainError<'version_conflict', { streamId: string; expected: ExpectedVersion; actual: bigint }> {
+  override readonly name = 'VersionConflictError';
+  override readonly showsCode = false;
+
+  constructor(streamId: string, expected: ExpectedVersion, actual: bigint) {
+    super('version_conflict', `stream ${streamId} is at version ${actual}, expected ${String(expected)}`, { streamId, expected, actual });
   }
 }
 
-export class EventIdConflictError extends Error {
-  readonly code = 'event_exists_with_different';
-  constructor(readonly eventId: string) {
-    super(`event ${eventId} already exists with a different stream, type or payload`);
-    this.name = 'EventIdConflictError';
+/** Code as TigerBeetle names the case: the id exists, with a different stream, type or payload. */
+export class EventIdConflictError extends DomainError<'event_exists_with_different', { eventId: string }> {
+  override readonly name = 'EventIdConflictError';
+  override readonly showsCode = false;
+
+  constructor(eventId: string) {
+    super('event_exists_with_different', `event ${eventId} already exists with a different stream, type or payload`, { eventId });
   }
 }

@@ -2,6 +2,7 @@
  * Upstream channels: a provider account reached at a base URL with an API key of ours. The
  * types and the rules every way of creating a channel shares (CLI, seeding at start).
  */
+import { DomainError } from '../../shared/domain-error';
 
 export const CHANNEL_PROVIDERS = ['openai', 'anthropic', 'gemini', 'xai', 'openai-compatible'] as const;
 export type ChannelProvider = (typeof CHANNEL_PROVIDERS)[number];
@@ -59,14 +60,8 @@ export interface ChannelRecord {
   updatedAt: Date;
 }
 
-export class ChannelError extends Error {
-  constructor(
-    readonly code: 'channel_not_found' | 'channel_name_taken' | 'invalid_channel',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ChannelError';
-  }
+export class ChannelError extends DomainError<'channel_not_found' | 'channel_name_taken' | 'invalid_channel'> {
+  override readonly name = 'ChannelError';
 }
 
 export const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -3,18 +3,21 @@
  * anything is sent upstream, so nothing is charged; the param names the field at fault, as
  * OpenAI's own 400 answers do.
  */
+import { DomainError } from '../../shared/domain-error';
 import type { OpenAIErrorBody } from './openai-wire';
 
 export type TranslationErrorCode = 'unsupported_parameter' | 'invalid_request';
 
-export class TranslationError extends Error {
-  constructor(
-    readonly code: TranslationErrorCode,
-    message: string,
-    readonly param: string | null = null,
-  ) {
-    super(message);
-    this.name = 'TranslationError';
+export class TranslationError extends DomainError<TranslationErrorCode, { param: string | null }> {
+  override readonly name = 'TranslationError';
+
+  constructor(code: TranslationErrorCode, message: string, param: string | null = null) {
+    super(code, message, { param });
+  }
+
+  /** The request field at fault, as OpenAI's own 400 answers name it. */
+  get param(): string | null {
+    return this.details.param;
   }
 }
 
