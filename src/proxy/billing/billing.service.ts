@@ -18,8 +18,9 @@ import { CLOCK, Clock } from '../../platform/clock';
 import { LedgerService } from '../../ledger/application/ledger.service';
 import { LedgerError } from '../../ledger/domain/errors';
 import { UsageFigures } from '../../ledger/domain/events';
-import { MAX_CREDITS_TEXT, formatCredits } from '../../shared/money';
+import { formatCredits } from '../../shared/money';
 import { ProxyError, databaseUnavailable } from '../http/proxy-error';
+import { proxyErrorFor } from '../http/domain-error-map';
 import { KeptCommand } from './settle-journal.codec';
 import { isPgUnavailable } from '../../platform/database/pg-unavailable';
 
@@ -151,19 +152,8 @@ export class BillingService {
     }
   }
 
+  /** A refused reservation as the client is told it (402 and the like, see domain-error-map.ts). */
   private translate(err: unknown): Error {
-    if (err instanceof LedgerError) {
-      if (err.code === 'insufficient_credits') {
-        return new ProxyError('insufficient_credits', `not enough credits for this request: it may cost up to ${formatCredits(BigInt(String(err.details.needed ?? 0)))} credits, ${formatCredits(BigInt(String(err.details.available ?? 0)))} are available`);
-      }
-      // A worst case beyond the ledger's bound (10^15 µcr) is a hold no account can ever cover:
-      // to the client that is the same answer as any hold its credit cannot cover, not a 500.
-      if (err.code === 'amount_out_of_range') {
-        return new ProxyError('insufficient_credits', `not enough credits for this request: it may cost more than the ${MAX_CREDITS_TEXT} credits any account can hold`);
-      }
-      if (err.code === 'account_not_found') return new ProxyError('invalid_api_key', 'the key belongs to no account');
-    }
-    if (isPgUnavailable(err)) return databaseUnavailable();
-    return err as Error;
+    return proxyErrorFor(err) ?? (isPgUnavailable(err) ? databaseUnavailable() : (err as Error));
   }
 }

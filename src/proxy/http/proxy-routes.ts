@@ -19,6 +19,7 @@ import { ProxyService } from '../proxy.service';
 import { ApiFormat, ProxyError, databaseUnavailable, formatOfPath, quoted } from './proxy-error';
 import { isPgUnavailable } from '../../platform/database/pg-unavailable';
 import { checkJsonStructure } from './json-structure-check';
+import { proxyErrorFor } from './domain-error-map';
 import { CatalogService } from '../catalog.service';
 import { RequestLogRepository } from '../usage/request-log.repository';
 import { receiptOf } from '../usage/receipt';
@@ -190,14 +191,7 @@ export class ProxyRoutes implements OnModuleInit {
     try {
       return await this.auth.authenticate(presented);
     } catch (err) {
-      if (err instanceof KeyAuthError) {
-        const messages = {
-          invalid_api_key: 'the API key is not valid',
-          key_revoked: 'the API key has been revoked',
-          key_expired: 'the API key has expired',
-        } as const;
-        throw await this.failedAuth(request, new ProxyError(err.code, messages[err.code]));
-      }
+      if (err instanceof KeyAuthError) throw await this.failedAuth(request, proxyErrorFor(err));
       throw err;
     }
   }

@@ -4,6 +4,8 @@
  * OpenAI's own 400 answers do.
  */
 import { DomainError } from '../../shared/domain-error';
+import { proxyErrorFor } from '../http/domain-error-map';
+import { errorBody } from '../http/proxy-error';
 import type { OpenAIErrorBody } from './openai-wire';
 
 export type TranslationErrorCode = 'unsupported_parameter' | 'invalid_request';
@@ -27,7 +29,8 @@ export const unsupported = (param: string, message: string): TranslationError =>
 export const invalid = (param: string | null, message: string): TranslationError =>
   new TranslationError('invalid_request', message, param);
 
-/** The answer a client in the OpenAI format gets for a refused request (always HTTP 400). */
+/** The answer a client in the OpenAI format gets for a refused request (always HTTP 400), as the proxy's mapper words it. */
 export function translationErrorToOpenai(err: TranslationError): { status: number; body: OpenAIErrorBody } {
-  return { status: 400, body: { error: { message: err.message, type: 'invalid_request_error', param: err.param, code: err.code } } };
+  const answer = proxyErrorFor(err);
+  return { status: answer.status, body: errorBody('openai', answer) as OpenAIErrorBody };
 }
