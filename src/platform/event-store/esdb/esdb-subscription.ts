@@ -15,54 +15,37 @@ import {
   START,
   streamNameFilter,
 } from '@eventstore/db-client';
-import { comparePositions, LogPosition, LOG_START, RecordedEvent, SubscribeOptions, Subscription } from '../event-store.port';
+import { CatchUpSubscription } from '../catch-up-subscription';
+import { comparePositions, LogPosition, RecordedEvent, SubscribeOptions } from '../event-store.port';
 import { CLAIM_STREAM_PREFIX, fromEsdbPosition, isStart, isTollgateEvent, toEsdbPosition, toRecorded } from './esdb-records';
 
 /** Without prefixes: every stream but system ($…) and claim streams, still decided on the server. */
 const TOLLGATE_STREAMS = `^(?!\\$)(?!${CLAIM_STREAM_PREFIX})`;
 
-type Waiter = { target: LogPosition; resolve: () => void; reject: (e: Error) => void };
-
-export class EsdbSubscription implements Subscription {
-  private position: LogPosition;
-  private running = true;
-  private readonly loop: Promise<void>;
+export class EsdbSubscription extends CatchUpSubscription {
   private signal: (() => void) | undefined;
   private signalled = false;
-  private waiters: Waiter[] = [];
 
   constructor(
     private readonly client: EventStoreDBClient,
-    private readonly options: SubscribeOptions,
+    options: SubscribeOptions,
     /** The newest position under the prefixes, not looking below `floor` (already delivered). */
-    private readonly head: (prefixes: string[] | undefined, floor: LogPosition) => Promise<LogPosition>,
-    private readonly onStop: () => void,
+    private readonly headOf: (prefixes: string[] | undefined, floor: LogPosition) => Promise<LogPosition>,
+    onStop: () => void,
   ) {
-    this.position = options.after ?? LOG_START;
-    this.loop = this.run();
+    super(options, onStop);
+    this.startLoop();
   }
 
-  async caughtUp(): Promise<void> {
-    if (!this.running) throw new Error('subscription is stopped');
-    const target = await this.head(this.prefixes(), this.position);
-    if (comparePositions(this.position, target) >= 0) return;
-    return new Promise((resolve, reject) => this.waiters.push({ target, resolve, reject }));
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.loop;
-    for (const w of this.waiters) w.reject(new Error('subscription stopped'));
-    this.waiters = [];
-    this.onStop();
+  protected override head(): Promise<LogPosition> {
+    return this.headOf(this.prefixes(), this.position);
   }
 
   private prefixes(): string[] | undefined {
     return this.options.streamPrefixes?.length ? this.options.streamPrefixes : undefined;
   }
 
-  private async run(): Promise<void> {
+  protected override async run(): Promise<void> {
     const limit = this.options.limit ?? 1000;
     let backoff = 100;
     while (this.running) {
@@ -92,8 +75,7 @@ export class EsdbSubscription implements Subscription {
             continue;
           }
           await this.options.onEvents(batch);
-          this.position = batch[batch.length - 1].position;
-          this.settleWaiters();
+          this.delivered(batch[batch.length - 1].position);
           backoff = 100;
         }
       } catch (err) {
@@ -129,13 +111,7 @@ export class EsdbSubscription implements Subscription {
     return out;
   }
 
-  private settleWaiters(): void {
-    const ready = this.waiters.filter((w) => comparePositions(this.position, w.target) >= 0);
-    this.waiters = this.waiters.filter((w) => comparePositions(this.position, w.target) < 0);
-    ready.forEach((w) => w.resolve());
-  }
-
-  private wake(): void {
+  protected override wake(): void {
     if (this.signal) this.signal();
     else this.signalled = true;
   }
