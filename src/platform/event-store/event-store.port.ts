@@ -107,7 +107,11 @@ export class VersionConflictError extends DomainError<'version_conflict', { stre
   override readonly name = 'VersionConflictError';
   override readonly showsCode = false;
 
-  constructor(streamId: string, expected: ExpectedVersion, actual: bigint) {
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: bigint,
+  ) {
     super('version_conflict', `stream ${streamId} is at version ${actual}, expected ${String(expected)}`, { streamId, expected, actual });
   }
 }
@@ -117,7 +121,7 @@ export class EventIdConflictError extends DomainError<'event_exists_with_differe
   override readonly name = 'EventIdConflictError';
   override readonly showsCode = false;
 
-  constructor(eventId: string) {
+  constructor(readonly eventId: string) {
     super('event_exists_with_different', `event ${eventId} already exists with a different stream, type or payload`, { eventId });
   }
 }
