@@ -111,8 +111,11 @@ export class PriceBook implements OnApplicationBootstrap, OnModuleDestroy {
     return run;
   }
 
-  /** Publishes a table; returns its version. The same content published again is the same version. */
-  publish(models: readonly ModelPrice[], options: PublishOptions): Promise<number> {
+  /**
+   * Publishes a table; returns its version. The same content published again is the same version.
+   * (async: an invalid table is a rejection, like every other refusal, not a synchronous throw.)
+   */
+  async publish(models: readonly ModelPrice[], options: PublishOptions): Promise<number> {
     const effectiveAt = options.effectiveAt instanceof Date ? options.effectiveAt.toISOString() : options.effectiveAt;
     const content = normalizeContent({ effectiveAt, marginBps: options.marginBps, models: [...models], source: options.source ?? 'operator' });
     const id = priceTableId(content);
@@ -136,7 +139,7 @@ export class PriceBook implements OnApplicationBootstrap, OnModuleDestroy {
    * shipped table or the margin changes. Safe to run on many instances at once: all of them
    * race for the same event id, one wins and the others find its table on their next read.
    */
-  seedShipped(marginBps: number, models: readonly ModelPrice[] = SHIPPED_PRICE_TABLE): Promise<number> {
+  async seedShipped(marginBps: number, models: readonly ModelPrice[] = SHIPPED_PRICE_TABLE): Promise<number> {
     return this.append<PublishedPriceTable | undefined>({
       load: async () => {
         await this.refresh();
