@@ -1,11 +1,12 @@
 /**
- * The ledger context. One way to send a ledger command: through the CommandBus. Callers outside
- * the ledger (billing on the request path, the settle journal, hold expiry, accounts, the CLI)
- * send ExecuteAccountCommand (or GrantPromoCreditsCommand, which answers with the balance
- * after), and the handlers pass them to LedgerService's per-account lanes, which load, decide
+ * The ledger context. One way to send a ledger command: through the CommandBus. Every sender
+ * (billing on the request path, the settle journal, the hold expiry job, accounts, the CLI)
+ * sends ExecuteAccountCommand (or GrantPromoCreditsCommand, which answers with the balance
+ * after), and the handlers pass it to LedgerService's per-account lanes, which load, decide
  * and append. Chosen over a typed port because the bus costs the request path one small
  * command object and a map lookup, and the design card names @nestjs/cqrs for commands.
- * LedgerService stays injectable for reads (load, cachedState) and for tests.
+ * LedgerService stays injectable for reads (load, cachedState), never to send a command; tests
+ * and benchmarks drive it directly.
  *
  * The service is built by a factory because its third constructor argument is plain options,
  * not an injectable. CqrsModule.forRoot() is global, so every context can inject the CommandBus.
