@@ -5,7 +5,7 @@ import { DatabaseModule } from './platform/database/database.module';
 import { EventStoreModule } from './platform/event-store/event-store.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { ProjectionWorker } from './ledger/application/projection-worker';
-import { HoldExpirySweeper } from './proxy/billing/hold-expiry';
+import { HoldExpirySweeper } from './ledger/jobs/hold-expiry.job';
 
 /**
  * Everything the worker process runs, each as a provider that starts in onApplicationBootstrap

@@ -1,8 +1,15 @@
 /**
- * The ledger context: account commands go through the CommandBus to LedgerService, which
- * loads, decides and appends. The service is built by a factory because its third
- * constructor argument is plain options, not an injectable. CqrsModule.forRoot() is global,
- * so every context can inject the CommandBus.
+ * The ledger context. One way to send a ledger command: through the CommandBus. Every sender
+ * (billing on the request path, the settle journal, the hold expiry job, accounts, the CLI)
+ * sends ExecuteAccountCommand (or GrantPromoCreditsCommand, which answers with the balance
+ * after), and the handlers pass it to LedgerService's per-account lanes, which load, decide
+ * and append. Chosen over a typed port because the bus costs the request path one small
+ * command object and a map lookup, and the design card names @nestjs/cqrs for commands.
+ * LedgerService stays injectable for reads (load, cachedState), never to send a command; tests
+ * and benchmarks drive it directly.
+ *
+ * The service is built by a factory because its third constructor argument is plain options,
+ * not an injectable. CqrsModule.forRoot() is global, so every context can inject the CommandBus.
  */
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
@@ -10,7 +17,9 @@ import { CLOCK, Clock } from '../platform/clock';
 import { EVENT_STORE, EventStore } from '../platform/event-store/event-store.port';
 import { LedgerService } from './application/ledger.service';
 import { ExecuteAccountHandler } from './application/execute-account.handler';
+import { GrantPromoCreditsHandler } from './application/grant-promo-credits.handler';
 import { LedgerReadRepository } from './application/ledger-read.repository';
+import { OpenHoldsRepository } from './application/open-holds.repository';
 import { ReadModels } from './application/read-models';
 
 @Module({
@@ -22,9 +31,11 @@ import { ReadModels } from './application/read-models';
       useFactory: (store: EventStore, clock: Clock) => new LedgerService(store, clock),
     },
     ExecuteAccountHandler,
+    GrantPromoCreditsHandler,
     LedgerReadRepository,
+    OpenHoldsRepository,
     ReadModels,
   ],
-  exports: [LedgerService, LedgerReadRepository, ReadModels],
+  exports: [LedgerService, LedgerReadRepository, OpenHoldsRepository, ReadModels],
 })
 export class LedgerModule {}

@@ -7,6 +7,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { CLOCK, Clock } from '../../platform/clock';
 import { EVENT_STORE, EventStore } from '../../platform/event-store/event-store.port';
+import { decideAndAppend } from '../../platform/event-store/decide-and-append';
 import { PersonalDataVault } from '../../compliance/personal-data-vault';
 import { deterministicId } from '../../shared/ids';
 import { ExecuteAccountCommand } from '../../ledger/application/execute-account.command';
@@ -40,17 +41,20 @@ export class AccountsService {
       type: 'UserRegistered',
       data: { userId, email: await this.vault.encrypt(userId, input.email) },
     };
-    await this.store.append(
-      userStream(userId),
-      [
-        {
-          id: deterministicId(`user:${userId}:registered`),
-          ...event,
-          metadata: { occurredAt: this.clock.now().toISOString(), actor: input.actor },
-        },
-      ],
-      { expectedVersion: 'no_stream' },
-    );
+    const registered = {
+      id: deterministicId(`user:${userId}:registered`),
+      ...event,
+      metadata: { occurredAt: this.clock.now().toISOString(), actor: input.actor },
+    };
+    // A new id's stream is empty: no read first, and a conflict (never expected) is not retried.
+    await decideAndAppend<undefined, void>({
+      store: this.store,
+      stream: userStream(userId),
+      maxAttempts: 1,
+      assumed: { state: undefined, version: 0n },
+      load: async () => ({ state: undefined, version: await this.store.streamVersion(userStream(userId)) }),
+      decide: () => ({ append: [registered], appended: () => undefined }),
+    });
     await this.commands.execute(
       new ExecuteAccountCommand(
         accountId,

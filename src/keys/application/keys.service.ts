@@ -1,7 +1,8 @@
 /**
  * Managing API keys: load the key's stream → decide → append with the expected version (a
- * bounded retry on conflict) → write the api_keys row from the folded stream (read-your-writes
- * for authentication) → broadcast the change to every API instance and wait for their acks.
+ * bounded retry on conflict: decideAndAppend) → write the api_keys row from the folded stream
+ * (read-your-writes for authentication) → broadcast the change to every API instance and wait
+ * for their acks.
  *
  * A crash between the append and the row leaves the row behind its stream; reconcile() finds
  * such rows (stream version ahead of row version) and writes them again. Running a command
@@ -13,7 +14,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Clock } from '../../platform/clock';
-import { EventIdConflictError, EventStore, NewEvent, VersionConflictError } from '../../platform/event-store/event-store.port';
+import { EventStore, NewEvent } from '../../platform/event-store/event-store.port';
+import { decideAndAppend } from '../../platform/event-store/decide-and-append';
 import { accountStream } from '../../ledger/domain/events';
 import { ApiKeyCommand, ApiKeyState, DEFAULT_PROJECT, decideKey, evolveKey, evolveKeyAll, initialKeyState } from '../domain/api-key.decider';
 import { keyEventIdFor } from '../domain/api-key-event-ids';
@@ -162,30 +164,27 @@ export class KeysService {
     return { key, changed: done.changed, broadcast };
   }
 
-  private async execute(keyId: string, command: ApiKeyCommand, actor: string): Promise<Decided> {
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const { state, version } = await this.load(keyId);
-      const now = this.clock.now();
-      const events = decideKey(command, state, { now });
-      if (events.length === 0) return { state, version, changed: false };
-      const toAppend: NewEvent[] = events.map((e, i) => ({
-        id: keyEventIdFor(command, i),
-        ...encodeKeyEvent(e),
-        metadata: { occurredAt: now.toISOString(), command: command.type, actor },
-      }));
-      try {
-        const result = await this.store.append(apiKeyStream(keyId), toAppend, { expectedVersion: version });
-        if (result.idempotent) return { ...(await this.load(keyId)), changed: false };
-        return { state: evolveKeyAll(events, state), version: result.nextVersion, changed: true };
-      } catch (err) {
-        if (err instanceof VersionConflictError) continue; // someone else wrote: read and decide again
-        if (err instanceof EventIdConflictError) {
-          throw new KeyError('idempotency_conflict', 'this change id was already used for a different change');
-        }
-        throw err;
-      }
-    }
-    throw new KeyError('version_conflict', `key ${keyId} kept changing under us; gave up after ${MAX_ATTEMPTS} attempts`);
+  private execute(keyId: string, command: ApiKeyCommand, actor: string): Promise<Decided> {
+    return decideAndAppend<ApiKeyState, Decided>({
+      store: this.store,
+      stream: apiKeyStream(keyId),
+      maxAttempts: MAX_ATTEMPTS,
+      load: () => this.load(keyId),
+      decide: ({ state, version }) => {
+        const now = this.clock.now();
+        const events = decideKey(command, state, { now });
+        if (events.length === 0) return { answer: { state, version, changed: false } };
+        const append: NewEvent[] = events.map((e, i) => ({
+          id: keyEventIdFor(command, i),
+          ...encodeKeyEvent(e),
+          metadata: { occurredAt: now.toISOString(), command: command.type, actor },
+        }));
+        return { append, appended: (result) => ({ state: evolveKeyAll(events, state), version: result.nextVersion, changed: true }) };
+      },
+      alreadyAppended: async () => ({ ...(await this.load(keyId)), changed: false }),
+      onIdConflict: () => new KeyError('idempotency_conflict', 'this change id was already used for a different change'),
+      gaveUp: (err) => new KeyError('version_conflict', `key ${keyId} kept changing under us; gave up after ${err.attempts} attempts`),
+    });
   }
 
   private async writeRow(done: Decided): Promise<ApiKeyRecord> {

@@ -7,6 +7,19 @@
  * (each seeing the effect of the ones before) and appends their events as one append. So a hot
  * account costs one append per group commit rather than one per command, and an optimistic
  * conflict (another instance wrote first) only means: reload the stream, decide again.
+ *
+ * Why the account streams do not use the generic decideAndAppend (platform/event-store), which
+ * the streams written one command at a time (keys, users, prices) do: that handler loads the
+ * stream for every command and appends one command's events at a time. The ledger is the hot
+ * path of every proxied request, and it needs three things the generic one does not do:
+ *  - group commit per account lane: the commands that queue while an append is in flight are
+ *    decided together and appended as one, so a busy account is not one round trip per request;
+ *  - a cached state per account: a command decides on the state the lane already holds, with no
+ *    read (the expected version catches anyone who wrote since);
+ *  - re-decision of state-dependent refusals: a refusal decided on the cached state (no credit,
+ *    hold not open, ...) is never final until the stream has been read after the cached version,
+ *    and retries of resolved holds and placements are told apart from new commands.
+ * Commands reach this service through the CommandBus (ExecuteAccountCommand); see ledger.module.ts.
  */
 import { Injectable, Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import {

@@ -4,8 +4,7 @@ import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { z } from 'zod';
 import { cliActor } from '../../cli/cli-actor';
 import { parseOptions, printResult } from '../../cli/cli-options';
-import { ExecuteAccountCommand } from '../application/execute-account.command';
-import { LedgerService } from '../application/ledger.service';
+import { GrantPromoCreditsCommand, GrantedCredits } from '../application/grant-promo-credits.command';
 import { LedgerError } from '../domain/errors';
 import { MAX_CREDITS_TEXT, MAX_MICROS, MoneyFormatError, formatCredits, parseCredits } from '../../shared/money';
 
@@ -42,36 +41,31 @@ const options = z.object({
  */
 @SubCommand({ name: 'grant', description: 'grant promotional credits to an account (audited)' })
 export class GrantCreditsCommand extends CommandRunner {
-  constructor(
-    private readonly commands: CommandBus,
-    private readonly ledger: LedgerService,
-  ) {
+  constructor(private readonly commands: CommandBus) {
     super();
   }
 
   async run(_args: string[], raw: Record<string, unknown>): Promise<void> {
     const { account, amount, reason, grantId = randomUUID(), json } = parseOptions(options, raw);
-    let outcome;
+    let granted: GrantedCredits;
     try {
-      outcome = await this.commands.execute(
-        new ExecuteAccountCommand(account, { type: 'GrantCredits', data: { grantId, amount, reason } }, { actor: cliActor() }),
-      );
+      granted = await this.commands.execute(new GrantPromoCreditsCommand(account, { grantId, amount, reason }, { actor: cliActor() }));
     } catch (err) {
       if (err instanceof LedgerError && err.code === 'account_not_found') {
         throw new LedgerError('account_not_found', `no account ${account}`);
       }
       throw err;
     }
-    const { state } = await this.ledger.load(account);
+    const { outcome, available } = granted;
     const human = outcome.idempotent
-      ? `grant ${grantId} was already recorded; nothing changed. available: ${formatCredits(state.available)}`
-      : `granted ${formatCredits(amount)} credits to ${account} (grant ${grantId}). available: ${formatCredits(state.available)}`;
+      ? `grant ${grantId} was already recorded; nothing changed. available: ${formatCredits(available)}`
+      : `granted ${formatCredits(amount)} credits to ${account} (grant ${grantId}). available: ${formatCredits(available)}`;
     printResult(json, human, {
       accountId: account,
       grantId,
       amount: formatCredits(amount),
       idempotent: outcome.idempotent,
-      available: formatCredits(state.available),
+      available: formatCredits(available),
     });
   }
 

@@ -6,7 +6,7 @@
  *   release  — the request failed before the first byte reached the client: the hold is voided.
  *   extend   — a request still running after half the hold's TTL moves the expiry on;
  * A crash between reserve and settle leaves the hold open until the worker's expiry sweep
- * (hold-expiry.ts) finds it overdue and the credit returns.
+ * (ledger/jobs/hold-expiry.job.ts) finds it overdue and the credit returns.
  *
  * A settle or release that Postgres cannot take now (an outage, not a refusal) is thrown back
  * as NotWritten, carrying the command: the caller keeps it, with the request's log row, in the
@@ -15,6 +15,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CLOCK, Clock } from '../../platform/clock';
+import { CommandBus } from '@nestjs/cqrs';
+import { ExecuteAccountCommand } from '../../ledger/application/execute-account.command';
 import { LedgerService } from '../../ledger/application/ledger.service';
 import { LedgerError } from '../../ledger/domain/errors';
 import { UsageFigures } from '../../ledger/domain/events';
@@ -54,6 +56,9 @@ export class BillingService {
   readonly overHold = { requests: 0, micros: 0n };
 
   constructor(
+    /** Where ledger commands go (the one way to send them, see ledger.module.ts). */
+    private readonly commands: CommandBus,
+    /** Read only: the account's cached state, a hint for whether to try a free request first. */
     private readonly ledger: LedgerService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -81,7 +86,7 @@ export class BillingService {
   /** One of the account's free requests, or null when it has none left. */
   private async useFreeRequest(accountId: string, requestId: string): Promise<Reservation | null> {
     try {
-      await this.ledger.execute(accountId, { type: 'UseFreeRequest', data: { requestId } }, { causationId: requestId });
+      await this.commands.execute(new ExecuteAccountCommand(accountId, { type: 'UseFreeRequest', data: { requestId } }, { causationId: requestId }));
       return { kind: 'free' };
     } catch (err) {
       if (err instanceof LedgerError && err.code === 'no_free_requests') return null;
@@ -93,10 +98,12 @@ export class BillingService {
     const amount = worstCase > 0n ? worstCase : 1n; // a hold is never zero: the ledger refuses those
     const expiresAt = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
     try {
-      await this.ledger.execute(
-        accountId,
-        { type: 'PlaceHold', data: { holdId: requestId, amount, expiresAt: expiresAt.toISOString() } },
-        { causationId: requestId },
+      await this.commands.execute(
+        new ExecuteAccountCommand(
+          accountId,
+          { type: 'PlaceHold', data: { holdId: requestId, amount, expiresAt: expiresAt.toISOString() } },
+          { causationId: requestId },
+        ),
       );
     } catch (err) {
       throw this.translate(err);
@@ -111,10 +118,12 @@ export class BillingService {
   async extend(accountId: string, requestId: string, r: Reservation): Promise<void> {
     if (r.kind === 'free') return;
     const expiresAt = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
-    await this.ledger.execute(
-      accountId,
-      { type: 'ExtendHold', data: { holdId: requestId, expiresAt: expiresAt.toISOString() } },
-      { causationId: requestId },
+    await this.commands.execute(
+      new ExecuteAccountCommand(
+        accountId,
+        { type: 'ExtendHold', data: { holdId: requestId, expiresAt: expiresAt.toISOString() } },
+        { causationId: requestId },
+      ),
     );
     r.expiresAt = expiresAt;
   }
@@ -146,7 +155,7 @@ export class BillingService {
 
   private async write(accountId: string, requestId: string, command: KeptCommand, charged: bigint): Promise<void> {
     try {
-      await this.ledger.execute(accountId, command, { causationId: requestId });
+      await this.commands.execute(new ExecuteAccountCommand(accountId, command, { causationId: requestId }));
     } catch (err) {
       throw isPgUnavailable(err) ? new NotWritten(command, charged, err) : err;
     }

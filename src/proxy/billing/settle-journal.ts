@@ -23,7 +23,8 @@ import { Pool } from 'pg';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { PG_POOL } from '../../platform/database/pg';
 import { isPgUnavailable } from '../../platform/database/pg-unavailable';
-import { LedgerService } from '../../ledger/application/ledger.service';
+import { CommandBus } from '@nestjs/cqrs';
+import { ExecuteAccountCommand } from '../../ledger/application/execute-account.command';
 import { LedgerError } from '../../ledger/domain/errors';
 import { insertRequestLogRows, isDataError } from '../usage/request-log.repository';
 import { KeptWrite, WriteKeeper, decodeLine, encodeLine } from './settle-journal.codec';
@@ -52,7 +53,7 @@ export class SettleJournal implements WriteKeeper, OnApplicationBootstrap, OnMod
   private closed = false;
 
   constructor(
-    private readonly ledger: LedgerService,
+    private readonly commands: CommandBus,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -149,7 +150,7 @@ export class SettleJournal implements WriteKeeper, OnApplicationBootstrap, OnMod
   private async apply(w: KeptWrite): Promise<void> {
     if (w.command) {
       try {
-        await this.ledger.execute(w.accountId, w.command, { causationId: w.id });
+        await this.commands.execute(new ExecuteAccountCommand(w.accountId, w.command, { causationId: w.id }));
       } catch (err) {
         if (!(err instanceof LedgerError) || err.code === 'version_conflict') throw err;
         // The ledger refused it for good (say the hold expired meanwhile and was taken back):

@@ -8,12 +8,8 @@
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { CLOCK, Clock } from '../../platform/clock';
-import {
-  EVENT_STORE,
-  EventIdConflictError,
-  EventStore,
-  VersionConflictError,
-} from '../../platform/event-store/event-store.port';
+import { EVENT_STORE, EventStore, RecordedEvent } from '../../platform/event-store/event-store.port';
+import { DecideAndAppend, Decision, decideAndAppend } from '../../platform/event-store/decide-and-append';
 import { deterministicId } from '../../shared/ids';
 import { ModelPrice } from './model-price';
 import { SHIPPED_PRICE_TABLE } from './price-table';
@@ -115,22 +111,26 @@ export class PriceBook implements OnApplicationBootstrap, OnModuleDestroy {
     return run;
   }
 
-  /** Publishes a table; returns its version. The same content published again is the same version. */
+  /**
+   * Publishes a table; returns its version. The same content published again is the same version.
+   * (async: an invalid table is a rejection, like every other refusal, not a synchronous throw.)
+   */
   async publish(models: readonly ModelPrice[], options: PublishOptions): Promise<number> {
     const effectiveAt = options.effectiveAt instanceof Date ? options.effectiveAt.toISOString() : options.effectiveAt;
     const content = normalizeContent({ effectiveAt, marginBps: options.marginBps, models: [...models], source: options.source ?? 'operator' });
     const id = priceTableId(content);
-    for (let attempt = 1; ; attempt++) {
-      const existing = await this.store.getEvent(id);
-      if (existing && existing.streamId === PRICES_STREAM) {
-        await this.refresh();
-        return decodePriceTable(existing.data).version;
-      }
-      const version = await this.tryAppend(id, content, BigInt(this.known));
-      if (version !== null) return version;
-      await this.refresh();
-      if (attempt >= MAX_ATTEMPTS) throw new PricingError('price_table_conflict', `could not publish the price table after ${attempt} attempts`);
-    }
+    return this.append<RecordedEvent | null>({
+      load: async () => {
+        const existing = await this.store.getEvent(id);
+        await this.refresh(); // after the look: a table found is in this book when publish returns
+        return { state: existing, version: BigInt(this.known) };
+      },
+      decide: ({ state: existing, version }) =>
+        existing && existing.streamId === PRICES_STREAM
+          ? { answer: decodePriceTable(existing.data).version }
+          : this.appendTable(id, content, version),
+      gaveUp: (err) => new PricingError('price_table_conflict', `could not publish the price table after ${err.attempts} attempts`),
+    });
   }
 
   /**
@@ -140,40 +140,45 @@ export class PriceBook implements OnApplicationBootstrap, OnModuleDestroy {
    * race for the same event id, one wins and the others find its table on their next read.
    */
   async seedShipped(marginBps: number, models: readonly ModelPrice[] = SHIPPED_PRICE_TABLE): Promise<number> {
-    for (let attempt = 1; ; attempt++) {
-      await this.refresh();
-      const shipped = this.newest((t) => t.source === 'shipped');
-      if (shipped && sameCharges(shipped, { models: [...models], marginBps })) return shipped.version;
-      const content: PriceTableContent = normalizeContent({
-        effectiveAt: this.clock.now().toISOString(),
-        marginBps,
-        models: [...models],
-        source: 'shipped',
-      });
-      // Not priceTableId: effectiveAt differs per instance, the table and its place in the stream do not.
-      const charges = priceTableHash({ ...content, effectiveAt: new Date(0).toISOString() });
-      const id = deterministicId(`price-table-seed:${this.known}:${charges}`);
-      const version = await this.tryAppend(id, content, BigInt(this.known));
-      if (version !== null) return version;
-      if (attempt >= MAX_ATTEMPTS) throw new PricingError('price_table_conflict', `could not seed the shipped price table after ${attempt} attempts`);
-    }
+    return this.append<PublishedPriceTable | undefined>({
+      load: async () => {
+        await this.refresh();
+        return { state: this.newest((t) => t.source === 'shipped'), version: BigInt(this.known) };
+      },
+      decide: ({ state: shipped, version }) => {
+        if (shipped && sameCharges(shipped, { models: [...models], marginBps })) return { answer: shipped.version };
+        const content: PriceTableContent = normalizeContent({
+          effectiveAt: this.clock.now().toISOString(),
+          marginBps,
+          models: [...models],
+          source: 'shipped',
+        });
+        // Not priceTableId: effectiveAt differs per instance, the table and its place in the stream do not.
+        const charges = priceTableHash({ ...content, effectiveAt: new Date(0).toISOString() });
+        return this.appendTable(deterministicId(`price-table-seed:${version}:${charges}`), content, version);
+      },
+      gaveUp: (err) => new PricingError('price_table_conflict', `could not seed the shipped price table after ${err.attempts} attempts`),
+    });
   }
 
-  /** Appends at the expected version; null when another writer got there first. */
-  private async tryAppend(id: string, content: PriceTableContent, expected: bigint): Promise<number | null> {
+  /**
+   * Load → decide → append on the prices stream. An id taken means another writer published the
+   * same table meanwhile: read the stream and decide again (it is found there).
+   */
+  private append<S>(run: Pick<DecideAndAppend<S, number>, 'load' | 'decide' | 'gaveUp'>): Promise<number> {
+    return decideAndAppend({ ...run, store: this.store, stream: PRICES_STREAM, maxAttempts: MAX_ATTEMPTS, onIdConflict: 'retry' });
+  }
+
+  /** The table as the stream's next event, at the version after `expected`. */
+  private appendTable(id: string, content: PriceTableContent, expected: bigint): Decision<number> {
     const version = Number(expected) + 1;
-    try {
-      await this.store.append(
-        PRICES_STREAM,
-        [{ id, type: PRICE_TABLE_PUBLISHED, data: encodePriceTable({ version, ...content }), metadata: {} }],
-        { expectedVersion: expected },
-      );
-    } catch (err) {
-      if (err instanceof VersionConflictError || err instanceof EventIdConflictError) return null;
-      throw err;
-    }
-    await this.refresh();
-    return version;
+    return {
+      append: [{ id, type: PRICE_TABLE_PUBLISHED, data: encodePriceTable({ version, ...content }), metadata: {} }],
+      appended: async () => {
+        await this.refresh();
+        return version;
+      },
+    };
   }
 
   private async load(): Promise<void> {

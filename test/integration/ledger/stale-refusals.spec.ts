@@ -9,13 +9,19 @@ import { BillingService } from '../../../src/proxy/billing/billing.service';
 import { AppConfig } from '../../../src/config/config';
 import { systemClock } from '../../../src/platform/clock';
 import { LedgerHarness, inAnHour, ledgerHarness, newAccountId } from '../../support/ledger-harness';
+import { LedgerCommandBus, ledgerCommandBus } from '../../support/ledger-command-bus';
 
 describe('refusals read the stream first (real Postgres, two instances)', () => {
   let h: LedgerHarness;
+  let bus: LedgerCommandBus; // the billing instance's way to send ledger commands, to h.ledger
   beforeAll(async () => {
     h = await ledgerHarness();
+    bus = await ledgerCommandBus(h.ledger);
   });
-  afterAll(() => h.close());
+  afterAll(async () => {
+    await bus.close();
+    await h.close();
+  });
 
   /** An account with no free requests and `credits` µcr, cached by `api` (it has refused once). */
   async function cachedBroke(api: LedgerService, credits = 0n): Promise<string> {
@@ -93,7 +99,7 @@ describe('refusals read the stream first (real Postgres, two instances)', () => 
   it('the proxy uses free requests granted elsewhere instead of refusing with 402', async () => {
     const config = { HOLD_TTL_SECONDS: 600 } as AppConfig;
     const api = h.ledger;
-    const billing = new BillingService(api, systemClock, config);
+    const billing = new BillingService(bus.commands, api, systemClock, config);
     const account = newAccountId();
     await api.execute(account, { type: 'OpenAccount', data: { accountId: account, freeRequests: 1 } });
     await expect(billing.reserve(account, randomUUID(), 10n)).resolves.toEqual({ kind: 'free' });

@@ -11,13 +11,15 @@ import { HaltedReadModel, ReadModelHaltedError } from '../../../projections/halt
 import { LedgerReadRepository } from '../../../src/ledger/application/ledger-read.repository';
 import { LedgerVerifier } from '../../../src/ledger/application/ledger-verifier';
 import { accountStream } from '../../../src/ledger/domain/events';
-import { HoldExpirySweeper } from '../../../src/proxy/billing/hold-expiry';
+import { HoldExpirySweeper } from '../../../src/ledger/jobs/hold-expiry.job';
+import { OpenHoldsRepository } from '../../../src/ledger/application/open-holds.repository';
 import { ReadModels } from '../../../src/ledger/application/read-models';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { loadConfig } from '../../../src/config/config';
 import { systemClock } from '../../../src/platform/clock';
 import { LedgerHarness, inAnHour, ledgerHarness, newAccountId } from '../../support/ledger-harness';
 import { TEST_REDIS_URL } from '../../support/test-env';
+import { LedgerCommandBus, ledgerCommandBus } from '../../support/ledger-command-bus';
 
 // 10^20 µcr: past Postgres's bigint, so every model with a bigint amount column cannot apply it.
 const POISON_AMOUNT = '100000000000000000000';
@@ -26,6 +28,7 @@ const BIGINT_MODELS = ['account_entries', 'balances', 'transactions'];
 describe('a read model that cannot apply an event halts alone (real Postgres)', () => {
   let h: LedgerHarness;
   let runner: ProjectionRunner;
+  let bus: LedgerCommandBus; // how the hold expiry sweep sends its commands to h.ledger
   const halts: HaltedReadModel[] = [];
   const poisoned = newAccountId();
   const healthy = newAccountId();
@@ -33,6 +36,7 @@ describe('a read model that cannot apply an event halts alone (real Postgres)', 
 
   beforeAll(async () => {
     h = await ledgerHarness();
+    bus = await ledgerCommandBus(h.ledger);
     await h.ledger.execute(poisoned, { type: 'OpenAccount', data: { accountId: poisoned } });
     await h.ledger.execute(poisoned, { type: 'PurchaseCredits', data: { paymentId: 'pi_before', amount: 7_000_000n } });
     await h.store.append(
@@ -49,6 +53,7 @@ describe('a read model that cannot apply an event halts alone (real Postgres)', 
   });
   afterAll(async () => {
     await runner?.stop();
+    await bus?.close();
     await h?.close();
   });
 
@@ -113,7 +118,7 @@ describe('a read model that cannot apply an event halts alone (real Postgres)', 
     expect(usage.rows).toEqual([{ requests: 1n, cost: 400_000n }]);
 
     const config = loadConfig({ DATABASE_URL: h.db.url, REDIS_URL: TEST_REDIS_URL });
-    const sweeper = new HoldExpirySweeper(config, h.db.pool, systemClock, h.ledger);
+    const sweeper = new HoldExpirySweeper(config, new OpenHoldsRepository(h.db.pool), systemClock, bus.commands);
     await expect(sweeper.sweep()).resolves.toMatchObject({ expired: 1 });
     await runner.caughtUp(30_000, { allowHalted: true });
     expect((await h.db.pool.query('SELECT 1 FROM rm_open_holds.open_holds WHERE account_id = $1', [healthy])).rows).toHaveLength(0);

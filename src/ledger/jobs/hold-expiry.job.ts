@@ -1,8 +1,9 @@
 /**
  * Holds nobody settles (the API process died mid-request) are expired so their credit returns.
  * A BullMQ job scheduler runs a sweep every few seconds on one worker at a time; the sweep
- * takes the overdue holds from the open-holds read model (projections/open-holds) and expires
- * each through the ledger, which re-checks that it is still open and due.
+ * takes the overdue holds from the open-holds read model (projections/open-holds, read through
+ * OpenHoldsRepository) and sends each an ExpireHold command, which the ledger re-checks: still
+ * open and due.
  *
  * Nothing happens per request: the hold's own event (HoldPlaced carries expiresAt) is all the
  * sweep needs, so there is no window in which a hold exists and its expiry does not.
@@ -22,13 +23,13 @@
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
-import { Pool } from 'pg';
+import { CommandBus } from '@nestjs/cqrs';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CLOCK, Clock } from '../../platform/clock';
-import { PG_POOL } from '../../platform/database/pg';
 import { QUEUES, closeWithin, makeQueue, makeWorker } from '../../platform/queue/queues';
-import { LedgerService } from '../../ledger/application/ledger.service';
-import { LedgerError } from '../../ledger/domain/errors';
+import { ExecuteAccountCommand } from '../application/execute-account.command';
+import { OPEN_HOLDS_TABLE, OpenHoldsRepository } from '../application/open-holds.repository';
+import { LedgerError } from '../domain/errors';
 
 const SCHEDULER_ID = 'hold-expiry-sweep';
 // Past its expiresAt by this much before it is swept, so the decider (which checks expiresAt
@@ -36,11 +37,9 @@ const SCHEDULER_ID = 'hold-expiry-sweep';
 const GRACE_MS = 1_000;
 const BATCH = 500;
 const PARALLEL = 32;
-const OPEN_HOLDS = 'rm_open_holds.open_holds';
 const READY_POLL_MS = 1_000;
 // A normal first start creates the read model within a second or so: only a longer wait is news.
 const SAY_MISSING_AFTER_MS = 10_000;
-const UNDEFINED_TABLE = '42P01';
 const CLOSE_WAIT_MS = 2_000;
 
 export interface SweepResult {
@@ -64,9 +63,9 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly openHolds: OpenHoldsRepository,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly ledger: LedgerService,
+    private readonly commands: CommandBus,
   ) {}
 
   /** Every few seconds, and at most the hold lifetime, so short lifetimes (tests) stay short. */
@@ -119,7 +118,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
   /** Starts taking sweep jobs once the open-holds read model exists. */
   private startWhenReady(since: number): void {
     if (this.stopped) return;
-    void this.readModelExists().then((exists) => {
+    void this.openHolds.exists().then((exists) => {
       if (this.stopped) return;
       if (exists) return this.startWorker();
       if (!this.saidMissing && Date.now() - since >= SAY_MISSING_AFTER_MS) this.sayMissing();
@@ -152,25 +151,15 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
     this.log.log('hold expiry sweeps run again');
   }
 
-  /** False when the table is missing, and when the database cannot answer yet (both: wait). */
-  private async readModelExists(): Promise<boolean> {
-    try {
-      const { rows } = await this.pool.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [OPEN_HOLDS]);
-      return rows[0]?.t != null;
-    } catch {
-      return false;
-    }
-  }
-
   private sayFound(): void {
-    if (this.saidMissing) this.log.log(`the ${OPEN_HOLDS} read model exists now; overdue holds are swept again`);
+    if (this.saidMissing) this.log.log(`the ${OPEN_HOLDS_TABLE} read model exists now; overdue holds are swept again`);
     this.saidMissing = false;
   }
 
   private sayMissing(): void {
     this.saidMissing = true;
     this.log.warn(
-      `hold expiry waits: the ${OPEN_HOLDS} read model does not exist yet; run the migrations ` +
+      `hold expiry waits: the ${OPEN_HOLDS_TABLE} read model does not exist yet; run the migrations ` +
         '(`tollgate db migrate`, or MIGRATE_ON_START=true) and the worker\'s read models; overdue holds are swept once it exists',
     );
   }
@@ -180,20 +169,14 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
     const result: SweepResult = { expired: 0, alreadyResolved: 0, extended: 0 };
     for (;;) {
       const due = new Date(this.clock.now().getTime() - GRACE_MS);
-      let rows: Array<{ hold_id: string; account_id: string }>;
-      try {
-        ({ rows } = await this.pool.query<{ hold_id: string; account_id: string }>(
-          `SELECT hold_id, account_id FROM ${OPEN_HOLDS} WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2`,
-          [due, BATCH],
-        ));
-      } catch (err) {
-        if ((err as { code?: string }).code !== UNDEFINED_TABLE) throw err;
+      const rows = await this.openHolds.overdue(due, BATCH);
+      if (rows === null) {
         if (!this.saidMissing) this.sayMissing();
         return result;
       }
       this.sayFound();
       for (let i = 0; i < rows.length; i += PARALLEL) {
-        const outcomes = await Promise.all(rows.slice(i, i + PARALLEL).map((r) => this.expire(r.account_id, r.hold_id)));
+        const outcomes = await Promise.all(rows.slice(i, i + PARALLEL).map((r) => this.expire(r.accountId, r.holdId)));
         for (const o of outcomes) result[o]++;
       }
       // The read model lags the log a little: a hold resolved but still listed is counted, not retried.
@@ -205,7 +188,7 @@ export class HoldExpirySweeper implements OnApplicationBootstrap, OnModuleDestro
 
   private async expire(accountId: string, holdId: string): Promise<keyof SweepResult> {
     try {
-      await this.ledger.execute(accountId, { type: 'ExpireHold', data: { holdId } }, { actor: 'hold-expiry' });
+      await this.commands.execute(new ExecuteAccountCommand(accountId, { type: 'ExpireHold', data: { holdId } }, { actor: 'hold-expiry' }));
       return 'expired';
     } catch (err) {
       if (err instanceof LedgerError && (err.code === 'hold_not_open' || err.code === 'account_not_found')) return 'alreadyResolved';
