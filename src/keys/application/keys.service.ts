@@ -13,11 +13,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Clock } from '../../platform/clock';
-import { EventIdConflictError, EventStore, NewEvent, VersionConflictError } from '../../platform/event-store/event-store.port';
+import { EventIdConflictError, EventStore, LOG_START, NewEvent, VersionConflictError } from '../../platform/event-store/event-store.port';
 import { accountStream } from '../../ledger/domain/events';
 import { ApiKeyCommand, ApiKeyState, DEFAULT_PROJECT, decideKey, evolveKey, evolveKeyAll, initialKeyState } from '../domain/api-key.decider';
 import { keyEventIdFor } from '../domain/api-key-event-ids';
-import { KeyLimits, apiKeyStream, decodeKeyEvent, encodeKeyEvent } from '../domain/api-key.events';
+import { API_KEY_STREAM_PREFIX, KeyLimits, apiKeyStream, decodeKeyEvent, encodeKeyEvent, keyIdOfStream } from '../domain/api-key.events';
 import { describeSecret, generateSecret } from '../domain/api-key-secret';
 import { KeyError } from '../domain/key.errors';
 import { ApiKeyRecord, ApiKeysRepository } from './api-keys.repository';
@@ -139,6 +139,55 @@ export class KeysService {
         }
       }
     }
+  }
+
+  /**
+   * `ledger replay` for api_keys: every row written again from its key's stream (as reconcile
+   * does for rows behind theirs, but also a row damaged at its own version), rows no key stream
+   * backs removed. Row by row, never emptying the table, so a live key authenticates throughout;
+   * each row that changed is broadcast, so instances drop what they cached from it.
+   */
+  async rebuildReadModel(onProgress?: (keys: number) => void): Promise<{ keys: number; rewritten: number; removed: number }> {
+    const inLog = new Set<string>();
+    for (let after = LOG_START; ; ) {
+      const page = await this.store.readAll({ after, limit: 5000, streamPrefixes: [API_KEY_STREAM_PREFIX] });
+      if (page.length === 0) break;
+      for (const e of page) inLog.add(keyIdOfStream(e.streamId));
+      after = page[page.length - 1].position;
+    }
+    const result = { keys: 0, rewritten: 0, removed: 0 };
+    const changed = async (keyId: string, what: 'rewritten' | 'removed') => {
+      result[what]++;
+      await this.broadcaster.broadcast(keyId).catch((err: Error) => this.log.warn(`api_keys row of key ${keyId} ${what}, but the API instances could not be told: ${err.message}`));
+    };
+    for (const keyId of inLog) {
+      const r = await this.rewriteRow(keyId);
+      if (r) await changed(keyId, r);
+      onProgress?.(++result.keys);
+    }
+    for (const [keyId, version] of await this.repo.versions()) {
+      if (inLog.has(keyId)) continue;
+      // Created since the log was read: its stream is there now.
+      if ((await this.store.streamVersion(apiKeyStream(keyId))) > 0n) continue;
+      if (await this.repo.remove(keyId, version)) await changed(keyId, 'removed');
+    }
+    return result;
+  }
+
+  /** Writes a key's row from its stream; what became of the row (undefined: it already said that). */
+  private async rewriteRow(keyId: string): Promise<'rewritten' | 'removed' | undefined> {
+    const { state, version } = await this.load(keyId);
+    if (!state.exists) {
+      // A stream without KeyCreated: no key, so no row.
+      const row = await this.repo.findById(keyId);
+      return row && (await this.repo.remove(keyId, row.version)) ? 'removed' : undefined;
+    }
+    if (await this.repo.rewrite(state, version)) return 'rewritten';
+    const now = await this.repo.findById(keyId);
+    // Ahead of what we read: a command wrote since (its row is right), or the row claims a
+    // version the stream never reached (it is not, and goes unless it changed meanwhile).
+    if (!now || now.version <= version || now.version <= (await this.store.streamVersion(apiKeyStream(keyId)))) return undefined;
+    return (await this.repo.replace(state, version, now.version)) ? 'rewritten' : undefined;
   }
 
   /**
