@@ -129,10 +129,10 @@ export class ApiKeysRepository {
     return (rowCount ?? 0) > 0;
   }
 
-  /** Every row's key and version (what a replay checks against the key streams). */
-  async versions(): Promise<Map<string, bigint>> {
-    const { rows } = await this.pool.query<{ key_id: string; version: bigint }>('SELECT key_id, version FROM api_keys');
-    return new Map(rows.map((r) => [r.key_id, r.version]));
+  /** Every row's key (what a replay checks against the key streams). */
+  async keyIds(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ key_id: string }>('SELECT key_id FROM api_keys');
+    return rows.map((r) => r.key_id);
   }
 
   /** Removes a row that no key stream backs, unless it changed since it was read at `version`. */

@@ -148,46 +148,49 @@ export class KeysService {
    * each row that changed is broadcast, so instances drop what they cached from it.
    */
   async rebuildReadModel(onProgress?: (keys: number) => void): Promise<{ keys: number; rewritten: number; removed: number }> {
-    const inLog = new Set<string>();
+    const keyIds = new Set(await this.repo.keyIds());
     for (let after = LOG_START; ; ) {
       const page = await this.store.readAll({ after, limit: 5000, streamPrefixes: [API_KEY_STREAM_PREFIX] });
       if (page.length === 0) break;
-      for (const e of page) inLog.add(keyIdOfStream(e.streamId));
+      for (const e of page) keyIds.add(keyIdOfStream(e.streamId));
       after = page[page.length - 1].position;
     }
     const result = { keys: 0, rewritten: 0, removed: 0 };
-    const changed = async (keyId: string, what: 'rewritten' | 'removed') => {
-      result[what]++;
-      await this.broadcaster.broadcast(keyId).catch((err: Error) => this.log.warn(`api_keys row of key ${keyId} ${what}, but the API instances could not be told: ${err.message}`));
-    };
-    for (const keyId of inLog) {
+    let done = 0;
+    for (const keyId of keyIds) {
       const r = await this.rewriteRow(keyId);
-      if (r) await changed(keyId, r);
-      onProgress?.(++result.keys);
+      if (r !== 'removed') result.keys++;
+      if (r) {
+        result[r]++;
+        await this.broadcaster.broadcast(keyId).catch((err: Error) => this.log.warn(`api_keys row of key ${keyId} ${r}, but the API instances could not be told: ${err.message}`));
+      }
+      onProgress?.(++done);
     }
-    for (const [keyId, version] of await this.repo.versions()) {
-      if (inLog.has(keyId)) continue;
-      // Created since the log was read: its stream is there now.
-      if ((await this.store.streamVersion(apiKeyStream(keyId))) > 0n) continue;
-      if (await this.repo.remove(keyId, version)) await changed(keyId, 'removed');
-    }
+    // The log is read only up to what every earlier transaction has committed: a key created
+    // a moment ago may be missing from it, and a row missing too. Reconcile finds those.
+    const repaired = await this.reconcile();
+    result.keys += repaired;
+    result.rewritten += repaired;
     return result;
   }
 
-  /** Writes a key's row from its stream; what became of the row (undefined: it already said that). */
+  /** Writes a key's row from its stream, or removes a row that no key backs; undefined when the row already said that. */
   private async rewriteRow(keyId: string): Promise<'rewritten' | 'removed' | undefined> {
     const { state, version } = await this.load(keyId);
-    if (!state.exists) {
-      // A stream without KeyCreated: no key, so no row.
+    if (state.exists) {
+      if (await this.repo.rewrite(state, version)) return 'rewritten';
       const row = await this.repo.findById(keyId);
-      return row && (await this.repo.remove(keyId, row.version)) ? 'removed' : undefined;
+      // Ahead of what we read: a command wrote since (its row is right), or the row claims a
+      // version the stream never reached (it is not, and goes unless it changed meanwhile).
+      if (!row || row.version <= version || row.version <= (await this.store.streamVersion(apiKeyStream(keyId)))) return undefined;
+      return (await this.repo.replace(state, version, row.version)) ? 'rewritten' : undefined;
     }
-    if (await this.repo.rewrite(state, version)) return 'rewritten';
-    const now = await this.repo.findById(keyId);
-    // Ahead of what we read: a command wrote since (its row is right), or the row claims a
-    // version the stream never reached (it is not, and goes unless it changed meanwhile).
-    if (!now || now.version <= version || now.version <= (await this.store.streamVersion(apiKeyStream(keyId)))) return undefined;
-    return (await this.repo.replace(state, version, now.version)) ? 'rewritten' : undefined;
+    // No key: no stream, or one without KeyCreated.
+    const row = await this.repo.findById(keyId);
+    if (!row) return undefined;
+    // Asked after the row was read: a key created since has its stream by now (its row comes after it).
+    if (version === 0n && (await this.store.streamVersion(apiKeyStream(keyId))) > 0n) return undefined;
+    return (await this.repo.remove(keyId, row.version)) ? 'removed' : undefined;
   }
 
   /**
