@@ -63,6 +63,8 @@ export async function rebuildModels(ctx: RebuildContext, projections: Projection
     }
     for (const p of projections) {
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schemaOf(p)}__old`)} CASCADE`);
+      // A model no runner has created yet (a replay before any worker ran): nothing to swap out.
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schemaOf(p))}`);
       await client.query(`ALTER SCHEMA ${quoteIdent(schemaOf(p))} RENAME TO ${quoteIdent(`${schemaOf(p)}__old`)}`);
       await client.query(`ALTER SCHEMA ${quoteIdent(next(p))} RENAME TO ${quoteIdent(schemaOf(p))}`);
       await client.query(`DROP SCHEMA ${quoteIdent(`${schemaOf(p)}__old`)} CASCADE`);

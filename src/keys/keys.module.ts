@@ -3,14 +3,16 @@
  * authentication, broadcast invalidation over Redis, and the `tollgate keys` commands.
  *
  * Exports KeysService (create, revoke, regenerate, limits, list) and ApiKeyAuthenticator
- * (one per process; the proxy authenticates every request with it). Needs the global
- * DatabaseModule, EventStoreModule and RedisModule.
+ * (one per process; the proxy authenticates every request with it), and registers the
+ * api_keys rebuild that `ledger replay` runs. Needs the global DatabaseModule,
+ * EventStoreModule and RedisModule.
  */
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { CLOCK, Clock } from '../platform/clock';
 import { EVENT_STORE, EventStore } from '../platform/event-store/event-store.port';
 import { REDIS, REDIS_FACTORY, RedisFactory } from '../platform/redis/redis.module';
+import { ReadModelRebuilders, ReadModelRebuildersModule } from '../platform/read-models/read-model-rebuilders';
 import { ApiKeyAuthenticator } from './application/api-key-authenticator';
 import { ApiKeysRepository } from './application/api-keys.repository';
 import { KeyBroadcaster } from './application/key-broadcaster';
@@ -18,6 +20,7 @@ import { KeysApiStartup } from './application/keys-api-startup';
 import { KeysService } from './application/keys.service';
 
 @Module({
+  imports: [ReadModelRebuildersModule],
   providers: [
     ApiKeysRepository,
     { provide: KeyBroadcaster, inject: [REDIS_FACTORY], useFactory: (factory: RedisFactory) => new KeyBroadcaster(factory) },
@@ -37,4 +40,20 @@ import { KeysService } from './application/keys.service';
   ],
   exports: [KeysService, ApiKeyAuthenticator, ApiKeysRepository],
 })
-export class KeysModule {}
+export class KeysModule implements OnModuleInit {
+  constructor(
+    private readonly rebuilders: ReadModelRebuilders,
+    private readonly keys: KeysService,
+  ) {}
+
+  /** `ledger replay` rebuilds api_keys from the key streams too. */
+  onModuleInit(): void {
+    this.rebuilders.register({
+      name: 'api_keys',
+      rebuild: async (onProgress) => {
+        const r = await this.keys.rebuildReadModel(onProgress);
+        return { rows: r.keys, repaired: r.rewritten + r.removed };
+      },
+    });
+  }
+}

@@ -15,6 +15,7 @@ import { marginBpsFromPercent } from './pricing/cost';
 import { RateLimiter } from './limits/rate-limiter';
 import { AuthFailureLimiter } from './limits/auth-failure-limiter';
 import { SpendCaps } from './limits/spend-caps';
+import { KeySpendRepository } from './limits/key-spend.repository';
 import { BillingService } from './billing/billing.service';
 import { SettleJournal } from './billing/settle-journal';
 import { WRITE_KEEPER } from './billing/settle-journal.codec';
@@ -54,6 +55,7 @@ class PriceTableSeeder implements OnApplicationBootstrap, OnModuleDestroy {
     RateLimiter,
     AuthFailureLimiter,
     SpendCaps,
+    KeySpendRepository,
     BillingService,
     SettleJournal,
     { provide: WRITE_KEEPER, useExisting: SettleJournal },

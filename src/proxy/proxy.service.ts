@@ -211,7 +211,7 @@ export class ProxyService {
         req.spendReserved = worst;
       }
       try {
-        reservation = await this.billing.reserve(principal.accountId, requestId, worst);
+        reservation = await this.billing.reserve(principal.accountId, requestId, worst, principal.keyId);
       } catch (err) {
         await this.giveBackSpend(req, 0n);
         throw err;

@@ -178,4 +178,36 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
     expectOneErrorLine(await tollgate('regenerate', '--key', keyId), /\(key_revoked\)$/);
     expect(await eventCount()).toBe(afterRevoke);
   });
+  it('ledger replay rebuilds api_keys from the key streams: a deleted row comes back, a damaged one is repaired, one no stream backs goes', async () => {
+    const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix };
+    const rowOf = async (keyId: string) => (await db.pool.query('SELECT * FROM api_keys WHERE key_id = $1', [keyId])).rows[0];
+    const deleted = await json('create', '--account', account, '--name', 'deleted');
+    const damaged = await json('create', '--account', account, '--name', 'damaged');
+    const [deletedRow, damagedRow] = [await rowOf(deleted.keyId), await rowOf(damaged.keyId)];
+    await db.pool.query('DELETE FROM api_keys WHERE key_id = $1', [deleted.keyId]);
+    await db.pool.query(`UPDATE api_keys SET status = 'revoked', revoked_at = now(), name = 'tampered' WHERE key_id = $1`, [damaged.keyId]);
+    const stray = randomUUID();
+    await db.pool.query(
+      `INSERT INTO api_keys (key_id, account_id, project, name, hash, prefix, last4, status, version, created_at)
+       VALUES ($1, $2, 'default', 'stray', $3, 'tg-abcd', 'wxyz', 'active', 1, now())`,
+      [stray, account, randomBytes(32).toString('hex')],
+    );
+    expect(await authCode(deleted.secret)).toBe('invalid_api_key');
+    expect(await authCode(damaged.secret)).toBe('key_revoked');
+
+    const r = await run(process.execPath, [CLI, 'ledger', 'replay', '--json'], env);
+    expect(r).toMatchObject({ code: 0 }); // on failure, shows its stderr
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_streams WHERE stream_id LIKE 'apikey-%'`);
+    expect(JSON.parse(r.stdout).rebuilt).toEqual([{ name: 'api_keys', rows: rows[0].n, repaired: 3 }]);
+    expect(await rowOf(deleted.keyId)).toEqual(deletedRow);
+    expect(await rowOf(damaged.keyId)).toEqual(damagedRow);
+    expect(await rowOf(stray)).toBeUndefined();
+    // The replay told the running instance, which forgets what it had cached of both.
+    expect(await authCode(deleted.secret)).toBe('accepted');
+    expect(await authCode(damaged.secret)).toBe('accepted');
+
+    // Run again over sound rows: nothing to repair.
+    const again = await run(process.execPath, [CLI, 'ledger', 'replay', '--json'], env);
+    expect(JSON.parse(again.stdout).rebuilt).toEqual([{ name: 'api_keys', rows: rows[0].n, repaired: 0 }]);
+  });
 });

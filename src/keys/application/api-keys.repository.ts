@@ -30,6 +30,8 @@ export interface ApiKeyRecord {
 
 const COLUMNS = `key_id, account_id, project, name, hash, prefix, last4, status, models, spend_cap_micros,
   expires_at, rpm, tpm, version, created_at, revoked_at`;
+// What a row says about its key, beside its id.
+const DATA_COLUMNS = COLUMNS.split(',').map((c) => c.trim()).filter((c) => c !== 'key_id');
 
 type Row = {
   key_id: string;
@@ -74,7 +76,25 @@ export class ApiKeysRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   /** Writes the row of a key as its stream has it at `version`; false if the row was already there or later. */
-  async upsert(state: ApiKeyState, version: bigint): Promise<boolean> {
+  upsert(state: ApiKeyState, version: bigint): Promise<boolean> {
+    return this.write(state, version, 'api_keys.version < EXCLUDED.version');
+  }
+
+  /**
+   * Writes the row again from the stream even at the same version (a replay repairs a row whose
+   * content was damaged); false when the row already says exactly that, or a later version.
+   */
+  rewrite(state: ApiKeyState, version: bigint): Promise<boolean> {
+    return this.write(state, version, `api_keys.version <= EXCLUDED.version AND (${DATA_COLUMNS.map((c) => `api_keys.${c}`).join(', ')})
+      IS DISTINCT FROM (${DATA_COLUMNS.map((c) => `EXCLUDED.${c}`).join(', ')})`);
+  }
+
+  /** Replaces a row that claims a version its stream never reached, unless it changed since it was read at `rowVersion`. */
+  replace(state: ApiKeyState, version: bigint, rowVersion: bigint): Promise<boolean> {
+    return this.write(state, version, 'api_keys.version = $17::bigint', [rowVersion.toString()]);
+  }
+
+  private async write(state: ApiKeyState, version: bigint, guard: string, extra: unknown[] = []): Promise<boolean> {
     const l = state.limits;
     const { rowCount } = await this.pool.query(
       `INSERT INTO api_keys (${COLUMNS})
@@ -85,7 +105,7 @@ export class ApiKeysRepository {
          models = EXCLUDED.models, spend_cap_micros = EXCLUDED.spend_cap_micros, expires_at = EXCLUDED.expires_at,
          rpm = EXCLUDED.rpm, tpm = EXCLUDED.tpm, version = EXCLUDED.version,
          created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at
-       WHERE api_keys.version < EXCLUDED.version`,
+       WHERE ${guard}`,
       [
         state.keyId,
         state.accountId,
@@ -103,8 +123,21 @@ export class ApiKeysRepository {
         version.toString(),
         state.createdAt,
         state.revokedAt,
+        ...extra,
       ],
     );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Every row's key (what a replay checks against the key streams). */
+  async keyIds(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ key_id: string }>('SELECT key_id FROM api_keys');
+    return rows.map((r) => r.key_id);
+  }
+
+  /** Removes a row that no key stream backs, unless it changed since it was read at `version`. */
+  async remove(keyId: string, version: bigint): Promise<boolean> {
+    const { rowCount } = await this.pool.query('DELETE FROM api_keys WHERE key_id = $1 AND version = $2::bigint', [keyId, version.toString()]);
     return (rowCount ?? 0) > 0;
   }
 

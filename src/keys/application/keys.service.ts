@@ -14,12 +14,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { Clock } from '../../platform/clock';
-import { EventStore, NewEvent } from '../../platform/event-store/event-store.port';
+import { EventStore, LOG_START, NewEvent } from '../../platform/event-store/event-store.port';
 import { decideAndAppend } from '../../platform/event-store/decide-and-append';
 import { accountStream } from '../../ledger/domain/events';
 import { ApiKeyCommand, ApiKeyState, DEFAULT_PROJECT, decideKey, evolveKey, evolveKeyAll, initialKeyState } from '../domain/api-key.decider';
 import { keyEventIdFor } from '../domain/api-key-event-ids';
-import { KeyLimits, apiKeyStream, decodeKeyEvent, encodeKeyEvent } from '../domain/api-key.events';
+import { API_KEY_STREAM_PREFIX, KeyLimits, apiKeyStream, decodeKeyEvent, encodeKeyEvent, keyIdOfStream } from '../domain/api-key.events';
 import { describeSecret, generateSecret } from '../domain/api-key-secret';
 import { KeyError } from '../domain/key.errors';
 import { ApiKeyRecord, ApiKeysRepository } from './api-keys.repository';
@@ -141,6 +141,58 @@ export class KeysService {
         }
       }
     }
+  }
+
+  /**
+   * `ledger replay` for api_keys: every row written again from its key's stream (as reconcile
+   * does for rows behind theirs, but also a row damaged at its own version), rows no key stream
+   * backs removed. Row by row, never emptying the table, so a live key authenticates throughout;
+   * each row that changed is broadcast, so instances drop what they cached from it.
+   */
+  async rebuildReadModel(onProgress?: (keys: number) => void): Promise<{ keys: number; rewritten: number; removed: number }> {
+    const keyIds = new Set(await this.repo.keyIds());
+    for (let after = LOG_START; ; ) {
+      const page = await this.store.readAll({ after, limit: 5000, streamPrefixes: [API_KEY_STREAM_PREFIX] });
+      if (page.length === 0) break;
+      for (const e of page) keyIds.add(keyIdOfStream(e.streamId));
+      after = page[page.length - 1].position;
+    }
+    const result = { keys: 0, rewritten: 0, removed: 0 };
+    let done = 0;
+    for (const keyId of keyIds) {
+      const r = await this.rewriteRow(keyId);
+      if (r !== 'removed') result.keys++;
+      if (r) {
+        result[r]++;
+        await this.broadcaster.broadcast(keyId).catch((err: Error) => this.log.warn(`api_keys row of key ${keyId} ${r}, but the API instances could not be told: ${err.message}`));
+      }
+      onProgress?.(++done);
+    }
+    // The log is read only up to what every earlier transaction has committed: a key created
+    // a moment ago may be missing from it, and a row missing too. Reconcile finds those.
+    const repaired = await this.reconcile();
+    result.keys += repaired;
+    result.rewritten += repaired;
+    return result;
+  }
+
+  /** Writes a key's row from its stream, or removes a row that no key backs; undefined when the row already said that. */
+  private async rewriteRow(keyId: string): Promise<'rewritten' | 'removed' | undefined> {
+    const { state, version } = await this.load(keyId);
+    if (state.exists) {
+      if (await this.repo.rewrite(state, version)) return 'rewritten';
+      const row = await this.repo.findById(keyId);
+      // Ahead of what we read: a command wrote since (its row is right), or the row claims a
+      // version the stream never reached (it is not, and goes unless it changed meanwhile).
+      if (!row || row.version <= version || row.version <= (await this.store.streamVersion(apiKeyStream(keyId)))) return undefined;
+      return (await this.repo.replace(state, version, row.version)) ? 'rewritten' : undefined;
+    }
+    // No key: no stream, or one without KeyCreated.
+    const row = await this.repo.findById(keyId);
+    if (!row) return undefined;
+    // Asked after the row was read: a key created since has its stream by now (its row comes after it).
+    if (version === 0n && (await this.store.streamVersion(apiKeyStream(keyId))) > 0n) return undefined;
+    return (await this.repo.remove(keyId, row.version)) ? 'removed' : undefined;
   }
 
   /**

@@ -87,7 +87,8 @@ export type AccountCommand =
   | { type: 'GrantCredits'; data: { grantId: string; amount: Micros; reason: string } }
   | { type: 'GrantFreeRequests'; data: { grantId: string; count: number } }
   | { type: 'UseFreeRequest'; data: { requestId: string } }
-  | { type: 'PlaceHold'; data: { holdId: string; amount: Micros; expiresAt: string } }
+  // keyId: the API key the request came with (what per-key spend is counted by); absent for holds placed without one.
+  | { type: 'PlaceHold'; data: { holdId: string; amount: Micros; expiresAt: string; keyId?: string } }
   | {
       type: 'SettleHold';
       data: { holdId: string; amount: Micros; upstreamCost?: Micros; usage?: UsageFigures | null };
@@ -254,9 +255,10 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
       if (state.freeRequests <= 0) throw new LedgerError('no_free_requests', 'no free requests left');
       return [{ type: 'FreeRequestUsed', data: command.data }];
     case 'PlaceHold': {
-      const { holdId, amount, expiresAt } = command.data;
+      const { holdId, amount, expiresAt, keyId } = command.data;
       positive(amount);
       if (Number.isNaN(Date.parse(expiresAt))) throw new LedgerError('invalid_command', 'expiresAt must be a date');
+      if (keyId !== undefined && (typeof keyId !== 'string' || keyId === '')) throw new LedgerError('invalid_command', 'keyId must be a key id');
       const open = state.holds.get(holdId);
       if (open) {
         if (open.amount === amount) return []; // the same hold placed again: a retry
@@ -268,7 +270,8 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
           needed: amount,
         });
       }
-      return [{ type: 'HoldPlaced', data: { holdId, amount, expiresAt } }];
+      // No keyId field at all when there is none: such a hold encodes (and hashes) as before keys were recorded.
+      return [{ type: 'HoldPlaced', data: keyId === undefined ? { holdId, amount, expiresAt } : { holdId, amount, expiresAt, keyId } }];
     }
     case 'SettleHold': {
       const expired = state.holds.has(command.data.holdId) ? undefined : state.expired.get(command.data.holdId);

@@ -15,7 +15,9 @@ export type LedgerEvent =
   | { type: 'FreeRequestsGranted'; data: { grantId: string; count: number } }
   | { type: 'FreeRequestUsed'; data: { requestId: string } }
   | { type: 'CreditsGranted'; data: { grantId: string; amount: Micros; reason: string } }
-  | { type: 'HoldPlaced'; data: { holdId: string; amount: Micros; expiresAt: string } }
+  // keyId: the API key the hold was placed for (the per-key spend read model counts by it).
+  // Optional: holds placed before keys were recorded, and holds placed without a key, have none.
+  | { type: 'HoldPlaced'; data: { holdId: string; amount: Micros; expiresAt: string; keyId?: string } }
   | {
       type: 'HoldSettled';
       data: {

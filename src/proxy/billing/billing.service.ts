@@ -64,14 +64,15 @@ export class BillingService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async reserve(accountId: string, requestId: string, worstCase: bigint): Promise<Reservation> {
+  /** `keyId`: the API key of the request, recorded on its hold (per-key spend is counted from the holds). */
+  async reserve(accountId: string, requestId: string, worstCase: bigint, keyId: string): Promise<Reservation> {
     const cached = this.ledger.cachedState(accountId);
     if (!cached || cached.freeRequests > 0) {
       const free = await this.useFreeRequest(accountId, requestId);
       if (free) return free;
     }
     try {
-      return await this.placeHold(accountId, requestId, worstCase);
+      return await this.placeHold(accountId, requestId, worstCase, keyId);
     } catch (err) {
       // The refusal was decided on the account as the log has it now (LedgerService reads the
       // stream before refusing): free requests granted elsewhere since we last looked count.
@@ -94,14 +95,14 @@ export class BillingService {
     }
   }
 
-  private async placeHold(accountId: string, requestId: string, worstCase: bigint): Promise<Reservation> {
+  private async placeHold(accountId: string, requestId: string, worstCase: bigint, keyId: string): Promise<Reservation> {
     const amount = worstCase > 0n ? worstCase : 1n; // a hold is never zero: the ledger refuses those
     const expiresAt = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
     try {
       await this.commands.execute(
         new ExecuteAccountCommand(
           accountId,
-          { type: 'PlaceHold', data: { holdId: requestId, amount, expiresAt: expiresAt.toISOString() } },
+          { type: 'PlaceHold', data: { holdId: requestId, amount, expiresAt: expiresAt.toISOString(), keyId } },
           { causationId: requestId },
         ),
       );

@@ -2,17 +2,17 @@
  * A key's spending cap (KeyLimitsChanged.spendCapMicros): what the key has spent, plus what
  * its requests in flight may still cost, must stay within the cap. Kept in Redis so every
  * instance counts together: a request reserves its worst case atomically with the check, and
- * gives back the difference when it settles. The counter starts from the key's settled costs
- * in the request log, so a Redis restart does not reset a cap.
+ * gives back the difference when it settles. A missing counter starts from what the key spent
+ * by the per-key spend read model (built from the ledger's events, so it outlives the request
+ * log's retention): a Redis restart does not reset a cap.
  */
 import './lua-commands';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { Pool } from 'pg';
-import { PG_POOL } from '../../platform/database/pg';
 import { REDIS, REDIS_FACTORY, RedisFactory } from '../../platform/redis/redis.module';
 import { onLimitsStore, whenConnected } from './limits-store';
+import { KeySpendRepository } from './key-spend.repository';
 
 // KEYS[1]: counter. ARGV: cap, amount. Returns 1 if reserved, 0 if it would pass the cap, -1 if the counter is missing.
 const RESERVE = `
@@ -28,7 +28,7 @@ const OWED_RETRY_MS = 1_000;
 // KEYS[1]: counter, KEYS[2]: this give-back's token. ARGV: amount, token ttl. Gives back once
 // per token: a give-back that timed out may still have reached Redis (a stalled server runs it
 // when it wakes), so its retry must not give back twice. And only to a counter that exists:
-// one lost with an empty Redis is rebuilt from the request log, and a negative one would let
+// one lost with an empty Redis is rebuilt from the key's spend, and a negative one would let
 // the key overspend.
 const RELEASE = `
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return 0 end
@@ -54,7 +54,7 @@ export class SpendCaps {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_FACTORY) factory: RedisFactory,
-    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly spent: KeySpendRepository,
   ) {
     this.prefix = `${factory.prefix}spend:`;
     this.redis.defineCommand('tollgateSpendReserve', { numberOfKeys: 1, lua: RESERVE });
@@ -69,11 +69,8 @@ export class SpendCaps {
     for (let i = 0; i < 2; i++) {
       const r = await onLimitsStore(() => this.redis.tollgateSpendReserve(key, cap.toString(), amount.toString()));
       if (r !== -1) return r === 1;
-      const { rows } = await this.pool.query<{ spent: bigint }>(
-        `SELECT coalesce(sum(cost_micros), 0)::bigint AS spent FROM request_log WHERE key_id = $1`,
-        [keyId],
-      );
-      await onLimitsStore(() => this.redis.set(key, rows[0].spent.toString(), 'NX'));
+      const spent = await this.spent.totalSpent(keyId);
+      await onLimitsStore(() => this.redis.set(key, spent.toString(), 'NX'));
     }
     return false;
   }

@@ -5,6 +5,9 @@ import { Gateway, startGateway } from '../../support/gateway';
 import { PriceBook } from '../../../src/proxy/pricing/price-book.service';
 import { worstCaseCost } from '../../../src/proxy/pricing/cost';
 import { inputTokenBound } from '../../../src/proxy/metering/input-bound';
+import Redis from 'ioredis';
+import { ReadModels } from '../../../src/ledger/application/read-models';
+import { TEST_REDIS_URL } from '../../support/test-env';
 
 describe('key limits', () => {
   let fake: FakeUpstream;
@@ -41,6 +44,37 @@ describe('key limits', () => {
     const rows = await gw.requests(accountId, 4);
     expect(rows.filter((r) => r.billing === 'settled').map((r) => BigInt(r.cost_micros))).toEqual([each, each, each]);
     expect(fake.requests).toHaveLength(3);
+  });
+
+  it('a spending cap holds after Redis lost its counter and the request log was purged: the counter comes back from the per-key spend', async () => {
+    const body = { model: 'gpt-4o-mini', max_tokens: 500, messages: [{ role: 'user' as const, content: 'cap me across a Redis restart' }] };
+    const table = gw.app.get(PriceBook).at(new Date());
+    const price = table.get('gpt-4o-mini')!;
+    const worst = worstCaseCost(price, inputTokenBound('openai.chat', body, Buffer.byteLength(JSON.stringify(body)), price), 500, table.marginBps);
+    const each = gw.price('gpt-4o-mini', { inputTokens: 5, outputTokens: 6, cachedTokens: 0, cacheWriteTokens: 0 });
+    const accountId = await gw.account(10_000_000n);
+    const { keyId, secret } = await gw.key(accountId, { spendCapMicros: worst + 2n * each });
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const upstreamBefore = fake.requests.length;
+    for (let i = 0; i < 3; i++) {
+      await client.chat.completions.create(body);
+      await gw.requests(accountId, i + 1);
+    }
+    // The worker's read models have followed the log; then Redis loses the key's counter (a
+    // restart without persistence) and retention purges the key's request log rows.
+    await gw.app.get(ReadModels).bringUpToDate();
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      expect(await redis.del(`${gw.config.REDIS_KEY_PREFIX}spend:${keyId}`)).toBe(1);
+    } finally {
+      await redis.quit();
+    }
+    await gw.db.pool.query('DELETE FROM request_log WHERE account_id = $1', [accountId]);
+    const err = await client.chat.completions.create(body).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('spend_cap_reached');
+    expect(fake.requests.length - upstreamBefore).toBe(3);
   });
 
   it('tokens per minute count the worst case at admission', async () => {

@@ -130,6 +130,31 @@ describe('KeysService (real Postgres and Redis)', () => {
     expect(await h.keys.reconcile()).toBe(0);
   });
 
+  it('rebuildReadModel (ledger replay) rewrites rows damaged at any version from their streams, and removes rows no stream backs', async () => {
+    const { key: ahead } = await h.keys.create({ accountId: account, actor });
+    const { key: same } = await h.keys.create({ accountId: account, name: 'same', actor });
+    const { key: sound } = await h.keys.create({ accountId: account, actor });
+    await h.keys.rebuildReadModel();
+    const soundRow = await h.repo.findById(sound.keyId);
+    // A row claiming a version its stream never reached, one damaged at its own version, one of no key.
+    await h.db.pool.query("UPDATE api_keys SET status = 'revoked', version = 99 WHERE key_id = $1", [ahead.keyId]);
+    await h.db.pool.query("UPDATE api_keys SET name = 'tampered' WHERE key_id = $1", [same.keyId]);
+    expect(await h.keys.reconcile()).toBe(0); // neither is behind its stream: reconcile cannot see them
+    const stray = randomUUID();
+    await h.db.pool.query(
+      `INSERT INTO api_keys (key_id, account_id, project, name, hash, prefix, last4, status, version, created_at)
+       SELECT $1, account_id, project, 'stray', md5($1) || md5($1), prefix, last4, status, 1, created_at FROM api_keys WHERE key_id = $2`,
+      [stray, sound.keyId],
+    );
+    const keys = await count("SELECT count(*)::int AS n FROM event_streams WHERE stream_id LIKE 'apikey-%'");
+    expect(await h.keys.rebuildReadModel()).toEqual({ keys, rewritten: 2, removed: 1 });
+    expect(await h.repo.findById(ahead.keyId)).toMatchObject({ status: 'active', version: 1n });
+    expect(await h.repo.findById(same.keyId)).toMatchObject({ name: 'same', version: 1n });
+    expect(await h.repo.findById(stray)).toBeNull();
+    expect(await h.repo.findById(sound.keyId)).toEqual(soundRow);
+    expect(await h.keys.rebuildReadModel()).toEqual({ keys, rewritten: 0, removed: 0 });
+  });
+
   it('list: the account\'s keys oldest first, repaired first; an unknown account is account_not_found', async () => {
     const other = await h.openAccount();
     const a = await h.keys.create({ accountId: other, name: 'a', actor });

@@ -101,10 +101,11 @@ describe('refusals read the stream first (real Postgres, two instances)', () => 
     const api = h.ledger;
     const billing = new BillingService(bus.commands, api, systemClock, config);
     const account = newAccountId();
+    const keyId = randomUUID();
     await api.execute(account, { type: 'OpenAccount', data: { accountId: account, freeRequests: 1 } });
-    await expect(billing.reserve(account, randomUUID(), 10n)).resolves.toEqual({ kind: 'free' });
-    await expect(billing.reserve(account, randomUUID(), 10n)).rejects.toMatchObject({ code: 'insufficient_credits' });
+    await expect(billing.reserve(account, randomUUID(), 10n, keyId)).resolves.toEqual({ kind: 'free' });
+    await expect(billing.reserve(account, randomUUID(), 10n, keyId)).rejects.toMatchObject({ code: 'insufficient_credits' });
     await h.other().execute(account, { type: 'GrantFreeRequests', data: { grantId: randomUUID(), count: 1 } });
-    await expect(billing.reserve(account, randomUUID(), 10n)).resolves.toEqual({ kind: 'free' });
+    await expect(billing.reserve(account, randomUUID(), 10n, keyId)).resolves.toEqual({ kind: 'free' });
   });
 });

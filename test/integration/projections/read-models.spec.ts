@@ -17,6 +17,8 @@ async function snapshot(pool: Pool): Promise<Record<string, string[]>> {
     ['rm_transactions', 'transactions'],
     ['rm_daily_usage', 'daily_usage'],
     ['rm_open_holds', 'open_holds'],
+    ['rm_key_spend', 'key_spend'],
+    ['rm_key_spend', 'key_holds'],
   ];
   const out: Record<string, string[]> = {};
   for (const [schema, table] of tables) {
@@ -37,9 +39,10 @@ async function lateSettles(h: LedgerHarness, accounts: number): Promise<void> {
     const run = (c: AccountCommand) => h.ledger.execute(a, c);
     await run({ type: 'OpenAccount', data: { accountId: a } });
     await run({ type: 'PurchaseCredits', data: { paymentId: `pi_${a}`, amount: 2_000_000n } });
-    for (const i of [1, 2]) await run({ type: 'PlaceHold', data: { holdId: `${a}-${i}`, amount: 500_000n, expiresAt: past() } });
+    // Placed for API keys: the late settles count for them (per-key spend).
+    for (const i of [1, 2]) await run({ type: 'PlaceHold', data: { holdId: `${a}-${i}`, amount: 500_000n, expiresAt: past(), keyId: `key-${n % 3}` } });
     for (const i of [1, 2]) await run({ type: 'ExpireHold', data: { holdId: `${a}-${i}` } });
-    await run({ type: 'PlaceHold', data: { holdId: `${a}-big`, amount: 2_000_000n - 100_000n * BigInt(n), expiresAt: inAnHour() } });
+    await run({ type: 'PlaceHold', data: { holdId: `${a}-big`, amount: 2_000_000n - 100_000n * BigInt(n), expiresAt: inAnHour(), keyId: `key-${n % 3}` } });
     const usage = { model: 'gpt-4o', inputTokens: 10 + n, outputTokens: n, cachedTokens: 0, estimated: n % 2 === 0 };
     for (const i of [1, 2]) await run({ type: 'SettleHold', data: { holdId: `${a}-${i}`, amount: 150_000n * BigInt(i), upstreamCost: 10_000n, usage } });
     await run({ type: 'GrantCredits', data: { grantId: `g-${a}`, amount: 120_000n, reason: 'promo' } });

@@ -7,7 +7,8 @@ import {
   evolveAll,
   initialState,
 } from '../../../src/ledger/domain/account.decider';
-import { LedgerEvent, UsageFigures } from '../../../src/ledger/domain/events';
+import { LedgerEvent, UsageFigures, encodeLedgerEvent } from '../../../src/ledger/domain/events';
+import { canonicalJson } from '../../../src/platform/event-store/canonical';
 import {
   ACCOUNT_ID,
   IN_AN_HOUR,
@@ -217,6 +218,19 @@ describe('account decider', () => {
       given([...funded, holdPlaced('h1', 6_000_000n)])
         .when({ type: 'PlaceHold', data: { holdId: 'h2', amount: 4_000_000n, expiresAt: IN_AN_HOUR } })
         .then([holdPlaced('h2', 4_000_000n)]);
+    });
+
+    it('records the API key the hold is for', () => {
+      given(funded)
+        .when({ type: 'PlaceHold', data: { holdId: 'h1', amount: 1n, expiresAt: IN_AN_HOUR, keyId: 'key-1' } })
+        .then([{ type: 'HoldPlaced', data: { holdId: 'h1', amount: 1n, expiresAt: IN_AN_HOUR, keyId: 'key-1' } }]);
+      given(funded).when({ type: 'PlaceHold', data: { holdId: 'h1', amount: 1n, expiresAt: IN_AN_HOUR, keyId: '' } }).thenThrows('invalid_command');
+    });
+
+    it('a hold without a key has no keyId field: it encodes, and so hashes, as holds did before keys were recorded', () => {
+      const [e] = decide({ type: 'PlaceHold', data: { holdId: 'h1', amount: 1n, expiresAt: IN_AN_HOUR } }, evolveAll(funded), { now: NOW });
+      expect(Object.keys(e.data).sort()).toEqual(['amount', 'expiresAt', 'holdId']);
+      expect(canonicalJson(encodeLedgerEvent(e).data)).toBe(`{"amount":"1","expiresAt":"${IN_AN_HOUR}","holdId":"h1"}`);
     });
 
     it('refuses any hold on an empty account', () => {

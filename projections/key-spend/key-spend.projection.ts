@@ -1,0 +1,165 @@
+/**
+ * Per-key daily spend: a hold placed for an API key (HoldPlaced.keyId) adds what it settled
+ * for (HoldSettled, or HoldSettledLate after it expired) to the key's row of the settle's UTC
+ * day. Settles name only their hold, so the key of each unresolved hold is kept in key_holds.
+ * Holds without a key (placed before keys were recorded, or by no request) count for no key.
+ */
+import { PoolClient } from 'pg';
+import { RecordedEvent } from '../../src/platform/event-store/event-store.port';
+import { ACCOUNT_STREAM_PREFIX } from '../../src/ledger/domain/events';
+import { Projection, ledgerFacts, readSchemaFile } from '../projection';
+import { BulkContext, BulkLoad, chunks, withSchema } from '../bulk';
+
+// (key, day) rows folded in memory before a rebuild writes them out.
+const BULK_MAX_ROWS = 200_000;
+
+interface HoldKey {
+  keyId: string;
+  accountId: string;
+}
+
+interface Sum extends HoldKey {
+  day: string;
+  spent: bigint;
+  requests: bigint;
+}
+
+/** What a run of events changes: holds whose key to keep or forget, and spend to add. */
+class Changes {
+  /** Placed in this run (not stored yet). */
+  readonly placed = new Map<string, HoldKey>();
+  /** Stored before this run, looked up for the run's settles and voids. */
+  readonly stored = new Map<string, HoldKey>();
+  /** Stored holds this run resolved: their rows go. */
+  forgotten: string[] = [];
+  spend = new Map<string, Sum>();
+
+  /** The key of a hold being resolved (settled or voided), which is then forgotten. */
+  take(holdId: string): HoldKey | undefined {
+    const placed = this.placed.get(holdId);
+    if (placed) {
+      this.placed.delete(holdId);
+      return placed;
+    }
+    const stored = this.stored.get(holdId);
+    if (stored) {
+      this.stored.delete(holdId);
+      this.forgotten.push(holdId);
+    }
+    return stored;
+  }
+}
+
+function fold(c: Changes, events: RecordedEvent[]): void {
+  for (const { accountId, event, occurredAt } of ledgerFacts(events)) {
+    switch (event.type) {
+      case 'HoldPlaced':
+        if (event.data.keyId !== undefined) c.placed.set(event.data.holdId, { keyId: event.data.keyId, accountId });
+        break;
+      case 'HoldSettled':
+      case 'HoldSettledLate': {
+        const hold = c.take(event.data.holdId);
+        if (!hold) break;
+        const day = occurredAt.slice(0, 10);
+        const key = `${hold.keyId}\u0000${day}`;
+        let s = c.spend.get(key);
+        if (!s) c.spend.set(key, (s = { ...hold, day, spent: 0n, requests: 0n }));
+        s.spent += event.data.amount;
+        s.requests += 1n;
+        break;
+      }
+      case 'HoldVoided':
+        c.take(event.data.holdId);
+        break;
+      // HoldExpired keeps the hold's key: a late settle may still follow it.
+    }
+  }
+}
+
+/** The holds this page resolves that were placed on an earlier page (the only ones key_holds must be asked about). */
+function resolvedFromEarlierPages(events: RecordedEvent[]): string[] {
+  const placedHere = new Set<string>();
+  const ids: string[] = [];
+  for (const { event } of ledgerFacts(events)) {
+    if (event.type === 'HoldPlaced') placedHere.add(event.data.holdId);
+    else if (event.type === 'HoldSettled' || event.type === 'HoldSettledLate' || event.type === 'HoldVoided') {
+      if (!placedHere.has(event.data.holdId)) ids.push(event.data.holdId);
+    }
+  }
+  return ids;
+}
+
+async function writeHolds(client: PoolClient, c: Changes): Promise<void> {
+  if (c.placed.size) {
+    for (const all of chunks([...c.placed])) {
+      await client.query(
+        `INSERT INTO key_holds (hold_id, key_id, account_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+         ON CONFLICT (hold_id) DO NOTHING`,
+        [all.map(([id]) => id), all.map(([, h]) => h.keyId), all.map(([, h]) => h.accountId)],
+      );
+    }
+  }
+  if (c.forgotten.length) await client.query('DELETE FROM key_holds WHERE hold_id = ANY($1::text[])', [c.forgotten]);
+}
+
+/** Adds the sums to the stored rows (one upsert per chunk). */
+async function writeSpend(client: PoolClient, spend: Map<string, Sum>): Promise<void> {
+  for (const all of chunks([...spend.values()])) {
+    await client.query(
+      `INSERT INTO key_spend AS s (key_id, day, account_id, spent, requests)
+       SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[])
+       ON CONFLICT (key_id, day) DO UPDATE SET spent = s.spent + EXCLUDED.spent, requests = s.requests + EXCLUDED.requests`,
+      [all.map((s) => s.keyId), all.map((s) => s.day), all.map((s) => s.accountId), all.map((s) => s.spent.toString()), all.map((s) => s.requests.toString())],
+    );
+  }
+}
+
+export class KeySpendProjection implements Projection {
+  readonly name = 'key_spend';
+  readonly streamPrefixes = [ACCOUNT_STREAM_PREFIX];
+
+  schemaSql(): string {
+    return readSchemaFile('key-spend');
+  }
+
+  async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
+    const c = new Changes();
+    const earlier = resolvedFromEarlierPages(events);
+    if (earlier.length) {
+      const { rows } = await client.query<{ hold_id: string; key_id: string; account_id: string }>(
+        'SELECT hold_id, key_id, account_id FROM key_holds WHERE hold_id = ANY($1::text[])',
+        [earlier],
+      );
+      for (const r of rows) c.stored.set(r.hold_id, { keyId: r.key_id, accountId: r.account_id });
+    }
+    fold(c, events);
+    await writeHolds(client, c);
+    if (c.spend.size) await writeSpend(client, c.spend);
+  }
+
+  /**
+   * A rebuild folds the whole log in memory: every hold placed since the first event is known
+   * there, so nothing is looked up; the sums are written past BULK_MAX_ROWS (added to, not
+   * overwritten, by the next write) and the holds still unresolved once, at the end.
+   */
+  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+    const c = new Changes();
+    const flushSpend = async () => {
+      const spend = c.spend;
+      c.spend = new Map();
+      if (spend.size) await withSchema(ctx, (client) => writeSpend(client, spend));
+    };
+    return {
+      add: async (events) => {
+        fold(c, events);
+        if (c.spend.size > BULK_MAX_ROWS) await flushSpend();
+      },
+      finish: async () => {
+        await flushSpend();
+        await withSchema(ctx, (client) => writeHolds(client, c));
+      },
+      abort: async () => undefined,
+    };
+  }
+}
