@@ -198,7 +198,6 @@ export class ProxyService {
     reported: TokenUsage | null,
     meter: StreamMeter,
   ): Promise<void> {
-    a.charge.stopHoldKeepAlive();
     const { price, charge } = a;
     let usage = reported;
     if (!usage) {
