@@ -35,8 +35,11 @@ import { ProxyRequest } from './request/proxy-request';
 import { ChargeServices, RequestCharge } from './request/request-charge';
 import { RequestOutcome, noAnswer, requestLogRow } from './request/request-log-row';
 
-/** A request past admission: how it goes upstream, its price, and its charge. */
+/** A request past admission: what it asks for, its prices, how it goes upstream, and its charge. */
 interface Admitted {
+  shape: RequestShape;
+  /** The price table in force when it arrived, for the whole request. */
+  table: PriceTableVersion;
   plan: Plan;
   /** The bound on its prompt the hold was sized from (metering/input-bound.ts). */
   inputTokens: number;
@@ -82,7 +85,7 @@ export class ProxyService {
       throw e;
     }
     try {
-      await this.forward(req, shape, table, admitted);
+      await this.forward(req, admitted);
     } finally {
       admitted.charge.stopHoldKeepAlive();
     }
@@ -106,13 +109,13 @@ export class ProxyService {
     }
     const charge = new RequestCharge(this.charges, principal, requestId);
     if (worstCase !== null) await charge.reserve(worstCase);
-    return { plan, inputTokens, price, charge };
+    return { shape, table, plan, inputTokens, price, charge };
   }
 
   /** From the upstream call to the settle (or void): everything after admission. */
-  private async forward(req: ProxyRequest, shape: RequestShape, table: PriceTableVersion, a: Admitted): Promise<void> {
+  private async forward(req: ProxyRequest, a: Admitted): Promise<void> {
     const { requestId } = req;
-    const { plan } = a;
+    const { shape, plan } = a;
 
     const controller = new AbortController();
     const progress = newProgress();
@@ -126,7 +129,7 @@ export class ProxyService {
       attempt = await this.sender.send(requestId, plan, shape.model, req.query, req.headers, controller.signal, tried);
     } catch (err) {
       // The receipt of a request no channel answered still names the channel and the tries.
-      await this.fail(req, shape, table, a, tried.channelId, tried.attempts, err);
+      await this.fail(req, a, tried.channelId, tried.attempts, err);
       throw err;
     }
 
@@ -142,7 +145,7 @@ export class ProxyService {
         const out = plan.translateError ? plan.translateError(attempt.upstream.status, text) : text;
         // Released before the answer goes out, so a client that looks at its balance next sees it whole.
         const refused = noAnswer(attempt.upstream.status, 'upstream_refused', attempt.channel.id, attempt.attempts, null, elapsedMs(req));
-        await this.release(req, shape, table, a, refused, 'upstream refused the request');
+        await this.release(req, a, refused, 'upstream refused the request');
         sendWhole(req.res, progress, attempt.upstream.status, { ...headers, 'content-type': plan.translateError ? 'application/json' : ct }, out);
         return;
       }
@@ -166,7 +169,7 @@ export class ProxyService {
           // it got an error, not an answer, so nothing is charged.
           const code = cutError(progress.cutBy).code;
           const broken = noAnswer(attempt.upstream.status, code, attempt.channel.id, attempt.attempts, ttfbMs(req, progress), elapsedMs(req));
-          await this.release(req, shape, table, a, broken, `upstream broke off before any content (${code})`);
+          await this.release(req, a, broken, `upstream broke off before any content (${code})`);
           return;
         }
         usage = meter.result().usage;
@@ -179,26 +182,24 @@ export class ProxyService {
       }
     } catch (err) {
       if (!progress.firstByteAt) {
-        await this.fail(req, shape, table, a, attempt.channel.id, attempt.attempts, err);
+        await this.fail(req, a, attempt.channel.id, attempt.attempts, err);
         throw err;
       }
       progress.upstreamCut = true;
     }
-    await this.finish(req, shape, table, a, attempt, progress, usage, meter);
+    await this.finish(req, a, attempt, progress, usage, meter);
   }
 
   /** The answer went out (whole, cut, or to a client that left): charge what it used. */
   private async finish(
     req: ProxyRequest,
-    shape: RequestShape,
-    table: PriceTableVersion,
     a: Admitted,
     attempt: Sent,
     progress: RelayProgress,
     reported: TokenUsage | null,
     meter: StreamMeter,
   ): Promise<void> {
-    const { price, charge } = a;
+    const { shape, table, price, charge } = a;
     let usage = reported;
     if (!usage) {
       // A cut stream (or a provider that did not say, or said what cannot be a count): what the
@@ -242,17 +243,17 @@ export class ProxyService {
    * Failed before the first byte: void the hold and log the failure. 499 only when the client
    * really went away; anything else that is not a ProxyError is ours (500, as the route answers).
    */
-  private fail(req: ProxyRequest, shape: RequestShape, table: PriceTableVersion, a: Admitted, channelId: string | null, attempts: number, err: unknown): Promise<void> {
+  private fail(req: ProxyRequest, a: Admitted, channelId: string | null, attempts: number, err: unknown): Promise<void> {
     const clientGone = !(err instanceof ProxyError) && req.res.destroyed;
     const status = err instanceof ProxyError ? err.status : clientGone ? 499 : 500;
     const errorCode = err instanceof ProxyError ? err.code : clientGone ? 'client_disconnected' : 'internal_error';
-    return this.release(req, shape, table, a, noAnswer(status, errorCode, channelId, attempts, null, elapsedMs(req)), errorCode);
+    return this.release(req, a, noAnswer(status, errorCode, channelId, attempts, null, elapsedMs(req)), errorCode);
   }
 
   /** No answer to charge for: the reservation returns, and the row says how the request ended. */
-  private async release(req: ProxyRequest, shape: RequestShape, table: PriceTableVersion, a: Admitted, outcome: RequestOutcome, reason: string): Promise<void> {
+  private async release(req: ProxyRequest, a: Admitted, outcome: RequestOutcome, reason: string): Promise<void> {
     await a.charge.release(reason);
-    return this.logRow(requestLogRow(req, shape.model, shape.stream, a.price, a.charge, table, outcome), a.charge);
+    return this.logRow(requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome), a.charge);
   }
 
   /** A request refused before anything was reserved: logged (metadata only), nothing to release. */
