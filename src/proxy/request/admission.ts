@@ -14,7 +14,7 @@ import { ModelPrice } from '../pricing/model-price';
 
 export type AccountLimits = Pick<AppConfig, 'ACCOUNT_RPM' | 'ACCOUNT_TPM'>;
 
-export interface Admission {
+export interface AdmissionTerms {
   /** The counters the request takes from: requests and tokens per minute, per account and per key. */
   limits: Limit[];
   /** What to reserve for it (µcr, margin included); null when the endpoint is not billed. */
@@ -43,7 +43,7 @@ export function admission(
   billed: boolean,
   config: AccountLimits,
   marginBps: number,
-): Admission {
+): AdmissionTerms {
   const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens) * shape.answers;
   const tokens = inputTokens + maxOutput;
   const limits: Limit[] = [
