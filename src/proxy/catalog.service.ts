@@ -10,8 +10,9 @@ import { ChannelRouter } from './channels/channel-router';
 import { ApiFormat } from './http/proxy-error';
 import { PriceBook } from './pricing/price-book.service';
 import { ModelPrice } from './pricing/model-price';
+import { priceTableAt } from './pricing/price-quotes';
+import { withMargin } from './pricing/cost';
 import { formatOfProvider } from './upstream/plan';
-import { priceTableAt } from './proxy.service';
 
 @Injectable()
 export class CatalogService {
@@ -79,6 +80,5 @@ export class CatalogService {
 
 /** A rate in µcr per million tokens, with the margin, in credits (rounded up to a whole µcr, as charges are). */
 function perMillion(rate: bigint, marginBps: number): string {
-  const withMargin = (rate * BigInt(10_000 + marginBps) + 9_999n) / 10_000n;
-  return formatCredits(withMargin);
+  return formatCredits(withMargin(rate, marginBps));
 }

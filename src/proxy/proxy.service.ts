@@ -1,84 +1,74 @@
 /**
  * One proxied request, start to end (DESIGN.md, "A proxied request"):
- * price → limits → reserve (free request or durable hold) → channel attempts (fallback only
- * before the first byte reaches the client) → relay while metering → settle or void → a
- * metadata-only request log row. Authentication and body parsing happen in the routes.
+ * price → admission (model, limits, worst case: request/admission.ts) → reserve (the request's
+ * charge: request/request-charge.ts) → channel attempts (fallback only before the first byte
+ * reaches the client) → relay while metering → settle or void → one metadata-only request log
+ * row, built once from how the request ended (request/request-log-row.ts). Authentication and
+ * body parsing happen in the routes.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { APP_CONFIG, AppConfig } from '../config/config';
-import { KeyPrincipal } from '../keys/application/api-key-authenticator';
-import { BillingService, NotWritten, Reservation } from './billing/billing.service';
+import { BillingService } from './billing/billing.service';
 import { SettleJournal } from './billing/settle-journal';
-import { Endpoint, RequestShape, shapeOf } from './endpoints';
-import { ApiFormat, ProxyError, databaseUnavailable, errorBody, quoted } from './http/proxy-error';
+import { RequestShape, shapeOf } from './endpoints';
+import { ProxyError, databaseUnavailable } from './http/proxy-error';
 import { isPgUnavailable } from '../platform/database/pg-unavailable';
 import { RateLimiter } from './limits/rate-limiter';
 import { SpendCaps } from './limits/spend-caps';
-import { formatCredits } from '../shared/money';
-import { RequestLogRow, RequestLogRepository } from './usage/request-log.repository';
+import { RequestLogRepository, RequestLogRow } from './usage/request-log.repository';
 import { UpstreamSender, Sent, header, nothingTried } from './upstream/upstream-sender';
 import { UpstreamSilence } from './upstream/silence-watch';
 import { Headers, RelayProgress, collect, newProgress, relayEvents, relayRaw, sendWhole } from './relay';
 import { streamErrorEvent } from './streaming/stream-error';
 import { PriceBook } from './pricing/price-book.service';
-import { PricingError } from './pricing/pricing.errors';
-import { ModelPrice, TokenRates, ratesFor } from './pricing/model-price';
+import { priceTableAt } from './pricing/price-quotes';
+import { ModelPrice } from './pricing/model-price';
 import { PriceTableVersion } from './pricing/price-table-version';
-import { TokenUsage, costOf, worstCaseCost } from './pricing/cost';
+import { TokenUsage, costOf } from './pricing/cost';
 import { estimateInputTokens, estimateTokens } from './metering/estimate';
 import { inputTokenBound } from './metering/input-bound';
 import { StreamMeter } from './metering/stream-meter';
 import { SseParser } from './streaming/sse';
 import { Plan, planFor } from './upstream/plan';
+import { admission, admittedPrice } from './request/admission';
+import { ProxyRequest } from './request/proxy-request';
+import { ChargeServices, RequestCharge } from './request/request-charge';
+import { RequestOutcome, noAnswer, requestLogRow } from './request/request-log-row';
 
-export interface ProxyRequest {
-  endpoint: Endpoint;
-  requestId: string;
-  principal: KeyPrincipal;
-  body: Record<string, unknown>;
-  raw: Buffer;
-  pathModel: string | null;
-  /** The query string to forward (the caller removed our own key from it), with its '?'. */
-  query: string;
-  headers: IncomingHttpHeaders;
-  res: ServerResponse;
-  startedAt: number; // performance.now()
-  startedAtDate: Date;
-  /** µcr reserved under the key's spending cap by admission, given back as the request ends. */
-  spendReserved?: bigint;
-  /** While the request runs: the next extension of its hold (see keepHoldAlive). */
-  holdKeepAlive?: NodeJS.Timeout;
-}
-
+/** A request past admission: what it asks for, its prices, how it goes upstream, and its charge. */
 interface Admitted {
+  shape: RequestShape;
+  /** The price table in force when it arrived, for the whole request. */
+  table: PriceTableVersion;
   plan: Plan;
+  /** The bound on its prompt the hold was sized from (metering/input-bound.ts). */
   inputTokens: number;
-  row: RequestLogRow;
-  reservation: Reservation | null;
   price: ModelPrice;
+  charge: RequestCharge;
 }
 
 @Injectable()
 export class ProxyService {
   private readonly log = new Logger('Proxy');
+  private readonly charges: ChargeServices;
 
   constructor(
     private readonly prices: PriceBook,
     private readonly limiter: RateLimiter,
-    private readonly billing: BillingService,
+    billing: BillingService,
     private readonly sender: UpstreamSender,
     private readonly requestLog: RequestLogRepository,
-    private readonly spendCaps: SpendCaps,
+    spendCaps: SpendCaps,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly journal: SettleJournal,
-  ) {}
+    journal: SettleJournal,
+  ) {
+    this.charges = { billing, spendCaps, journal, log: this.log, holdTtlSeconds: config.HOLD_TTL_SECONDS };
+  }
 
   async handle(req: ProxyRequest): Promise<void> {
-    const { endpoint, requestId } = req;
     let shape: RequestShape;
     try {
-      shape = shapeOf(endpoint, req.body, req.pathModel);
+      shape = shapeOf(req.endpoint, req.body, req.pathModel);
     } catch (err) {
       this.refused(req, typeof req.body.model === 'string' ? req.body.model : '', false, null, err);
       throw err;
@@ -94,18 +84,38 @@ export class ProxyService {
       this.refused(req, shape.model, shape.stream, price ?? null, e);
       throw e;
     }
-    this.keepHoldAlive(req, admitted.reservation);
     try {
-      await this.forward(req, shape, table, admitted);
+      await this.forward(req, admitted);
     } finally {
-      this.stopHoldKeepAlive(req);
+      admitted.charge.stopHoldKeepAlive();
     }
   }
 
+  /** Everything before the upstream call: model, key allowlist, limits, and the reservation. */
+  private async admit(req: ProxyRequest, shape: RequestShape, table: PriceTableVersion, found: ModelPrice | undefined): Promise<Admitted> {
+    const { endpoint, principal, requestId } = req;
+    const price = admittedPrice(principal, shape, found);
+    const plan = planFor(endpoint, price, req.body, shape, req.raw, requestId, req.startedAtDate);
+    // Refused before the ledger is touched: no hold (or free request) for a request nobody can serve.
+    await this.sender.ensureRoutable(plan, shape.model);
+    // An upper bound from the body's bytes, not a tokenizer's guess (see metering/input-bound.ts).
+    const inputTokens = inputTokenBound(endpoint.kind, req.body, req.raw.length, price);
+    const { limits, worstCase } = admission(principal, shape, price, inputTokens, endpoint.billed, this.config, table.marginBps);
+    const verdict = await this.limiter.admit(limits);
+    if (!verdict.ok) {
+      throw new ProxyError('rate_limited', `rate limit reached: ${verdict.limit} ${verdict.label}`, {
+        retryAfterSeconds: verdict.retryAfterSeconds,
+      });
+    }
+    const charge = new RequestCharge(this.charges, principal, requestId);
+    if (worstCase !== null) await charge.reserve(worstCase);
+    return { shape, table, plan, inputTokens, price, charge };
+  }
+
   /** From the upstream call to the settle (or void): everything after admission. */
-  private async forward(req: ProxyRequest, shape: RequestShape, table: PriceTableVersion, admitted: Admitted): Promise<void> {
+  private async forward(req: ProxyRequest, a: Admitted): Promise<void> {
     const { requestId } = req;
-    const { plan, inputTokens, row, reservation } = admitted;
+    const { shape, plan } = a;
 
     const controller = new AbortController();
     const progress = newProgress();
@@ -119,14 +129,9 @@ export class ProxyService {
       attempt = await this.sender.send(requestId, plan, shape.model, req.query, req.headers, controller.signal, tried);
     } catch (err) {
       // The receipt of a request no channel answered still names the channel and the tries.
-      row.channelId = tried.channelId;
-      row.attempts = tried.attempts;
-      await this.fail(req, row, reservation, err);
+      await this.fail(req, a, tried.channelId, tried.attempts, err);
       throw err;
     }
-    row.channelId = attempt.channel.id;
-    row.attempts = attempt.attempts;
-    row.status = attempt.upstream.status;
 
     const meter = new StreamMeter(plan.meterFormat);
     let usage: TokenUsage | null = null;
@@ -138,9 +143,9 @@ export class ProxyService {
         // its own answer, in its own format, and nothing charged.
         const text = await collect(attempt.upstream).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
         const out = plan.translateError ? plan.translateError(attempt.upstream.status, text) : text;
-        row.errorCode = 'upstream_refused';
         // Released before the answer goes out, so a client that looks at its balance next sees it whole.
-        await this.release(req, row, reservation, 'upstream refused the request');
+        const refused = noAnswer(attempt.upstream.status, 'upstream_refused', attempt.channel.id, attempt.attempts, null, elapsedMs(req));
+        await this.release(req, a, refused, 'upstream refused the request');
         sendWhole(req.res, progress, attempt.upstream.status, { ...headers, 'content-type': plan.translateError ? 'application/json' : ct }, out);
         return;
       }
@@ -162,9 +167,9 @@ export class ProxyService {
         if (progress.upstreamCut && !progress.clientGone && meter.result().deliveredText === '') {
           // Broken off (or gone silent) before any text or tool-call delta reached the client:
           // it got an error, not an answer, so nothing is charged.
-          row.errorCode = cutError(progress.cutBy).code;
-          row.ttfbMs = progress.firstByteAt === null ? null : Math.round(progress.firstByteAt - req.startedAt);
-          await this.release(req, row, reservation, `upstream broke off before any content (${row.errorCode})`);
+          const code = cutError(progress.cutBy).code;
+          const broken = noAnswer(attempt.upstream.status, code, attempt.channel.id, attempt.attempts, ttfbMs(req, progress), elapsedMs(req));
+          await this.release(req, a, broken, `upstream broke off before any content (${code})`);
           return;
         }
         usage = meter.result().usage;
@@ -177,131 +182,24 @@ export class ProxyService {
       }
     } catch (err) {
       if (!progress.firstByteAt) {
-        await this.fail(req, row, reservation, err);
+        await this.fail(req, a, attempt.channel.id, attempt.attempts, err);
         throw err;
       }
       progress.upstreamCut = true;
     }
-    await this.finish(req, row, reservation, progress, usage, meter, inputTokens, admitted.price, table.marginBps);
+    await this.finish(req, a, attempt, progress, usage, meter);
   }
 
-  /** Everything before the upstream call: model, key allowlist, limits, and the reservation. */
-  private async admit(req: ProxyRequest, shape: RequestShape, table: PriceTableVersion, price: ModelPrice | undefined): Promise<Admitted> {
-    const { endpoint, principal, requestId } = req;
-    if (!price) throw new ProxyError('model_not_found', `the model ${quoted(shape.model)} does not exist or is not offered here`, { param: 'model' });
-    if (principal.models && !principal.models.includes(shape.model)) {
-      throw new ProxyError('model_not_allowed', `this key may not use the model ${quoted(shape.model)}`, { param: 'model' });
-    }
-    const plan = planFor(endpoint, price, req.body, shape, req.raw, requestId, req.startedAtDate);
-    // Refused before the ledger is touched: no hold (or free request) for a request nobody can serve.
-    await this.sender.ensureRoutable(plan, shape.model);
-    // An upper bound from the body's bytes, not a tokenizer's guess (see metering/input-bound.ts).
-    const inputTokens = inputTokenBound(endpoint.kind, req.body, req.raw.length, price);
-    const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens) * shape.answers;
-    await this.checkLimits(principal, inputTokens + maxOutput);
-
-    const row = this.baseRow(req, shape.model, shape.stream, price);
-    let reservation: Reservation | null = null;
-    if (endpoint.billed) {
-      const worst = worstCaseCost(price, inputTokens, maxOutput, table.marginBps);
-      if (principal.spendCapMicros !== null) {
-        if (!(await this.spendCaps.reserve(principal.keyId, principal.spendCapMicros, worst))) {
-          throw new ProxyError('spend_cap_reached', `this key's spending cap of ${formatCredits(principal.spendCapMicros)} credits would be passed`);
-        }
-        req.spendReserved = worst;
-      }
-      try {
-        reservation = await this.billing.reserve(principal.accountId, requestId, worst, principal.keyId);
-      } catch (err) {
-        await this.giveBackSpend(req, 0n);
-        throw err;
-      }
-      row.freeRequest = reservation.kind === 'free';
-      row.heldMicros = reservation.kind === 'hold' ? reservation.amount : 0n;
-      row.priceVersion = table.version;
-      row.unitPrices = unitPrices(price, table.marginBps);
-    }
-    return { plan, inputTokens, row, reservation, price };
-  }
-
-  /**
-   * A hold expires HOLD_TTL_SECONDS after it was placed unless settled; an answer that streams
-   * for longer must not lose its hold (and its charge) to the expiry sweep. Every half TTL while
-   * the request runs, the hold's expiry moves a full TTL on (HoldExtended); a failed extension
-   * is tried again sooner. A crashed process extends nothing, so its holds still expire.
-   */
-  private keepHoldAlive(req: ProxyRequest, reservation: Reservation | null): void {
-    if (reservation?.kind !== 'hold') return;
-    const every = this.config.HOLD_TTL_SECONDS * 500;
-    const arm = (ms: number) => {
-      req.holdKeepAlive = setTimeout(() => {
-        this.billing.extend(req.principal.accountId, req.requestId, reservation).then(
-          () => req.holdKeepAlive && arm(every),
-          (err: Error) => {
-            if (!req.holdKeepAlive) return; // the request ended meanwhile (its settle closed the hold)
-            this.log.warn(`request ${req.requestId}: could not extend its hold (${err.message}); trying again`);
-            arm(Math.min(every, 5_000));
-          },
-        );
-      }, ms);
-      req.holdKeepAlive.unref();
-    };
-    arm(every);
-  }
-
-  /** The request is done with its hold (settling, voiding, or gone): no more extensions. */
-  private stopHoldKeepAlive(req: ProxyRequest): void {
-    clearTimeout(req.holdKeepAlive);
-    req.holdKeepAlive = undefined;
-  }
-
-  /** Returns the part of the spending-cap reservation the request did not spend. */
-  private async giveBackSpend(req: ProxyRequest, spent: bigint): Promise<void> {
-    const reserved = req.spendReserved ?? 0n;
-    req.spendReserved = 0n;
-    if (reserved > spent) {
-      await this.spendCaps.release(req.principal.keyId, reserved - spent).catch((err: Error) => {
-        this.log.warn(`request ${req.requestId}: could not give back its spending-cap reservation (${err.message})`);
-      });
-    }
-  }
-
-  /** A request refused before anything was reserved: logged (metadata only), nothing to release. */
-  private refused(req: ProxyRequest, model: string, stream: boolean, price: ModelPrice | null, err: unknown): void {
-    const row = this.baseRow(req, model.slice(0, 200), stream, price);
-    row.status = err instanceof ProxyError ? err.status : 500;
-    row.errorCode = err instanceof ProxyError ? err.code : 'internal_error';
-    row.latencyMs = Math.round(performance.now() - req.startedAt);
-    void this.requestLog.record(row);
-  }
-
-  private async checkLimits(p: KeyPrincipal, tokens: number): Promise<void> {
-    const limits = [
-      { label: 'requests per minute for this account', id: `a:${p.accountId}:r`, limit: this.config.ACCOUNT_RPM, cost: 1 },
-      { label: 'tokens per minute for this account', id: `a:${p.accountId}:t`, limit: this.config.ACCOUNT_TPM, cost: tokens },
-    ];
-    if (p.rpm !== null) limits.push({ label: 'requests per minute for this key', id: `k:${p.keyId}:r`, limit: p.rpm, cost: 1 });
-    if (p.tpm !== null) limits.push({ label: 'tokens per minute for this key', id: `k:${p.keyId}:t`, limit: p.tpm, cost: tokens });
-    const verdict = await this.limiter.admit(limits);
-    if (!verdict.ok) {
-      throw new ProxyError('rate_limited', `rate limit reached: ${verdict.limit} ${verdict.label}`, {
-        retryAfterSeconds: verdict.retryAfterSeconds,
-      });
-    }
-  }
-
+  /** The answer went out (whole, cut, or to a client that left): charge what it used. */
   private async finish(
     req: ProxyRequest,
-    row: RequestLogRow,
-    reservation: Reservation | null,
+    a: Admitted,
+    attempt: Sent,
     progress: RelayProgress,
     reported: TokenUsage | null,
     meter: StreamMeter,
-    inputTokens: number,
-    price: ModelPrice,
-    marginBps: number,
   ): Promise<void> {
-    this.stopHoldKeepAlive(req);
+    const { shape, table, price, charge } = a;
     let usage = reported;
     if (!usage) {
       // A cut stream (or a provider that did not say, or said what cannot be a count): what the
@@ -312,131 +210,76 @@ export class ProxyService {
       usage = partialUsage
         ? { ...partialUsage, outputTokens: Math.max(partialUsage.outputTokens, delivered) }
         : {
-            inputTokens: Math.min(inputTokens, estimateInputTokens(req.endpoint.kind, req.body, price.provider)),
+            inputTokens: Math.min(a.inputTokens, estimateInputTokens(req.endpoint.kind, req.body, price.provider)),
             cachedTokens: 0,
             cacheWriteTokens: 0,
             outputTokens: delivered,
           };
-      row.estimated = true;
     }
-    Object.assign(row, {
-      inputTokens: usage.inputTokens,
-      cachedTokens: usage.cachedTokens,
-      cacheWriteTokens: usage.cacheWriteTokens,
-      outputTokens: usage.outputTokens,
-      status: progress.clientGone ? 499 : row.status,
-      ttfbMs: progress.firstByteAt === null ? null : Math.round(progress.firstByteAt - req.startedAt),
-      latencyMs: Math.round(performance.now() - req.startedAt),
-    });
-    if (progress.clientGone) row.errorCode = 'client_disconnected';
-    else if (progress.upstreamCut) row.errorCode = 'upstream_cut';
-    if (reservation) {
-      // The receipt shows the rates this usage was charged at: a long prompt may have moved the
-      // whole request to the model's long-context rates.
-      row.unitPrices = unitPrices(ratesFor(price, usage.inputTokens + usage.cachedTokens + usage.cacheWriteTokens), marginBps);
-      const cost = costOf(price, usage, marginBps);
-      const upstreamCost = costOf(price, usage, 0);
-      try {
-        row.costMicros = await this.billing.settle(req.principal.accountId, req.requestId, reservation, cost, upstreamCost, {
-          model: row.model,
-          inputTokens: usage.inputTokens + usage.cacheWriteTokens,
-          outputTokens: usage.outputTokens,
-          cachedTokens: usage.cachedTokens,
-          estimated: row.estimated,
-          ...(row.priceVersion !== null ? { priceVersion: row.priceVersion } : {}),
-        });
-        row.billing = reservation.kind === 'free' ? 'free' : 'settled';
-        await this.giveBackSpend(req, row.costMicros);
-      } catch (err) {
-        if (err instanceof NotWritten) {
-          // Delivered while Postgres is unreachable: charged all the same, once it is back.
-          row.costMicros = err.charged;
-          row.billing = 'settled';
-          await this.giveBackSpend(req, err.charged);
-          return this.keep(req, err, row);
-        }
-        row.billing = 'unbilled';
-        this.log.error(`request ${req.requestId}: could not settle its hold (${(err as Error).message}); the hold expires`);
-      }
+    const outcome: RequestOutcome = {
+      status: progress.clientGone ? 499 : attempt.upstream.status,
+      errorCode: progress.clientGone ? 'client_disconnected' : progress.upstreamCut ? 'upstream_cut' : null,
+      channelId: attempt.channel.id,
+      attempts: attempt.attempts,
+      usage,
+      estimated: !reported,
+      ttfbMs: ttfbMs(req, progress),
+      latencyMs: elapsedMs(req),
+    };
+    if (charge.reservation) {
+      await charge.settle(costOf(price, usage, table.marginBps), costOf(price, usage, 0), {
+        model: shape.model,
+        inputTokens: usage.inputTokens + usage.cacheWriteTokens,
+        outputTokens: usage.outputTokens,
+        cachedTokens: usage.cachedTokens,
+        estimated: outcome.estimated,
+        priceVersion: table.version,
+      });
     }
-    void this.requestLog.record(row);
+    return this.logRow(requestLogRow(req, shape.model, shape.stream, price, charge, table, outcome), charge);
   }
 
   /**
    * Failed before the first byte: void the hold and log the failure. 499 only when the client
    * really went away; anything else that is not a ProxyError is ours (500, as the route answers).
    */
-  private async fail(req: ProxyRequest, row: RequestLogRow, reservation: Reservation | null, err: unknown): Promise<void> {
+  private fail(req: ProxyRequest, a: Admitted, channelId: string | null, attempts: number, err: unknown): Promise<void> {
     const clientGone = !(err instanceof ProxyError) && req.res.destroyed;
-    row.status = err instanceof ProxyError ? err.status : clientGone ? 499 : 500;
-    row.errorCode = err instanceof ProxyError ? err.code : clientGone ? 'client_disconnected' : 'internal_error';
-    await this.release(req, row, reservation, row.errorCode);
+    const status = err instanceof ProxyError ? err.status : clientGone ? 499 : 500;
+    const errorCode = err instanceof ProxyError ? err.code : clientGone ? 'client_disconnected' : 'internal_error';
+    return this.release(req, a, noAnswer(status, errorCode, channelId, attempts, null, elapsedMs(req)), errorCode);
   }
 
-  private async release(req: ProxyRequest, row: RequestLogRow, reservation: Reservation | null, reason: string): Promise<void> {
-    this.stopHoldKeepAlive(req);
-    row.latencyMs = Math.round(performance.now() - req.startedAt);
-    if (reservation) {
-      try {
-        await this.billing.release(req.principal.accountId, req.requestId, reservation, reason);
-        row.billing = 'voided';
-        await this.giveBackSpend(req, 0n);
-      } catch (err) {
-        if (err instanceof NotWritten) {
-          row.billing = 'voided';
-          await this.giveBackSpend(req, 0n);
-          return this.keep(req, err, row);
-        }
-        row.billing = 'unbilled';
-        this.log.error(`request ${req.requestId}: could not void its hold (${(err as Error).message}); the hold expires`);
-      }
-    }
+  /** No answer to charge for: the reservation returns, and the row says how the request ended. */
+  private async release(req: ProxyRequest, a: Admitted, outcome: RequestOutcome, reason: string): Promise<void> {
+    await a.charge.release(reason);
+    return this.logRow(requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome), a.charge);
+  }
+
+  /** A request refused before anything was reserved: logged (metadata only), nothing to release. */
+  private refused(req: ProxyRequest, model: string, stream: boolean, price: ModelPrice | null, err: unknown): void {
+    const status = err instanceof ProxyError ? err.status : 500;
+    const errorCode = err instanceof ProxyError ? err.code : 'internal_error';
+    const outcome = noAnswer(status, errorCode, null, 0, null, elapsedMs(req));
+    void this.requestLog.record(requestLogRow(req, model.slice(0, 200), stream, price, null, null, outcome));
+  }
+
+  /**
+   * The row goes where the charge's ledger write went: with a write Postgres could not take, to
+   * the settle journal (the request waits for it to be on disk); else to the request log, off
+   * the response path.
+   */
+  private logRow(row: RequestLogRow, charge: RequestCharge): Promise<void> | undefined {
+    if (charge.unwritten) return charge.keep(row);
     void this.requestLog.record(row);
-  }
-
-  /** The ledger write and the request's row go to the settle journal together, fsynced, to be written later. */
-  private keep(req: ProxyRequest, notWritten: NotWritten, row: RequestLogRow): Promise<void> {
-    this.log.warn(`request ${req.requestId}: Postgres is unreachable; its ${notWritten.command.type} is kept in the settle journal`);
-    return this.journal.keep([{ id: req.requestId, accountId: req.principal.accountId, command: notWritten.command, row }]);
-  }
-
-  private baseRow(req: ProxyRequest, model: string, stream: boolean, price: ModelPrice | null): RequestLogRow {
-    return {
-      requestId: req.requestId,
-      accountId: req.principal.accountId,
-      keyId: req.principal.keyId,
-      startedAt: req.startedAtDate,
-      endpoint: req.endpoint.kind,
-      model,
-      provider: price?.provider ?? null,
-      channelId: null,
-      stream,
-      status: 0,
-      errorCode: null,
-      inputTokens: 0,
-      cachedTokens: 0,
-      cacheWriteTokens: 0,
-      outputTokens: 0,
-      estimated: false,
-      freeRequest: false,
-      heldMicros: 0n,
-      costMicros: 0n,
-      billing: 'none',
-      priceVersion: null,
-      unitPrices: null,
-      latencyMs: 0,
-      ttfbMs: null,
-      attempts: 0,
-    };
-  }
-
-  /** An error answer in the endpoint's own format (used by the routes for anything thrown before a byte was sent). */
-  static errorResponse(format: ApiFormat, err: ProxyError, requestId: string): { status: number; headers: Headers; body: string } {
-    const headers: Headers = { 'content-type': 'application/json', 'x-request-id': requestId };
-    if (err.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.extra.retryAfterSeconds);
-    return { status: err.status, headers, body: JSON.stringify(errorBody(format, err)) };
+    return undefined;
   }
 }
+
+const elapsedMs = (req: ProxyRequest): number => Math.round(performance.now() - req.startedAt);
+
+const ttfbMs = (req: ProxyRequest, progress: RelayProgress): number | null =>
+  progress.firstByteAt === null ? null : Math.round(progress.firstByteAt - req.startedAt);
 
 /**
  * Reading an upstream's whole answer failed: the upstream broke it off (or paused past
@@ -455,27 +298,4 @@ function cutError(err: unknown): ProxyError {
     return new ProxyError('upstream_timeout', 'the upstream provider stopped sending its answer');
   }
   return new ProxyError('upstream_error', 'the upstream provider broke off its answer');
-}
-
-/** The price table in force, or 503 while none is known (the database was down at start). */
-export function priceTableAt(prices: PriceBook, at: Date): PriceTableVersion {
-  try {
-    return prices.at(at);
-  } catch (err) {
-    if (err instanceof PricingError && err.code === 'no_price_table') {
-      throw new ProxyError('unavailable', 'the gateway has not loaded its prices yet; try again shortly');
-    }
-    throw err;
-  }
-}
-
-function unitPrices(p: TokenRates, marginBps: number): Record<string, string | number> {
-  return {
-    input: p.input.toString(),
-    output: p.output.toString(),
-    cachedInput: p.cachedInput.toString(),
-    cacheWrite: p.cacheWrite.toString(),
-    per: 'µcr per million tokens',
-    marginBps,
-  };
 }

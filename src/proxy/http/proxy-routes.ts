@@ -16,6 +16,7 @@ import { CLOCK, Clock } from '../../platform/clock';
 import { ApiKeyAuthenticator, KeyAuthError, KeyPrincipal } from '../../keys/application/api-key-authenticator';
 import { ENDPOINTS, Endpoint, EndpointKind } from '../endpoints';
 import { ProxyService } from '../proxy.service';
+import { errorResponse } from './error-response';
 import { ApiFormat, ProxyError, databaseUnavailable, formatOfPath, quoted } from './proxy-error';
 import { isPgUnavailable } from '../../platform/database/pg-unavailable';
 import { checkJsonStructure } from './json-structure-check';
@@ -61,7 +62,7 @@ export class ProxyRoutes implements OnModuleInit {
             : (err.statusCode ?? 500) < 500
               ? new ProxyError('invalid_request', 'the request could not be read')
               : new ProxyError('internal_error', 'internal error');
-        const out = ProxyService.errorResponse(format, e, requestId);
+        const out = errorResponse(format, e, requestId);
         void reply.code(out.status).headers(out.headers).send(out.body);
       });
 
@@ -109,7 +110,7 @@ export class ProxyRoutes implements OnModuleInit {
     const e = allowed.length
       ? new ProxyError('method_not_allowed', `${request.method} is not served on ${quoted(path)}; use ${allowed.join(' or ')}`)
       : new ProxyError('not_found', `no such route: ${request.method} ${quoted(path)}`);
-    const out = ProxyService.errorResponse(formatOfPath(path) ?? 'openai', e, randomUUID());
+    const out = errorResponse(formatOfPath(path) ?? 'openai', e, randomUUID());
     if (allowed.length) out.headers.allow = allowed.join(', ');
     void reply.code(out.status).headers(out.headers).send(out.body);
   }
@@ -173,7 +174,7 @@ export class ProxyRoutes implements OnModuleInit {
       this.log.error(`unexpected ${thrown?.name ?? 'error'} at ${where || 'an unknown place'}`);
       e = new ProxyError('internal_error', 'internal error');
     }
-    const out = ProxyService.errorResponse(format, e, requestId);
+    const out = errorResponse(format, e, requestId);
     res.writeHead(out.status, { ...out.headers, 'content-length': String(Buffer.byteLength(out.body)) });
     res.end(out.body);
   }
@@ -211,7 +212,7 @@ export class ProxyRoutes implements OnModuleInit {
       void reply.code(200).headers({ 'x-request-id': requestId }).send(body);
     } catch (err) {
       const e = err instanceof ProxyError ? err : isPgUnavailable(err) ? databaseUnavailable() : new ProxyError('internal_error', 'internal error');
-      const out = ProxyService.errorResponse(format, e, requestId);
+      const out = errorResponse(format, e, requestId);
       void reply.code(out.status).headers(out.headers).send(out.body);
     }
   }
@@ -226,7 +227,7 @@ export class ProxyRoutes implements OnModuleInit {
       void reply.code(200).headers({ 'x-request-id': requestId }).send(receiptOf(row));
     } catch (err) {
       const e = err instanceof ProxyError ? err : isPgUnavailable(err) ? databaseUnavailable() : new ProxyError('internal_error', 'internal error');
-      const out = ProxyService.errorResponse('openai', e, requestId);
+      const out = errorResponse('openai', e, requestId);
       void reply.code(out.status).headers(out.headers).send(out.body);
     }
   }

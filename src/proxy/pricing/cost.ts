@@ -47,6 +47,15 @@ export function costOf(price: ModelPrice, usage: TokenUsage, marginBps: number):
 }
 
 /**
+ * An amount with the margin, rounded up to a whole µcr as charges are: how a single rate is
+ * quoted with its margin (the model list's prices). A request's cost is not built from these:
+ * it rounds once over all its tokens (costOf).
+ */
+export function withMargin(micros: bigint, marginBps: number): bigint {
+  return divCeil(micros * (BPS + margin(marginBps)), BPS);
+}
+
+/**
  * The most a request can cost: every input token at the dearest input rate (a prompt may turn
  * out to be cache writes, which some providers charge above plain input) and every allowed
  * output token. A hold of this size is never below the final cost of any usage with at most

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { COST_DENOMINATOR, TokenUsage, costOf, marginBpsFromPercent, worstCaseCost } from '../../../../src/proxy/pricing/cost';
+import { COST_DENOMINATOR, TokenUsage, costOf, marginBpsFromPercent, withMargin, worstCaseCost } from '../../../../src/proxy/pricing/cost';
 import { ModelPrice } from '../../../../src/proxy/pricing/model-price';
 
 const gpt4o: ModelPrice = {
@@ -157,5 +157,26 @@ describe('marginBpsFromPercent', () => {
     for (const bad of ['', '-1', '7.555', '1e2', 'abc', '1000', '.5', '5.']) {
       expect(() => marginBpsFromPercent(bad)).toThrow(expect.objectContaining({ code: 'invalid_margin' }));
     }
+  });
+});
+
+describe('withMargin', () => {
+  it('adds the margin and rounds up to a whole µcr, as the model list quotes rates', () => {
+    expect(withMargin(2_500_000n, 750)).toBe(2_687_500n);
+    expect(withMargin(1n, 750)).toBe(2n); // 1.075 µcr
+    expect(withMargin(10_000n, 1)).toBe(10_001n);
+    expect(withMargin(10_001n, 1)).toBe(10_003n); // 10 002.0001 µcr
+    expect(withMargin(0n, 5_000)).toBe(0n);
+    expect(withMargin(123n, 0)).toBe(123n);
+  });
+
+  it('is never below the rate with its exact margin, and less than one µcr above it', () => {
+    fc.assert(
+      fc.property(rate, marginArb, (r, m) => {
+        const exact = r * BigInt(10_000 + m);
+        const quoted = withMargin(r, m) * 10_000n;
+        expect(quoted >= exact && quoted < exact + 10_000n).toBe(true);
+      }),
+    );
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * Prices as the proxy quotes them: the table in force for a request (or the 503 a client gets
+ * while none is loaded), and a receipt's unit prices. The catalog and the request pipeline both
+ * read prices through here, so a model list and a receipt never disagree.
+ */
+import { ProxyError } from '../http/proxy-error';
+import { TokenRates } from './model-price';
+import { PriceBook } from './price-book.service';
+import { PriceTableVersion } from './price-table-version';
+import { PricingError } from './pricing.errors';
+
+/** The price table in force, or 503 while none is known (the database was down at start). */
+export function priceTableAt(prices: PriceBook, at: Date): PriceTableVersion {
+  try {
+    return prices.at(at);
+  } catch (err) {
+    if (err instanceof PricingError && err.code === 'no_price_table') {
+      throw new ProxyError('unavailable', 'the gateway has not loaded its prices yet; try again shortly');
+    }
+    throw err;
+  }
+}
+
+/** The rates a receipt shows: µcr per million tokens before the margin, and the margin itself. */
+export function unitPrices(p: TokenRates, marginBps: number): Record<string, string | number> {
+  return {
+    input: p.input.toString(),
+    output: p.output.toString(),
+    cachedInput: p.cachedInput.toString(),
+    cacheWrite: p.cacheWrite.toString(),
+    per: 'µcr per million tokens',
+    marginBps,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * The money of one proxied request, from its reservation to its end, in one place:
+ *   reserve — the spending-cap reservation (when the key has a cap), then a free request or a
+ *             durable hold for the worst case (billing.service.ts); the cap's share is given
+ *             back if the ledger refuses;
+ *   while it runs — the hold's expiry is moved on (keep-alive), so a long answer keeps its hold;
+ *   settle or release — the hold settles for the cost (or is voided, or the free request given
+ *             back), and the unspent part of the cap reservation returns.
+ * A ledger write Postgres cannot take now (NotWritten) is charged all the same: it goes to the
+ * settle journal together with the request's log row (keep), to be written once Postgres is back.
+ *
+ * One object per request; it holds no content, only ids and amounts.
+ */
+import { Logger } from '@nestjs/common';
+import { KeyPrincipal } from '../../keys/application/api-key-authenticator';
+import { UsageFigures } from '../../ledger/domain/events';
+import { formatCredits } from '../../shared/money';
+import { BillingService, NotWritten, Reservation } from '../billing/billing.service';
+import { SettleJournal } from '../billing/settle-journal';
+import { ProxyError } from '../http/proxy-error';
+import { SpendCaps } from '../limits/spend-caps';
+import { RequestLogRow } from '../usage/request-log.repository';
+
+/** What every request's charge works with: made once by the proxy service. */
+export interface ChargeServices {
+  billing: BillingService;
+  spendCaps: SpendCaps;
+  journal: SettleJournal;
+  log: Logger;
+  holdTtlSeconds: number;
+}
+
+export class RequestCharge {
+  /** What admission reserved: null until then, and for an endpoint that is not billed. */
+  reservation: Reservation | null = null;
+  /** What the request was charged (µcr). */
+  costMicros = 0n;
+  /** How its money ended, as its log row says. */
+  billing: RequestLogRow['billing'] = 'none';
+  /** The settle or void Postgres could not take: kept in the settle journal with the row. */
+  unwritten: NotWritten | null = null;
+  /** µcr reserved under the key's spending cap, given back (less what was spent) as the request ends. */
+  private spendReserved = 0n;
+  /** While the request runs: the next extension of its hold (see keepHoldAlive). */
+  private holdKeepAlive: NodeJS.Timeout | undefined = undefined;
+
+  constructor(
+    private readonly s: ChargeServices,
+    private readonly principal: KeyPrincipal,
+    private readonly requestId: string,
+  ) {}
+
+  /** Reserves the worst case: under the key's spending cap first, then in the ledger. */
+  async reserve(worstCase: bigint): Promise<void> {
+    const { accountId, keyId, spendCapMicros } = this.principal;
+    if (spendCapMicros !== null) {
+      if (!(await this.s.spendCaps.reserve(keyId, spendCapMicros, worstCase))) {
+        throw new ProxyError('spend_cap_reached', `this key's spending cap of ${formatCredits(spendCapMicros)} credits would be passed`);
+      }
+      this.spendReserved = worstCase;
+    }
+    try {
+      this.reservation = await this.s.billing.reserve(accountId, this.requestId, worstCase, keyId);
+    } catch (err) {
+      await this.giveBackSpend(0n);
+      throw err;
+    }
+    this.keepHoldAlive(this.reservation);
+  }
+
+  /** Settles for `cost` (the ledger caps it at the hold); `upstreamCost` is what the provider is owed. */
+  async settle(cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<void> {
+    this.stopHoldKeepAlive();
+    const reservation = this.reservation;
+    if (!reservation) return;
+    try {
+      this.costMicros = await this.s.billing.settle(this.principal.accountId, this.requestId, reservation, cost, upstreamCost, usage);
+      this.billing = reservation.kind === 'free' ? 'free' : 'settled';
+      await this.giveBackSpend(this.costMicros);
+    } catch (err) {
+      if (err instanceof NotWritten) {
+        // Delivered while Postgres is unreachable: charged all the same, once it is back.
+        this.costMicros = err.charged;
+        this.billing = 'settled';
+        this.unwritten = err;
+        await this.giveBackSpend(err.charged);
+        return;
+      }
+      this.billing = 'unbilled';
+      this.s.log.error(`request ${this.requestId}: could not settle its hold (${(err as Error).message}); the hold expires`);
+    }
+  }
+
+  /** Failed before the first byte reached the client: nothing is charged, the reservation returns. */
+  async release(reason: string): Promise<void> {
+    this.stopHoldKeepAlive();
+    const reservation = this.reservation;
+    if (!reservation) return;
+    try {
+      await this.s.billing.release(this.principal.accountId, this.requestId, reservation, reason);
+      this.billing = 'voided';
+      await this.giveBackSpend(0n);
+    } catch (err) {
+      if (err instanceof NotWritten) {
+        this.billing = 'voided';
+        this.unwritten = err;
+        await this.giveBackSpend(0n);
+        return;
+      }
+      this.billing = 'unbilled';
+      this.s.log.error(`request ${this.requestId}: could not void its hold (${(err as Error).message}); the hold expires`);
+    }
+  }
+
+  /** The ledger write that was not written and the request's row go to the settle journal together, fsynced. */
+  keep(row: RequestLogRow): Promise<void> {
+    const notWritten = this.unwritten!;
+    this.s.log.warn(`request ${this.requestId}: Postgres is unreachable; its ${notWritten.command.type} is kept in the settle journal`);
+    return this.s.journal.keep([{ id: this.requestId, accountId: this.principal.accountId, command: notWritten.command, row }]);
+  }
+
+  /** The request is done with its hold (settling, voiding, or gone): no more extensions. */
+  stopHoldKeepAlive(): void {
+    clearTimeout(this.holdKeepAlive);
+    this.holdKeepAlive = undefined;
+  }
+
+  /**
+   * A hold expires HOLD_TTL_SECONDS after it was placed unless settled; an answer that streams
+   * for longer must not lose its hold (and its charge) to the expiry sweep. Every half TTL while
+   * the request runs, the hold's expiry moves a full TTL on (HoldExtended); a failed extension
+   * is tried again sooner. A crashed process extends nothing, so its holds still expire.
+   */
+  private keepHoldAlive(reservation: Reservation): void {
+    if (reservation.kind !== 'hold') return;
+    const every = this.s.holdTtlSeconds * 500;
+    const arm = (ms: number) => {
+      this.holdKeepAlive = setTimeout(() => {
+        this.s.billing.extend(this.principal.accountId, this.requestId, reservation).then(
+          () => this.holdKeepAlive && arm(every),
+          (err: Error) => {
+            if (!this.holdKeepAlive) return; // the request ended meanwhile (its settle closed the hold)
+            this.s.log.warn(`request ${this.requestId}: could not extend its hold (${err.message}); trying again`);
+            arm(Math.min(every, 5_000));
+          },
+        );
+      }, ms);
+      this.holdKeepAlive.unref();
+    };
+    arm(every);
+  }
+
+  /** Returns the part of the spending-cap reservation the request did not spend. */
+  private async giveBackSpend(spent: bigint): Promise<void> {
+    const reserved = this.spendReserved;
+    this.spendReserved = 0n;
+    if (reserved > spent) {
+      await this.s.spendCaps.release(this.principal.keyId, reserved - spent).catch((err: Error) => {
+        this.s.log.warn(`request ${this.requestId}: could not give back its spending-cap reservation (${err.message})`);
+      });
+    }
+  }
+}
