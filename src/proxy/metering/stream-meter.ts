@@ -18,7 +18,9 @@
  */
 import { TokenUsage } from '../pricing/cost';
 import { SseEvent } from '../streaming/sse';
-import { usageFromAnthropic, usageFromGemini, usageFromOpenAI } from './usage';
+import { usageFromAnthropic } from '../formats/anthropic.format';
+import { usageFromGemini } from '../formats/gemini.format';
+import { usageFromOpenAI } from '../formats/openai.format';
 
 export type MeterFormat = 'openai-chat' | 'openai-completions' | 'openai-responses' | 'anthropic' | 'gemini';
 

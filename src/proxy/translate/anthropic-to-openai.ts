@@ -4,15 +4,14 @@
  * token Anthropic bills (uncached, cache reads and cache writes), as OpenAI's prompt_tokens does.
  */
 import type { SseEvent } from '../streaming/sse';
+import { OpenaiChunkStream } from './openai-chunk-stream';
 import {
-  ChunkWriter,
   CompletionContext,
   OpenAIChatCompletion,
   OpenAIErrorBody,
   OpenAIFinishReason,
   OpenAIToolCall,
   OpenAIUsage,
-  StreamContext,
   openaiErrorType,
   parseBody,
 } from './openai-wire';
@@ -109,26 +108,13 @@ type BlockState = { kind: 'text' } | { kind: 'tool'; toolIndex: number; argsSent
  * Turns Anthropic's stream (message_start, content_block_start/delta/stop, message_delta,
  * message_stop, ping, error) into chat.completion.chunk events, one upstream event at a time.
  */
-export class AnthropicToOpenaiStream {
-  private readonly out: ChunkWriter;
+export class AnthropicToOpenaiStream extends OpenaiChunkStream {
   private readonly blocks = new Map<number, BlockState>();
   private toolCount = 0;
   private usageSoFar: AnthropicUsage = {};
-  private finish: OpenAIFinishReason | null = null;
-  private failed = false;
 
-  constructor(private readonly ctx: StreamContext) {
-    this.out = new ChunkWriter(ctx);
-  }
-
-  /** The provider's usage as read so far (final once the stream is complete). */
   get usage(): OpenAIUsage {
     return anthropicUsageToOpenai(this.usageSoFar);
-  }
-
-  /** True once Anthropic has said why it stopped. */
-  get complete(): boolean {
-    return this.finish !== null;
   }
 
   push(ev: SseEvent): SseEvent[] {
@@ -137,7 +123,7 @@ export class AnthropicToOpenaiStream {
     try {
       data = JSON.parse(ev.data);
     } catch {
-      return this.fail({ message: 'The upstream sent an event that is not JSON.', type: 'api_error', param: null, code: 'upstream_malformed' });
+      return this.malformed();
     }
     switch (data?.type) {
       case 'message_start':
@@ -162,15 +148,6 @@ export class AnthropicToOpenaiStream {
       default:
         return []; // message_stop, ping, and event types added after this was written
     }
-  }
-
-  /** After the upstream ended: the usage chunk (if asked for) and [DONE], or an error if it was cut short. */
-  end(): SseEvent[] {
-    if (this.failed) return [];
-    if (this.finish === null) {
-      return this.fail({ message: 'The upstream stream ended before the answer was complete.', type: 'api_error', param: null, code: 'upstream_incomplete' });
-    }
-    return this.ctx.includeUsage ? [this.out.usage(this.usage), this.out.done()] : [this.out.done()];
   }
 
   private blockStart(index: number, block: AnthropicContentBlock): SseEvent[] {
@@ -206,11 +183,6 @@ export class AnthropicToOpenaiStream {
     for (const key of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
       if (typeof u[key] === 'number') this.usageSoFar[key] = u[key];
     }
-  }
-
-  private fail(error: OpenAIErrorBody['error']): SseEvent[] {
-    this.failed = true;
-    return [this.out.error({ error })];
   }
 }
 

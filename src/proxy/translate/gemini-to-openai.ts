@@ -4,15 +4,14 @@
  * in completion_tokens (and reasoning_tokens), as OpenAI counts its own reasoning.
  */
 import type { SseEvent } from '../streaming/sse';
+import { OpenaiChunkStream } from './openai-chunk-stream';
 import {
-  ChunkWriter,
   CompletionContext,
   OpenAIChatCompletion,
   OpenAIErrorBody,
   OpenAIFinishReason,
   OpenAIToolCall,
   OpenAIUsage,
-  StreamContext,
   openaiErrorType,
   parseBody,
 } from './openai-wire';
@@ -139,34 +138,20 @@ export function geminiResponseToOpenaiChat(resp: GeminiResponse, ctx: Completion
  * Turns Gemini's `?alt=sse` stream (each event a whole GenerateContentResponse holding the next
  * piece; function calls arrive whole) into chat.completion.chunk events.
  */
-export class GeminiToOpenaiStream {
-  private readonly out: ChunkWriter;
+export class GeminiToOpenaiStream extends OpenaiChunkStream {
   private started = false;
   private toolCount = 0;
   private usageSoFar: GeminiUsageMetadata = {};
-  private finish: OpenAIFinishReason | null = null;
-  private failed = false;
 
-  constructor(private readonly ctx: StreamContext) {
-    this.out = new ChunkWriter(ctx);
-  }
-
-  /** The provider's usage as read so far (each event carries the running figures). */
+  /** Each event carries the running figures. */
   get usage(): OpenAIUsage {
     return geminiUsageToOpenai(this.usageSoFar);
-  }
-
-  /** True once Gemini has said why it stopped. */
-  get complete(): boolean {
-    return this.finish !== null;
   }
 
   push(ev: SseEvent): SseEvent[] {
     if (this.failed) return [];
     const data = parseBody(ev.data) as (GeminiResponse & { error?: unknown }) | null;
-    if (typeof data !== 'object' || data === null) {
-      return this.fail({ message: 'The upstream sent an event that is not JSON.', type: 'api_error', param: null, code: 'upstream_malformed' });
-    }
+    if (typeof data !== 'object' || data === null) return this.malformed();
     if (data.error !== undefined) return this.fail(geminiErrorObject(data.error));
     const out: SseEvent[] = [];
     if (!this.started) {
@@ -191,20 +176,6 @@ export class GeminiToOpenaiStream {
       if (this.finish !== null) out.push(this.out.delta({}, this.finish));
     }
     return out;
-  }
-
-  /** After the upstream ended: the usage chunk (if asked for) and [DONE], or an error if it was cut short. */
-  end(): SseEvent[] {
-    if (this.failed) return [];
-    if (this.finish === null) {
-      return this.fail({ message: 'The upstream stream ended before the answer was complete.', type: 'api_error', param: null, code: 'upstream_incomplete' });
-    }
-    return this.ctx.includeUsage ? [this.out.usage(this.usage), this.out.done()] : [this.out.done()];
-  }
-
-  private fail(error: OpenAIErrorBody['error']): SseEvent[] {
-    this.failed = true;
-    return [this.out.error({ error })];
   }
 }
 
