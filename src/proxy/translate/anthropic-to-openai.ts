@@ -7,6 +7,7 @@ import type { SseEvent } from '../streaming/sse';
 import { OpenaiChunkStream } from './openai-chunk-stream';
 import {
   CompletionContext,
+  chatCompletion,
   OpenAIChatCompletion,
   OpenAIErrorBody,
   OpenAIFinishReason,
@@ -80,26 +81,8 @@ export function anthropicMessageToOpenaiChat(msg: AnthropicMessage, ctx: Complet
     }
     // thinking and server-tool blocks have no place in a chat completion (we never ask for them).
   }
-  return {
-    id: ctx.id,
-    object: 'chat.completion',
-    created: ctx.created,
-    model: ctx.model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: text === '' && toolCalls.length ? null : text,
-          refusal: null,
-          ...(toolCalls.length && { tool_calls: toolCalls }),
-        },
-        logprobs: null,
-        finish_reason: anthropicFinishReason(msg.stop_reason),
-      },
-    ],
-    usage: anthropicUsageToOpenai(msg.usage ?? {}),
-  };
+  const content = text === '' && toolCalls.length ? null : text;
+  return chatCompletion(ctx, content, toolCalls, anthropicFinishReason(msg.stop_reason), anthropicUsageToOpenai(msg.usage ?? {}));
 }
 
 type BlockState = { kind: 'text' } | { kind: 'tool'; toolIndex: number; argsSent: boolean } | { kind: 'other' };

@@ -7,6 +7,7 @@ import type { SseEvent } from '../streaming/sse';
 import { OpenaiChunkStream } from './openai-chunk-stream';
 import {
   CompletionContext,
+  chatCompletion,
   OpenAIChatCompletion,
   OpenAIErrorBody,
   OpenAIFinishReason,
@@ -112,26 +113,9 @@ export function geminiResponseToOpenaiChat(resp: GeminiResponse, ctx: Completion
     else text += answerText(p);
   }
   const blocked = !candidate && resp.promptFeedback?.blockReason !== undefined;
-  return {
-    id: ctx.id,
-    object: 'chat.completion',
-    created: ctx.created,
-    model: ctx.model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: text === '' && (toolCalls.length || blocked) ? null : text,
-          refusal: null,
-          ...(toolCalls.length && { tool_calls: toolCalls }),
-        },
-        logprobs: null,
-        finish_reason: blocked ? 'content_filter' : geminiFinishReason(candidate?.finishReason, toolCalls.length > 0),
-      },
-    ],
-    usage: geminiUsageToOpenai(resp.usageMetadata ?? {}),
-  };
+  const content = text === '' && (toolCalls.length || blocked) ? null : text;
+  const finish = blocked ? 'content_filter' : geminiFinishReason(candidate?.finishReason, toolCalls.length > 0);
+  return chatCompletion(ctx, content, toolCalls, finish, geminiUsageToOpenai(resp.usageMetadata ?? {}));
 }
 
 /**

@@ -102,6 +102,31 @@ export function parseBody(body: unknown): unknown {
   return body ?? null;
 }
 
+/** A whole translated answer: one choice, its text (null when it has none to give) and tool calls. */
+export function chatCompletion(
+  ctx: CompletionContext,
+  content: string | null,
+  toolCalls: OpenAIToolCall[],
+  finishReason: OpenAIFinishReason,
+  usage: OpenAIUsage,
+): OpenAIChatCompletion {
+  return {
+    id: ctx.id,
+    object: 'chat.completion',
+    created: ctx.created,
+    model: ctx.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content, refusal: null, ...(toolCalls.length && { tool_calls: toolCalls }) },
+        logprobs: null,
+        finish_reason: finishReason,
+      },
+    ],
+    usage,
+  };
+}
+
 /**
  * Writes the chunks of one streamed answer: every chunk carries the same id, created and model;
  * with include_usage every chunk says `usage: null` until the last, as OpenAI's do.

@@ -12,7 +12,8 @@ import { TokenUsage } from '../pricing/cost';
 import { MeterFormat } from '../metering/stream-meter';
 import { SseEvent } from '../streaming/sse';
 import { TranslationError } from '../translate/translation-error';
-import type { CompletionContext, OpenAIChatCompletion, OpenAIErrorBody, StreamContext } from '../translate/openai-wire';
+import { CompletionContext, OpenAIChatCompletion, OpenAIErrorBody, StreamContext, parseBody } from '../translate/openai-wire';
+import { isJsonObject } from '../formats/format';
 import type { OpenaiChunkStream } from '../translate/openai-chunk-stream';
 import {
   AnthropicMessage,
@@ -95,7 +96,8 @@ interface Translation {
   meterFormat: MeterFormat;
   /** The upstream's JSON answer (an object: upstreamJson checked) as a chat completion. */
   answer(json: object, ctx: CompletionContext): OpenAIChatCompletion;
-  errorToOpenai(status: number, body: unknown): OpenAIErrorBody;
+  /** The upstream's error answer (bytes, JSON or not) as an OpenAI error body. */
+  errorToOpenai(status: number, body: Buffer): OpenAIErrorBody;
 }
 
 const TRANSLATIONS: Record<'anthropic' | 'gemini', Translation> = {
@@ -135,7 +137,7 @@ function translated(tr: Translation, price: ModelPrice, body: Record<string, unk
       const json = upstreamJson(buf);
       return { body: JSON.stringify(tr.answer(json, ctx)), usage: formatOf(tr.provider).usageOfAnswer(json) };
     },
-    translateError: (status, buf) => JSON.stringify(tr.errorToOpenai(status, parseOrText(buf))),
+    translateError: (status, buf) => JSON.stringify(tr.errorToOpenai(status, buf)),
   };
 }
 
@@ -150,13 +152,7 @@ function meterOf(endpoint: Endpoint): MeterFormat {
 
 /** The provider's usage in a JSON answer (for Gemini's JSON-array stream, the last element's). */
 function usageOfJson(format: ApiFormat, buf: Buffer): TokenUsage | null {
-  let json: unknown;
-  try {
-    json = JSON.parse(buf.toString('utf8'));
-  } catch {
-    return null;
-  }
-  return formatOf(format).usageOfAnswer(json);
+  return formatOf(format).usageOfAnswer(parseBody(buf));
 }
 
 // With include_usage, OpenAI writes `"usage":null` into every chunk before the last. In valid
@@ -181,8 +177,8 @@ export function withoutUsage(ev: SseEvent): SseEvent[] {
 function isUsageOnlyChunk(ev: SseEvent): boolean {
   if (ev.data.indexOf('"choices"') < 0) return false;
   try {
-    const chunk = JSON.parse(ev.data);
-    return Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage != null;
+    const chunk: unknown = JSON.parse(ev.data);
+    return isJsonObject(chunk) && Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage != null;
   } catch {
     return false;
   }
@@ -193,21 +189,7 @@ function isUsageOnlyChunk(ev: SseEvent): boolean {
  * quotes none of it.
  */
 function upstreamJson(buf: Buffer): object {
-  let json: unknown;
-  try {
-    json = JSON.parse(buf.toString('utf8'));
-  } catch {
-    json = undefined;
-  }
-  if (typeof json !== 'object' || json === null) throw new ProxyError('upstream_error', 'the upstream provider sent an answer that is not JSON');
+  const json = parseBody(buf);
+  if (!isJsonObject(json)) throw new ProxyError('upstream_error', 'the upstream provider sent an answer that is not JSON');
   return json;
-}
-
-function parseOrText(buf: Buffer): unknown {
-  const text = buf.toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
