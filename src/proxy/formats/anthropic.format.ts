@@ -6,7 +6,8 @@ import type { Endpoint, EndpointKind } from '../endpoints';
 import type { ProxyError, ProxyErrorCode } from '../http/proxy-error';
 import type { TokenUsage } from '../pricing/cost';
 import { count, obj, required, usable } from '../metering/usage';
-import { Format, forwarded, isJsonObject } from './format';
+import { Format, Json, forwarded, isJsonObject } from './format';
+import { MeterReader, addText } from '../metering/meter-reader';
 import { headerValue, limitOrNull } from './request-fields';
 
 type AnthropicEndpointKind = Extract<EndpointKind, `anthropic.${string}`>;
@@ -82,4 +83,57 @@ export const ANTHROPIC_FORMAT: Format = {
     return h;
   },
   usageOfAnswer: (json) => (isJsonObject(json) && json.usage ? usageFromAnthropic(json.usage) : null),
+};
+
+/**
+ * Messages streams: message_start has the input side; message_delta (once, at the end) has
+ * output_tokens, cumulative, and may repeat the input side.
+ */
+export const ANTHROPIC_METER: MeterReader = {
+  event(s, msg) {
+    switch (msg.type) {
+      case 'message_start': {
+        const usage = isJsonObject(msg.message) ? msg.message.usage : undefined;
+        if (isJsonObject(usage)) {
+          s.start = usage;
+          s.partial = usageFromAnthropic(usage);
+        }
+        return;
+      }
+      case 'content_block_start': {
+        const block = msg.content_block;
+        if (isJsonObject(block)) {
+          addText(s, block.text);
+          addText(s, block.name); // tool_use
+        }
+        return;
+      }
+      case 'content_block_delta': {
+        const d = msg.delta;
+        if (isJsonObject(d)) {
+          addText(s, d.text); // text_delta
+          addText(s, d.partial_json); // input_json_delta
+          addText(s, d.thinking); // thinking_delta
+        }
+        return;
+      }
+      case 'message_delta': {
+        if (!isJsonObject(msg.usage)) return;
+        // output_tokens here is cumulative; input fields, when present and not null, restate the start's.
+        const merged: Json = { ...(s.start ?? {}) };
+        for (const [k, v] of Object.entries(msg.usage)) if (v !== null && v !== undefined) merged[k] = v;
+        s.final = usageFromAnthropic(merged);
+        return;
+      }
+    }
+  },
+  answer(s, msg) {
+    for (const block of Array.isArray(msg.content) ? msg.content : []) {
+      if (!isJsonObject(block)) continue;
+      addText(s, block.text);
+      addText(s, block.thinking);
+      addText(s, block.name); // tool_use
+      if (block.input !== undefined) addText(s, JSON.stringify(block.input));
+    }
+  },
 };

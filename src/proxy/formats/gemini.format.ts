@@ -8,7 +8,8 @@ import type { Endpoint, EndpointKind, RequestShape } from '../endpoints';
 import { ProxyError } from '../http/proxy-error';
 import type { TokenUsage } from '../pricing/cost';
 import { count, obj, required, usable } from '../metering/usage';
-import { Format, forwarded, isJsonObject } from './format';
+import { Format, Json, forwarded, isJsonObject } from './format';
+import { MeterReader, MeterState, addText } from '../metering/meter-reader';
 import { asRecord, headerValue, larger, limitOrNull } from './request-fields';
 
 type GeminiEndpointKind = Extract<EndpointKind, `gemini.${string}`>;
@@ -121,3 +122,32 @@ export const GEMINI_FORMAT: Format = {
     return isJsonObject(last) && last.usageMetadata ? usageFromGemini(last.usageMetadata) : null;
   },
 };
+
+/**
+ * Every chunk may carry usageMetadata; the one with or after finishReason is final. A whole
+ * answer (or each element of the JSON-array stream) reads the same way.
+ */
+function meterChunk(s: MeterState, msg: Json): void {
+  const candidates = Array.isArray(msg.candidates) ? msg.candidates : [];
+  for (const c of candidates) {
+    if (!isJsonObject(c)) continue;
+    const parts = isJsonObject(c.content) && Array.isArray(c.content.parts) ? c.content.parts : [];
+    for (const p of parts) {
+      if (!isJsonObject(p)) continue;
+      addText(s, p.text); // thought summaries are text parts too, and billed as output
+      if (isJsonObject(p.functionCall)) {
+        addText(s, p.functionCall.name);
+        if (p.functionCall.args !== undefined) addText(s, JSON.stringify(p.functionCall.args));
+      }
+      if (isJsonObject(p.executableCode)) addText(s, p.executableCode.code);
+    }
+    if (typeof c.finishReason === 'string' && c.finishReason !== 'FINISH_REASON_UNSPECIFIED') s.finished = true;
+  }
+  if (isJsonObject(msg.usageMetadata)) {
+    const usage = usageFromGemini(msg.usageMetadata);
+    if (s.finished) s.final = usage;
+    else s.partial = usage;
+  }
+}
+
+export const GEMINI_METER: MeterReader = { event: meterChunk, answer: meterChunk };

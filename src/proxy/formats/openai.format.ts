@@ -8,7 +8,8 @@ import type { Endpoint, EndpointKind, RequestShape } from '../endpoints';
 import type { ProxyError, ProxyErrorCode } from '../http/proxy-error';
 import type { TokenUsage } from '../pricing/cost';
 import { count, obj, required, usable } from '../metering/usage';
-import { Format, forwarded, isJsonObject } from './format';
+import { Format, Json, forwarded, isJsonObject } from './format';
+import { MeterReader, MeterState, addText } from '../metering/meter-reader';
 import { larger, limitOrNull } from './request-fields';
 
 type OpenAIEndpointKind = Extract<EndpointKind, `openai.${string}`>;
@@ -136,4 +137,84 @@ export const OPENAI_FORMAT: Format = {
     return h;
   },
   usageOfAnswer: (json) => (isJsonObject(json) && json.usage ? usageFromOpenAI(json.usage) : null),
+};
+
+/** The text of a chat message or of a stream's delta: they have the same fields. */
+function messageText(s: MeterState, m: Json): void {
+  addText(s, m.content);
+  addText(s, m.reasoning_content); // xAI and other OpenAI-compatible reasoning models
+  addText(s, m.refusal);
+  for (const tc of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
+    if (isJsonObject(tc) && isJsonObject(tc.function)) {
+      addText(s, tc.function.name);
+      addText(s, tc.function.arguments);
+    }
+  }
+  if (isJsonObject(m.function_call)) {
+    addText(s, m.function_call.name);
+    addText(s, m.function_call.arguments);
+  }
+}
+
+/**
+ * Chat and legacy completions streams: a final chunk with `usage` (stream_options.include_usage),
+ * after the chunk with finish_reason, usually with `choices: []`.
+ */
+export const OPENAI_CHAT_METER: MeterReader = {
+  event(s, msg) {
+    const choices = Array.isArray(msg.choices) ? msg.choices : [];
+    for (const c of choices) {
+      if (!isJsonObject(c)) continue;
+      addText(s, c.text); // completions
+      if (isJsonObject(c.delta)) messageText(s, c.delta);
+      if (typeof c.finish_reason === 'string') s.finished = true;
+    }
+    if (isJsonObject(msg.usage)) {
+      const usage = usageFromOpenAI(msg.usage);
+      // The dedicated usage chunk has no choices; a provider that repeats usage on every chunk is final at the end.
+      if (s.finished || choices.length === 0) s.final = usage;
+      else s.partial = usage;
+    }
+  },
+  answer(s, msg) {
+    for (const c of Array.isArray(msg.choices) ? msg.choices : []) {
+      if (!isJsonObject(c)) continue;
+      addText(s, c.text); // completions
+      if (isJsonObject(c.message)) messageText(s, c.message);
+    }
+  },
+};
+
+/** Responses streams: `response.completed` (or `.incomplete` / `.failed`) carries response.usage. */
+export const OPENAI_RESPONSES_METER: MeterReader = {
+  event(s, msg) {
+    const type = typeof msg.type === 'string' ? msg.type : '';
+    // Text, refusal, reasoning, tool arguments and code deltas; audio deltas are base64, not text.
+    if (type.endsWith('.delta')) {
+      if (!type.includes('audio')) addText(s, msg.delta);
+      return;
+    }
+    if (type === 'response.output_item.added' && isJsonObject(msg.item)) {
+      addText(s, msg.item.name); // a function call's name
+      return;
+    }
+    if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+      const usage = isJsonObject(msg.response) ? msg.response.usage : undefined;
+      if (isJsonObject(usage)) s.final = usageFromOpenAI(usage);
+    }
+  },
+  answer(s, msg) {
+    for (const item of Array.isArray(msg.output) ? msg.output : []) {
+      if (!isJsonObject(item)) continue;
+      addText(s, item.name); // function and custom tool calls
+      addText(s, item.arguments);
+      addText(s, item.input);
+      addText(s, item.code); // code interpreter
+      for (const part of [...(Array.isArray(item.content) ? item.content : []), ...(Array.isArray(item.summary) ? item.summary : [])]) {
+        if (!isJsonObject(part)) continue;
+        addText(s, part.text); // output_text, reasoning summary_text
+        addText(s, part.refusal);
+      }
+    }
+  },
 };
