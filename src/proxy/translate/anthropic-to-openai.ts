@@ -5,17 +5,8 @@
  */
 import type { SseEvent } from '../streaming/sse';
 import { OpenaiChunkStream } from './openai-chunk-stream';
-import {
-  CompletionContext,
-  chatCompletion,
-  OpenAIChatCompletion,
-  OpenAIErrorBody,
-  OpenAIFinishReason,
-  OpenAIToolCall,
-  OpenAIUsage,
-  openaiErrorType,
-  parseBody,
-} from './openai-wire';
+import type { CompletionContext, OpenAIChatCompletion, OpenAIErrorBody, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from './openai-wire';
+import { chatCompletion, parseBody, upstreamError } from './openai-wire';
 
 export interface AnthropicUsage {
   input_tokens?: number | null;
@@ -186,13 +177,7 @@ const ERROR_STATUS: Record<string, number> = {
 function anthropicErrorObject(e: unknown, status?: number): OpenAIErrorBody['error'] {
   const err = (typeof e === 'object' && e !== null ? e : {}) as { type?: unknown; message?: unknown };
   const type = typeof err.type === 'string' ? err.type : null;
-  const httpStatus = status ?? (type !== null ? ERROR_STATUS[type] : undefined) ?? 500;
-  return {
-    message: typeof err.message === 'string' ? err.message : `The upstream provider failed (HTTP ${httpStatus}).`,
-    type: openaiErrorType(httpStatus),
-    param: null,
-    code: type,
-  };
+  return upstreamError(status ?? (type !== null ? ERROR_STATUS[type] : undefined) ?? 500, err.message, type);
 }
 
 /**

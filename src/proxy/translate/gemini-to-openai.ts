@@ -5,17 +5,8 @@
  */
 import type { SseEvent } from '../streaming/sse';
 import { OpenaiChunkStream } from './openai-chunk-stream';
-import {
-  CompletionContext,
-  chatCompletion,
-  OpenAIChatCompletion,
-  OpenAIErrorBody,
-  OpenAIFinishReason,
-  OpenAIToolCall,
-  OpenAIUsage,
-  openaiErrorType,
-  parseBody,
-} from './openai-wire';
+import type { CompletionContext, OpenAIChatCompletion, OpenAIErrorBody, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from './openai-wire';
+import { chatCompletion, parseBody, upstreamError } from './openai-wire';
 
 /**
  * Tool call ids this gateway made up because Gemini gave none. They are not sent back to
@@ -165,13 +156,8 @@ export class GeminiToOpenaiStream extends OpenaiChunkStream {
 
 function geminiErrorObject(e: unknown, status?: number): OpenAIErrorBody['error'] {
   const err = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; message?: unknown; status?: unknown };
-  const httpStatus = status ?? (typeof err.code === 'number' ? err.code : 500);
-  return {
-    message: typeof err.message === 'string' ? err.message : `The upstream provider failed (HTTP ${httpStatus}).`,
-    type: openaiErrorType(httpStatus),
-    param: null,
-    code: typeof err.status === 'string' ? err.status.toLowerCase() : null,
-  };
+  const code = typeof err.status === 'string' ? err.status.toLowerCase() : null;
+  return upstreamError(status ?? (typeof err.code === 'number' ? err.code : 500), err.message, code);
 }
 
 /**
