@@ -6,6 +6,7 @@ import type { Endpoint, EndpointKind } from '../endpoints';
 import type { ProxyError, ProxyErrorCode } from '../http/proxy-error';
 import type { TokenUsage } from '../pricing/cost';
 import { count, obj, required, usable } from '../metering/usage';
+import { formatSse } from '../streaming/sse';
 import { Format, Json, forwarded, isJsonObject } from './format';
 import { MeterReader, addText } from '../metering/meter-reader';
 import { headerValue, limitOrNull } from './request-fields';
@@ -72,9 +73,13 @@ const FORWARDED = ['anthropic-version', 'anthropic-beta'] as const;
 /** Sent when the client sent none: the API requires one. */
 const DEFAULT_VERSION = '2023-06-01';
 
+const errorBody = (err: ProxyError) => ({ type: 'error', error: { type: ERROR_TYPE[err.code] ?? 'invalid_request_error', message: err.message } });
+
 export const ANTHROPIC_FORMAT: Format = {
   name: 'anthropic',
-  errorBody: (err: ProxyError) => ({ type: 'error', error: { type: ERROR_TYPE[err.code] ?? 'invalid_request_error', message: err.message } }),
+  errorBody,
+  // `event: error` with the error body, as the Messages API streams its own.
+  streamError: (err) => formatSse({ event: 'error', data: JSON.stringify(errorBody(err)) }),
   keyFromHeaders: (headers) => headerValue(headers['x-api-key']),
   upstreamHeaders(apiKey, client) {
     const h = forwarded(FORWARDED, client);

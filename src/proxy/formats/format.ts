@@ -5,6 +5,7 @@
  * implements this; index.ts looks them up by ApiFormat.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { EndpointKind } from '../endpoints';
 import type { ApiFormat, ProxyError } from '../http/proxy-error';
 import type { TokenUsage } from '../pricing/cost';
 
@@ -12,6 +13,11 @@ export interface Format {
   readonly name: ApiFormat;
   /** One of the gateway's own errors as this format's error body. */
   errorBody(err: ProxyError): unknown;
+  /**
+   * The same error inside a stream whose 200 has already gone out, as the provider writes its
+   * own mid-stream errors, so the client's official SDK raises it instead of ending quietly.
+   */
+  streamError(err: ProxyError, kind: EndpointKind): string;
   /** The client's key from the header this format's SDK sends it in; null when that header is absent. */
   keyFromHeaders(headers: IncomingHttpHeaders): string | null;
   /** The upstream request's headers: the channel's credentials, and the client headers that change the API's behaviour. */

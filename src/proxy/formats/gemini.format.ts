@@ -8,6 +8,7 @@ import type { Endpoint, EndpointKind, RequestShape } from '../endpoints';
 import { ProxyError } from '../http/proxy-error';
 import type { TokenUsage } from '../pricing/cost';
 import { count, obj, required, usable } from '../metering/usage';
+import { formatSse } from '../streaming/sse';
 import { Format, Json, forwarded, isJsonObject } from './format';
 import { MeterReader, MeterState, addText } from '../metering/meter-reader';
 import { asRecord, headerValue, larger, limitOrNull } from './request-fields';
@@ -107,9 +108,13 @@ export function usageFromGemini(usageMetadata: unknown): TokenUsage | null {
   });
 }
 
+const errorBody = (err: ProxyError) => ({ error: { code: err.status, message: err.message, status: STATUS_NAME[err.status] ?? 'UNKNOWN' } });
+
 export const GEMINI_FORMAT: Format = {
   name: 'gemini',
-  errorBody: (err: ProxyError) => ({ error: { code: err.status, message: err.message, status: STATUS_NAME[err.status] ?? 'UNKNOWN' } }),
+  errorBody,
+  // A `data:` event holding the error JSON.
+  streamError: (err) => formatSse({ data: JSON.stringify(errorBody(err)) }),
   keyFromHeaders: (headers) => headerValue(headers['x-goog-api-key']),
   upstreamHeaders(apiKey, client) {
     const h = forwarded([], client);

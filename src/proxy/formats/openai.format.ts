@@ -8,6 +8,7 @@ import type { Endpoint, EndpointKind, RequestShape } from '../endpoints';
 import type { ProxyError, ProxyErrorCode } from '../http/proxy-error';
 import type { TokenUsage } from '../pricing/cost';
 import { count, obj, required, usable } from '../metering/usage';
+import { formatSse } from '../streaming/sse';
 import { Format, Json, forwarded, isJsonObject } from './format';
 import { MeterReader, MeterState, addText } from '../metering/meter-reader';
 import { larger, limitOrNull } from './request-fields';
@@ -122,11 +123,19 @@ export function usageFromOpenAI(usage: unknown): TokenUsage | null {
 
 const FORWARDED = ['openai-beta'] as const;
 
+const errorBody = (err: ProxyError) => ({
+  error: { message: err.message, type: ERROR_TYPE[err.code] ?? 'invalid_request_error', param: err.extra.param ?? null, code: err.code },
+});
+
 export const OPENAI_FORMAT: Format = {
   name: 'openai',
-  errorBody: (err: ProxyError) => ({
-    error: { message: err.message, type: ERROR_TYPE[err.code] ?? 'invalid_request_error', param: err.extra.param ?? null, code: err.code },
-  }),
+  errorBody,
+  // Chat and completions: a `data: {"error": {...}}` event (the SDK throws an APIError).
+  // Responses: `event: error` with `{"type": "error", "code", "message", "param"}`.
+  streamError: (err, kind) =>
+    kind === 'openai.responses'
+      ? formatSse({ event: 'error', data: JSON.stringify({ type: 'error', code: err.code, message: err.message, param: null }) })
+      : formatSse({ data: JSON.stringify(errorBody(err)) }),
   keyFromHeaders(headers: IncomingHttpHeaders): string | null {
     const auth = headers.authorization;
     return typeof auth === 'string' && BEARER.test(auth) ? auth.replace(BEARER, '').trim() : null;
