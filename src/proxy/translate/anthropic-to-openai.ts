@@ -76,6 +76,25 @@ export function anthropicMessageToOpenaiChat(msg: AnthropicMessage, ctx: Complet
   return chatCompletion(ctx, content, toolCalls, anthropicFinishReason(msg.stop_reason), anthropicUsageToOpenai(msg.usage ?? {}));
 }
 
+/** One event of the Messages stream, as declared: each field is read as possibly absent. */
+interface AnthropicStreamEvent {
+  type?: string;
+  index?: number;
+  message?: { usage?: AnthropicUsage };
+  content_block?: AnthropicContentBlock;
+  delta?: AnthropicDelta;
+  usage?: AnthropicUsage;
+  error?: unknown;
+}
+
+/** content_block_delta's and message_delta's `delta`. */
+interface AnthropicDelta {
+  type?: string;
+  text?: string;
+  partial_json?: string;
+  stop_reason?: string | null;
+}
+
 type BlockState = { kind: 'text' } | { kind: 'tool'; toolIndex: number; argsSent: boolean } | { kind: 'other' };
 
 /**
@@ -83,7 +102,7 @@ type BlockState = { kind: 'text' } | { kind: 'tool'; toolIndex: number; argsSent
  * message_stop, ping, error) into chat.completion.chunk events, one upstream event at a time.
  */
 export class AnthropicToOpenaiStream extends OpenaiChunkStream {
-  private readonly blocks = new Map<number, BlockState>();
+  private readonly blocks = new Map<number | undefined, BlockState>(); // keyed as the events say, index or not
   private toolCount = 0;
   private usageSoFar: AnthropicUsage = {};
 
@@ -93,9 +112,9 @@ export class AnthropicToOpenaiStream extends OpenaiChunkStream {
 
   push(ev: SseEvent): SseEvent[] {
     if (this.failed) return [];
-    let data: Record<string, any>;
+    let data: AnthropicStreamEvent | null;
     try {
-      data = JSON.parse(ev.data);
+      data = JSON.parse(ev.data) as AnthropicStreamEvent | null;
     } catch {
       return this.malformed();
     }
@@ -124,7 +143,7 @@ export class AnthropicToOpenaiStream extends OpenaiChunkStream {
     }
   }
 
-  private blockStart(index: number, block: AnthropicContentBlock): SseEvent[] {
+  private blockStart(index: number | undefined, block: Partial<AnthropicContentBlock>): SseEvent[] {
     if (block.type === 'text') {
       this.blocks.set(index, { kind: 'text' });
       return block.text ? [this.out.delta({ content: block.text })] : [];
@@ -142,7 +161,7 @@ export class AnthropicToOpenaiStream extends OpenaiChunkStream {
     return [];
   }
 
-  private blockDelta(index: number, delta: Record<string, any>): SseEvent[] {
+  private blockDelta(index: number | undefined, delta: AnthropicDelta): SseEvent[] {
     const b = this.blocks.get(index);
     if (b?.kind === 'text' && delta.type === 'text_delta' && delta.text) return [this.out.delta({ content: delta.text })];
     if (b?.kind === 'tool' && delta.type === 'input_json_delta' && delta.partial_json) {
