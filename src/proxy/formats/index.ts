@@ -31,6 +31,6 @@ export function formatOf(name: ApiFormat): Format {
  * `Authorization: Bearer`, `x-api-key`, `x-goog-api-key`. `?key=` counts only where `query` is
  * given (Gemini routes).
  */
-export function presentedKey(headers: IncomingHttpHeaders, query?: Record<string, unknown>): string | null {
+export function clientKeyOf(headers: IncomingHttpHeaders, query?: Record<string, unknown>): string | null {
   return OPENAI_FORMAT.keyFromHeaders(headers) ?? ANTHROPIC_FORMAT.keyFromHeaders(headers) ?? GEMINI_FORMAT.keyFromHeaders(headers) ?? (query ? keyFromQuery(query) : null);
 }

@@ -24,7 +24,7 @@ import { CatalogService } from '../catalog.service';
 import { RequestLogRepository } from '../usage/request-log.repository';
 import { receiptOf } from '../usage/receipt';
 import { AuthFailureLimiter } from '../limits/auth-failure-limiter';
-import { presentedKey as keyPresented } from '../formats';
+import { clientKeyOf } from '../formats';
 import { forwardedQuery, geminiEndpointOf } from '../formats/gemini.format';
 
 declare module 'fastify' {
@@ -259,7 +259,7 @@ function knownRoute(method: KnownRoute['method'], url: string): KnownRoute {
 
 /** Where each format's SDK sends the key: see formats/. */
 function presentedKey(request: FastifyRequest, queryKeyAllowed: boolean): string | null {
-  return keyPresented(request.headers, queryKeyAllowed ? (request.query as Record<string, unknown> | undefined) : undefined);
+  return clientKeyOf(request.headers, queryKeyAllowed ? (request.query as Record<string, unknown> | undefined) : undefined);
 }
 
 function parseBody(raw: Buffer | undefined): Record<string, unknown> {
