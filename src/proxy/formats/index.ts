@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ApiFormat } from '../http/proxy-error';
+import type { Provider } from '../pricing/model-price';
 import { assertNever } from '../../shared/assert-never';
 import { ANTHROPIC_FORMAT } from './anthropic.format';
 import type { Format } from './format';
@@ -25,6 +26,9 @@ export function formatOf(name: ApiFormat): Format {
       return assertNever(name);
   }
 }
+
+/** The API format a provider speaks: every provider not named here is OpenAI-compatible. */
+export const formatOfProvider = (p: Provider): ApiFormat => (p === 'anthropic' ? 'anthropic' : p === 'gemini' ? 'gemini' : 'openai');
 
 /**
  * The key the client presented. Every route takes each format's header, in this order:

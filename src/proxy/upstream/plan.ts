@@ -5,7 +5,7 @@
  * translated both ways (see translate/README.md for what translates and what is refused).
  */
 import { ENDPOINTS, Endpoint, RequestShape } from '../endpoints';
-import { formatOf } from '../formats';
+import { formatOf, formatOfProvider } from '../formats';
 import { ApiFormat, ProxyError, quoted } from '../http/proxy-error';
 import { ModelPrice, Provider } from '../pricing/model-price';
 import { TokenUsage } from '../pricing/cost';
@@ -39,7 +39,7 @@ export interface Plan {
   translateError?: (status: number, buf: Buffer) => string;
 }
 
-export const formatOfProvider = (p: Provider): ApiFormat => (p === 'anthropic' ? 'anthropic' : p === 'gemini' ? 'gemini' : 'openai');
+export { formatOfProvider } from '../formats';
 
 export function planFor(endpoint: Endpoint, price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, raw: Buffer, requestId: string, now: Date): Plan {
   const target = formatOfProvider(price.provider);

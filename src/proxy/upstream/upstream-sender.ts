@@ -11,8 +11,8 @@ import { IncomingHttpHeaders } from 'node:http';
 import { Channel } from '../channels/channel';
 import { ChannelRouter } from '../channels/channel-router';
 import { ProxyError, quoted } from '../http/proxy-error';
-import { formatOf } from '../formats';
-import { Plan, formatOfProvider } from './plan';
+import { formatOf, formatOfProvider } from '../formats';
+import { Plan } from './plan';
 import { UpstreamClient, UpstreamFailure, UpstreamResponse } from './upstream-client';
 
 export interface Sent {
