@@ -5,17 +5,10 @@
  * final usage can be estimated with a tokenizer. That text lives in memory only, for the life
  * of the request; it is never logged or stored.
  *
- * Where each format says its usage:
- * - openai-chat / openai-completions: a final chunk with `usage` (stream_options.include_usage),
- *   after the chunk with finish_reason, usually with `choices: []`.
- * - openai-responses: `response.completed` (or `.incomplete` / `.failed`) carries response.usage.
- * - anthropic: message_start has the input side; message_delta (once, at the end) has
- *   output_tokens, cumulative, and may repeat the input side.
- * - gemini: every chunk may carry usageMetadata; the one with or after finishReason is final.
- *
- * Each format's reader is in its file under formats/. A usage with an unusable count reads as
- * none (see usage.ts). A whole JSON answer is shown to `answer()` when its usage is missing or
- * unusable, so its text, too, can be estimated.
+ * Where each format says its usage, and which of its fields are text, is its reader's business
+ * (OPENAI_CHAT_METER, OPENAI_RESPONSES_METER, ANTHROPIC_METER, GEMINI_METER in formats/).
+ * A usage with an unusable count reads as none (see usage.ts). A whole JSON answer is shown to
+ * `answer()` when its usage is missing or unusable, so its text, too, can be estimated.
  */
 import { TokenUsage } from '../pricing/cost';
 import { SseEvent } from '../streaming/sse';
