@@ -1,7 +1,10 @@
 /**
  * Every way the gateway itself refuses or fails a request, with a stable code, and how each
- * API format spells it: a client sees the error shape and status its own SDK expects.
+ * API format spells it (formats/*.format.ts): a client sees the error shape and status its own
+ * SDK expects.
  */
+import { formatOf } from '../formats';
+
 export type ApiFormat = 'openai' | 'anthropic' | 'gemini';
 
 export type ProxyErrorCode =
@@ -69,61 +72,6 @@ export class ProxyError extends Error {
   }
 }
 
-const OPENAI_TYPE: Partial<Record<ProxyErrorCode, string>> = {
-  invalid_api_key: 'authentication_error',
-  key_revoked: 'authentication_error',
-  key_expired: 'authentication_error',
-  insufficient_credits: 'insufficient_quota',
-  spend_cap_reached: 'insufficient_quota',
-  model_not_allowed: 'permission_error',
-  model_not_found: 'not_found_error',
-  not_found: 'not_found_error',
-  rate_limited: 'rate_limit_error',
-  upstream_error: 'api_error',
-  upstream_timeout: 'api_error',
-  no_channel: 'api_error',
-  upstream_unavailable: 'api_error',
-  unavailable: 'api_error',
-  internal_error: 'api_error',
-};
-
-const ANTHROPIC_TYPE: Partial<Record<ProxyErrorCode, string>> = {
-  invalid_api_key: 'authentication_error',
-  key_revoked: 'authentication_error',
-  key_expired: 'authentication_error',
-  insufficient_credits: 'billing_error',
-  spend_cap_reached: 'billing_error',
-  model_not_allowed: 'permission_error',
-  model_not_found: 'not_found_error',
-  not_found: 'not_found_error',
-  rate_limited: 'rate_limit_error',
-  body_too_large: 'request_too_large',
-  upstream_error: 'api_error',
-  upstream_timeout: 'api_error',
-  no_channel: 'overloaded_error',
-  upstream_unavailable: 'overloaded_error',
-  unavailable: 'overloaded_error',
-  internal_error: 'api_error',
-};
-
-const GEMINI_STATUS: Record<number, string> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
-  402: 'FAILED_PRECONDITION',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  405: 'UNIMPLEMENTED',
-  408: 'DEADLINE_EXCEEDED',
-  413: 'INVALID_ARGUMENT',
-  414: 'INVALID_ARGUMENT',
-  431: 'INVALID_ARGUMENT',
-  429: 'RESOURCE_EXHAUSTED',
-  500: 'INTERNAL',
-  502: 'UNAVAILABLE',
-  503: 'UNAVAILABLE',
-  504: 'DEADLINE_EXCEEDED',
-};
-
 /**
  * The format a path is answered in when no route says so (unknown paths, socket-level errors):
  * Anthropic's under /v1/messages, Gemini's under /v1beta, OpenAI's elsewhere under /v1; null
@@ -146,18 +94,9 @@ export function quoted(text: string, max = 200): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
-/** The error body in the given format. */
+/** The error body in the given format (each format's table is in formats/). */
 export function errorBody(format: ApiFormat, err: ProxyError): unknown {
-  switch (format) {
-    case 'openai':
-      return {
-        error: { message: err.message, type: OPENAI_TYPE[err.code] ?? 'invalid_request_error', param: err.extra.param ?? null, code: err.code },
-      };
-    case 'anthropic':
-      return { type: 'error', error: { type: ANTHROPIC_TYPE[err.code] ?? 'invalid_request_error', message: err.message } };
-    case 'gemini':
-      return { error: { code: err.status, message: err.message, status: GEMINI_STATUS[err.status] ?? 'UNKNOWN' } };
-  }
+  return formatOf(format).errorBody(err);
 }
 
 /** Seconds a client is asked to wait when a store the gateway needs cannot be reached. */

@@ -4,7 +4,8 @@
  * Handlers write to the raw response themselves, so a stream is passed on as it arrives.
  *
  * Keys are accepted the way each official SDK sends them: `Authorization: Bearer` (OpenAI),
- * `x-api-key` (Anthropic), `x-goog-api-key` or `?key=` (Gemini; on Gemini routes only).
+ * `x-api-key` (Anthropic), `x-goog-api-key` or `?key=` (Gemini; on Gemini routes only); each
+ * format's file under formats/ says which.
  */
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -25,9 +26,14 @@ import { CatalogService } from '../catalog.service';
 import { RequestLogRepository } from '../usage/request-log.repository';
 import { receiptOf } from '../usage/receipt';
 import { AuthFailureLimiter } from '../limits/auth-failure-limiter';
+import { clientKeyOf } from '../formats';
+import { forwardedQuery, geminiEndpointOf } from '../formats/gemini.format';
 
-interface RouteConfig {
-  format: ApiFormat;
+declare module 'fastify' {
+  /** Each proxy route's API format, for the answers given before its handler runs (body errors). */
+  interface FastifyContextConfig {
+    format?: ApiFormat;
+  }
 }
 
 @Injectable()
@@ -54,7 +60,7 @@ export class ProxyRoutes implements OnModuleInit {
         done(null, body),
       );
       scope.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
-        const format = (request.routeOptions.config as unknown as RouteConfig).format ?? 'openai';
+        const format = request.routeOptions.config.format ?? 'openai';
         const requestId = randomUUID();
         const e =
           err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
@@ -127,9 +133,7 @@ export class ProxyRoutes implements OnModuleInit {
       let endpoint: Endpoint;
       let pathModel: string | null = null;
       if (kind === 'gemini') {
-        const { model, action } = geminiAction((request.params as { modelAction: string }).modelAction);
-        endpoint = action === 'generateContent' ? ENDPOINTS['gemini.generate'] : ENDPOINTS['gemini.stream'];
-        pathModel = model;
+        ({ endpoint, model: pathModel } = geminiEndpointOf((request.params as { modelAction: string }).modelAction));
       } else {
         endpoint = ENDPOINTS[kind];
       }
@@ -248,17 +252,9 @@ function knownRoute(method: KnownRoute['method'], url: string): KnownRoute {
   return { method, pattern: new RegExp(`^${source}$`) };
 }
 
+/** Where each format's SDK sends the key: see formats/. */
 function presentedKey(request: FastifyRequest, queryKeyAllowed: boolean): string | null {
-  const h = request.headers;
-  const auth = h.authorization;
-  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
-  for (const name of ['x-api-key', 'x-goog-api-key'] as const) {
-    const v = h[name];
-    if (typeof v === 'string' && v) return v.trim();
-  }
-  if (!queryKeyAllowed) return null;
-  const q = (request.query as Record<string, unknown> | undefined)?.key;
-  return typeof q === 'string' && q ? q : null;
+  return clientKeyOf(request.headers, queryKeyAllowed ? (request.query as Record<string, unknown> | undefined) : undefined);
 }
 
 function parseBody(raw: Buffer | undefined): Record<string, unknown> {
@@ -281,21 +277,4 @@ function parseBody(raw: Buffer | undefined): Record<string, unknown> {
     throw new ProxyError('invalid_json', 'the body must be a JSON object');
   }
   return body as Record<string, unknown>;
-}
-
-/** `gemini-2.5-flash:generateContent` → model and action; anything else is not a Gemini method we serve. */
-function geminiAction(modelAction: string): { model: string; action: 'generateContent' | 'streamGenerateContent' } {
-  const at = modelAction.lastIndexOf(':');
-  const model = at > 0 ? modelAction.slice(0, at) : '';
-  const action = at > 0 ? modelAction.slice(at + 1) : '';
-  if (!model || (action !== 'generateContent' && action !== 'streamGenerateContent')) {
-    throw new ProxyError('not_found', `no such method: ${modelAction.slice(0, 100)} (served: :generateContent, :streamGenerateContent)`);
-  }
-  return { model, action };
-}
-
-/** Only the query parameters that shape the upstream's answer go on; our own `key` never does. */
-function forwardedQuery(q: Record<string, string> | undefined): string {
-  const alt = q?.alt;
-  return typeof alt === 'string' && /^(sse|json)$/.test(alt) ? `?alt=${alt}` : '';
 }

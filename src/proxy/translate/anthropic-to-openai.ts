@@ -4,18 +4,9 @@
  * token Anthropic bills (uncached, cache reads and cache writes), as OpenAI's prompt_tokens does.
  */
 import type { SseEvent } from '../streaming/sse';
-import {
-  ChunkWriter,
-  CompletionContext,
-  OpenAIChatCompletion,
-  OpenAIErrorBody,
-  OpenAIFinishReason,
-  OpenAIToolCall,
-  OpenAIUsage,
-  StreamContext,
-  openaiErrorType,
-  parseBody,
-} from './openai-wire';
+import { OpenaiChunkStream } from './openai-chunk-stream';
+import type { CompletionContext, OpenAIChatCompletion, OpenAIErrorBody, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from './openai-wire';
+import { chatCompletion, parseBody, upstreamError } from './openai-wire';
 
 export interface AnthropicUsage {
   input_tokens?: number | null;
@@ -81,26 +72,27 @@ export function anthropicMessageToOpenaiChat(msg: AnthropicMessage, ctx: Complet
     }
     // thinking and server-tool blocks have no place in a chat completion (we never ask for them).
   }
-  return {
-    id: ctx.id,
-    object: 'chat.completion',
-    created: ctx.created,
-    model: ctx.model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: text === '' && toolCalls.length ? null : text,
-          refusal: null,
-          ...(toolCalls.length && { tool_calls: toolCalls }),
-        },
-        logprobs: null,
-        finish_reason: anthropicFinishReason(msg.stop_reason),
-      },
-    ],
-    usage: anthropicUsageToOpenai(msg.usage ?? {}),
-  };
+  const content = text === '' && toolCalls.length ? null : text;
+  return chatCompletion(ctx, content, toolCalls, anthropicFinishReason(msg.stop_reason), anthropicUsageToOpenai(msg.usage ?? {}));
+}
+
+/** One event of the Messages stream, as declared: each field is read as possibly absent. */
+interface AnthropicStreamEvent {
+  type?: string;
+  index?: number;
+  message?: { usage?: AnthropicUsage };
+  content_block?: AnthropicContentBlock;
+  delta?: AnthropicDelta;
+  usage?: AnthropicUsage;
+  error?: unknown;
+}
+
+/** content_block_delta's and message_delta's `delta`. */
+interface AnthropicDelta {
+  type?: string;
+  text?: string;
+  partial_json?: string;
+  stop_reason?: string | null;
 }
 
 type BlockState = { kind: 'text' } | { kind: 'tool'; toolIndex: number; argsSent: boolean } | { kind: 'other' };
@@ -109,35 +101,22 @@ type BlockState = { kind: 'text' } | { kind: 'tool'; toolIndex: number; argsSent
  * Turns Anthropic's stream (message_start, content_block_start/delta/stop, message_delta,
  * message_stop, ping, error) into chat.completion.chunk events, one upstream event at a time.
  */
-export class AnthropicToOpenaiStream {
-  private readonly out: ChunkWriter;
-  private readonly blocks = new Map<number, BlockState>();
+export class AnthropicToOpenaiStream extends OpenaiChunkStream {
+  private readonly blocks = new Map<number | undefined, BlockState>(); // keyed as the events say, index or not
   private toolCount = 0;
   private usageSoFar: AnthropicUsage = {};
-  private finish: OpenAIFinishReason | null = null;
-  private failed = false;
 
-  constructor(private readonly ctx: StreamContext) {
-    this.out = new ChunkWriter(ctx);
-  }
-
-  /** The provider's usage as read so far (final once the stream is complete). */
   get usage(): OpenAIUsage {
     return anthropicUsageToOpenai(this.usageSoFar);
   }
 
-  /** True once Anthropic has said why it stopped. */
-  get complete(): boolean {
-    return this.finish !== null;
-  }
-
   push(ev: SseEvent): SseEvent[] {
     if (this.failed) return [];
-    let data: Record<string, any>;
+    let data: AnthropicStreamEvent | null;
     try {
-      data = JSON.parse(ev.data);
+      data = JSON.parse(ev.data) as AnthropicStreamEvent | null;
     } catch {
-      return this.fail({ message: 'The upstream sent an event that is not JSON.', type: 'api_error', param: null, code: 'upstream_malformed' });
+      return this.malformed();
     }
     switch (data?.type) {
       case 'message_start':
@@ -164,16 +143,7 @@ export class AnthropicToOpenaiStream {
     }
   }
 
-  /** After the upstream ended: the usage chunk (if asked for) and [DONE], or an error if it was cut short. */
-  end(): SseEvent[] {
-    if (this.failed) return [];
-    if (this.finish === null) {
-      return this.fail({ message: 'The upstream stream ended before the answer was complete.', type: 'api_error', param: null, code: 'upstream_incomplete' });
-    }
-    return this.ctx.includeUsage ? [this.out.usage(this.usage), this.out.done()] : [this.out.done()];
-  }
-
-  private blockStart(index: number, block: AnthropicContentBlock): SseEvent[] {
+  private blockStart(index: number | undefined, block: Partial<AnthropicContentBlock>): SseEvent[] {
     if (block.type === 'text') {
       this.blocks.set(index, { kind: 'text' });
       return block.text ? [this.out.delta({ content: block.text })] : [];
@@ -191,7 +161,7 @@ export class AnthropicToOpenaiStream {
     return [];
   }
 
-  private blockDelta(index: number, delta: Record<string, any>): SseEvent[] {
+  private blockDelta(index: number | undefined, delta: AnthropicDelta): SseEvent[] {
     const b = this.blocks.get(index);
     if (b?.kind === 'text' && delta.type === 'text_delta' && delta.text) return [this.out.delta({ content: delta.text })];
     if (b?.kind === 'tool' && delta.type === 'input_json_delta' && delta.partial_json) {
@@ -206,11 +176,6 @@ export class AnthropicToOpenaiStream {
     for (const key of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
       if (typeof u[key] === 'number') this.usageSoFar[key] = u[key];
     }
-  }
-
-  private fail(error: OpenAIErrorBody['error']): SseEvent[] {
-    this.failed = true;
-    return [this.out.error({ error })];
   }
 }
 
@@ -231,13 +196,7 @@ const ERROR_STATUS: Record<string, number> = {
 function anthropicErrorObject(e: unknown, status?: number): OpenAIErrorBody['error'] {
   const err = (typeof e === 'object' && e !== null ? e : {}) as { type?: unknown; message?: unknown };
   const type = typeof err.type === 'string' ? err.type : null;
-  const httpStatus = status ?? (type !== null ? ERROR_STATUS[type] : undefined) ?? 500;
-  return {
-    message: typeof err.message === 'string' ? err.message : `The upstream provider failed (HTTP ${httpStatus}).`,
-    type: openaiErrorType(httpStatus),
-    param: null,
-    code: type,
-  };
+  return upstreamError(status ?? (type !== null ? ERROR_STATUS[type] : undefined) ?? 500, err.message, type);
 }
 
 /**

@@ -4,18 +4,9 @@
  * in completion_tokens (and reasoning_tokens), as OpenAI counts its own reasoning.
  */
 import type { SseEvent } from '../streaming/sse';
-import {
-  ChunkWriter,
-  CompletionContext,
-  OpenAIChatCompletion,
-  OpenAIErrorBody,
-  OpenAIFinishReason,
-  OpenAIToolCall,
-  OpenAIUsage,
-  StreamContext,
-  openaiErrorType,
-  parseBody,
-} from './openai-wire';
+import { OpenaiChunkStream } from './openai-chunk-stream';
+import type { CompletionContext, OpenAIChatCompletion, OpenAIErrorBody, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from './openai-wire';
+import { chatCompletion, parseBody, upstreamError } from './openai-wire';
 
 /**
  * Tool call ids this gateway made up because Gemini gave none. They are not sent back to
@@ -113,60 +104,29 @@ export function geminiResponseToOpenaiChat(resp: GeminiResponse, ctx: Completion
     else text += answerText(p);
   }
   const blocked = !candidate && resp.promptFeedback?.blockReason !== undefined;
-  return {
-    id: ctx.id,
-    object: 'chat.completion',
-    created: ctx.created,
-    model: ctx.model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: text === '' && (toolCalls.length || blocked) ? null : text,
-          refusal: null,
-          ...(toolCalls.length && { tool_calls: toolCalls }),
-        },
-        logprobs: null,
-        finish_reason: blocked ? 'content_filter' : geminiFinishReason(candidate?.finishReason, toolCalls.length > 0),
-      },
-    ],
-    usage: geminiUsageToOpenai(resp.usageMetadata ?? {}),
-  };
+  const content = text === '' && (toolCalls.length || blocked) ? null : text;
+  const finish = blocked ? 'content_filter' : geminiFinishReason(candidate?.finishReason, toolCalls.length > 0);
+  return chatCompletion(ctx, content, toolCalls, finish, geminiUsageToOpenai(resp.usageMetadata ?? {}));
 }
 
 /**
  * Turns Gemini's `?alt=sse` stream (each event a whole GenerateContentResponse holding the next
  * piece; function calls arrive whole) into chat.completion.chunk events.
  */
-export class GeminiToOpenaiStream {
-  private readonly out: ChunkWriter;
+export class GeminiToOpenaiStream extends OpenaiChunkStream {
   private started = false;
   private toolCount = 0;
   private usageSoFar: GeminiUsageMetadata = {};
-  private finish: OpenAIFinishReason | null = null;
-  private failed = false;
 
-  constructor(private readonly ctx: StreamContext) {
-    this.out = new ChunkWriter(ctx);
-  }
-
-  /** The provider's usage as read so far (each event carries the running figures). */
+  /** Each event carries the running figures. */
   get usage(): OpenAIUsage {
     return geminiUsageToOpenai(this.usageSoFar);
-  }
-
-  /** True once Gemini has said why it stopped. */
-  get complete(): boolean {
-    return this.finish !== null;
   }
 
   push(ev: SseEvent): SseEvent[] {
     if (this.failed) return [];
     const data = parseBody(ev.data) as (GeminiResponse & { error?: unknown }) | null;
-    if (typeof data !== 'object' || data === null) {
-      return this.fail({ message: 'The upstream sent an event that is not JSON.', type: 'api_error', param: null, code: 'upstream_malformed' });
-    }
+    if (typeof data !== 'object' || data === null) return this.malformed();
     if (data.error !== undefined) return this.fail(geminiErrorObject(data.error));
     const out: SseEvent[] = [];
     if (!this.started) {
@@ -192,31 +152,12 @@ export class GeminiToOpenaiStream {
     }
     return out;
   }
-
-  /** After the upstream ended: the usage chunk (if asked for) and [DONE], or an error if it was cut short. */
-  end(): SseEvent[] {
-    if (this.failed) return [];
-    if (this.finish === null) {
-      return this.fail({ message: 'The upstream stream ended before the answer was complete.', type: 'api_error', param: null, code: 'upstream_incomplete' });
-    }
-    return this.ctx.includeUsage ? [this.out.usage(this.usage), this.out.done()] : [this.out.done()];
-  }
-
-  private fail(error: OpenAIErrorBody['error']): SseEvent[] {
-    this.failed = true;
-    return [this.out.error({ error })];
-  }
 }
 
 function geminiErrorObject(e: unknown, status?: number): OpenAIErrorBody['error'] {
   const err = (typeof e === 'object' && e !== null ? e : {}) as { code?: unknown; message?: unknown; status?: unknown };
-  const httpStatus = status ?? (typeof err.code === 'number' ? err.code : 500);
-  return {
-    message: typeof err.message === 'string' ? err.message : `The upstream provider failed (HTTP ${httpStatus}).`,
-    type: openaiErrorType(httpStatus),
-    param: null,
-    code: typeof err.status === 'string' ? err.status.toLowerCase() : null,
-  };
+  const code = typeof err.status === 'string' ? err.status.toLowerCase() : null;
+  return upstreamError(status ?? (typeof err.code === 'number' ? err.code : 500), err.message, code);
 }
 
 /**

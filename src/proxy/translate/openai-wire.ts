@@ -90,6 +90,19 @@ export function openaiErrorType(status: number): string {
   return 'api_error';
 }
 
+/**
+ * A provider's error (in an answer or met inside a stream) as the OpenAI error object: its own
+ * message when it gave one, the OpenAI type for its HTTP status, and its own error code.
+ */
+export function upstreamError(httpStatus: number, message: unknown, code: string | null): OpenAIErrorBody['error'] {
+  return {
+    message: typeof message === 'string' ? message : `The upstream provider failed (HTTP ${httpStatus}).`,
+    type: openaiErrorType(httpStatus),
+    param: null,
+    code,
+  };
+}
+
 /** A provider's JSON body given parsed, as text or as bytes; anything unreadable is null. */
 export function parseBody(body: unknown): unknown {
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
@@ -100,6 +113,31 @@ export function parseBody(body: unknown): unknown {
     }
   }
   return body ?? null;
+}
+
+/** A whole translated answer: one choice, its text (null when it has none to give) and tool calls. */
+export function chatCompletion(
+  ctx: CompletionContext,
+  content: string | null,
+  toolCalls: OpenAIToolCall[],
+  finishReason: OpenAIFinishReason,
+  usage: OpenAIUsage,
+): OpenAIChatCompletion {
+  return {
+    id: ctx.id,
+    object: 'chat.completion',
+    created: ctx.created,
+    model: ctx.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content, refusal: null, ...(toolCalls.length && { tool_calls: toolCalls }) },
+        logprobs: null,
+        finish_reason: finishReason,
+      },
+    ],
+    usage,
+  };
 }
 
 /**

@@ -4,22 +4,26 @@
  * the answer comes back unchanged. An OpenAI chat request for an Anthropic or Gemini model:
  * translated both ways (see translate/README.md for what translates and what is refused).
  */
-import { IncomingHttpHeaders } from 'node:http';
-import { Endpoint, RequestShape } from '../endpoints';
+import { ENDPOINTS, Endpoint, RequestShape } from '../endpoints';
+import { formatOf, formatOfProvider } from '../formats';
 import { ApiFormat, ProxyError, quoted } from '../http/proxy-error';
 import { ModelPrice, Provider } from '../pricing/model-price';
 import { TokenUsage } from '../pricing/cost';
-import { usageFromAnthropic, usageFromGemini, usageFromOpenAI } from '../metering/usage';
 import { MeterFormat } from '../metering/stream-meter';
 import { SseEvent } from '../streaming/sse';
 import { TranslationError } from '../translate/translation-error';
+import { CompletionContext, OpenAIChatCompletion, OpenAIErrorBody, StreamContext, parseBody } from '../translate/openai-wire';
+import { isJsonObject } from '../formats/format';
+import type { OpenaiChunkStream } from '../translate/openai-chunk-stream';
 import {
+  AnthropicMessage,
   AnthropicToOpenaiStream,
+  TranslatedRequest,
   anthropicErrorToOpenai,
   anthropicMessageToOpenaiChat,
   openaiChatToAnthropic,
 } from '../translate/openai-to-anthropic';
-import { GeminiToOpenaiStream, geminiErrorToOpenai, geminiResponseToOpenaiChat, openaiChatToGemini } from '../translate/openai-to-gemini';
+import { GeminiResponse, GeminiToOpenaiStream, geminiErrorToOpenai, geminiResponseToOpenaiChat, openaiChatToGemini } from '../translate/openai-to-gemini';
 
 export interface Plan {
   providers: Provider[];
@@ -35,16 +39,14 @@ export interface Plan {
   translateError?: (status: number, buf: Buffer) => string;
 }
 
-export const formatOfProvider = (p: Provider): ApiFormat => (p === 'anthropic' ? 'anthropic' : p === 'gemini' ? 'gemini' : 'openai');
+export { formatOfProvider } from '../formats';
 
 export function planFor(endpoint: Endpoint, price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, raw: Buffer, requestId: string, now: Date): Plan {
   const target = formatOfProvider(price.provider);
   if (target === endpoint.format) return passThrough(endpoint, price, body, shape, raw);
-  if (endpoint.kind === 'openai.chat') {
+  if (endpoint.kind === 'openai.chat' && target !== 'openai') {
     try {
-      return target === 'anthropic'
-        ? toAnthropic(price, body, shape, requestId, now)
-        : toGemini(price, body, shape, requestId, now);
+      return translated(TRANSLATIONS[target], price, body, shape, requestId, now);
     } catch (err) {
       if (err instanceof TranslationError) {
         throw new ProxyError(err.code === 'unsupported_parameter' ? 'unsupported_parameter' : 'invalid_request', err.message, { param: err.param });
@@ -84,41 +86,58 @@ function passThrough(endpoint: Endpoint, price: ModelPrice, body: Record<string,
   };
 }
 
-function toAnthropic(price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, requestId: string, now: Date): Plan {
-  const t = openaiChatToAnthropic(body, { defaultMaxTokens: price.maxOutputTokens });
-  const ctx = { id: `chatcmpl-${requestId}`, created: Math.floor(now.getTime() / 1000), model: shape.model };
-  const stream = t.stream ? new AnthropicToOpenaiStream({ ...ctx, includeUsage: t.includeUsage }) : null;
-  return {
-    providers: ['anthropic'],
-    path: () => '/v1/messages',
-    body: JSON.stringify(t.body),
-    meterFormat: 'anthropic',
-    mapEvent: stream ? (ev) => stream.push(ev) : undefined,
-    endEvents: stream ? () => stream.end() : undefined,
-    finishJson: (buf) => {
-      const msg = upstreamJson(buf);
-      return { body: JSON.stringify(anthropicMessageToOpenaiChat(msg, ctx)), usage: msg.usage ? usageFromAnthropic(msg.usage) : null };
-    },
-    translateError: (status, buf) => JSON.stringify(anthropicErrorToOpenai(status, parseOrText(buf))),
-  };
+/** What an OpenAI chat request needs to be served by another provider, and its answer read back. */
+interface Translation {
+  /** The provider, whose API format has the same name. */
+  provider: 'anthropic' | 'gemini';
+  request(body: Record<string, unknown>, opts: { defaultMaxTokens: number }): TranslatedRequest;
+  stream: new (ctx: StreamContext) => OpenaiChunkStream;
+  path(model: string, stream: boolean): string;
+  meterFormat: MeterFormat;
+  /** The upstream's JSON answer (an object: upstreamJson checked) as a chat completion. */
+  answer(json: object, ctx: CompletionContext): OpenAIChatCompletion;
+  /** The upstream's error answer (bytes, JSON or not) as an OpenAI error body. */
+  errorToOpenai(status: number, body: Buffer): OpenAIErrorBody;
 }
 
-function toGemini(price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, requestId: string, now: Date): Plan {
-  const t = openaiChatToGemini(body, { defaultMaxTokens: price.maxOutputTokens });
-  const ctx = { id: `chatcmpl-${requestId}`, created: Math.floor(now.getTime() / 1000), model: shape.model };
-  const stream = t.stream ? new GeminiToOpenaiStream({ ...ctx, includeUsage: t.includeUsage }) : null;
-  return {
-    providers: ['gemini'],
-    path: (model) => `/v1beta/models/${encodeURIComponent(model)}:${t.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`,
-    body: JSON.stringify(t.body),
+const TRANSLATIONS: Record<'anthropic' | 'gemini', Translation> = {
+  anthropic: {
+    provider: 'anthropic',
+    request: openaiChatToAnthropic,
+    stream: AnthropicToOpenaiStream,
+    path: (model) => ENDPOINTS['anthropic.messages'].upstreamPath(model, ''),
+    meterFormat: 'anthropic',
+    // The provider's declared answer type: its converter reads each field as possibly absent.
+    answer: (json, ctx) => anthropicMessageToOpenaiChat(json as AnthropicMessage, ctx),
+    errorToOpenai: anthropicErrorToOpenai,
+  },
+  gemini: {
+    provider: 'gemini',
+    request: openaiChatToGemini,
+    stream: GeminiToOpenaiStream,
+    path: (model, stream) => (stream ? ENDPOINTS['gemini.stream'].upstreamPath(model, '?alt=sse') : ENDPOINTS['gemini.generate'].upstreamPath(model, '')),
     meterFormat: 'gemini',
+    answer: (json, ctx) => geminiResponseToOpenaiChat(json as GeminiResponse, ctx),
+    errorToOpenai: geminiErrorToOpenai,
+  },
+};
+
+function translated(tr: Translation, price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, requestId: string, now: Date): Plan {
+  const t = tr.request(body, { defaultMaxTokens: price.maxOutputTokens });
+  const ctx = { id: `chatcmpl-${requestId}`, created: Math.floor(now.getTime() / 1000), model: shape.model };
+  const stream = t.stream ? new tr.stream({ ...ctx, includeUsage: t.includeUsage }) : null;
+  return {
+    providers: [tr.provider],
+    path: (model) => tr.path(model, t.stream),
+    body: JSON.stringify(t.body),
+    meterFormat: tr.meterFormat,
     mapEvent: stream ? (ev) => stream.push(ev) : undefined,
     endEvents: stream ? () => stream.end() : undefined,
     finishJson: (buf) => {
-      const resp = upstreamJson(buf);
-      return { body: JSON.stringify(geminiResponseToOpenaiChat(resp, ctx)), usage: resp.usageMetadata ? usageFromGemini(resp.usageMetadata) : null };
+      const json = upstreamJson(buf);
+      return { body: JSON.stringify(tr.answer(json, ctx)), usage: formatOf(tr.provider).usageOfAnswer(json) };
     },
-    translateError: (status, buf) => JSON.stringify(geminiErrorToOpenai(status, parseOrText(buf))),
+    translateError: (status, buf) => JSON.stringify(tr.errorToOpenai(status, buf)),
   };
 }
 
@@ -133,16 +152,7 @@ function meterOf(endpoint: Endpoint): MeterFormat {
 
 /** The provider's usage in a JSON answer (for Gemini's JSON-array stream, the last element's). */
 function usageOfJson(format: ApiFormat, buf: Buffer): TokenUsage | null {
-  let json: any;
-  try {
-    json = JSON.parse(buf.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (format === 'openai') return json?.usage ? usageFromOpenAI(json.usage) : null;
-  if (format === 'anthropic') return json?.usage ? usageFromAnthropic(json.usage) : null;
-  const last = Array.isArray(json) ? json[json.length - 1] : json;
-  return last?.usageMetadata ? usageFromGemini(last.usageMetadata) : null;
+  return formatOf(format).usageOfAnswer(parseBody(buf));
 }
 
 // With include_usage, OpenAI writes `"usage":null` into every chunk before the last. In valid
@@ -167,48 +177,19 @@ export function withoutUsage(ev: SseEvent): SseEvent[] {
 function isUsageOnlyChunk(ev: SseEvent): boolean {
   if (ev.data.indexOf('"choices"') < 0) return false;
   try {
-    const chunk = JSON.parse(ev.data);
-    return Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage != null;
+    const chunk: unknown = JSON.parse(ev.data);
+    return isJsonObject(chunk) && Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage != null;
   } catch {
     return false;
   }
 }
 
-/** An upstream answer that must be JSON to be translated; when it is not, a 502 that quotes none of it. */
-function upstreamJson(buf: Buffer): any {
-  try {
-    return JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw new ProxyError('upstream_error', 'the upstream provider sent an answer that is not JSON');
-  }
-}
-
-function parseOrText(buf: Buffer): unknown {
-  const text = buf.toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-const FORWARDED: Record<ApiFormat, string[]> = {
-  openai: ['openai-beta'],
-  anthropic: ['anthropic-version', 'anthropic-beta'],
-  gemini: [],
-};
-
-/** The upstream's headers: the channel's credentials, and the few client headers that change the API's behaviour. */
-export function upstreamHeaders(format: ApiFormat, apiKey: string, client: IncomingHttpHeaders): Record<string, string> {
-  const h: Record<string, string> = { 'content-type': 'application/json' };
-  for (const name of FORWARDED[format]) {
-    const v = client[name];
-    if (typeof v === 'string') h[name] = v;
-  }
-  if (format === 'openai') h.authorization = `Bearer ${apiKey}`;
-  else if (format === 'anthropic') {
-    h['x-api-key'] = apiKey;
-    h['anthropic-version'] ??= '2023-06-01';
-  } else h['x-goog-api-key'] = apiKey;
-  return h;
+/**
+ * An upstream answer that must be a JSON object to be translated; when it is not, a 502 that
+ * quotes none of it.
+ */
+function upstreamJson(buf: Buffer): object {
+  const json = parseBody(buf);
+  if (!isJsonObject(json)) throw new ProxyError('upstream_error', 'the upstream provider sent an answer that is not JSON');
+  return json;
 }

@@ -10,8 +10,7 @@
  * the router uses to try the next channel.
  */
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Readable } from 'node:stream';
-import { Pool, errors } from 'undici';
+import { Dispatcher, Pool, errors } from 'undici';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { SilenceWatch, UpstreamSilence } from './silence-watch';
 
@@ -26,7 +25,8 @@ export interface UpstreamCall {
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Readable;
+  /** undici's body: a Readable that can also be drained unread (`dump`). */
+  body: Dispatcher.ResponseData['body'];
   /** The reader of `body` bumps `watch.reads` per chunk (and sets `busy` while the client holds it up). */
   watch: SilenceWatch;
 }

@@ -11,7 +11,8 @@ import { IncomingHttpHeaders } from 'node:http';
 import { Channel } from '../channels/channel';
 import { ChannelRouter } from '../channels/channel-router';
 import { ProxyError, quoted } from '../http/proxy-error';
-import { Plan, formatOfProvider, upstreamHeaders } from './plan';
+import { formatOf, formatOfProvider } from '../formats';
+import { Plan } from './plan';
 import { UpstreamClient, UpstreamFailure, UpstreamResponse } from './upstream-client';
 
 export interface Sent {
@@ -67,14 +68,14 @@ export class UpstreamSender {
         const upstream = await this.upstream.send({
           baseUrl: channel.baseUrl,
           path: plan.path(model, query),
-          headers: upstreamHeaders(formatOfProvider(channel.provider), channel.apiKey, clientHeaders),
+          headers: formatOf(formatOfProvider(channel.provider)).upstreamHeaders(channel.apiKey, clientHeaders),
           body: plan.body,
           signal,
         });
         if (upstream.status < 300) await this.upstream.firstByte(upstream);
         if (!RETRYABLE(upstream.status)) return { ok: true, value: upstream };
         const retryAfter = Number(header(upstream.headers, 'retry-after')) || 1;
-        await (upstream.body as unknown as { dump(): Promise<void> }).dump().catch(() => undefined);
+        await upstream.body.dump().catch(() => undefined);
         const failure =
           upstream.status === 429
             ? new ProxyError('rate_limited', 'the upstream provider is rate limiting; try again later', { retryAfterSeconds: retryAfter })

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { usageFromAnthropic, usageFromGemini, usageFromOpenAI } from '../../../../src/proxy/metering/usage';
+import { usageFromAnthropic } from '../../../../src/proxy/formats/anthropic.format';
+import { usageFromGemini } from '../../../../src/proxy/formats/gemini.format';
+import { usageFromOpenAI } from '../../../../src/proxy/formats/openai.format';
 
 describe('usageFromOpenAI', () => {
   it('takes cached tokens out of prompt_tokens (chat completion)', () => {
