@@ -1,4 +1,4 @@
-/** The worker process: projection runners and background jobs (see WORKER_PROVIDERS). */
+/** The worker process: projection runners and background jobs (each context's worker module, see worker.module.ts). */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { configOrExit } from './config/boot';

@@ -4,13 +4,13 @@
  *
  * Exports KeysService (create, revoke, regenerate, limits, list) and ApiKeyAuthenticator
  * (one per process; the proxy authenticates every request with it). Needs the global
- * DatabaseModule, EventStoreModule and RedisModule.
+ * DatabaseModule and EventStoreModule.
  */
 import { Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { CLOCK, Clock } from '../platform/clock';
 import { EVENT_STORE, EventStore } from '../platform/event-store/event-store.port';
-import { REDIS, REDIS_FACTORY, RedisFactory } from '../platform/redis/redis.module';
+import { REDIS, REDIS_FACTORY, RedisFactory, RedisModule } from '../platform/redis/redis.module';
 import { ApiKeyAuthenticator } from './application/api-key-authenticator';
 import { ApiKeysRepository } from './application/api-keys.repository';
 import { KeyBroadcaster } from './application/key-broadcaster';
@@ -18,6 +18,7 @@ import { KeysApiStartup } from './application/keys-api-startup';
 import { KeysService } from './application/keys.service';
 
 @Module({
+  imports: [RedisModule],
   providers: [
     ApiKeysRepository,
     { provide: KeyBroadcaster, inject: [REDIS_FACTORY], useFactory: (factory: RedisFactory) => new KeyBroadcaster(factory) },

@@ -11,7 +11,6 @@ import { EVENT_STORE, EventStore } from '../platform/event-store/event-store.por
 import { LedgerService } from './application/ledger.service';
 import { ExecuteAccountHandler } from './application/execute-account.handler';
 import { LedgerReadRepository } from './application/ledger-read.repository';
-import { ReadModels } from './application/read-models';
 
 @Module({
   imports: [CqrsModule.forRoot()],
@@ -23,8 +22,7 @@ import { ReadModels } from './application/read-models';
     },
     ExecuteAccountHandler,
     LedgerReadRepository,
-    ReadModels,
   ],
-  exports: [LedgerService, LedgerReadRepository, ReadModels],
+  exports: [LedgerService, LedgerReadRepository],
 })
 export class LedgerModule {}

@@ -270,6 +270,23 @@ export class EsdbEventStore implements EventStore {
     return last ? last.revision + 1n : 0n;
   }
 
+  /**
+   * An estimate: ESDB keeps no count per stream prefix, and counting by reading would cost as
+   * much as the replay the count is for. A prefix that is a category (`account-`) is answered
+   * by the last revision of the server's by-category stream (`$ce-account`), which counts
+   * every event of the category; with that system projection off, or its stream not readable
+   * by our user, the answer is 0, and a progress bar grows to fit (cli/progress.ts).
+   */
+  async countEvents(streamPrefix: string): Promise<number> {
+    if (!streamPrefix.endsWith('-') || streamPrefix.indexOf('-') !== streamPrefix.length - 1) return 0;
+    try {
+      const last = await lastRecord(this.client, `$ce-${streamPrefix.slice(0, -1)}`);
+      return last ? Number(last.revision + 1n) : 0;
+    } catch {
+      return 0;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -346,6 +346,15 @@ export class PostgresEventStore implements EventStore {
     return rows[0]?.version ?? 0n;
   }
 
+  async countEvents(streamPrefix: string): Promise<number> {
+    // A stream's version is its event count, so the stream table answers without reading events.
+    const { rows } = await this.pool.query<{ n: bigint }>(
+      'SELECT coalesce(sum(version), 0)::bigint AS n FROM event_streams WHERE stream_id LIKE $1',
+      [likePatterns([streamPrefix])![0]],
+    );
+    return Number(rows[0].n);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));

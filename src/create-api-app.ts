@@ -1,11 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppModule } from '../../app.module';
-import { AppConfig } from '../../config/config';
-import { proxyClientErrorHandler, proxyFrameworkErrors } from '../../proxy/http/proxy-client-error';
-import { Logger, NestPinoLogger } from '../logging/logger';
-import { httpServerOptions } from './http-server-options';
-import { trackInFlight } from './in-flight-requests';
+import { AppModule } from './app.module';
+import { AppConfig } from './config/config';
+import { proxyClientErrorHandler, proxyFrameworkErrors } from './proxy/http/proxy-client-error';
+import { Logger, NestPinoLogger } from './platform/logging/logger';
+import { httpServerOptions } from './platform/http/http-server-options';
+import { trackInFlight } from './platform/http/in-flight-requests';
 
 /**
  * The API application, not yet listening: src/main.ts listens on HOST/PORT, the e2e tests on
