@@ -75,7 +75,7 @@ export class ProxyService {
   ) {}
 
   async handle(req: ProxyRequest): Promise<void> {
-    const { endpoint, requestId } = req;
+    const { endpoint } = req;
     let shape: RequestShape;
     try {
       shape = shapeOf(endpoint, req.body, req.pathModel);
