@@ -161,7 +161,7 @@ async function bulkLoader(ctx: RebuildContext, p: Projection, schema: string): P
         await p.apply(client, events);
       });
     },
-    finish: async () => undefined,
-    abort: async () => undefined,
+    finish: () => Promise.resolve(),
+    abort: () => Promise.resolve(),
   };
 }

@@ -84,7 +84,7 @@ function actualCount(err: WrongExpectedVersionError): bigint {
 
 /** An append some of whose ids are stored: all the same → done already, else a conflict. */
 function judgeRepeat(streamId: string, events: NewEvent[], prior: Array<RecordedEvent | undefined>): AppendResult {
-  const differs = events.findIndex((e, i) => !prior[i] || !samePayload(prior[i]!, { streamId, ...e }));
+  const differs = events.findIndex((e, i) => !prior[i] || !samePayload(prior[i], { streamId, ...e }));
   if (differs !== -1) throw new EventIdConflictError(events[differs].id);
   return { nextVersion: prior.reduce((m, p) => (p!.streamVersion > m ? p!.streamVersion : m), 0n), idempotent: true };
 }

@@ -119,7 +119,7 @@ export class PostgresEventStore implements EventStore {
     try {
       validateAppend(streamId, events);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ streamId, events, options, resolve, reject });
