@@ -4,7 +4,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './platform/database/database.module';
 import { EventStoreModule } from './platform/event-store/event-store.module';
 import { RedisModule } from './platform/redis/redis.module';
-import { HealthController } from './platform/http/health.controller';
+import { HealthController } from './health.controller';
 import { contextModules } from './contexts';
 
 /**
