@@ -13,7 +13,7 @@ import { contextModules } from './contexts';
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static async forRoot(config: AppConfig): Promise<DynamicModule> {
     return {
       module: AppModule,
       imports: [
@@ -21,8 +21,8 @@ export class AppModule {
         DatabaseModule,
         EventStoreModule,
         RedisModule,
-        ...contextModules('api'),
-        ...(config.API_RUNS_WORKERS ? contextModules('worker') : []),
+        ...(await contextModules('api')),
+        ...(config.API_RUNS_WORKERS ? await contextModules('worker') : []),
       ],
       controllers: [HealthController],
     };

@@ -14,10 +14,10 @@ import { contextModules } from './contexts';
  */
 @Module({})
 export class CliModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static async forRoot(config: AppConfig): Promise<DynamicModule> {
     return {
       module: CliModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule, DbCliModule, ...contextModules('cli')],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule, DbCliModule, ...(await contextModules('cli'))],
       providers: [CliConventions],
     };
   }

@@ -3,8 +3,7 @@
  * composes what these export for it (shared/context-modules.ts), so a new context is a folder
  * with a `<context>.context.ts` and one line here. The order is the order of `tollgate --help`.
  */
-import type { DynamicModule, Type } from '@nestjs/common';
-import { ContextModules } from './shared/context-modules';
+import { ContextModules, NestModule } from './shared/context-modules';
 import { ACCOUNTS_CONTEXT } from './accounts/accounts.context';
 import { LEDGER_CONTEXT } from './ledger/ledger.context';
 import { KEYS_CONTEXT } from './keys/keys.context';
@@ -15,7 +14,7 @@ export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, LEDGER_CON
 
 export type EntryPoint = 'api' | 'worker' | 'cli';
 
-/** The modules every context plugs into one entry point, in CONTEXTS order. */
-export function contextModules(entry: EntryPoint, contexts: readonly ContextModules[] = CONTEXTS): Array<Type<unknown> | DynamicModule> {
-  return contexts.flatMap((c) => c[entry] ?? []);
+/** The modules every context plugs into one entry point, loaded (only those), in CONTEXTS order. */
+export function contextModules(entry: EntryPoint, contexts: readonly ContextModules[] = CONTEXTS): Promise<NestModule[]> {
+  return Promise.all(contexts.flatMap((c) => c[entry] ?? []).map((load) => load()));
 }

@@ -14,7 +14,7 @@ import { trackInFlight } from './platform/http/in-flight-requests';
  * answered in the shape of the API their path belongs to (proxy-client-error.ts).
  */
 export async function createApiApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(
+  const app = await NestFactory.create<NestFastifyApplication>(await AppModule.forRoot(config), new FastifyAdapter(
       httpServerOptions(config, { clientErrorHandler: proxyClientErrorHandler, frameworkErrors: proxyFrameworkErrors }),
     ), {
     logger: new NestPinoLogger(logger),

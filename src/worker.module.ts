@@ -12,10 +12,10 @@ import { contextModules } from './contexts';
  */
 @Module({})
 export class WorkerModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static async forRoot(config: AppConfig): Promise<DynamicModule> {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule, ...contextModules('worker')],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule, ...(await contextModules('worker'))],
     };
   }
 }

@@ -1,5 +1,7 @@
 import { ContextModules } from '../shared/context-modules';
-import { AccountsModule } from './accounts.module';
-import { AccountsCliModule } from './cli/accounts-cli.module';
 
-export const ACCOUNTS_CONTEXT: ContextModules = { name: 'accounts', api: AccountsModule, cli: AccountsCliModule };
+export const ACCOUNTS_CONTEXT: ContextModules = {
+  name: 'accounts',
+  api: async () => (await import('./accounts.module')).AccountsModule,
+  cli: async () => (await import('./cli/accounts-cli.module')).AccountsCliModule,
+};

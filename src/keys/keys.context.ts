@@ -1,5 +1,7 @@
 import { ContextModules } from '../shared/context-modules';
-import { KeysModule } from './keys.module';
-import { KeysCliModule } from './cli/keys-cli.module';
 
-export const KEYS_CONTEXT: ContextModules = { name: 'keys', api: KeysModule, cli: KeysCliModule };
+export const KEYS_CONTEXT: ContextModules = {
+  name: 'keys',
+  api: async () => (await import('./keys.module')).KeysModule,
+  cli: async () => (await import('./cli/keys-cli.module')).KeysCliModule,
+};

@@ -1,6 +1,8 @@
 import { ContextModules } from '../shared/context-modules';
-import { LedgerModule } from './ledger.module';
-import { LedgerCliModule } from './cli/ledger-cli.module';
-import { LedgerJobsModule } from './jobs/ledger-jobs.module';
 
-export const LEDGER_CONTEXT: ContextModules = { name: 'ledger', api: LedgerModule, worker: LedgerJobsModule, cli: LedgerCliModule };
+export const LEDGER_CONTEXT: ContextModules = {
+  name: 'ledger',
+  api: async () => (await import('./ledger.module')).LedgerModule,
+  worker: async () => (await import('./jobs/ledger-jobs.module')).LedgerJobsModule,
+  cli: async () => (await import('./cli/ledger-cli.module')).LedgerCliModule,
+};

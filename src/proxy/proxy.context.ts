@@ -1,5 +1,7 @@
 import { ContextModules } from '../shared/context-modules';
-import { ProxyModule } from './proxy.module';
-import { ChannelsCliModule } from './channels/cli/channels-cli.module';
 
-export const PROXY_CONTEXT: ContextModules = { name: 'proxy', api: ProxyModule, cli: ChannelsCliModule };
+export const PROXY_CONTEXT: ContextModules = {
+  name: 'proxy',
+  api: async () => (await import('./proxy.module')).ProxyModule,
+  cli: async () => (await import('./channels/cli/channels-cli.module')).ChannelsCliModule,
+};
