@@ -137,10 +137,12 @@ export class CopyLoader {
     }
   }
 
-  async abort(): Promise<void> {
-    if (this.released) return;
-    this.stream.destroy(new Error('rebuild aborted'));
-    this.release(true);
+  abort(): Promise<void> {
+    if (!this.released) {
+      this.stream.destroy(new Error('rebuild aborted'));
+      this.release(true);
+    }
+    return Promise.resolve();
   }
 
   private released = false;
@@ -220,6 +222,6 @@ export function foldingBulkLoad<K, V>(
       if (rows.size > maxRows) await flush();
     },
     finish: flush,
-    abort: async () => undefined,
+    abort: () => Promise.resolve(),
   };
 }

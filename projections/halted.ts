@@ -9,13 +9,10 @@ import { Pool, PoolClient } from 'pg';
 import { RecordedEvent } from '../src/platform/event-store/event-store.port';
 import { DomainError } from '../src/shared/domain-error';
 import { Projection, schemaOf } from './projection';
+import type { HaltedReadModel } from '../src/ledger/application/read-models';
 
-export interface HaltedReadModel {
-  name: string;
-  eventId: string;
-  error: string;
-  haltedAt: Date;
-}
+// Declared by the ledger's port (read-models.ts), which this folder implements.
+export type { HaltedReadModel };
 
 /** What caughtUp() throws when a read model it waits for is halted: naming each one. */
 export class ReadModelHaltedError extends DomainError<'read_model_halted', { halted: HaltedReadModel[] }> {

@@ -26,7 +26,7 @@ export interface Projection {
    * Optional fast path for a rebuild into an empty schema (see bulk.ts). It must leave exactly
    * the rows that `apply` over the same events would.
    */
-  bulk?(ctx: BulkContext): Promise<BulkLoad>;
+  bulk?(ctx: BulkContext): BulkLoad | Promise<BulkLoad>;
 }
 
 export const schemaOf = (p: Projection) => `rm_${p.name}`;

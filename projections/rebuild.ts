@@ -10,18 +10,15 @@ import { inTransaction, quoteIdent } from '../src/platform/database/pg';
 import { Projection, schemaOf } from './projection';
 import { BulkLoad } from './bulk';
 import { HaltedReadModel, isTransient } from './halted';
+import type { RebuildProgress } from '../src/ledger/application/read-models';
 import { LOCK_NAMESPACE, applyBatch, ensureSchema, eventsOf, lockKey, prefixesOf } from './model-writes';
 
 // Events per page read by a rebuild. Measured: 5,000 beats 2,500 (statement overheads) and
 // 10,000-20,000 (pages outlive the young generation, and the garbage collector pays for it).
 const REBUILD_PAGE = 5_000;
 
-export interface RebuildProgress {
-  events: number;
-  position: LogPosition;
-  /** Models the rebuild found an event they cannot apply in: halted there again (see halted.ts). */
-  halted?: HaltedReadModel[];
-}
+// Declared by the ledger's port (read-models.ts), which this folder implements.
+export type { RebuildProgress };
 
 export interface RebuildContext {
   pool: Pool;
@@ -166,7 +163,7 @@ async function bulkLoader(ctx: RebuildContext, p: Projection, schema: string): P
         await p.apply(client, events);
       });
     },
-    finish: async () => undefined,
-    abort: async () => undefined,
+    finish: () => Promise.resolve(),
+    abort: () => Promise.resolve(),
   };
 }

@@ -3,23 +3,28 @@ import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './platform/database/database.module';
 import { EventStoreModule } from './platform/event-store/event-store.module';
-import { HealthController } from './platform/http/health.controller';
-import { LedgerModule } from './ledger/ledger.module';
-import { AccountsModule } from './accounts/accounts.module';
 import { RedisModule } from './platform/redis/redis.module';
-import { KeysModule } from './keys/keys.module';
-import { ProxyModule } from './proxy/proxy.module';
-import { WORKER_PROVIDERS } from './worker.module';
+import { HealthController } from './health.controller';
+import { contextModules } from './contexts';
 
-/** The HTTP API process (src/main.ts). */
+/**
+ * The HTTP API process (src/main.ts): every context's `api` module, and with API_RUNS_WORKERS
+ * their `worker` modules too (one process for small deployments and the tests).
+ */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static async forRoot(config: AppConfig): Promise<DynamicModule> {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule, LedgerModule, AccountsModule, RedisModule, KeysModule, ProxyModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        EventStoreModule,
+        RedisModule,
+        ...(await contextModules('api')),
+        ...(config.API_RUNS_WORKERS ? await contextModules('worker') : []),
+      ],
       controllers: [HealthController],
-      providers: config.API_RUNS_WORKERS ? WORKER_PROVIDERS : [],
     };
   }
 }

@@ -8,7 +8,7 @@ import { reportCliError } from './cli/cli-errors';
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  await CommandFactory.run(CliModule.forRoot(config), {
+  await CommandFactory.run(await CliModule.forRoot(config), {
     logger: false,
     // Throw bootstrap failures to main() below instead of exiting 1 in silence (logger is off).
     abortOnError: false,

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { configOrExit } from './config/boot';
 import { prepareDatabase } from './platform/database/prepare-database';
-import { createApiApp } from './platform/http/create-api-app';
+import { createApiApp } from './create-api-app';
 import { inFlightOf } from './platform/http/in-flight-requests';
 import { stopWithinBound } from './platform/lifecycle/bounded-shutdown';
 import { createLogger } from './platform/logging/logger';

@@ -1,26 +1,21 @@
-import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './platform/database/database.module';
 import { EventStoreModule } from './platform/event-store/event-store.module';
-import { LedgerModule } from './ledger/ledger.module';
-import { ProjectionWorker } from './ledger/application/projection-worker';
-import { HoldExpirySweeper } from './ledger/jobs/hold-expiry.job';
+import { contextModules } from './contexts';
 
 /**
- * Everything the worker process runs, each as a provider that starts in onApplicationBootstrap
- * and stops in onModuleDestroy (before the event store and the pool close).
- * BullMQ workers and retention jobs join the projection runner here.
+ * The worker process (src/worker.ts): every context's `worker` module. Each job is a provider
+ * that starts in onApplicationBootstrap and stops in onModuleDestroy (before the event store
+ * and the pool close).
  */
-export const WORKER_PROVIDERS: Provider[] = [ProjectionWorker, HoldExpirySweeper];
-
 @Module({})
 export class WorkerModule {
-  static forRoot(config: AppConfig, providers: Provider[] = WORKER_PROVIDERS): DynamicModule {
+  static async forRoot(config: AppConfig): Promise<DynamicModule> {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule, LedgerModule],
-      providers,
+      imports: [ConfigModule.forRoot(config), DatabaseModule, EventStoreModule, ...(await contextModules('worker'))],
     };
   }
 }

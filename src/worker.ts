@@ -1,4 +1,4 @@
-/** The worker process: projection runners and background jobs (see WORKER_PROVIDERS). */
+/** The worker process: projection runners and background jobs (each context's worker module, see worker.module.ts). */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { configOrExit } from './config/boot';
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config, 'worker');
   try {
     if (config.MIGRATE_ON_START) await prepareDatabase(config.DATABASE_URL);
-    const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    const app = await NestFactory.createApplicationContext(await WorkerModule.forRoot(config), {
       logger: new NestPinoLogger(logger),
       abortOnError: false, // reported below, by failedToStart
     });

@@ -19,12 +19,14 @@ async function main(): Promise<void> {
   });
   await runner.start();
   process.send!('ready');
-  process.on('message', async (msg) => {
-    if (msg !== 'stop') return;
+  const stop = async () => {
     await runner.stop();
     await store.close();
     await pool.end();
     process.exit(0);
+  };
+  process.on('message', (msg) => {
+    if (msg === 'stop') void stop();
   });
 }
 

@@ -83,7 +83,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         timeout: 30,
       },
       (err, result) => {
-        if (err) return reject(err);
+        if (err) return reject(err instanceof Error ? err : new Error(String(err)));
         const sorted = latencies.slice(0, n).sort();
         resolve(summary(result['2xx'], result.non2xx, result.errors, result.timeouts, statuses, result.duration, sorted));
       },

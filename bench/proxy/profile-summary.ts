@@ -10,7 +10,7 @@
  * machine, writes to a socket) counts as time in it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { SourceMap } from 'node:module';
+import { SourceMap, SourceMapPayload } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 
 interface CallFrame {
@@ -59,15 +59,15 @@ function locate(f: CallFrame): { file: string; line: number } {
     const mapFile = `${path}.map`;
     if (!path.includes('/node_modules/') && existsSync(mapFile)) {
       try {
-        map = new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')));
+        map = new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as SourceMapPayload);
       } catch {
         map = null;
       }
     }
     maps.set(path, map);
   }
-  const entry = map?.findEntry(f.lineNumber, f.columnNumber) as { originalSource?: string; originalLine?: number } | undefined;
-  if (entry?.originalSource) {
+  const entry = map?.findEntry(f.lineNumber, f.columnNumber);
+  if (entry && 'originalSource' in entry && entry.originalSource) {
     const source = entry.originalSource.replace(/^file:\/\//, '');
     return { file: relative(process.cwd(), source.startsWith('/') ? source : join(dirname(path), source)), line: (entry.originalLine ?? 0) + 1 };
   }

@@ -195,7 +195,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     if (!result.ok) process.exitCode = 1;
   } finally {
-    if (servers) await Promise.all([servers.gateway, servers.worker, servers.minimal, servers.upstream].map((c) => c && stopChild(c)));
+    if (servers) {
+      const running = [servers.gateway, servers.worker, servers.minimal, servers.upstream].filter((c) => c !== null);
+      await Promise.all(running.map((c) => stopChild(c)));
+    }
     await audit.close();
     await dropRedisKeys(prefix);
   }

@@ -38,7 +38,7 @@ export class BalancesProjection implements Projection {
   }
 
   /** A rebuild folds every page into one delta per account and writes each account once. */
-  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+  bulk(ctx: BulkContext): BulkLoad {
     return foldingBulkLoad(ctx, BULK_MAX_ACCOUNTS, fold, write);
   }
 }

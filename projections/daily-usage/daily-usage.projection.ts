@@ -35,7 +35,7 @@ export class DailyUsageProjection implements Projection {
   }
 
   /** A rebuild folds every page in memory and writes each row once. */
-  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+  bulk(ctx: BulkContext): BulkLoad {
     return foldingBulkLoad(ctx, BULK_MAX_ROWS, fold, write);
   }
 }

@@ -70,7 +70,7 @@ export class OpenHoldsProjection implements Projection {
     if (changes.size) await write(client, changes);
   }
 
-  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+  bulk(ctx: BulkContext): BulkLoad {
     return foldingBulkLoad(ctx, 200_000, fold, write);
   }
 }

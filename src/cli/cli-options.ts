@@ -17,6 +17,6 @@ export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.ou
 
 /** Prints a result: JSON (one object, one line) with --json, else human text. */
 export function printResult(json: boolean | undefined, human: string, data: Record<string, unknown>): void {
-  if (json) process.stdout.write(`${JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
   else process.stdout.write(`${human}\n`);
 }

@@ -5,7 +5,7 @@ import { CommandRunner } from 'nest-commander';
  * prints its help, and an unknown subcommand is a usage error (exit 2, see cli-conventions.ts).
  */
 export abstract class CommandGroup extends CommandRunner {
-  async run(args: string[]): Promise<void> {
+  run(args: string[]): Promise<void> {
     if (args.length > 0) this.command.error(`error: unknown command '${args[0]}'`);
     this.command.help({ error: true });
   }

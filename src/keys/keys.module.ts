@@ -11,7 +11,7 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { CLOCK, Clock } from '../platform/clock';
 import { EVENT_STORE, EventStore } from '../platform/event-store/event-store.port';
-import { REDIS, REDIS_FACTORY, RedisFactory } from '../platform/redis/redis.module';
+import { REDIS, REDIS_FACTORY, RedisFactory, RedisModule } from '../platform/redis/redis.module';
 import { ReadModelRebuilders, ReadModelRebuildersModule } from '../platform/read-models/read-model-rebuilders';
 import { ApiKeyAuthenticator } from './application/api-key-authenticator';
 import { ApiKeysRepository } from './application/api-keys.repository';
@@ -20,7 +20,7 @@ import { KeysApiStartup } from './application/keys-api-startup';
 import { KeysService } from './application/keys.service';
 
 @Module({
-  imports: [ReadModelRebuildersModule],
+  imports: [ReadModelRebuildersModule, RedisModule],
   providers: [
     ApiKeysRepository,
     { provide: KeyBroadcaster, inject: [REDIS_FACTORY], useFactory: (factory: RedisFactory) => new KeyBroadcaster(factory) },

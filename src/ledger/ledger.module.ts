@@ -20,7 +20,6 @@ import { ExecuteAccountHandler } from './application/execute-account.handler';
 import { GrantPromoCreditsHandler } from './application/grant-promo-credits.handler';
 import { LedgerReadRepository } from './application/ledger-read.repository';
 import { OpenHoldsRepository } from './application/open-holds.repository';
-import { ReadModels } from './application/read-models';
 
 @Module({
   imports: [CqrsModule.forRoot()],
@@ -34,8 +33,7 @@ import { ReadModels } from './application/read-models';
     GrantPromoCreditsHandler,
     LedgerReadRepository,
     OpenHoldsRepository,
-    ReadModels,
   ],
-  exports: [LedgerService, LedgerReadRepository, OpenHoldsRepository, ReadModels],
+  exports: [LedgerService, LedgerReadRepository, OpenHoldsRepository],
 })
 export class LedgerModule {}

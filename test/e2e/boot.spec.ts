@@ -1,6 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '../../src/config/config';
-import { createApiApp } from '../../src/platform/http/create-api-app';
+import { createApiApp } from '../../src/create-api-app';
 import { createLogger } from '../../src/platform/logging/logger';
 import { freshDb, FreshDb } from '../support/fresh-db';
 

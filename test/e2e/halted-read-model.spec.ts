@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '../../src/config/config';
-import { createApiApp } from '../../src/platform/http/create-api-app';
+import { createApiApp } from '../../src/create-api-app';
 import { createLogger } from '../../src/platform/logging/logger';
 import { PostgresEventStore } from '../../src/platform/event-store/postgres/postgres-event-store';
 import { LedgerService } from '../../src/ledger/application/ledger.service';

@@ -34,7 +34,7 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
   const authCode = (secret: string) =>
     api.authenticate(secret).then(
       () => 'accepted',
-      (err) => (err instanceof KeyAuthError ? err.code : Promise.reject(err)),
+      (err) => (err instanceof KeyAuthError ? err.code : Promise.reject(err as Error)),
     );
 
   beforeAll(async () => {

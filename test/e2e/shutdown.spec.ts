@@ -67,8 +67,8 @@ if (skipReason) {
       const api = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(api);
       const output: string[] = [];
-      api.stdout!.on('data', (c) => output.push(String(c)));
-      api.stderr!.on('data', (c) => output.push(String(c)));
+      api.stdout.on('data', (c) => output.push(String(c)));
+      api.stderr.on('data', (c) => output.push(String(c)));
       const exited = exitOf(api);
       await untilHealthy(port);
       // The hold-expiry worker inside the API is up (it waits for the read model, made by the worker's runner).
@@ -114,8 +114,8 @@ if (skipReason) {
       const worker = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(worker);
       const output: string[] = [];
-      worker.stdout!.on('data', (c) => output.push(String(c)));
-      worker.stderr!.on('data', (c) => output.push(String(c)));
+      worker.stdout.on('data', (c) => output.push(String(c)));
+      worker.stderr.on('data', (c) => output.push(String(c)));
       const exited = exitOf(worker);
       await waitFor(async () => output.join('').includes('worker started'), 30_000);
       await new Promise((r) => setTimeout(r, 1_000)); // its BullMQ worker is connected and blocking
@@ -136,8 +136,8 @@ if (skipReason) {
       const api = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(api);
       const output: string[] = [];
-      api.stdout!.on('data', (c) => output.push(String(c)));
-      api.stderr!.on('data', (c) => output.push(String(c)));
+      api.stdout.on('data', (c) => output.push(String(c)));
+      api.stderr.on('data', (c) => output.push(String(c)));
       const exited = exitOf(api);
       await untilHealthy(port);
 

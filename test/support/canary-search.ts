@@ -177,7 +177,7 @@ export function captureConsole(): ConsoleCapture {
   const lines: string[] = [];
   const restores: Array<() => void> = [];
   for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    const original = console[level];
+    const original = console[level].bind(console);
     console[level] = (...args: unknown[]) => {
       lines.push(args.map(String).join(' '));
       original.apply(console, args);
@@ -189,7 +189,7 @@ export function captureConsole(): ConsoleCapture {
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
       lines.push(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
       return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof stream.write;
+    });
     restores.push(() => (stream.write = original));
   }
   return { lines, restore: () => restores.splice(0).reverse().forEach((r) => r()) };

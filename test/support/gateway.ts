@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pino from 'pino';
 import { AppConfig, loadConfig } from '../../src/config/config';
-import { createApiApp } from '../../src/platform/http/create-api-app';
+import { createApiApp } from '../../src/create-api-app';
 import { LedgerService } from '../../src/ledger/application/ledger.service';
 import { KeysService } from '../../src/keys/application/keys.service';
 import { KeyLimits } from '../../src/keys/domain/api-key.events';

@@ -28,8 +28,9 @@ export default async function globalSetup(): Promise<void> {
     );
     // Names carry the creating process's pid: drop only those whose process is gone, so two
     // test runs on one machine (a developer's and CI's) never drop each other's databases.
+    // Some names put a word before the pid (`tollgate_t_cli_<pid>`, `tollgate_t_worker_<pid>_…`).
     for (const r of rows) {
-      const pid = Number(/^tollgate_t_(\d+)_/.exec(r.datname)?.[1]);
+      const pid = Number(/^tollgate_t_(?:[a-z]+_)?(\d+)(?:_|$)/.exec(r.datname)?.[1]);
       if (pid && isAlive(pid)) continue;
       await pool.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`).catch(() => undefined);
     }

@@ -16,7 +16,7 @@ import { GENESIS_HASH, chainHash } from '../../platform/event-store/canonical';
 import { AccountState, evolve, initialState } from '../domain/account.decider';
 import { ACCOUNT_STREAM_PREFIX, LedgerEvent, accountIdOfStream, decodeLedgerEvent, isLedgerEventType } from '../domain/events';
 import { MAX_MICROS, formatCredits, microsFromDb } from '../../shared/money';
-import { HaltedReadModel } from '../../../projections/halted';
+import { HaltedReadModel } from './read-models';
 import { postingsOf } from '../domain/postings';
 
 export interface VerifyReport {

@@ -98,6 +98,11 @@ export interface EventStore {
   headPosition(streamPrefixes?: string[]): Promise<LogPosition>;
   /** The current version of a stream (0n when it has no events). */
   streamVersion(streamId: string): Promise<bigint>;
+  /**
+   * How many events the streams whose id starts with `streamPrefix` hold, for progress bars:
+   * exact on Postgres, an estimate on EventStoreDB (see that adapter), never a reason to stop.
+   */
+  countEvents(streamPrefix: string): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -37,6 +37,6 @@ export function httpServerOptions(config: AppConfig, answers?: ConnectionErrorAn
     // request.ip is the socket's address unless the socket is a listed proxy; then it is the
     // nearest address in X-Forwarded-For that is not itself a listed proxy.
     trustProxy: config.TRUST_PROXY.length ? config.TRUST_PROXY : false,
-    ...(answers ? { clientErrorHandler: answers.clientErrorHandler, frameworkErrors: answers.frameworkErrors as FastifyHttpOptions<Server>['frameworkErrors'] } : {}),
+    ...(answers ? { clientErrorHandler: answers.clientErrorHandler, frameworkErrors: answers.frameworkErrors } : {}),
   };
 }

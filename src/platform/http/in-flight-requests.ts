@@ -53,9 +53,9 @@ export function trackInFlight(fastify: FastifyInstance): InFlightRequests {
   trackers.set(fastify, tracker);
   fastify.addHook('onRoute', (route) => {
     const handler = route.handler;
-    route.handler = function (this: unknown, request, reply) {
-      return tracker.track(handler.call(this as FastifyInstance, request, reply));
-    } as typeof handler;
+    route.handler = function (this: FastifyInstance, request, reply) {
+      return tracker.track(handler.call(this, request, reply));
+    };
   });
   return tracker;
 }

@@ -29,9 +29,11 @@ export class RetriedStartup {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(async () => {
-      if (!(await this.attempt())) this.schedule();
-      else this.log.log(`${this.what}: done on retry`);
+    this.timer = setTimeout(() => {
+      void this.attempt().then((done) => {
+        if (!done) this.schedule();
+        else this.log.log(`${this.what}: done on retry`);
+      });
     }, this.everyMs);
     this.timer.unref();
   }

@@ -34,7 +34,7 @@ describe('failed authentications per address (booted gateway, official SDKs)', (
   const statusOf = (p: Promise<unknown>) =>
     p.then(
       () => 200,
-      (err) => (err instanceof OpenAI.APIError || err instanceof Anthropic.APIError ? err : Promise.reject(err)),
+      (err) => (err instanceof OpenAI.APIError || err instanceof Anthropic.APIError ? err : Promise.reject(err as Error)),
     );
 
   it('bad keys from one address: 401 up to the limit, then 429 with retry-after; a good key elsewhere still works', async () => {

@@ -61,8 +61,8 @@ if (skipReason) {
       };
       const worker = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'worker.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(worker);
-      worker.stdout!.on('data', (c) => workerOutput.push(String(c)));
-      worker.stderr!.on('data', (c) => workerOutput.push(String(c)));
+      worker.stdout.on('data', (c) => workerOutput.push(String(c)));
+      worker.stderr.on('data', (c) => workerOutput.push(String(c)));
       await waitFor(async () => workerOutput.join('').includes('worker started'), 30_000);
 
       await redis.stop();

@@ -7,7 +7,6 @@
  * Postgres meanwhile (its broadcasts are in Redis too).
  */
 import Redis from 'ioredis';
-import OpenAI from 'openai';
 import { CLI, run } from '../../support/cli-runner';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
@@ -49,7 +48,7 @@ if (skipReason) {
       for (const k of [plain, capped]) await sdkCall(gw.url, k.secret, 'openai'); // warm: counters known, keys cached
 
       openai.script({ kind: 'slow', delayMsPerChunk: 150 });
-      const stream = await (openaiClient(gw.url, capped.secret) as OpenAI).chat.completions.create({
+      const stream = await openaiClient(gw.url, capped.secret).chat.completions.create({
         model: 'gpt-4o-mini',
         stream: true,
         messages: [{ role: 'user', content: 'a long answer please [reply:12]' }],
@@ -113,7 +112,7 @@ if (skipReason) {
         (await gw.db.pool.query(`SELECT coalesce(sum(cost_micros), 0)::text AS s FROM request_log WHERE key_id = $1`, [key.keyId])).rows[0].s as string;
       const startStream = async () => {
         openai.script({ kind: 'slow', delayMsPerChunk: 100 });
-        const stream = await (openaiClient(gw.url, key.secret) as OpenAI).chat.completions.create({
+        const stream = await openaiClient(gw.url, key.secret).chat.completions.create({
           model: 'gpt-4o-mini',
           stream: true,
           messages: [{ role: 'user', content: 'a long answer please [reply:8]' }],

@@ -181,7 +181,7 @@ describe('official SDK clients through the gateway', () => {
 
   it('gemini: generateContent and generateContentStream', async () => {
     const { accountId, secret } = await funded();
-    const ai = new GoogleGenAI({ apiKey: secret, httpOptions: { baseUrl: gw.url, fetch } as never });
+    const ai = new GoogleGenAI({ apiKey: secret, httpOptions: { baseUrl: gw.url, fetch } });
     const r = await ai.models.generateContent({ model: 'gemini-2.0-flash', contents: 'hello gemini my friend' });
     expect(r.text).toBe('Hello from fake-gemini: 4 words received');
     let text = '';

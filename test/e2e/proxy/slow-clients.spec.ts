@@ -61,12 +61,13 @@ function sendAndWaitForClose(parts: string[], pauseMs = 0, giveUpMs = 8_000): Pr
       clearTimeout(timer);
       resolve({ text: Buffer.concat(received).toString('utf8'), elapsedMs: Date.now() - started });
     });
-    socket.on('connect', async () => {
+    const send = async () => {
       for (const [i, p] of parts.entries()) {
         if (i > 0 && pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
         if (!socket.destroyed) socket.write(p);
       }
-    });
+    };
+    socket.on('connect', () => void send());
   });
 }
 

@@ -167,4 +167,15 @@ describe('Postgres event store specifics', () => {
       await explained.end();
     }
   });
+
+  it('counts the events of the streams under a prefix exactly, its _ and % taken literally', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const add = (s: string, n: number) => store.append(s, Array.from({ length: n }, () => ({ id: randomUUID(), type: 'A', data: {} })), { expectedVersion: 'any' });
+    await add(`cnt_${tag}-1`, 3);
+    await add(`cnt_${tag}-2`, 2);
+    await add(`cntx${tag}-3`, 4); // matches `cnt_` only if `_` were a wildcard
+    expect(await store.countEvents(`cnt_${tag}-`)).toBe(5);
+    expect(await store.countEvents(`cnt%${tag}`)).toBe(0);
+    expect(await store.countEvents(`none-${tag}-`)).toBe(0);
+  });
 });

@@ -13,7 +13,7 @@ import { LedgerVerifier } from '../../../src/ledger/application/ledger-verifier'
 import { accountStream } from '../../../src/ledger/domain/events';
 import { HoldExpirySweeper } from '../../../src/ledger/jobs/hold-expiry.job';
 import { OpenHoldsRepository } from '../../../src/ledger/application/open-holds.repository';
-import { ReadModels } from '../../../src/ledger/application/read-models';
+import { ProjectionReadModels } from '../../../projections/projection-read-models';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { loadConfig } from '../../../src/config/config';
 import { systemClock } from '../../../src/platform/clock';
@@ -83,7 +83,7 @@ describe('a read model that cannot apply an event halts alone (real Postgres)', 
     const lines: string[] = [];
     Logger.overrideLogger({ error: (m: unknown) => void lines.push(String(m)), log: () => undefined, warn: () => undefined, debug: () => undefined, verbose: () => undefined });
     try {
-      const readModels = new ReadModels(h.db.pool, h.store, loadConfig({ DATABASE_URL: h.db.url, REDIS_URL: TEST_REDIS_URL }));
+      const readModels = new ProjectionReadModels(h.db.pool, h.store, loadConfig({ DATABASE_URL: h.db.url, REDIS_URL: TEST_REDIS_URL }));
       await expect(readModels.bringUpToDate(30_000, { allowHalted: true })).resolves.toHaveLength(3);
     } finally {
       Logger.overrideLogger(new ConsoleLogger());

@@ -108,7 +108,10 @@ describe('read models (real Postgres)', () => {
       seed: 42,
       accounts: 30,
       steps: 1500,
-      expiresAt: () => ((flip = !flip) ? past : inAnHour()),
+      expiresAt: () => {
+        flip = !flip;
+        return flip ? past : inAnHour();
+      },
     });
     await lateSettles(h, 6);
     await runner.caughtUp();

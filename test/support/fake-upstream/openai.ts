@@ -67,7 +67,7 @@ export function embeddings(ctx: RequestContext): Reply {
   const items: unknown[] = Array.isArray(input) && !input.every((x) => typeof x === 'number') ? input : [input];
   const format = b.encoding_format ?? 'float';
   if (format !== 'float' && format !== 'base64') {
-    return openaiError(400, `'${String(format)}' is not one of ['float', 'base64'] - 'encoding_format'`, 'encoding_format');
+    return openaiError(400, `'${typeof format === 'string' ? format : JSON.stringify(format)}' is not one of ['float', 'base64'] - 'encoding_format'`, 'encoding_format');
   }
   const dims = typeof b.dimensions === 'number' && b.dimensions >= 1 ? Math.min(4096, Math.floor(b.dimensions)) : 16;
   let words = 0;

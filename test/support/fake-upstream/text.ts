@@ -155,7 +155,9 @@ export interface FakeToolCall {
 }
 
 function placeholder(schema: unknown): unknown {
-  const type = String((schema as { type?: unknown } | null)?.type ?? 'string').toLowerCase();
+  const t = (schema as { type?: unknown } | null)?.type ?? 'string';
+  // As String() would read it: a list of types joined by commas, anything else no type we fill.
+  const type = (typeof t === 'string' ? t : Array.isArray(t) ? t.join(',') : '').toLowerCase();
   if (type === 'number' || type === 'integer') return 1;
   if (type === 'boolean') return true;
   if (type === 'array') return [];

@@ -28,7 +28,7 @@ function withDuplicate(v: unknown, target: number, escapeCopy: boolean, filler: 
     const me = seen++;
     const entries = Object.entries(x as Record<string, unknown>).map(([k, val]) => `${JSON.stringify(k)}:${write(val)}`);
     if (me === target) {
-      const keys = Object.keys(x as object);
+      const keys = Object.keys(x);
       const key = keys.length ? keys[keys.length >> 1] : 'model';
       const units = Array.from({ length: key.length }, (_, i) => `\\u${key.charCodeAt(i).toString(16).padStart(4, '0')}`);
       const spelled = escapeCopy ? `"${units.join('')}"` : JSON.stringify(key);

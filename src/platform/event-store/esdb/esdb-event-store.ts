@@ -84,7 +84,7 @@ function actualCount(err: WrongExpectedVersionError): bigint {
 
 /** An append some of whose ids are stored: all the same → done already, else a conflict. */
 function judgeRepeat(streamId: string, events: NewEvent[], prior: Array<RecordedEvent | undefined>): AppendResult {
-  const differs = events.findIndex((e, i) => !prior[i] || !samePayload(prior[i]!, { streamId, ...e }));
+  const differs = events.findIndex((e, i) => !prior[i] || !samePayload(prior[i], { streamId, ...e }));
   if (differs !== -1) throw new EventIdConflictError(events[differs].id);
   return { nextVersion: prior.reduce((m, p) => (p!.streamVersion > m ? p!.streamVersion : m), 0n), idempotent: true };
 }
@@ -268,6 +268,23 @@ export class EsdbEventStore implements EventStore {
   async streamVersion(streamId: string): Promise<bigint> {
     const last = await lastRecord(this.client, streamId);
     return last ? last.revision + 1n : 0n;
+  }
+
+  /**
+   * An estimate: ESDB keeps no count per stream prefix, and counting by reading would cost as
+   * much as the replay the count is for. A prefix that is a category (`account-`) is answered
+   * by the last revision of the server's by-category stream (`$ce-account`), which counts
+   * every event of the category; with that system projection off, or its stream not readable
+   * by our user, the answer is 0, and a progress bar grows to fit (cli/progress.ts).
+   */
+  async countEvents(streamPrefix: string): Promise<number> {
+    if (!streamPrefix.endsWith('-') || streamPrefix.indexOf('-') !== streamPrefix.length - 1) return 0;
+    try {
+      const last = await lastRecord(this.client, `$ce-${streamPrefix.slice(0, -1)}`);
+      return last ? Number(last.revision + 1n) : 0;
+    } catch {
+      return 0;
+    }
   }
 
   async close(): Promise<void> {

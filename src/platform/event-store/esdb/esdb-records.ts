@@ -59,7 +59,7 @@ export function toRecorded(r: EsdbRecord): RecordedEvent {
     throw new Error(`EventStoreDB returned no position for event ${r.id}: server 22.6 or later is required`);
   }
   const metadata: JsonObject = isObject(r.metadata) ? { ...r.metadata } : {};
-  const hash = typeof metadata[HASH_KEY] === 'string' ? (metadata[HASH_KEY] as string) : '';
+  const hash = typeof metadata[HASH_KEY] === 'string' ? metadata[HASH_KEY] : '';
   delete metadata[HASH_KEY];
   return {
     id: r.id,
@@ -89,7 +89,7 @@ export async function readRecords(
       maxCount,
       direction,
     })) {
-      if (resolved.event) out.push(resolved.event as EsdbRecord);
+      if (resolved.event) out.push(resolved.event);
     }
   } catch (err) {
     if (err instanceof StreamNotFoundError) return [];

@@ -47,7 +47,7 @@ export const headOf = (version: bigint, lastHash: Buffer | null): StreamHead => 
 
 /** An append some of whose ids are already stored: all the same → done already; else a conflict. */
 export function judgeRepeat(p: Pending, prior: Array<Stored | undefined>): AppendResult | Error {
-  const differs = p.events.findIndex((e, i) => !prior[i] || !samePayload(prior[i]!, { streamId: p.streamId, ...e }));
+  const differs = p.events.findIndex((e, i) => !prior[i] || !samePayload(prior[i], { streamId: p.streamId, ...e }));
   if (differs !== -1) return new EventIdConflictError(p.events[differs].id);
   return { nextVersion: prior.reduce((m, k) => (k!.version > m ? k!.version : m), 0n), idempotent: true };
 }

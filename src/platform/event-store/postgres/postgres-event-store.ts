@@ -119,7 +119,7 @@ export class PostgresEventStore implements EventStore {
     try {
       validateAppend(streamId, events);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ streamId, events, options, resolve, reject });
@@ -344,6 +344,15 @@ export class PostgresEventStore implements EventStore {
       [streamId],
     );
     return rows[0]?.version ?? 0n;
+  }
+
+  async countEvents(streamPrefix: string): Promise<number> {
+    // A stream's version is its event count, so the stream table answers without reading events.
+    const { rows } = await this.pool.query<{ n: bigint }>(
+      'SELECT coalesce(sum(version), 0)::bigint AS n FROM event_streams WHERE stream_id LIKE $1',
+      [likePatterns([streamPrefix])![0]],
+    );
+    return Number(rows[0].n);
   }
 
   async close(): Promise<void> {

@@ -105,7 +105,7 @@ describe('an unusable count anywhere makes the whole usage missing', () => {
       for (const bad of UNUSABLE) {
         const broken = structuredClone(usage);
         const path = field.split('.');
-        let at = broken as Record<string, unknown>;
+        let at = broken;
         for (const k of path.slice(0, -1)) at = at[k] as Record<string, unknown>;
         at[path[path.length - 1]] = bad;
         expect([field, bad, read(broken)]).toEqual([field, bad, null]);

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { RetriedStartup } from '../../platform/startup/retried-startup';
-import { ReadModels } from './read-models';
+import { RetriedStartup } from '../src/platform/startup/retried-startup';
+import { ProjectionReadModels } from './projection-read-models';
 
 /** In the worker (or an API that runs the workers): keeps every read model following the log until shutdown. */
 @Injectable()
@@ -11,7 +11,7 @@ export class ProjectionWorker implements OnApplicationBootstrap, OnModuleDestroy
     this.log.log('read models are following the event log');
   });
 
-  constructor(private readonly readModels: ReadModels) {}
+  constructor(private readonly readModels: ProjectionReadModels) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.startup.start();

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { Pool } from 'pg';
-import { PG_POOL } from '../database/pg';
-import { allProjections } from '../../../projections';
-import { HaltedReadModel, haltedReadModels } from '../../../projections/halted';
+import { PG_POOL } from './platform/database/pg';
+import { allProjections } from '../projections';
+import { HaltedReadModel, haltedReadModels } from '../projections/halted';
 
 // A load balancer's probe must get an answer in time; a database that does not answer within
 // this is as good as down, whatever the TCP timeout would say.
@@ -14,6 +14,8 @@ export type Health =
 
 /**
  * For load balancers and compose healthchecks: 200 only when this instance can reach Postgres.
+ * Part of the API's composition (beside app.module.ts), not of platform/: it reads the read
+ * models' halts, and platform/ imports no context.
  *
  * A halted read model (one that stopped at an event it cannot apply) is reported as 200 with
  * status "degraded" and the list, not as 503: the proxy still serves, and every instance shares

@@ -1,11 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppModule } from '../../app.module';
-import { AppConfig } from '../../config/config';
-import { proxyClientErrorHandler, proxyFrameworkErrors } from '../../proxy/http/proxy-client-error';
-import { Logger, NestPinoLogger } from '../logging/logger';
-import { httpServerOptions } from './http-server-options';
-import { trackInFlight } from './in-flight-requests';
+import { AppModule } from './app.module';
+import { AppConfig } from './config/config';
+import { proxyClientErrorHandler, proxyFrameworkErrors } from './proxy/http/proxy-client-error';
+import { Logger, NestPinoLogger } from './platform/logging/logger';
+import { httpServerOptions } from './platform/http/http-server-options';
+import { trackInFlight } from './platform/http/in-flight-requests';
 
 /**
  * The API application, not yet listening: src/main.ts listens on HOST/PORT, the e2e tests on
@@ -14,7 +14,7 @@ import { trackInFlight } from './in-flight-requests';
  * answered in the shape of the API their path belongs to (proxy-client-error.ts).
  */
 export async function createApiApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(
+  const app = await NestFactory.create<NestFastifyApplication>(await AppModule.forRoot(config), new FastifyAdapter(
       httpServerOptions(config, { clientErrorHandler: proxyClientErrorHandler, frameworkErrors: proxyFrameworkErrors }),
     ), {
     logger: new NestPinoLogger(logger),

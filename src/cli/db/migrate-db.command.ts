@@ -1,9 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { z } from 'zod';
-import { APP_CONFIG, AppConfig } from '../../../config/config';
-import { parseOptions, printResult } from '../../../cli/cli-options';
-import { prepareDatabase } from '../prepare-database';
+import { APP_CONFIG, AppConfig } from '../../config/config';
+import { parseOptions, printResult } from '../cli-options';
+import { prepareDatabase } from '../../platform/database/prepare-database';
 
 const options = z.object({ json: z.boolean().optional() });
 

@@ -1,0 +1,7 @@
+import { ContextModules } from '../shared/context-modules';
+
+export const ACCOUNTS_CONTEXT: ContextModules = {
+  name: 'accounts',
+  api: async () => (await import('./accounts.module')).AccountsModule,
+  cli: async () => (await import('./cli/accounts-cli.module')).AccountsCliModule,
+};

@@ -1,0 +1,20 @@
+/**
+ * Every context, once. Each entry point (app.module.ts, worker.module.ts, cli.module.ts)
+ * composes what these export for it (shared/context-modules.ts), so a new context is a folder
+ * with a `<context>.context.ts` and one line here. The order is the order of `tollgate --help`.
+ */
+import { ContextModules, NestModule } from './shared/context-modules';
+import { ACCOUNTS_CONTEXT } from './accounts/accounts.context';
+import { LEDGER_CONTEXT } from './ledger/ledger.context';
+import { KEYS_CONTEXT } from './keys/keys.context';
+import { PROXY_CONTEXT } from './proxy/proxy.context';
+import { PROJECTIONS_CONTEXT } from '../projections/projections.context';
+
+export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT];
+
+export type EntryPoint = 'api' | 'worker' | 'cli';
+
+/** The modules every context plugs into one entry point, loaded (only those), in CONTEXTS order. */
+export function contextModules(entry: EntryPoint, contexts: readonly ContextModules[] = CONTEXTS): Promise<NestModule[]> {
+  return Promise.all(contexts.flatMap((c) => c[entry] ?? []).map((load) => load()));
+}

@@ -1,0 +1,7 @@
+import { ContextModules } from '../shared/context-modules';
+
+export const KEYS_CONTEXT: ContextModules = {
+  name: 'keys',
+  api: async () => (await import('./keys.module')).KeysModule,
+  cli: async () => (await import('./cli/keys-cli.module')).KeysCliModule,
+};
