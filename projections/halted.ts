@@ -7,27 +7,11 @@
  */
 import { Pool, PoolClient } from 'pg';
 import { RecordedEvent } from '../src/platform/event-store/event-store.port';
-import { DomainError } from '../src/shared/domain-error';
 import { Projection, schemaOf } from './projection';
-import type { HaltedReadModel } from '../src/ledger/application/read-models';
+import { ReadModelHaltedError, type HaltedReadModel } from '../src/ledger/application/read-models';
 
 // Declared by the ledger's port (read-models.ts), which this folder implements.
-export type { HaltedReadModel };
-
-/** What caughtUp() throws when a read model it waits for is halted: naming each one. */
-export class ReadModelHaltedError extends DomainError<'read_model_halted', { halted: HaltedReadModel[] }> {
-  override readonly name = 'ReadModelHaltedError';
-  override readonly showsCode = false;
-
-  constructor(halted: HaltedReadModel[]) {
-    super(
-      'read_model_halted',
-      `${halted.map((h) => `read model ${h.name} is halted at event ${h.eventId} (${h.error})`).join('; ')}; ` +
-        'it no longer follows the log: fix the cause, then run `tollgate ledger replay`',
-      { halted },
-    );
-  }
-}
+export { ReadModelHaltedError, type HaltedReadModel };
 
 // Errors stored on the checkpoint row are cut here: enough to name the cause.
 const MAX_ERROR_LENGTH = 500;

@@ -12,7 +12,7 @@ import { PriceBook } from './pricing/price-book.service';
 import { ModelPrice } from './pricing/model-price';
 import { priceTableAt } from './pricing/price-quotes';
 import { withMargin } from './pricing/cost';
-import { formatOfProvider } from './upstream/plan';
+import { formatOfProvider } from './formats';
 
 @Injectable()
 export class CatalogService {

@@ -9,12 +9,28 @@
  * without a worker running.
  */
 import { LogPosition } from '../../platform/event-store/event-store.port';
+import { DomainError } from '../../shared/domain-error';
 
 export interface HaltedReadModel {
   name: string;
   eventId: string;
   error: string;
   haltedAt: Date;
+}
+
+/** What caughtUp() throws when a read model it waits for is halted: naming each one. */
+export class ReadModelHaltedError extends DomainError<'read_model_halted', { halted: HaltedReadModel[] }> {
+  override readonly name = 'ReadModelHaltedError';
+  override readonly showsCode = false;
+
+  constructor(halted: HaltedReadModel[]) {
+    super(
+      'read_model_halted',
+      `${halted.map((h) => `read model ${h.name} is halted at event ${h.eventId} (${h.error})`).join('; ')}; ` +
+        'it no longer follows the log: fix the cause, then run `tollgate ledger replay`',
+      { halted },
+    );
+  }
 }
 
 export interface RebuildProgress {

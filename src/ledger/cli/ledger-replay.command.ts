@@ -3,8 +3,7 @@ import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { z } from 'zod';
 import { parseOptions, printResult } from '../../cli/cli-options';
 import { progressBar } from '../../cli/progress';
-import { ReadModels } from '../application/read-models';
-import { ReadModelHaltedError } from '../../../projections/halted';
+import { ReadModelHaltedError, ReadModels } from '../application/read-models';
 import { ReadModelRebuilders, RebuiltReadModel } from '../../platform/read-models/read-model-rebuilders';
 
 const options = z.object({ json: z.boolean().optional() });

@@ -3,21 +3,17 @@
  * while none is loaded), and a receipt's unit prices. The catalog and the request pipeline both
  * read prices through here, so a model list and a receipt never disagree.
  */
-import { ProxyError } from '../http/proxy-error';
+import { proxyErrorFor } from '../http/domain-error-map';
 import { TokenRates } from './model-price';
 import { PriceBook } from './price-book.service';
 import { PriceTableVersion } from './price-table-version';
-import { PricingError } from './pricing.errors';
 
 /** The price table in force, or 503 while none is known (the database was down at start). */
 export function priceTableAt(prices: PriceBook, at: Date): PriceTableVersion {
   try {
     return prices.at(at);
   } catch (err) {
-    if (err instanceof PricingError && err.code === 'no_price_table') {
-      throw new ProxyError('unavailable', 'the gateway has not loaded its prices yet; try again shortly');
-    }
-    throw err;
+    throw proxyErrorFor(err) ?? err;
   }
 }
 

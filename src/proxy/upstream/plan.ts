@@ -12,6 +12,7 @@ import { TokenUsage } from '../pricing/cost';
 import { MeterFormat } from '../metering/stream-meter';
 import { SseEvent } from '../streaming/sse';
 import { TranslationError } from '../translate/translation-error';
+import { proxyErrorFor } from '../http/domain-error-map';
 import { CompletionContext, OpenAIChatCompletion, OpenAIErrorBody, StreamContext, parseBody } from '../translate/openai-wire';
 import { isJsonObject } from '../formats/format';
 import type { OpenaiChunkStream } from '../translate/openai-chunk-stream';
@@ -39,8 +40,6 @@ export interface Plan {
   translateError?: (status: number, buf: Buffer) => string;
 }
 
-export { formatOfProvider } from '../formats';
-
 export function planFor(endpoint: Endpoint, price: ModelPrice, body: Record<string, unknown>, shape: RequestShape, raw: Buffer, requestId: string, now: Date): Plan {
   const target = formatOfProvider(price.provider);
   if (target === endpoint.format) return passThrough(endpoint, price, body, shape, raw);
@@ -48,9 +47,7 @@ export function planFor(endpoint: Endpoint, price: ModelPrice, body: Record<stri
     try {
       return translated(TRANSLATIONS[target], price, body, shape, requestId, now);
     } catch (err) {
-      if (err instanceof TranslationError) {
-        throw new ProxyError(err.code === 'unsupported_parameter' ? 'unsupported_parameter' : 'invalid_request', err.message, { param: err.param });
-      }
+      if (err instanceof TranslationError) throw proxyErrorFor(err);
       throw err;
     }
   }
