@@ -143,7 +143,7 @@ export class KeySpendProjection implements Projection {
    * there, so nothing is looked up; the sums are written past BULK_MAX_ROWS (added to, not
    * overwritten, by the next write) and the holds still unresolved once, at the end.
    */
-  async bulk(ctx: BulkContext): Promise<BulkLoad> {
+  bulk(ctx: BulkContext): BulkLoad {
     const c = new Changes();
     const flushSpend = async () => {
       const spend = c.spend;
@@ -159,7 +159,7 @@ export class KeySpendProjection implements Projection {
         await flushSpend();
         await withSchema(ctx, (client) => writeHolds(client, c));
       },
-      abort: async () => undefined,
+      abort: () => Promise.resolve(),
     };
   }
 }

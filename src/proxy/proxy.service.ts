@@ -141,7 +141,9 @@ export class ProxyService {
       if (attempt.upstream.status >= 300) {
         // The provider refused the request itself (a 4xx that another channel would refuse too):
         // its own answer, in its own format, and nothing charged.
-        const text = await collect(attempt.upstream).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
+        const text = await collect(attempt.upstream).catch((err: unknown) => {
+          throw brokenAnswer(err, controller.signal);
+        });
         const out = plan.translateError ? plan.translateError(attempt.upstream.status, text) : text;
         // Released before the answer goes out, so a client that looks at its balance next sees it whole.
         const refused = noAnswer(attempt.upstream.status, 'upstream_refused', attempt.channel.id, attempt.attempts, null, elapsedMs(req));
@@ -174,7 +176,9 @@ export class ProxyService {
         }
         usage = meter.result().usage;
       } else {
-        const buf = await collect(attempt.upstream).catch((err: unknown) => Promise.reject(brokenAnswer(err, controller.signal)));
+        const buf = await collect(attempt.upstream).catch((err: unknown) => {
+          throw brokenAnswer(err, controller.signal);
+        });
         const { body, usage: u } = plan.finishJson(buf);
         usage = u;
         if (!usage) meter.answer(buf); // no usable usage: the answer's text is estimated instead
@@ -243,7 +247,9 @@ export class ProxyService {
    * Failed before the first byte: void the hold and log the failure. 499 only when the client
    * really went away; anything else that is not a ProxyError is ours (500, as the route answers).
    */
-  private fail(req: ProxyRequest, a: Admitted, channelId: string | null, attempts: number, err: unknown): Promise<void> {
+  private fail(req: ProxyRequest, a: Admitted, channelId: string | null, attempts: number, thrown: unknown): Promise<void> {
+    // The row says what the route answers: an unreachable Postgres is a 503, not our 500.
+    const err = isPgUnavailable(thrown) ? databaseUnavailable() : thrown;
     const clientGone = !(err instanceof ProxyError) && req.res.destroyed;
     const status = err instanceof ProxyError ? err.status : clientGone ? 499 : 500;
     const errorCode = err instanceof ProxyError ? err.code : clientGone ? 'client_disconnected' : 'internal_error';

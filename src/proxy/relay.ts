@@ -86,7 +86,7 @@ export function relayRaw(
   return pump(res, p, status, headers, upstream, async (chunk) => {
     tap(chunk);
     await write(res, chunk);
-  }, async () => undefined, cut);
+  }, () => Promise.resolve(), cut);
 }
 
 /**

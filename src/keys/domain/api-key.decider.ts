@@ -69,6 +69,8 @@ const MAX_INT4 = 2_147_483_647;
 /** Most a spending cap may be: the ledger's bound on any amount (10^15 µcr, 1e9 credits). */
 export const MAX_SPEND_CAP_MICROS = 1_000_000_000_000_000n;
 const HASH = /^[0-9a-f]{64}$/;
+// Control characters are exactly what this pattern is for.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export function decideKey(command: ApiKeyCommand, state: ApiKeyState, ctx: KeyDecideContext): ApiKeyEvent[] {

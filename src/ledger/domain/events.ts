@@ -94,7 +94,7 @@ const MONEY_FIELDS = ['amount', 'released', 'upstreamCost', 'paid', 'owed'] as c
 /** bigint → decimal string, for storage. */
 export function encodeLedgerEvent(e: LedgerEvent): { type: string; data: Record<string, unknown> } {
   const data: Record<string, unknown> = { ...e.data };
-  for (const f of MONEY_FIELDS) if (typeof data[f] === 'bigint') data[f] = (data[f] as bigint).toString();
+  for (const f of MONEY_FIELDS) if (typeof data[f] === 'bigint') data[f] = data[f].toString();
   return { type: e.type, data };
 }
 
@@ -108,7 +108,7 @@ export class UnknownEventError extends Error {
 export function decodeLedgerEvent(type: string, stored: Record<string, unknown>): LedgerEvent {
   if (!KNOWN.has(type)) throw new UnknownEventError(type);
   const data: Record<string, unknown> = { ...stored };
-  for (const f of MONEY_FIELDS) if (typeof data[f] === 'string') data[f] = BigInt(data[f] as string);
+  for (const f of MONEY_FIELDS) if (typeof data[f] === 'string') data[f] = BigInt(data[f]);
   return { type, data } as LedgerEvent;
 }
 

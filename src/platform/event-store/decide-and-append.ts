@@ -69,7 +69,7 @@ export async function decideAndAppend<S, R>(run: DecideAndAppend<S, R>): Promise
       if (err instanceof EventIdConflictError && typeof run.onIdConflict === 'function') throw run.onIdConflict(err);
       if (!retry) throw err;
       if (attempt >= run.maxAttempts) {
-        const gaveUp = new StreamContendedError(run.stream, attempt, err as Error);
+        const gaveUp = new StreamContendedError(run.stream, attempt, err);
         throw run.gaveUp ? run.gaveUp(gaveUp) : gaveUp;
       }
       loaded = await run.load();

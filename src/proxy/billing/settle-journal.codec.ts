@@ -31,6 +31,23 @@ export const WRITE_KEEPER = Symbol('WRITE_KEEPER');
 
 export type JournalLine = { kind: 'kept'; write: KeptWrite } | { kind: 'done'; id: string };
 
+/** A kept write as its line spells it: bigints as decimal strings, the start as an ISO date. */
+interface EncodedRow extends Omit<RequestLogRow, 'startedAt' | 'heldMicros' | 'costMicros'> {
+  startedAt: string;
+  heldMicros: string;
+  costMicros: string;
+}
+interface EncodedWrite {
+  id: unknown;
+  accountId: unknown;
+  command: EncodedCommand | null;
+  row: EncodedRow;
+}
+type EncodedCommand =
+  | { type: 'SettleHold'; data: { holdId: string; amount: string; upstreamCost?: string; usage?: UsageFigures | null } }
+  | { type: 'VoidHold'; data: { holdId: unknown; reason: unknown } }
+  | { type: 'GrantFreeRequests'; data: { grantId: unknown; count: unknown } };
+
 const checksum = (json: string) => createHash('sha256').update(json).digest('hex').slice(0, 16);
 
 export function encodeLine(line: JournalLine): string {
@@ -45,7 +62,7 @@ export function decodeLine(text: string): JournalLine | null {
   const json = text.slice(space + 1);
   if (checksum(json) !== text.slice(0, space)) return null;
   try {
-    const o = JSON.parse(json) as { done?: string; kept?: Record<string, any> };
+    const o = JSON.parse(json) as { done?: string; kept?: EncodedWrite };
     if (typeof o.done === 'string') return { kind: 'done', id: o.done };
     if (o.kept) return { kind: 'kept', write: decodeWrite(o.kept) };
   } catch {
@@ -54,7 +71,7 @@ export function decodeLine(text: string): JournalLine | null {
   return null;
 }
 
-function encodeWrite(w: KeptWrite): Record<string, unknown> {
+function encodeWrite(w: KeptWrite): EncodedWrite {
   return {
     id: w.id,
     accountId: w.accountId,
@@ -63,7 +80,7 @@ function encodeWrite(w: KeptWrite): Record<string, unknown> {
   };
 }
 
-function decodeWrite(o: Record<string, any>): KeptWrite {
+function decodeWrite(o: EncodedWrite): KeptWrite {
   if (typeof o.id !== 'string' || typeof o.accountId !== 'string' || typeof o.row !== 'object') throw new Error('not a kept write');
   return {
     id: o.id,
@@ -73,16 +90,16 @@ function decodeWrite(o: Record<string, any>): KeptWrite {
   };
 }
 
-function encodeCommand(c: KeptCommand): Record<string, unknown> {
+function encodeCommand(c: KeptCommand): EncodedCommand {
   if (c.type !== 'SettleHold') return c;
   const { holdId, amount, upstreamCost, usage } = c.data;
   return { type: c.type, data: { holdId, amount: amount.toString(), upstreamCost: upstreamCost?.toString(), usage } };
 }
 
-function decodeCommand(o: Record<string, any>): KeptCommand {
+function decodeCommand(o: EncodedCommand): KeptCommand {
   switch (o.type) {
     case 'SettleHold': {
-      const d = o.data as { holdId: string; amount: string; upstreamCost?: string; usage?: UsageFigures | null };
+      const d = o.data;
       return {
         type: 'SettleHold',
         data: {
@@ -98,6 +115,6 @@ function decodeCommand(o: Record<string, any>): KeptCommand {
     case 'GrantFreeRequests':
       return { type: 'GrantFreeRequests', data: { grantId: String(o.data.grantId), count: Number(o.data.count) } };
     default:
-      throw new Error(`not a kept command: ${String(o.type)}`);
+      throw new Error(`not a kept command: ${String((o as { type?: unknown }).type)}`);
   }
 }

@@ -30,6 +30,9 @@ export type Json = Record<string, unknown>;
 
 export const isJsonObject = (v: unknown): v is Json => v !== null && typeof v === 'object';
 
+/** An array's items, or none when the value is not an array (a field a client or provider may omit or misspell). */
+export const listOf = (v: unknown): readonly unknown[] => (Array.isArray(v) ? (v as unknown[]) : []);
+
 /** Copies the client headers a format forwards (they change what the API does, not who pays). */
 export function forwarded(names: readonly string[], client: IncomingHttpHeaders): Record<string, string> {
   const h: Record<string, string> = { 'content-type': 'application/json' };

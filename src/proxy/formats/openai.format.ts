@@ -9,7 +9,7 @@ import type { ProxyError, ProxyErrorCode } from '../http/proxy-error';
 import type { TokenUsage } from '../pricing/cost';
 import { count, obj, required, usable } from '../metering/usage';
 import { formatSse } from '../streaming/sse';
-import { Format, Json, forwarded, isJsonObject } from './format';
+import { Format, Json, forwarded, isJsonObject, listOf } from './format';
 import { MeterReader, MeterState, addText } from '../metering/meter-reader';
 import { larger, limitOrNull } from './request-fields';
 
@@ -219,7 +219,7 @@ export const OPENAI_RESPONSES_METER: MeterReader = {
       addText(s, item.arguments);
       addText(s, item.input);
       addText(s, item.code); // code interpreter
-      for (const part of [...(Array.isArray(item.content) ? item.content : []), ...(Array.isArray(item.summary) ? item.summary : [])]) {
+      for (const part of [...listOf(item.content), ...listOf(item.summary)]) {
         if (!isJsonObject(part)) continue;
         addText(s, part.text); // output_text, reasoning summary_text
         addText(s, part.refusal);

@@ -18,7 +18,8 @@ import { ProxyError } from './proxy-error';
 type Answer = (err: DomainError<string, Record<string, unknown>>) => ProxyError;
 
 /** A figure from an error's details as µcr in credits ("0" when absent, as before). */
-const credits = (value: unknown): string => formatCredits(BigInt(String(value ?? 0)));
+const credits = (value: unknown): string =>
+  formatCredits(typeof value === 'bigint' ? value : typeof value === 'number' || typeof value === 'string' ? BigInt(value) : 0n);
 
 const paramOf = (err: DomainError<string, Record<string, unknown>>): string | null => (err.details.param as string | null | undefined) ?? null;
 

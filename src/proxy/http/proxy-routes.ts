@@ -54,7 +54,8 @@ export class ProxyRoutes implements OnModuleInit {
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     const known: KnownRoute[] = []; // every served method and path, for 405s
-    void fastify.register(async (scope) => {
+    // Plugins that register synchronously (done at the end), so each scope's routes exist when register resolves.
+    void fastify.register((scope, _opts, done) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: this.config.PROXY_BODY_LIMIT_BYTES }, (_req, body, done) =>
         done(null, body),
@@ -93,17 +94,19 @@ export class ProxyRoutes implements OnModuleInit {
       get('/v1/models', 'openai', (req, reply) => this.models(req, reply, 'v1'));
       get('/v1beta/models', 'gemini', (req, reply) => this.models(req, reply, 'gemini'));
       get('/v1/generations/:id', 'openai', (req, reply) => this.generation(req, reply));
+      done();
     });
 
     // Anything else under the proxy's prefixes is answered in that API's shape, not Nest's: 405
     // with Allow for a served path and another method, else 404. Bodies are not read.
     for (const prefix of ['/v1', '/v1/messages', '/v1beta']) {
       void fastify.register(
-        async (scope) => {
+        (scope, _opts, done) => {
           scope.removeAllContentTypeParsers();
-          scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+          scope.addContentTypeParser('*', (_req, _payload, parsed) => parsed(null));
           scope.setNotFoundHandler((req, reply) => this.unrouted(req, reply, known));
           scope.setErrorHandler((_err, req, reply) => this.unrouted(req, reply, known));
+          done();
         },
         { prefix },
       );

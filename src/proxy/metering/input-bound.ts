@@ -62,7 +62,10 @@ const REFERENCES: Partial<Record<EndpointKind, string[]>> = {
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 const byteLength = (v: unknown): number => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0);
-const mime = (o: Json): string => String(o.mimeType ?? o.mime_type ?? '');
+const mime = (o: Json): string => {
+  const m = o.mimeType ?? o.mime_type;
+  return typeof m === 'string' ? m : '';
+};
 
 class Walk {
   objects = 0;

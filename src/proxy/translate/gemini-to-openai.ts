@@ -165,7 +165,7 @@ function geminiErrorObject(e: unknown, status?: number): OpenAIErrorBody['error'
  * bytes) as the OpenAI error body to send with the same HTTP status.
  */
 export function geminiErrorToOpenai(status: number, body: unknown): OpenAIErrorBody {
-  let parsed = parseBody(body) as unknown;
+  let parsed = parseBody(body);
   if (Array.isArray(parsed)) parsed = parsed[0]; // streamGenerateContent without alt=sse answers a JSON array
   const error = typeof parsed === 'object' && parsed !== null ? (parsed as { error?: unknown }).error : undefined;
   return { error: geminiErrorObject(error, status) };

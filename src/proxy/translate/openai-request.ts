@@ -131,7 +131,7 @@ export function readChatRequest(input: unknown, provider: ProviderName): ChatReq
   }
   if (b.service_tier != null) {
     if (b.service_tier !== 'auto' && b.service_tier !== 'default') {
-      throw unsupported('service_tier', `service_tier "${String(b.service_tier)}" is not available for ${provider} models.`);
+      throw unsupported('service_tier', `service_tier ${JSON.stringify(b.service_tier)} is not available for ${provider} models.`);
     }
     req.serviceTier = b.service_tier;
   }

@@ -24,7 +24,7 @@ import {
   anthropicMessageToOpenaiChat,
   openaiChatToAnthropic,
 } from '../translate/openai-to-anthropic';
-import { GeminiResponse, GeminiToOpenaiStream, geminiErrorToOpenai, geminiResponseToOpenaiChat, openaiChatToGemini } from '../translate/openai-to-gemini';
+import { GeminiToOpenaiStream, geminiErrorToOpenai, geminiResponseToOpenaiChat, openaiChatToGemini } from '../translate/openai-to-gemini';
 
 export interface Plan {
   providers: Provider[];
@@ -114,7 +114,7 @@ const TRANSLATIONS: Record<'anthropic' | 'gemini', Translation> = {
     stream: GeminiToOpenaiStream,
     path: (model, stream) => (stream ? ENDPOINTS['gemini.stream'].upstreamPath(model, '?alt=sse') : ENDPOINTS['gemini.generate'].upstreamPath(model, '')),
     meterFormat: 'gemini',
-    answer: (json, ctx) => geminiResponseToOpenaiChat(json as GeminiResponse, ctx),
+    answer: (json, ctx) => geminiResponseToOpenaiChat(json, ctx),
     errorToOpenai: geminiErrorToOpenai,
   },
 };

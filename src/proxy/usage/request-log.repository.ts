@@ -139,7 +139,7 @@ export class RequestLogRepository implements OnModuleDestroy {
     // Ours and not written yet: wait for its write, but not through an outage (the query says so).
     if (ours) await Promise.race([ours, new Promise((r) => setTimeout(r, RECEIPT_GRACE_MS).unref())]);
     for (;;) {
-      const { rows } = await this.pool.query(
+      const { rows } = await this.pool.query<DbRow>(
         `SELECT * FROM request_log WHERE request_id = $1 AND account_id = $2`,
         [requestId, accountId],
       );
@@ -243,7 +243,36 @@ export function isDataError(err: unknown): boolean {
   return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
-function fromRow(r: Record<string, any>): RequestLogRow {
+/** A request_log row as pg returns it (bigint columns as text or bigint, per the pool's type parsers). */
+interface DbRow {
+  request_id: string;
+  account_id: string;
+  key_id: string;
+  started_at: Date;
+  endpoint: string;
+  model: string;
+  provider: string | null;
+  channel_id: string | null;
+  stream: boolean;
+  status: number;
+  error_code: string | null;
+  input_tokens: string | bigint;
+  cached_tokens: string | bigint;
+  cache_write_tokens: string | bigint;
+  output_tokens: string | bigint;
+  estimated: boolean;
+  free_request: boolean;
+  held_micros: string | bigint;
+  cost_micros: string | bigint;
+  billing: RequestLogRow['billing'];
+  price_version: number | null;
+  unit_prices: Record<string, string | number> | null;
+  latency_ms: number;
+  ttfb_ms: number | null;
+  attempts: number;
+}
+
+function fromRow(r: DbRow): RequestLogRow {
   return {
     requestId: r.request_id,
     accountId: r.account_id,

@@ -9,7 +9,7 @@ export const channelRef = z.string().trim().min(1, 'must not be empty').max(200,
 export async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('API key (then Enter and Ctrl-D): ');
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  for await (const chunk of process.stdin as AsyncIterable<Buffer | string>) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
 }
 
