@@ -8,6 +8,7 @@
  * Used by the streams written one command at a time (api keys, users, price tables). The
  * ledger's account streams do not use it: see ledger.service.ts for why they have lanes.
  */
+import { DomainError } from '../../shared/domain-error';
 import { AppendResult, EventIdConflictError, EventStore, NewEvent, VersionConflictError } from './event-store.port';
 
 export interface Loaded<S> {
@@ -42,16 +43,18 @@ export interface DecideAndAppend<S, R> {
 }
 
 /** Every attempt met a conflict: the stream kept changing between our read and our append. */
-export class StreamContendedError extends Error {
-  readonly code = 'version_conflict';
+export class StreamContendedError extends DomainError<'version_conflict', { stream: string; attempts: number }> {
+  override readonly name = 'StreamContendedError';
 
   constructor(
     readonly stream: string,
     readonly attempts: number,
     readonly lastConflict: Error,
   ) {
-    super(`stream ${stream} kept changing under us; gave up after ${attempts} attempts (${lastConflict.message})`);
-    this.name = 'StreamContendedError';
+    super('version_conflict', `stream ${stream} kept changing under us; gave up after ${attempts} attempts (${lastConflict.message})`, {
+      stream,
+      attempts,
+    });
   }
 }
 

@@ -67,6 +67,7 @@ describe('decideAndAppend', () => {
     expect(err).toBeInstanceOf(StreamContendedError);
     expect((err as StreamContendedError).stream).toBe(stream);
     expect((err as StreamContendedError).attempts).toBe(3);
+    expect((err as StreamContendedError).code).toBe('version_conflict');
     expect((err as Error).message).toContain(`stream ${stream} kept changing under us; gave up after 3 attempts`);
     expect(loads).toHaveLength(3);
   });
