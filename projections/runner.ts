@@ -7,12 +7,12 @@
  * from the stored one moves to it instead of writing. The same lock lets a rebuild fill a fresh
  * schema beside the live one while the system runs, then swap them by renaming.
  */
-import { Pool, QueryResult } from 'pg';
+import { Pool } from 'pg';
 import { EventStore, LOG_START, LogPosition, RecordedEvent, comparePositions } from '../src/platform/event-store/event-store.port';
 import { Projection, schemaOf } from './projection';
 import { HaltedReadModel, ReadModelHaltedError, haltedReadModels } from './halted';
 import { LOCK_NAMESPACE, applyModel, ensureSchema, lockKey, prefixesOf, schemaHash } from './model-writes';
-import { quoteIdent } from '../src/platform/database/pg';
+import { queryStatements, quoteIdent } from '../src/platform/database/pg';
 import { RebuildProgress, rebuildModels } from './rebuild';
 
 export type { RebuildProgress };
@@ -174,9 +174,10 @@ export class ProjectionRunner {
       // Read models are derived, and each page's rows commit with its checkpoint: a crash can
       // only lose whole pages, which are then read and applied again. So the commit need not
       // wait for its WAL to reach disk (the ledger's own appends always do).
-      const results = (await client.query(
+      const results = await queryStatements<{ i: number; log_tx: bigint; log_seq: bigint; halted: boolean }>(
+        client,
         `BEGIN; SET LOCAL synchronous_commit = off; SELECT ${locks}; WITH ${cps.join(', ')} ${ps.map((_, i) => `SELECT * FROM c${i}`).join(' UNION ALL ')}`,
-      )) as unknown as QueryResult<{ i: number; log_tx: bigint; log_seq: bigint; halted: boolean }>[];
+      );
       const stored: ModelState[] = [];
       for (const r of results[3].rows) stored[r.i] = { position: { tx: r.log_tx, seq: r.log_seq }, halted: r.halted };
       const lowest = lowestOf(stored);

@@ -1,4 +1,4 @@
-import { Pool, PoolClient, types } from 'pg';
+import { Pool, PoolClient, QueryResult, QueryResultRow, types } from 'pg';
 
 // int8 (20) and numeric (1700) come back as strings by default; money code wants bigint, and
 // a silent Number() would lose precision past 2^53, so parse int8 to bigint once, here.
@@ -23,6 +23,16 @@ export function createPool(connectionString: string, max = 10, applicationName =
 }
 
 /** Runs fn in one transaction; rolls back on any throw. */
+/**
+ * Several statements in one round trip (the simple query protocol, no parameters): pg answers
+ * with one result per statement, which its types do not say; checked here, once.
+ */
+export async function queryStatements<R extends QueryResultRow>(client: PoolClient, sql: string): Promise<QueryResult<R>[]> {
+  const results: unknown = await client.query(sql);
+  if (!Array.isArray(results)) throw new Error('expected one result per statement from a multi-statement query');
+  return results as QueryResult<R>[];
+}
+
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
