@@ -10,6 +10,25 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
 }
 
+/**
+ * `work`, or a failure naming `what` after `timeoutMs` (well inside jest's own limit, so a hang
+ * says which step hung); `diagnose` adds what was going on then (say, the database's waiting queries).
+ */
+export async function within<T>(work: Promise<T>, timeoutMs: number, what: string, diagnose?: () => Promise<string>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const said = diagnose ? diagnose().catch((err: Error) => `(diagnosis failed: ${err.message})`) : Promise.resolve('');
+      void said.then((extra) => reject(new Error(`${what} did not finish within ${timeoutMs} ms${extra ? `; ${extra}` : ''}`)));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A TCP port free on 127.0.0.1 right now (for a process a test starts itself). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

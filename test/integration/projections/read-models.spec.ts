@@ -7,6 +7,7 @@ import { LedgerVerifier } from '../../../src/ledger/application/ledger-verifier'
 import { randomWorkload } from '../../../bench/ledger/workload';
 import { AccountCommand } from '../../../src/ledger/domain/account.decider';
 import { LedgerHarness, inAnHour, ledgerHarness, newAccountId } from '../../support/ledger-harness';
+import { within } from '../../support/wait';
 
 /** Every read-model table, sorted, as text: two snapshots are equal iff the tables are. */
 async function snapshot(pool: Pool): Promise<Record<string, string[]>> {
@@ -104,7 +105,17 @@ describe('read models (real Postgres)', () => {
   it('rebuilt read models equal the live ones after a random workload, and verify finds nothing', async () => {
     let flip = false;
     const past = new Date(Date.now() - 1000).toISOString();
-    await randomWorkload(h.ledger, {
+    // Each step is timed on its own: a hang (seen once in a full run, never alone) names its step
+    // and what the database was doing then, instead of jest's bare 60 s timeout.
+    const busy = async () => {
+      const { rows } = await h.db.pool.query<{ line: string }>(
+        `SELECT format('%s %s for %ss: %s', pid, coalesce(wait_event_type || '/' || wait_event, state),
+                       round(extract(epoch FROM now() - query_start)), left(query, 160)) AS line
+           FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()`,
+      );
+      return `busy in the database: ${rows.map((r) => r.line).join(' | ') || 'nothing'}`;
+    };
+    const workload = randomWorkload(h.ledger, {
       seed: 42,
       accounts: 30,
       steps: 1500,
@@ -113,8 +124,9 @@ describe('read models (real Postgres)', () => {
         return flip ? past : inAnHour();
       },
     });
-    await lateSettles(h, 6);
-    await runner.caughtUp();
+    await within(workload, 25_000, 'the random workload', busy);
+    await within(lateSettles(h, 6), 20_000, 'the late settles', busy);
+    await within(runner.caughtUp(), 20_000, 'catching up after the workload', busy);
     // Some holds were extended and are still open: verify compares their moved expiry too.
     const { rows: extended } = await h.db.pool.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM rm_open_holds.open_holds WHERE expires_at > now() + interval '90 minutes'",
@@ -130,9 +142,9 @@ describe('read models (real Postgres)', () => {
     expect(late[0].repaid).toBeGreaterThan(0);
     expect(live['rm_account_entries.entries'].length).toBeGreaterThan(1000);
 
-    const progress = await runner.rebuild();
+    const progress = await within(runner.rebuild(), 20_000, 'the rebuild beside the live runner', busy);
     expect(progress.events).toBeGreaterThan(1000);
-    await runner.caughtUp();
+    await within(runner.caughtUp(), 20_000, 'catching up after the rebuild', busy);
     expect(await snapshot(h.db.pool)).toEqual(live);
 
     const report = await new LedgerVerifier(h.db.pool, h.store).verify();
