@@ -1,0 +1,200 @@
+/**
+ * The SQL behind the account API's reads: the balance (rm_balances), the money that came in or
+ * went out (rm_transactions), usage sums (usage_rollup, kept from request_log by the trigger of
+ * migrations/013) and the request log itself. Every query is scoped to one account; lists are
+ * keyset pages, newest first, never OFFSET.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { Pool } from 'pg';
+import { PG_POOL } from '../../platform/database/pg';
+import { UsageGroup, UsageWindow } from '../domain/usage-window';
+
+export interface BalanceRow {
+  available: bigint;
+  held: bigint;
+  receivable: bigint;
+  freeRequests: number;
+  /** When the last ledger event the figures include happened (null: the account has none yet). */
+  asOf: Date | null;
+  /** The account stream's version those figures include. */
+  version: bigint;
+}
+
+/** Where a newest-first page stopped: the last row's time (microseconds, as text) and id. */
+export interface Keyset {
+  at: string;
+  id: string;
+}
+
+export interface TransactionRow {
+  id: string;
+  kind: string;
+  amount: bigint;
+  reference: string;
+  reason: string | null;
+  occurredAt: Date;
+  keyset: Keyset;
+}
+
+export interface UsageSum {
+  group: string;
+  requests: bigint;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  cost: bigint;
+}
+
+export interface RequestFilters {
+  keyId?: string;
+  model?: string;
+  status?: number;
+}
+
+export interface RequestSummaryRow {
+  id: string;
+  startedAt: Date;
+  keyId: string;
+  endpoint: string;
+  model: string;
+  provider: string | null;
+  stream: boolean;
+  status: number;
+  errorCode: string | null;
+  inputTokens: bigint;
+  cachedTokens: bigint;
+  cacheWriteTokens: bigint;
+  outputTokens: bigint;
+  estimated: boolean;
+  freeRequest: boolean;
+  cost: bigint;
+  billing: string;
+  latencyMs: number;
+  keyset: Keyset;
+}
+
+/** A timestamptz as exact text (to the microsecond, UTC), so a keyset never loses precision through a JS Date. */
+const EXACT_AT = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+// The label and grouping expression of each group_by, over usage_rollup u (joined to the
+// account's keys and projects for `project`). Input tokens count all the input the model read.
+const GROUPS: Record<UsageGroup, { label: string; by: string; order: string; from: string }> = {
+  day: { label: `to_char(u.day, 'YYYY-MM-DD')`, by: 'u.day', order: 'u.day', from: 'usage_rollup u' },
+  model: { label: 'u.model', by: 'u.model', order: 'cost DESC, u.model', from: 'usage_rollup u' },
+  key: { label: 'u.key_id::text', by: 'u.key_id', order: 'cost DESC, u.key_id', from: 'usage_rollup u' },
+  project: {
+    label: `coalesce(min(p.name), '(none)')`,
+    by: 'p.project_id',
+    order: 'cost DESC, 1',
+    from: 'usage_rollup u LEFT JOIN api_keys k ON k.key_id = u.key_id::text LEFT JOIN projects p ON p.project_id = k.project_id',
+  },
+};
+
+@Injectable()
+export class AccountReadsRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  async balance(accountId: string): Promise<BalanceRow | null> {
+    const { rows } = await this.pool.query<{ available: bigint; held: bigint; receivable: bigint; free_requests: number; updated_at: Date; version: bigint }>(
+      'SELECT available, held, receivable, free_requests, updated_at, version FROM rm_balances.balances WHERE account_id = $1',
+      [accountId],
+    );
+    if (rows.length === 0) return null;
+    const r = rows[0];
+    return { available: r.available, held: r.held, receivable: r.receivable, freeRequests: r.free_requests, asOf: r.updated_at, version: r.version };
+  }
+
+  async transactions(accountId: string, limit: number, after: Keyset | null): Promise<TransactionRow[]> {
+    const { rows } = await this.pool.query<{ event_id: string; kind: string; amount: bigint; reference: string; reason: string | null; occurred_at: Date; at: string }>(
+      `SELECT event_id, kind, amount, reference, reason, occurred_at, ${EXACT_AT('occurred_at')} AS at
+         FROM rm_transactions.transactions
+        WHERE account_id = $1 AND ($2::timestamptz IS NULL OR (occurred_at, event_id) < ($2::timestamptz, $3::uuid))
+        ORDER BY occurred_at DESC, event_id DESC
+        LIMIT $4`,
+      [accountId, after?.at ?? null, after?.id ?? null, limit],
+    );
+    return rows.map((r) => ({
+      id: r.event_id,
+      kind: r.kind,
+      amount: r.amount,
+      reference: r.reference,
+      reason: r.reason,
+      occurredAt: r.occurred_at,
+      keyset: { at: r.at, id: r.event_id },
+    }));
+  }
+
+  async usage(accountId: string, window: UsageWindow, groupBy: UsageGroup): Promise<UsageSum[]> {
+    const g = GROUPS[groupBy];
+    const { rows } = await this.pool.query<{ label: string; requests: bigint; input: bigint; output: bigint; cost: bigint }>(
+      `SELECT ${g.label} AS label, sum(u.requests)::bigint AS requests,
+              sum(u.input_tokens + u.cached_tokens + u.cache_write_tokens)::bigint AS input,
+              sum(u.output_tokens)::bigint AS output, sum(u.cost_micros)::bigint AS cost
+         FROM ${g.from}
+        WHERE u.account_id = $1 AND u.day BETWEEN $2::date AND $3::date
+        GROUP BY ${g.by}
+        ORDER BY ${g.order}`,
+      [accountId, window.from, window.to],
+    );
+    return rows.map((r) => ({ group: r.label, requests: r.requests, inputTokens: r.input, outputTokens: r.output, cost: r.cost }));
+  }
+
+  async requests(accountId: string, filters: RequestFilters, limit: number, after: Keyset | null): Promise<RequestSummaryRow[]> {
+    const { rows } = await this.pool.query<RequestLogSummaryDb>(
+      `SELECT request_id, started_at, key_id, endpoint, model, provider, stream, status, error_code,
+              input_tokens, cached_tokens, cache_write_tokens, output_tokens, estimated, free_request,
+              cost_micros, billing, latency_ms, ${EXACT_AT('started_at')} AS at
+         FROM request_log
+        WHERE account_id = $1
+          AND ($2::uuid IS NULL OR key_id = $2::uuid)
+          AND ($3::text IS NULL OR model = $3::text)
+          AND ($4::int IS NULL OR status = $4::int)
+          AND ($5::timestamptz IS NULL OR (started_at, request_id) < ($5::timestamptz, $6::text))
+        ORDER BY started_at DESC, request_id DESC
+        LIMIT $7`,
+      [accountId, filters.keyId ?? null, filters.model ?? null, filters.status ?? null, after?.at ?? null, after?.id ?? null, limit],
+    );
+    return rows.map((r) => ({
+      id: r.request_id,
+      startedAt: r.started_at,
+      keyId: r.key_id,
+      endpoint: r.endpoint,
+      model: r.model,
+      provider: r.provider,
+      stream: r.stream,
+      status: r.status,
+      errorCode: r.error_code,
+      inputTokens: r.input_tokens,
+      cachedTokens: r.cached_tokens,
+      cacheWriteTokens: r.cache_write_tokens,
+      outputTokens: r.output_tokens,
+      estimated: r.estimated,
+      freeRequest: r.free_request,
+      cost: r.cost_micros,
+      billing: r.billing,
+      latencyMs: r.latency_ms,
+      keyset: { at: r.at, id: r.request_id },
+    }));
+  }
+}
+
+interface RequestLogSummaryDb {
+  request_id: string;
+  started_at: Date;
+  key_id: string;
+  endpoint: string;
+  model: string;
+  provider: string | null;
+  stream: boolean;
+  status: number;
+  error_code: string | null;
+  input_tokens: bigint;
+  cached_tokens: bigint;
+  cache_write_tokens: bigint;
+  output_tokens: bigint;
+  estimated: boolean;
+  free_request: boolean;
+  cost_micros: bigint;
+  billing: string;
+  latency_ms: number;
+  at: string;
+}

@@ -1,0 +1,148 @@
+/**
+ * How the account API spells the reads: money as exact decimal strings of credits, counts as
+ * JSON numbers, times as ISO-8601; and the zod schemas that both check the query strings and
+ * document the answers in /openapi.json. One place, so the docs cannot drift from the code.
+ */
+import { z } from 'zod';
+import { formatCredits } from '../../shared/money';
+import { BalanceRow, Keyset, RequestSummaryRow, TransactionRow, UsageSum } from '../application/account-reads.repository';
+import { USAGE_GROUPS } from '../domain/usage-window';
+import { UsageLine } from '../domain/usage-csv';
+import { MODEL_MAX_CHARS } from '../../proxy/usage/request-log.repository';
+
+const credits = z.string().describe('exact decimal string of credits (1 credit = 1 USD), six decimals');
+
+export const balanceSchema = z.object({
+  available: credits,
+  held: credits.describe('reserved by requests under way'),
+  receivable: credits.describe('owed from requests billed after an outage; repaid first from the next credit'),
+  freeRequests: z.number().int(),
+  asOf: z
+    .string()
+    .nullable()
+    .describe('when the last ledger event these figures include happened; the figures follow the ledger within a fraction of a second'),
+});
+
+export const transactionSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['purchase', 'crypto_payment', 'grant', 'refund', 'adjustment', 'receivable', 'receivable_repaid']),
+  amount: credits.describe('signed from the account’s side'),
+  reference: z.string(),
+  reason: z.string().nullable(),
+  occurredAt: z.string(),
+});
+
+export const usageLineSchema = z.object({
+  group: z.string().describe('the UTC day (YYYY-MM-DD), the model, the key id, or the project name ("(none)" for keys without one)'),
+  requests: z.number().int(),
+  inputTokens: z.number().int().describe('all input the model read: uncached, read from and written to the prompt cache'),
+  outputTokens: z.number().int(),
+  cost: credits,
+});
+
+export const usageSchema = z.object({
+  data: z.array(usageLineSchema),
+  from: z.string(),
+  to: z.string(),
+  groupBy: z.enum(USAGE_GROUPS),
+});
+
+export const requestSummarySchema = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  keyId: z.string(),
+  endpoint: z.string(),
+  model: z.string(),
+  provider: z.string().nullable(),
+  stream: z.boolean(),
+  status: z.number().int().describe('the HTTP status the client got'),
+  errorCode: z.string().nullable(),
+  inputTokens: z.number().int(),
+  cachedTokens: z.number().int(),
+  cacheWriteTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  estimated: z.boolean(),
+  freeRequest: z.boolean(),
+  cost: credits,
+  billing: z.string(),
+  latencyMs: z.number().int(),
+});
+
+export const pageOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
+// What the query strings may hold (unknown parameters are ignored).
+export const usageQuerySchema = z.object({
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
+  group_by: z.enum(USAGE_GROUPS).default('day'),
+  format: z.enum(['json', 'csv']).default('json'),
+});
+
+export const requestsQuerySchema = z.object({
+  key: z.uuid().optional(),
+  model: z.string().min(1).max(MODEL_MAX_CHARS).optional(),
+  status: z
+    .string()
+    .regex(/^[1-5]\d\d$/, 'an HTTP status, 100 to 599')
+    .transform(Number)
+    .optional(),
+});
+
+/** A decoded cursor is whatever a client sent: only our own keyset shape is accepted. */
+export const keysetSchema = z.object({
+  at: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
+  id: z.string().min(1).max(200),
+});
+
+const big = (n: bigint): number => Number(n);
+
+export const balanceView = (b: BalanceRow | null): z.infer<typeof balanceSchema> =>
+  b === null
+    ? { available: formatCredits(0n), held: formatCredits(0n), receivable: formatCredits(0n), freeRequests: 0, asOf: null }
+    : {
+        available: formatCredits(b.available),
+        held: formatCredits(b.held),
+        receivable: formatCredits(b.receivable),
+        freeRequests: b.freeRequests,
+        asOf: b.asOf?.toISOString() ?? null,
+      };
+
+export const transactionView = (t: TransactionRow) => ({
+  id: t.id,
+  kind: t.kind,
+  amount: formatCredits(t.amount),
+  reference: t.reference,
+  reason: t.reason,
+  occurredAt: t.occurredAt.toISOString(),
+});
+
+export const usageLineView = (u: UsageSum): UsageLine => ({
+  group: u.group,
+  requests: big(u.requests),
+  inputTokens: big(u.inputTokens),
+  outputTokens: big(u.outputTokens),
+  cost: formatCredits(u.cost),
+});
+
+export const requestSummaryView = (r: RequestSummaryRow) => ({
+  id: r.id,
+  createdAt: r.startedAt.toISOString(),
+  keyId: r.keyId,
+  endpoint: r.endpoint,
+  model: r.model,
+  provider: r.provider,
+  stream: r.stream,
+  status: r.status,
+  errorCode: r.errorCode,
+  inputTokens: big(r.inputTokens),
+  cachedTokens: big(r.cachedTokens),
+  cacheWriteTokens: big(r.cacheWriteTokens),
+  outputTokens: big(r.outputTokens),
+  estimated: r.estimated,
+  freeRequest: r.freeRequest,
+  cost: formatCredits(r.cost),
+  billing: r.billing,
+  latencyMs: r.latencyMs,
+});
+
+export type { Keyset };

@@ -1,0 +1,240 @@
+/**
+ * The account API's reads on the real Postgres: the usage rollup kept by migration 013's trigger
+ * always equals the request log it came from (whatever batches, replays and concurrency wrote
+ * it), each group_by sums to the log's totals, and the request-log keyset walk sees every row
+ * exactly once, ties on the same instant included, while new rows arrive.
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { AccountReadsRepository, Keyset } from '../../../src/usage-api/application/account-reads.repository';
+import { RequestLogRow, insertRequestLogRows } from '../../../src/proxy/usage/request-log.repository';
+import { PostgresEventStore } from '../../../src/platform/event-store/postgres/postgres-event-store';
+import { ProjectionRunner } from '../../../projections/runner';
+import { allProjections } from '../../../projections';
+import { FreshDb, freshDb } from '../../support/fresh-db';
+
+function row(over: Partial<RequestLogRow> & { accountId: string; keyId: string }): RequestLogRow {
+  return {
+    requestId: randomUUID(),
+    startedAt: new Date(),
+    endpoint: 'openai.chat',
+    model: 'gpt-4o',
+    provider: 'openai',
+    channelId: null,
+    stream: false,
+    status: 200,
+    errorCode: null,
+    inputTokens: 10,
+    cachedTokens: 0,
+    cacheWriteTokens: 0,
+    outputTokens: 5,
+    estimated: false,
+    freeRequest: false,
+    heldMicros: 100n,
+    costMicros: 42n,
+    billing: 'settled',
+    priceVersion: 1,
+    unitPrices: null,
+    latencyMs: 12,
+    ttfbMs: 3,
+    attempts: 1,
+    ...over,
+  };
+}
+
+interface Sums {
+  requests: bigint;
+  input: bigint;
+  output: bigint;
+  cost: bigint;
+}
+
+/** What request_log itself says, grouped like the rollup. */
+async function logSums(db: FreshDb, accountId: string, from: string, to: string, by: string): Promise<Map<string, Sums>> {
+  const { rows } = await db.pool.query<{ g: string; requests: bigint; input: bigint; output: bigint; cost: bigint }>(
+    `SELECT ${by} AS g, count(*)::bigint AS requests, sum(input_tokens + cached_tokens + cache_write_tokens)::bigint AS input,
+            sum(output_tokens)::bigint AS output, sum(cost_micros)::bigint AS cost
+       FROM request_log WHERE account_id = $1 AND (started_at AT TIME ZONE 'UTC')::date BETWEEN $2::date AND $3::date GROUP BY 1`,
+    [accountId, from, to],
+  );
+  return new Map(rows.map((r) => [r.g, { requests: r.requests, input: r.input, output: r.output, cost: r.cost }]));
+}
+
+async function rollupMatchesLog(db: FreshDb): Promise<void> {
+  const { rows } = await db.pool.query<{ n: number }>(
+    `WITH log AS (
+       SELECT account_id, (started_at AT TIME ZONE 'UTC')::date AS day, key_id, model, count(*)::bigint AS requests,
+              sum(input_tokens)::bigint AS i, sum(cached_tokens)::bigint AS c, sum(cache_write_tokens)::bigint AS w,
+              sum(output_tokens)::bigint AS o, sum(cost_micros)::bigint AS cost
+         FROM request_log GROUP BY 1, 2, 3, 4),
+     roll AS (
+       SELECT account_id, day, key_id, model, requests, input_tokens AS i, cached_tokens AS c, cache_write_tokens AS w, output_tokens AS o, cost_micros AS cost
+         FROM usage_rollup)
+     SELECT count(*)::int AS n FROM ((TABLE log EXCEPT ALL TABLE roll) UNION ALL (TABLE roll EXCEPT ALL TABLE log)) d`,
+  );
+  expect(rows[0].n).toBe(0);
+}
+
+describe('account reads (real Postgres)', () => {
+  let db: FreshDb;
+  let reads: AccountReadsRepository;
+  beforeAll(async () => {
+    db = await freshDb();
+    reads = new AccountReadsRepository(db.pool);
+    // The read models' schemas (balances, transactions), as a worker's start makes them.
+    await new ProjectionRunner(db.pool, new PostgresEventStore(db.pool), allProjections()).prepare();
+  });
+  afterAll(() => db.drop());
+
+  it('keeps the rollup equal to the request log through random batches, replays and UTC day edges', async () => {
+    const accounts = [randomUUID(), randomUUID()];
+    const keys = [randomUUID(), randomUUID(), randomUUID()];
+    const base = Date.parse('2026-01-10T00:00:00.000Z');
+    const rowArb = fc.record({
+      account: fc.integer({ min: 0, max: 1 }),
+      key: fc.integer({ min: 0, max: 2 }),
+      model: fc.constantFrom('gpt-4o', 'claude-x', '=cmd', 'a,b'),
+      // Within a few days, often right at a UTC midnight.
+      at: fc.oneof(fc.integer({ min: -3 * 86_400_000, max: 3 * 86_400_000 }), fc.constantFrom(-1, 0, 86_399_999, 86_400_000)),
+      input: fc.integer({ min: 0, max: 100_000 }),
+      cached: fc.integer({ min: 0, max: 1000 }),
+      output: fc.integer({ min: 0, max: 100_000 }),
+      cost: fc.bigInt({ min: 0n, max: 10n ** 12n }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(rowArb, { minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 6 }), fc.boolean(), async (batches, replay) => {
+        const written: RequestLogRow[] = [];
+        for (const batch of batches) {
+          const rows = batch.map((r) =>
+            row({
+              accountId: accounts[r.account],
+              keyId: keys[r.key],
+              model: r.model,
+              startedAt: new Date(base + r.at),
+              inputTokens: r.input,
+              cachedTokens: r.cached,
+              outputTokens: r.output,
+              costMicros: r.cost,
+            }),
+          );
+          await insertRequestLogRows(db.pool, rows);
+          written.push(...rows);
+        }
+        // A replayed batch (the settle journal after an outage) is skipped row by row: counted once.
+        if (replay) await insertRequestLogRows(db.pool, [...written.slice(0, 10), row({ accountId: accounts[0], keyId: keys[0] })]);
+        await rollupMatchesLog(db);
+      }),
+      { numRuns: 25 },
+    );
+    // And the report over those days, each way, equals the log's own sums, account by account.
+    for (const accountId of accounts) {
+      const w = { from: '2026-01-06', to: '2026-01-14' };
+      for (const [by, sql] of [
+        ['day', `to_char((started_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')`],
+        ['model', 'model'],
+        ['key', 'key_id::text'],
+      ] as const) {
+        const got = await reads.usage(accountId, w, by);
+        const want = await logSums(db, accountId, w.from, w.to, sql);
+        expect(new Map(got.map((u) => [u.group, { requests: u.requests, input: u.inputTokens, output: u.outputTokens, cost: u.cost }]))).toEqual(want);
+      }
+    }
+  });
+
+  it('counts every row of concurrent batches over the same groups once, without deadlocks', async () => {
+    const accountId = randomUUID();
+    const keys = [randomUUID(), randomUUID()];
+    const models = ['m1', 'm2', 'm3'];
+    const at = new Date('2026-02-01T12:00:00Z');
+    // Each writer touches every group, in its own order: the trigger must lock them in one order.
+    const writers = Array.from({ length: 8 }, (_, w) =>
+      (async () => {
+        for (let b = 0; b < 10; b++) {
+          const rows = Array.from({ length: 24 }, (_, i) => row({ accountId, keyId: keys[(i + w) % 2], model: models[(i * (w + 1)) % 3], startedAt: at, costMicros: 7n }));
+          await insertRequestLogRows(db.pool, w % 2 ? rows.reverse() : rows);
+        }
+      })(),
+    );
+    await Promise.all(writers);
+    const [total] = await reads.usage(accountId, { from: '2026-02-01', to: '2026-02-01' }, 'day');
+    expect(total).toEqual({ group: '2026-02-01', requests: 1920n, inputTokens: 19_200n, outputTokens: 9600n, cost: 13_440n });
+    await rollupMatchesLog(db);
+  });
+
+  it('never shows another account’s usage or requests', async () => {
+    const mine = randomUUID();
+    const theirs = randomUUID();
+    const key = randomUUID();
+    await insertRequestLogRows(db.pool, [row({ accountId: theirs, keyId: key, startedAt: new Date('2026-03-01T00:00:00Z') })]);
+    expect(await reads.usage(mine, { from: '2026-01-01', to: '2026-03-31' }, 'day')).toEqual([]);
+    expect(await reads.usage(mine, { from: '2026-01-01', to: '2026-03-31' }, 'key')).toEqual([]);
+    expect(await reads.requests(mine, {}, 50, null)).toEqual([]);
+    expect(await reads.requests(mine, { keyId: key }, 50, null)).toEqual([]);
+    expect(await reads.balance(mine)).toBeNull();
+    expect(await reads.transactions(mine, 50, null)).toEqual([]);
+  });
+
+  it('walks the request log newest first, every row exactly once, ties and new arrivals included', async () => {
+    const accountId = randomUUID();
+    const key = randomUUID();
+    const other = randomUUID();
+    // 300 rows on 40 distinct instants (many share one), two keys.
+    const start = Date.parse('2026-04-01T10:00:00Z');
+    const rows = Array.from({ length: 300 }, (_, i) => row({ accountId, keyId: i % 3 ? key : other, startedAt: new Date(start + (i % 40)), status: i % 5 ? 200 : 429 }));
+    await insertRequestLogRows(db.pool, rows);
+
+    const walk = async (filters: Parameters<AccountReadsRepository['requests']>[1], limit: number, during?: () => Promise<void>) => {
+      const seen: string[] = [];
+      let after: Keyset | null = null;
+      let prev: { at: string; id: string } | null = null;
+      for (;;) {
+        const page = await reads.requests(accountId, filters, limit, after);
+        for (const r of page) {
+          // Strictly descending by (started_at, id).
+          if (prev) expect(r.keyset.at < prev.at || (r.keyset.at === prev.at && r.id < prev.id)).toBe(true);
+          prev = r.keyset;
+          seen.push(r.id);
+        }
+        if (page.length < limit) return seen;
+        after = page[page.length - 1].keyset;
+        if (during) await during();
+      }
+    };
+
+    const all = await walk({}, 7, async () => {
+      // New requests arrive during the walk: newer than the cursor, so never seen twice nor shifting the pages.
+      await insertRequestLogRows(db.pool, [row({ accountId, keyId: key, startedAt: new Date() })]);
+    });
+    expect(new Set(all).size).toBe(all.length);
+    expect(new Set(all)).toEqual(new Set(rows.map((r) => r.requestId)));
+
+    const byKey = await walk({ keyId: other }, 13);
+    expect(new Set(byKey)).toEqual(new Set(rows.filter((r) => r.keyId === other).map((r) => r.requestId)));
+    const refused = await walk({ status: 429 }, 50);
+    expect(new Set(refused)).toEqual(new Set(rows.filter((r) => r.status === 429).map((r) => r.requestId)));
+    expect(await walk({ model: 'no-such-model' }, 50)).toEqual([]);
+  });
+
+  it('keeps microseconds in the keyset, so rows a microsecond apart are neither skipped nor repeated', async () => {
+    const accountId = randomUUID();
+    const key = randomUUID();
+    await insertRequestLogRows(db.pool, [row({ accountId, keyId: key })]);
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    await db.pool.query(
+      `INSERT INTO request_log (request_id, account_id, key_id, started_at, endpoint, model, stream, status, billing, latency_ms)
+       SELECT id, $2, $3, '2026-05-01T00:00:00.000001Z'::timestamptz + (n || ' microseconds')::interval, 'openai.chat', 'm', false, 200, 'settled', 1
+         FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n)`,
+      [ids, accountId, key],
+    );
+    const seen: string[] = [];
+    let after: Keyset | null = null;
+    for (;;) {
+      const page = await reads.requests(accountId, {}, 1, after);
+      if (!page.length) break;
+      seen.push(page[0].id);
+      after = page[0].keyset;
+    }
+    expect(seen).toHaveLength(4);
+    expect(seen.slice(1)).toEqual([...ids].reverse());
+  });
+});

@@ -1,0 +1,62 @@
+import { csvCell, usageCsv } from '../../../src/usage-api/domain/usage-csv';
+
+/** A small RFC 4180 reader, to check that what we write parses back to what we meant. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += c;
+  }
+  if (cell || row.length) throw new Error('the CSV does not end with a line break');
+  return rows;
+}
+
+describe('usage CSV', () => {
+  it('has a header and the JSON columns in order', () => {
+    const csv = usageCsv([
+      { group: '2026-03-01', requests: 3, inputTokens: 30, outputTokens: 12, cost: '0.000123' },
+      { group: '2026-03-02', requests: 1, inputTokens: 0, outputTokens: 0, cost: '0.000000' },
+    ]);
+    expect(csv).toBe('group,requests,inputTokens,outputTokens,cost\r\n2026-03-01,3,30,12,0.000123\r\n2026-03-02,1,0,0,0.000000\r\n');
+  });
+
+  it('is only a header when there is no usage', () => {
+    expect(usageCsv([])).toBe('group,requests,inputTokens,outputTokens,cost\r\n');
+  });
+
+  it.each(['=HYPERLINK("http://evil","x")', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\r=1'])('neutralises a formula-looking group %j', (name) => {
+    const cell = parseCsv(usageCsv([{ group: name, requests: 1, inputTokens: 1, outputTokens: 1, cost: '1.000000' }]))[1][0];
+    expect(cell).toBe(`'${name}`);
+  });
+
+  it('quotes commas, quotes, line breaks and edge spaces so every cell parses back', () => {
+    const names = ['gpt-4o, "mini"', 'two\r\nlines', 'lf\nonly', ' padded ', 'plain', 'naïve-模型'];
+    const rows = parseCsv(usageCsv(names.map((group) => ({ group, requests: 2, inputTokens: 5, outputTokens: 7, cost: '0.5' }))));
+    expect(rows.slice(1).map((r) => r[0])).toEqual(names);
+    for (const r of rows) expect(r).toHaveLength(5);
+  });
+
+  it('leaves numbers as numbers', () => {
+    expect(csvCell(12)).toBe('12');
+    expect(csvCell('12.000000')).toBe('12.000000');
+  });
+});
