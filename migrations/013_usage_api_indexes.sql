@@ -67,3 +67,6 @@ CREATE INDEX request_log_account_keyset ON request_log (account_id, started_at, 
 DROP INDEX request_log_account_time;
 -- The same walk filtered by key (a key belongs to one account; the account is still checked).
 CREATE INDEX request_log_key_keyset ON request_log (key_id, started_at, request_id);
+-- Filtered by an error status (`status=429`): failures are few, so only their rows are indexed;
+-- a filter on a success status walks the account index above, where matches are dense.
+CREATE INDEX request_log_failed_keyset ON request_log (account_id, started_at, request_id) WHERE status >= 400;

@@ -14,8 +14,8 @@ export interface BalanceRow {
   held: bigint;
   receivable: bigint;
   freeRequests: number;
-  /** When the last ledger event the figures include happened (null: the account has none yet). */
-  asOf: Date | null;
+  /** The instant the figures are true of: the account's last ledger event they include. */
+  asOf: Date;
   /** The account stream's version those figures include. */
   version: bigint;
 }

@@ -5,10 +5,11 @@
  */
 import { z } from 'zod';
 import { formatCredits } from '../../shared/money';
-import { BalanceRow, Keyset, RequestSummaryRow, TransactionRow, UsageSum } from '../application/account-reads.repository';
+import { BalanceRow, RequestSummaryRow, TransactionRow, UsageSum } from '../application/account-reads.repository';
 import { USAGE_GROUPS } from '../domain/usage-window';
 import { UsageLine } from '../domain/usage-csv';
 import { MODEL_MAX_CHARS } from '../../proxy/usage/request-log.repository';
+import { storableText } from '../../platform/database/storable-text';
 
 const credits = z.string().describe('exact decimal string of credits (1 credit = 1 USD), six decimals');
 
@@ -19,8 +20,9 @@ export const balanceSchema = z.object({
   freeRequests: z.number().int(),
   asOf: z
     .string()
-    .nullable()
-    .describe('when the last ledger event these figures include happened; the figures follow the ledger within a fraction of a second'),
+    .describe(
+      'the figures are the ledger’s as of this instant (the last event of the account the read model has applied); the read model follows the ledger within a fraction of a second',
+    ),
 });
 
 export const transactionSchema = z.object({
@@ -68,7 +70,33 @@ export const requestSummarySchema = z.object({
   latencyMs: z.number().int(),
 });
 
-export const pageOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+// The receipt of GET /v1/generations/{id} (proxy/usage/receipt.ts), as documented here.
+const tokens = z.number().int();
+export const receiptSchema = z.object({
+  id: z.string(),
+  object: z.literal('generation'),
+  created_at: z.string(),
+  endpoint: z.string(),
+  model: z.string(),
+  provider: z.string().nullable(),
+  channel_id: z.string().nullable(),
+  stream: z.boolean(),
+  status: z.number().int(),
+  error_code: z.string().nullable(),
+  usage: z.object({ input_tokens: tokens, cached_tokens: tokens, cache_write_tokens: tokens, output_tokens: tokens }),
+  estimated: z.boolean(),
+  free_request: z.boolean(),
+  price_version: z.number().int().nullable(),
+  unit_prices: z.record(z.string(), z.union([z.string(), z.number()])).nullable(),
+  hold: credits,
+  cost: credits,
+  billing: z.enum(['settled', 'voided', 'free', 'none', 'unbilled']),
+  latency_ms: z.number().int(),
+  time_to_first_byte_ms: z.number().int().nullable(),
+  attempts: z.number().int(),
+});
+
+export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 
 // What the query strings may hold (unknown parameters are ignored).
 export const usageQuerySchema = z.object({
@@ -80,7 +108,8 @@ export const usageQuerySchema = z.object({
 
 export const requestsQuerySchema = z.object({
   key: z.uuid().optional(),
-  model: z.string().min(1).max(MODEL_MAX_CHARS).optional(),
+  // As the request log stored it (a NUL or lone surrogate replaced), so any name a client sent finds its rows.
+  model: z.string().min(1).max(MODEL_MAX_CHARS).transform((m) => storableText(m, MODEL_MAX_CHARS)).optional(),
   status: z
     .string()
     .regex(/^[1-5]\d\d$/, 'an HTTP status, 100 to 599')
@@ -88,24 +117,30 @@ export const requestsQuerySchema = z.object({
     .optional(),
 });
 
-/** A decoded cursor is whatever a client sent: only our own keyset shape is accepted. */
-export const keysetSchema = z.object({
-  at: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
-  id: z.string().min(1).max(200),
-});
+/**
+ * A decoded cursor is whatever a client sent: only our own keyset shape is accepted, with a
+ * real instant (formatted back to the same text) and an id of the list's kind, so nothing a
+ * client forges reaches Postgres as a value it cannot read.
+ */
+const keysetAt = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)
+  .refine((at) => {
+    const ms = Date.parse(`${at.slice(0, 23)}Z`);
+    return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 23) === at.slice(0, 23);
+  });
+export const requestKeysetSchema = z.object({ at: keysetAt, id: z.string().min(1).max(200) });
+export const transactionKeysetSchema = z.object({ at: keysetAt, id: z.uuid() });
 
 const big = (n: bigint): number => Number(n);
 
-export const balanceView = (b: BalanceRow | null): z.infer<typeof balanceSchema> =>
-  b === null
-    ? { available: formatCredits(0n), held: formatCredits(0n), receivable: formatCredits(0n), freeRequests: 0, asOf: null }
-    : {
-        available: formatCredits(b.available),
-        held: formatCredits(b.held),
-        receivable: formatCredits(b.receivable),
-        freeRequests: b.freeRequests,
-        asOf: b.asOf?.toISOString() ?? null,
-      };
+export const balanceView = (b: BalanceRow): z.infer<typeof balanceSchema> => ({
+  available: formatCredits(b.available),
+  held: formatCredits(b.held),
+  receivable: formatCredits(b.receivable),
+  freeRequests: b.freeRequests,
+  asOf: b.asOf.toISOString(),
+});
 
 export const transactionView = (t: TransactionRow) => ({
   id: t.id,
@@ -145,4 +180,3 @@ export const requestSummaryView = (r: RequestSummaryRow) => ({
   latencyMs: r.latencyMs,
 });
 
-export type { Keyset };
