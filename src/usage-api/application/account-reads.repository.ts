@@ -1,8 +1,8 @@
 /**
  * The SQL behind the account API's reads: the balance (rm_balances), the money that came in or
- * went out (rm_transactions), usage sums (usage_rollup, kept from request_log by the trigger of
- * migrations/013) and the request log itself. Every query is scoped to one account; lists are
- * keyset pages, newest first, never OFFSET.
+ * went out (rm_transactions), usage sums (usage_by_model and usage_by_key, kept from request_log
+ * by the trigger of migrations/013) and the request log itself. Every query is scoped to one
+ * account; lists are keyset pages, newest first, never OFFSET.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
@@ -75,17 +75,18 @@ export interface RequestSummaryRow {
 /** A timestamptz as exact text (to the microsecond, UTC), so a keyset never loses precision through a JS Date. */
 const EXACT_AT = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-// The label and grouping expression of each group_by, over usage_rollup u (joined to the
-// account's keys and projects for `project`). Input tokens count all the input the model read.
+// The label and grouping of each group_by, over the rollup that holds it (migrations/013):
+// day and model from usage_by_model, key and project from usage_by_key (joined to the keys'
+// projects). Input tokens there already count all the input the model read.
 const GROUPS: Record<UsageGroup, { label: string; by: string; order: string; from: string }> = {
-  day: { label: `to_char(u.day, 'YYYY-MM-DD')`, by: 'u.day', order: 'u.day', from: 'usage_rollup u' },
-  model: { label: 'u.model', by: 'u.model', order: 'cost DESC, u.model', from: 'usage_rollup u' },
-  key: { label: 'u.key_id::text', by: 'u.key_id', order: 'cost DESC, u.key_id', from: 'usage_rollup u' },
+  day: { label: `to_char(u.day, 'YYYY-MM-DD')`, by: 'u.day', order: 'u.day', from: 'usage_by_model u' },
+  model: { label: 'u.model', by: 'u.model', order: 'cost DESC, u.model', from: 'usage_by_model u' },
+  key: { label: 'u.key_id::text', by: 'u.key_id', order: 'cost DESC, u.key_id', from: 'usage_by_key u' },
   project: {
     label: `coalesce(min(p.name), '(none)')`,
     by: 'p.project_id',
     order: 'cost DESC, 1',
-    from: 'usage_rollup u LEFT JOIN api_keys k ON k.key_id = u.key_id::text LEFT JOIN projects p ON p.project_id = k.project_id',
+    from: 'usage_by_key u LEFT JOIN api_keys k ON k.key_id = u.key_id::text LEFT JOIN projects p ON p.project_id = k.project_id',
   },
 };
 
@@ -127,7 +128,7 @@ export class AccountReadsRepository {
     const g = GROUPS[groupBy];
     const { rows } = await this.pool.query<{ label: string; requests: bigint; input: bigint; output: bigint; cost: bigint }>(
       `SELECT ${g.label} AS label, sum(u.requests)::bigint AS requests,
-              sum(u.input_tokens + u.cached_tokens + u.cache_write_tokens)::bigint AS input,
+              sum(u.input_tokens)::bigint AS input,
               sum(u.output_tokens)::bigint AS output, sum(u.cost_micros)::bigint AS cost
          FROM ${g.from}
         WHERE u.account_id = $1 AND u.day BETWEEN $2::date AND $3::date

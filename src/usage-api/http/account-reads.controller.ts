@@ -1,0 +1,141 @@
+/**
+ * The account API's reads of money and usage: balance, transactions, usage reports (JSON or a
+ * CSV download) and the request log with each request's receipt. Readable with a session or a
+ * management key (scripts read usage); every answer is scoped to the caller's account.
+ */
+import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { CLOCK, Clock } from '../../platform/clock';
+import { ApiError, notFound } from '../../platform/http/api-error';
+import { ApiErrors, jsonSchema } from '../../platform/http/openapi';
+import { Page, pageOf, pageParams } from '../../platform/http/pagination';
+import { parseWith } from '../../platform/http/validation';
+import { AccountApi, CurrentPrincipal } from '../../auth/http/account-guard';
+import { Principal } from '../../auth/http/principal';
+import { LedgerService } from '../../ledger/application/ledger.service';
+import { RequestLogRepository } from '../../proxy/usage/request-log.repository';
+import { receiptOf } from '../../proxy/usage/receipt';
+import { AccountReadsRepository } from '../application/account-reads.repository';
+import { usageCsv } from '../domain/usage-csv';
+import { USAGE_GROUPS, isWindowProblem, usageWindow } from '../domain/usage-window';
+import {
+  balanceSchema,
+  balanceView,
+  pageSchema,
+  receiptSchema,
+  requestKeysetSchema,
+  requestSummarySchema,
+  requestSummaryView,
+  requestsQuerySchema,
+  transactionKeysetSchema,
+  transactionSchema,
+  transactionView,
+  usageLineView,
+  usageQuerySchema,
+  usageSchema,
+} from './account-reads.views';
+
+const requestIdParam = z.object({ id: z.string().min(1).max(200) });
+
+@ApiTags('usage and billing')
+@AccountApi()
+@Controller('api')
+export class AccountReadsController {
+  constructor(
+    private readonly reads: AccountReadsRepository,
+    private readonly requestLog: RequestLogRepository,
+    private readonly ledger: LedgerService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  @Get('balance')
+  @ApiOperation({
+    summary: 'What the account can spend',
+    description:
+      'From the balances read model, which follows the ledger within a fraction of a second; `asOf` says up to when. ' +
+      'An account the read model has not seen yet (just opened) is read from the ledger itself.',
+  })
+  @ApiOkResponse({ schema: jsonSchema(balanceSchema) })
+  async balance(@CurrentPrincipal() me: Principal): Promise<z.infer<typeof balanceSchema>> {
+    const projected = await this.reads.balance(me.accountId);
+    if (projected) return balanceView(projected);
+    // Its stream is a few events long: folding it is one short read, and never shows a new
+    // account without its free requests.
+    const { state, version } = await this.ledger.load(me.accountId);
+    const { available, held, receivable, freeRequests } = state;
+    return balanceView({ available, held, receivable, freeRequests, version, asOf: this.clock.now() });
+  }
+
+  @Get('transactions')
+  @ApiOperation({ summary: 'Money in and out of the account outside requests (purchases, grants, refunds, adjustments), newest first' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' } })
+  @ApiOkResponse({ schema: jsonSchema(pageSchema(transactionSchema)) })
+  @ApiErrors('validation_failed')
+  async transactions(@CurrentPrincipal() me: Principal, @Query() query: Record<string, unknown>): Promise<Page<ReturnType<typeof transactionView>>> {
+    const { limit, cursor } = pageParams(query, transactionKeysetSchema);
+    const rows = await this.reads.transactions(me.accountId, limit + 1, cursor);
+    return pageOf(rows, limit, (r) => r.keyset, transactionView);
+  }
+
+  @Get('usage')
+  @ApiOperation({
+    summary: 'Requests, tokens and cost summed by UTC day, model, key or project',
+    description:
+      'Days are UTC; `to` is included. Default: the last 30 days; at most 92 days. Every request of the request log counts, refused ones included (cost 0). `format=csv` answers the same columns as a download.',
+  })
+  @ApiQuery({ name: 'from', required: false, schema: { type: 'string', format: 'date' } })
+  @ApiQuery({ name: 'to', required: false, schema: { type: 'string', format: 'date' } })
+  @ApiQuery({ name: 'group_by', required: false, schema: { type: 'string', enum: [...USAGE_GROUPS], default: 'day' } })
+  @ApiQuery({ name: 'format', required: false, schema: { type: 'string', enum: ['json', 'csv'], default: 'json' } })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ schema: jsonSchema(usageSchema) })
+  @ApiErrors('validation_failed')
+  async usage(
+    @CurrentPrincipal() me: Principal,
+    @Query() query: Record<string, unknown>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<z.infer<typeof usageSchema> | string> {
+    const q = parseWith(usageQuerySchema, query, 'query');
+    const window = usageWindow(q, this.clock.now());
+    if (isWindowProblem(window)) throw new ApiError('validation_failed', `${window.field}: ${window.message}`, { param: window.field });
+    const data = (await this.reads.usage(me.accountId, window, q.group_by)).map(usageLineView);
+    if (q.format === 'csv') {
+      void reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="usage-by-${q.group_by}-${window.from}-to-${window.to}.csv"`);
+      return usageCsv(data);
+    }
+    return { data, from: window.from, to: window.to, groupBy: q.group_by };
+  }
+
+  @Get('requests')
+  @ApiOperation({ summary: 'The request log (metadata only, never content), newest first; kept 90 days' })
+  @ApiQuery({ name: 'key', required: false, schema: { type: 'string', format: 'uuid' } })
+  @ApiQuery({ name: 'model', required: false, schema: { type: 'string' } })
+  @ApiQuery({ name: 'status', required: false, schema: { type: 'integer', minimum: 100, maximum: 599 }, description: 'the HTTP status the client got' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' } })
+  @ApiOkResponse({ schema: jsonSchema(pageSchema(requestSummarySchema)) })
+  @ApiErrors('validation_failed')
+  async requests(@CurrentPrincipal() me: Principal, @Query() query: Record<string, unknown>): Promise<Page<ReturnType<typeof requestSummaryView>>> {
+    const filters = parseWith(requestsQuerySchema, query, 'query');
+    const { limit, cursor } = pageParams(query, requestKeysetSchema);
+    const rows = await this.reads.requests(me.accountId, { keyId: filters.key, model: filters.model, status: filters.status }, limit + 1, cursor);
+    return pageOf(rows, limit, (r) => r.keyset, requestSummaryView);
+  }
+
+  @Get('requests/:id')
+  @ApiOperation({ summary: "One request's receipt (the same as GET /v1/generations/{id})" })
+  @ApiParam({ name: 'id', description: 'the request id (x-request-id of its answer)' })
+  @ApiOkResponse({ schema: jsonSchema(receiptSchema) })
+  @ApiErrors('not_found', 'validation_failed')
+  async request(@CurrentPrincipal() me: Principal, @Param() params: unknown): Promise<ReturnType<typeof receiptOf>> {
+    const { id } = parseWith(requestIdParam, params, 'query');
+    const row = await this.requestLog.find(id, me.accountId);
+    if (!row) throw notFound('the request');
+    return receiptOf(row);
+  }
+}
