@@ -90,14 +90,34 @@ const GROUPS: Record<UsageGroup, { label: string; by: string; order: string; fro
   },
 };
 
+/**
+ * A read model's schema is made by the projection runner when a worker (or an API running the
+ * workers) starts: until then its tables do not exist (SQLSTATE 42P01), which is "not ready",
+ * not a fault.
+ */
+export class ReadModelNotReady extends Error {
+  override readonly name = 'ReadModelNotReady';
+}
+
+async function fromReadModel<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '42P01') throw new ReadModelNotReady((err as Error).message);
+    throw err;
+  }
+}
+
 @Injectable()
 export class AccountReadsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   async balance(accountId: string): Promise<BalanceRow | null> {
-    const { rows } = await this.pool.query<{ available: bigint; held: bigint; receivable: bigint; free_requests: number; updated_at: Date; version: bigint }>(
-      'SELECT available, held, receivable, free_requests, updated_at, version FROM rm_balances.balances WHERE account_id = $1',
-      [accountId],
+    const { rows } = await fromReadModel(() =>
+      this.pool.query<{ available: bigint; held: bigint; receivable: bigint; free_requests: number; updated_at: Date; version: bigint }>(
+        'SELECT available, held, receivable, free_requests, updated_at, version FROM rm_balances.balances WHERE account_id = $1',
+        [accountId],
+      ),
     );
     if (rows.length === 0) return null;
     const r = rows[0];
@@ -105,13 +125,15 @@ export class AccountReadsRepository {
   }
 
   async transactions(accountId: string, limit: number, after: Keyset | null): Promise<TransactionRow[]> {
-    const { rows } = await this.pool.query<{ event_id: string; kind: string; amount: bigint; reference: string; reason: string | null; occurred_at: Date; at: string }>(
-      `SELECT event_id, kind, amount, reference, reason, occurred_at, ${EXACT_AT('occurred_at')} AS at
-         FROM rm_transactions.transactions
-        WHERE account_id = $1 AND ($2::timestamptz IS NULL OR (occurred_at, event_id) < ($2::timestamptz, $3::uuid))
-        ORDER BY occurred_at DESC, event_id DESC
-        LIMIT $4`,
-      [accountId, after?.at ?? null, after?.id ?? null, limit],
+    const { rows } = await fromReadModel(() =>
+      this.pool.query<{ event_id: string; kind: string; amount: bigint; reference: string; reason: string | null; occurred_at: Date; at: string }>(
+        `SELECT event_id, kind, amount, reference, reason, occurred_at, ${EXACT_AT('occurred_at')} AS at
+           FROM rm_transactions.transactions
+          WHERE account_id = $1 AND ($2::timestamptz IS NULL OR (occurred_at, event_id) < ($2::timestamptz, $3::uuid))
+          ORDER BY occurred_at DESC, event_id DESC
+          LIMIT $4`,
+        [accountId, after?.at ?? null, after?.id ?? null, limit],
+      ),
     );
     return rows.map((r) => ({
       id: r.event_id,

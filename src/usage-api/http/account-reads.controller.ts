@@ -17,7 +17,7 @@ import { Principal } from '../../auth/http/principal';
 import { LedgerService } from '../../ledger/application/ledger.service';
 import { RequestLogRepository } from '../../proxy/usage/request-log.repository';
 import { receiptOf } from '../../proxy/usage/receipt';
-import { AccountReadsRepository } from '../application/account-reads.repository';
+import { AccountReadsRepository, ReadModelNotReady } from '../application/account-reads.repository';
 import { usageCsv } from '../domain/usage-csv';
 import { USAGE_GROUPS, isWindowProblem, usageWindow } from '../domain/usage-window';
 import {
@@ -59,10 +59,13 @@ export class AccountReadsController {
   })
   @ApiOkResponse({ schema: jsonSchema(balanceSchema) })
   async balance(@CurrentPrincipal() me: Principal): Promise<z.infer<typeof balanceSchema>> {
-    const projected = await this.reads.balance(me.accountId);
+    const projected = await this.reads.balance(me.accountId).catch((err: unknown) => {
+      if (err instanceof ReadModelNotReady) return null;
+      throw err;
+    });
     if (projected) return balanceView(projected);
-    // Its stream is a few events long: folding it is one short read, and never shows a new
-    // account without its free requests.
+    // Not projected yet (a new account, or no worker has started): its stream is read instead.
+    // For a new account that is a few events, and never shows it without its free requests.
     const { state, version } = await this.ledger.load(me.accountId);
     const { available, held, receivable, freeRequests } = state;
     return balanceView({ available, held, receivable, freeRequests, version, asOf: this.clock.now() });
@@ -73,10 +76,13 @@ export class AccountReadsController {
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' } })
   @ApiOkResponse({ schema: jsonSchema(pageSchema(transactionSchema)) })
-  @ApiErrors('validation_failed')
+  @ApiErrors('validation_failed', 'unavailable')
   async transactions(@CurrentPrincipal() me: Principal, @Query() query: Record<string, unknown>): Promise<Page<ReturnType<typeof transactionView>>> {
     const { limit, cursor } = pageParams(query, transactionKeysetSchema);
-    const rows = await this.reads.transactions(me.accountId, limit + 1, cursor);
+    const rows = await this.reads.transactions(me.accountId, limit + 1, cursor).catch((err: unknown) => {
+      if (err instanceof ReadModelNotReady) throw new ApiError('unavailable', 'the transactions list is not ready yet: no worker has started', { retryAfterSeconds: 5 });
+      throw err;
+    });
     return pageOf(rows, limit, (r) => r.keyset, transactionView);
   }
 

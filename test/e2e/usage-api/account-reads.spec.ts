@@ -253,3 +253,26 @@ describe('account API reads (booted app, real proxy)', () => {
     for (const id of before) expect(seen).toContain(id);
   });
 });
+
+describe('account API reads before any worker has made the read models', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('reads the balance from the ledger, and says the transactions list is not ready (503, retry-after)', async () => {
+    const { rows } = await gw.db.pool.query("SELECT 1 FROM information_schema.schemata WHERE schema_name IN ('rm_balances', 'rm_transactions')");
+    expect(rows).toEqual([]); // so this is the case it says
+    const me = await signedIn(gw);
+    const balance = await me.fetch('/api/balance');
+    expect(balance.status).toBe(200);
+    expect(await json(balance)).toMatchObject({ available: '0.000000', held: '0.000000', freeRequests: 20 });
+    const transactions = await me.fetch('/api/transactions');
+    expect(transactions.status).toBe(503);
+    expect(transactions.headers.get('retry-after')).toBe('5');
+    expect((await json(transactions)).error.code).toBe('unavailable');
+  });
+});
