@@ -19,8 +19,9 @@ import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { freshDatabase, tollgate } from '../proxy/bench-account';
 import { baseEnv } from '../proxy/bench-servers';
-import { round } from '../proxy/load';
-import { Child, startChild, stopChild } from '../proxy/processes';
+import { Child, cpuSeconds, startChild, stopChild } from '../proxy/processes';
+import { percentile, round } from '../proxy/load';
+import { AccountReadsRepository } from '../../src/usage-api/application/account-reads.repository';
 import { GetLoadResult, pooled, runGets } from './get-load';
 import { fillRequestLog } from './request-log-fill';
 import { benchSignIn } from './bench-sign-in';
@@ -119,18 +120,43 @@ async function main(): Promise<void> {
     // Short rounds taking turns, so noise from outside (the machine is shared) falls on every
     // route alike rather than on whichever ran when it struck.
     const turns = new Map<string, GetLoadResult[]>(routes.map(([name]) => [name, []]));
+    // The API process's own CPU per answer: unlike latency, barely moved by the machine's other load.
+    const apiCpu = new Map<string, number>(routes.map(([name]) => [name, 0]));
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < routes.length; i++) {
         const [name, path] = routes[(i + round) % routes.length];
+        const cpuBefore = cpuSeconds(gateway.pid) ?? 0;
         turns.get(name)!.push(await runGets(`${url}${path}`, auth.headers, CONNECTIONS, SECONDS / ROUNDS));
+        apiCpu.set(name, apiCpu.get(name)! + (cpuSeconds(gateway.pid) ?? 0) - cpuBefore);
       }
     }
     const runs: Record<string, GetLoadResult> = {};
+    const cpuMs: Record<string, number> = {};
     for (const [name] of routes) {
       const r = (runs[name] = pooled(turns.get(name)!));
+      cpuMs[name] = r.ok ? round((apiCpu.get(name)! * 1000) / r.ok, 3) : 0;
       const bad = r.non2xx + r.errors ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors} errors` : '';
-      log(`${name.padEnd(14)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50_ms} ms  p95 ${r.p95_ms} ms  p99 ${r.p99_ms} ms${bad}`);
+      log(`${name.padEnd(14)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50_ms} ms  p95 ${r.p95_ms} ms  p99 ${r.p99_ms} ms  API ${cpuMs[name]} cpu-ms/req${bad}`);
     }
+    // The SQL alone, one query at a time from this process (the same repository the API uses).
+    const reads = new AccountReadsRepository(pool);
+    const sqlMs: Record<string, number> = {};
+    const window = { from, to };
+    const queries: [string, () => Promise<unknown>][] = [
+      ...groups.map((g): [string, () => Promise<unknown>] => [`usage_${g}`, () => reads.usage(accountId, window, g)]),
+      ['requests_page', () => reads.requests(accountId, {}, 51, null)],
+      ['balance', () => reads.balance(accountId)],
+    ];
+    for (const [name, query] of queries) {
+      const times = new Float64Array(30);
+      for (let i = 0; i < times.length; i++) {
+        const t = performance.now();
+        await query();
+        times[i] = performance.now() - t;
+      }
+      sqlMs[name] = round(percentile(times.sort(), 50), 3);
+    }
+    log(`SQL alone, median of 30 at one connection (ms): ${JSON.stringify(sqlMs)}`);
 
     const errors = Object.values(runs).reduce((n, r) => n + r.non2xx + r.errors, 0);
     const p95s = Object.values(runs).map((r) => r.p95_ms);
@@ -144,6 +170,8 @@ async function main(): Promise<void> {
       result[key] = r.p50_ms;
     }
     for (const [name, r] of Object.entries(runs)) result[`rps_${name}`] = r.rps;
+    for (const [name, ms] of Object.entries(cpuMs)) result[`api_cpu_ms_per_request_${name}`] = ms;
+    for (const [name, ms] of Object.entries(sqlMs)) result[`sql_p50_ms_${name}`] = ms;
     Object.assign(result, {
       request_log_rows: rows,
       keys: KEYS,
