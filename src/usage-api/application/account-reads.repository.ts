@@ -75,19 +75,21 @@ export interface RequestSummaryRow {
 /** A timestamptz as exact text (to the microsecond, UTC), so a keyset never loses precision through a JS Date. */
 const EXACT_AT = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-// The label and grouping of each group_by, over the rollup that holds it (migrations/013):
-// day and model from usage_by_model, key and project from usage_by_key (joined to the keys'
-// projects). Input tokens there already count all the input the model read.
-const GROUPS: Record<UsageGroup, { label: string; by: string; order: string; from: string }> = {
-  day: { label: `to_char(u.day, 'YYYY-MM-DD')`, by: 'u.day', order: 'u.day', from: 'usage_by_model u' },
-  model: { label: 'u.model', by: 'u.model', order: 'cost DESC, u.model', from: 'usage_by_model u' },
-  key: { label: 'u.key_id::text', by: 'u.key_id', order: 'cost DESC, u.key_id', from: 'usage_by_key u' },
-  project: {
-    label: `coalesce(min(p.name), '(none)')`,
-    by: 'p.project_id',
-    order: 'cost DESC, 1',
-    from: 'usage_by_key u LEFT JOIN api_keys k ON k.key_id = u.key_id::text LEFT JOIN projects p ON p.project_id = k.project_id',
-  },
+// Each group_by sums the rollup that holds it (migrations/013): day and model usage_by_model,
+// key and project usage_by_key. A project's sums are its keys' sums, joined to the keys'
+// projects after summing (a few rows per key, not one per key and day).
+const SUMS = `sum(u.requests)::bigint AS requests, sum(u.input_tokens)::bigint AS input,
+              sum(u.output_tokens)::bigint AS output, sum(u.cost_micros)::bigint AS cost`;
+const IN_WINDOW = 'u.account_id = $1 AND u.day BETWEEN $2::date AND $3::date';
+const USAGE_SQL: Record<UsageGroup, string> = {
+  day: `SELECT to_char(u.day, 'YYYY-MM-DD') AS label, ${SUMS} FROM usage_by_model u WHERE ${IN_WINDOW} GROUP BY u.day ORDER BY u.day`,
+  model: `SELECT u.model AS label, ${SUMS} FROM usage_by_model u WHERE ${IN_WINDOW} GROUP BY u.model ORDER BY cost DESC, label`,
+  key: `SELECT u.key_id::text AS label, ${SUMS} FROM usage_by_key u WHERE ${IN_WINDOW} GROUP BY u.key_id ORDER BY cost DESC, label`,
+  project: `WITH per_key AS (SELECT u.key_id, ${SUMS} FROM usage_by_key u WHERE ${IN_WINDOW} GROUP BY u.key_id)
+            SELECT coalesce(min(p.name), '(none)') AS label, sum(s.requests)::bigint AS requests, sum(s.input)::bigint AS input,
+                   sum(s.output)::bigint AS output, sum(s.cost)::bigint AS cost
+              FROM per_key s LEFT JOIN api_keys k ON k.key_id = s.key_id::text LEFT JOIN projects p ON p.project_id = k.project_id
+             GROUP BY p.project_id ORDER BY cost DESC, label`,
 };
 
 /**
@@ -147,17 +149,11 @@ export class AccountReadsRepository {
   }
 
   async usage(accountId: string, window: UsageWindow, groupBy: UsageGroup): Promise<UsageSum[]> {
-    const g = GROUPS[groupBy];
-    const { rows } = await this.pool.query<{ label: string; requests: bigint; input: bigint; output: bigint; cost: bigint }>(
-      `SELECT ${g.label} AS label, sum(u.requests)::bigint AS requests,
-              sum(u.input_tokens)::bigint AS input,
-              sum(u.output_tokens)::bigint AS output, sum(u.cost_micros)::bigint AS cost
-         FROM ${g.from}
-        WHERE u.account_id = $1 AND u.day BETWEEN $2::date AND $3::date
-        GROUP BY ${g.by}
-        ORDER BY ${g.order}`,
-      [accountId, window.from, window.to],
-    );
+    const { rows } = await this.pool.query<{ label: string; requests: bigint; input: bigint; output: bigint; cost: bigint }>(USAGE_SQL[groupBy], [
+      accountId,
+      window.from,
+      window.to,
+    ]);
     return rows.map((r) => ({ group: r.label, requests: r.requests, inputTokens: r.input, outputTokens: r.output, cost: r.cost }));
   }
 
