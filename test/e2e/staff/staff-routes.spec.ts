@@ -40,10 +40,11 @@ describe('/staff routes (booted API, real Postgres and Redis)', () => {
     [support, admin, customer] = await Promise.all([signedIn(gw), signedIn(gw), signedIn(gw)]);
     await grant(support.userId, 'support');
     await grant(admin.userId, 'admin');
-    // A management key of the customer's account, as the keys context's authenticator would
-    // answer for it (registered through the guard's port): the guard must refuse it here.
+    // A management key of the support person's own account, as the keys context's
+    // authenticator answers for one (through the guard's port, where that context registers
+    // it): staff routes must refuse it all the same, a key never carries its owner's roles.
     gw.app.get(ManagementKeyAuthenticators).register({
-      authenticate: (secret) => Promise.resolve(secret === MGMT_SECRET ? { keyId: randomUUID(), accountId: customer.accountId, userId: customer.userId } : null),
+      authenticate: (secret) => Promise.resolve(secret === MGMT_SECRET ? { keyId: randomUUID(), accountId: support.accountId, userId: support.userId } : null),
     });
   }, 120_000);
   afterAll(() => gw?.close());
@@ -91,7 +92,7 @@ describe('/staff routes (booted API, real Postgres and Redis)', () => {
     expect(await auditCount()).toBe(before);
   });
 
-  it('a stranger gets 403 forbidden, a signed-out client 401, a management key 403 (even its owner’s staff): nothing is read or audited', async () => {
+  it('a stranger gets 403 forbidden, a signed-out client 401, a management key 403 (even a staff member’s own): nothing is read or audited', async () => {
     const before = await auditCount();
     const paths = [`/staff/users?email=${encodeURIComponent(support.email)}`, `/staff/users/${support.userId}`];
     for (const path of paths) {
@@ -182,6 +183,29 @@ describe('/staff routes (booted API, real Postgres and Redis)', () => {
     expect(doc.paths['/staff/users'].get.tags).toEqual(['staff']);
     expect(Object.keys(doc.paths['/staff/users/{id}'].get.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
     expect(Object.keys(doc.paths['/staff/users/{id}/roles'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '403']));
+  });
+
+  it('when the audit entry cannot be written, the person’s data is not sent', async () => {
+    // The event store refuses audit streams (as a failing disk or a lost connection would).
+    await gw.db.pool.query(
+      `CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.stream_id LIKE 'audit-%' THEN RAISE EXCEPTION 'audit refused by the test'; END IF; RETURN NEW; END $$`,
+    );
+    await gw.db.pool.query('CREATE TRIGGER refuse_audit BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_audit()');
+    try {
+      for (const path of [`/staff/users/${customer.userId}`, `/staff/users?email=${encodeURIComponent(customer.email)}`]) {
+        const r = await support.fetch(path);
+        const text = await r.text();
+        expect(r.status).toBe(500);
+        expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: expect.any(String) } });
+        expect(text).not.toContain(customer.email);
+        expect(text).not.toContain(customer.accountId);
+      }
+    } finally {
+      await gw.db.pool.query('DROP TRIGGER refuse_audit ON events');
+      await gw.db.pool.query('DROP FUNCTION refuse_audit()');
+    }
+    expect((await support.fetch(`/staff/users/${customer.userId}`)).status).toBe(200);
   });
 
   it('roles survive a rebuild of the users rows: the guard follows the stream again', async () => {
