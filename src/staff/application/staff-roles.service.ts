@@ -54,6 +54,8 @@ export class StaffRolesService {
   }
 
   private async change(kind: 'grant' | 'revoke', input: RoleChangeInput): Promise<RoleChange> {
+    // The routes and commands refuse a missing reason first; this holds for every other caller.
+    if (typeof input.reason !== 'string' || input.reason.trim() === '') throw new UserError('invalid_command', 'a reason is required');
     const user = await this.find(input.who);
     const { state } = await this.users.load(user.userId);
     const held = state.roles.has(input.role);
