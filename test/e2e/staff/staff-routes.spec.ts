@@ -139,6 +139,8 @@ describe('/staff routes (booted API, real Postgres and Redis)', () => {
     expect(await errorOf(await admin.fetch(`/staff/users/${customer.userId}/roles/root/revoke`, { method: 'POST', body: { reason: 'x' } }))).toEqual({ status: 400, code: 'validation_failed' });
     const missing = (await (await admin.fetch(url, { method: 'POST', body: { role: 'support' } })).json()) as { error: { message: string } };
     expect(missing.error.message).toMatch(/^reason: is required/);
+    // Other callers of the service (later contexts, scripts) are held to it too.
+    await expect(gw.app.get(StaffRolesService).grant({ who: { userId: customer.userId }, role: 'support', reason: '  ', actor: admin.userId })).rejects.toMatchObject({ code: 'invalid_command' });
     expect(await auditCount()).toBe(before.audit);
     expect((await gw.db.pool.query('SELECT count(*)::int AS n FROM events')).rows[0].n).toBe(before.events);
   });
