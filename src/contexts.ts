@@ -10,9 +10,11 @@ import { LEDGER_CONTEXT } from './ledger/ledger.context';
 import { KEYS_CONTEXT } from './keys/keys.context';
 import { PROXY_CONTEXT } from './proxy/proxy.context';
 import { PROJECTIONS_CONTEXT } from '../projections/projections.context';
+import { STAFF_CONTEXT } from './staff/staff.context';
+import { AUDIT_CONTEXT } from './audit/audit.context';
 import { USAGE_API_CONTEXT } from './usage-api/usage-api.context';
 
-export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, AUTH_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, USAGE_API_CONTEXT, PROJECTIONS_CONTEXT];
+export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, AUTH_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT, STAFF_CONTEXT, AUDIT_CONTEXT, USAGE_API_CONTEXT];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';
 
