@@ -79,11 +79,6 @@ export class SoftwareAuthenticator {
   }
 }
 
-/** The challenge of a registration or authentication response, as its client data says. */
-export function challengeOf(response: { response: { clientDataJSON: string } }): string {
-  return (JSON.parse(Buffer.from(response.response.clientDataJSON, 'base64url').toString('utf8')) as { challenge: string }).challenge;
-}
-
 /** A registration response whose client data names `challenge` (and `origin`) instead: its attestation is unchanged. */
 export function rebind(response: RegistrationResponseJSON, challenge: string, origin: string): RegistrationResponseJSON {
   const clientData = { type: 'webauthn.create', challenge, origin, crossOrigin: false };

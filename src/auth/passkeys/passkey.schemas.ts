@@ -22,7 +22,11 @@ const credentialEnvelope = {
   id: CREDENTIAL_ID,
   rawId: CREDENTIAL_ID,
   type: z.literal('public-key'),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).nullish(),
+  // Browsers send null where there is none; the library wants it absent.
+  authenticatorAttachment: z
+    .enum(['platform', 'cross-platform'])
+    .nullish()
+    .transform((v) => v ?? undefined),
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
 };
 
@@ -44,7 +48,9 @@ export const authenticationResponse = z.object({
     clientDataJSON: b64url(4096),
     authenticatorData: b64url(8192),
     signature: b64url(1024),
-    userHandle: b64url(128).nullish(),
+    userHandle: b64url(128)
+      .nullish()
+      .transform((v) => v ?? undefined),
   }),
 });
 

@@ -34,7 +34,6 @@ import { userHandleOf, userIdOfHandle } from './user-handle';
 
 /** The browser's own timeout for the ceremony, within the challenge's life. */
 const CEREMONY_TIMEOUT_MS = CHALLENGE_TTL_SECONDS * 1000;
-const ACTOR = 'user';
 
 export interface VerifiedSignIn {
   userId: string;
@@ -104,7 +103,7 @@ export class PasskeysService {
           registeredAt,
         },
       },
-      ACTOR,
+      `user:${userId}`,
     );
     return { id: info.credential.id, name: label, createdAt: registeredAt };
   }
@@ -153,14 +152,14 @@ export class PasskeysService {
   }
 
   async rename(userId: string, credentialId: string, name: string): Promise<PasskeyView> {
-    const state = await this.users.execute(userId, { type: 'RenamePasskey', data: { credentialId, name: await this.users.sealFor(userId, name) } }, ACTOR);
+    const state = await this.users.execute(userId, { type: 'RenamePasskey', data: { credentialId, name: await this.users.sealFor(userId, name) } }, `user:${userId}`);
     const key = state.passkeys.get(credentialId);
     if (!key) throw new Error(`passkey ${credentialId} vanished while being renamed`); // the decider refuses an unknown one first
     return { ...(await this.view(userId, key)), name };
   }
 
   async remove(userId: string, credentialId: string): Promise<void> {
-    await this.users.execute(userId, { type: 'RemovePasskey', data: { credentialId } }, ACTOR);
+    await this.users.execute(userId, { type: 'RemovePasskey', data: { credentialId } }, `user:${userId}`);
   }
 
   private async view(userId: string, p: Passkey): Promise<PasskeyView> {

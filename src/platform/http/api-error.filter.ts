@@ -25,6 +25,9 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   duplicate_passkey: 409,
   too_many_passkeys: 409,
   passkey_counter: 400,
+  passkey_challenge: 400,
+  passkey_invalid: 400,
+  passkey_unknown: 400,
   role_not_held: 409,
   person_erased: 410,
   // keys

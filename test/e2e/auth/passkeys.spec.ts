@@ -11,7 +11,7 @@ import { Gateway, startGateway } from '../../support/gateway';
 import { signedIn } from '../../support/account-client';
 import { TEST_REDIS_URL } from '../../support/test-env';
 import { freePort } from '../../support/wait';
-import { SoftwareAuthenticator, challengeOf, forgeSignature, rebind, withUserHandle } from '../../support/webauthn-authenticator';
+import { SoftwareAuthenticator, forgeSignature, rebind, withUserHandle } from '../../support/webauthn-authenticator';
 import { PasskeyChallenges } from '../../../src/auth/passkeys/passkey-challenges';
 
 type Person = Awaited<ReturnType<typeof signedIn>>;
@@ -67,9 +67,9 @@ describe('passkeys (booted app, real Postgres and Redis, software authenticators
     await gateway?.close();
   });
 
-  const json = async (res: Response) => ({ status: res.status, body: res.status === 204 ? null : await res.json() });
+  const json = async (res: Response): Promise<{ status: number; body: any }> => ({ status: res.status, body: res.status === 204 ? null : await res.json() });
   const post = (who: Person, path: string, body?: unknown) =>
-    who.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }).then(json);
+    who.fetch(path, { method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) }).then(json);
   const list = async (who: Person) => (await json(await who.fetch('/api/passkeys'))).body.data as any[];
 
   /** Adds a passkey on `authenticator` for the person; the answer of the verify. */
@@ -150,18 +150,24 @@ describe('passkeys (booted app, real Postgres and Redis, software authenticators
     const renamedTo = `renamed ${randomUUID()}`;
     const [id] = (await list(bob)).map((k) => k.id);
     await bob.fetch(`/api/passkeys/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: renamedTo }) });
-    const events = await gateway.db.pool.query(`SELECT type, data FROM events WHERE stream_id = $1 AND type LIKE 'Passkey%'`, [`user-${bob.userId}`]);
+    const events = await gateway.db.pool.query(`SELECT type, data FROM events WHERE stream_id = $1 AND type LIKE 'Passkey%' ORDER BY stream_version`, [`user-${bob.userId}`]);
     expect(events.rows.map((r) => r.type)).toEqual(['PasskeyRegistered', 'PasskeyRenamed']);
     for (const row of events.rows) expect(row.data.name).toMatch(/^v1:/);
-    // Every text of every table of the database.
+    // The text of every row of every table, in every schema (read models included).
+    const { rows: tables } = await gateway.db.pool.query(
+      `SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'`,
+    );
+    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['events', 'users', 'sessions']));
     for (const needle of [name, renamedTo, 'YubiKey']) {
-      const { rows } = await gateway.db.pool.query(
-        `SELECT table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'`,
-      );
-      for (const { table_name } of rows) {
-        const hit = await gateway.db.pool.query(`SELECT 1 FROM "${table_name}" t WHERE t::text ILIKE '%' || $1 || '%' LIMIT 1`, [needle]);
-        expect({ table: table_name, found: hit.rowCount }).toEqual({ table: table_name, found: 0 });
+      for (const { table_schema, table_name } of tables) {
+        const hit = await gateway.db.pool.query(`SELECT 1 FROM "${table_schema}"."${table_name}" t WHERE t::text ILIKE '%' || $1 || '%' LIMIT 1`, [needle]);
+        expect({ table: `${table_schema}.${table_name}`, found: hit.rowCount }).toEqual({ table: `${table_schema}.${table_name}`, found: 0 });
       }
+    }
+    // Nor in Redis under this deployment's prefix, nor in a log line.
+    for (const key of await redis.keys(`${gateway.config.REDIS_KEY_PREFIX}*`)) {
+      const type = await redis.type(key);
+      if (type === 'string') expect(await redis.get(key)).not.toContain('YubiKey');
     }
     expect(gateway.logs.join('').includes(name)).toBe(false);
   });
@@ -185,16 +191,14 @@ describe('passkeys (booted app, real Postgres and Redis, software authenticators
   });
 
   it('refuses to register without a session, without the CSRF token, and another session’s ceremony', async () => {
-    const anon = await fetch(`${gateway.url}/auth/passkeys/register/options`, { method: 'POST' });
-    expect(anon.status).toBe(401);
-    expect((await anon.json()).error.code).toBe('unauthenticated');
+    const anon = await json(await fetch(`${gateway.url}/auth/passkeys/register/options`, { method: 'POST' }));
+    expect(anon).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
     const anonVerify = await fetch(`${gateway.url}/auth/passkeys/register/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(anonVerify.status).toBe(401);
 
     const dee = await signedIn(gateway, `dee-${randomUUID()}@example.com`);
-    const noToken = await fetch(`${gateway.url}/auth/passkeys/register/options`, { method: 'POST', headers: { cookie: dee.cookie, origin: gateway.config.PUBLIC_URL } });
-    expect(noToken.status).toBe(403);
-    expect((await noToken.json()).error.code).toBe('csrf');
+    const noToken = await json(await fetch(`${gateway.url}/auth/passkeys/register/options`, { method: 'POST', headers: { cookie: dee.cookie, origin: gateway.config.PUBLIC_URL } }));
+    expect(noToken).toMatchObject({ status: 403, body: { error: { code: 'csrf' } } });
     expect(await json(await fetch(`${gateway.url}/api/passkeys`))).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
 
     // Eve completes, in her own session, a ceremony that Dee started: the challenge is Dee's.
