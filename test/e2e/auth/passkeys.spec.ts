@@ -314,6 +314,24 @@ describe('passkeys (booted app, real Postgres and Redis, software authenticators
     expect(cloned.browser.cookies.has('tg_session')).toBe(false);
   });
 
+  it('lets only one of an authenticator and its copy sign in when both race with the same counter', async () => {
+    const max = await signedIn(gateway, `max-${randomUUID()}@example.com`);
+    const key = new SoftwareAuthenticator(origin);
+    expect((await register(max, key)).status).toBe(201);
+    const copy = key.clone();
+    const [a, b] = [new Browser(gateway), new Browser(gateway)];
+    const [optionsA, optionsB] = await Promise.all([a.post('/auth/passkeys/login/options'), b.post('/auth/passkeys/login/options')]);
+    const [assertionA, assertionB] = [key.get(optionsA.body), copy.get(optionsB.body)]; // both sign counter 1
+    const results = await Promise.all([
+      a.post('/auth/passkeys/login/verify', { response: assertionA }),
+      b.post('/auth/passkeys/login/verify', { response: assertionB }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
+    expect(results.find((r) => r.status === 400)?.body.error.code).toBe('passkey_counter');
+    const signIns = await gateway.db.pool.query(`SELECT count(*)::int AS n FROM events WHERE stream_id = $1 AND type = 'SignedIn' AND data->>'method' = 'passkey'`, [`user-${max.userId}`]);
+    expect(signIns.rows[0].n).toBe(1);
+  });
+
   it('refuses someone else’s credential: the user handle must name the credential’s owner', async () => {
     const ivy = await signedIn(gateway, `ivy-${randomUUID()}@example.com`);
     const jon = await signedIn(gateway, `jon-${randomUUID()}@example.com`);
@@ -341,6 +359,13 @@ describe('passkeys (booted app, real Postgres and Redis, software authenticators
     expect(await json(await jon.fetch(`/api/passkeys/${ivys.id}`, { method: 'DELETE' }))).toMatchObject({ status: 404 });
     expect((await list(ivy)).map((k) => k.id)).toEqual([ivys.id]);
     expect((await signInWith(ivyKey)).body).toEqual({ userId: ivy.userId });
+  });
+
+  it('holds at most 20 passkeys per person: the 21st is refused and nothing is added', async () => {
+    const lea = await signedIn(gateway, `lea-${randomUUID()}@example.com`);
+    for (let i = 0; i < 20; i++) expect((await register(lea, new SoftwareAuthenticator(origin))).status).toBe(201);
+    expect(await register(lea, new SoftwareAuthenticator(origin))).toMatchObject({ status: 409, body: { error: { code: 'too_many_passkeys' } } });
+    expect(await list(lea)).toHaveLength(20);
   });
 
   it('refuses huge and malformed bodies and bad names before verifying anything', async () => {
