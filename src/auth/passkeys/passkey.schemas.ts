@@ -4,12 +4,19 @@
  * so a huge or malformed body is refused before any decoding or signature work; what its
  * fields mean is @simplewebauthn/server's to check.
  */
+import type { AuthenticatorTransportFuture } from '@simplewebauthn/server';
 import { z } from 'zod';
 
 const b64url = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9_-]+$/, 'base64url');
 
 const CREDENTIAL_ID = b64url(1400);
-const transports = z.array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'])).max(8);
+const KNOWN_TRANSPORTS: ReadonlySet<string> = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
+
+/** The transports WebAuthn knows today; a newer one a browser reports is dropped, not refused. */
+export const transportsOf = (ts: readonly string[]): AuthenticatorTransportFuture[] =>
+  ts.filter((t): t is AuthenticatorTransportFuture => KNOWN_TRANSPORTS.has(t));
+
+const transports = z.array(z.string().max(32)).max(16).transform(transportsOf);
 
 export const passkeyName = z
   .string()

@@ -14,7 +14,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   AuthenticationResponseJSON,
-  AuthenticatorTransportFuture,
   PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
@@ -29,7 +28,7 @@ import { UsersService } from '../../accounts/application/users.service';
 import { Passkey } from '../../accounts/domain/user.decider';
 import { CHALLENGE_TTL_SECONDS, PasskeyChallenges } from './passkey-challenges';
 import { PasskeyError } from './passkey.errors';
-import { PasskeyView } from './passkey.schemas';
+import { PasskeyView, transportsOf } from './passkey.schemas';
 import { userHandleOf, userIdOfHandle } from './user-handle';
 
 /** The browser's own timeout for the ceremony, within the challenge's life. */
@@ -173,9 +172,6 @@ export class PasskeysService {
     };
   }
 }
-
-const TRANSPORTS: ReadonlySet<string> = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
-const transportsOf = (ts: readonly string[]): AuthenticatorTransportFuture[] => ts.filter((t): t is AuthenticatorTransportFuture => TRANSPORTS.has(t));
 
 /** The challenge a response's client data names; a response whose client data is unreadable is refused. */
 function challengeOf(response: { response: { clientDataJSON: string } }): string {
