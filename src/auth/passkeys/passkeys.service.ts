@@ -11,7 +11,8 @@
  * person's decider decides the counter again when the sign-in is appended, so two sign-ins
  * racing with one counter value cannot both pass.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { isIP } from 'node:net';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
@@ -43,13 +44,22 @@ export interface VerifiedSignIn {
 type RpConfig = Pick<AppConfig, 'WEBAUTHN_RP_ID' | 'WEBAUTHN_ORIGIN' | 'WEBAUTHN_RP_NAME'>;
 
 @Injectable()
-export class PasskeysService {
+export class PasskeysService implements OnApplicationBootstrap {
+  private readonly log = new Logger('Passkeys');
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: RpConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly users: UsersService,
     private readonly challenges: PasskeyChallenges,
   ) {}
+
+  onApplicationBootstrap(): void {
+    // Browsers refuse an IP address as a relying party: every ceremony would fail in the page.
+    if (isIP(this.config.WEBAUTHN_RP_ID) !== 0) {
+      this.log.warn(`passkeys cannot work with the relying party ${this.config.WEBAUTHN_RP_ID} (an IP address): set PUBLIC_URL or WEBAUTHN_RP_ID to a host name`);
+    }
+  }
 
   async registrationOptions(userId: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const [user, { state }] = await Promise.all([this.users.get(userId), this.users.load(userId)]);

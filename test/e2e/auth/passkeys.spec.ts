@@ -402,6 +402,17 @@ describe('passkeys (booted app, real Postgres and Redis, software authenticators
     expect(await other.post('/auth/passkeys/login/verify', {})).toMatchObject({ status: 403, body: { error: { code: 'csrf' } } });
   });
 
+  it('warns at start when the relying party is an IP address (browsers refuse one), and only then', async () => {
+    expect(gateway.logs.join('')).not.toContain('passkeys cannot work');
+    const byIp = await startGateway(); // PUBLIC_URL http://127.0.0.1:<port>
+    try {
+      expect(byIp.config.WEBAUTHN_RP_ID).toBe('127.0.0.1');
+      expect(byIp.logs.join('')).toContain('passkeys cannot work with the relying party 127.0.0.1');
+    } finally {
+      await byIp.close();
+    }
+  });
+
   it('documents every passkey route in the OpenAPI document', async () => {
     const doc = (await json(await fetch(`${gateway.url}/openapi.json`))).body;
     expect(Object.keys(doc.paths)).toEqual(
