@@ -177,9 +177,10 @@ export class OAuthClients {
     if (!user.ok) {
       throw new OAuthError(user.status >= 500 ? 'unavailable' : 'oauth_failed', `GitHub's /user answered ${user.status}`);
     }
-    const profile = (await user.json()) as GitHubProfile;
+    // An answer that is not JSON reads as an empty profile: refused below for want of an id.
+    const profile = ((await user.json().catch(() => null)) ?? {}) as GitHubProfile;
     // Without the user:email scope (the person may decline it) the list answers 404 or 403.
-    const list: unknown = emails.ok ? await emails.json() : (await emails.body?.cancel(), null);
+    const list: unknown = emails.ok ? await emails.json().catch(() => null) : (await emails.body?.cancel(), null);
     return identityFromGitHub(profile, Array.isArray(list) ? (list as GitHubEmail[]) : null);
   }
 }
