@@ -16,6 +16,7 @@ import { ExternalIdentity, GitHubEmail, GitHubProfile, identityFromGitHub, ident
 import { GitHubProvider, OAuthProvider, OAuthSettings, OidcProvider, configuredProviders } from './oauth-providers';
 import { OAUTH_STATE_TTL_SECONDS, PendingSignIn } from './oauth-state-cookie';
 import { OAuthError } from './oauth.errors';
+import { ApiError } from '../../platform/http/api-error';
 
 const HTTP_TIMEOUT_SECONDS = 10;
 const CONFIGURATION_TTL_MS = 24 * 3600_000;
@@ -110,10 +111,7 @@ export class OAuthClients {
         timeout: HTTP_TIMEOUT_SECONDS,
       });
     } catch (err) {
-      throw new OAuthError(
-        'unavailable',
-        `sign-in with ${p.name} is unavailable: its OpenID configuration could not be read from ${p.issuer} (${reason(err)}); try again later`,
-      );
+      throw unavailable(`sign-in with ${p.name} is unavailable: its OpenID configuration could not be read from ${p.issuer} (${reason(err)}); try again later`);
     }
     // client_secret_basic is OAuth's default and what a provider that lists nothing supports;
     // client_secret_post only for a provider that offers post and not basic.
@@ -159,7 +157,7 @@ export class OAuthClients {
 
   private checkScheme(p: OAuthProvider, url: URL): void {
     if (url.protocol === 'https:' || (url.protocol === 'http:' && this.config.NODE_ENV !== 'production')) return;
-    throw new OAuthError('unavailable', `sign-in with ${p.name} is unavailable: its endpoint ${url.origin} is not https`);
+    throw unavailable(`sign-in with ${p.name} is unavailable: its endpoint ${url.origin} is not https`);
   }
 
   private async gitHubIdentity(p: GitHubProvider, accessToken: string): Promise<ExternalIdentity> {
@@ -175,7 +173,8 @@ export class OAuthClients {
       });
     const [user, emails] = await Promise.all([get('/user'), get('/user/emails')]);
     if (!user.ok) {
-      throw new OAuthError(user.status >= 500 ? 'unavailable' : 'oauth_failed', `GitHub's /user answered ${user.status}`);
+      const message = `GitHub's /user answered ${user.status}`;
+      throw user.status >= 500 ? unavailable(message) : new OAuthError('oauth_failed', message);
     }
     // An answer that is not JSON reads as an empty profile: refused below for want of an id.
     const profile = ((await user.json().catch(() => null)) ?? {}) as GitHubProfile;
@@ -187,8 +186,8 @@ export class OAuthClients {
 
 /** The OAuthError a failed exchange is, or the error itself when it is a bug of ours. */
 function failure(p: OAuthProvider, err: unknown): unknown {
-  if (err instanceof OAuthError) return err;
-  if (unreachable(err)) return new OAuthError('unavailable', `${p.name} could not be reached to complete the sign-in (${reason(err)}); try again`);
+  if (err instanceof OAuthError || err instanceof ApiError) return err;
+  if (unreachable(err)) return unavailable(`${p.name} could not be reached to complete the sign-in (${reason(err)}); try again`);
   if (err instanceof client.ResponseBodyError) {
     return new OAuthError(
       'oauth_failed',
@@ -199,6 +198,8 @@ function failure(p: OAuthProvider, err: unknown): unknown {
   if (err instanceof client.ClientError) return new OAuthError('oauth_failed', `${p.name}'s answer did not validate: ${err.message}`);
   return err;
 }
+
+const unavailable = (message: string) => new ApiError('unavailable', message, { retryAfterSeconds: 30 });
 
 /** Network failures and timeouts (the provider is away), as opposed to answers it gave. */
 function unreachable(err: unknown): boolean {
@@ -220,13 +221,15 @@ function statusOf(cause: unknown): number | null {
   return typeof status === 'number' ? status : null;
 }
 
+/** What went wrong, for the message: the messages along the cause chain (network errors nest). */
 function reason(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = (err as { cause?: unknown }).cause;
-  const status = statusOf(cause);
-  if (status !== null) return `${err.message}: HTTP ${status}`;
-  const inner = cause instanceof Error ? `: ${cause.message}` : '';
-  return `${err.message}${inner}`.slice(0, 300);
+  const parts: string[] = [];
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const status = statusOf(e);
+    const message = status !== null ? `HTTP ${status}` : (e as { message?: unknown }).message;
+    if (typeof message === 'string' && message && message !== 'something went wrong') parts.push(message);
+  }
+  return (parts.join(': ') || String(err)).slice(0, 300);
 }
 
 function safeJson(text: string): unknown {

@@ -4,16 +4,10 @@
  * owner can change or give away), an email, and whether the provider vouches for that email.
  * Pure: the HTTP exchanges that fetch the claims are in oauth-clients.ts.
  */
+import type { ExternalIdentity } from '../../accounts/application/users.service';
 import { OAuthError } from './oauth.errors';
 
-export interface ExternalIdentity {
-  provider: string;
-  subject: string;
-  email: string | null;
-  /** Only a provider that says so links the identity to an existing user holding the email. */
-  emailVerified: boolean;
-  displayName: string | null;
-}
+export type { ExternalIdentity };
 
 const MAX_SUBJECT = 255; // OIDC Core: `sub` is at most 255 ASCII characters
 const MAX_EMAIL = 254;

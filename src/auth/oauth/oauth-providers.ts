@@ -5,19 +5,22 @@
  * A provider's name is its path segment (/auth/oauth/{name}/…) and the `provider` of the
  * identities it links, so renaming one orphans its identities.
  */
+import { AppConfig } from '../../config/config';
+
 /** The part of AppConfig sign-in reads. */
-export interface OAuthSettings {
-  NODE_ENV: string;
-  PUBLIC_URL: string;
-  GOOGLE_CLIENT_ID?: string;
-  GOOGLE_CLIENT_SECRET?: string;
-  GOOGLE_ISSUER: string;
-  GITHUB_CLIENT_ID?: string;
-  GITHUB_CLIENT_SECRET?: string;
-  GITHUB_OAUTH_URL: string;
-  GITHUB_API_URL: string;
-  OIDC_PROVIDERS: readonly { name: string; issuer: string; clientId: string; clientSecret: string }[];
-}
+export type OAuthSettings = Pick<
+  AppConfig,
+  | 'NODE_ENV'
+  | 'PUBLIC_URL'
+  | 'GOOGLE_CLIENT_ID'
+  | 'GOOGLE_CLIENT_SECRET'
+  | 'GOOGLE_ISSUER'
+  | 'GITHUB_CLIENT_ID'
+  | 'GITHUB_CLIENT_SECRET'
+  | 'GITHUB_OAUTH_URL'
+  | 'GITHUB_API_URL'
+  | 'OIDC_PROVIDERS'
+>;
 
 export interface OidcProvider {
   kind: 'oidc';

@@ -7,13 +7,11 @@
  * until the callback, which marks the state used (oauth-used-states.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
-import { parse, serialize } from 'cookie';
 import { SecretBox } from '../../platform/crypto/secret-box';
 import { OAuthError } from './oauth.errors';
 
 export const OAUTH_STATE_COOKIE = 'tg_oauth';
 export const OAUTH_STATE_TTL_SECONDS = 600;
-const COOKIE_PATH = '/auth/oauth';
 const PURPOSE = 'oauth-state';
 
 export interface PendingSignIn {
@@ -26,28 +24,21 @@ export interface PendingSignIn {
   expiresAt: number;
 }
 
-export function stateCookie(box: SecretBox, pending: PendingSignIn, secure: boolean): string {
-  const value = box.seal(JSON.stringify(pending), PURPOSE);
-  return serialize(OAUTH_STATE_COOKIE, value, {
-    httpOnly: true,
-    sameSite: 'lax',
-    secure,
-    path: COOKIE_PATH,
-    maxAge: OAUTH_STATE_TTL_SECONDS,
-  });
+export function stateCookieOptions(secure: boolean) {
+  return { httpOnly: true, sameSite: 'lax' as const, secure, path: '/auth/oauth', maxAge: OAUTH_STATE_TTL_SECONDS };
 }
 
-export function clearedStateCookie(secure: boolean): string {
-  return serialize(OAUTH_STATE_COOKIE, '', { httpOnly: true, sameSite: 'lax', secure, path: COOKIE_PATH, maxAge: 0 });
+/** The cookie's value. */
+export function sealPending(box: SecretBox, pending: PendingSignIn): string {
+  return box.seal(JSON.stringify(pending), PURPOSE);
 }
 
 /**
  * The sign-in this browser started with `provider`, if the callback's `state` is its own.
  * Every way of failing is the same `invalid_state`: nothing about the cookie is echoed.
  */
-export function pendingSignIn(box: SecretBox, cookieHeader: string | undefined, provider: string, state: unknown, now: number): PendingSignIn {
+export function pendingSignIn(box: SecretBox, sealed: string | undefined, provider: string, state: unknown, now: number): PendingSignIn {
   const refuse = (why: string) => new OAuthError('invalid_state', `the sign-in state ${why}; start the sign-in again`);
-  const sealed = cookieHeader ? parse(cookieHeader)[OAUTH_STATE_COOKIE] : undefined;
   if (!sealed) throw refuse('cookie is missing (expired, or this browser did not start the sign-in)');
   let pending: PendingSignIn;
   try {

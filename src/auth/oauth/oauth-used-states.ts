@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import Redis from 'ioredis';
 import { REDIS, REDIS_FACTORY, RedisFactory } from '../../platform/redis/redis.module';
-import { OAuthError } from './oauth.errors';
+import { ApiError } from '../../platform/http/api-error';
 
 @Injectable()
 export class UsedOAuthStates {
@@ -28,7 +28,9 @@ export class UsedOAuthStates {
     try {
       return (await this.redis.set(key, '1', 'EX', ttlSeconds, 'NX')) === 'OK';
     } catch (err) {
-      throw new OAuthError('unavailable', `sign-in is unavailable for a moment (the state store did not answer: ${(err as Error).message}); try again`);
+      throw new ApiError('unavailable', `sign-in is unavailable for a moment (the state store did not answer: ${(err as Error).message}); try again`, {
+        retryAfterSeconds: 5,
+      });
     }
   }
 }

@@ -5,26 +5,32 @@
  * browser, not a script, is on this page; a callback that fails a check (state, code, ID
  * token) gets the API's JSON error, and nothing is created.
  */
-import { Controller, Get, Param, Req, Res, UseFilters } from '@nestjs/common';
+import '@fastify/cookie';
+import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
 import { ApiFoundResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UsersService } from '../../accounts/application/users.service';
-import { ApiErrorFilter } from '../../platform/http/api-error.filter';
+import { APP_CONFIG, AppConfig, cookieSecure } from '../../config/config';
 import { ApiErrors } from '../../platform/http/openapi';
 import { SessionsService } from '../sessions/sessions.service';
 import { OAuthSignIn } from './oauth-sign-in.service';
+import { OAUTH_STATE_COOKIE, stateCookieOptions } from './oauth-state-cookie';
 
 const PROVIDER = { name: 'provider', description: '`google`, `github`, or the name of an OIDC_PROVIDERS entry', example: 'google' };
 
 @ApiTags('sign-in')
 @Controller('auth/oauth')
-@UseFilters(ApiErrorFilter)
 export class OAuthController {
+  private readonly secure: boolean;
+
   constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly oauth: OAuthSignIn,
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
-  ) {}
+  ) {
+    this.secure = cookieSecure(config);
+  }
 
   @Get(':provider/start')
   @ApiOperation({
@@ -37,8 +43,8 @@ export class OAuthController {
   @ApiFoundResponse({ description: "To the provider's authorization page; sets the `tg_oauth` cookie." })
   @ApiErrors('provider_not_found', 'unavailable')
   async start(@Param('provider') provider: string, @Res() reply: FastifyReply): Promise<void> {
-    const { location, setCookie } = await this.oauth.start(provider, Date.now());
-    await reply.header('set-cookie', setCookie).header('cache-control', 'no-store').redirect(location, 302);
+    const { location, stateCookie } = await this.oauth.start(provider, Date.now());
+    await reply.setCookie(OAUTH_STATE_COOKIE, stateCookie, stateCookieOptions(this.secure)).header('cache-control', 'no-store').redirect(location, 302);
   }
 
   @Get(':provider/callback')
@@ -56,9 +62,9 @@ export class OAuthController {
   @ApiErrors('provider_not_found', 'invalid_state', 'oauth_failed', 'unavailable')
   async callback(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     // Whatever happens next, this sign-in attempt is over for the browser.
-    reply.header('set-cookie', this.oauth.clearCookie()).header('cache-control', 'no-store');
+    void reply.clearCookie(OAUTH_STATE_COOKIE, stateCookieOptions(this.secure)).header('cache-control', 'no-store');
     const search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-    const outcome = await this.oauth.finish(provider, request.query as Record<string, unknown>, search, request.headers.cookie, Date.now());
+    const outcome = await this.oauth.finish(provider, request.query as Record<string, unknown>, search, request.cookies[OAUTH_STATE_COOKIE], Date.now());
     if (outcome.kind === 'declined') {
       await reply.redirect(`/?signin_error=${outcome.reason}`, 303);
       return;

@@ -97,6 +97,10 @@ describe('OAuth sign-in (e2e)', () => {
     await sso.setAccount(sub, { email, email_verified: true, name: 'Ada' });
     const before = await userCount();
 
+    const begun = await fetch(`${gw.url}/auth/oauth/sso/start`, { redirect: 'manual' });
+    expect(setCookieNamed(begun, 'tg_oauth')).toMatch(/^tg_oauth=[^;]+; Max-Age=600; Path=\/auth\/oauth; HttpOnly; SameSite=Lax$/);
+    expect(begun.headers.get('cache-control')).toBe('no-store');
+
     const first = await signIn('sso', (url) => sso.signIn(url, sub));
     expect(first.me.email).toBe(email);
     expect(await userCount()).toBe(before + 1);
@@ -249,6 +253,15 @@ describe('OAuth sign-in (e2e)', () => {
     const body = (await down.json()) as { error: { code: string; message: string } };
     expect([down.status, body.error.code]).toEqual([503, 'unavailable']);
     expect(body.error.message).toContain(`127.0.0.1:${downPort}`);
+  });
+
+  it('documents both routes and their error codes in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>> };
+    const startDoc = doc.paths['/auth/oauth/{provider}/start']?.get;
+    const callbackDoc = doc.paths['/auth/oauth/{provider}/callback']?.get;
+    expect(Object.keys(startDoc?.responses ?? {}).sort()).toEqual(['302', '404', '503']);
+    expect(Object.keys(callbackDoc?.responses ?? {}).sort()).toEqual(['303', '400', '404', '503']);
+    expect(callbackDoc?.responses['400'].description).toMatch(/invalid_state, oauth_failed/);
   });
 
   it('keeps no email or provider subject in clear in Postgres, Redis or the logs', async () => {

@@ -5,7 +5,7 @@
  */
 import { OAuthClients } from '../../../src/auth/oauth/oauth-clients';
 import { OAuthSettings } from '../../../src/auth/oauth/oauth-providers';
-import { OAuthError } from '../../../src/auth/oauth/oauth.errors';
+import { DomainError } from '../../../src/shared/domain-error';
 import { FakeGitHub, startFakeGitHub } from '../../support/fake-github';
 import { OidcIssuer, startOidcIssuer } from '../../support/oidc-issuer';
 import { freePort } from '../../support/wait';
@@ -13,14 +13,15 @@ import { freePort } from '../../support/wait';
 const PUBLIC_URL = 'http://gateway.test:8080';
 const callback = (name: string) => `${PUBLIC_URL}/auth/oauth/${name}/callback`;
 
-async function oauthError(work: Promise<unknown>): Promise<OAuthError> {
+/** The refusal (OAuthError, or the API's `unavailable`) that `work` ends in. */
+async function oauthError(work: Promise<unknown>): Promise<DomainError> {
   try {
     await work;
   } catch (err) {
-    if (err instanceof OAuthError) return err;
+    if (err instanceof DomainError) return err;
     throw err;
   }
-  throw new Error('expected an OAuthError');
+  throw new Error('expected a refusal');
 }
 
 describe('OAuthClients', () => {
@@ -171,6 +172,7 @@ describe('OAuthClients', () => {
     const down = await oauthError(clients.begin(p, Date.now()));
     expect(down.code).toBe('unavailable');
     expect(down.message).toContain(`http://127.0.0.1:${port}`);
+    expect(down.message).toMatch(/ECONNREFUSED/);
     const late = await startOidcIssuer({ redirectUris: [callback('late')], port });
     try {
       const { url } = await clients.begin(p, Date.now());
