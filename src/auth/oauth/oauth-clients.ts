@@ -9,14 +9,14 @@
  * request tries again. http:// endpoints are allowed outside production only (local issuers
  * in development and tests).
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import * as client from 'openid-client';
 import { APP_CONFIG } from '../../config/config';
+import { ApiError } from '../../platform/http/api-error';
 import { ExternalIdentity, GitHubEmail, GitHubProfile, identityFromGitHub, identityFromOidcClaims } from './oauth-identity';
 import { GitHubProvider, OAuthProvider, OAuthSettings, OidcProvider, configuredProviders } from './oauth-providers';
 import { OAUTH_STATE_TTL_SECONDS, PendingSignIn } from './oauth-state-cookie';
 import { OAuthError } from './oauth.errors';
-import { ApiError } from '../../platform/http/api-error';
 
 const HTTP_TIMEOUT_SECONDS = 10;
 const CONFIGURATION_TTL_MS = 24 * 3600_000;
@@ -93,7 +93,7 @@ export class OAuthClients {
     const now = Date.now();
     const kept = this.configurations.get(p.name);
     if (kept && now - kept.at < CONFIGURATION_TTL_MS) return kept.config;
-    const made = p.kind === 'github' ? Promise.resolve(this.gitHubConfiguration(p)) : this.discover(p);
+    const made = p.kind === 'github' ? Promise.resolve().then(() => this.gitHubConfiguration(p)) : this.discover(p);
     this.configurations.set(p.name, { config: made, at: now });
     made.catch(() => {
       if (this.configurations.get(p.name)?.config === made) this.configurations.delete(p.name);
@@ -173,6 +173,7 @@ export class OAuthClients {
       });
     const [user, emails] = await Promise.all([get('/user'), get('/user/emails')]);
     if (!user.ok) {
+      await Promise.all([user.body?.cancel(), emails.body?.cancel()]);
       const message = `GitHub's /user answered ${user.status}`;
       throw user.status >= 500 ? unavailable(message) : new OAuthError('oauth_failed', message);
     }
@@ -184,18 +185,30 @@ export class OAuthClients {
   }
 }
 
+/** Refusals that are the browser's doing (a code used twice, expired, or not this sign-in's). */
+const CODE_REFUSALS = new Set(['invalid_grant', 'bad_verification_code']);
+const log = new Logger('OAuth');
+
 /** The OAuthError a failed exchange is, or the error itself when it is a bug of ours. */
 function failure(p: OAuthProvider, err: unknown): unknown {
   if (err instanceof OAuthError || err instanceof ApiError) return err;
   if (unreachable(err)) return unavailable(`${p.name} could not be reached to complete the sign-in (${reason(err)}); try again`);
   if (err instanceof client.ResponseBodyError) {
-    return new OAuthError(
-      'oauth_failed',
-      `${p.name} refused the sign-in code (${err.error}): it was used already, has expired, or belongs to another sign-in; start again`,
-    );
+    if (CODE_REFUSALS.has(err.error)) {
+      return new OAuthError('oauth_failed', `${p.name} refused the sign-in code (${err.error}): it was used already, has expired, or belongs to another sign-in; start again`);
+    }
+    // invalid_client and the like: the deployment's client id or secret, not the person.
+    log.warn(`${p.name} refused the code exchange with ${err.error}: check its client id and secret`);
+    return new OAuthError('oauth_failed', `${p.name} refused the code exchange (${err.error})`);
+  }
+  if (err instanceof client.WWWAuthenticateChallengeError) {
+    // A 401 challenge at the token endpoint: the client authentication (id or secret) failed.
+    const error = err.cause[0]?.parameters.error ?? `HTTP ${err.status}`;
+    log.warn(`${p.name} refused the code exchange with ${error}: check its client id and secret`);
+    return new OAuthError('oauth_failed', `${p.name} refused the code exchange (${error})`);
   }
   if (err instanceof client.AuthorizationResponseError) return new OAuthError('oauth_failed', `${p.name} answered the sign-in with an error (${err.error})`);
-  if (err instanceof client.ClientError) return new OAuthError('oauth_failed', `${p.name}'s answer did not validate: ${err.message}`);
+  if (err instanceof client.ClientError) return new OAuthError('oauth_failed', `${p.name}'s answer did not validate: ${reason(err)}`);
   return err;
 }
 

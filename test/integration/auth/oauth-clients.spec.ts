@@ -158,6 +158,24 @@ describe('OAuthClients', () => {
     await expect(clients.complete(p, againBack.search, again.pending)).resolves.toMatchObject({ subject: '4242', displayName: 'octo-renamed' });
   });
 
+  it("a wrong client secret is the deployment's fault, named as such (not blamed on the person's code)", async () => {
+    const clients = new OAuthClients({
+      ...settings,
+      GITHUB_CLIENT_SECRET: 'not-the-secret',
+      OIDC_PROVIDERS: [{ name: 'sso', issuer: sso.url, clientId: sso.clientId, clientSecret: 'not-the-secret' }],
+    });
+    const cases: [string, (u: URL) => Promise<URL>, RegExp][] = [
+      ['sso', (u) => sso.signIn(u, 'sso-ada'), /refused the code exchange \(invalid_client\)/],
+      ['github', (u) => github.signIn(u, 4242), /refused the code exchange \(incorrect_client_credentials\)/],
+    ];
+    for (const [name, atProvider, message] of cases) {
+      const p = clients.provider(name);
+      const { url, pending } = await clients.begin(p, Date.now());
+      const err = await oauthError(clients.complete(p, (await atProvider(url)).search, pending));
+      expect([name, err.code, err.message]).toEqual([name, 'oauth_failed', expect.stringMatching(message)]);
+    }
+  });
+
   it('an unknown provider is provider_not_found', () => {
     const clients = new OAuthClients({ ...settings, GOOGLE_CLIENT_ID: undefined });
     for (const name of ['google', 'gitlab', '__proto__', 'constructor']) {
