@@ -251,7 +251,7 @@ describe('OAuth sign-in (e2e)', () => {
     }
     const down = await fetch(`${gw.url}/auth/oauth/down/start`, { redirect: 'manual' });
     const body = (await down.json()) as { error: { code: string; message: string } };
-    expect([down.status, body.error.code]).toEqual([503, 'unavailable']);
+    expect([down.status, body.error.code, down.headers.get('retry-after')]).toEqual([503, 'unavailable', '30']);
     expect(body.error.message).toContain(`127.0.0.1:${downPort}`);
   });
 
