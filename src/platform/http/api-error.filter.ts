@@ -30,6 +30,10 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   passkey_unknown: 400,
   role_not_held: 409,
   person_erased: 410,
+  // sign-in with a provider (auth/oauth)
+  provider_not_found: 404,
+  invalid_state: 400,
+  oauth_failed: 400,
   // keys
   key_not_found: 404,
   key_exists: 409,
