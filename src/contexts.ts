@@ -9,8 +9,9 @@ import { LEDGER_CONTEXT } from './ledger/ledger.context';
 import { KEYS_CONTEXT } from './keys/keys.context';
 import { PROXY_CONTEXT } from './proxy/proxy.context';
 import { PROJECTIONS_CONTEXT } from '../projections/projections.context';
+import { MAIL_CONTEXT } from './mail/mail.context';
 
-export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT];
+export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT, MAIL_CONTEXT];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';
 
