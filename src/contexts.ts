@@ -5,13 +5,15 @@
  */
 import { ContextModules, NestModule } from './shared/context-modules';
 import { ACCOUNTS_CONTEXT } from './accounts/accounts.context';
+import { AUTH_CONTEXT } from './auth/auth.context';
+import { MAGIC_LINK_CONTEXT } from './auth/magic-link/magic-link.context';
 import { LEDGER_CONTEXT } from './ledger/ledger.context';
 import { KEYS_CONTEXT } from './keys/keys.context';
 import { PROXY_CONTEXT } from './proxy/proxy.context';
 import { PROJECTIONS_CONTEXT } from '../projections/projections.context';
 import { MAIL_CONTEXT } from './mail/mail.context';
 
-export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT, MAIL_CONTEXT];
+export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, AUTH_CONTEXT, MAGIC_LINK_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT, MAIL_CONTEXT];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';
 

@@ -13,14 +13,14 @@ import { parseWith } from '../../platform/http/validation';
 import { AccountApi, CurrentPrincipal, SessionOnly } from '../http/account-guard';
 import { Principal } from '../http/principal';
 import { SessionsService } from '../sessions/sessions.service';
+import { emailField } from '../magic-link/magic-link.controller';
 import { PASSWORD_MAX, PASSWORD_MIN, PasswordsService } from './passwords.service';
 
-const email = z.email({ error: 'must be an email address' }).max(254);
 const password = z
   .string()
   .min(PASSWORD_MIN, { error: `must be at least ${PASSWORD_MIN} characters` })
   .max(PASSWORD_MAX, { error: `must be at most ${PASSWORD_MAX} characters` });
-const credentials = z.strictObject({ email, password });
+const credentials = z.strictObject({ email: emailField, password });
 const newPassword = z.strictObject({ password });
 const accepted = z.object({ message: z.string() });
 const signedIn = z.object({ userId: z.uuid(), accountId: z.uuid() });

@@ -10,18 +10,12 @@
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { createTransport, Transporter } from 'nodemailer';
-import { APP_CONFIG } from '../../config/config';
+import { APP_CONFIG, AppConfig } from '../../config/config';
 import { DomainError } from '../../shared/domain-error';
 import { CLOCK, Clock } from '../clock';
 import { Outbox } from './outbox';
 
-/** The configuration the mailer reads (a subset of AppConfig). */
-export interface MailSettings {
-  NODE_ENV: 'development' | 'production' | 'test';
-  SMTP_URL?: string;
-  MAIL_FROM: string;
-  MAIL_OUTBOX_DIR: string;
-}
+export type MailSettings = Pick<AppConfig, 'NODE_ENV' | 'SMTP_URL' | 'MAIL_FROM' | 'MAIL_OUTBOX_DIR'>;
 
 export interface MailMessage {
   to: string;
