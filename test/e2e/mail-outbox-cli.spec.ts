@@ -22,8 +22,9 @@ describe('tollgate mail outbox (built CLI)', () => {
   it('lists each message younger than 24 hours with its links, and deletes the older ones', async () => {
     const outbox = new Outbox(dir);
     const now = Date.now();
-    const oldId = await outbox.write({ from: 'f@x.test', to: 'old@example.com', subject: 'Old', text: 'http://localhost/old', html: null }, new Date(now - OUTBOX_KEEP_MS - 60_000));
     await outbox.write({ from: 'f@x.test', to: 'ada@example.com', subject: 'Sign in', text: 'Open http://localhost:3000/auth/magic-link/verify?token=abc.\n', html: null }, new Date(now - 60_000));
+    // Written last, so no later write has purged it: the command must.
+    const oldId = await outbox.write({ from: 'f@x.test', to: 'old@example.com', subject: 'Old', text: 'http://localhost/old', html: null }, new Date(now - OUTBOX_KEEP_MS - 60_000));
 
     const human = await tollgate({});
     expect(human).toMatchObject({ code: 0 }); // on failure, shows its stderr
