@@ -37,6 +37,7 @@ const MAIL_RETRY_AFTER_SECONDS = 30;
 @Injectable()
 export class MagicLinkService {
   private readonly log = new Logger('MagicLink');
+  private saidStoreDown = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -117,9 +118,13 @@ export class MagicLinkService {
       ]);
     } catch (err) {
       if (!(err instanceof LimitsStoreDown)) throw err;
-      this.log.warn(`sign-in links are refused while the rate-limit store is away: ${err.message}`);
+      // Said once per outage, not once per request.
+      if (!this.saidStoreDown) this.log.warn(`links by mail and password log-ins are refused while the rate-limit store is away: ${err.message}`);
+      this.saidStoreDown = true;
       throw new ApiError('unavailable', 'sign-in links cannot be sent right now; try again shortly', { retryAfterSeconds: STORE_RETRY_AFTER_SECONDS });
     }
+    if (this.saidStoreDown) this.log.warn('links by mail and password log-ins are served again: the rate-limit store answers');
+    this.saidStoreDown = false;
     if (!admission.ok) {
       const what = admission.id.startsWith(names[0]) ? 'this address' : 'your network address';
       throw new ApiError('rate_limited', `too many ${bucket === 'mail' ? 'links' : 'attempts'} for ${what} this hour; try again later`, { retryAfterSeconds: admission.retryAfterSeconds });
