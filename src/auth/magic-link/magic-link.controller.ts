@@ -15,9 +15,8 @@ import { SessionsService } from '../sessions/sessions.service';
 import { MagicLinkError, MagicLinkService, invalidToken } from './magic-link.service';
 import { PAGE_HEADERS, confirmPage, invalidLinkPage, refusedPage } from './magic-link-pages';
 import { isTokenShaped } from './magic-link-tokens.repository';
+import { emailField } from './email-field';
 
-// Surrounding spaces are not part of an address (people paste them); case is folded later.
-export const emailField = z.string({ error: 'must be an email address' }).trim().pipe(z.email({ error: 'must be an email address' }).max(254));
 const requestBody = z.strictObject({ email: emailField });
 const accepted = z.object({ message: z.string() });
 const verifyBody = z.strictObject({ token: z.string().max(512) });

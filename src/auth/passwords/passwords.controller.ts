@@ -13,7 +13,7 @@ import { parseWith } from '../../platform/http/validation';
 import { AccountApi, CurrentPrincipal, SessionOnly } from '../http/account-guard';
 import { Principal } from '../http/principal';
 import { SessionsService } from '../sessions/sessions.service';
-import { emailField } from '../magic-link/magic-link.controller';
+import { emailField } from '../magic-link/email-field';
 import { PASSWORD_MAX, PASSWORD_MIN, PasswordsService } from './passwords.service';
 
 const password = z

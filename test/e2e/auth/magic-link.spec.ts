@@ -70,6 +70,8 @@ describe('magic link sign-in (booted gateway, real SMTP receiver, Postgres, Redi
     const events = await eventCount();
     const [link, token] = await linkFor(email);
     expect(link.startsWith(`${gateway.config.PUBLIC_URL}/auth/magic-link/verify?token=`)).toBe(true);
+    // The start-up line names the transport (debug: Nest's `log` level), never the URL's credentials.
+    expect(gateway.logs.join('')).toContain(`mail is sent over SMTP through 127.0.0.1:${smtp.port}`);
     const mail = await smtp.messageTo(email);
     expect(mail.headers.from).toBe('Tollgate <login@tollgate.test>');
     expect(mail.html).toContain(`href="${link}"`);
