@@ -4,4 +4,5 @@ import { ContextModules } from '../../shared/context-modules';
 export const MAGIC_LINK_CONTEXT: ContextModules = {
   name: 'magic-link',
   api: async () => (await import('./sign-in-by-mail.module')).SignInByMailModule,
+  worker: async () => (await import('./magic-link-worker.module')).MagicLinkWorkerModule,
 };
