@@ -1,7 +1,7 @@
 /**
- * Expired sign-in links are deleted: their rows hold a sealed address, kept no longer than the
- * link can be used. Asking for a link also deletes expired ones; this job covers a gateway
- * where nobody asks for a while. Every 15 minutes, like the session purge.
+ * Expired sign-in links are deleted (used or not): their rows hold a sealed address, kept no
+ * longer than needed. Every 15 minutes, like the session purge; an expired link is refused at
+ * once anyway (its expiry is checked on use), this is about not keeping the row.
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/config';
