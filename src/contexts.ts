@@ -11,9 +11,11 @@ import { LEDGER_CONTEXT } from './ledger/ledger.context';
 import { KEYS_CONTEXT } from './keys/keys.context';
 import { PROXY_CONTEXT } from './proxy/proxy.context';
 import { PROJECTIONS_CONTEXT } from '../projections/projections.context';
+import { STAFF_CONTEXT } from './staff/staff.context';
+import { AUDIT_CONTEXT } from './audit/audit.context';
 import { MAIL_CONTEXT } from './mail/mail.context';
 
-export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, AUTH_CONTEXT, MAGIC_LINK_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT, MAIL_CONTEXT];
+export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, AUTH_CONTEXT, MAGIC_LINK_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT, STAFF_CONTEXT, AUDIT_CONTEXT, MAIL_CONTEXT];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';
 
