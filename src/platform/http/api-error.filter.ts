@@ -43,6 +43,8 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   insufficient_credits: 402,
   amount_out_of_range: 400,
   invalid_amount: 400,
+  // sign-in links (auth/magic-link)
+  invalid_token: 400,
   // shared
   invalid_command: 400,
   idempotency_conflict: 409,
