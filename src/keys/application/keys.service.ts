@@ -283,7 +283,8 @@ export class KeysService {
     }
   }
 
-  private async requireAccount(accountId: string): Promise<void> {
+  /** `account_not_found` unless the account is open. */
+  async requireAccount(accountId: string): Promise<void> {
     // An account exists once its ledger stream has its AccountOpened event.
     if ((await this.store.streamVersion(accountStream(accountId))) === 0n) {
       throw new KeyError('account_not_found', `no account ${accountId}`);

@@ -39,6 +39,11 @@ interface Decided {
   version: bigint;
 }
 
+/** Accounts are uuids (the projects table says so); anything else is refused before any SQL. */
+function accountIdOf(accountId: string): void {
+  if (!isUuid(accountId)) throw new ProjectError('invalid_command', `account ids are uuids, got ${JSON.stringify(accountId)}`);
+}
+
 export class ProjectsService {
   constructor(
     private readonly store: EventStore,
@@ -51,6 +56,7 @@ export class ProjectsService {
 
   async create(input: { accountId: string; name: string; actor: string; projectId?: string }): Promise<ProjectRecord> {
     const name = projectName(input.name);
+    accountIdOf(input.accountId);
     return withAccountLock(this.pool, input.accountId, async () => {
       const taken = await this.repo.findLiveByName(input.accountId, name);
       if (taken) throw new ProjectError('project_name_taken', `a project named ${JSON.stringify(taken.name)} already exists`);
@@ -61,6 +67,7 @@ export class ProjectsService {
   /** The account's live project of this name (case aside), created if there is none. */
   async findOrCreate(input: { accountId: string; name: string; actor: string }): Promise<{ project: ProjectRecord; created: boolean }> {
     const name = projectName(input.name);
+    accountIdOf(input.accountId);
     const live = await this.repo.findLiveByName(input.accountId, name);
     if (live) return { project: live, created: false };
     return withAccountLock(this.pool, input.accountId, async () => {
