@@ -198,7 +198,13 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
     const r = await run(process.execPath, [CLI, 'ledger', 'replay', '--json'], env);
     expect(r).toMatchObject({ code: 0 }); // on failure, shows its stderr
     const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_streams WHERE stream_id LIKE 'apikey-%'`);
-    expect(JSON.parse(r.stdout).rebuilt).toEqual([{ name: 'api_keys', rows: rows[0].n, repaired: 3 }]);
+    // `keys create` made each project it was given (found or created by name): their rows stand.
+    const projects = (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_streams WHERE stream_id LIKE 'project-%'`)).rows[0].n;
+    expect(projects).toBeGreaterThan(0);
+    expect(JSON.parse(r.stdout).rebuilt).toEqual([
+      { name: 'api_keys', rows: rows[0].n, repaired: 3 },
+      { name: 'projects', rows: projects, repaired: 0 },
+    ]);
     expect(await rowOf(deleted.keyId)).toEqual(deletedRow);
     expect(await rowOf(damaged.keyId)).toEqual(damagedRow);
     expect(await rowOf(stray)).toBeUndefined();
@@ -208,6 +214,9 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
 
     // Run again over sound rows: nothing to repair.
     const again = await run(process.execPath, [CLI, 'ledger', 'replay', '--json'], env);
-    expect(JSON.parse(again.stdout).rebuilt).toEqual([{ name: 'api_keys', rows: rows[0].n, repaired: 0 }]);
+    expect(JSON.parse(again.stdout).rebuilt).toEqual([
+      { name: 'api_keys', rows: rows[0].n, repaired: 0 },
+      { name: 'projects', rows: projects, repaired: 0 },
+    ]);
   });
 });
