@@ -1,9 +1,15 @@
+const ESM_PACKAGES = ['@fastify/cookie', 'cookie', '@fastify/static', 'content-disposition', 'openid-client', 'oauth4webapi', 'jose'];
+
 /** One jest run for every tier: unit (pure), integration (real Postgres/Redis), e2e (booted app). */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test', '<rootDir>/src', '<rootDir>/projections'],
   testMatch: ['**/*.spec.ts', '**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  transform: { '^.+\\.ts$': ['@swc/jest'], '^.+\\.m?js$': ['@swc/jest'] },
+  // Packages that ship only ES modules (or load one with import()) are compiled to CommonJS for
+  // jest like our own code; Node 20 runs them natively outside jest. Everything else in
+  // node_modules is left alone.
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   testTimeout: 60_000,

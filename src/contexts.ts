@@ -5,13 +5,22 @@
  */
 import { ContextModules, NestModule } from './shared/context-modules';
 import { ACCOUNTS_CONTEXT } from './accounts/accounts.context';
+import { AUTH_CONTEXT } from './auth/auth.context';
 import { LEDGER_CONTEXT } from './ledger/ledger.context';
 import { KEYS_CONTEXT } from './keys/keys.context';
 import { PROJECTS_CONTEXT } from './projects/projects.context';
 import { PROXY_CONTEXT } from './proxy/proxy.context';
 import { PROJECTIONS_CONTEXT } from '../projections/projections.context';
 
-export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROJECTS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT];
+export const CONTEXTS: readonly ContextModules[] = [
+  ACCOUNTS_CONTEXT,
+  AUTH_CONTEXT,
+  LEDGER_CONTEXT,
+  KEYS_CONTEXT,
+  PROJECTS_CONTEXT,
+  PROXY_CONTEXT,
+  PROJECTIONS_CONTEXT,
+];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';
 

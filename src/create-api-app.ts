@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
@@ -6,6 +7,8 @@ import { proxyClientErrorHandler, proxyFrameworkErrors } from './proxy/http/prox
 import { Logger, NestPinoLogger } from './platform/logging/logger';
 import { httpServerOptions } from './platform/http/http-server-options';
 import { trackInFlight } from './platform/http/in-flight-requests';
+import { ApiErrorFilter } from './platform/http/api-error.filter';
+import { setupOpenApi } from './platform/http/openapi';
 
 /**
  * The API application, not yet listening: src/main.ts listens on HOST/PORT, the e2e tests on
@@ -24,5 +27,10 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
   // Before any route exists (they are registered when the app initialises): a stopping
   // process waits for every handler under way (see platform/lifecycle/bounded-shutdown.ts).
   trackInFlight(app.getHttpAdapter().getInstance());
+  // The account API: session cookies, its one error shape (unknown /api routes included), and
+  // its OpenAPI document at /openapi.json and /docs.
+  await app.register(fastifyCookie);
+  app.useGlobalFilters(new ApiErrorFilter(app.getHttpAdapter()));
+  setupOpenApi(app, config.PUBLIC_URL);
   return app;
 }

@@ -35,6 +35,36 @@ const addressList = z
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
   .refine((list) => list.every(isAddressOrCidr), { message: 'must be a comma list of IP addresses or CIDRs (10.0.0.0/8, ::1)' });
 
+const OIDC_NAME = /^[a-z0-9-]{1,32}$/;
+
+/** OIDC_PROVIDERS: a JSON list of issuers for company sign-in, each with a unique URL-safe name. */
+const oidcProviders = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON list of {name, issuer, clientId, clientSecret}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(
+        z.object({
+          name: z
+            .string()
+            .regex(OIDC_NAME, { message: 'name must be 1-32 of a-z 0-9 -' })
+            .refine((n) => n !== 'google' && n !== 'github', { message: 'name google and github are taken by the built-in providers' }),
+          issuer: url(['http:', 'https:']),
+          clientId: z.string().min(1),
+          clientSecret: z.string().min(1),
+        }),
+      )
+      .max(50)
+      .refine((list) => new Set(list.map((p) => p.name)).size === list.length, { message: 'names must be unique' }),
+  );
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: intFrom(0, 65535).default(3000),
@@ -114,6 +144,37 @@ const schema = z.object({
   // answers under way finish, then exits within SHUTDOWN_TIMEOUT_MS whatever a store does.
   REDIS_COMMAND_TIMEOUT_MS: intFrom(50, 60_000).default(500),
   SHUTDOWN_TIMEOUT_MS: intFrom(100, 600_000).default(10_000),
+
+  // Accounts and sign-in (issue 19). The address people reach the gateway at: links in mail,
+  // OAuth redirect URIs, the origin that cookie-authenticated writes must come from, and the
+  // passkeys' relying party. Default http://localhost:<PORT>.
+  PUBLIC_URL: url(['http:', 'https:']).transform((v) => v.replace(/\/+$/, '')).optional(),
+  // A session lives this long from sign-in; the product promises 7 days at most.
+  SESSION_TTL_SECONDS: intFrom(60, 604_800).default(604_800),
+  // Mail. Without SMTP_URL, development writes messages to MAIL_OUTBOX_DIR (default
+  // <DATA_DIR>/outbox) and production refuses to send (magic links answer 503).
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  MAIL_FROM: z.string().min(3).max(320).default('Tollgate <no-reply@localhost>'),
+  MAIL_OUTBOX_DIR: z.string().min(1).max(1024).optional(),
+  MAGIC_LINK_TTL_SECONDS: intFrom(60, 3_600).default(900),
+  MAGIC_LINK_PER_ADDRESS_PER_HOUR: intFrom(1, 10_000).default(5),
+  MAGIC_LINK_PER_CLIENT_PER_HOUR: intFrom(1, 100_000).default(30),
+  // OAuth / OpenID Connect. A provider is on when its client id and secret are set.
+  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  GOOGLE_ISSUER: url(['http:', 'https:']).default('https://accounts.google.com'),
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  GITHUB_OAUTH_URL: url(['http:', 'https:']).transform((v) => v.replace(/\/+$/, '')).default('https://github.com'),
+  GITHUB_API_URL: url(['http:', 'https:']).transform((v) => v.replace(/\/+$/, '')).default('https://api.github.com'),
+  // Company SSO: a JSON list of {name, issuer, clientId, clientSecret}.
+  OIDC_PROVIDERS: oidcProviders.default([]),
+  // Passkeys: the relying party (default: PUBLIC_URL's host name and origin).
+  WEBAUTHN_RP_ID: z.string().min(1).max(253).optional(),
+  WEBAUTHN_ORIGIN: url(['http:', 'https:']).transform((v) => new URL(v).origin).optional(),
+  WEBAUTHN_RP_NAME: z.string().min(1).max(64).default('Tollgate'),
+  // Email + password sign-in, off unless an operator turns it on.
+  AUTH_PASSWORDS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });
@@ -123,7 +184,24 @@ const schema = z.object({
   }
 });
 
-export type AppConfig = z.infer<typeof schema>;
+const parsed = schema.transform((c) => {
+  const publicUrl = c.PUBLIC_URL ?? `http://localhost:${c.PORT}`;
+  return {
+    ...c,
+    PUBLIC_URL: publicUrl,
+    MAIL_OUTBOX_DIR: c.MAIL_OUTBOX_DIR ?? `${c.DATA_DIR.replace(/\/+$/, '')}/outbox`,
+    WEBAUTHN_RP_ID: c.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname,
+    WEBAUTHN_ORIGIN: c.WEBAUTHN_ORIGIN ?? new URL(publicUrl).origin,
+  };
+});
+
+export type AppConfig = z.infer<typeof parsed>;
+
+/** Cookies are Secure unless people reach the gateway over plain http (development). */
+export const cookieSecure = (config: Pick<AppConfig, 'PUBLIC_URL'>): boolean => !config.PUBLIC_URL.startsWith('http:');
+
+/** The origin cookie-authenticated writes must come from (PUBLIC_URL's). */
+export const publicOrigin = (config: Pick<AppConfig, 'PUBLIC_URL'>): string => new URL(config.PUBLIC_URL).origin;
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export class ConfigError extends DomainError<'invalid_config'> {
@@ -139,8 +217,8 @@ export class ConfigError extends DomainError<'invalid_config'> {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Empty strings count as unset, as a shell `FOO=` usually means "no value".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(cleaned);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const result = parsed.safeParse(cleaned);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }

@@ -21,6 +21,7 @@ import { TokenUsage } from '../../src/proxy/pricing/cost';
 import { FakeUpstream } from './fake-upstream';
 import { FreshDb, freshDb } from './fresh-db';
 import { TEST_REDIS_URL } from './test-env';
+import { freePort } from './wait';
 
 export interface Gateway {
   url: string;
@@ -69,9 +70,13 @@ export const testRedisPrefix = () => `tgt:${randomBytes(4).toString('hex')}:`;
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const db = opts.db ?? (await freshDb(4));
   const ownDataDir = mkdtempSync(join(tmpdir(), 'tollgate-data-'));
+  // A port known before the app starts, so PUBLIC_URL (the origin cookie-authenticated writes
+  // must come from, and the passkeys' relying party) is the gateway's own address.
+  const port = await freePort();
   const env: Record<string, string> = {
     NODE_ENV: 'test',
-    PORT: '0',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
     HOST: '127.0.0.1',
     DATABASE_URL: db.url,
     DATABASE_POOL_SIZE: '8',

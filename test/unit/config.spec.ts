@@ -46,7 +46,35 @@ describe('loadConfig', () => {
       DATA_DIR: './data',
       REDIS_COMMAND_TIMEOUT_MS: 500,
       SHUTDOWN_TIMEOUT_MS: 10_000,
+      PUBLIC_URL: 'http://localhost:3000',
+      SESSION_TTL_SECONDS: 604_800,
+      MAIL_FROM: 'Tollgate <no-reply@localhost>',
+      MAIL_OUTBOX_DIR: './data/outbox',
+      MAGIC_LINK_TTL_SECONDS: 900,
+      MAGIC_LINK_PER_ADDRESS_PER_HOUR: 5,
+      MAGIC_LINK_PER_CLIENT_PER_HOUR: 30,
+      GOOGLE_ISSUER: 'https://accounts.google.com',
+      GITHUB_OAUTH_URL: 'https://github.com',
+      GITHUB_API_URL: 'https://api.github.com',
+      OIDC_PROVIDERS: [],
+      WEBAUTHN_RP_ID: 'localhost',
+      WEBAUTHN_ORIGIN: 'http://localhost:3000',
+      WEBAUTHN_RP_NAME: 'Tollgate',
+      AUTH_PASSWORDS: false,
     });
+  });
+
+  it('derives the public address, outbox and relying party, and reads OIDC providers (issue 19)', () => {
+    const c = loadConfig({ PORT: '8080', PUBLIC_URL: 'https://gw.example.com/', DATA_DIR: '/var/tg/' });
+    expect(c).toMatchObject({ PUBLIC_URL: 'https://gw.example.com', MAIL_OUTBOX_DIR: '/var/tg/outbox', WEBAUTHN_RP_ID: 'gw.example.com', WEBAUTHN_ORIGIN: 'https://gw.example.com' });
+    expect(loadConfig({ PORT: '8080' }).PUBLIC_URL).toBe('http://localhost:8080');
+    const sso = [{ name: 'acme', issuer: 'https://sso.acme.test', clientId: 'c', clientSecret: 's' }];
+    expect(loadConfig({ OIDC_PROVIDERS: JSON.stringify(sso) }).OIDC_PROVIDERS).toEqual(sso);
+    expect(failure({ OIDC_PROVIDERS: 'not json' }).message).toContain('OIDC_PROVIDERS');
+    expect(failure({ OIDC_PROVIDERS: JSON.stringify([{ ...sso[0], name: 'github' }]) }).message).toContain('OIDC_PROVIDERS');
+    expect(failure({ OIDC_PROVIDERS: JSON.stringify([sso[0], sso[0]]) }).message).toContain('unique');
+    expect(failure({ SESSION_TTL_SECONDS: '604801' }).message).toContain('SESSION_TTL_SECONDS');
+    expect(failure({ SMTP_URL: 'http://mail' }).message).toContain('SMTP_URL');
   });
 
   it('reads DATA_DIR (empty is unset; longer than 1024 characters is refused)', () => {

@@ -2,7 +2,7 @@ import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { z } from 'zod';
 import { cliActor } from '../../cli/cli-actor';
 import { parseOptions, printResult } from '../../cli/cli-options';
-import { AccountsService } from '../application/accounts.service';
+import { UsersService } from '../application/users.service';
 
 // zod's default email rule wants a top-level domain of two letters or more, so it refuses
 // real addresses such as a@b.c; the WHATWG rule (what browsers check an <input type=email>
@@ -19,16 +19,16 @@ const options = z.object({
   json: z.boolean().optional(),
 });
 
-/** `tollgate accounts create --email E [--free-requests N]`: registers a person and opens their account. */
+/** `tollgate accounts create --email E [--free-requests N]`: registers a person and opens their account; a known address is refused. */
 @SubCommand({ name: 'create', description: 'register a person and open their credit account' })
 export class CreateAccountCommand extends CommandRunner {
-  constructor(private readonly accounts: AccountsService) {
+  constructor(private readonly users: UsersService) {
     super();
   }
 
   async run(_args: string[], raw: Record<string, unknown>): Promise<void> {
     const { email, freeRequests, json } = parseOptions(options, raw);
-    const { accountId, userId } = await this.accounts.create({ email, freeRequests, actor: cliActor() });
+    const { accountId, userId } = await this.users.registerByOperator(email, cliActor(), freeRequests);
     printResult(json, accountId, { accountId, userId });
   }
 

@@ -7,7 +7,7 @@
  * development key stands in for ENCRYPTION_KEY, so a fresh checkout just works; the process
  * says so once at start, because such secrets are only obscured, not protected.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { DomainError } from '../../shared/domain-error';
@@ -24,6 +24,7 @@ export class SecretBoxError extends DomainError<'malformed_secret' | 'undecrypta
 export class SecretBox implements OnApplicationBootstrap {
   private readonly log = new Logger('SecretBox');
   private readonly key: Buffer;
+  private readonly lookupKeys = new Map<string, Buffer>();
   readonly usesDevelopmentKey: boolean;
 
   constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'ENCRYPTION_KEY'>) {
@@ -39,6 +40,21 @@ export class SecretBox implements OnApplicationBootstrap {
           '(32 random bytes, base64, e.g. `openssl rand -base64 32`) before storing real ones',
       );
     }
+  }
+
+  /**
+   * A keyed hash (HMAC-SHA256, hex) for looking a value up without storing it: the email of a
+   * person, a provider's subject. Its key is derived from ENCRYPTION_KEY per purpose (HKDF), so
+   * a dump of the database cannot be matched against a list of addresses without the key, and
+   * hashes of one purpose say nothing about another. Changing ENCRYPTION_KEY changes every hash.
+   */
+  lookupHash(purpose: string, value: string): string {
+    let key = this.lookupKeys.get(purpose);
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `tollgate lookup hash: ${purpose}`, 32));
+      this.lookupKeys.set(purpose, key);
+    }
+    return createHmac('sha256', key).update(value).digest('hex');
   }
 
   /** `purpose` names what the secret is and which row it belongs to, e.g. `channel:<id>:api_key`. */

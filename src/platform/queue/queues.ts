@@ -6,12 +6,15 @@ import { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 
 export const QUEUES = {
   holdExpiry: 'hold-expiry',
+  sessionPurge: 'session-purge',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface JobData {
   /** The periodic sweep of overdue holds: no payload, it reads the open-holds read model. */
   'hold-expiry': Record<string, never>;
+  /** The periodic purge of expired sessions: no payload. */
+  'session-purge': Record<string, never>;
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */

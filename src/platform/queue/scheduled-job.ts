@@ -1,0 +1,106 @@
+/**
+ * A periodic job that survives Redis: a BullMQ job scheduler (one run at a time across every
+ * worker process), re-created by each worker when Redis comes back empty and has lost it
+ * (checked every period), with a Redis outage said once and its end said once. A run that
+ * throws is logged by name and tried again at the next tick, never retried in a tight loop.
+ *
+ * The hold sweep (ledger/jobs/hold-expiry.job.ts) predates this and also waits for its read
+ * model to exist; jobs without such a wait use this.
+ */
+import { Logger } from '@nestjs/common';
+import { Queue, Worker } from 'bullmq';
+import { AppConfig } from '../../config/config';
+import { QueueName, closeWithin, makeQueue, makeWorker } from './queues';
+
+const CLOSE_WAIT_MS = 2_000;
+
+export interface ScheduledJobSpec {
+  queue: QueueName;
+  /** What the logs call it: "the session purge". */
+  title: string;
+  everyMs: number;
+  run(): Promise<void>;
+}
+
+export class ScheduledJob {
+  private readonly log: Logger;
+  private queue: Queue | null = null;
+  private worker: Worker | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private saidRedisDown = false;
+
+  constructor(private readonly spec: ScheduledJobSpec) {
+    this.log = new Logger(spec.queue);
+  }
+
+  async start(config: Pick<AppConfig, 'REDIS_URL' | 'REDIS_KEY_PREFIX'>): Promise<void> {
+    const { REDIS_URL, REDIS_KEY_PREFIX } = config;
+    this.queue = makeQueue(this.spec.queue, REDIS_URL, REDIS_KEY_PREFIX);
+    this.queue.on('error', (err) => this.sayRedisError(err));
+    await this.schedule().catch((err: Error) => this.log.error(`could not schedule ${this.spec.title}: ${err.message}`));
+    this.worker = makeWorker(
+      this.spec.queue,
+      REDIS_URL,
+      REDIS_KEY_PREFIX,
+      async () => {
+        try {
+          await this.spec.run();
+        } catch (err) {
+          this.log.error(`${this.spec.title} failed: ${(err as Error).message}; it runs again in ${Math.round(this.spec.everyMs / 1000)} s`);
+          throw err;
+        }
+      },
+      1,
+    );
+    this.worker.on('error', (err) => this.sayRedisError(err));
+    this.worker.on('completed', () => this.sayRedisBack());
+    this.watch();
+  }
+
+  private schedule(): Promise<unknown> {
+    return this.queue!.upsertJobScheduler(
+      `${this.spec.queue}-schedule`,
+      { every: this.spec.everyMs },
+      // attempts 1: a failed run waits for the next tick instead of being retried at once.
+      { name: 'run', data: {}, opts: { removeOnComplete: true, removeOnFail: 100, attempts: 1 } },
+    );
+  }
+
+  /** Every period: is the scheduler still in Redis? Made again when not (Redis came back empty). */
+  private watch(): void {
+    let looking = false;
+    this.timer = setInterval(() => {
+      if (looking || this.stopped || !this.queue) return;
+      looking = true;
+      this.queue
+        .getJobScheduler(`${this.spec.queue}-schedule`)
+        .then(async (found) => {
+          if (found || this.stopped) return;
+          await this.schedule();
+          this.log.warn(`${this.spec.title} was missing from Redis (it came back empty?); scheduled it again`);
+        })
+        .catch((err: Error) => this.log.warn(`could not check the schedule of ${this.spec.title}: ${err.message}`))
+        .finally(() => (looking = false));
+    }, Math.min(this.spec.everyMs, 60_000));
+    this.timer.unref();
+  }
+
+  private sayRedisError(err: Error): void {
+    if (this.saidRedisDown) return;
+    this.saidRedisDown = true;
+    this.log.warn(`${this.spec.title}: ${err.message}; it runs again once Redis answers`);
+  }
+
+  private sayRedisBack(): void {
+    if (!this.saidRedisDown) return;
+    this.saidRedisDown = false;
+    this.log.log(`${this.spec.title} runs again`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([this.worker && closeWithin(this.worker, CLOSE_WAIT_MS), this.queue && closeWithin(this.queue, CLOSE_WAIT_MS)]);
+  }
+}
