@@ -23,13 +23,7 @@ import { PG_POOL } from '../database/pg';
 
 export type IdempotencyErrorCode = 'idempotency_mismatch' | 'idempotency_in_progress' | 'invalid_idempotency_key';
 
-/** Statuses for the account API's error filter. */
-export const IDEMPOTENCY_ERROR_STATUS: Readonly<Record<IdempotencyErrorCode, number>> = {
-  idempotency_mismatch: 422,
-  idempotency_in_progress: 409,
-  invalid_idempotency_key: 400,
-};
-
+/** Answered 422, 409 and 400 (api-error.filter.ts's table). */
 export class IdempotencyError extends DomainError<IdempotencyErrorCode> {
   override readonly name = 'IdempotencyError';
 }
