@@ -203,6 +203,10 @@ describe('projects and keys through the account API', () => {
     expect(replayed.id).toBe(created.id);
     expect(replayed).not.toHaveProperty('secret');
     expect((await json(await post('create-ci-key', { name: 'other' }), 422)).error.code).toBe('idempotency_mismatch');
+    // What a replay is answered from holds the key's id, never its secret.
+    const { rows } = await gw.db.pool.query('SELECT * FROM idempotency_keys');
+    expect(rows.map((r) => r.resource_id)).toContain(created.id);
+    expect(JSON.stringify(rows)).not.toContain(created.secret);
     expect((await json(await post('x'.repeat(300), { name: 'ci' }), 400)).error.code).toBe('invalid_idempotency_key');
 
     const answers = await Promise.all(Array.from({ length: 10 }, () => post('burst', { name: 'burst' })));
