@@ -77,6 +77,11 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
     const human = await tollgate('list', '--account', account);
     expect(human.stdout).toContain(created.key);
     expect(human.stdout).toMatch(/^KEY ID\s+PROJECT\s+NAME\s+KEY\s+STATUS\s+LIMITS\s+CREATED/);
+    // --project finds the account's project of that name, case aside (the one the account API lists), or makes it.
+    const upper = await json('create', '--account', account, '--project', 'WEB', '--name', 'upper');
+    expect(upper).toMatchObject({ project: 'web', projectId: keys[0].projectId });
+    expect(keys[1].projectId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1].projectId).not.toBe(keys[0].projectId); // "default"
   });
 
   it('limits: set, then cleared with --all-models/--no-… ; the running instance sees each change', async () => {
