@@ -89,6 +89,16 @@ describe('tollgate CLI (built, child process, real Postgres)', () => {
     }
   });
 
+  it('accounts create refuses an address someone holds already, in any case, and writes nothing', async () => {
+    const first = await tollgate('accounts', 'create', '--email', 'taken@example.org');
+    expect(first).toMatchObject({ code: 0 }); // on failure, shows its stderr
+    const before = await eventCount();
+    const again = await tollgate('accounts', 'create', '--email', ' TAKEN@example.org ');
+    expectOneErrorLine(again, /a person with this email address exists already \(email_taken\)/);
+    expect(again.code).toBe(1);
+    expect(await eventCount()).toBe(before);
+  });
+
   it.each([
     [['--email', 'not-an-email'], /--email: must be an email address/],
     [['--email', 'a b@example.org'], /--email: must be an email address/],
