@@ -11,16 +11,10 @@ import { KEYS_CONTEXT } from './keys/keys.context';
 import { PROJECTS_CONTEXT } from './projects/projects.context';
 import { PROXY_CONTEXT } from './proxy/proxy.context';
 import { PROJECTIONS_CONTEXT } from '../projections/projections.context';
+import { STAFF_CONTEXT } from './staff/staff.context';
+import { AUDIT_CONTEXT } from './audit/audit.context';
 
-export const CONTEXTS: readonly ContextModules[] = [
-  ACCOUNTS_CONTEXT,
-  AUTH_CONTEXT,
-  LEDGER_CONTEXT,
-  KEYS_CONTEXT,
-  PROJECTS_CONTEXT,
-  PROXY_CONTEXT,
-  PROJECTIONS_CONTEXT,
-];
+export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, AUTH_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROJECTS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT, STAFF_CONTEXT, AUDIT_CONTEXT];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';
 
