@@ -9,6 +9,7 @@ import { AUTH_CONTEXT } from './auth/auth.context';
 import { MAGIC_LINK_CONTEXT } from './auth/magic-link/magic-link.context';
 import { LEDGER_CONTEXT } from './ledger/ledger.context';
 import { KEYS_CONTEXT } from './keys/keys.context';
+import { PROJECTS_CONTEXT } from './projects/projects.context';
 import { PROXY_CONTEXT } from './proxy/proxy.context';
 import { PROJECTIONS_CONTEXT } from '../projections/projections.context';
 import { STAFF_CONTEXT } from './staff/staff.context';
@@ -25,6 +26,7 @@ export const CONTEXTS: readonly ContextModules[] = [
   PASSKEYS_CONTEXT,
   LEDGER_CONTEXT,
   KEYS_CONTEXT,
+  PROJECTS_CONTEXT,
   PROXY_CONTEXT,
   PROJECTIONS_CONTEXT,
   STAFF_CONTEXT,

@@ -38,6 +38,14 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   key_not_found: 404,
   key_exists: 409,
   key_revoked: 409,
+  // projects, management keys, Idempotency-Key
+  project_not_found: 404,
+  project_name_taken: 409,
+  project_archived: 409,
+  management_key_not_found: 404,
+  idempotency_mismatch: 422,
+  idempotency_in_progress: 409,
+  invalid_idempotency_key: 400,
   // ledger
   account_not_found: 404,
   insufficient_credits: 402,
