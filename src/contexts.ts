@@ -6,15 +6,35 @@
 import { ContextModules, NestModule } from './shared/context-modules';
 import { ACCOUNTS_CONTEXT } from './accounts/accounts.context';
 import { AUTH_CONTEXT } from './auth/auth.context';
+import { MAGIC_LINK_CONTEXT } from './auth/magic-link/magic-link.context';
 import { LEDGER_CONTEXT } from './ledger/ledger.context';
 import { KEYS_CONTEXT } from './keys/keys.context';
+import { PROJECTS_CONTEXT } from './projects/projects.context';
 import { PROXY_CONTEXT } from './proxy/proxy.context';
 import { PROJECTIONS_CONTEXT } from '../projections/projections.context';
 import { STAFF_CONTEXT } from './staff/staff.context';
 import { AUDIT_CONTEXT } from './audit/audit.context';
+import { OAUTH_CONTEXT } from './auth/oauth/oauth.context';
+import { PASSKEYS_CONTEXT } from './auth/passkeys/passkeys.context';
+import { MAIL_CONTEXT } from './mail/mail.context';
 import { USAGE_API_CONTEXT } from './usage-api/usage-api.context';
 
-export const CONTEXTS: readonly ContextModules[] = [ACCOUNTS_CONTEXT, AUTH_CONTEXT, LEDGER_CONTEXT, KEYS_CONTEXT, PROXY_CONTEXT, PROJECTIONS_CONTEXT, STAFF_CONTEXT, AUDIT_CONTEXT, USAGE_API_CONTEXT];
+export const CONTEXTS: readonly ContextModules[] = [
+  ACCOUNTS_CONTEXT,
+  AUTH_CONTEXT,
+  MAGIC_LINK_CONTEXT,
+  OAUTH_CONTEXT,
+  PASSKEYS_CONTEXT,
+  LEDGER_CONTEXT,
+  KEYS_CONTEXT,
+  PROJECTS_CONTEXT,
+  PROXY_CONTEXT,
+  PROJECTIONS_CONTEXT,
+  STAFF_CONTEXT,
+  AUDIT_CONTEXT,
+  MAIL_CONTEXT,
+  USAGE_API_CONTEXT,
+];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';
 

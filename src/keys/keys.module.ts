@@ -18,6 +18,7 @@ import { ApiKeysRepository } from './application/api-keys.repository';
 import { KeyBroadcaster } from './application/key-broadcaster';
 import { KeysApiStartup } from './application/keys-api-startup';
 import { KeysService } from './application/keys.service';
+import { LastUseRecorder } from './application/last-use-recorder';
 
 @Module({
   imports: [ReadModelRebuildersModule, RedisModule],
@@ -34,7 +35,7 @@ import { KeysService } from './application/keys.service';
       provide: ApiKeyAuthenticator,
       inject: [ApiKeysRepository, REDIS_FACTORY, CLOCK, REDIS],
       useFactory: (repo: ApiKeysRepository, factory: RedisFactory, clock: Clock, commands: Redis) =>
-        new ApiKeyAuthenticator(repo, factory, clock, { commands }),
+        new ApiKeyAuthenticator(repo, factory, clock, { commands, uses: new LastUseRecorder(repo, clock) }),
     },
     KeysApiStartup,
   ],

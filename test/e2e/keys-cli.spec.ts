@@ -73,10 +73,15 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
     expect(keys.map((k: { name: string }) => k.name)).toEqual(['laptop', 'ci']);
     expect(listed.stdout).not.toMatch(SECRET);
     expect(listed.stdout).not.toMatch(/[0-9a-f]{64}/);
-    expect(Object.keys(keys[1]).sort()).toEqual(['accountId', 'createdAt', 'expired', 'key', 'keyId', 'limits', 'name', 'project', 'revokedAt', 'status']);
+    expect(Object.keys(keys[1]).sort()).toEqual(['accountId', 'createdAt', 'expired', 'key', 'keyId', 'limits', 'name', 'project', 'projectId', 'revokedAt', 'status']);
     const human = await tollgate('list', '--account', account);
     expect(human.stdout).toContain(created.key);
     expect(human.stdout).toMatch(/^KEY ID\s+PROJECT\s+NAME\s+KEY\s+STATUS\s+LIMITS\s+CREATED/);
+    // --project finds the account's project of that name, case aside (the one the account API lists), or makes it.
+    const upper = await json('create', '--account', account, '--project', 'WEB', '--name', 'upper');
+    expect(upper).toMatchObject({ project: 'web', projectId: keys[0].projectId });
+    expect(keys[1].projectId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1].projectId).not.toBe(keys[0].projectId); // "default"
   });
 
   it('limits: set, then cleared with --all-models/--no-… ; the running instance sees each change', async () => {
@@ -177,7 +182,7 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
     expectOneErrorLine(await tollgate('limits', '--key', keyId, '--rpm', '5'), /is revoked \(key_revoked\)$/);
     expectOneErrorLine(await tollgate('regenerate', '--key', keyId), /\(key_revoked\)$/);
     expect(await eventCount()).toBe(afterRevoke);
-  });
+  }, 180_000); // some twenty CLI processes, each booting Nest: slow on a loaded machine
   it('ledger replay rebuilds api_keys from the key streams: a deleted row comes back, a damaged one is repaired, one no stream backs goes', async () => {
     const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix };
     const rowOf = async (keyId: string) => (await db.pool.query('SELECT * FROM api_keys WHERE key_id = $1', [keyId])).rows[0];
@@ -198,7 +203,12 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
     const r = await run(process.execPath, [CLI, 'ledger', 'replay', '--json'], env);
     expect(r).toMatchObject({ code: 0 }); // on failure, shows its stderr
     const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_streams WHERE stream_id LIKE 'apikey-%'`);
-    expect(JSON.parse(r.stdout).rebuilt).toEqual([{ name: 'api_keys', rows: rows[0].n, repaired: 3 }]);
+    // `keys create` made each project it was given (found or created by name): their rows stand.
+    const projects = (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_streams WHERE stream_id LIKE 'project-%'`)).rows[0].n;
+    expect(projects).toBeGreaterThan(0);
+    const rebuilt = (out: string, name: string) => (JSON.parse(out) as { rebuilt: Array<{ name: string }> }).rebuilt.find((m) => m.name === name);
+    expect(rebuilt(r.stdout, 'api_keys')).toEqual({ name: 'api_keys', rows: rows[0].n, repaired: 3 });
+    expect(rebuilt(r.stdout, 'projects')).toEqual({ name: 'projects', rows: projects, repaired: 0 });
     expect(await rowOf(deleted.keyId)).toEqual(deletedRow);
     expect(await rowOf(damaged.keyId)).toEqual(damagedRow);
     expect(await rowOf(stray)).toBeUndefined();
@@ -208,6 +218,7 @@ describe('tollgate keys … (built CLI, real Postgres and Redis)', () => {
 
     // Run again over sound rows: nothing to repair.
     const again = await run(process.execPath, [CLI, 'ledger', 'replay', '--json'], env);
-    expect(JSON.parse(again.stdout).rebuilt).toEqual([{ name: 'api_keys', rows: rows[0].n, repaired: 0 }]);
+    expect(rebuilt(again.stdout, 'api_keys')).toEqual({ name: 'api_keys', rows: rows[0].n, repaired: 0 });
+    expect(rebuilt(again.stdout, 'projects')).toEqual({ name: 'projects', rows: projects, repaired: 0 });
   });
 });

@@ -27,6 +27,7 @@ import { hashSecret, isWellFormedSecret } from '../domain/api-key-secret';
 import { KeyAuthError } from '../domain/key.errors';
 import { ApiKeyRecord, ApiKeysRepository } from './api-keys.repository';
 import { KeyInvalidation, closeConnection, keysAckChannel, keysChannel } from './key-broadcaster';
+import { LastUseRecorder } from './last-use-recorder';
 
 export { KeyAuthError } from '../domain/key.errors';
 export type { KeyAuthErrorCode } from '../domain/key.errors';
@@ -62,6 +63,8 @@ export interface ApiKeyAuthenticatorOptions {
   maxUnknown?: number;
   /** How long an unknown key is remembered, in ms (default 60 s). */
   unknownTtlMs?: number;
+  /** Told of every key that authenticated (api_keys.last_used_at); never awaited. */
+  uses?: LastUseRecorder;
 }
 
 /** Built by KeysModule's factory (one per process); tests build several to act as several instances. */
@@ -200,6 +203,7 @@ export class ApiKeyAuthenticator implements OnModuleDestroy {
     if (entry.expiresAtMs !== null && this.clock.now().getTime() >= entry.expiresAtMs) {
       throw new KeyAuthError('key_expired', 'this API key has expired');
     }
+    this.options.uses?.used(entry.principal.keyId);
     return entry.principal;
   }
 

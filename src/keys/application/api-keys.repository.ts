@@ -2,6 +2,8 @@
  * SQL over the api_keys read model (migrations/003_api_keys.sql). The row is written only
  * from a key's folded stream, and only forward: an upsert carrying an older stream version
  * than the row changes nothing, so concurrent writers and a reconcile can never move it back.
+ * last_used_at (migrations/010) is not from the stream: the proxy's authentication path sets
+ * it (touch), and no write from the stream changes it.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
@@ -13,6 +15,7 @@ export interface ApiKeyRecord {
   keyId: string;
   accountId: string;
   project: string;
+  projectId: string | null;
   name: string;
   hash: string;
   prefix: string;
@@ -26,10 +29,12 @@ export interface ApiKeyRecord {
   version: bigint;
   createdAt: Date;
   revokedAt: Date | null;
+  lastUsedAt: Date | null;
 }
 
 const COLUMNS = `key_id, account_id, project, name, hash, prefix, last4, status, models, spend_cap_micros,
-  expires_at, rpm, tpm, version, created_at, revoked_at`;
+  expires_at, rpm, tpm, version, created_at, revoked_at, project_id`;
+const SELECTED = `${COLUMNS}, last_used_at`;
 // What a row says about its key, beside its id.
 const DATA_COLUMNS = COLUMNS.split(',').map((c) => c.trim()).filter((c) => c !== 'key_id');
 
@@ -50,12 +55,15 @@ type Row = {
   version: bigint;
   created_at: Date;
   revoked_at: Date | null;
+  project_id: string | null;
+  last_used_at: Date | null;
 };
 
 const toRecord = (r: Row): ApiKeyRecord => ({
   keyId: r.key_id,
   accountId: r.account_id,
   project: r.project,
+  projectId: r.project_id,
   name: r.name,
   hash: r.hash,
   prefix: r.prefix,
@@ -69,6 +77,7 @@ const toRecord = (r: Row): ApiKeyRecord => ({
   version: r.version,
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
 });
 
 @Injectable()
@@ -91,20 +100,20 @@ export class ApiKeysRepository {
 
   /** Replaces a row that claims a version its stream never reached, unless it changed since it was read at `rowVersion`. */
   replace(state: ApiKeyState, version: bigint, rowVersion: bigint): Promise<boolean> {
-    return this.write(state, version, 'api_keys.version = $17::bigint', [rowVersion.toString()]);
+    return this.write(state, version, 'api_keys.version = $18::bigint', [rowVersion.toString()]);
   }
 
   private async write(state: ApiKeyState, version: bigint, guard: string, extra: unknown[] = []): Promise<boolean> {
     const l = state.limits;
     const { rowCount } = await this.pool.query(
       `INSERT INTO api_keys (${COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10::bigint, $11::timestamptz, $12, $13, $14::bigint, $15::timestamptz, $16::timestamptz)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10::bigint, $11::timestamptz, $12, $13, $14::bigint, $15::timestamptz, $16::timestamptz, $17::uuid)
        ON CONFLICT (key_id) DO UPDATE SET
          account_id = EXCLUDED.account_id, project = EXCLUDED.project, name = EXCLUDED.name,
          hash = EXCLUDED.hash, prefix = EXCLUDED.prefix, last4 = EXCLUDED.last4, status = EXCLUDED.status,
          models = EXCLUDED.models, spend_cap_micros = EXCLUDED.spend_cap_micros, expires_at = EXCLUDED.expires_at,
          rpm = EXCLUDED.rpm, tpm = EXCLUDED.tpm, version = EXCLUDED.version,
-         created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at
+         created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at, project_id = EXCLUDED.project_id
        WHERE ${guard}`,
       [
         state.keyId,
@@ -123,6 +132,7 @@ export class ApiKeysRepository {
         version.toString(),
         state.createdAt,
         state.revokedAt,
+        state.projectId,
         ...extra,
       ],
     );
@@ -142,18 +152,59 @@ export class ApiKeysRepository {
   }
 
   async findByHash(hash: string): Promise<ApiKeyRecord | null> {
-    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM api_keys WHERE hash = $1`, [hash]);
+    const { rows } = await this.pool.query<Row>(`SELECT ${SELECTED} FROM api_keys WHERE hash = $1`, [hash]);
     return rows.length ? toRecord(rows[0]) : null;
   }
 
   async findById(keyId: string): Promise<ApiKeyRecord | null> {
-    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM api_keys WHERE key_id = $1`, [keyId]);
+    const { rows } = await this.pool.query<Row>(`SELECT ${SELECTED} FROM api_keys WHERE key_id = $1`, [keyId]);
     return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  /** A page of a project's keys, oldest first, after `after` (the last key of the previous page). */
+  async listByProject(projectId: string, limit: number, after: { createdAt: Date; keyId: string } | null): Promise<ApiKeyRecord[]> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT ${SELECTED} FROM api_keys
+        WHERE project_id = $1 AND ($2::timestamptz IS NULL OR (created_at, key_id) > ($2::timestamptz, $3::text))
+        ORDER BY created_at, key_id LIMIT $4`,
+      [projectId, after?.createdAt ?? null, after?.keyId ?? null, limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Active keys of a project (what archiving it revokes). */
+  async activeKeyIdsOfProject(projectId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ key_id: string }>(
+      `SELECT key_id FROM api_keys WHERE project_id = $1 AND status = 'active' ORDER BY created_at, key_id`,
+      [projectId],
+    );
+    return rows.map((r) => r.key_id);
+  }
+
+  /** Keys without a project id (made before projects existed), oldest first. */
+  async keysWithoutProject(limit: number): Promise<Array<{ keyId: string; accountId: string; project: string }>> {
+    const { rows } = await this.pool.query<{ key_id: string; account_id: string; project: string }>(
+      'SELECT key_id, account_id, project FROM api_keys WHERE project_id IS NULL ORDER BY created_at, key_id LIMIT $1',
+      [limit],
+    );
+    return rows.map((r) => ({ keyId: r.key_id, accountId: r.account_id, project: r.project }));
+  }
+
+  /**
+   * Marks a key used at `at`, unless the row already says so within the last minute: at most
+   * one write a minute per key, whatever the number of instances.
+   */
+  async touch(keyId: string, at: Date): Promise<void> {
+    await this.pool.query(
+      `UPDATE api_keys SET last_used_at = $2
+        WHERE key_id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute')`,
+      [keyId, at],
+    );
   }
 
   async listByAccount(accountId: string): Promise<ApiKeyRecord[]> {
     const { rows } = await this.pool.query<Row>(
-      `SELECT ${COLUMNS} FROM api_keys WHERE account_id = $1 ORDER BY created_at, key_id`,
+      `SELECT ${SELECTED} FROM api_keys WHERE account_id = $1 ORDER BY created_at, key_id`,
       [accountId],
     );
     return rows.map(toRecord);

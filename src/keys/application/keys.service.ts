@@ -17,9 +17,9 @@ import { Clock } from '../../platform/clock';
 import { EventStore, LOG_START, NewEvent } from '../../platform/event-store/event-store.port';
 import { decideAndAppend } from '../../platform/event-store/decide-and-append';
 import { accountStream } from '../../ledger/domain/events';
-import { ApiKeyCommand, ApiKeyState, DEFAULT_PROJECT, decideKey, evolveKey, evolveKeyAll, initialKeyState } from '../domain/api-key.decider';
+import { ApiKeyCommand, ApiKeyState, DEFAULT_PROJECT, applyLimits, decideKey, evolveKey, evolveKeyAll, initialKeyState } from '../domain/api-key.decider';
 import { keyEventIdFor } from '../domain/api-key-event-ids';
-import { API_KEY_STREAM_PREFIX, KeyLimits, apiKeyStream, decodeKeyEvent, encodeKeyEvent, keyIdOfStream } from '../domain/api-key.events';
+import { API_KEY_STREAM_PREFIX, KeyLimits, NO_LIMITS, apiKeyStream, decodeKeyEvent, encodeKeyEvent, keyIdOfStream } from '../domain/api-key.events';
 import { describeSecret, generateSecret } from '../domain/api-key-secret';
 import { KeyError } from '../domain/key.errors';
 import { ApiKeyRecord, ApiKeysRepository } from './api-keys.repository';
@@ -27,8 +27,13 @@ import { BroadcastResult, KeyBroadcaster } from './key-broadcaster';
 
 export interface CreateKeyInput {
   accountId: string;
+  /** The project's name (kept on the key, as before projects existed). */
   project?: string;
+  /** The project's id: every key made through the account API or the CLI has one. */
+  projectId?: string;
   name?: string;
+  /** Limits set in the same call (as `changeLimits` would); a bad one creates nothing. */
+  limits?: Partial<KeyLimits>;
   actor: string;
 }
 
@@ -73,14 +78,26 @@ export class KeysService {
     if (typeof input.accountId !== 'string' || input.accountId.trim() === '') {
       throw new KeyError('invalid_command', 'an account must be given');
     }
+    if (input.limits) applyLimits(NO_LIMITS, input.limits); // refused before anything is written
     await this.requireAccount(input.accountId);
     const keyId = randomUUID();
     const secret = generateSecret(this.randomBytes);
     const command: ApiKeyCommand = {
       type: 'CreateKey',
-      data: { keyId, accountId: input.accountId, project: input.project ?? DEFAULT_PROJECT, name: input.name ?? '', ...describeSecret(secret) },
+      data: {
+        keyId,
+        accountId: input.accountId,
+        project: input.project ?? DEFAULT_PROJECT,
+        ...(input.projectId !== undefined ? { projectId: input.projectId } : {}),
+        name: input.name ?? '',
+        ...describeSecret(secret),
+      },
     };
-    const done = await this.execute(keyId, command, input.actor);
+    let done = await this.execute(keyId, command, input.actor);
+    if (input.limits && Object.keys(input.limits).length > 0) {
+      const limits: ApiKeyCommand = { type: 'ChangeKeyLimits', data: { keyId, changeId: `${keyId}:initial`, limits: input.limits } };
+      done = await this.execute(keyId, limits, input.actor);
+    }
     const key = await this.writeRow(done);
     // No instance has the new key cached, but one may remember its hash as unknown: the
     // broadcast makes every listening instance forget unknown keys before the secret is out.
@@ -107,6 +124,13 @@ export class KeysService {
       data: { keyId: input.keyId, changeId: input.changeId ?? randomUUID(), limits: input.limits },
     };
     return this.change(input.keyId, command, input.actor);
+  }
+
+  /** Gives a key made before projects existed its project (the start step, ProjectBackfill). */
+  async moveToProject(input: { keyId: string; projectId: string; actor: string }): Promise<ApiKeyRecord> {
+    const done = await this.execute(input.keyId, { type: 'MoveKeyToProject', data: { keyId: input.keyId, projectId: input.projectId } }, input.actor);
+    // No broadcast: an instance's cached principal carries no project id, so nothing it holds is stale.
+    return this.writeRow(done);
   }
 
   /** An account's keys, oldest first, after repairing any row behind its stream. */
@@ -259,7 +283,8 @@ export class KeysService {
     }
   }
 
-  private async requireAccount(accountId: string): Promise<void> {
+  /** `account_not_found` unless the account is open. */
+  async requireAccount(accountId: string): Promise<void> {
     // An account exists once its ledger stream has its AccountOpened event.
     if ((await this.store.streamVersion(accountStream(accountId))) === 0n) {
       throw new KeyError('account_not_found', `no account ${accountId}`);

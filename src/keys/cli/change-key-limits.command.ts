@@ -5,50 +5,32 @@ import { cliActor } from '../../cli/cli-actor';
 import { UsageError } from '../../cli/cli-errors';
 import { parseOptions, printResult } from '../../cli/cli-options';
 import { instant } from '../../ledger/cli/ledger-cli-options';
-import { MoneyFormatError, formatCredits, parseCredits } from '../../shared/money';
 import { CLOCK, Clock } from '../../platform/clock';
 import { KeyLimits } from '../domain/api-key.events';
-import { MAX_SPEND_CAP_MICROS } from '../domain/api-key.decider';
 import { KeysService } from '../application/keys.service';
+import { MAX_PER_MINUTE, readModels, readPerMinute, readSpendCap, via } from '../application/key-limits-input';
 import { keyIdOption, keyView, limitsText, warnUnconfirmed } from './keys-cli';
-
-const MAX_PER_MINUTE = 2_147_483_647;
 
 // `--no-x` gives false; `--x <v>` gives the string. false → null: the limit is removed.
 const orCleared = <T>(parse: (v: string, ctx: z.RefinementCtx) => T) =>
   z.union([z.literal(false), z.string()]).transform((v, ctx): T | null => (v === false ? null : parse(v, ctx)));
 
-const MAX_CAP = formatCredits(MAX_SPEND_CAP_MICROS).replace(/\.0+$/, '');
+const credits = orCleared(via(readSpendCap));
 
-const credits = orCleared((value, ctx) => {
-  let micros: bigint | null = null;
-  try {
-    micros = parseCredits(value);
-  } catch (err) {
-    if (!(err instanceof MoneyFormatError)) throw err;
-  }
-  if (micros !== null && micros >= 0n && micros <= MAX_SPEND_CAP_MICROS) return micros;
-  const message =
-    micros !== null && micros > MAX_SPEND_CAP_MICROS
-      ? `must be at most ${MAX_CAP} credits, got ${JSON.stringify(value)}`
-      : `must be a number of credits >= 0 with at most 6 decimals, got ${JSON.stringify(value)}`;
-  ctx.addIssue({ code: 'custom', message });
-  return z.NEVER;
-});
+const perMinute = orCleared(
+  via((value: string) => {
+    const n = /^\d{1,10}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+    const r = readPerMinute(n);
+    return 'value' in r ? r : { message: `must be a whole number from 1 to ${MAX_PER_MINUTE}, got ${JSON.stringify(value)}` };
+  }),
+);
 
-const perMinute = orCleared((value, ctx) => {
-  const n = /^\d{1,10}$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (n >= 1 && n <= MAX_PER_MINUTE) return n;
-  ctx.addIssue({ code: 'custom', message: `must be a whole number from 1 to ${MAX_PER_MINUTE}, got ${JSON.stringify(value)}` });
-  return z.NEVER;
-});
-
-const modelList = z.string().transform((value, ctx) => {
-  const models = value.split(',').map((m) => m.trim());
-  if (models.length > 0 && models.every((m) => m.length > 0 && m.length <= 200)) return models;
-  ctx.addIssue({ code: 'custom', message: `must be model names separated by commas, got ${JSON.stringify(value)}` });
-  return z.NEVER;
-});
+const modelList = z.string().transform(
+  via((value: string) => {
+    const r = readModels(value.split(','));
+    return 'value' in r ? r : { message: `must be model names separated by commas, got ${JSON.stringify(value)}` };
+  }),
+);
 
 const options = z.object({
   key: keyIdOption,

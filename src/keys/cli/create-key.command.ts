@@ -5,6 +5,8 @@ import { cliActor } from '../../cli/cli-actor';
 import { parseOptions, printResult } from '../../cli/cli-options';
 import { CLOCK, Clock } from '../../platform/clock';
 import { KeysService } from '../application/keys.service';
+import { DEFAULT_PROJECT } from '../domain/api-key.decider';
+import { ProjectsService } from '../../projects/application/projects.service';
 import { accountOption, keyView, nameOption, projectOption } from './keys-cli';
 
 const options = z.object({
@@ -21,14 +23,19 @@ const SHOWN_ONCE = 'warning: this is the only time the secret is shown; only its
 export class CreateKeyCommand extends CommandRunner {
   constructor(
     private readonly keys: KeysService,
+    private readonly projects: ProjectsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
     super();
   }
 
   async run(_args: string[], raw: Record<string, unknown>): Promise<void> {
-    const { account, project, name, json } = parseOptions(options, raw);
-    const { key, secret } = await this.keys.create({ accountId: account, project, name, actor: cliActor() });
+    const { account, project = DEFAULT_PROJECT, name, json } = parseOptions(options, raw);
+    const actor = cliActor();
+    await this.keys.requireAccount(account); // before a project is made for an account that does not exist
+    // The project by name, as the account API's projects list shows it: found (case aside) or made.
+    const { project: p } = await this.projects.findOrCreate({ accountId: account, name: project, actor });
+    const { key, secret } = await this.keys.create({ accountId: account, project: p.name, projectId: p.projectId, name, actor });
     const human = [
       `created key ${key.keyId} for account ${key.accountId} (project ${key.project}${key.name ? `, name ${key.name}` : ''})`,
       '',
@@ -44,7 +51,7 @@ export class CreateKeyCommand extends CommandRunner {
     return v;
   }
 
-  @Option({ flags: '--project <name>', description: 'project the key belongs to (default "default")' })
+  @Option({ flags: '--project <name>', description: 'project the key belongs to, made if the account has none of that name (default "default")' })
   parseProject(v: string): string {
     return v;
   }

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { KeysModule } from '../keys.module';
+import { ProjectsModule } from '../../projects/projects.module';
 import { KeysCommand } from './keys.command';
 import { CreateKeyCommand } from './create-key.command';
 import { ListKeysCommand } from './list-keys.command';
@@ -9,7 +9,7 @@ import { ChangeKeyLimitsCommand } from './change-key-limits.command';
 
 /** `tollgate keys`. */
 @Module({
-  imports: [KeysModule],
+  imports: [ProjectsModule], // which imports KeysModule: `keys create` finds or makes the project by name
   providers: [KeysCommand, CreateKeyCommand, ListKeysCommand, RevokeKeyCommand, RegenerateKeyCommand, ChangeKeyLimitsCommand],
 })
 export class KeysCliModule {}

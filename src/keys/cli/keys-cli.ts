@@ -21,6 +21,7 @@ export function keyView(k: ApiKeyRecord, now: Date): Record<string, unknown> {
     keyId: k.keyId,
     accountId: k.accountId,
     project: k.project,
+    projectId: k.projectId,
     name: k.name,
     key: displayKey(k.prefix, k.last4),
     status: k.status,

@@ -4,7 +4,8 @@
  * - a key is created once and revoked once: `apikey:<id>:created`, `apikey:<id>:revoked`;
  * - a regeneration is named by the new secret's hash (random, so never reused);
  * - a limits change by the caller's change id (a setting may legitimately return to an old
- *   value, so the content alone cannot name it).
+ *   value, so the content alone cannot name it);
+ * - a key moves to a project once: `apikey:<id>:moved:<projectId>`.
  */
 import { deterministicId } from '../../shared/ids';
 import { ApiKeyCommand } from './api-key.decider';
@@ -23,5 +24,7 @@ export function keyCommandKey(c: ApiKeyCommand): string {
       return `apikey:${c.data.keyId}:regenerated:${c.data.hash}`;
     case 'ChangeKeyLimits':
       return `apikey:${c.data.keyId}:limits:${c.data.changeId}`;
+    case 'MoveKeyToProject':
+      return `apikey:${c.data.keyId}:moved:${c.data.projectId}`;
   }
 }

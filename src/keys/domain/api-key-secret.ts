@@ -11,6 +11,9 @@
  * display prefix (`tg-` and the first 4 characters) and the last 4, which identify a key to
  * its owner and leave 32 unknown characters (190 bits).
  *
+ * Management keys (src/keys/management) are made by the same generator with their own prefix,
+ * `tg-mgmt-`: a different shape, so the proxy never mistakes one for an API key.
+ *
  * Pure: the caller passes the source of random bytes (crypto.randomBytes in production).
  */
 import { createHash } from 'node:crypto';
@@ -26,7 +29,7 @@ const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 // character is equally likely.
 const UNBIASED_BELOW = 248;
 
-export function generateSecret(randomBytes: (n: number) => Buffer): string {
+export function generateSecret(randomBytes: (n: number) => Buffer, prefix: string = SECRET_PREFIX): string {
   let body = '';
   while (body.length < SECRET_BODY_LENGTH) {
     for (const b of randomBytes(48)) {
@@ -34,7 +37,7 @@ export function generateSecret(randomBytes: (n: number) => Buffer): string {
       if (body.length === SECRET_BODY_LENGTH) break;
     }
   }
-  return SECRET_PREFIX + body;
+  return prefix + body;
 }
 
 export const isWellFormedSecret = (s: string): boolean => SECRET_PATTERN.test(s);
@@ -44,14 +47,14 @@ export const hashSecret = (secret: string): string => createHash('sha256').updat
 
 export interface SecretDisplay {
   hash: string;
-  prefix: string; // 'tg-' + the first 4 characters of the body
+  prefix: string; // the secret's prefix ('tg-') + the first 4 characters of the body
   last4: string;
 }
 
-export function describeSecret(secret: string): SecretDisplay {
+export function describeSecret(secret: string, prefix: string = SECRET_PREFIX): SecretDisplay {
   return {
     hash: hashSecret(secret),
-    prefix: secret.slice(0, SECRET_PREFIX.length + 4),
+    prefix: secret.slice(0, prefix.length + 4),
     last4: secret.slice(-4),
   };
 }

@@ -9,7 +9,8 @@
  * - a revoked key stays revoked: its limits cannot change and it cannot be regenerated
  *   (key_revoked); revoking it again is a no-op;
  * - a regeneration replaces the hash in one event, so exactly one secret works at any version;
- * - a limits change that changes nothing appends nothing.
+ * - a limits change that changes nothing appends nothing;
+ * - a key gets a project id once (at creation, or moved there by the start step if it had none).
  */
 import { assertNever } from '../../shared/assert-never';
 import { ApiKeyEvent, KeyLimits, NO_LIMITS } from './api-key.events';
@@ -22,6 +23,8 @@ export interface ApiKeyState {
   keyId: string;
   accountId: string;
   project: string;
+  /** Null for a key made before projects existed, until the start step moves it. */
+  projectId: string | null;
   name: string;
   hash: string;
   prefix: string;
@@ -37,6 +40,7 @@ export const initialKeyState = (): ApiKeyState => ({
   keyId: '',
   accountId: '',
   project: '',
+  projectId: null,
   name: '',
   hash: '',
   prefix: '',
@@ -54,11 +58,12 @@ export interface SecretParts {
 }
 
 export type ApiKeyCommand =
-  | { type: 'CreateKey'; data: { keyId: string; accountId: string; project: string; name: string } & SecretParts }
+  | { type: 'CreateKey'; data: { keyId: string; accountId: string; project: string; projectId?: string; name: string } & SecretParts }
   | { type: 'RevokeKey'; data: { keyId: string; reason: string } }
   | { type: 'RegenerateKey'; data: { keyId: string } & SecretParts }
   /** `limits` is a patch: a field left out keeps its value; null removes the limit. */
-  | { type: 'ChangeKeyLimits'; data: { keyId: string; changeId: string; limits: Partial<KeyLimits> } };
+  | { type: 'ChangeKeyLimits'; data: { keyId: string; changeId: string; limits: Partial<KeyLimits> } }
+  | { type: 'MoveKeyToProject'; data: { keyId: string; projectId: string } };
 
 export interface KeyDecideContext {
   now: Date;
@@ -85,6 +90,7 @@ export function decideKey(command: ApiKeyCommand, state: ApiKeyState, ctx: KeyDe
     text(d.accountId, 'an account', 1, 200);
     text(d.project, 'project', 1, 100);
     text(d.name, 'name', 0, 200);
+    if (d.projectId !== undefined) text(d.projectId, 'projectId', 1, 200);
     secretParts(d);
     return [{ type: 'KeyCreated', data: { ...d, createdAt: now } }];
   }
@@ -112,6 +118,13 @@ export function decideKey(command: ApiKeyCommand, state: ApiKeyState, ctx: KeyDe
       if (sameLimits(next, state.limits)) return [];
       return [{ type: 'KeyLimitsChanged', data: { keyId: state.keyId, ...next } }];
     }
+    case 'MoveKeyToProject': {
+      // Revoked keys move too: every key, past ones included, belongs to a project.
+      text(command.data.projectId, 'projectId', 1, 200);
+      if (state.projectId === command.data.projectId) return [];
+      if (state.projectId !== null) throw new KeyError('invalid_command', `key ${state.keyId} already belongs to project ${state.projectId}`);
+      return [{ type: 'KeyMovedToProject', data: { keyId: state.keyId, projectId: command.data.projectId } }];
+    }
     default:
       return assertNever(command);
   }
@@ -120,9 +133,11 @@ export function decideKey(command: ApiKeyCommand, state: ApiKeyState, ctx: KeyDe
 export function evolveKey(state: ApiKeyState, event: ApiKeyEvent): ApiKeyState {
   switch (event.type) {
     case 'KeyCreated': {
-      const { keyId, accountId, project, name, hash, prefix, last4, createdAt } = event.data;
-      return { ...state, exists: true, keyId, accountId, project, name, hash, prefix, last4, createdAt, status: 'active' };
+      const { keyId, accountId, project, projectId, name, hash, prefix, last4, createdAt } = event.data;
+      return { ...state, exists: true, keyId, accountId, project, projectId: projectId ?? null, name, hash, prefix, last4, createdAt, status: 'active' };
     }
+    case 'KeyMovedToProject':
+      return { ...state, projectId: event.data.projectId };
     case 'KeyRevoked':
       return { ...state, status: 'revoked', revokedAt: event.data.revokedAt };
     case 'KeyRegenerated':

@@ -23,7 +23,10 @@ export type ApiKeyEvent =
       data: {
         keyId: string;
         accountId: string;
+        /** The project's name when the key was made (all a key had before projects were streams). */
         project: string;
+        /** Absent on keys made before projects existed: KeyMovedToProject gives them one. */
+        projectId?: string;
         name: string;
         hash: string;
         prefix: string;
@@ -34,11 +37,19 @@ export type ApiKeyEvent =
   | { type: 'KeyRevoked'; data: { keyId: string; reason: string; revokedAt: string } }
   // One event, so the old secret stops working and the new one starts in the same append.
   | { type: 'KeyRegenerated'; data: { keyId: string; hash: string; prefix: string; last4: string; regeneratedAt: string } }
-  | { type: 'KeyLimitsChanged'; data: { keyId: string } & KeyLimits };
+  | { type: 'KeyLimitsChanged'; data: { keyId: string } & KeyLimits }
+  // The one-time step at start (src/projects/application/project-backfill.ts) gives an old key its project.
+  | { type: 'KeyMovedToProject'; data: { keyId: string; projectId: string } };
 
 export type ApiKeyEventType = ApiKeyEvent['type'];
 
-export const API_KEY_EVENT_TYPES: readonly ApiKeyEventType[] = ['KeyCreated', 'KeyRevoked', 'KeyRegenerated', 'KeyLimitsChanged'];
+export const API_KEY_EVENT_TYPES: readonly ApiKeyEventType[] = [
+  'KeyCreated',
+  'KeyRevoked',
+  'KeyRegenerated',
+  'KeyLimitsChanged',
+  'KeyMovedToProject',
+];
 const KNOWN = new Set<string>(API_KEY_EVENT_TYPES);
 
 export const API_KEY_STREAM_PREFIX = 'apikey-';

@@ -25,17 +25,34 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   duplicate_passkey: 409,
   too_many_passkeys: 409,
   passkey_counter: 400,
+  passkey_challenge: 400,
+  passkey_invalid: 400,
+  passkey_unknown: 400,
   role_not_held: 409,
   person_erased: 410,
+  // sign-in with a provider (auth/oauth)
+  provider_not_found: 404,
+  invalid_state: 400,
+  oauth_failed: 400,
   // keys
   key_not_found: 404,
   key_exists: 409,
   key_revoked: 409,
+  // projects, management keys, Idempotency-Key
+  project_not_found: 404,
+  project_name_taken: 409,
+  project_archived: 409,
+  management_key_not_found: 404,
+  idempotency_mismatch: 422,
+  idempotency_in_progress: 409,
+  invalid_idempotency_key: 400,
   // ledger
   account_not_found: 404,
   insufficient_credits: 402,
   amount_out_of_range: 400,
   invalid_amount: 400,
+  // sign-in links (auth/magic-link)
+  invalid_token: 400,
   // shared
   invalid_command: 400,
   idempotency_conflict: 409,

@@ -7,6 +7,7 @@ import { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 export const QUEUES = {
   holdExpiry: 'hold-expiry',
   sessionPurge: 'session-purge',
+  magicLinkPurge: 'magic-link-purge',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -15,6 +16,8 @@ export interface JobData {
   'hold-expiry': Record<string, never>;
   /** The periodic purge of expired sessions: no payload. */
   'session-purge': Record<string, never>;
+  /** The periodic purge of expired sign-in links (auth/magic-link): no payload. */
+  'magic-link-purge': Record<string, never>;
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */

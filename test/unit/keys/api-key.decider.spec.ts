@@ -190,3 +190,30 @@ describe('encodeKeyEvent / decodeKeyEvent', () => {
     expect(() => decodeKeyEvent('KeyStolen', {})).toThrow(/unknown api key event type KeyStolen/);
   });
 });
+
+describe('MoveKeyToProject (the start step gives an old key its project)', () => {
+  const move = (projectId: string): ApiKeyCommand => ({ type: 'MoveKeyToProject', data: { keyId: KEY, projectId } });
+
+  it('moves a key without a project, revoked ones too; again to the same project is a no-op', () => {
+    const moved: ApiKeyEvent = { type: 'KeyMovedToProject', data: { keyId: KEY, projectId: 'p1' } };
+    expect(when([created], move('p1'))).toEqual([moved]);
+    expect(when([created, revoked], move('p1'))).toEqual([moved]);
+    expect(when([created, moved], move('p1'))).toEqual([]);
+    expect(evolveKeyAll([created, moved]).projectId).toBe('p1');
+  });
+
+  it('never moves a key that has a project to another', () => {
+    throwsCode([created, { type: 'KeyMovedToProject', data: { keyId: KEY, projectId: 'p1' } }], move('p2'), 'invalid_command');
+    throwsCode([{ ...created, data: { ...created.data, projectId: 'p1' } }], move('p2'), 'invalid_command');
+    throwsCode([], move('p1'), 'key_not_found');
+    throwsCode([created], move(''), 'invalid_command');
+  });
+
+  it('a key created in a project has it from its first event', () => {
+    const [e] = when([], create({ projectId: 'p9' }));
+    expect(e).toMatchObject({ type: 'KeyCreated', data: { projectId: 'p9', project: 'default' } });
+    expect(evolveKeyAll([e]).projectId).toBe('p9');
+    expect(evolveKeyAll([created]).projectId).toBeNull();
+    expect(decodeKeyEvent('KeyMovedToProject', { keyId: KEY, projectId: 'p1' })).toEqual({ type: 'KeyMovedToProject', data: { keyId: KEY, projectId: 'p1' } });
+  });
+});

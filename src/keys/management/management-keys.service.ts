@@ -1,0 +1,104 @@
+/**
+ * Creating, listing and revoking management keys: load → decide → append (decideAndAppend) →
+ * the row from the folded stream. The secret is made here and returned once by create().
+ * Another account's key is `management_key_not_found`, as one that does not exist.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Clock } from '../../platform/clock';
+import { EventStore, NewEvent } from '../../platform/event-store/event-store.port';
+import { decideAndAppend } from '../../platform/event-store/decide-and-append';
+import { deterministicId, isUuid } from '../../shared/ids';
+import {
+  ManagementKeyCommand,
+  ManagementKeyError,
+  ManagementKeyState,
+  decideManagementKey,
+  decodeManagementKeyEvent,
+  describeManagementSecret,
+  evolveManagementKey,
+  generateManagementSecret,
+  initialManagementKeyState,
+  managementKeyStream,
+} from './management-key';
+import { ManagementKeyRecord, ManagementKeysRepository } from './management-keys.repository';
+
+interface Decided {
+  state: ManagementKeyState;
+  version: bigint;
+}
+
+export class ManagementKeysService {
+  constructor(
+    private readonly store: EventStore,
+    private readonly repo: ManagementKeysRepository,
+    private readonly clock: Clock,
+    private readonly random: (n: number) => Buffer = randomBytes,
+  ) {}
+
+  async create(input: { accountId: string; userId: string; name: string; actor: string }): Promise<{ key: ManagementKeyRecord; secret: string }> {
+    const keyId = randomUUID();
+    const secret = generateManagementSecret(this.random);
+    const command: ManagementKeyCommand = {
+      type: 'CreateManagementKey',
+      data: { keyId, accountId: input.accountId, userId: input.userId, name: input.name, ...describeManagementSecret(secret) },
+    };
+    return { key: await this.writeRow(await this.execute(keyId, command, input.actor)), secret };
+  }
+
+  /** Revoked at once: the authenticator reads the row on every request, no cache. */
+  async revoke(input: { accountId: string; keyId: string; actor: string }): Promise<ManagementKeyRecord> {
+    await this.get(input.accountId, input.keyId);
+    return this.writeRow(await this.execute(input.keyId, { type: 'RevokeManagementKey', data: { keyId: input.keyId } }, input.actor));
+  }
+
+  async get(accountId: string, keyId: string): Promise<ManagementKeyRecord> {
+    const row = isUuid(keyId) ? await this.repo.findById(keyId) : null;
+    if (!row || row.accountId !== accountId) throw new ManagementKeyError('management_key_not_found', `no management key ${keyId}`);
+    return row;
+  }
+
+  list(accountId: string, limit: number, after: { createdAt: Date; keyId: string } | null): Promise<ManagementKeyRecord[]> {
+    return this.repo.list(accountId, limit, after);
+  }
+
+  private execute(keyId: string, command: ManagementKeyCommand, actor: string): Promise<Decided> {
+    return decideAndAppend<ManagementKeyState, Decided>({
+      store: this.store,
+      stream: managementKeyStream(keyId),
+      maxAttempts: 10,
+      load: () => this.load(keyId),
+      decide: ({ state, version }) => {
+        const now = this.clock.now();
+        const events = decideManagementKey(command, state, { now });
+        if (events.length === 0) return { answer: { state, version } };
+        const name = command.type === 'CreateManagementKey' ? 'created' : 'revoked';
+        const append: NewEvent[] = events.map((e, i) => ({
+          id: deterministicId(`mgmtkey:${keyId}:${name}#${i}`),
+          type: e.type,
+          data: { ...e.data },
+          metadata: { occurredAt: now.toISOString(), command: command.type, actor },
+        }));
+        return { append, appended: (r) => ({ state: events.reduce(evolveManagementKey, state), version: r.nextVersion }) };
+      },
+      alreadyAppended: () => this.load(keyId),
+      gaveUp: (err) => new ManagementKeyError('version_conflict', `management key ${keyId} kept changing; gave up after ${err.attempts} attempts`),
+    });
+  }
+
+  private async writeRow(done: Decided): Promise<ManagementKeyRecord> {
+    await this.repo.upsert(done.state, done.version);
+    const row = await this.repo.findById(done.state.keyId);
+    if (!row) throw new Error(`management_keys row of ${done.state.keyId} is missing right after its upsert`);
+    return row;
+  }
+
+  private async load(keyId: string): Promise<Decided> {
+    let state = initialManagementKeyState();
+    let version = 0n;
+    for (const e of await this.store.readStream(managementKeyStream(keyId))) {
+      state = evolveManagementKey(state, decodeManagementKeyEvent(e.type, e.data));
+      version = e.streamVersion;
+    }
+    return { state, version };
+  }
+}
