@@ -73,6 +73,8 @@ export type UserEvent =
       };
     }
   | { type: 'PasswordSet'; data: { hash: Sealed } }
+  // `reason` is `audit:<auditId>`: the reason itself (free text that may name people) is sealed
+  // in the staff audit trail (src/audit), never written here in clear.
   | { type: 'RoleGranted'; data: { role: StaffRole; by: string; reason: string } }
   | { type: 'RoleRevoked'; data: { role: StaffRole; by: string; reason: string } };
 
