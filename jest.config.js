@@ -1,4 +1,4 @@
-const ESM_PACKAGES = ['@fastify/cookie', 'cookie', '@fastify/static', 'content-disposition', 'openid-client', 'oauth4webapi', 'jose'];
+const ESM_PACKAGES = ['openid-client', 'oauth4webapi', 'jose'];
 
 /** One jest run for every tier: unit (pure), integration (real Postgres/Redis), e2e (booted app). */
 module.exports = {
