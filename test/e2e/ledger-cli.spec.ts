@@ -109,7 +109,7 @@ describe('tollgate ledger … (built CLI, real Postgres)', () => {
     expectOneErrorLine(await tollgate('balance', '--account', account, '--as-of', '2026-02-30'), /--as-of/);
     expectOneErrorLine(await tollgate('balance', '--account', randomUUID()), /account_not_found/);
     expectOneErrorLine(await tollgate('export', '--from', '2026-01-02', '--to', '2026-01-01'), /--from must be before --to/);
-    expectOneErrorLine(await tollgate('export', '--from', '2026-01-01', '--to', '2026-01-02', '--format', 'xml'), /--format: must be csv or jsonl/);
+    expectOneErrorLine(await tollgate('export', '--from', '2026-01-01', '--to', '2026-01-02', '--format', 'xml'), /--format: must be csv, jsonl or hledger/);
     expectOneErrorLine(await tollgate('trial-balance', '--as-of', 'soon'), /--as-of/);
   });
 });

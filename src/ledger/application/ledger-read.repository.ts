@@ -82,6 +82,22 @@ export class LedgerReadRepository {
     return { asOf: asOf ?? null, lines, total: lines.reduce((t, l) => t + l.balance, 0n) };
   }
 
+  /** Each ledger account's balance from the events strictly before an instant: an export's opening balances. */
+  async balancesBefore(before: Date): Promise<TrialBalanceLine[]> {
+    const { rows } = await this.pool.query<{ ledger_account: string; balance: string }>(
+      `SELECT ledger_account, sum(amount)::text AS balance FROM rm_account_entries.entries
+        WHERE occurred_at < $1 GROUP BY ledger_account ORDER BY ledger_account`,
+      [before],
+    );
+    return rows.map((r) => ({ ledgerAccount: r.ledger_account, balance: microsFromDb(r.balance) }));
+  }
+
+  /** When the first posting occurred (null for an empty ledger): where an export starts by default. */
+  async firstPostingAt(): Promise<Date | null> {
+    const { rows } = await this.pool.query<{ first: Date | null }>('SELECT min(occurred_at) AS first FROM rm_account_entries.entries');
+    return rows[0].first;
+  }
+
   /** Every posting that occurred in [from, to), in log order, a page at a time (keyset, never all in memory). */
   async *postings(from: Date, to: Date, pageSize = 5000): AsyncGenerator<PostingRow[]> {
     let after: [string, string, string] = ['-1', '-1', ''];

@@ -9,11 +9,12 @@ import { LedgerReadRepository, PostingRow } from '../application/ledger-read.rep
 import { ReadModels } from '../application/read-models';
 import { formatCredits } from '../../shared/money';
 import { instant } from './ledger-cli-options';
+import { HledgerTransactions, journalHeader, openingTransaction } from './hledger-journal';
 
 const options = z.object({
-  from: instant,
-  to: instant,
-  format: z.enum(['csv', 'jsonl'], { error: 'must be csv or jsonl' }).default('csv'),
+  from: instant.optional(),
+  to: instant.optional(),
+  format: z.enum(['csv', 'jsonl', 'hledger'], { error: 'must be csv, jsonl or hledger' }).default('csv'),
   output: z.string().trim().min(1).optional(),
 });
 
@@ -36,11 +37,12 @@ function line(format: 'csv' | 'jsonl', r: PostingRow): string {
 }
 
 /**
- * `tollgate ledger export --from --to --format csv|jsonl [--output FILE]`: every posting that
- * occurred in [from, to), in log order, as exact decimal credits. Streams page by page with
- * backpressure, so any length of history exports in constant memory.
+ * `tollgate ledger export [--from] [--to] --format csv|jsonl|hledger [--output FILE]`: every
+ * posting that occurred in [from, to) (by default from the first event to now), in log order,
+ * as exact decimal credits; hledger adds the opening balances before `from`. Streams page by
+ * page with backpressure, so any length of history exports in constant memory.
  */
-@SubCommand({ name: 'export', description: 'every posting in a period, as CSV or JSON lines (streamed)' })
+@SubCommand({ name: 'export', description: 'every posting in a period, as CSV, JSON lines or an hledger journal (streamed)' })
 export class LedgerExportCommand extends CommandRunner {
   constructor(
     private readonly readModels: ReadModels,
@@ -50,17 +52,28 @@ export class LedgerExportCommand extends CommandRunner {
   }
 
   async run(_args: string[], raw: Record<string, unknown>): Promise<void> {
-    const { from, to, format, output } = parseOptions(options, raw);
-    if (from >= to) throw new UsageError('--from must be before --to');
+    const given = parseOptions(options, raw);
+    const { format, output } = given;
+    const to = given.to ?? new Date();
+    if (given.from && given.from >= to) throw new UsageError('--from must be before --to');
     await this.readModels.bringUpToDate();
+    const first = await this.reads.firstPostingAt();
+    // With no postings (or none before `to`) the default window is empty: [to, to).
+    const from = given.from ?? (first && first < to ? first : to);
     const out: Writable = output ? createWriteStream(output, { flags: 'wx' }) : process.stdout;
     if (output) await once(out, 'open');
     let rows = 0;
+    const journal = format === 'hledger' ? new HledgerTransactions() : null;
     if (format === 'csv') await write(out, `${CSV_HEADER}\n`);
+    if (journal) {
+      const opening = first && first < from ? openingTransaction(from, await this.reads.balancesBefore(from)) : '';
+      await write(out, journalHeader(from, to) + opening);
+    }
     for await (const page of this.reads.postings(from, to)) {
-      await write(out, page.map((r) => line(format, r)).join(''));
+      await write(out, journal ? journal.page(page) : page.map((r) => line(format as 'csv' | 'jsonl', r)).join(''));
       rows += page.length;
     }
+    if (journal) await write(out, journal.end());
     if (output) {
       out.end();
       await once(out, 'finish');
@@ -68,17 +81,17 @@ export class LedgerExportCommand extends CommandRunner {
     }
   }
 
-  @Option({ flags: '--from <instant>', description: 'start, inclusive (ISO 8601)', required: true })
+  @Option({ flags: '--from <instant>', description: 'start, inclusive (ISO 8601; default the first event)' })
   parseFrom(v: string): string {
     return v;
   }
 
-  @Option({ flags: '--to <instant>', description: 'end, exclusive (ISO 8601)', required: true })
+  @Option({ flags: '--to <instant>', description: 'end, exclusive (ISO 8601; default now)' })
   parseTo(v: string): string {
     return v;
   }
 
-  @Option({ flags: '--format <csv|jsonl>', description: 'output format (default csv)' })
+  @Option({ flags: '--format <csv|jsonl|hledger>', description: 'output format (default csv)' })
   parseFormat(v: string): string {
     return v;
   }
