@@ -10,8 +10,8 @@ import { formatCredits } from '../../shared/money';
 
 export const HLEDGER_COMMODITY = 'CR';
 
-/** hledger ends an account name at two spaces or a tab: whitespace in an id becomes `_`. */
-export const hledgerAccount = (ledgerAccount: string): string => ledgerAccount.replace(/\s/g, '_');
+/** hledger ends an account name at two spaces, a tab or a line end: those become `_` (one space stays). */
+export const hledgerAccount = (ledgerAccount: string): string => ledgerAccount.replace(/[^\S ]| {2,}/g, (m) => '_'.repeat(m.length));
 
 const amount = (micros: bigint) => `${formatCredits(micros)} ${HLEDGER_COMMODITY}`;
 const posting = (account: string, micros: bigint) => `    ${hledgerAccount(account)}  ${amount(micros)}\n`;
