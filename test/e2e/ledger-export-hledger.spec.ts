@@ -47,6 +47,7 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
   let store: PostgresEventStore;
   const alice = randomUUID();
   const bob = randomUUID();
+  const carol = `carol; (x) é ${randomUUID()}`; // characters hledger must take as part of the name
   let gap1: string; // between alice's purchase and the rest
   let gap2: string; // after everything
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-hledger-'));
@@ -70,7 +71,7 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
     expect(hledger(file, 'check')).toMatchObject({ code: 0, stderr: '' });
     const fromHledger = hledgerBalances(file);
     expect(fromHledger).toEqual(await trialBalance(asOf));
-    for (const account of [alice, bob]) {
+    for (const account of [alice, bob, carol]) {
       const b = await tollgate('balance', '--account', account, '--as-of', asOf, '--json');
       const { available, held } = JSON.parse(b.stdout) as { available: string; held: string };
       expect(fromHledger.get(`user:${account}:available`) ?? 0n).toBe(parseCredits(available));
@@ -96,6 +97,8 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
     await ledger.execute(alice, { type: 'PlaceHold', data: { holdId, amount: 3_000_000n, expiresAt: new Date(Date.now() + 60_000).toISOString() } });
     await ledger.execute(alice, { type: 'SettleHold', data: { holdId, amount: 1_234_567n, upstreamCost: 1_000_000n } });
     await ledger.execute(bob, { type: 'PlaceHold', data: { holdId: randomUUID(), amount: 500_000n, expiresAt: new Date(Date.now() + 60_000).toISOString() } });
+    await ledger.execute(carol, { type: 'OpenAccount', data: { accountId: carol } });
+    await ledger.execute(carol, { type: 'PurchaseCredits', data: { paymentId: 'pi_3', amount: 1n } });
     await pause();
     gap2 = new Date().toISOString();
   }, 180_000);
@@ -109,11 +112,12 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
     const text = readFileSync(file, 'utf8');
     expect(text).not.toMatch(/opening balances/);
     const heads = text.split('\n').filter((l) => /^\d{4}-\d{2}-\d{2} /.test(l));
-    expect(heads.map((h) => h.split(' ')[1])).toEqual(['CreditsPurchased', 'CreditsPurchased', 'HoldPlaced', 'HoldSettled', 'HoldPlaced']);
+    expect(heads.map((h) => h.split(' ')[1])).toEqual(['CreditsPurchased', 'CreditsPurchased', 'HoldPlaced', 'HoldSettled', 'HoldPlaced', 'CreditsPurchased']);
     for (const h of heads) expect(h).toMatch(/^(\d{4}-\d{2}-\d{2}) \w+ {2}; at:\1T\d{2}:\d{2}:\d{2}\.\d{3}Z, event:[0-9a-f-]{36}$/);
     expect(text).toContain(`    stripe:clearing  -20.000000 CR\n    user:${alice}:available  20.000000 CR\n`);
     expect(text).toMatch(/ {4}upstream:payable {2}1\.000000 CR\n/);
     expect(text).toMatch(/ {4}revenue {2}0\.234567 CR\n/);
+    expect(text).toContain(`    user:${carol}:available  0.000001 CR\n`);
     await expectMatchesLedger(file, gap2);
     // Both bounds default (the first event to now): the same transactions.
     const dflt = await journal('default.journal');
@@ -124,7 +128,7 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
     const file = await journal('later.journal', '--from', gap1, '--to', gap2);
     const text = readFileSync(file, 'utf8');
     expect(text).toContain(`${gap1.slice(0, 10)} opening balances  ; at:${gap1}, opening:\n    stripe:clearing  -20.000000 CR\n    user:${alice}:available  20.000000 CR\n\n`);
-    expect(text.match(/^\d{4}-\d{2}-\d{2} CreditsPurchased/gm)).toHaveLength(1); // bob's only
+    expect(text.match(/^\d{4}-\d{2}-\d{2} CreditsPurchased/gm)).toHaveLength(2); // bob's and carol's, not alice's (now an opening balance)
     await expectMatchesLedger(file, gap2);
   });
 
