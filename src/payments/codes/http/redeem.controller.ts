@@ -4,10 +4,11 @@
  * route tells nobody which codes exist; an expired code says so (`code_expired`), since only
  * a real code can be expired. Limited per account and per client address, by the hour, in Redis.
  */
-import { Body, Controller, HttpCode, Logger, Post, Req } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Logger, Post, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { APP_CONFIG, AppConfig } from '../../../config/config';
 import { AccountApi, CurrentPrincipal } from '../../../auth/http/account-guard';
 import { Principal } from '../../../auth/http/principal';
 import { LimitsStoreDown, MagicLinkLimiter } from '../../../auth/magic-link/magic-link-limiter';
@@ -17,9 +18,6 @@ import { ApiErrors, jsonSchema } from '../../../platform/http/openapi';
 import { parseWith } from '../../../platform/http/validation';
 import { formatCredits } from '../../../shared/money';
 import { CodesService } from '../application/codes.service';
-
-export const REDEEM_PER_ACCOUNT_PER_HOUR = 10;
-export const REDEEM_PER_CLIENT_PER_HOUR = 30;
 
 const redeemBody = z.object({ code: z.string().min(1).max(64) }).strict();
 const redeemAnswer = z.object({ amount: z.string(), available: z.string() });
@@ -34,6 +32,7 @@ export class RedeemController {
     private readonly codes: CodesService,
     private readonly limiter: MagicLinkLimiter,
     private readonly box: SecretBox,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Post('redeem')
@@ -46,8 +45,8 @@ export class RedeemController {
     let admission;
     try {
       admission = await this.limiter.admit([
-        { id: `redeem-account:${me.accountId}`, limit: REDEEM_PER_ACCOUNT_PER_HOUR },
-        { id: `redeem-client:${this.box.lookupHash('redeem client', request.ip)}`, limit: REDEEM_PER_CLIENT_PER_HOUR },
+        { id: `redeem-account:${me.accountId}`, limit: this.config.REDEEM_PER_ACCOUNT_PER_HOUR },
+        { id: `redeem-client:${this.box.lookupHash('redeem client', request.ip)}`, limit: this.config.REDEEM_PER_CLIENT_PER_HOUR },
       ]);
     } catch (err) {
       if (!(err instanceof LimitsStoreDown)) throw err;
