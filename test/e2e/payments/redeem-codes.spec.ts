@@ -4,6 +4,8 @@
  * the machine's Postgres and Redis. Single use under concurrency, one code per account per
  * batch, refusals that credit nothing, codes never stored or logged in clear, the rate limit.
  */
+import { EVENT_STORE, EventStore } from '../../../src/platform/event-store/event-store.port';
+import { deterministicId } from '../../../src/shared/ids';
 import { CodesService } from '../../../src/payments/codes/application/codes.service';
 import { codeHash, normaliseCode } from '../../../src/payments/codes/domain/codes';
 import { signedIn } from '../../support/account-client';
@@ -117,6 +119,23 @@ describe('redemption codes (booted app, built CLI, real Postgres and Redis)', ()
     expect(await gw.available(person.accountId)).toBe(before);
     // The other code of the half-revoked batch still works.
     expect((await redeem(person, revokedCode.codes[1])).status).toBe(200);
+  }, 60_000);
+
+  it('a claim left without its grant (a crash between them) is completed by the retry, once', async () => {
+    const person = await signedIn(gw);
+    const before = await gw.available(person.accountId);
+    const { batchId, codes } = await issue('--amount', '3', '--count', '1');
+    const hash = codeHash(normaliseCode(codes[0]) as string);
+    const store = gw.app.get<EventStore>(EVENT_STORE);
+    // What redeem() appends first, as if the process died right after it.
+    await store.append(`redemption-${hash}`, [{ id: deterministicId(`redeemed:${hash}`), type: 'CodeRedeemed', data: { hash, batchId, accountId: person.accountId } }], { expectedVersion: 0n });
+    expect(await gw.available(person.accountId)).toBe(before);
+    const other = await signedIn(gw);
+    expect((await redeem(other, codes[0])).status).toBe(400);
+    const retried = await Promise.all([redeem(person, codes[0]), redeem(person, codes[0])]);
+    expect(retried.map((r) => r.status)).toEqual([200, 200]);
+    expect(await gw.available(person.accountId)).toBe(before + 3_000_000n);
+    expect(await gw.available(other.accountId)).toBe(0n);
   }, 60_000);
 
   it('never stores or logs a code in clear', async () => {
