@@ -138,6 +138,26 @@ describe('redemption codes (booted app, built CLI, real Postgres and Redis)', ()
     expect(await gw.available(other.accountId)).toBe(0n);
   }, 60_000);
 
+  it('a write from another site or without the CSRF token is refused and credits nothing', async () => {
+    const person = await signedIn(gw);
+    const { codes } = await issue('--amount', '1', '--count', '1');
+    const cross = await person.fetch('/api/billing/redeem', { method: 'POST', body: { code: codes[0] }, headers: { origin: 'https://evil.example' } });
+    expect(cross.status).toBe(403);
+    const noToken = await person.fetch('/api/billing/redeem', { method: 'POST', body: { code: codes[0] }, headers: { 'x-csrf-token': 'forged' } });
+    expect(noToken.status).toBe(403);
+    const signedOut = await fetch(`${gw.url}/api/billing/redeem`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: codes[0] }) });
+    expect(signedOut.status).toBe(401);
+    expect(await gw.available(person.accountId)).toBe(0n);
+    expect((await redeem(person, codes[0])).status).toBe(200);
+  }, 60_000);
+
+  it('the route is in the OpenAPI document with its error codes', async () => {
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const op = doc.paths['/api/billing/redeem']?.post;
+    expect(op).toBeDefined();
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '409', '429']));
+  });
+
   it('never stores or logs a code in clear', async () => {
     const person = await signedIn(gw);
     const { codes } = await issue('--amount', '1', '--count', '1');

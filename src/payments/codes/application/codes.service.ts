@@ -85,11 +85,13 @@ export class CodesService {
       reason: input.reason,
       details: { batchId, count: input.count, amount: input.amount.toString() },
     });
+    // The lookup rows first: a crash before the event leaves rows of a batch that does not
+    // exist (its codes answer code_invalid), never an issued code that cannot be found.
+    await this.index(batchId, hashes);
     const data: CodeBatchIssuedData = { batchId, amount: input.amount.toString(), hashes, expiresAt: input.expiresAt?.toISOString() ?? null, prefix: input.prefix };
     await this.store.append(batchStream(batchId), [{ id: randomUUID(), type: 'CodeBatchIssued', data: { ...data }, metadata: { actor: input.actor } }], {
       expectedVersion: 'no_stream',
     });
-    await this.index(batchId, hashes);
     return { batchId, codes: list };
   }
 
