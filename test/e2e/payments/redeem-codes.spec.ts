@@ -151,6 +151,19 @@ describe('redemption codes (booted app, built CLI, real Postgres and Redis)', ()
     expect((await redeem(person, codes[0])).status).toBe(200);
   }, 60_000);
 
+  it('a management key of the account redeems for that account', async () => {
+    const person = await signedIn(gw);
+    const made = (await (await person.fetch('/api/management-keys', { method: 'POST', body: { name: 'billing script' } })).json()) as { secret: string };
+    const { codes } = await issue('--amount', '4', '--count', '1');
+    const res = await fetch(`${gw.url}/api/billing/redeem`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${made.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ code: codes[0] }),
+    });
+    expect(res.status).toBe(200);
+    expect(await gw.available(person.accountId)).toBe(4_000_000n);
+  }, 60_000);
+
   it('the route is in the OpenAPI document with its error codes', async () => {
     const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
     const op = doc.paths['/api/billing/redeem']?.post;
