@@ -103,6 +103,13 @@ describe('redemption codes (booted app, built CLI, real Postgres and Redis)', ()
     const revokedBatch = await issue('--amount', '1', '--count', '1');
     expect((await tollgate('revoke', '--code', revokedCode.codes[0], '--reason', 'leaked')).code).toBe(0);
     expect((await tollgate('revoke', '--batch', revokedBatch.batchId)).code).toBe(0);
+    const both = await tollgate('revoke', '--code', revokedCode.codes[1], '--batch', revokedCode.batchId);
+    expectOneErrorLine(both);
+    expect(both.code).toBe(2);
+    expect((await gw.db.pool.query("SELECT 1 FROM staff_audit WHERE action = 'codes.revoke' AND details->>'batchId' = ANY($1)", [[revokedCode.batchId, revokedBatch.batchId]])).rowCount).toBe(2);
+    const listed = (JSON.parse((await tollgate('list', '--json')).stdout) as { batches: { batchId: string; revoked: boolean; revokedCodes: number }[] }).batches;
+    expect(listed.find((b) => b.batchId === revokedCode.batchId)).toMatchObject({ revoked: false, revokedCodes: 1 });
+    expect(listed.find((b) => b.batchId === revokedBatch.batchId)).toMatchObject({ revoked: true });
     await new Promise((r) => setTimeout(r, 1600));
     const expired = await redeem(person, expiring.codes[0]);
     expect([expired.status, await errorCode(expired)]).toEqual([400, 'code_expired']);
@@ -173,8 +180,10 @@ describe('redemption codes (booted app, built CLI, real Postgres and Redis)', ()
 
   it('never stores or logs a code in clear', async () => {
     const person = await signedIn(gw);
-    const { codes } = await issue('--amount', '1', '--count', '1');
+    const { batchId, codes } = await issue('--amount', '1', '--count', '1');
     expect((await redeem(person, codes[0])).status).toBe(200);
+    const listed = (JSON.parse((await tollgate('list', '--json')).stdout) as { batches: { batchId: string; redeemed: number }[] }).batches;
+    expect(listed.find((b) => b.batchId === batchId)).toMatchObject({ redeemed: 1 });
     const bare = normaliseCode(codes[0]) as string;
     const { rows } = await gw.db.pool.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM events WHERE data::text ILIKE '%' || $1 || '%' OR data::text ILIKE '%' || $2 || '%' OR metadata::text ILIKE '%' || $1 || '%'",
