@@ -18,6 +18,7 @@ import { OAUTH_CONTEXT } from './auth/oauth/oauth.context';
 import { PASSKEYS_CONTEXT } from './auth/passkeys/passkeys.context';
 import { MAIL_CONTEXT } from './mail/mail.context';
 import { USAGE_API_CONTEXT } from './usage-api/usage-api.context';
+import { PAYMENTS_CONTEXT } from './payments/payments.context';
 
 export const CONTEXTS: readonly ContextModules[] = [
   ACCOUNTS_CONTEXT,
@@ -34,6 +35,7 @@ export const CONTEXTS: readonly ContextModules[] = [
   AUDIT_CONTEXT,
   MAIL_CONTEXT,
   USAGE_API_CONTEXT,
+  PAYMENTS_CONTEXT,
 ];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';

@@ -159,6 +159,9 @@ const schema = z.object({
   MAGIC_LINK_TTL_SECONDS: intFrom(60, 3_600).default(900),
   MAGIC_LINK_PER_ADDRESS_PER_HOUR: intFrom(1, 10_000).default(5),
   MAGIC_LINK_PER_CLIENT_PER_HOUR: intFrom(1, 100_000).default(30),
+  // Redemption codes (POST /api/billing/redeem): attempts per account and per client address per hour.
+  REDEEM_PER_ACCOUNT_PER_HOUR: intFrom(1, 100_000).default(10),
+  REDEEM_PER_CLIENT_PER_HOUR: intFrom(1, 100_000).default(30),
   // OAuth / OpenID Connect. A provider is on when its client id and secret are set.
   GOOGLE_CLIENT_ID: z.string().min(1).optional(),
   GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),

@@ -47,6 +47,8 @@ describe('loadConfig', () => {
       REDIS_COMMAND_TIMEOUT_MS: 500,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       PUBLIC_URL: 'http://localhost:3000',
+      REDEEM_PER_ACCOUNT_PER_HOUR: 10,
+      REDEEM_PER_CLIENT_PER_HOUR: 30,
       SESSION_TTL_SECONDS: 604_800,
       MAIL_FROM: 'Tollgate <no-reply@localhost>',
       MAIL_OUTBOX_DIR: './data/outbox',

@@ -51,6 +51,11 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   insufficient_credits: 402,
   amount_out_of_range: 400,
   invalid_amount: 400,
+  // redemption codes (payments/codes)
+  code_invalid: 400,
+  code_expired: 400,
+  batch_already_redeemed: 409,
+  batch_not_found: 404,
   // sign-in links (auth/magic-link)
   invalid_token: 400,
   // shared
