@@ -22,7 +22,7 @@ import { baseEnv } from '../proxy/bench-servers';
 import { Child, cpuSeconds, startChild, stopChild } from '../proxy/processes';
 import { percentile, round } from '../proxy/load';
 import { AccountReadsRepository } from '../../src/usage-api/application/account-reads.repository';
-import { GetLoadResult, pooled, runGets } from './get-load';
+import { LoadResult, combine, runLoad } from '../proxy/load';
 import { fillRequestLog } from './request-log-fill';
 import { benchSignIn } from './bench-sign-in';
 
@@ -116,26 +116,26 @@ async function main(): Promise<void> {
       ['requests_page', '/api/requests?limit=50'],
       ['balance', '/api/balance'],
     ];
-    for (const [, path] of routes) await runGets(`${url}${path}`, auth.headers, CONNECTIONS, WARMUP_SECONDS);
+    for (const [, path] of routes) await runLoad({ url: `${url}${path}`, method: 'GET', headers: auth.headers, connections: CONNECTIONS, seconds: WARMUP_SECONDS });
     // Short rounds taking turns, so noise from outside (the machine is shared) falls on every
     // route alike rather than on whichever ran when it struck.
-    const turns = new Map<string, GetLoadResult[]>(routes.map(([name]) => [name, []]));
+    const turns = new Map<string, LoadResult[]>(routes.map(([name]) => [name, []]));
     // The API process's own CPU per answer: unlike latency, barely moved by the machine's other load.
     const apiCpu = new Map<string, number>(routes.map(([name]) => [name, 0]));
     for (let round = 0; round < ROUNDS; round++) {
       for (let i = 0; i < routes.length; i++) {
         const [name, path] = routes[(i + round) % routes.length];
         const cpuBefore = cpuSeconds(gateway.pid) ?? 0;
-        turns.get(name)!.push(await runGets(`${url}${path}`, auth.headers, CONNECTIONS, SECONDS / ROUNDS));
+        turns.get(name)!.push(await runLoad({ url: `${url}${path}`, method: 'GET', headers: auth.headers, connections: CONNECTIONS, seconds: SECONDS / ROUNDS }));
         apiCpu.set(name, apiCpu.get(name)! + (cpuSeconds(gateway.pid) ?? 0) - cpuBefore);
       }
     }
-    const runs: Record<string, GetLoadResult> = {};
+    const runs: Record<string, LoadResult> = {};
     const cpuMs: Record<string, number> = {};
     for (const [name] of routes) {
-      const r = (runs[name] = pooled(turns.get(name)!));
+      const r = (runs[name] = combine(turns.get(name)!));
       cpuMs[name] = r.ok ? round((apiCpu.get(name)! * 1000) / r.ok, 3) : 0;
-      const bad = r.non2xx + r.errors ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors} errors` : '';
+      const bad = r.non2xx + r.errors + r.timeouts ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors + r.timeouts} errors` : '';
       log(`${name.padEnd(14)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50_ms} ms  p95 ${r.p95_ms} ms  p99 ${r.p99_ms} ms  API ${cpuMs[name]} cpu-ms/req${bad}`);
     }
     // The SQL alone, one query at a time from this process (the same repository the API uses).
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     }
     log(`SQL alone, 30 at one connection, median (ms): ${JSON.stringify(sqlMs)}; fastest (ms): ${JSON.stringify(sqlMinMs)}`);
 
-    const errors = Object.values(runs).reduce((n, r) => n + r.non2xx + r.errors, 0);
+    const errors = Object.values(runs).reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0);
     const p95s = Object.values(runs).map((r) => r.p95_ms);
     const result: Record<string, unknown> = {};
     for (const [name, r] of Object.entries(runs)) {

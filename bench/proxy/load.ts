@@ -8,7 +8,9 @@ import autocannon from 'autocannon';
 export interface LoadSpec {
   url: string; // the full URL, path included
   headers: Record<string, string>;
-  body: string;
+  /** Default POST (the proxy's requests); GET for the account API's reads (no body). */
+  method?: 'GET' | 'POST';
+  body?: string;
   connections: number;
   seconds: number;
 }
@@ -25,6 +27,7 @@ export interface LoadResult {
   statuses: Record<string, number>;
   /** Latency of 2xx answers, first byte of the request to the last of the answer, in ms. */
   p50_ms: number;
+  p95_ms: number;
   p99_ms: number;
   seconds: number;
   /** Every 2xx latency, sorted (to merge runs). */
@@ -47,6 +50,7 @@ function summary(ok: number, non2xx: number, errors: number, timeouts: number, s
     timeouts,
     statuses,
     p50_ms: round(percentile(sorted, 50), 3),
+    p95_ms: round(percentile(sorted, 95), 3),
     p99_ms: round(percentile(sorted, 99), 3),
     seconds: round(seconds, 2),
     latencies: sorted,
@@ -75,7 +79,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     const instance = autocannon(
       {
         url: spec.url,
-        method: 'POST',
+        method: spec.method ?? 'POST',
         headers: spec.headers,
         body: spec.body,
         connections: spec.connections,
