@@ -21,6 +21,17 @@ function rowOf(e: LedgerEvent): Row | null {
       return { kind: 'grant', amount: e.data.amount, reference: e.data.grantId, reason: e.data.reason };
     case 'CreditsRefunded':
       return { kind: 'refund', amount: -e.data.amount, reference: e.data.refundId, reason: e.data.reason };
+    // Money set aside and given back: what the account's available balance saw.
+    case 'CreditsFrozen':
+      return { kind: 'frozen', amount: -e.data.amount, reference: e.data.freezeId, reason: e.data.reason };
+    case 'FreezeReleased':
+      return { kind: 'freeze_released', amount: e.data.amount, reference: e.data.freezeId, reason: e.data.reason };
+    case 'DisputeOpened':
+      return { kind: 'dispute_opened', amount: -e.data.frozen, reference: e.data.disputeId, reason: `payment ${e.data.paymentId} disputed` };
+    case 'DisputeWon':
+      return { kind: 'dispute_won', amount: e.data.released, reference: e.data.disputeId, reason: `payment ${e.data.paymentId}` };
+    case 'DisputeLost':
+      return e.data.owed > 0n ? { kind: 'receivable', amount: -e.data.owed, reference: e.data.disputeId, reason: `dispute of ${e.data.paymentId} lost` } : null;
     case 'Adjusted':
       return { kind: 'adjustment', amount: e.data.amount, reference: e.data.adjustmentId, reason: e.data.reason };
     // A debt from a late settle, and its repayment from the credit (or released hold) named: the

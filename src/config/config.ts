@@ -37,6 +37,33 @@ const addressList = z
 
 const OIDC_NAME = /^[a-z0-9-]{1,32}$/;
 
+const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const evmAddress = z.string().regex(EVM_ADDRESS, 'must be an address: 0x and 40 hex digits').transform((v) => v.toLowerCase());
+
+/** `SYMBOL:0xaddress,…`: the token contracts a chain accepts payments in (only these count). */
+const tokenList = z
+  .string()
+  .transform((v, ctx) => {
+    const tokens: Array<{ symbol: string; address: string }> = [];
+    for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const [symbol, address, ...rest] = item.split(':');
+      if (rest.length > 0 || !/^[A-Z0-9]{2,10}$/.test(symbol ?? '') || !EVM_ADDRESS.test(address ?? '')) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not SYMBOL:0xaddress (symbol in capitals, 40 hex digits)` });
+        return z.NEVER;
+      }
+      tokens.push({ symbol, address: address.toLowerCase() });
+    }
+    return tokens;
+  });
+
+// The official contracts (6 decimals each), checked against the issuers' own pages: Circle's USDC
+// on Ethereum and on Base, Tether's USDT on Ethereum (Tether issues no native USDT on Base).
+export const DEFAULT_TOKENS_ETHEREUM = 'USDC:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48,USDT:0xdAC17F958D2ee523a2206206994597C13D831ec7';
+export const DEFAULT_TOKENS_BASE = 'USDC:0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913';
+
+export const CHAIN_IDS = { ethereum: 1, base: 8453 } as const;
+export type ChainName = keyof typeof CHAIN_IDS;
+
 /** OIDC_PROVIDERS: a JSON list of issuers for company sign-in, each with a unique URL-safe name. */
 const oidcProviders = z
   .string()
@@ -178,6 +205,28 @@ const schema = z.object({
   WEBAUTHN_RP_NAME: z.string().min(1).max(64).default('Tollgate'),
   // Email + password sign-in, off unless an operator turns it on.
   AUTH_PASSWORDS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  // Payments (issue 20). Stripe is offered when its secret key is set; STRIPE_API_URL points the
+  // SDK elsewhere (tests: a local server). Top-ups are $5 to TOPUP_MAX_USD.
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  STRIPE_API_URL: url(['http:', 'https:']).optional(),
+  TOPUP_MAX_USD: intFrom(5, 1_000_000).default(10_000),
+  // USDC/USDT. A chain is offered when it has an RPC URL and a receiving address.
+  CHAIN_ETHEREUM_RPC_URL: url(['http:', 'https:', 'ws:', 'wss:']).optional(),
+  CHAIN_BASE_RPC_URL: url(['http:', 'https:', 'ws:', 'wss:']).optional(),
+  CRYPTO_RECEIVE_ADDRESS: evmAddress.optional(),
+  CRYPTO_RECEIVE_ADDRESS_ETHEREUM: evmAddress.optional(),
+  CRYPTO_RECEIVE_ADDRESS_BASE: evmAddress.optional(),
+  CRYPTO_TOKENS_ETHEREUM: tokenList.prefault(DEFAULT_TOKENS_ETHEREUM),
+  CRYPTO_TOKENS_BASE: tokenList.prefault(DEFAULT_TOKENS_BASE),
+  // Credit a transfer once its block is `finalized` (the chain's own finality), or after N confirmations.
+  CRYPTO_FINALITY: z
+    .string()
+    .regex(/^(finalized|[1-9][0-9]{0,3})$/, "must be 'finalized' or a number of confirmations (1-9999)")
+    .default('finalized')
+    .transform((v): 'finalized' | number => (v === 'finalized' ? 'finalized' : Number(v))),
+  CRYPTO_SCAN_INTERVAL_MS: intFrom(200, 3_600_000).default(5_000),
+  CRYPTO_INTENT_TTL: intFrom(60, 7 * 86_400).default(3_600),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });
@@ -195,8 +244,29 @@ const parsed = schema.transform((c) => {
     MAIL_OUTBOX_DIR: c.MAIL_OUTBOX_DIR ?? `${c.DATA_DIR.replace(/\/+$/, '')}/outbox`,
     WEBAUTHN_RP_ID: c.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname,
     WEBAUTHN_ORIGIN: c.WEBAUTHN_ORIGIN ?? new URL(publicUrl).origin,
+    CHAINS: chainsOf(c),
   };
 });
+
+/** A chain payments are taken on: configured with an RPC URL and a receiving address. */
+export interface ChainConfig {
+  name: ChainName;
+  chainId: number;
+  rpcUrl: string;
+  receiveAddress: string; // lower case
+  tokens: Array<{ symbol: string; address: string }>; // addresses lower case
+}
+
+function chainsOf(c: z.infer<typeof schema>): ChainConfig[] {
+  const chains: ChainConfig[] = [];
+  const add = (name: ChainName, rpcUrl: string | undefined, own: string | undefined, tokens: ChainConfig['tokens']) => {
+    const receiveAddress = own ?? c.CRYPTO_RECEIVE_ADDRESS;
+    if (rpcUrl && receiveAddress && tokens.length > 0) chains.push({ name, chainId: CHAIN_IDS[name], rpcUrl, receiveAddress, tokens });
+  };
+  add('ethereum', c.CHAIN_ETHEREUM_RPC_URL, c.CRYPTO_RECEIVE_ADDRESS_ETHEREUM, c.CRYPTO_TOKENS_ETHEREUM);
+  add('base', c.CHAIN_BASE_RPC_URL, c.CRYPTO_RECEIVE_ADDRESS_BASE, c.CRYPTO_TOKENS_BASE);
+  return chains;
+}
 
 export type AppConfig = z.infer<typeof parsed>;
 

@@ -63,6 +63,16 @@ describe('loadConfig', () => {
       WEBAUTHN_ORIGIN: 'http://localhost:3000',
       WEBAUTHN_RP_NAME: 'Tollgate',
       AUTH_PASSWORDS: false,
+      TOPUP_MAX_USD: 10_000,
+      CRYPTO_TOKENS_ETHEREUM: [
+        { symbol: 'USDC', address: '0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48' },
+        { symbol: 'USDT', address: '0xdac17f958d2ee523a2206206994597c13d831ec7' },
+      ],
+      CRYPTO_TOKENS_BASE: [{ symbol: 'USDC', address: '0x833589fcd6edb6e08f4c7c32d4f71b54bda02913' }],
+      CRYPTO_FINALITY: 'finalized',
+      CRYPTO_SCAN_INTERVAL_MS: 5_000,
+      CRYPTO_INTENT_TTL: 3_600,
+      CHAINS: [],
     });
   });
 

@@ -7,13 +7,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
 import { LedgerError } from '../domain/errors';
-import { availableOf, heldOf } from '../domain/postings';
+import { availableOf, frozenOf, heldOf } from '../domain/postings';
 import { microsFromDb } from '../../shared/money';
 
 export interface AccountBalance {
   accountId: string;
   available: bigint;
   held: bigint;
+  /** Set aside for an approved refund or a dispute. */
+  frozen: bigint;
   /** Owed from late settles that available credit could not cover (repaid first from the next credit). */
   receivable: bigint;
   asOf: Date | null;
@@ -47,8 +49,8 @@ export class LedgerReadRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   async balance(accountId: string, asOf?: Date): Promise<AccountBalance> {
-    const known = await this.pool.query<{ available: bigint; held: bigint; receivable: bigint }>(
-      'SELECT available, held, receivable FROM rm_balances.balances WHERE account_id = $1',
+    const known = await this.pool.query<{ available: bigint; held: bigint; receivable: bigint; frozen: bigint }>(
+      'SELECT available, held, receivable, frozen FROM rm_balances.balances WHERE account_id = $1',
       [accountId],
     );
     if (known.rows.length === 0) throw new LedgerError('account_not_found', `no account ${accountId}`);
@@ -60,10 +62,10 @@ export class LedgerReadRepository {
          FROM rm_account_entries.entries
         WHERE (ledger_account = ANY($1::text[]) OR (ledger_account = 'receivables' AND account_id = $3)) AND occurred_at <= $2
         GROUP BY ledger_account`,
-      [[availableOf(accountId), heldOf(accountId)], asOf, accountId],
+      [[availableOf(accountId), heldOf(accountId), frozenOf(accountId)], asOf, accountId],
     );
     const of = (a: string) => microsFromDb(rows.find((r) => r.ledger_account === a)?.balance ?? 0n);
-    return { accountId, available: of(availableOf(accountId)), held: of(heldOf(accountId)), receivable: -of('receivables'), asOf };
+    return { accountId, available: of(availableOf(accountId)), held: of(heldOf(accountId)), frozen: of(frozenOf(accountId)), receivable: -of('receivables'), asOf };
   }
 
   async trialBalance(asOf?: Date): Promise<TrialBalance> {

@@ -126,12 +126,13 @@ export class LedgerVerifier {
     if (sum !== 0n) this.problem(`${where}: postings sum to ${sum}, not 0`);
     for (const p of postings) totals.set(p.account, (totals.get(p.account) ?? 0n) + p.amount);
     const next = evolve(state, event);
-    for (const [name, value] of [['available', next.available], ['held', next.held], ['receivable', next.receivable], ['lifetime purchased', next.lifetimePurchased], ['lifetime spent', next.lifetimeSpent]] as const) {
+    for (const [name, value] of [['available', next.available], ['held', next.held], ['receivable', next.receivable], ['frozen', next.frozen], ['lifetime purchased', next.lifetimePurchased], ['lifetime spent', next.lifetimeSpent]] as const) {
       if (value > MAX_MICROS) this.problem(`${where}: ${name} goes to ${formatCredits(value)}, past the ledger's bound`);
     }
     if (next.available < 0n) this.problem(`${where}: available goes to ${formatCredits(next.available)}`);
     if (next.held < 0n) this.problem(`${where}: held goes to ${formatCredits(next.held)}`);
     if (next.receivable < 0n) this.problem(`${where}: receivable goes to ${formatCredits(next.receivable)}`);
+    if (next.frozen < 0n) this.problem(`${where}: frozen goes to ${formatCredits(next.frozen)}`);
     // A credit while owing is followed, in the same append, by its ReceivableRepaid.
     const pending = this.unrepaid.get(accountId);
     if (pending && event.type !== 'ReceivableRepaid') this.problem(pending);
@@ -161,8 +162,8 @@ export class LedgerVerifier {
   }
 
   private async checkBalances(accounts: Map<string, AccountState>): Promise<void> {
-    const { rows } = await this.pool.query<{ account_id: string; available: bigint; held: bigint; receivable: bigint; lifetime_purchased: bigint; lifetime_spent: bigint; free_requests: number }>(
-      'SELECT account_id, available, held, receivable, lifetime_purchased, lifetime_spent, free_requests FROM rm_balances.balances',
+    const { rows } = await this.pool.query<{ account_id: string; available: bigint; held: bigint; frozen: bigint; receivable: bigint; lifetime_purchased: bigint; lifetime_spent: bigint; free_requests: number }>(
+      'SELECT account_id, available, held, frozen, receivable, lifetime_purchased, lifetime_spent, free_requests FROM rm_balances.balances',
     );
     const seen = new Set<string>();
     for (const r of rows) {
@@ -175,6 +176,7 @@ export class LedgerVerifier {
       const pairs: Array<[string, bigint | number, bigint | number]> = [
         ['available', r.available, s.available],
         ['held', r.held, s.held],
+        ['frozen', r.frozen, s.frozen],
         ['receivable', r.receivable, s.receivable],
         ['lifetime_purchased', r.lifetime_purchased, s.lifetimePurchased],
         ['lifetime_spent', r.lifetime_spent, s.lifetimeSpent],

@@ -77,6 +77,10 @@ const STATE_DEPENDENT: ReadonlySet<LedgerErrorCode> = new Set<LedgerErrorCode>([
   'no_free_requests',
   'hold_not_open',
   'hold_not_expired',
+  'account_suspended',
+  'refund_exceeds_unspent',
+  'freeze_not_open',
+  'dispute_not_open',
 ]);
 
 const RESOLUTION_EVENT: Partial<Record<AccountCommand['type'], LedgerEvent['type']>> = {

@@ -34,16 +34,18 @@ export class LedgerBalanceCommand extends CommandRunner {
         `as of      ${when}`,
         `available  ${formatCredits(b.available)}`,
         `held       ${formatCredits(b.held)}`,
+        `frozen     ${formatCredits(b.frozen)}`,
         `owed       ${formatCredits(b.receivable)}`,
-        `total      ${formatCredits(b.available + b.held - b.receivable)}`,
+        `total      ${formatCredits(b.available + b.held + b.frozen - b.receivable)}`,
       ].join('\n'),
       {
         accountId: account,
         asOf: asOf?.toISOString() ?? null,
         available: formatCredits(b.available),
         held: formatCredits(b.held),
+        frozen: formatCredits(b.frozen),
         receivable: formatCredits(b.receivable),
-        total: formatCredits(b.available + b.held - b.receivable),
+        total: formatCredits(b.available + b.held + b.frozen - b.receivable),
       },
     );
   }

@@ -19,16 +19,23 @@
  * - expired holds are remembered for LATE_SETTLE_WINDOW_MS after their expiry, and at most
  *   MAX_REMEMBERED_EXPIRED_HOLDS of them per account, so the state stays bounded; a settle later
  *   than that is refused with late_settle_window_passed.
+ * - money set aside (a freeze for an approved refund, a dispute) is `frozen`: out of available,
+ *   not spendable, until released or gone; a refund of a purchase never exceeds its unspent part
+ *   (the attribution rule of funds.ts: promotional credit is spent first, then purchases oldest
+ *   first), nor what is available;
+ * - while a dispute is open for more than it could freeze, or a lost dispute is still owed, the
+ *   account is suspended: PlaceHold and UseFreeRequest are refused (account_suspended).
  * Idempotency across retries is the event store's job: event ids derive from the command's
  * key (see eventIdFor), so a retried command re-appends the same ids and is answered "exists".
  */
 import { LedgerEvent, UsageFigures } from './events';
 import { LedgerError } from './errors';
-import { MAX_CREDITS_TEXT, MAX_MICROS, Micros, withinBound } from '../../shared/money';
+import { MAX_CREDITS_TEXT, MAX_MICROS, Micros, formatCredits, withinBound } from '../../shared/money';
 import { assertNever } from '../../shared/assert-never';
 import { ExpiredHold, ExpiredHolds } from './expired-holds';
+import { Funds } from './funds';
 
-export { ExpiredHolds };
+export { ExpiredHolds, Funds };
 export type { ExpiredHold };
 
 export interface OpenHold {
@@ -51,6 +58,20 @@ export const LATE_SETTLE_WINDOW_MS = 7 * 24 * 3_600_000;
  */
 export const MAX_REMEMBERED_EXPIRED_HOLDS = 10_000;
 
+/** Credit set aside for an approved refund request, until refunded or released. */
+export interface OpenFreeze {
+  paymentId: string;
+  amount: Micros;
+}
+
+/** An open dispute: what is disputed, what of it was frozen, and what of that the purchase's own funds covered. */
+export interface OpenDispute {
+  paymentId: string;
+  amount: Micros;
+  frozen: Micros;
+  reserved: Micros;
+}
+
 export interface AccountState {
   opened: boolean;
   available: Micros;
@@ -63,6 +84,18 @@ export interface AccountState {
   freeRequests: number;
   lifetimePurchased: Micros;
   lifetimeSpent: Micros;
+  /** Set aside: open freezes plus what open disputes froze. */
+  frozen: Micros;
+  freezes: ReadonlyMap<string, OpenFreeze>;
+  /** How each resolved freeze ended: `refunded:<refundId>` or `released`, so a retry is told from a new command. */
+  resolvedFreezes: ReadonlyMap<string, string>;
+  disputes: ReadonlyMap<string, OpenDispute>;
+  /** How each closed dispute ended ('won' or 'lost'), for the same reason. */
+  closedDisputes: ReadonlyMap<string, 'won' | 'lost'>;
+  /** What lost disputes left owing and is not repaid yet (part of `receivable`): the account is suspended meanwhile. */
+  disputeOwed: Micros;
+  /** Where the credit came from: what of each purchase is unspent (funds.ts). */
+  funds: Funds;
 }
 
 export const initialState = (): AccountState => ({
@@ -75,7 +108,21 @@ export const initialState = (): AccountState => ({
   freeRequests: 0,
   lifetimePurchased: 0n,
   lifetimeSpent: 0n,
+  frozen: 0n,
+  freezes: new Map(),
+  resolvedFreezes: new Map(),
+  disputes: new Map(),
+  closedDisputes: new Map(),
+  disputeOwed: 0n,
+  funds: Funds.empty(),
 });
+
+/** Suspended: a dispute froze less than it disputes, or a lost one is still owed. */
+export function suspension(state: AccountState): Micros {
+  let short = state.disputeOwed;
+  for (const d of state.disputes.values()) short += d.amount - d.frozen;
+  return short;
+}
 
 export type AccountCommand =
   | { type: 'OpenAccount'; data: { accountId: string; ownerId?: string | null; freeRequests?: number } }
@@ -96,8 +143,18 @@ export type AccountCommand =
   | { type: 'ExtendHold'; data: { holdId: string; expiresAt: string } }
   | { type: 'VoidHold'; data: { holdId: string; reason: string } }
   | { type: 'ExpireHold'; data: { holdId: string } }
-  | { type: 'RefundCredits'; data: { refundId: string; amount: Micros; reason: string } }
-  | { type: 'Adjust'; data: { adjustmentId: string; amount: Micros; reason: string } };
+  // A refund: from available (at most what is available); of a purchase (`paymentId`: at most
+  // its unspent part); from a freeze (`freezeId`: its whole amount); or, `allowOwed` (a refund
+  // Stripe already made), from available as far as it goes with the rest owed.
+  | {
+      type: 'RefundCredits';
+      data: { refundId: string; amount: Micros; reason: string; paymentId?: string; freezeId?: string; allowOwed?: boolean };
+    }
+  | { type: 'Adjust'; data: { adjustmentId: string; amount: Micros; reason: string } }
+  | { type: 'FreezeCredits'; data: { freezeId: string; paymentId: string; amount: Micros; reason: string } }
+  | { type: 'ReleaseFreeze'; data: { freezeId: string; reason: string } }
+  | { type: 'OpenDispute'; data: { disputeId: string; paymentId: string; amount: Micros } }
+  | { type: 'CloseDispute'; data: { disputeId: string; outcome: 'won' | 'lost' } };
 
 export interface DecideContext {
   now: Date;
@@ -135,6 +192,7 @@ export function decide(command: AccountCommand, state: AccountState, ctx: Decide
     ['the available balance', next.available],
     ['the held balance', next.held],
     ['the receivable', next.receivable],
+    ['the frozen balance', next.frozen],
     ['the lifetime purchases', next.lifetimePurchased],
     ['the lifetime spending', next.lifetimeSpent],
     ['the lifetime spending and open holds', next.lifetimeSpent + next.held],
@@ -148,7 +206,7 @@ export function decide(command: AccountCommand, state: AccountState, ctx: Decide
   return events;
 }
 
-type Figures = Pick<AccountState, 'available' | 'held' | 'receivable' | 'lifetimePurchased' | 'lifetimeSpent' | 'freeRequests'>;
+type Figures = Pick<AccountState, 'available' | 'held' | 'receivable' | 'lifetimePurchased' | 'lifetimeSpent' | 'freeRequests' | 'frozen'>;
 
 /**
  * The figures evolve() would give after these events, without copying the holds map as it does:
@@ -156,7 +214,7 @@ type Figures = Pick<AccountState, 'available' | 'held' | 'receivable' | 'lifetim
  * in test/unit/ledger/account-bounds.spec.ts checks the real evolve() never passes the bound.)
  */
 export function figuresAfter(state: AccountState, events: LedgerEvent[]): Figures {
-  const f: Figures = { available: state.available, held: state.held, receivable: state.receivable, lifetimePurchased: state.lifetimePurchased, lifetimeSpent: state.lifetimeSpent, freeRequests: state.freeRequests };
+  const f: Figures = { available: state.available, held: state.held, receivable: state.receivable, lifetimePurchased: state.lifetimePurchased, lifetimeSpent: state.lifetimeSpent, freeRequests: state.freeRequests, frozen: state.frozen };
   for (const e of events) {
     switch (e.type) {
       case 'CreditsPurchased':
@@ -169,7 +227,31 @@ export function figuresAfter(state: AccountState, events: LedgerEvent[]): Figure
         f.available += e.data.amount;
         break;
       case 'CreditsRefunded':
+        if (e.data.freezeId !== undefined) f.frozen -= e.data.amount;
+        else {
+          f.available -= e.data.amount - (e.data.owed ?? 0n);
+          f.receivable += e.data.owed ?? 0n;
+        }
+        break;
+      case 'CreditsFrozen':
         f.available -= e.data.amount;
+        f.frozen += e.data.amount;
+        break;
+      case 'FreezeReleased':
+        f.available += e.data.amount;
+        f.frozen -= e.data.amount;
+        break;
+      case 'DisputeOpened':
+        f.available -= e.data.frozen;
+        f.frozen += e.data.frozen;
+        break;
+      case 'DisputeWon':
+        f.available += e.data.released;
+        f.frozen -= e.data.released;
+        break;
+      case 'DisputeLost':
+        f.frozen -= e.data.fromFrozen;
+        f.receivable += e.data.owed;
         break;
       case 'HoldPlaced':
         f.available -= e.data.amount;
@@ -252,6 +334,7 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
       nonNegativeInt(command.data.count, 'count');
       return [{ type: 'FreeRequestsGranted', data: command.data }];
     case 'UseFreeRequest':
+      refuseWhenSuspended(state);
       if (state.freeRequests <= 0) throw new LedgerError('no_free_requests', 'no free requests left');
       return [{ type: 'FreeRequestUsed', data: command.data }];
     case 'PlaceHold': {
@@ -264,6 +347,7 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
         if (open.amount === amount) return []; // the same hold placed again: a retry
         throw new LedgerError('idempotency_conflict', `hold ${holdId} is already placed for another amount`);
       }
+      refuseWhenSuspended(state);
       if (amount > state.available) {
         throw new LedgerError('insufficient_credits', 'not enough credits for this request', {
           available: state.available,
@@ -308,15 +392,65 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
       return [{ type: 'HoldExpired', data: { holdId: command.data.holdId, amount: hold.amount } }];
     }
     case 'RefundCredits':
-      positive(command.data.amount);
-      requireReason(command.data.reason);
-      if (command.data.amount > state.available) {
-        throw new LedgerError('insufficient_credits', 'cannot refund more than the available balance', {
-          available: state.available,
-          needed: command.data.amount,
+      return decideRefund(command.data, state);
+    case 'FreezeCredits': {
+      const { freezeId, paymentId, amount, reason } = command.data;
+      positive(amount);
+      requireReason(reason);
+      const open = state.freezes.get(freezeId);
+      if (open) {
+        if (open.amount === amount && open.paymentId === paymentId) return []; // a retry
+        throw new LedgerError('idempotency_conflict', `freeze ${freezeId} is already placed for another amount or payment`);
+      }
+      if (state.resolvedFreezes.has(freezeId)) return []; // placed and resolved already: a late retry
+      const unspent = state.funds.unspentOf(paymentId);
+      if (amount > unspent) {
+        throw new LedgerError('refund_exceeds_unspent', `only ${formatCredits(unspent)} credits of payment ${paymentId} are unspent`, {
+          paymentId,
+          unspent,
+          needed: amount,
         });
       }
-      return [{ type: 'CreditsRefunded', data: command.data }];
+      if (amount > state.available) {
+        throw new LedgerError('insufficient_credits', 'cannot set aside more than the available balance', { available: state.available, needed: amount });
+      }
+      return [{ type: 'CreditsFrozen', data: { freezeId, paymentId, amount, reason } }];
+    }
+    case 'ReleaseFreeze': {
+      const { freezeId, reason } = command.data;
+      requireReason(reason);
+      const open = state.freezes.get(freezeId);
+      if (!open) {
+        if (state.resolvedFreezes.get(freezeId) === 'released') return []; // a retry
+        throw freezeNotOpen(freezeId, state);
+      }
+      return [{ type: 'FreezeReleased', data: { freezeId, paymentId: open.paymentId, amount: open.amount, reason } }];
+    }
+    case 'OpenDispute': {
+      const { disputeId, paymentId, amount } = command.data;
+      positive(amount);
+      const open = state.disputes.get(disputeId);
+      if (open || state.closedDisputes.has(disputeId)) {
+        if (open && (open.amount !== amount || open.paymentId !== paymentId)) {
+          throw new LedgerError('idempotency_conflict', `dispute ${disputeId} is already open for another amount or payment`);
+        }
+        return []; // a retry, or a late copy of a dispute already closed
+      }
+      const frozen = amount < state.available ? amount : state.available;
+      return [{ type: 'DisputeOpened', data: { disputeId, paymentId, amount, frozen } }];
+    }
+    case 'CloseDispute': {
+      const { disputeId, outcome } = command.data;
+      if (outcome !== 'won' && outcome !== 'lost') throw new LedgerError('invalid_command', "a dispute closes 'won' or 'lost'");
+      const d = state.disputes.get(disputeId);
+      if (!d) {
+        const closed = state.closedDisputes.get(disputeId);
+        if (closed === outcome) return []; // a retry
+        throw new LedgerError('dispute_not_open', closed ? `dispute ${disputeId} was already ${closed}` : `dispute ${disputeId} is not open`, { disputeId });
+      }
+      if (outcome === 'won') return [{ type: 'DisputeWon', data: { disputeId, paymentId: d.paymentId, released: d.frozen } }];
+      return [{ type: 'DisputeLost', data: { disputeId, paymentId: d.paymentId, amount: d.amount, fromFrozen: d.frozen, owed: d.amount - d.frozen } }];
+    }
     case 'Adjust':
       if (command.data.amount === 0n) throw new LedgerError('invalid_amount', 'an adjustment cannot be zero');
       requireReason(command.data.reason);
@@ -342,9 +476,10 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
         ...state,
         available: state.available + event.data.amount,
         lifetimePurchased: state.lifetimePurchased + event.data.amount,
+        funds: state.funds.purchased(event.data.paymentId, event.data.amount),
       };
     case 'CreditsGranted':
-      return { ...state, available: state.available + event.data.amount };
+      return { ...state, available: state.available + event.data.amount, funds: state.funds.promotional(event.data.amount) };
     case 'FreeRequestsGranted':
       return { ...state, freeRequests: state.freeRequests + event.data.count };
     case 'FreeRequestUsed':
@@ -367,6 +502,7 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
         ...withoutHold(state, event.data.holdId, amount + released),
         available: state.available + released,
         lifetimeSpent: state.lifetimeSpent + amount,
+        funds: state.funds.spent(amount),
       };
     }
     case 'HoldVoided':
@@ -386,14 +522,111 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
         available: state.available - event.data.paid,
         receivable: state.receivable + event.data.owed,
         lifetimeSpent: state.lifetimeSpent + event.data.amount,
+        funds: state.funds.spent(event.data.paid),
       };
     }
-    case 'ReceivableRepaid':
-      return { ...state, available: state.available - event.data.amount, receivable: state.receivable - event.data.amount };
-    case 'CreditsRefunded':
-      return { ...state, available: state.available - event.data.amount };
-    case 'Adjusted':
-      return { ...state, available: state.available + event.data.amount };
+    case 'ReceivableRepaid': {
+      // A repayment clears what a lost dispute left owing first, so the suspension lifts soonest.
+      const amount = event.data.amount;
+      return {
+        ...state,
+        available: state.available - amount,
+        receivable: state.receivable - amount,
+        disputeOwed: state.disputeOwed > amount ? state.disputeOwed - amount : 0n,
+        funds: state.funds.spent(amount),
+      };
+    }
+    case 'CreditsRefunded': {
+      const { amount, paymentId, freezeId, refundId } = event.data;
+      if (freezeId !== undefined) {
+        const open = state.freezes.get(freezeId);
+        const freezes = new Map(state.freezes);
+        freezes.delete(freezeId);
+        return {
+          ...state,
+          frozen: state.frozen - amount,
+          freezes,
+          resolvedFreezes: new Map(state.resolvedFreezes).set(freezeId, `refunded:${refundId}`),
+          funds: state.funds.consumeReserved(open?.paymentId ?? paymentId ?? '', amount),
+        };
+      }
+      const owed = event.data.owed ?? 0n;
+      const paid = amount - owed;
+      return {
+        ...state,
+        available: state.available - paid,
+        receivable: state.receivable + owed,
+        funds: paymentId !== undefined ? state.funds.takenFrom(paymentId, paid) : state.funds.spent(paid),
+      };
+    }
+    case 'Adjusted': {
+      const amount = event.data.amount;
+      return { ...state, available: state.available + amount, funds: amount > 0n ? state.funds.promotional(amount) : state.funds.spent(-amount) };
+    }
+    case 'CreditsFrozen': {
+      const { freezeId, paymentId, amount } = event.data;
+      return {
+        ...state,
+        available: state.available - amount,
+        frozen: state.frozen + amount,
+        freezes: new Map(state.freezes).set(freezeId, { paymentId, amount }),
+        funds: state.funds.reserve(paymentId, amount).funds,
+      };
+    }
+    case 'FreezeReleased': {
+      const { freezeId, paymentId, amount } = event.data;
+      const freezes = new Map(state.freezes);
+      freezes.delete(freezeId);
+      return {
+        ...state,
+        available: state.available + amount,
+        frozen: state.frozen - amount,
+        freezes,
+        resolvedFreezes: new Map(state.resolvedFreezes).set(freezeId, 'released'),
+        funds: state.funds.unreserve(paymentId, amount),
+      };
+    }
+    case 'DisputeOpened': {
+      const { disputeId, paymentId, amount, frozen } = event.data;
+      const { funds, reserved } = state.funds.reserve(paymentId, frozen);
+      return {
+        ...state,
+        available: state.available - frozen,
+        frozen: state.frozen + frozen,
+        disputes: new Map(state.disputes).set(disputeId, { paymentId, amount, frozen, reserved }),
+        funds,
+      };
+    }
+    case 'DisputeWon': {
+      const d = state.disputes.get(event.data.disputeId);
+      const disputes = new Map(state.disputes);
+      disputes.delete(event.data.disputeId);
+      return {
+        ...state,
+        available: state.available + event.data.released,
+        frozen: state.frozen - event.data.released,
+        disputes,
+        closedDisputes: new Map(state.closedDisputes).set(event.data.disputeId, 'won'),
+        funds: d ? state.funds.unreserve(d.paymentId, d.reserved) : state.funds,
+      };
+    }
+    case 'DisputeLost': {
+      const { disputeId, fromFrozen, owed } = event.data;
+      const d = state.disputes.get(disputeId);
+      const disputes = new Map(state.disputes);
+      disputes.delete(disputeId);
+      const reserved = d?.reserved ?? 0n;
+      return {
+        ...state,
+        frozen: state.frozen - fromFrozen,
+        receivable: state.receivable + owed,
+        disputeOwed: state.disputeOwed + owed,
+        disputes,
+        closedDisputes: new Map(state.closedDisputes).set(disputeId, 'lost'),
+        // The purchase's own reserved part is gone; the rest of the freeze came from other credit.
+        funds: (d ? state.funds.consumeReserved(d.paymentId, reserved) : state.funds).spent(fromFrozen - reserved),
+      };
+    }
     default:
       return assertNever(event);
   }
@@ -426,6 +659,13 @@ function referenceOf(e: LedgerEvent): string {
       return e.data.holdId;
     case 'CreditsRefunded':
       return e.data.refundId;
+    case 'CreditsFrozen':
+    case 'FreezeReleased':
+      return e.data.freezeId;
+    case 'DisputeOpened':
+    case 'DisputeWon':
+    case 'DisputeLost':
+      return e.data.disputeId;
     case 'AccountOpened':
       return e.data.accountId;
     case 'FreeRequestsGranted':
@@ -480,6 +720,54 @@ function openHold(state: AccountState, holdId: string): OpenHold {
   const hold = state.holds.get(holdId);
   if (!hold) throw new LedgerError('hold_not_open', `hold ${holdId} is not open (never placed, or already resolved)`);
   return hold;
+}
+
+function refuseWhenSuspended(state: AccountState): void {
+  const short = suspension(state);
+  if (short > 0n) {
+    throw new LedgerError(
+      'account_suspended',
+      `the account is suspended: a disputed payment leaves ${formatCredits(short)} credits uncovered; it lifts when the dispute is won or the amount is paid`,
+      { owed: short },
+    );
+  }
+}
+
+function freezeNotOpen(freezeId: string, state: AccountState): LedgerError {
+  const how = state.resolvedFreezes.get(freezeId);
+  return new LedgerError('freeze_not_open', how ? `freeze ${freezeId} was already ${how.split(':')[0]}` : `freeze ${freezeId} is not open`, { freezeId });
+}
+
+function decideRefund(data: Extract<AccountCommand, { type: 'RefundCredits' }>['data'], state: AccountState): LedgerEvent[] {
+  const { refundId, amount, reason, paymentId, freezeId, allowOwed } = data;
+  positive(amount);
+  requireReason(reason);
+  if (freezeId !== undefined) {
+    const open = state.freezes.get(freezeId);
+    if (!open) {
+      if (state.resolvedFreezes.get(freezeId) === `refunded:${refundId}`) return []; // a retry
+      throw freezeNotOpen(freezeId, state);
+    }
+    if (open.amount !== amount) throw new LedgerError('invalid_amount', `freeze ${freezeId} holds ${formatCredits(open.amount)} credits; a refund from it takes all of it`);
+    return [{ type: 'CreditsRefunded', data: { refundId, amount, reason, paymentId: open.paymentId, freezeId } }];
+  }
+  if (allowOwed) {
+    // Already refunded by the payment provider: booked whatever is left, the rest owed.
+    const paid = amount < state.available ? amount : state.available;
+    const owed = amount - paid;
+    const base = paymentId === undefined ? { refundId, amount, reason } : { refundId, amount, reason, paymentId };
+    return [{ type: 'CreditsRefunded', data: owed > 0n ? { ...base, owed } : base }];
+  }
+  if (paymentId !== undefined) {
+    const unspent = state.funds.unspentOf(paymentId);
+    if (amount > unspent) {
+      throw new LedgerError('refund_exceeds_unspent', `only ${formatCredits(unspent)} credits of payment ${paymentId} are unspent`, { paymentId, unspent, needed: amount });
+    }
+  }
+  if (amount > state.available) {
+    throw new LedgerError('insufficient_credits', 'cannot refund more than the available balance', { available: state.available, needed: amount });
+  }
+  return [{ type: 'CreditsRefunded', data: paymentId === undefined ? { refundId, amount, reason } : { refundId, amount, reason, paymentId } }];
 }
 
 function positive(amount: Micros): void {

@@ -17,7 +17,11 @@ export type LedgerErrorCode =
   | 'amount_out_of_range'
   | 'invalid_command'
   | 'idempotency_conflict'
-  | 'version_conflict';
+  | 'version_conflict'
+  | 'account_suspended'
+  | 'refund_exceeds_unspent'
+  | 'freeze_not_open'
+  | 'dispute_not_open';
 
 export class LedgerError extends DomainError<LedgerErrorCode, Record<string, unknown>> {
   override readonly name = 'LedgerError';

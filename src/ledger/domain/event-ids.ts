@@ -3,6 +3,7 @@
  * yields the same ids, and different commands that must not both happen share one id:
  * - a payment credits once, whichever account it is aimed at: `payment:<id>`;
  * - a hold resolves once, whether settled, voided or expired: `hold:<id>:resolved`;
+ * - a freeze is refunded or released, once: `freeze:<account>:<id>:resolved`;
  * - a hold that expired is settled late at most once: `hold:<id>:settled-late`. Its HoldExpired
  *   holds the `resolved` id, so a hold can never have both a settle and a late settle.
  * The key is the command's, except that a settle's key depends on what the decider made of it
@@ -43,7 +44,16 @@ export function commandKey(accountId: string, c: AccountCommand, first?: LedgerE
     case 'ExpireHold':
       return `hold:${c.data.holdId}:resolved`;
     case 'RefundCredits':
-      return `refund:${accountId}:${c.data.refundId}`;
+      // From a freeze: that freeze's resolution, so a freeze is refunded or released, never both.
+      return c.data.freezeId !== undefined ? `freeze:${accountId}:${c.data.freezeId}:resolved` : `refund:${accountId}:${c.data.refundId}`;
+    case 'FreezeCredits':
+      return `freeze:${accountId}:${c.data.freezeId}:placed`;
+    case 'ReleaseFreeze':
+      return `freeze:${accountId}:${c.data.freezeId}:resolved`;
+    case 'OpenDispute':
+      return `dispute:${accountId}:${c.data.disputeId}:opened`;
+    case 'CloseDispute':
+      return `dispute:${accountId}:${c.data.disputeId}:closed`;
     case 'Adjust':
       return `adjust:${accountId}:${c.data.adjustmentId}`;
   }

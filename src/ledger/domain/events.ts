@@ -48,7 +48,23 @@ export type LedgerEvent =
   // Credit that came in went first to what the account owed. `reference` names what brought it
   // (the payment, grant or adjustment id, or the hold whose release it was): the event before it.
   | { type: 'ReceivableRepaid'; data: { amount: Micros; reference: string } }
-  | { type: 'CreditsRefunded'; data: { refundId: string; amount: Micros; reason: string } }
+  // Credit returned to the payer. `paymentId`: the purchase it refunds (absent on refunds before
+  // purchases were tracked). `freezeId`: taken whole from that freeze (an approved refund request);
+  // otherwise from available as far as it goes, and `owed` (absent when 0) booked as a receivable
+  // (a refund made in Stripe's own dashboard, of credit already spent).
+  | {
+      type: 'CreditsRefunded';
+      data: { refundId: string; amount: Micros; reason: string; paymentId?: string; freezeId?: string; owed?: Micros };
+    }
+  // Credit of a purchase set aside for an approved refund request: it cannot be spent meanwhile.
+  | { type: 'CreditsFrozen'; data: { freezeId: string; paymentId: string; amount: Micros; reason: string } }
+  | { type: 'FreezeReleased'; data: { freezeId: string; paymentId: string; amount: Micros; reason: string } }
+  // A payment disputed by the payer's bank: as much of the disputed amount as is available is
+  // frozen; while the rest is not (frozen < amount), the account is suspended.
+  | { type: 'DisputeOpened'; data: { disputeId: string; paymentId: string; amount: Micros; frozen: Micros } }
+  | { type: 'DisputeWon'; data: { disputeId: string; paymentId: string; released: Micros } }
+  // Lost: the disputed amount leaves, from the freeze, and what the freeze lacked is owed.
+  | { type: 'DisputeLost'; data: { disputeId: string; paymentId: string; amount: Micros; fromFrozen: Micros; owed: Micros } }
   | { type: 'Adjusted'; data: { adjustmentId: string; amount: Micros; reason: string } };
 
 /** Metadata of a settled request (never content): enough for daily usage per model. */
@@ -81,6 +97,11 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'ReceivableRepaid',
   'CreditsRefunded',
   'Adjusted',
+  'CreditsFrozen',
+  'FreezeReleased',
+  'DisputeOpened',
+  'DisputeWon',
+  'DisputeLost',
 ];
 const KNOWN = new Set<string>(LEDGER_EVENT_TYPES);
 
@@ -89,7 +110,7 @@ export const accountStream = (accountId: string) => `${ACCOUNT_STREAM_PREFIX}${a
 export const accountIdOfStream = (streamId: string) => streamId.slice(ACCOUNT_STREAM_PREFIX.length);
 
 // Fields that hold µcr, in every event type that has them.
-const MONEY_FIELDS = ['amount', 'released', 'upstreamCost', 'paid', 'owed'] as const;
+const MONEY_FIELDS = ['amount', 'released', 'upstreamCost', 'paid', 'owed', 'frozen', 'fromFrozen'] as const;
 
 /** bigint → decimal string, for storage. */
 export function encodeLedgerEvent(e: LedgerEvent): { type: string; data: Record<string, unknown> } {

@@ -14,8 +14,14 @@
  * | HoldVoided / Expired  | held −a, available +a                                           |
  * | HoldSettledLate       | available −p, receivables −o, revenue +(c−u), upstream:payable +u |
  * | ReceivableRepaid      | available −a, receivables +a                                    |
- * | CreditsRefunded       | available −a, refunds +a   (money returned to the payer)        |
+ * | CreditsRefunded       | refunds +a; available −(a−o), receivables −o   (money returned to the payer) |
+ * |   … from a freeze      | refunds +a, frozen −a                                           |
  * | Adjusted              | available +a, revenue −a   (a correction of what was charged)   |
+ * | CreditsFrozen         | frozen +a, available −a                                         |
+ * | FreezeReleased        | available +a, frozen −a                                         |
+ * | DisputeOpened         | frozen +f, available −f   (f: the part of the amount available) |
+ * | DisputeWon            | available +r, frozen −r                                         |
+ * | DisputeLost           | chargebacks +a, frozen −f, receivables −o   (a = f + o)         |
  *
  * A late settle (c = p + o) charges what was available (p) and books the rest (o) as owed: the
  * house account `receivables` goes negative by what users owe, as stripe:clearing does by what
@@ -38,10 +44,12 @@ export const HOUSE_ACCOUNTS = [
   'refunds',
   'upstream:payable',
   'receivables',
+  'chargebacks',
 ] as const;
 
 export const availableOf = (accountId: string) => `user:${accountId}:available`;
 export const heldOf = (accountId: string) => `user:${accountId}:held`;
+export const frozenOf = (accountId: string) => `user:${accountId}:frozen`;
 
 export function postingsOf(accountId: string, event: LedgerEvent): Posting[] {
   const available = availableOf(accountId);
@@ -83,10 +91,33 @@ export function postingsOf(accountId: string, event: LedgerEvent): Posting[] {
     }
     case 'ReceivableRepaid':
       return pair('receivables', available, event.data.amount);
-    case 'CreditsRefunded':
-      return pair('refunds', available, event.data.amount);
+    case 'CreditsRefunded': {
+      const { amount, freezeId, owed = 0n } = event.data;
+      if (freezeId !== undefined) return pair('refunds', frozenOf(accountId), amount);
+      return [
+        { account: 'refunds', amount },
+        { account: available, amount: -(amount - owed) },
+        { account: 'receivables', amount: -owed },
+      ].filter((p) => p.amount !== 0n);
+    }
     case 'Adjusted':
       return pair(available, 'revenue', event.data.amount);
+    case 'CreditsFrozen':
+      return pair(frozenOf(accountId), available, event.data.amount);
+    case 'FreezeReleased':
+      return pair(available, frozenOf(accountId), event.data.amount);
+    case 'DisputeOpened':
+      return pair(frozenOf(accountId), available, event.data.frozen);
+    case 'DisputeWon':
+      return pair(available, frozenOf(accountId), event.data.released);
+    case 'DisputeLost': {
+      const { amount, fromFrozen, owed } = event.data;
+      return [
+        { account: 'chargebacks', amount },
+        { account: frozenOf(accountId), amount: -fromFrozen },
+        { account: 'receivables', amount: -owed },
+      ].filter((p) => p.amount !== 0n);
+    }
     default:
       return assertNever(event);
   }

@@ -51,6 +51,10 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   insufficient_credits: 402,
   amount_out_of_range: 400,
   invalid_amount: 400,
+  account_suspended: 403,
+  refund_exceeds_unspent: 409,
+  freeze_not_open: 409,
+  dispute_not_open: 409,
   // redemption codes (payments/codes)
   code_invalid: 400,
   code_expired: 400,

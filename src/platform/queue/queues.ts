@@ -8,6 +8,7 @@ export const QUEUES = {
   holdExpiry: 'hold-expiry',
   sessionPurge: 'session-purge',
   magicLinkPurge: 'magic-link-purge',
+  receiptRetry: 'receipt-retry',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -18,6 +19,8 @@ export interface JobData {
   'session-purge': Record<string, never>;
   /** The periodic purge of expired sign-in links (auth/magic-link): no payload. */
   'magic-link-purge': Record<string, never>;
+  /** The periodic send of receipts that could not be sent at once (payments/receipts): no payload. */
+  'receipt-retry': Record<string, never>;
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */

@@ -39,6 +39,7 @@ const ERROR_TYPE: Partial<Record<ProxyErrorCode, string>> = {
   insufficient_credits: 'billing_error',
   spend_cap_reached: 'billing_error',
   model_not_allowed: 'permission_error',
+  account_suspended: 'permission_error',
   model_not_found: 'not_found_error',
   not_found: 'not_found_error',
   rate_limited: 'rate_limit_error',

@@ -44,6 +44,8 @@ const ANSWERS: { [C in KeyAuthErrorCode | TranslationErrorCode]: Answer } & { [C
   amount_out_of_range: () =>
     new ProxyError('insufficient_credits', `not enough credits for this request: it may cost more than the ${MAX_CREDITS_TEXT} credits any account can hold`),
   account_not_found: () => new ProxyError('invalid_api_key', 'the key belongs to no account'),
+  // A disputed payment left more owed than could be frozen: no request until it is resolved.
+  account_suspended: (err) => new ProxyError('account_suspended', err.message),
 
   // An OpenAI chat request that cannot be translated for another provider (OpenAI's own 400s).
   unsupported_parameter: (err) => new ProxyError('unsupported_parameter', err.message, { param: paramOf(err) }),

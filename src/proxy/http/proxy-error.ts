@@ -15,6 +15,7 @@ export type ProxyErrorCode =
   | 'spend_cap_reached'
   | 'model_not_found'
   | 'model_not_allowed'
+  | 'account_suspended'
   | 'rate_limited'
   | 'invalid_json'
   | 'invalid_request'
@@ -40,6 +41,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   spend_cap_reached: 402,
   model_not_found: 404,
   model_not_allowed: 403,
+  account_suspended: 403,
   rate_limited: 429,
   invalid_json: 400,
   invalid_request: 400,

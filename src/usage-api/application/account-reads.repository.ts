@@ -12,6 +12,7 @@ import { UsageGroup, UsageWindow } from '../domain/usage-window';
 export interface BalanceRow {
   available: bigint;
   held: bigint;
+  frozen: bigint;
   receivable: bigint;
   freeRequests: number;
   /** The instant the figures are true of: the account's last ledger event they include. */
@@ -116,14 +117,14 @@ export class AccountReadsRepository {
 
   async balance(accountId: string): Promise<BalanceRow | null> {
     const { rows } = await fromReadModel(() =>
-      this.pool.query<{ available: bigint; held: bigint; receivable: bigint; free_requests: number; updated_at: Date; version: bigint }>(
-        'SELECT available, held, receivable, free_requests, updated_at, version FROM rm_balances.balances WHERE account_id = $1',
+      this.pool.query<{ available: bigint; held: bigint; frozen: bigint; receivable: bigint; free_requests: number; updated_at: Date; version: bigint }>(
+        'SELECT available, held, frozen, receivable, free_requests, updated_at, version FROM rm_balances.balances WHERE account_id = $1',
         [accountId],
       ),
     );
     if (rows.length === 0) return null;
     const r = rows[0];
-    return { available: r.available, held: r.held, receivable: r.receivable, freeRequests: r.free_requests, asOf: r.updated_at, version: r.version };
+    return { available: r.available, held: r.held, frozen: r.frozen, receivable: r.receivable, freeRequests: r.free_requests, asOf: r.updated_at, version: r.version };
   }
 
   async transactions(accountId: string, limit: number, after: Keyset | null): Promise<TransactionRow[]> {

@@ -67,8 +67,8 @@ export class AccountReadsController {
     // Not projected yet (a new account, or no worker has started): its stream is read instead.
     // For a new account that is a few events, and never shows it without its free requests.
     const { state, version } = await this.ledger.load(me.accountId);
-    const { available, held, receivable, freeRequests } = state;
-    return balanceView({ available, held, receivable, freeRequests, version, asOf: this.clock.now() });
+    const { available, held, frozen, receivable, freeRequests } = state;
+    return balanceView({ available, held, frozen, receivable, freeRequests, version, asOf: this.clock.now() });
   }
 
   @Get('transactions')

@@ -16,7 +16,8 @@ const credits = z.string().describe('exact decimal string of credits (1 credit =
 export const balanceSchema = z.object({
   available: credits,
   held: credits.describe('reserved by requests under way'),
-  receivable: credits.describe('owed from requests billed after an outage; repaid first from the next credit'),
+  frozen: credits.describe('set aside for an approved refund or a disputed payment: not spendable'),
+  receivable: credits.describe('owed from requests billed after an outage, or a lost payment dispute; repaid first from the next credit'),
   freeRequests: z.number().int(),
   asOf: z
     .string()
@@ -137,6 +138,7 @@ const big = (n: bigint): number => Number(n);
 export const balanceView = (b: BalanceRow): z.infer<typeof balanceSchema> => ({
   available: formatCredits(b.available),
   held: formatCredits(b.held),
+  frozen: formatCredits(b.frozen),
   receivable: formatCredits(b.receivable),
   freeRequests: b.freeRequests,
   asOf: b.asOf.toISOString(),

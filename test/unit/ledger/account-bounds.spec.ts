@@ -94,7 +94,15 @@ describe('account decider: the 10^15 µcr bound', () => {
       fc.bigInt({ min: 1n, max: MAX + 10n }),
     );
     const command: fc.Arbitrary<AccountCommand> = fc.oneof(
+      fc.tuple(near, fc.nat(3)).map(([amount, n]) => ({ type: 'PurchaseCredits' as const, data: { paymentId: `pi_${n}-${amount}`, amount } })),
       near.map((amount) => ({ type: 'PurchaseCredits' as const, data: { paymentId: `pi_${amount}`, amount } })),
+      // Freezes, refunds and disputes of those purchases (of pi_<amount>: the same amount picks the same purchase).
+      fc.tuple(near, fc.nat(3)).map(([amount, n]) => ({ type: 'FreezeCredits' as const, data: { freezeId: `z${n}`, paymentId: `pi_${amount}`, amount, reason: 'r' } })),
+      fc.nat(3).map((n) => ({ type: 'ReleaseFreeze' as const, data: { freezeId: `z${n}`, reason: 'r' } })),
+      fc.tuple(near, fc.nat(3)).map(([amount, n]) => ({ type: 'RefundCredits' as const, data: { refundId: `rz${n}`, amount, reason: 'r', freezeId: `z${n}` } })),
+      near.map((amount) => ({ type: 'RefundCredits' as const, data: { refundId: `ro${amount}`, amount, reason: 'r', paymentId: `pi_${amount}`, allowOwed: true } })),
+      fc.tuple(near, fc.nat(3)).map(([amount, n]) => ({ type: 'OpenDispute' as const, data: { disputeId: `d${n}`, paymentId: `pi_${amount}`, amount } })),
+      fc.tuple(fc.nat(3), fc.boolean()).map(([n, won]) => ({ type: 'CloseDispute' as const, data: { disputeId: `d${n}`, outcome: won ? ('won' as const) : ('lost' as const) } })),
       fc.tuple(near, fc.nat(3)).map(([amount, n]) => ({ type: 'GrantCredits' as const, data: { grantId: `g${n}-${amount}`, amount, reason: 'p' } })),
       fc.tuple(near, fc.nat(3)).map(([amount, n]) => ({ type: 'PlaceHold' as const, data: { holdId: `h${n}`, amount, expiresAt: IN_AN_HOUR } })),
       fc.tuple(fc.nat(3), near).map(([n, amount]) => ({ type: 'SettleHold' as const, data: { holdId: `h${n}`, amount } })),
@@ -125,16 +133,21 @@ describe('account decider: the 10^15 µcr bound', () => {
             lifetimePurchased: evolved.lifetimePurchased,
             lifetimeSpent: evolved.lifetimeSpent,
             freeRequests: evolved.freeRequests,
+            frozen: evolved.frozen,
           });
           for (const e of events) {
-            for (const f of ['amount', 'released', 'upstreamCost', 'paid', 'owed'] as const) {
+            for (const f of ['amount', 'released', 'upstreamCost', 'paid', 'owed', 'frozen', 'fromFrozen'] as const) {
               const v = (e.data as Record<string, unknown>)[f];
               if (typeof v === 'bigint') expect(v <= MAX && v >= -MAX).toBe(true);
             }
             state = evolve(state, e);
           }
-          for (const figure of [state.available, state.held, state.receivable, state.lifetimePurchased, state.lifetimeSpent, state.lifetimeSpent + state.held]) {
+          for (const figure of [state.available, state.held, state.receivable, state.frozen, state.lifetimePurchased, state.lifetimeSpent, state.lifetimeSpent + state.held]) {
             expect(figure <= MAX).toBe(true);
+          }
+          for (const figure of [state.available, state.held, state.receivable, state.frozen, state.disputeOwed, state.funds.promo]) expect(figure >= 0n).toBe(true);
+          for (const lot of state.funds.lots) {
+            expect(lot.unspent >= 0n && lot.reserved >= 0n && lot.unspent + lot.reserved <= lot.amount).toBe(true);
           }
           expect(state.freeRequests).toBeLessThanOrEqual(MAX_FREE_REQUESTS);
         }

@@ -174,6 +174,12 @@ describe('event encoding for storage (bigint ↔ decimal string)', () => {
     { type: 'HoldExtended', data: { holdId: 'h', expiresAt: '2025-06-01T13:10:00.000Z' } },
     { type: 'CreditsRefunded', data: { refundId: 'rf', amount: 2n, reason: 'r' } },
     { type: 'Adjusted', data: { adjustmentId: 'adj', amount: -123_456_789n, reason: 'r' } },
+    { type: 'CreditsRefunded', data: { refundId: 're', amount: 9_007_199_254_740_993n, reason: 'r', paymentId: 'pi', owed: 9_007_199_254_740_991n } },
+    { type: 'CreditsFrozen', data: { freezeId: 'z', paymentId: 'pi', amount: 9_007_199_254_740_993n, reason: 'r' } },
+    { type: 'FreezeReleased', data: { freezeId: 'z', paymentId: 'pi', amount: 9_007_199_254_740_993n, reason: 'r' } },
+    { type: 'DisputeOpened', data: { disputeId: 'd', paymentId: 'pi', amount: 9_007_199_254_740_993n, frozen: 9_007_199_254_740_992n } },
+    { type: 'DisputeWon', data: { disputeId: 'd', paymentId: 'pi', released: 9_007_199_254_740_993n } },
+    { type: 'DisputeLost', data: { disputeId: 'd', paymentId: 'pi', amount: 9_007_199_254_740_993n, fromFrozen: 9_007_199_254_740_991n, owed: 2n } },
   ];
 
   it('covers every event type', () => {

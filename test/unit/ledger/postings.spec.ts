@@ -5,6 +5,7 @@ import { HOUSE_ACCOUNTS, Posting, availableOf, heldOf, postingsOf } from '../../
 const ACC = 'acc-9';
 const AVAILABLE = 'user:acc-9:available';
 const HELD = 'user:acc-9:held';
+const FROZEN = 'user:acc-9:frozen';
 
 const total = (ps: Posting[]) => ps.reduce((t, p) => t + p.amount, 0n);
 /** Postings as a map account → amount, so the order of the list does not matter. */
@@ -36,6 +37,11 @@ const examples: Record<LedgerEventType, LedgerEvent> = {
   ReceivableRepaid: { type: 'ReceivableRepaid', data: { amount: 1_500_000n, reference: 'pi' } },
   CreditsRefunded: { type: 'CreditsRefunded', data: { refundId: 'rf', amount: 2_000_000n, reason: 'asked' } },
   Adjusted: { type: 'Adjusted', data: { adjustmentId: 'adj', amount: -1_250_000n, reason: 'chargeback' } },
+  CreditsFrozen: { type: 'CreditsFrozen', data: { freezeId: 'rr', paymentId: 'pi', amount: 2_000_000n, reason: 'refund request' } },
+  FreezeReleased: { type: 'FreezeReleased', data: { freezeId: 'rr', paymentId: 'pi', amount: 2_000_000n, reason: 'declined' } },
+  DisputeOpened: { type: 'DisputeOpened', data: { disputeId: 'dp', paymentId: 'pi', amount: 10_000_000n, frozen: 6_000_000n } },
+  DisputeWon: { type: 'DisputeWon', data: { disputeId: 'dp', paymentId: 'pi', released: 6_000_000n } },
+  DisputeLost: { type: 'DisputeLost', data: { disputeId: 'dp', paymentId: 'pi', amount: 10_000_000n, fromFrozen: 6_000_000n, owed: 4_000_000n } },
 };
 
 const expected: Record<LedgerEventType, Record<string, bigint>> = {
@@ -55,7 +61,26 @@ const expected: Record<LedgerEventType, Record<string, bigint>> = {
   ReceivableRepaid: { [AVAILABLE]: -1_500_000n, receivables: 1_500_000n },
   CreditsRefunded: { [AVAILABLE]: -2_000_000n, refunds: 2_000_000n },
   Adjusted: { [AVAILABLE]: -1_250_000n, revenue: 1_250_000n },
+  CreditsFrozen: { [AVAILABLE]: -2_000_000n, [FROZEN]: 2_000_000n },
+  FreezeReleased: { [AVAILABLE]: 2_000_000n, [FROZEN]: -2_000_000n },
+  DisputeOpened: { [AVAILABLE]: -6_000_000n, [FROZEN]: 6_000_000n },
+  DisputeWon: { [AVAILABLE]: 6_000_000n, [FROZEN]: -6_000_000n },
+  // Lost: all that was disputed leaves (chargebacks), from the freeze, the rest owed.
+  DisputeLost: { chargebacks: 10_000_000n, [FROZEN]: -6_000_000n, receivables: -4_000_000n },
 };
+
+describe('refund postings', () => {
+  it('from a freeze: the freeze pays all of it', () => {
+    const e: LedgerEvent = { type: 'CreditsRefunded', data: { refundId: 'rf', amount: 2_000_000n, reason: 'r', paymentId: 'pi', freezeId: 'rr' } };
+    expect(byAccount(postingsOf(ACC, e))).toEqual({ [FROZEN]: -2_000_000n, refunds: 2_000_000n });
+  });
+  it('already refunded by Stripe: available pays what it can, the rest is owed', () => {
+    const e: LedgerEvent = { type: 'CreditsRefunded', data: { refundId: 're', amount: 5_000_000n, reason: 'r', paymentId: 'pi', owed: 3_000_000n } };
+    const ps = postingsOf(ACC, e);
+    expect(byAccount(ps)).toEqual({ [AVAILABLE]: -2_000_000n, receivables: -3_000_000n, refunds: 5_000_000n });
+    expect(total(ps)).toBe(0n);
+  });
+});
 
 describe('postings', () => {
   it('names the user accounts user:<id>:available and user:<id>:held', () => {
@@ -80,7 +105,7 @@ describe('postings', () => {
     });
 
     it('touches only this user and house accounts', () => {
-      const allowed = new Set<string>([AVAILABLE, HELD, ...HOUSE_ACCOUNTS]);
+      const allowed = new Set<string>([AVAILABLE, HELD, FROZEN, ...HOUSE_ACCOUNTS]);
       for (const p of postings) expect(allowed.has(p.account)).toBe(true);
     });
   });

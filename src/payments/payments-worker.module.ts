@@ -1,0 +1,10 @@
+/** Payments' background jobs: receipts that waited (and, with their parts, the chain scanner and balance alerts). */
+import { Module } from '@nestjs/common';
+import { ReceiptRetryJob } from './receipts/receipt-retry.job';
+import { ReceiptsModule } from './receipts/receipts.module';
+
+@Module({
+  imports: [ReceiptsModule],
+  providers: [ReceiptRetryJob],
+})
+export class PaymentsWorkerModule {}

@@ -1,0 +1,12 @@
+/**
+ * Payments on the API (issue 20): redemption codes, Stripe Checkout and its webhooks, USDC/USDT
+ * intents and claims, refund requests, low-balance alerts. Each part is its own module below.
+ */
+import { Module } from '@nestjs/common';
+import { CodesModule } from './codes/codes.module';
+import { ReceiptsModule } from './receipts/receipts.module';
+
+@Module({
+  imports: [CodesModule, ReceiptsModule],
+})
+export class PaymentsModule {}

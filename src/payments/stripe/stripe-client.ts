@@ -1,0 +1,30 @@
+/**
+ * The Stripe SDK, configured once: STRIPE_SECRET_KEY, and STRIPE_API_URL to reach another host
+ * (tests point it at a local server that answers the few calls made: test/support/fake-stripe.ts).
+ * Null when Stripe is not configured: card payments are then not offered (503 stripe_not_configured).
+ */
+import Stripe from 'stripe';
+import { AppConfig } from '../../config/config';
+
+export const STRIPE_CLIENT = Symbol('STRIPE_CLIENT');
+export type StripeClient = Stripe | null;
+
+export function stripeClientFrom(config: Pick<AppConfig, 'STRIPE_SECRET_KEY' | 'STRIPE_API_URL'>): StripeClient {
+  if (!config.STRIPE_SECRET_KEY) return null;
+  const options: Stripe.StripeConfig = { maxNetworkRetries: 2, timeout: 20_000, telemetry: false };
+  if (config.STRIPE_API_URL) {
+    const u = new URL(config.STRIPE_API_URL);
+    options.host = u.hostname;
+    options.protocol = u.protocol === 'http:' ? 'http' : 'https';
+    options.port = Number(u.port || (u.protocol === 'http:' ? 80 : 443));
+  }
+  return new Stripe(config.STRIPE_SECRET_KEY, options);
+}
+
+/** Dollars as Stripe counts them (cents) → µcr: $1 = 1 credit = 10^6 µcr. */
+export const microsFromCents = (cents: number): bigint => BigInt(cents) * 10_000n;
+/** µcr → cents; the amount must be a whole number of cents. */
+export function centsFromMicros(micros: bigint): number {
+  if (micros % 10_000n !== 0n) throw new RangeError(`${micros} µcr is not a whole number of cents`);
+  return Number(micros / 10_000n);
+}
