@@ -1,0 +1,21 @@
+/**
+ * Refund requests (issue 20): the account holder's routes (/api/billing/refund-requests,
+ * /api/billing/purchases), staff's (/staff/refund-requests) and the service both they and the
+ * CLI (cli/refunds-cli.module.ts) use. The Stripe client is built here from the configuration
+ * (null when Stripe is not configured: card refunds then answer 503 stripe_not_configured).
+ */
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../../audit/audit.module';
+import { AuthModule } from '../../auth/auth.module';
+import { ComplianceModule } from '../../compliance/compliance.module';
+import { LedgerModule } from '../../ledger/ledger.module';
+import { RefundRequestsController } from './http/refund-requests.controller';
+import { StaffRefundRequestsController } from './http/staff-refund-requests.controller';
+import { REFUND_SERVICE_PROVIDERS } from './refunds.providers';
+
+@Module({
+  imports: [AuthModule, AuditModule, ComplianceModule, LedgerModule],
+  controllers: [RefundRequestsController, StaffRefundRequestsController],
+  providers: [...REFUND_SERVICE_PROVIDERS],
+})
+export class RefundsModule {}
