@@ -219,6 +219,33 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
     expect(await gw.available(person.accountId)).toBe(0n);
   }, 60_000);
 
+  it('card: the charge.refunded webhook booking the refund before Stripe’s answer arrives, and again after, books it once', async () => {
+    const person = await signedIn(gw);
+    const pid = await buyCard(person.accountId, 6);
+    const r = await requested(person, { purchaseId: pid, reason: 'webhook first' });
+    // What the stripe webhook books for a refund that carries refund_request_id: exactly these fields.
+    const asWebhook = (refundId: string) =>
+      ledger.execute(person.accountId, { type: 'RefundCredits', data: { refundId, amount: c(6), reason: `refund request ${r.id}`, freezeId: r.id } });
+    fake.refundDelayMs = 1500;
+    try {
+      const approving = approve(r.id);
+      let refund = stripeRefundsFor(r.id)[0];
+      for (let i = 0; i < 200 && !refund; i++) {
+        await new Promise((res) => setTimeout(res, 10));
+        refund = stripeRefundsFor(r.id)[0];
+      }
+      expect(refund).toBeDefined();
+      expect((await asWebhook(refund.id)).events.map((e) => e.type)).toEqual(['CreditsRefunded']);
+      const done = await json(await approving);
+      expect(done).toMatchObject({ status: 'completed', stripeRefundId: refund.id });
+      expect((await asWebhook(refund.id)).events).toEqual([]);
+    } finally {
+      fake.refundDelayMs = 0;
+    }
+    expect(await refundsOf(person.accountId)).toHaveLength(1);
+    expect((await ledger.load(person.accountId)).state).toMatchObject({ available: 0n, frozen: 0n });
+  }, 60_000);
+
   it('card: Stripe refuses → the request fails with Stripe’s message and the freeze is released', async () => {
     const person = await signedIn(gw);
     const pid = await buyCard(person.accountId, 12);
