@@ -5,6 +5,8 @@
  * (null when Stripe is not configured: card refunds then answer 503 stripe_not_configured).
  */
 import { Module } from '@nestjs/common';
+import { AccountsModule } from '../../accounts/accounts.module';
+import { MailModule } from '../../platform/mail/mail.module';
 import { AuditModule } from '../../audit/audit.module';
 import { AuthModule } from '../../auth/auth.module';
 import { ComplianceModule } from '../../compliance/compliance.module';
@@ -14,7 +16,7 @@ import { StaffRefundRequestsController } from './http/staff-refund-requests.cont
 import { REFUND_SERVICE_PROVIDERS } from './refunds.providers';
 
 @Module({
-  imports: [AuthModule, AuditModule, ComplianceModule, LedgerModule],
+  imports: [AccountsModule, AuthModule, AuditModule, MailModule, ComplianceModule, LedgerModule],
   controllers: [RefundRequestsController, StaffRefundRequestsController],
   providers: [...REFUND_SERVICE_PROVIDERS],
 })

@@ -15,6 +15,7 @@ import { SignedIn, signedIn, uniqueEmail } from '../../support/account-client';
 import { CLI, run } from '../../support/cli-runner';
 import { FakeStripe, startFakeStripe } from '../../support/fake-stripe';
 import { Gateway, startGateway } from '../../support/gateway';
+import { SmtpReceiver, startSmtpReceiver } from '../../support/smtp-receiver';
 
 const c = (n: number) => BigInt(Math.round(n * 1_000_000));
 type Json = Record<string, any>;
@@ -24,11 +25,13 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
   let fake: FakeStripe;
   let ledger: LedgerService;
   let staff: SignedIn;
-  const tollgate = (...args: string[]) => run(process.execPath, [CLI, ...args], { DATABASE_URL: gw.db.url, STRIPE_SECRET_KEY: fake.secretKey, STRIPE_API_URL: fake.url });
+  let smtp: SmtpReceiver;
+  const tollgate = (...args: string[]) => run(process.execPath, [CLI, ...args], { DATABASE_URL: gw.db.url, STRIPE_SECRET_KEY: fake.secretKey, STRIPE_API_URL: fake.url, SMTP_URL: smtp.url });
 
   beforeAll(async () => {
     fake = await startFakeStripe();
-    gw = await startGateway({ env: { STRIPE_SECRET_KEY: fake.secretKey, STRIPE_API_URL: fake.url } });
+    smtp = await startSmtpReceiver();
+    gw = await startGateway({ env: { STRIPE_SECRET_KEY: fake.secretKey, STRIPE_API_URL: fake.url, SMTP_URL: smtp.url } });
     ledger = gw.app.get(LedgerService);
     const email = uniqueEmail('accountant');
     const first = await signedIn(gw, email);
@@ -38,6 +41,7 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
   afterAll(async () => {
     await gw?.close();
     await fake?.close();
+    await smtp?.close();
   });
 
   afterEach(async () => {
@@ -206,6 +210,11 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
     expect(list.data.map((x: Json) => x.id)).toContain(r.id);
     // The person sees it completed.
     expect((await json(await person.fetch('/api/billing/refund-requests'))).data[0]).toMatchObject({ id: r.id, status: 'completed' });
+    // And is told, once.
+    const mail = await smtp.messageTo(person.email);
+    expect(mail.subject).toBe('Refund made: 19.990000 credits');
+    expect(mail.text).toContain(r.id);
+    expect(smtp.messages.filter((m) => m.envelopeTo.includes(person.email))).toHaveLength(1);
   }, 60_000);
 
   it('card: two approvals racing from the start refund once', async () => {
@@ -217,6 +226,9 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
     expect(stripeRefundsFor(r.id)).toHaveLength(1);
     expect(await refundsOf(person.accountId)).toHaveLength(1);
     expect(await gw.available(person.accountId)).toBe(0n);
+    await smtp.messageTo(person.email);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(smtp.messages.filter((m) => m.envelopeTo.includes(person.email))).toHaveLength(1);
   }, 60_000);
 
   it('card: the charge.refunded webhook booking the refund before Stripe’s answer arrives, and again after, books it once', async () => {
@@ -355,6 +367,9 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
     const declined = await tollgate('payments', 'refunds', 'decline', '--id', a.id, '--reason', 'duplicate', '--json');
     expect(declined).toMatchObject({ code: 0 });
     expect(JSON.parse(declined.stdout).request).toMatchObject({ id: a.id, status: 'declined', decisionReason: 'duplicate' });
+    const mail = await smtp.messageTo(person.email);
+    expect(mail.subject).toBe('Refund request declined');
+    expect(mail.text).toContain('Reason:    duplicate');
     const noHash = await tollgate('payments', 'refunds', 'approve', '--id', b.id, '--reason', 'ok');
     expect(noHash.code).toBe(1);
     expect(noHash.stderr).toMatch(/--tx-hash.*\(refund_tx_hash\)/);

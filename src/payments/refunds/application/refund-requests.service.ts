@@ -42,6 +42,7 @@ import {
   requestedAmount,
 } from '../domain/refund-request';
 import { PurchasesReader } from './purchases';
+import { RefundMail } from './refund-mail';
 import { RefundCursor, RefundRequestsRepository, RefundRow } from './refund-requests.repository';
 
 export interface NewRefundRequest {
@@ -76,6 +77,7 @@ export class RefundRequestsService {
     private readonly rows: RefundRequestsRepository,
     private readonly audit: StaffAudit,
     private readonly vault: PersonalDataVault,
+    private readonly mail: RefundMail,
   ) {}
 
   async request(input: NewRefundRequest): Promise<RefundRequest> {
@@ -191,14 +193,17 @@ export class RefundRequestsService {
     if (r.status === 'completed' || r.status === 'failed') throw closed(r);
     if (r.status === 'approved') throw new RefundsError('refund_request_decided', `refund request ${requestId} is already approved${r.method === 'card' ? '; Stripe is being asked (approve again to retry)' : ''}`);
     await this.audit.record({ actor: d.actor, action: 'refunds.decline', subjectUserId: r.userId, reason: d.reason, details: { requestId, paymentId: r.paymentId, amount: formatCredits(r.amount) } });
+    let declinedNow = false;
     for (let attempt = 0; r.status === 'requested'; attempt++) {
       if (attempt >= DECISION_ATTEMPTS) throw new RefundsError('refund_request_decided', `refund request ${requestId} kept changing under this decline; try again`);
       const won = await this.decide(r, { type: 'RefundDeclined', data: { requestId, actor: d.actor, reason: d.reason, at: this.clock.now().toISOString() } });
+      declinedNow = won !== null;
       r = won ?? (await this.get(requestId));
     }
     if (r.status !== 'declined') throw new RefundsError('refund_request_decided', `refund request ${requestId} was ${r.status} meanwhile`);
     // An approval that lost the race may have frozen the amount: give it back.
     await this.releaseIfFrozen(r, 'refund request declined', d.actor);
+    if (declinedNow) await this.mail.outcome(r);
     return r;
   }
 
@@ -264,7 +269,9 @@ export class RefundRequestsService {
   /** Completed or failed, once (both share one event id): a second outcome is answered with the first. */
   private async outcome(r: RefundRequest, e: RefundRequestEvent): Promise<RefundRequest> {
     try {
-      return await this.append(r.requestId, [e], 'stream_exists', 'outcome', r.requestId);
+      const { result, appended } = await this.appendOutcome(r.requestId, e);
+      if (appended) await this.mail.outcome(result);
+      return result;
     } catch (err) {
       if (!(err instanceof EventIdConflictError)) throw err;
       const now = await this.get(r.requestId);
@@ -273,7 +280,23 @@ export class RefundRequestsService {
     }
   }
 
+  private async appendOutcome(requestId: string, e: RefundRequestEvent): Promise<{ result: RefundRequest; appended: boolean }> {
+    const { request, idempotent } = await this.appendRaw(requestId, [e], 'stream_exists', 'outcome', requestId);
+    // Written by this call, not answered as a retry of the same outcome: the one that mails.
+    return { result: request, appended: !idempotent };
+  }
+
   private async append(requestId: string, events: RefundRequestEvent[], expectedVersion: bigint | 'no_stream' | 'stream_exists', key: string, causation: string): Promise<RefundRequest> {
+    return (await this.appendRaw(requestId, events, expectedVersion, key, causation)).request;
+  }
+
+  private async appendRaw(
+    requestId: string,
+    events: RefundRequestEvent[],
+    expectedVersion: bigint | 'no_stream' | 'stream_exists',
+    key: string,
+    causation: string,
+  ): Promise<{ request: RefundRequest; idempotent: boolean }> {
     const stream = refundRequestStream(requestId);
     const batch: NewEvent[] = events.map((e, i) => ({
       id: deterministicId(`refundrequest:${requestId}:${key}#${i}`),
@@ -281,10 +304,10 @@ export class RefundRequestsService {
       data: { ...e.data },
       metadata: { occurredAt: this.clock.now().toISOString(), causationId: causation },
     }));
-    await this.store.append(stream, batch, { expectedVersion });
-    const r = await this.get(requestId);
-    await this.rows.write(r);
-    return r;
+    const { idempotent } = await this.store.append(stream, batch, { expectedVersion });
+    const request = await this.get(requestId);
+    await this.rows.write(request);
+    return { request, idempotent };
   }
 
   private async execute(r: RefundRequest, command: AccountCommand, actor: string): Promise<void> {

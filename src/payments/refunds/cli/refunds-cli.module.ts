@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AccountsModule } from '../../../accounts/accounts.module';
+import { MailModule } from '../../../platform/mail/mail.module';
 import { AuditModule } from '../../../audit/audit.module';
 import { ComplianceModule } from '../../../compliance/compliance.module';
 import { LedgerModule } from '../../../ledger/ledger.module';
@@ -7,7 +9,7 @@ import { ApproveRefundCommand, DeclineRefundCommand, ListRefundsCommand, Payment
 
 /** `tollgate payments refunds`: the refunds service without the HTTP routes. */
 @Module({
-  imports: [AuditModule, ComplianceModule, LedgerModule],
+  imports: [AccountsModule, AuditModule, ComplianceModule, LedgerModule, MailModule],
   providers: [...REFUND_SERVICE_PROVIDERS, PaymentsCommand, RefundsCommand, ListRefundsCommand, ApproveRefundCommand, DeclineRefundCommand],
 })
 export class RefundsCliModule {}
