@@ -4,7 +4,9 @@
  * CLI (cli/refunds-cli.module.ts) use. The Stripe client is built here from the configuration
  * (null when Stripe is not configured: card refunds then answer 503 stripe_not_configured).
  */
-import { Module } from '@nestjs/common';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { ReadModelRebuilders, ReadModelRebuildersModule } from '../../platform/read-models/read-model-rebuilders';
+import { RefundRequestsService } from './application/refund-requests.service';
 import { AccountsModule } from '../../accounts/accounts.module';
 import { MailModule } from '../../platform/mail/mail.module';
 import { AuditModule } from '../../audit/audit.module';
@@ -16,8 +18,19 @@ import { StaffRefundRequestsController } from './http/staff-refund-requests.cont
 import { REFUND_SERVICE_PROVIDERS } from './refunds.providers';
 
 @Module({
-  imports: [AccountsModule, AuthModule, AuditModule, MailModule, ComplianceModule, LedgerModule],
+  imports: [AccountsModule, AuthModule, AuditModule, MailModule, ComplianceModule, LedgerModule, ReadModelRebuildersModule],
   controllers: [RefundRequestsController, StaffRefundRequestsController],
   providers: [...REFUND_SERVICE_PROVIDERS],
+  exports: [RefundRequestsService],
 })
-export class RefundsModule {}
+export class RefundsModule implements OnModuleInit {
+  constructor(
+    private readonly rebuilders: ReadModelRebuilders,
+    private readonly refunds: RefundRequestsService,
+  ) {}
+
+  /** `ledger replay` rebuilds the refund_requests rows from their streams too. */
+  onModuleInit(): void {
+    this.rebuilders.register({ name: 'refund_requests', rebuild: (onProgress) => this.refunds.rebuild(onProgress) });
+  }
+}

@@ -9,7 +9,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { UsersService } from '../../../src/accounts/application/users.service';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
 import { eventIdFor } from '../../../src/ledger/domain/event-ids';
-import { accountStream, encodeLedgerEvent } from '../../../src/ledger/domain/events';
+import { evolveAll } from '../../../src/ledger/domain/account.decider';
+import { accountStream, decodeLedgerEvent, encodeLedgerEvent } from '../../../src/ledger/domain/events';
 import { EVENT_STORE, EventStore } from '../../../src/platform/event-store/event-store.port';
 import { SignedIn, signedIn, uniqueEmail } from '../../support/account-client';
 import { CLI, run } from '../../support/cli-runner';
@@ -45,9 +46,8 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
   });
 
   afterEach(async () => {
-    const verify = await tollgate('ledger', 'verify');
+    const [verify, tb] = await Promise.all([tollgate('ledger', 'verify'), tollgate('ledger', 'trial-balance', '--json')]);
     expect(verify).toMatchObject({ code: 0 });
-    const tb = await tollgate('ledger', 'trial-balance', '--json');
     expect(tb).toMatchObject({ code: 0 });
     expect(JSON.parse(tb.stdout)).toMatchObject({ total: '0.000000', balanced: true });
   }, 60_000);
@@ -317,6 +317,9 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
       expect(stripeRefundsFor(r.id)).toHaveLength(final.status === 'completed' ? 1 : 0);
     }
     const { state } = await ledger.load(person.accountId);
+    // The ledger's cached state equals a fresh fold of the log (a load() racing a round once counted events twice).
+    const fresh = evolveAll((await gw.app.get<EventStore>(EVENT_STORE).readStream(accountStream(person.accountId))).map((e) => decodeLedgerEvent(e.type, e.data)));
+    expect([state.available, state.frozen]).toEqual([fresh.available, fresh.frozen]);
     expect(state.frozen).toBe(0n);
     const completed = outcomes.filter((o) => o === 'completed').length;
     expect(await refundsOf(person.accountId)).toHaveLength(completed);
@@ -352,6 +355,31 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
     expect(await errorOf(await approve(r.id, {}))).toEqual([400, 'validation_failed']);
     expect(await errorOf(await staff.fetch('/staff/refund-requests?status=lost'))).toEqual([400, 'validation_failed']);
     expect((await ledger.load(person.accountId)).state.frozen).toBe(0n);
+  }, 60_000);
+
+  it('`ledger replay` rewrites refund_requests rows from their streams; a slot left by a crash is freed', async () => {
+    const person = await signedIn(gw);
+    const pid = await buyCard(person.accountId, 4);
+    const r = await requested(person, { purchaseId: pid, reason: 'replay me' });
+    // A row changed behind the service's back, and one whose event was never written.
+    await gw.db.pool.query(`UPDATE refund_requests SET status = 'completed', amount = 1 WHERE request_id = $1`, [r.id]);
+    const orphanPid = await buyCard(person.accountId, 3);
+    const orphan = randomUUID();
+    await gw.db.pool.query(
+      `INSERT INTO refund_requests (request_id, account_id, user_id, payment_id, method, amount, reason, status, purchased_at, requested_at)
+       VALUES ($1, $2, $3, $4, 'card', 3000000, 'v1:x', 'requested', now(), now() - interval '2 minutes')`,
+      [orphan, person.accountId, person.userId, orphanPid],
+    );
+    // The orphan's slot is freed when the purchase is asked for again.
+    const again = await requested(person, { purchaseId: orphanPid, reason: 'after a crash' });
+    expect(again.amount).toBe('3.000000');
+    expect((await gw.db.pool.query('SELECT 1 FROM refund_requests WHERE request_id = $1', [orphan])).rowCount).toBe(0);
+    const replay = await tollgate('ledger', 'replay', '--json');
+    expect(replay).toMatchObject({ code: 0 });
+    const rebuilt = (JSON.parse(replay.stdout) as { rebuilt: Json[] }).rebuilt.find((x) => x.name === 'refund_requests');
+    expect(rebuilt).toMatchObject({ repaired: 1 });
+    const row = await gw.db.pool.query<{ status: string; amount: string }>('SELECT status, amount::text FROM refund_requests WHERE request_id = $1', [r.id]);
+    expect(row.rows[0]).toEqual({ status: 'requested', amount: '4000000' });
   }, 60_000);
 
   it('the CLI lists, declines and approves (crypto with --tx-hash), audited with its actor', async () => {

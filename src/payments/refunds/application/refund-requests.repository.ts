@@ -85,8 +85,10 @@ export class RefundRequestsRepository {
       `INSERT INTO refund_requests (request_id, account_id, user_id, payment_id, method, amount, reason, status, purchased_at, requested_at,
                                     decided_at, decided_by, decision_reason, stripe_refund_id, tx_hash, failure)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-       ON CONFLICT (request_id) DO UPDATE SET status = EXCLUDED.status, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by,
-         decision_reason = EXCLUDED.decision_reason, stripe_refund_id = EXCLUDED.stripe_refund_id, tx_hash = EXCLUDED.tx_hash, failure = EXCLUDED.failure`,
+       ON CONFLICT (request_id) DO UPDATE SET account_id = EXCLUDED.account_id, user_id = EXCLUDED.user_id, payment_id = EXCLUDED.payment_id,
+         method = EXCLUDED.method, amount = EXCLUDED.amount, reason = EXCLUDED.reason, status = EXCLUDED.status, purchased_at = EXCLUDED.purchased_at,
+         requested_at = EXCLUDED.requested_at, decided_at = EXCLUDED.decided_at, decided_by = EXCLUDED.decided_by, decision_reason = EXCLUDED.decision_reason,
+         stripe_refund_id = EXCLUDED.stripe_refund_id, tx_hash = EXCLUDED.tx_hash, failure = EXCLUDED.failure`,
       [
         r.requestId,
         r.accountId,
@@ -106,6 +108,21 @@ export class RefundRequestsRepository {
         r.failure,
       ],
     );
+  }
+
+  async ids(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ request_id: string }>('SELECT request_id FROM refund_requests');
+    return rows.map((r) => r.request_id);
+  }
+
+  async find(requestId: string): Promise<RefundRow | null> {
+    const { rows } = await this.pool.query<DbRow>('SELECT * FROM refund_requests WHERE request_id = $1', [requestId]);
+    return rows[0] ? toRow(rows[0]) : null;
+  }
+
+  async remove(requestId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('DELETE FROM refund_requests WHERE request_id = $1', [requestId]);
+    return (rowCount ?? 0) > 0;
   }
 
   /** The account's open request for this purchase, if any. */

@@ -25,11 +25,12 @@ import { LedgerService } from '../../../ledger/application/ledger.service';
 import { AccountCommand } from '../../../ledger/domain/account.decider';
 import { LedgerError } from '../../../ledger/domain/errors';
 import { CLOCK, Clock } from '../../../platform/clock';
-import { EVENT_STORE, EventIdConflictError, EventStore, NewEvent, VersionConflictError } from '../../../platform/event-store/event-store.port';
+import { EVENT_STORE, EventIdConflictError, EventStore, LOG_START, NewEvent, VersionConflictError } from '../../../platform/event-store/event-store.port';
 import { deterministicId } from '../../../shared/ids';
 import { Micros, formatCredits } from '../../../shared/money';
 import { STRIPE_CLIENT, StripeClient, centsFromMicros } from '../../stripe/stripe-client';
 import {
+  REFUND_REQUEST_PREFIX,
   REFUND_WINDOW_DAYS,
   RefundRequest,
   RefundRequestEvent,
@@ -62,6 +63,9 @@ export interface Decision {
 }
 
 const DECISION_ATTEMPTS = 5;
+/** A claimed row with no event after this long is left from a crash, not a request being written. */
+const ORPHAN_AFTER_MS = 60_000;
+const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 
 @Injectable()
 export class RefundRequestsService {
@@ -93,7 +97,8 @@ export class RefundRequestsService {
       );
     }
     const open = await this.rows.openFor(input.purchaseId);
-    if (open) throw openRequest(open);
+    // A slot claimed by a request whose event was never written (a crash in between) is freed.
+    if (open && !(await this.orphan(open, now))) throw openRequest(open);
     const amount = requestedAmount(purchase.method, purchase.unspent, input.amount);
     if (amount === 0n) {
       throw new RefundsError(
@@ -123,7 +128,9 @@ export class RefundRequestsService {
     };
     const r = foldRefundRequest([{ type: 'RefundRequested', data }]) as RefundRequest;
     // The open slot first (a unique index): of two requests for one purchase at once, one wins.
-    if (!(await this.rows.claim(r))) throw openRequest((await this.rows.openFor(input.purchaseId)) ?? 'another');
+    if (!(await this.rows.claim(r))) {
+      throw openRequest((await this.rows.openFor(input.purchaseId)) ?? 'another');
+    }
     try {
       await this.append(requestId, [{ type: 'RefundRequested', data }], 'no_stream', 'requested', input.userId);
     } catch (err) {
@@ -131,6 +138,46 @@ export class RefundRequestsService {
       throw err;
     }
     return r;
+  }
+
+  /**
+   * Rewrites every row from its stream (`tollgate ledger replay` runs it): rows whose stream never
+   * got its first event (a crash between the claim and the append) are removed.
+   */
+  async rebuild(onProgress?: (done: number) => void): Promise<{ rows: number; repaired: number }> {
+    const ids = new Set(await this.rows.ids());
+    for (let after = LOG_START; ; ) {
+      const page = await this.store.readAll({ after, limit: 5000, streamPrefixes: [REFUND_REQUEST_PREFIX] });
+      if (page.length === 0) break;
+      for (const e of page) ids.add(e.streamId.slice(REFUND_REQUEST_PREFIX.length));
+      after = page[page.length - 1].position;
+    }
+    let rows = 0;
+    let repaired = 0;
+    let done = 0;
+    for (const id of ids) {
+      const before = await this.rows.find(id);
+      const r = foldRefundRequest(await this.store.readStream(refundRequestStream(id)));
+      if (r) {
+        await this.rows.write(r);
+        rows++;
+        const after = await this.rows.find(id);
+        if (JSON.stringify(before, bigints) !== JSON.stringify(after, bigints)) repaired++;
+      } else if (before && (await this.rows.remove(id))) {
+        repaired++;
+      }
+      onProgress?.(++done);
+    }
+    return { rows, repaired };
+  }
+
+  /** True (and the row removed) when this open row's request was never written and is not being written now. */
+  private async orphan(requestId: string, now: Date): Promise<boolean> {
+    const row = await this.rows.find(requestId);
+    if (!row || now.getTime() - row.requestedAt.getTime() < ORPHAN_AFTER_MS) return false;
+    if ((await this.store.readStream(refundRequestStream(requestId), { limit: 1 })).length > 0) return false;
+    this.log.warn(`refund request ${requestId}: its row had no event (a crash between the two writes); freed the purchase's open slot`);
+    return this.rows.remove(requestId);
   }
 
   async get(requestId: string): Promise<RefundRequest> {
