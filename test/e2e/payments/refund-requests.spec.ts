@@ -12,6 +12,7 @@ import { eventIdFor } from '../../../src/ledger/domain/event-ids';
 import { evolveAll } from '../../../src/ledger/domain/account.decider';
 import { accountStream, decodeLedgerEvent, encodeLedgerEvent } from '../../../src/ledger/domain/events';
 import { EVENT_STORE, EventStore } from '../../../src/platform/event-store/event-store.port';
+import { RefundRequestsService } from '../../../src/payments/refunds/application/refund-requests.service';
 import { SignedIn, signedIn, uniqueEmail } from '../../support/account-client';
 import { CLI, run } from '../../support/cli-runner';
 import { FakeStripe, startFakeStripe } from '../../support/fake-stripe';
@@ -300,6 +301,30 @@ describe('refund requests (booted app, fake Stripe, built CLI, real Postgres and
     expect(stripeRefundsFor(r.id)).toHaveLength(1);
     expect(await refundsOf(person.accountId)).toHaveLength(1);
     expect((await ledger.load(person.accountId)).state.frozen).toBe(0n);
+  }, 60_000);
+
+  it('card: an approval that never heard Stripe’s answer is finished by the charge.refunded webhook (completedByStripe)', async () => {
+    const person = await signedIn(gw);
+    const pid = await buyCard(person.accountId, 7);
+    const r = await requested(person, { purchaseId: pid, reason: 'answer lost' });
+    fake.down = true;
+    try {
+      expect(await errorOf(await approve(r.id))).toEqual([503, 'refund_provider_unavailable']);
+    } finally {
+      fake.down = false;
+    }
+    // Stripe did make it after all (the answer was lost): its webhook names the request.
+    const service = gw.app.get(RefundRequestsService);
+    const done = await service.completedByStripe(r.id, 're_from_webhook');
+    expect(done).toMatchObject({ status: 'completed', stripeRefundId: 're_from_webhook' });
+    expect(await service.completedByStripe(r.id, 're_from_webhook')).toMatchObject({ status: 'completed' });
+    expect(await service.completedByStripe(randomUUID(), 're_x')).toBeNull();
+    expect(await refundsOf(person.accountId)).toEqual([{ refundId: 're_from_webhook', amount: '7000000', reason: `refund request ${r.id}`, paymentId: pid, freezeId: r.id }]);
+    expect((await ledger.load(person.accountId)).state).toMatchObject({ available: 0n, frozen: 0n });
+    // Approving again now answers the outcome without calling Stripe.
+    const calls = fake.calls.length;
+    expect((await json(await approve(r.id))).status).toBe('completed');
+    expect(fake.calls.length).toBe(calls);
   }, 60_000);
 
   it('approve and decline at once: exactly one outcome, and a declined request leaves nothing frozen', async () => {

@@ -234,6 +234,20 @@ export class RefundRequestsService {
     return r.method === 'card' ? this.refundByCard(r, d.actor) : this.refundByChain(r, d.actor);
   }
 
+  /**
+   * For the charge.refunded webhook (a refund whose metadata names a request): Stripe made the
+   * refund, so an approved request is finished even if its approval never heard Stripe's answer.
+   * Books the same RefundCredits the approval would (a no-op when either booked it already).
+   * Null when the request is unknown or not a card request; otherwise the request as it stands.
+   */
+  async completedByStripe(requestId: string, stripeRefundId: string): Promise<RefundRequest | null> {
+    const r = foldRefundRequest(await this.store.readStream(refundRequestStream(requestId)));
+    if (!r || r.method !== 'card') return null;
+    if (r.status !== 'approved') return r;
+    await this.execute(r, { type: 'RefundCredits', data: { refundId: stripeRefundId, amount: r.amount, reason: `refund request ${r.requestId}`, freezeId: r.requestId } }, 'system:stripe-webhook');
+    return this.outcome(r, { type: 'RefundCompleted', data: { requestId: r.requestId, stripeRefundId } });
+  }
+
   async decline(requestId: string, d: Decision): Promise<RefundRequest> {
     let r = await this.get(requestId);
     if (r.status === 'declined') return r; // declined twice: one decision
