@@ -60,6 +60,17 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   code_expired: 400,
   batch_already_redeemed: 409,
   batch_not_found: 404,
+  // refund requests (payments/refunds)
+  refund_request_not_found: 404,
+  purchase_not_found: 404,
+  refund_request_open: 409,
+  refund_window_passed: 409,
+  nothing_to_refund: 409,
+  refund_request_closed: 409,
+  refund_request_decided: 409,
+  refund_tx_hash: 400,
+  refund_provider_unavailable: 503,
+  stripe_not_configured: 503,
   // sign-in links (auth/magic-link)
   invalid_token: 400,
   // shared
