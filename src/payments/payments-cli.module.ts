@@ -1,9 +1,13 @@
 /** `tollgate codes`, `tollgate payments …`: payments' commands. */
 import { Module } from '@nestjs/common';
 import { CodesCliModule } from './codes/cli/codes-cli.module';
+import { PaymentsCommand } from './payments.command';
+import { ReconcileCommand } from './reconcile/reconcile.command';
+import { ReconcilersModule } from './reconcile/reconciler-registry';
 import { RefundsCliModule } from './refunds/cli/refunds-cli.module';
 
 @Module({
-  imports: [CodesCliModule, RefundsCliModule],
+  imports: [CodesCliModule, RefundsCliModule, ReconcilersModule],
+  providers: [PaymentsCommand, ReconcileCommand],
 })
 export class PaymentsCliModule {}

@@ -7,12 +7,12 @@ import { AuditModule } from '../../../audit/audit.module';
 import { ComplianceModule } from '../../../compliance/compliance.module';
 import { LedgerModule } from '../../../ledger/ledger.module';
 import { REFUND_SERVICE_PROVIDERS } from '../refunds.providers';
-import { ApproveRefundCommand, DeclineRefundCommand, ListRefundsCommand, PaymentsCommand, RefundsCommand } from './refunds.commands';
+import { ApproveRefundCommand, DeclineRefundCommand, ListRefundsCommand, RefundsCommand } from './refunds.commands';
 
 /** `tollgate payments refunds`: the refunds service without the HTTP routes. */
 @Module({
   imports: [AccountsModule, AuditModule, ComplianceModule, LedgerModule, MailModule, ReadModelRebuildersModule],
-  providers: [...REFUND_SERVICE_PROVIDERS, PaymentsCommand, RefundsCommand, ListRefundsCommand, ApproveRefundCommand, DeclineRefundCommand],
+  providers: [...REFUND_SERVICE_PROVIDERS, RefundsCommand, ListRefundsCommand, ApproveRefundCommand, DeclineRefundCommand],
 })
 export class RefundsCliModule implements OnModuleInit {
   constructor(

@@ -5,7 +5,7 @@
  * transaction that sent the funds back (--tx-hash, required for crypto, refused for card).
  * Exit 1 when the refund failed (Stripe refused it) or Stripe could not be reached.
  */
-import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { z } from 'zod';
 import { cliActor } from '../../../cli/cli-actor';
 import { parseOptions, printResult } from '../../../cli/cli-options';
@@ -130,9 +130,3 @@ export class DeclineRefundCommand extends CommandRunner {
 @SubCommand({ name: 'refunds', description: 'refund requests: list, approve, decline', subCommands: [ListRefundsCommand, ApproveRefundCommand, DeclineRefundCommand] })
 export class RefundsCommand extends CommandGroup {}
 
-/**
- * `tollgate payments`: the group other payment commands (reconcile) join by adding their
- * subcommand to this list.
- */
-@Command({ name: 'payments', description: 'payments: refunds', subCommands: [RefundsCommand] })
-export class PaymentsCommand extends CommandGroup {}
