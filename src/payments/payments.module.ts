@@ -3,10 +3,11 @@
  * intents and claims, refund requests, low-balance alerts. Each part is its own module below.
  */
 import { Module } from '@nestjs/common';
+import { CryptoModule } from './crypto/crypto.module';
 import { CodesModule } from './codes/codes.module';
 import { ReceiptsModule } from './receipts/receipts.module';
 
 @Module({
-  imports: [CodesModule, ReceiptsModule],
+  imports: [CodesModule, ReceiptsModule, CryptoModule],
 })
 export class PaymentsModule {}
