@@ -8,11 +8,17 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Contract, ContractFactory, JsonRpcProvider, JsonRpcSigner, Network, TransactionReceipt } from 'ethers';
 import { freePort } from './wait';
 
-export const ANVIL_BIN = join(__dirname, '../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
+/** The repository's root, whether this runs from test/support (jest) or dist/test/support (the built bench). */
+const ROOT = (() => {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'node_modules'))) return dir;
+  return join(__dirname, '..', '..');
+})();
+
+export const ANVIL_BIN = join(ROOT, 'node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
 
 /** Why anvil cannot run here, or null when it can. */
 export function anvilMissing(): string | null {
@@ -30,7 +36,7 @@ export function testTokenArtifact(): Compiled {
   if (compiled) return compiled;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const solc = require('solc') as { compile(input: string): string };
-  const source = readFileSync(join(__dirname, 'erc20/TestToken.sol'), 'utf8');
+  const source = readFileSync(join(ROOT, 'test/support/erc20/TestToken.sol'), 'utf8');
   const input = {
     language: 'Solidity',
     sources: { 'TestToken.sol': { content: source } },

@@ -25,6 +25,8 @@ import { CryptoRepository, IntentRow, NewDeposit } from './crypto.repository';
 
 /** The most blocks one eth_getLogs asks for (halved when an RPC refuses a range). */
 export const SCAN_RANGE = 2_000;
+/** Credits of one range made at once (each its own stream and ledger command). */
+export const CREDIT_CONCURRENCY = 8;
 /** Where a chain's first scan starts: this many blocks below its final height. */
 export const FIRST_SCAN_LOOKBACK = 10_000;
 
@@ -162,10 +164,19 @@ export class ChainScanner {
       }
     });
     await this.repo.upsertDeposits(fresh, this.clock.now());
-    for (const c of toCredit) {
-      const outcome = await this.credits.assign(chain, c.dep, { accountId: c.intent.accountId, intentId: c.intent.intentId, via: 'intent' }, c.from);
-      if (outcome.credited) report.credited += 1;
-    }
+    // Each credit is its own (stream, ledger lane, rows): a few at a time. One that fails fails
+    // the run before the checkpoint moves, so the next run does this range again.
+    let next = 0;
+    const lane = async () => {
+      while (next < toCredit.length) {
+        const c = toCredit[next++];
+        const outcome = await this.credits.assign(chain, c.dep, { accountId: c.intent.accountId, intentId: c.intent.intentId, via: 'intent' }, c.from);
+        if (outcome.credited) report.credited += 1;
+      }
+    };
+    const lanes = await Promise.allSettled(Array.from({ length: Math.min(CREDIT_CONCURRENCY, toCredit.length) }, lane));
+    const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    if (failed) throw failed.reason;
     const vanished = await this.repo.rejectVanished(chain.chainId, from, to, this.clock.now());
     if (vanished.length) {
       report.rejected += vanished.length;
