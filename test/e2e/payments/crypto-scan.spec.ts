@@ -54,6 +54,7 @@ maybe('crypto payments on anvil (booted app, real Postgres and Redis)', () => {
     return r.reports;
   };
   const finalize = async (a: Anvil) => a.mine(3); // --slots-in-an-epoch 1: finalized is head − 2
+  const depositOf = async (txHash: string) => (await gw.db.pool.query('SELECT status, reason FROM crypto_deposits WHERE tx_hash = $1', [txHash.toLowerCase()])).rows[0] as { status: string; reason: string | null } | undefined;
   const error = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error;
 
   beforeAll(async () => {
@@ -215,6 +216,49 @@ maybe('crypto payments on anvil (booted app, real Postgres and Redis)', () => {
     expect(ok.status).toBe(200);
     expect(await gw.available(claimer.accountId)).toBe(before + 4_000_002n);
   }, 60_000);
+
+  it('rejects a transfer above the ledger bound and goes on with the next', async () => {
+    const huge = 10n ** 15n + 1n; // one unit over MAX_MICROS
+    await usdcBase.mint(base.accounts[PAYER], huge);
+    const big = await usdcBase.transfer(PAYER, RECEIVE, huge);
+    const res = await person.fetch('/api/billing/crypto-intents', { method: 'POST', body: { chain: 'base', token: 'USDC', amount: '5' } });
+    const i = (await res.json()) as { id: string; amount: string };
+    await usdcBase.transfer(PAYER, RECEIVE, units(i.amount));
+    await finalize(base);
+    await scan();
+    expect((await status(person, i.id)).status).toBe('credited');
+    expect(await depositOf(big.hash)).toEqual({ status: 'rejected', reason: 'amount above the ledger bound' });
+  }, 30_000);
+
+  it('credits a transfer once when many claims of it arrive at once from several accounts', async () => {
+    const receipt = await usdcBase.transfer(PAYER, RECEIVE, 7_777_777n); // matches no intent
+    await finalize(base);
+    await scan();
+    expect((await depositOf(receipt.hash))?.status).toBe('unclaimed');
+    const claimers = await Promise.all(Array.from({ length: 4 }, () => signedIn(gw)));
+    const signer = await base.signer(PAYER);
+    const signed = await Promise.all(
+      claimers.map(async (c) => {
+        const { message } = (await (await c.fetch(`/api/billing/crypto-claims/message?chain=base&txHash=${receipt.hash}`)).json()) as { message: string };
+        return { c, signature: await signer.signMessage(message), before: await gw.available(c.accountId) };
+      }),
+    );
+    const answers = await Promise.all(
+      signed.flatMap(({ c, signature }) => Array.from({ length: 5 }, () => c.fetch('/api/billing/crypto-claims', { method: 'POST', body: { chain: 'base', txHash: receipt.hash, signature } }))),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.every((s) => s === 200 || s === 409)).toBe(true);
+    const gained = await Promise.all(signed.map(async (s) => (await gw.available(s.c.accountId)) - s.before));
+    expect(gained.filter((g) => g === 7_777_777n)).toHaveLength(1);
+    expect(gained.filter((g) => g === 0n)).toHaveLength(3);
+    const winner = signed[gained.indexOf(7_777_777n)].c.accountId;
+    // Only the winner's own retries may also answer 200 (the same claim, idempotent); everyone else 409.
+    answers.forEach((r, k) => {
+      if (signed[Math.floor(k / 5)].c.accountId !== winner) expect(r.status).toBe(409);
+    });
+    const credits = await gw.db.pool.query("SELECT count(*)::int AS n FROM events WHERE type = 'CryptoPaymentCredited' AND data->>'txHash' = $1", [receipt.hash.toLowerCase()]);
+    expect(credits.rows[0].n).toBe(1);
+  }, 30_000);
 
   it('credits nothing for a payment a reorg removed before finality: the deposit and the intent are rejected', async () => {
     const i = await intent(person, { chain: 'ethereum', token: 'USDC', amount: '30' });
