@@ -54,8 +54,8 @@ export class ChainScanner {
   ) {}
 
   /** Every configured chain, each on its own: one that fails is logged by name and the others go on. */
-  async scanAll(): Promise<{ reports: ScanReport[]; failed: Array<{ chain: string; error: string }> }> {
-    const outcomes = await Promise.allSettled(this.clients.chains.map((c) => this.repo.withScanLock(c.chainId, () => this.scan(c))));
+  async scanAll(opts: { shouldStop?: () => boolean } = {}): Promise<{ reports: ScanReport[]; failed: Array<{ chain: string; error: string }> }> {
+    const outcomes = await Promise.allSettled(this.clients.chains.map((c) => this.repo.withScanLock(c.chainId, () => this.scan(c, opts))));
     const reports: ScanReport[] = [];
     const failed: Array<{ chain: string; error: string }> = [];
     outcomes.forEach((o, i) => {
@@ -71,7 +71,8 @@ export class ChainScanner {
     return { reports, failed };
   }
 
-  async scan(chain: ChainConfig, opts: { onProgress?: (block: number, final: number) => void } = {}): Promise<ScanReport> {
+  /** `shouldStop`: asked between ranges, so a shutdown ends a long catch-up at a checkpoint. */
+  async scan(chain: ChainConfig, opts: { onProgress?: (block: number, final: number) => void; shouldStop?: () => boolean } = {}): Promise<ScanReport> {
     const p = await this.clients.verified(chain);
     const head = await p.getBlockNumber();
     const finalizedTag = this.config.CRYPTO_FINALITY === 'finalized' ? ((await p.getBlock('finalized'))?.number ?? -1) : null;
@@ -83,6 +84,7 @@ export class ChainScanner {
     let from = (await this.repo.checkpoint(chain.chainId)) ?? Math.max(0, final - FIRST_SCAN_LOOKBACK + 1);
     let range = SCAN_RANGE;
     while (from <= final) {
+      if (opts.shouldStop?.()) return report;
       const to = Math.min(final, from + range - 1);
       let logs: Log[];
       try {

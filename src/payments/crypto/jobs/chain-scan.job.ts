@@ -10,10 +10,13 @@ import { QUEUES } from '../../../platform/queue/queues';
 import { ScheduledJob } from '../../../platform/queue/scheduled-job';
 import { ChainScanner } from '../application/chain-scanner';
 
+const CLOSE_WAIT_MS = 5_000;
+
 @Injectable()
 export class ChainScanJob implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('ChainScan');
   private readonly job: ScheduledJob;
+  private stopping = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -23,9 +26,12 @@ export class ChainScanJob implements OnApplicationBootstrap, OnModuleDestroy {
       queue: QUEUES.chainScan,
       title: 'the chain scan',
       everyMs: config.CRYPTO_SCAN_INTERVAL_MS,
-      closeWaitMs: 0, // every step is durable on its own: a cut run is redone by the next
+      // Stopping waits for a run under way, which ends at its next range (shouldStop): a worker
+      // closed under a running job keeps retrying to complete it on its closed connection
+      // (BullMQ 5.81, a busy loop that hung shutdown when this was 0).
+      closeWaitMs: CLOSE_WAIT_MS,
       run: async () => {
-        await this.scanner.scanAll();
+        await this.scanner.scanAll({ shouldStop: () => this.stopping });
       },
     });
   }
@@ -37,6 +43,7 @@ export class ChainScanJob implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     return this.job.stop();
   }
 }
