@@ -33,6 +33,8 @@ export class ChainClients implements OnModuleDestroy {
   provider(chain: ChainConfig): JsonRpcProvider {
     let p = this.providers.get(chain.name);
     if (!p) {
+      // The scanner polls with eth_getLogs; a WebSocket URL (which the configuration accepts) is refused by name.
+      if (!/^https?:/.test(chain.rpcUrl)) throw new Error(`the ${chain.name} RPC URL must be http(s) for the chain scanner (CHAIN_${chain.name.toUpperCase()}_RPC_URL)`);
       const request = new FetchRequest(chain.rpcUrl);
       request.timeout = RPC_TIMEOUT_MS;
       p = new JsonRpcProvider(request, Network.from(chain.chainId), { cacheTimeout: -1, staticNetwork: true, batchMaxCount: 20 });
