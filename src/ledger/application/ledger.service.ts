@@ -278,6 +278,8 @@ export class LedgerService implements OnModuleDestroy {
         // Our working state counted them again, so drop it and re-read what the log says.
         lane.loaded = false;
         accepted.forEach(({ job }) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
+        // Repeats of those retries in the same group are retries too: left unanswered, their callers waited forever.
+        repeats.forEach((job) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
         return;
       }
       lane.state = working;

@@ -71,6 +71,18 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   refund_tx_hash: 400,
   refund_provider_unavailable: 503,
   stripe_not_configured: 503,
+  // USDC/USDT on chain (payments/crypto)
+  chain_not_offered: 400,
+  token_not_offered: 400,
+  intents_exhausted: 503,
+  intent_not_found: 404,
+  deposit_not_found: 404,
+  deposit_not_final: 409,
+  deposit_already_credited: 409,
+  deposit_rejected: 409,
+  log_index_required: 400,
+  claim_signature_invalid: 403,
+  chain_unavailable: 503,
   // sign-in links (auth/magic-link)
   invalid_token: 400,
   // shared

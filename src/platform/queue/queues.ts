@@ -9,6 +9,7 @@ export const QUEUES = {
   sessionPurge: 'session-purge',
   magicLinkPurge: 'magic-link-purge',
   receiptRetry: 'receipt-retry',
+  chainScan: 'chain-scan',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -21,6 +22,8 @@ export interface JobData {
   'magic-link-purge': Record<string, never>;
   /** The periodic send of receipts that could not be sent at once (payments/receipts): no payload. */
   'receipt-retry': Record<string, never>;
+  /** The periodic scan of every configured chain for USDC/USDT transfers (payments/crypto): no payload. */
+  'chain-scan': Record<string, never>;
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */
