@@ -5,8 +5,9 @@
 import { Module } from '@nestjs/common';
 import { CodesModule } from './codes/codes.module';
 import { ReceiptsModule } from './receipts/receipts.module';
+import { StripeModule } from './stripe/stripe.module';
 
 @Module({
-  imports: [CodesModule, ReceiptsModule],
+  imports: [CodesModule, ReceiptsModule, StripeModule],
 })
 export class PaymentsModule {}

@@ -60,6 +60,9 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   code_expired: 400,
   batch_already_redeemed: 409,
   batch_not_found: 404,
+  // card payments (payments/stripe)
+  stripe_not_configured: 503,
+  stripe_unavailable: 503,
   // sign-in links (auth/magic-link)
   invalid_token: 400,
   // shared
