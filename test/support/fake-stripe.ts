@@ -314,3 +314,24 @@ const dispute = (f: DisputeFacts) => ({
 
 export const disputeCreatedEvent = (f: DisputeFacts) => event('charge.dispute.created', dispute(f));
 export const disputeClosedEvent = (f: DisputeFacts & { status: 'won' | 'lost' }) => event('charge.dispute.closed', dispute(f));
+
+/** Delivers a webhook to a gateway as Stripe does (POST /webhooks/stripe, the signed raw body). */
+export async function deliverWebhook(
+  gatewayUrl: string,
+  fake: Pick<FakeStripe, 'signed'>,
+  event: object,
+  opts: { timestamp?: number; secret?: string; tamper?: (body: string) => string; noSignature?: boolean } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const { body, signature } = fake.signed(event, { timestamp: opts.timestamp, secret: opts.secret });
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' };
+  if (!opts.noSignature) headers['stripe-signature'] = signature;
+  const res = await fetch(`${gatewayUrl}/webhooks/stripe`, { method: 'POST', headers, body: opts.tamper ? opts.tamper(body) : body });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, body: parsed };
+}

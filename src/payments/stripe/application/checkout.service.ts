@@ -70,16 +70,17 @@ export class CheckoutService {
 }
 
 /**
- * "25.00" → 2500: a decimal string of dollars with at most two decimals, from $5.00 to the
- * maximum. Anything else (a number, an exponent, a sign, spaces, three decimals) is refused with
- * the reason, so the page can show it.
+ * "25.00" → 2500: a decimal string of dollars with a point and one or two decimals ("25.5" is
+ * $25.50), from $5.00 to the maximum. Anything else (a number, a bare "5", an exponent, a sign,
+ * spaces, three decimals) is refused with the reason, so the page can show it: an amount of
+ * money is written as money, never guessed at.
  */
 export function centsOfDollars(input: unknown, maxUsd: number): { cents: number } | { error: string } {
-  const shape = 'must be a string of dollars with at most two decimals, such as "25.00"';
+  const shape = 'must be a string of dollars and cents, such as "25.00" (one or two decimals)';
   if (typeof input !== 'string') return { error: shape };
-  const m = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(input);
+  const m = /^(\d{1,9})\.(\d{1,2})$/.exec(input);
   if (!m) return { error: shape };
-  const cents = Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+  const cents = Number(m[1]) * 100 + Number(m[2].padEnd(2, '0'));
   if (cents < MIN_TOPUP_CENTS) return { error: 'must be at least 5.00 (the smallest top-up)' };
   if (cents > maxUsd * 100) return { error: `must be at most ${maxUsd}.00 (TOPUP_MAX_USD)` };
   return { cents };

@@ -16,7 +16,7 @@ import { ApiErrors, jsonSchema } from '../../../platform/http/openapi';
 import { parseWith } from '../../../platform/http/validation';
 import { CheckoutService, centsOfDollars } from '../application/checkout.service';
 
-const checkoutBody = z.object({ amount: z.unknown() }).strict();
+const checkoutBody = z.object({ amount: z.unknown().optional() }).strict();
 const checkoutAnswer = z.object({ url: z.string(), id: z.string() });
 
 @ApiTags('usage and billing')
