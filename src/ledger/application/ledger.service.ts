@@ -270,6 +270,8 @@ export class LedgerService implements OnModuleDestroy {
         // Our working state counted them again, so drop it and re-read what the log says.
         lane.loaded = false;
         accepted.forEach(({ job }) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
+        // The same command twice in this group (concurrent redeliveries of one payment): answered too, or they wait forever.
+        repeats.forEach((job) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
         return;
       }
       lane.state = working;
