@@ -16,13 +16,14 @@ import Stripe from 'stripe';
 import { AccountCommand } from '../../ledger/domain/account.decider';
 import { accountStream, decodeLedgerEvent } from '../../ledger/domain/events';
 import { eventIdFor } from '../../ledger/domain/event-ids';
-import { EVENT_STORE, EventStore, LOG_START, LogPosition } from '../../platform/event-store/event-store.port';
+import { EVENT_STORE, EventStore, LOG_START, LogPosition, comparePositions } from '../../platform/event-store/event-store.port';
 import { formatCredits } from '../../shared/money';
 import { Difference, Reconciler } from '../reconcile/difference';
 import { STRIPE_STREAM_PREFIX, foldPayment, paymentStream } from './domain/stripe-payment';
 import { STRIPE_CLIENT, StripeClient, microsFromCents } from './stripe-client';
 
 const PAGE = 1000;
+const HEAD_WAIT_MS = 30_000;
 
 @Injectable()
 export class StripeReconciler implements Reconciler {
@@ -39,7 +40,10 @@ export class StripeReconciler implements Reconciler {
     const created = { gte: Math.floor(from.getTime() / 1000), lt: Math.ceil(to.getTime() / 1000) };
     const differences: Difference[] = [];
     let compared = 0;
-    const tick = () => onProgress?.(++compared, null);
+    const tick = () => {
+      compared += 1;
+      onProgress?.(compared, null);
+    };
 
     // Stripe's side: payments.
     const seenIntents = new Set<string>();
@@ -114,12 +118,22 @@ export class StripeReconciler implements Reconciler {
     }
   }
 
-  /** Payment and refund facts the webhooks recorded in [from, to). */
+  /**
+   * Payment and refund facts the webhooks recorded in [from, to): everything committed when the
+   * reconcile started. The log is read in order, so a reader waits for transactions still open
+   * below the head (HEAD_WAIT_MS at most, then it says so rather than report a partial picture).
+   */
   private async recorded(from: Date, to: Date) {
     const out = [];
-    for (let after: LogPosition = LOG_START; ; ) {
+    const head = await this.store.headPosition([STRIPE_STREAM_PREFIX]);
+    const deadline = Date.now() + HEAD_WAIT_MS;
+    for (let after: LogPosition = LOG_START; comparePositions(after, head) < 0; ) {
       const page = await this.store.readAll({ after, limit: PAGE, streamPrefixes: [STRIPE_STREAM_PREFIX] });
-      if (page.length === 0) break;
+      if (page.length === 0) {
+        if (Date.now() > deadline) throw new Error(`the event log did not show the Stripe payments recorded up to ${head.tx}:${head.seq} within ${HEAD_WAIT_MS / 1000} s (a transaction held open?); try again`);
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       for (const e of page) {
         const t = e.recordedAt.getTime();
         if (t >= from.getTime() && t < to.getTime() && (e.type === 'StripePaymentSucceeded' || e.type === 'StripeRefundSeen')) out.push(e);

@@ -100,8 +100,9 @@ export class StripeWebhookService {
       const decided = decidePayment(facts, state, { accountExists: (id) => known.get(id) === true });
       if (decided.length === 0) return { state, recorded: 0 };
       const metadata = { stripeEventId: event.id, stripeEventType: event.type, occurredAt: this.clock.now().toISOString() };
+      let appended;
       try {
-        await this.store.append(
+        appended = await this.store.append(
           stream,
           decided.map((d) => ({ id: d.id, type: d.event.type, data: { ...d.event.data }, metadata })),
           { expectedVersion: version === 0n ? 'no_stream' : version },
@@ -111,13 +112,14 @@ export class StripeWebhookService {
         if (!(err instanceof VersionConflictError || err instanceof EventIdConflictError) || attempt >= MAX_APPEND_ATTEMPTS) throw err;
         continue;
       }
-      for (const d of decided) {
+      for (const d of appended.idempotent ? [] : decided) {
         if (d.event.type === 'StripePaymentUnassigned') {
           this.log.warn(`Stripe event ${event.id}: payment ${pi} of ${formatCredits(BigInt(d.event.data.amount))} credits is not credited (${d.event.data.reason}); see \`tollgate payments reconcile\``);
         }
       }
       const after = foldPayment(pi, [...events, ...decided.map((d) => d.event)]);
-      return { state: after, recorded: decided.length };
+      // A concurrent delivery of the same fact wrote these very events first: nothing new.
+      return { state: after, recorded: appended.idempotent ? 0 : decided.length };
     }
   }
 
