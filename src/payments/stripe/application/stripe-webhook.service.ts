@@ -11,7 +11,7 @@
  * retries what it could not send). Every delivery of a paid payment issues it: the first makes
  * the row, the rest find it.
  */
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { APP_CONFIG, AppConfig } from '../../../config/config';
 import { ExecuteAccountCommand } from '../../../ledger/application/execute-account.command';
@@ -22,7 +22,7 @@ import { eventIdFor } from '../../../ledger/domain/event-ids';
 import { CLOCK, Clock } from '../../../platform/clock';
 import { EVENT_STORE, EventIdConflictError, EventStore, VersionConflictError } from '../../../platform/event-store/event-store.port';
 import { formatCredits } from '../../../shared/money';
-import { ReceiptsService } from '../../receipts/receipts.service';
+import { ReceiptFacts, ReceiptsService } from '../../receipts/receipts.service';
 import { STRIPE_CLIENT, StripeClient } from '../stripe-client';
 import { ReadEvent, WebhookRefused, readStripeEvent } from '../domain/stripe-facts';
 import { LedgerEffect, PaymentState, StripeFact, decidePayment, foldPayment, paymentEffects, paymentStream } from '../domain/stripe-payment';
@@ -36,10 +36,16 @@ export interface WebhookOutcome {
 }
 
 const MAX_APPEND_ATTEMPTS = 10;
+const RECEIPT_CONCURRENCY = 2;
+const RECEIPT_QUEUE_LIMIT = 10_000;
 
 @Injectable()
-export class StripeWebhookService {
+export class StripeWebhookService implements OnModuleDestroy {
   private readonly log = new Logger('StripeWebhooks');
+  private readonly receiptQueue: ReceiptFacts[] = [];
+  private readonly receiptQueued = new Set<string>();
+  private receiptsRunning = 0;
+  private stopping = false;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -50,6 +56,12 @@ export class StripeWebhookService {
     private readonly commands: CommandBus,
     private readonly receipts: ReceiptsService,
   ) {}
+
+  /** Receipts still queued at shutdown are not issued: their payments' next delivery, or reconcile, brings them up. */
+  onModuleDestroy(): void {
+    this.stopping = true;
+    if (this.receiptQueue.length > 0) this.log.warn(`${this.receiptQueue.length} receipts were still queued at shutdown and are not issued`);
+  }
 
   async handle(event: { id: string; type: string }): Promise<WebhookOutcome> {
     const read = await this.complete(readStripeEvent(event));
@@ -94,7 +106,8 @@ export class StripeWebhookService {
       // Whether the account exists is asked of the ledger only for a payment not yet decided.
       for (const f of facts) {
         if (f.type === 'Paid' && f.data.accountId && !state.credited && !state.unassigned && !known.has(f.data.accountId)) {
-          known.set(f.data.accountId, (await this.ledger.load(f.data.accountId)).state.opened);
+          // An account is never closed: a cached open state answers without a read.
+          known.set(f.data.accountId, this.ledger.cachedState(f.data.accountId)?.opened === true || (await this.ledger.load(f.data.accountId)).state.opened);
         }
       }
       const decided = decidePayment(facts, state, { accountExists: (id) => known.get(id) === true });
@@ -140,11 +153,35 @@ export class StripeWebhookService {
         throw err;
       }
     }
-    if (state.credited) {
-      const { accountId, amount } = state.credited;
-      void this.receipts
-        .issue({ paymentId: state.paymentIntent, accountId, method: 'card', amount, detail: 'card (Stripe)', paidAt: this.clock.now() })
-        .catch((err: Error) => this.log.warn(`receipt for payment ${state.paymentIntent} not issued yet: ${err.message}`));
+    if (state.credited) this.issueReceipt(state.paymentIntent, state.credited.accountId, state.credited.amount);
+  }
+
+  /**
+   * Receipts are issued in the background, at most RECEIPT_CONCURRENCY at a time: issuing one
+   * holds a database connection while it mails (and asks for another), so a burst of webhooks
+   * issuing them all at once could take every connection the webhooks themselves need. Past
+   * RECEIPT_QUEUE_LIMIT waiting, a receipt is left for the next delivery of its payment (Stripe
+   * redelivers until answered; a receipt row, once made, is retried by the receipt job).
+   */
+  private issueReceipt(paymentId: string, accountId: string, amount: bigint): void {
+    if (this.receiptQueued.has(paymentId)) return; // another delivery of it queued it already
+    if (this.receiptQueue.length >= RECEIPT_QUEUE_LIMIT) {
+      this.log.warn(`receipt for payment ${paymentId} not queued: ${RECEIPT_QUEUE_LIMIT} receipts are waiting`);
+      return;
+    }
+    this.receiptQueued.add(paymentId);
+    this.receiptQueue.push({ paymentId, accountId, method: 'card', amount, detail: 'card (Stripe)', paidAt: this.clock.now() });
+    while (this.receiptsRunning < RECEIPT_CONCURRENCY && this.receiptQueue.length > 0) {
+      this.receiptsRunning++;
+      void this.drainReceipts().finally(() => this.receiptsRunning--);
+    }
+  }
+
+  private async drainReceipts(): Promise<void> {
+    for (let facts = this.receiptQueue.shift(); facts; facts = this.receiptQueue.shift()) {
+      this.receiptQueued.delete(facts.paymentId);
+      if (this.stopping) continue;
+      await this.receipts.issue(facts).catch((err: Error) => this.log.warn(`receipt for payment ${facts?.paymentId} not issued yet: ${err.message}`));
     }
   }
 
