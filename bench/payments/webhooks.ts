@@ -11,7 +11,7 @@
  * the payment's stream and the ledger credit are durable. The sender shares the process (and the
  * two cores) with the app, so the figure is a floor. Progress on stderr; with the main guard,
  * `node dist/bench/payments/webhooks.js` prints the JSON alone on stdout.
- * Settings: BENCH_WEBHOOK_PAYMENTS (10000), BENCH_WEBHOOK_CONCURRENCY (32), BENCH_DATABASE_URL.
+ * Settings: BENCH_WEBHOOK_PAYMENTS (10000), BENCH_WEBHOOK_CONCURRENCY (64), BENCH_DATABASE_URL.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -53,7 +53,7 @@ const SECRET = 'whsec_bench_webhooks';
 export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<WebhookBenchResult> {
   const payments = opts.payments ?? Number(process.env.BENCH_WEBHOOK_PAYMENTS ?? 10_000);
   const accounts = opts.accounts ?? Math.max(1, Math.ceil(payments / 10));
-  const concurrency = opts.concurrency ?? Number(process.env.BENCH_WEBHOOK_CONCURRENCY ?? 32);
+  const concurrency = opts.concurrency ?? Number(process.env.BENCH_WEBHOOK_CONCURRENCY ?? 64);
   const databaseUrl = opts.databaseUrl ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tollgate_bench_webhooks';
   const redisUrl = opts.redisUrl ?? process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const env = baseEnv({
