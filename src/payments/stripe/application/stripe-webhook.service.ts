@@ -57,7 +57,7 @@ export class StripeWebhookService implements OnModuleDestroy {
     private readonly receipts: ReceiptsService,
   ) {}
 
-  /** Receipts still queued at shutdown are not issued: their payments' next delivery, or reconcile, brings them up. */
+  /** Receipts still queued at shutdown are not issued (a known gap, said in the log with how many): the queue is in memory. */
   onModuleDestroy(): void {
     this.stopping = true;
     if (this.receiptQueue.length > 0) this.log.warn(`${this.receiptQueue.length} receipts were still queued at shutdown and are not issued`);
