@@ -6,9 +6,10 @@ import { PaymentsCommand } from './payments.command';
 import { ReconcileCommand } from './reconcile/reconcile.command';
 import { ReconcilersModule } from './reconcile/reconciler-registry';
 import { RefundsCliModule } from './refunds/cli/refunds-cli.module';
+import { StripeReconcileModule } from './stripe/stripe-reconcile.module';
 
 @Module({
-  imports: [CodesCliModule, RefundsCliModule, ReconcilersModule, CryptoReconcileModule],
+  imports: [CodesCliModule, RefundsCliModule, ReconcilersModule, CryptoReconcileModule, StripeReconcileModule],
   providers: [PaymentsCommand, ReconcileCommand],
 })
 export class PaymentsCliModule {}

@@ -7,8 +7,9 @@ import { CryptoModule } from './crypto/crypto.module';
 import { CodesModule } from './codes/codes.module';
 import { ReceiptsModule } from './receipts/receipts.module';
 import { RefundsModule } from './refunds/refunds.module';
+import { StripeModule } from './stripe/stripe.module';
 
 @Module({
-  imports: [CodesModule, ReceiptsModule, RefundsModule, CryptoModule],
+  imports: [CodesModule, ReceiptsModule, RefundsModule, CryptoModule, StripeModule],
 })
 export class PaymentsModule {}

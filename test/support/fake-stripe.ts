@@ -110,6 +110,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
 }
 
 const refundsByKey = new Map<string, FakeRefund>();
+const sessionsByKey = new Map<string, { form: string; session: object }>();
 
 async function handle(fake: FakeStripe, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const chunks: Buffer[] = [];
@@ -128,9 +129,15 @@ async function handle(fake: FakeStripe, req: IncomingMessage, res: ServerRespons
     Object.fromEntries(Object.entries(f).filter(([k]) => k.startsWith('metadata[')).map(([k, v]) => [k.slice(9, -1), v]));
 
   if (call.method === 'POST' && url.pathname === '/v1/checkout/sessions') {
+    // An idempotency key answers the first session again, as Stripe does; with other parameters, 400 idempotency_error.
+    const prior = call.idempotencyKey ? sessionsByKey.get(call.idempotencyKey) : undefined;
+    if (prior && prior.form !== JSON.stringify(form)) {
+      return send(res, 400, { error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' } });
+    }
+    if (prior) return send(res, 200, prior.session);
     const sid = id('cs_test');
     const amount = Number(form['line_items[0][price_data][unit_amount]'] ?? 0) * Number(form['line_items[0][quantity]'] ?? 1);
-    return send(res, 200, {
+    const session = {
       id: sid,
       object: 'checkout.session',
       url: `https://checkout.stripe.com/c/pay/${sid}`,
@@ -144,7 +151,9 @@ async function handle(fake: FakeStripe, req: IncomingMessage, res: ServerRespons
       status: 'open',
       success_url: form.success_url,
       cancel_url: form.cancel_url,
-    });
+    };
+    if (call.idempotencyKey) sessionsByKey.set(call.idempotencyKey, { form: JSON.stringify(form), session });
+    return send(res, 200, session);
   }
   if (call.method === 'POST' && url.pathname === '/v1/refunds') {
     if (fake.refundMode === 'refuse') {
@@ -172,7 +181,11 @@ async function handle(fake: FakeStripe, req: IncomingMessage, res: ServerRespons
     if (fake.refundDelayMs > 0) await new Promise((r) => setTimeout(r, fake.refundDelayMs));
     return send(res, 200, refund);
   }
-  if (call.method === 'GET' && url.pathname === '/v1/refunds') return send(res, 200, list('/v1/refunds', inWindow([...fake.refunds.values()], query)));
+  if (call.method === 'GET' && url.pathname === '/v1/refunds') {
+    // `payment_intent` / `charge` filters, as Stripe's list takes them.
+    const refunds = [...fake.refunds.values()].filter((r) => (!query.payment_intent || r.payment_intent === query.payment_intent) && (!query.charge || r.charge === query.charge));
+    return send(res, 200, list('/v1/refunds', inWindow(refunds, query)));
+  }
   if (call.method === 'GET' && url.pathname === '/v1/payment_intents') return send(res, 200, list('/v1/payment_intents', inWindow([...fake.payments.values()], query)));
   const one = /^\/v1\/(payment_intents|refunds|charges)\/([^/]+)$/.exec(url.pathname);
   if (call.method === 'GET' && one) {
@@ -305,3 +318,24 @@ const dispute = (f: DisputeFacts) => ({
 
 export const disputeCreatedEvent = (f: DisputeFacts) => event('charge.dispute.created', dispute(f));
 export const disputeClosedEvent = (f: DisputeFacts & { status: 'won' | 'lost' }) => event('charge.dispute.closed', dispute(f));
+
+/** Delivers a webhook to a gateway as Stripe does (POST /webhooks/stripe, the signed raw body). */
+export async function deliverWebhook(
+  gatewayUrl: string,
+  fake: Pick<FakeStripe, 'signed'>,
+  event: object,
+  opts: { timestamp?: number; secret?: string; tamper?: (body: string) => string; noSignature?: boolean } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const { body, signature } = fake.signed(event, { timestamp: opts.timestamp, secret: opts.secret });
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' };
+  if (!opts.noSignature) headers['stripe-signature'] = signature;
+  const res = await fetch(`${gatewayUrl}/webhooks/stripe`, { method: 'POST', headers, body: opts.tamper ? opts.tamper(body) : body });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, body: parsed };
+}

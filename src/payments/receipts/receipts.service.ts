@@ -1,7 +1,7 @@
 /**
  * A receipt email for every purchase, card or crypto. The purchase's flow calls `issue` once its
  * credit is durable: a row in payment_receipts (one per payment, so a webhook delivered twice
- * mails once), then one try to send. What could not be sent (mail down, no SMTP yet, a crash in
+ * mails once), then one try to send, in the background. What could not be sent (mail down, no SMTP yet, a crash in
  * between) is retried by ReceiptRetryJob, at most MAX_ATTEMPTS times, each failure kept in
  * `last_error` for operators; an account with no address on file is marked and not retried.
  */
@@ -15,6 +15,8 @@ import { Mailer } from '../../platform/mail/mailer';
 import { formatCredits } from '../../shared/money';
 
 export const MAX_RECEIPT_ATTEMPTS = 20;
+/** How long a sender holds a receipt it is sending before another may try (a crashed sender's claim lapses). */
+const CLAIM_SECONDS = 120;
 
 export interface ReceiptFacts {
   paymentId: string;
@@ -39,7 +41,10 @@ export class ReceiptsService {
     private readonly userRows: UsersRepository,
   ) {}
 
-  /** Records the receipt (once per payment) and tries to send it; never throws for the mail. */
+  /**
+   * Records the receipt (once per payment; durable when this resolves) and sends it in the
+   * background: the caller (a webhook, the chain scanner) does not wait for the mail server.
+   */
   async issue(facts: ReceiptFacts): Promise<void> {
     const { rowCount } = await this.pool.query(
       `INSERT INTO payment_receipts (payment_id, account_id, method, amount, detail, paid_at)
@@ -47,13 +52,15 @@ export class ReceiptsService {
       [facts.paymentId, facts.accountId, facts.method, facts.amount.toString(), facts.detail, facts.paidAt],
     );
     if (rowCount === 0) return; // issued before: the first issue (or the retry job) sends it
-    await this.trySend(facts.paymentId);
+    void this.trySend(facts.paymentId).catch((err: Error) => this.log.warn(`receipt for payment ${facts.paymentId} not sent yet: ${err.message}`));
   }
 
   /** Sends what is unsent (the retry job): returns how many were sent. */
   async sendPending(limit = 100): Promise<number> {
     const { rows } = await this.pool.query<{ payment_id: string }>(
-      `SELECT payment_id FROM payment_receipts WHERE sent_at IS NULL AND attempts < $1 ORDER BY paid_at LIMIT $2`,
+      `SELECT payment_id FROM payment_receipts
+        WHERE sent_at IS NULL AND attempts < $1 AND (claimed_until IS NULL OR claimed_until < now())
+        ORDER BY paid_at LIMIT $2`,
       [MAX_RECEIPT_ATTEMPTS, limit],
     );
     let sent = 0;
@@ -61,46 +68,38 @@ export class ReceiptsService {
     return sent;
   }
 
+  /**
+   * One sender per receipt across instances: a conditional UPDATE claims it for CLAIM_SECONDS
+   * (and counts the attempt); no connection is held while the mail server answers.
+   */
   private async trySend(paymentId: string): Promise<boolean> {
-    // Claim it: one sender per receipt across instances (the row lock is held while sending).
-    const client = await this.pool.connect();
+    const { rows } = await this.pool.query<{ account_id: string; amount: string; detail: string; paid_at: Date }>(
+      `UPDATE payment_receipts SET claimed_until = now() + make_interval(secs => $3), attempts = attempts + 1
+        WHERE payment_id = $1 AND sent_at IS NULL AND attempts < $2 AND (claimed_until IS NULL OR claimed_until < now())
+        RETURNING account_id, amount::text, detail, paid_at`,
+      [paymentId, MAX_RECEIPT_ATTEMPTS, CLAIM_SECONDS],
+    );
+    if (rows.length === 0) return false;
+    const r = rows[0];
+    let error: string | null = null;
+    let giveUp = false;
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ account_id: string; method: string; amount: string; detail: string; paid_at: Date }>(
-        `SELECT account_id, method, amount::text, detail, paid_at FROM payment_receipts
-          WHERE payment_id = $1 AND sent_at IS NULL FOR UPDATE SKIP LOCKED`,
-        [paymentId],
-      );
-      if (rows.length === 0) {
-        await client.query('ROLLBACK');
-        return false;
+      const to = await this.addressOf(r.account_id);
+      if (!to) {
+        error = 'no_address: the account has no email address on file';
+        giveUp = true; // not retried: nothing will change by waiting
+      } else {
+        await this.mailer.send(receiptMail(to, { paymentId, amount: BigInt(r.amount), detail: r.detail, paidAt: r.paid_at }));
       }
-      const r = rows[0];
-      let outcome: { sent: boolean; error: string | null };
-      try {
-        const to = await this.addressOf(r.account_id);
-        if (!to) outcome = { sent: false, error: 'no_address: the account has no email address on file' };
-        else {
-          await this.mailer.send(receiptMail(to, { paymentId, amount: BigInt(r.amount), detail: r.detail, paidAt: r.paid_at }));
-          outcome = { sent: true, error: null };
-        }
-      } catch (err) {
-        outcome = { sent: false, error: (err as Error).message.slice(0, 500) };
-      }
-      await client.query(
-        `UPDATE payment_receipts SET sent_at = $2, attempts = attempts + $3, last_error = $4 WHERE payment_id = $1`,
-        // An account without an address is not retried: attempts go to the limit at once.
-        [paymentId, outcome.sent ? this.clock.now() : null, outcome.error?.startsWith('no_address') ? MAX_RECEIPT_ATTEMPTS : 1, outcome.error],
-      );
-      await client.query('COMMIT');
-      if (!outcome.sent) this.log.warn(`receipt for payment ${paymentId} not sent: ${outcome.error}`);
-      return outcome.sent;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
+      error = (err as Error).message.slice(0, 500);
     }
+    await this.pool.query(
+      `UPDATE payment_receipts SET sent_at = $2, last_error = $3, claimed_until = NULL, attempts = CASE WHEN $4 THEN $5 ELSE attempts END WHERE payment_id = $1`,
+      [paymentId, error === null ? this.clock.now() : null, error, giveUp, MAX_RECEIPT_ATTEMPTS],
+    );
+    if (error !== null) this.log.warn(`receipt for payment ${paymentId} not sent: ${error}`);
+    return error === null;
   }
 
   private async addressOf(accountId: string): Promise<string | null> {

@@ -1,9 +1,10 @@
 /**
  * Refund requests (issue 20): the account holder's routes (/api/billing/refund-requests,
  * /api/billing/purchases), staff's (/staff/refund-requests) and the service both they and the
- * CLI (cli/refunds-cli.module.ts) use. The Stripe client is built here from the configuration
+ * CLI (cli/refunds-cli.module.ts) use. The Stripe client comes from StripeClientModule
  * (null when Stripe is not configured: card refunds then answer 503 stripe_not_configured).
  */
+import { StripeClientModule } from '../stripe/stripe-client.module';
 import { Module, OnModuleInit } from '@nestjs/common';
 import { ReadModelRebuilders, ReadModelRebuildersModule } from '../../platform/read-models/read-model-rebuilders';
 import { RefundRequestsService } from './application/refund-requests.service';
@@ -18,7 +19,7 @@ import { StaffRefundRequestsController } from './http/staff-refund-requests.cont
 import { REFUND_SERVICE_PROVIDERS } from './refunds.providers';
 
 @Module({
-  imports: [AccountsModule, AuthModule, AuditModule, MailModule, ComplianceModule, LedgerModule, ReadModelRebuildersModule],
+  imports: [AccountsModule, AuthModule, AuditModule, MailModule, ComplianceModule, LedgerModule, ReadModelRebuildersModule, StripeClientModule],
   controllers: [RefundRequestsController, StaffRefundRequestsController],
   providers: [...REFUND_SERVICE_PROVIDERS],
   exports: [RefundRequestsService],

@@ -83,6 +83,8 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   log_index_required: 400,
   claim_signature_invalid: 403,
   chain_unavailable: 503,
+  // card payments (payments/stripe)
+  stripe_unavailable: 503,
   // sign-in links (auth/magic-link)
   invalid_token: 400,
   // shared

@@ -1,3 +1,4 @@
+import { StripeClientModule } from '../../stripe/stripe-client.module';
 import { Module, OnModuleInit } from '@nestjs/common';
 import { ReadModelRebuilders, ReadModelRebuildersModule } from '../../../platform/read-models/read-model-rebuilders';
 import { RefundRequestsService } from '../application/refund-requests.service';
@@ -11,7 +12,7 @@ import { ApproveRefundCommand, DeclineRefundCommand, ListRefundsCommand, Refunds
 
 /** `tollgate payments refunds`: the refunds service without the HTTP routes. */
 @Module({
-  imports: [AccountsModule, AuditModule, ComplianceModule, LedgerModule, MailModule, ReadModelRebuildersModule],
+  imports: [AccountsModule, AuditModule, ComplianceModule, LedgerModule, MailModule, ReadModelRebuildersModule, StripeClientModule],
   providers: [...REFUND_SERVICE_PROVIDERS, RefundsCommand, ListRefundsCommand, ApproveRefundCommand, DeclineRefundCommand],
 })
 export class RefundsCliModule implements OnModuleInit {

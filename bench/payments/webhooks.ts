@@ -1,0 +1,174 @@
+/**
+ * Stripe webhook benchmark (issue 20): the real API app (in this process, on a fresh database
+ * migrated by the built CLI, the machine's Postgres and Redis) receives signed
+ * `checkout.session.completed` deliveries for PAYMENTS payments over ACCOUNTS accounts, each
+ * payment delivered 1 to 3 times (a third of them once, a third twice, a third three times;
+ * the copies of a payment sent at the same moment, so they race), shuffled, CONCURRENCY at a
+ * time. Every delivery must be answered 200. Then the ledger is counted: one CreditsPurchased
+ * per payment, and `duplicate_credits` (credits beyond one per payment) must be 0.
+ *
+ * `webhooks_per_s` is deliveries answered per second of wall time, each answer given only after
+ * the payment's stream and the ledger credit are durable. The sender shares the process (and the
+ * two cores) with the app, so the figure is a floor. Progress on stderr; with the main guard,
+ * `node dist/bench/payments/webhooks.js` prints the JSON alone on stdout.
+ * Settings: BENCH_WEBHOOK_PAYMENTS (10000), BENCH_WEBHOOK_CONCURRENCY (64), BENCH_DATABASE_URL.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Pool } from 'pg';
+import pino from 'pino';
+import Stripe from 'stripe';
+import { loadConfig } from '../../src/config/config';
+import { createApiApp } from '../../src/create-api-app';
+import { LedgerService } from '../../src/ledger/application/ledger.service';
+import { freshDatabase } from '../proxy/bench-account';
+import { baseEnv } from '../proxy/bench-servers';
+
+export interface WebhookBenchOptions {
+  payments?: number;
+  accounts?: number;
+  concurrency?: number;
+  databaseUrl?: string;
+  redisUrl?: string;
+}
+
+export interface WebhookBenchResult {
+  webhooks_per_s: number;
+  duplicate_credits: number;
+  payments: number;
+  deliveries: number;
+  /** Payments with no credit at all (must be 0), and deliveries not answered 200 (must be 0). */
+  uncredited: number;
+  failed_deliveries: number;
+  concurrency: number;
+  seconds: number;
+}
+
+const log = (msg: string) => process.stderr.write(`[bench:webhooks] ${msg}\n`);
+const SECRET = 'whsec_bench_webhooks';
+
+export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<WebhookBenchResult> {
+  const payments = opts.payments ?? Number(process.env.BENCH_WEBHOOK_PAYMENTS ?? 10_000);
+  const accounts = opts.accounts ?? Math.max(1, Math.ceil(payments / 10));
+  const concurrency = opts.concurrency ?? Number(process.env.BENCH_WEBHOOK_CONCURRENCY ?? 64);
+  const databaseUrl = opts.databaseUrl ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tollgate_bench_webhooks';
+  const redisUrl = opts.redisUrl ?? process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const env = baseEnv({
+    NODE_ENV: 'production',
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: `tgbench:webhooks:${randomBytes(4).toString('hex')}:`,
+    LOG_LEVEL: 'warn',
+    MIGRATE_ON_START: 'false',
+    API_RUNS_WORKERS: 'false',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'tollgate-bench-webhooks-')),
+    // Stripe is "configured" (a key the app never uses here: checkout.session.completed needs no API call).
+    STRIPE_SECRET_KEY: 'sk_test_bench',
+    STRIPE_API_URL: 'http://127.0.0.1:9',
+    STRIPE_WEBHOOK_SECRET: SECRET,
+  });
+  log(`fresh database ${new URL(databaseUrl).pathname.slice(1)}`);
+  await freshDatabase(databaseUrl, env);
+  const config = loadConfig(env);
+  const sink = new Writable({ write: (c: Buffer, _e, done) => (process.env.BENCH_LOGS ? process.stderr.write(c, () => done()) : done()) });
+  const app = await createApiApp(config, pino({ level: 'warn' }, sink));
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  try {
+    const ledger = app.get(LedgerService);
+    const accountIds: string[] = [];
+    for (let i = 0; i < accounts; i += 50) {
+      const batch = Array.from({ length: Math.min(50, accounts - i) }, () => randomUUID());
+      await Promise.all(batch.map((accountId) => ledger.execute(accountId, { type: 'OpenAccount', data: { accountId, freeRequests: 0 } })));
+      accountIds.push(...batch);
+    }
+    log(`${accounts} accounts; signing deliveries for ${payments} payments`);
+
+    // Groups of copies of one payment's event, sent together; the groups in random order.
+    const signer = new Stripe('sk_test_bench').webhooks;
+    const groups: Array<{ body: string; signature: string; copies: number }> = [];
+    let deliveries = 0;
+    const tag = randomBytes(4).toString('hex');
+    for (let i = 0; i < payments; i++) {
+      const pi = `pi_bench${tag}${i}`;
+      const accountId = accountIds[i % accounts];
+      const event = {
+        id: `evt_bench${tag}${i}`,
+        object: 'event',
+        type: 'checkout.session.completed',
+        created: Math.floor(Date.now() / 1000),
+        data: { object: { id: `cs_bench${tag}${i}`, object: 'checkout.session', mode: 'payment', amount_total: 500 + (i % 100) * 100, currency: 'usd', client_reference_id: accountId, metadata: { account_id: accountId }, payment_intent: pi, payment_status: 'paid', status: 'complete' } },
+      };
+      const body = JSON.stringify(event);
+      const copies = 1 + (i % 3);
+      groups.push({ body, signature: signer.generateTestHeaderString({ payload: body, secret: SECRET }), copies });
+      deliveries += copies;
+    }
+    for (let i = groups.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [groups[i], groups[j]] = [groups[j], groups[i]];
+    }
+
+    log(`${deliveries} deliveries, ${concurrency} at a time`);
+    let failed = 0;
+    let next = 0;
+    let done = 0;
+    const send = async (g: { body: string; signature: string }) => {
+      const res = await fetch(`${url}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': g.signature }, body: g.body });
+      await res.arrayBuffer();
+      if (res.status !== 200) failed++;
+      done++;
+    };
+    const started = performance.now();
+    // Each worker takes a payment and sends all its copies at once (they count towards the concurrency).
+    const workers = Array.from({ length: Math.max(1, Math.floor(concurrency / 2)) }, async () => {
+      while (next < groups.length) {
+        const g = groups[next++];
+        await Promise.all(Array.from({ length: g.copies }, () => send(g)));
+        if (done % 5000 < g.copies) log(`${done} / ${deliveries}`);
+      }
+    });
+    await Promise.all(workers);
+    const seconds = (performance.now() - started) / 1000;
+
+    const { rows } = await pool.query<{ credits: number; credited: number }>(
+      `SELECT count(*)::int AS credits, count(DISTINCT data->>'paymentId')::int AS credited FROM events WHERE type = 'CreditsPurchased' AND data->>'paymentId' LIKE $1`,
+      [`pi_bench${tag}%`],
+    );
+    const result: WebhookBenchResult = {
+      webhooks_per_s: Math.round(deliveries / seconds),
+      duplicate_credits: rows[0].credits - rows[0].credited,
+      payments,
+      deliveries,
+      uncredited: payments - rows[0].credited,
+      failed_deliveries: failed,
+      concurrency,
+      seconds: Math.round(seconds * 100) / 100,
+    };
+    log(JSON.stringify(result));
+    return result;
+  } finally {
+    await pool.end();
+    await app.close();
+  }
+}
+
+if (require.main === module) {
+  benchWebhooks().then(
+    (r) => {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`[bench:webhooks] failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
