@@ -7,6 +7,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../../auth/auth.module';
 import { LedgerModule } from '../../ledger/ledger.module';
 import { ReceiptsModule } from '../receipts/receipts.module';
+import { RefundsModule } from '../refunds/refunds.module';
 import { CheckoutService } from './application/checkout.service';
 import { StripeWebhookService } from './application/stripe-webhook.service';
 import { CheckoutController } from './http/checkout.controller';
@@ -15,7 +16,7 @@ import { StripeClientModule } from './stripe-client.module';
 import { StripeReconcileModule } from './stripe-reconcile.module';
 
 @Module({
-  imports: [AuthModule, LedgerModule, ReceiptsModule, StripeClientModule, StripeReconcileModule],
+  imports: [AuthModule, LedgerModule, ReceiptsModule, RefundsModule, StripeClientModule, StripeReconcileModule],
   controllers: [CheckoutController],
   providers: [CheckoutService, StripeWebhookService, StripeWebhookRoutes],
   exports: [StripeWebhookService, StripeReconcileModule],

@@ -23,6 +23,7 @@ import { CLOCK, Clock } from '../../../platform/clock';
 import { EVENT_STORE, EventIdConflictError, EventStore, VersionConflictError } from '../../../platform/event-store/event-store.port';
 import { formatCredits } from '../../../shared/money';
 import { ReceiptsService } from '../../receipts/receipts.service';
+import { RefundRequestsService } from '../../refunds/application/refund-requests.service';
 import { STRIPE_CLIENT, StripeClient } from '../stripe-client';
 import { ReadEvent, WebhookRefused, readStripeEvent } from '../domain/stripe-facts';
 import { LedgerEffect, PaymentState, StripeFact, decidePayment, foldPayment, paymentEffects, paymentStream } from '../domain/stripe-payment';
@@ -49,6 +50,7 @@ export class StripeWebhookService {
     private readonly ledger: LedgerService,
     private readonly commands: CommandBus,
     private readonly receipts: ReceiptsService,
+    private readonly refunds: RefundRequestsService,
   ) {}
 
   async handle(event: { id: string; type: string }): Promise<WebhookOutcome> {
@@ -131,6 +133,11 @@ export class StripeWebhookService {
       if (effect.command.type === 'RefundCredits' && (await this.booked(effect))) continue;
       try {
         await this.commands.execute(new ExecuteAccountCommand(effect.accountId, effect.command, { actor: 'stripe', causationId: event.id }));
+        // A refund our approval flow asked for: its request is finished too, even if the
+        // approval never heard Stripe's answer (the same booking, then RefundCompleted).
+        if (effect.command.type === 'RefundCredits' && effect.command.data.freezeId !== undefined) {
+          await this.refunds.completedByStripe(effect.command.data.freezeId, effect.command.data.refundId);
+        }
       } catch (err) {
         // A refund decided again after the balance moved is another payload under the same id:
         // if the first booking is there, this was a retry.
