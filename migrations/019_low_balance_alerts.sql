@@ -19,6 +19,10 @@ CREATE TABLE low_balance_alerts (
   user_id        uuid NOT NULL,                               -- who set it: the mail goes to them
   threshold      bigint NOT NULL CHECK (threshold > 0 AND threshold <= 1000000000000000), -- µcr, ≤ MAX_MICROS
   armed          boolean NOT NULL DEFAULT true,
+  -- The account's ledger stream version when the threshold was set: balances read-model rows
+  -- older than it describe a moment before the threshold applied and are not acted on (a
+  -- threshold set just after a purchase the read model has not applied yet is not a fall).
+  from_version   bigint NOT NULL DEFAULT 0 CHECK (from_version >= 0),
   pending_since  timestamptz,                                 -- an alert to send, since it fell below
   next_try_at    timestamptz,                                 -- after a failed send: not before then
   attempts       integer NOT NULL DEFAULT 0 CHECK (attempts >= 0), -- failed sends of the pending alert

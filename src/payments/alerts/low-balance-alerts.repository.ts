@@ -16,8 +16,6 @@ export interface PendingAlert {
   accountId: string;
   userId: string;
   threshold: bigint;
-  /** µcr available now plus what is held for requests still running, as the balances read model has it. */
-  balance: bigint;
   attempts: number;
 }
 
@@ -32,18 +30,19 @@ export class LowBalanceAlertsRepository {
 
   /**
    * Sets the threshold, armed: the next check alerts at once if the balance is already below
-   * it. The same threshold again changes nothing (saving a settings form twice is not a new
+   * it. `fromVersion` is the account's ledger version now: the read model's rows older than
+   * it are not acted on (they show the balance before the threshold was set). The same threshold again changes nothing (saving a settings form twice is not a new
    * alert); a different one starts afresh, dropping an alert still unsent for the old one.
    */
-  async set(accountId: string, userId: string, threshold: bigint, now: Date): Promise<void> {
+  async set(accountId: string, userId: string, threshold: bigint, fromVersion: bigint, now: Date): Promise<void> {
     await this.pool.query(
-      `INSERT INTO low_balance_alerts AS a (account_id, user_id, threshold, armed, updated_at)
-       VALUES ($1, $2, $3, true, $4)
+      `INSERT INTO low_balance_alerts AS a (account_id, user_id, threshold, armed, from_version, updated_at)
+       VALUES ($1, $2, $3, true, $5, $4)
        ON CONFLICT (account_id) DO UPDATE SET
-         user_id = EXCLUDED.user_id, threshold = EXCLUDED.threshold, armed = true, pending_since = NULL,
+         user_id = EXCLUDED.user_id, threshold = EXCLUDED.threshold, armed = true, from_version = EXCLUDED.from_version, pending_since = NULL,
          next_try_at = NULL, attempts = 0, last_error = NULL, lease_token = NULL, lease_until = NULL, updated_at = EXCLUDED.updated_at
        WHERE a.threshold <> EXCLUDED.threshold OR a.user_id <> EXCLUDED.user_id`,
-      [accountId, userId, threshold.toString(), now],
+      [accountId, userId, threshold.toString(), now, fromVersion.toString()],
     );
   }
 
@@ -62,7 +61,8 @@ export class LowBalanceAlertsRepository {
       `UPDATE low_balance_alerts a
           SET armed = true, pending_since = NULL, next_try_at = NULL, attempts = 0, last_error = NULL, updated_at = $1
          FROM rm_balances.balances b
-        WHERE b.account_id = a.account_id::text AND NOT a.armed AND b.available + b.held >= a.threshold
+        WHERE b.account_id = a.account_id::text AND b.version >= a.from_version
+          AND NOT a.armed AND b.available + b.held >= a.threshold
           AND (a.lease_until IS NULL OR a.lease_until <= $1)`,
       [now],
     );
@@ -79,7 +79,8 @@ export class LowBalanceAlertsRepository {
       `UPDATE low_balance_alerts a
           SET armed = false, pending_since = $1, next_try_at = NULL, attempts = 0, last_error = NULL, updated_at = $1
          FROM rm_balances.balances b
-        WHERE b.account_id = a.account_id::text AND a.armed AND b.available + b.held < a.threshold`,
+        WHERE b.account_id = a.account_id::text AND b.version >= a.from_version
+          AND a.armed AND b.available + b.held < a.threshold`,
       [now],
     );
     return rowCount ?? 0;
@@ -98,24 +99,23 @@ export class LowBalanceAlertsRepository {
   }
 
   /**
-   * Step 3, one alert: leases it to this sender until `until`, with the balance now. One short
+   * Step 3, one alert: leases it to this sender until `until`. One short
    * statement: a concurrent claim waits for it, then finds the lease taken. No transaction stays
    * open while the mail is sent: an open transaction with an id holds back every reader of the
    * event log (events_after reads below the oldest one), so a slow mail server would stall the
    * read models. Answers null when it is not pending, not due, or leased to another sender.
    */
   async claim(accountId: string, token: string, now: Date, until: Date, maxAttempts: number): Promise<PendingAlert | null> {
-    const { rows } = await this.pool.query<{ user_id: string; threshold: string; balance: string; attempts: number }>(
-      `UPDATE low_balance_alerts a SET lease_token = $2, lease_until = $4
-         FROM rm_balances.balances b
-        WHERE a.account_id = $1 AND b.account_id = a.account_id::text
-          AND a.pending_since IS NOT NULL AND a.attempts < $5 AND (a.next_try_at IS NULL OR a.next_try_at <= $3)
-          AND (a.lease_until IS NULL OR a.lease_until <= $3)
-        RETURNING a.user_id, a.threshold::text, (b.available + b.held)::text AS balance, a.attempts`,
+    const { rows } = await this.pool.query<{ user_id: string; threshold: string; attempts: number }>(
+      `UPDATE low_balance_alerts SET lease_token = $2, lease_until = $4
+        WHERE account_id = $1
+          AND pending_since IS NOT NULL AND attempts < $5 AND (next_try_at IS NULL OR next_try_at <= $3)
+          AND (lease_until IS NULL OR lease_until <= $3)
+        RETURNING user_id, threshold::text, attempts`,
       [accountId, token, now, until, maxAttempts],
     );
     const r = rows[0];
-    return r ? { accountId, userId: r.user_id, threshold: BigInt(r.threshold), balance: BigInt(r.balance), attempts: r.attempts } : null;
+    return r ? { accountId, userId: r.user_id, threshold: BigInt(r.threshold), attempts: r.attempts } : null;
   }
 
   /**

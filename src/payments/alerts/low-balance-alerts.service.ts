@@ -6,21 +6,25 @@
  * The check (LowBalanceCheckJob, every LOW_BALANCE_CHECK_MS) is an outbox over the
  * low_balance_alerts table: re-arm what rose, disarm-and-mark-pending what fell (one
  * statement), then send what is pending, each leased to one sender by a short UPDATE and its
- * outcome recorded under that lease (no transaction is held open while mail is sent). A send that fails is tried again after a backoff (the check interval,
- * doubling, at most an hour), at most MAX_ALERT_ATTEMPTS times, with the reason in
- * last_error; a mail server that fails several sends in a row ends that run's sending (the
- * rest wait for the next run rather than each waiting out a timeout).
+ * outcome recorded under that lease (no transaction is held open while mail is sent). A send
+ * that fails is tried again after a backoff (the check interval, doubling, at most an hour), at
+ * most MAX_ALERT_ATTEMPTS times, with the reason in last_error; a mail server that fails
+ * several sends in a row ends that run's sending (the rest wait for the next run rather than
+ * each waiting out a timeout).
  *
  * The balance compared is available plus held (credit reserved for requests still running is
  * not spent yet: counting it would mail whenever one large request's hold dips below the
- * threshold, then re-arm at its settle). Read from the balances read model, so an alert follows a fall by at most one check interval
- * plus the read model's lag. Mail sent and then a crash before its outcome is recorded is sent
- * again once the lease ends (at-least-once, like every SMTP outbox); nothing else sends twice.
+ * threshold, then re-arm at its settle). The balances read model says which accounts to look
+ * at, so an alert follows a fall by at most one check interval plus the read model's lag; the
+ * ledger itself is read before each mail, so what a lagging read model shows is never mailed.
+ * Mail sent and then a crash before its outcome is recorded is sent again once the lease ends
+ * (at-least-once, like every SMTP outbox); nothing else sends twice.
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { UsersService } from '../../accounts/application/users.service';
+import { LedgerService } from '../../ledger/application/ledger.service';
 import { CLOCK, Clock } from '../../platform/clock';
 import { Mailer, MailError } from '../../platform/mail/mailer';
 import { formatCredits } from '../../shared/money';
@@ -58,6 +62,7 @@ export class LowBalanceAlerts {
     private readonly repo: LowBalanceAlertsRepository,
     private readonly mailer: Mailer,
     private readonly users: UsersService,
+    private readonly ledger: LedgerService,
   ) {}
 
   /** The account's threshold in µcr, or null when none is set. */
@@ -68,7 +73,7 @@ export class LowBalanceAlerts {
   /** Sets (µcr, 0 < threshold ≤ MAX_MICROS, checked by the caller's schema and the table) or clears (null) the threshold. */
   async set(accountId: string, userId: string, threshold: bigint | null): Promise<void> {
     if (threshold === null) await this.repo.clear(accountId);
-    else await this.repo.set(accountId, userId, threshold, this.clock.now());
+    else await this.repo.set(accountId, userId, threshold, (await this.ledger.load(accountId)).version, this.clock.now());
   }
 
   /** One check: re-arm, disarm what fell (marking its alert pending), send what is pending. */
@@ -108,8 +113,13 @@ export class LowBalanceAlerts {
   }
 
   private async send(alert: PendingAlert): Promise<SendOutcome> {
-    // Risen again since it was marked (the re-arm step ran before the balance moved): not true any more.
-    if (alert.balance >= alert.threshold) return { outcome: 'stale', result: 'skipped' };
+    // The read model said when to look; the ledger says whether it is true and what the mail
+    // tells. It may have moved on since the read model saw it: risen again (a top-up landing
+    // after the fall), or never below at all (a threshold set just after a purchase the read
+    // model had not applied yet). Then nothing is sent and the alert is armed again.
+    const { state } = await this.ledger.load(alert.accountId);
+    const balance = state.available + state.held;
+    if (balance >= alert.threshold) return { outcome: 'stale', result: 'skipped' };
     let to: string | null;
     try {
       to = (await this.users.get(alert.userId)).email;
@@ -122,7 +132,7 @@ export class LowBalanceAlerts {
       return { outcome: 'gave_up', error: 'no_address: the person has no email address on file', result: 'skipped' };
     }
     try {
-      await this.mailer.send(lowBalanceMail(to, { balance: alert.balance, threshold: alert.threshold, billingUrl: `${this.config.PUBLIC_URL}/billing` }));
+      await this.mailer.send(lowBalanceMail(to, { balance, threshold: alert.threshold, billingUrl: `${this.config.PUBLIC_URL}/billing` }));
       return { outcome: 'sent', result: 'sent' };
     } catch (err) {
       // The Mailer's own messages name no address; anything else is reported by its code only.
