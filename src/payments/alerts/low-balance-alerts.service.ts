@@ -76,14 +76,18 @@ export class LowBalanceAlerts {
     else await this.repo.set(accountId, userId, threshold, (await this.ledger.load(accountId)).version, this.clock.now());
   }
 
-  /** One check: re-arm, disarm what fell (marking its alert pending), send what is pending. */
-  async check(): Promise<CheckResult> {
+  /**
+   * One check: re-arm, disarm what fell (marking its alert pending), send what is pending.
+   * `stopping` ends the sending early (the process is shutting down: the rest wait for the next run).
+   */
+  async check(stopping: () => boolean = () => false): Promise<CheckResult> {
     const rearmed = await this.repo.rearm(this.clock.now());
     const fell = await this.repo.disarmBelow(this.clock.now());
     let sent = 0;
     let failed = 0;
     let inARow = 0;
     for (const accountId of await this.repo.due(this.clock.now(), MAX_ALERT_ATTEMPTS, SENDS_PER_RUN)) {
+      if (stopping()) break;
       const result = await this.sendOne(accountId);
       if (result === 'sent') {
         sent += 1;

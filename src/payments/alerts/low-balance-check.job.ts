@@ -16,6 +16,7 @@ const UNDEFINED_TABLE = '42P01';
 export class LowBalanceCheckJob implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('LowBalanceCheck');
   private saidMissing = false;
+  private stopping = false;
   private readonly job: ScheduledJob;
 
   constructor(
@@ -26,14 +27,14 @@ export class LowBalanceCheckJob implements OnApplicationBootstrap, OnModuleDestr
       queue: QUEUES.lowBalanceAlerts,
       title: 'the low-balance check',
       everyMs: config.LOW_BALANCE_CHECK_MS,
-      closeWaitMs: 0, // each step is one statement or one alert's transaction: the next run goes on
+      // The default wait (2 s): a run stops sending once stopping is set, so it ends well within it.
       run: () => this.run(),
     });
   }
 
   private async run(): Promise<void> {
     try {
-      const r = await this.alerts.check();
+      const r = await this.alerts.check(() => this.stopping);
       if (this.saidMissing) this.log.log('the balances read model is there: low-balance alerts are checked again');
       this.saidMissing = false;
       if (r.fell || r.sent || r.failed) this.log.log(`low-balance check: ${r.fell} fell below, ${r.sent} alert(s) sent, ${r.failed} not sent, ${r.rearmed} re-armed`);
@@ -49,6 +50,7 @@ export class LowBalanceCheckJob implements OnApplicationBootstrap, OnModuleDestr
   }
 
   onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     return this.job.stop();
   }
 }
