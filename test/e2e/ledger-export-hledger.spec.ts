@@ -48,6 +48,7 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
   const alice = randomUUID();
   const bob = randomUUID();
   const carol = `carol; (x) é ${randomUUID()}`; // characters hledger must take as part of the name
+  const dave = randomUUID(); // refunds, freezes and a lost dispute (issue 20)
   let gap1: string; // between alice's purchase and the rest
   let gap2: string; // after everything
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-hledger-'));
@@ -71,11 +72,12 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
     expect(hledger(file, 'check')).toMatchObject({ code: 0, stderr: '' });
     const fromHledger = hledgerBalances(file);
     expect(fromHledger).toEqual(await trialBalance(asOf));
-    for (const account of [alice, bob, carol]) {
+    for (const account of [alice, bob, carol, dave]) {
       const b = await tollgate('balance', '--account', account, '--as-of', asOf, '--json');
-      const { available, held } = JSON.parse(b.stdout) as { available: string; held: string };
+      const { available, held, frozen } = JSON.parse(b.stdout) as { available: string; held: string; frozen: string };
       expect(fromHledger.get(`user:${account}:available`) ?? 0n).toBe(parseCredits(available));
       expect(fromHledger.get(`user:${account}:held`) ?? 0n).toBe(parseCredits(held));
+      expect(fromHledger.get(`user:${account}:frozen`) ?? 0n).toBe(parseCredits(frozen));
     }
     // The whole journal sums to zero.
     const total = hledger(file, 'bal', '--no-elide', '-O', 'csv');
@@ -99,6 +101,16 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
     await ledger.execute(bob, { type: 'PlaceHold', data: { holdId: randomUUID(), amount: 500_000n, expiresAt: new Date(Date.now() + 60_000).toISOString() } });
     await ledger.execute(carol, { type: 'OpenAccount', data: { accountId: carol } });
     await ledger.execute(carol, { type: 'PurchaseCredits', data: { paymentId: 'pi_3', amount: 1n } });
+    // dave: 10 bought and 1 granted; 2 of the purchase refunded through a freeze; then the
+    // purchase disputed for all 10 (9 available to freeze) and lost: 1 owed, repaid by a grant.
+    await ledger.execute(dave, { type: 'OpenAccount', data: { accountId: dave, freeRequests: 0 } });
+    await ledger.execute(dave, { type: 'PurchaseCredits', data: { paymentId: 'pi_4', amount: 10_000_000n } });
+    await ledger.execute(dave, { type: 'GrantCredits', data: { grantId: 'g1', amount: 1_000_000n, reason: 'welcome' } });
+    await ledger.execute(dave, { type: 'FreezeCredits', data: { freezeId: 'rr1', paymentId: 'pi_4', amount: 2_000_000n, reason: 'refund request rr1' } });
+    await ledger.execute(dave, { type: 'RefundCredits', data: { refundId: 're_1', amount: 2_000_000n, reason: 'refund request rr1', freezeId: 'rr1' } });
+    await ledger.execute(dave, { type: 'OpenDispute', data: { disputeId: 'dp_1', paymentId: 'pi_4', amount: 10_000_000n } });
+    await ledger.execute(dave, { type: 'CloseDispute', data: { disputeId: 'dp_1', outcome: 'lost' } });
+    await ledger.execute(dave, { type: 'GrantCredits', data: { grantId: 'g2', amount: 3_000_000n, reason: 'goodwill' } });
     await pause();
     gap2 = new Date().toISOString();
   }, 180_000);
@@ -112,12 +124,21 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
     const text = readFileSync(file, 'utf8');
     expect(text).not.toMatch(/opening balances/);
     const heads = text.split('\n').filter((l) => /^\d{4}-\d{2}-\d{2} /.test(l));
-    expect(heads.map((h) => h.split(' ')[1])).toEqual(['CreditsPurchased', 'CreditsPurchased', 'HoldPlaced', 'HoldSettled', 'HoldPlaced', 'CreditsPurchased']);
+    expect(heads.map((h) => h.split(' ')[1])).toEqual([
+      'CreditsPurchased',
+      'CreditsPurchased',
+      'HoldPlaced',
+      'HoldSettled',
+      'HoldPlaced',
+      'CreditsPurchased',
+      ...['CreditsPurchased', 'CreditsGranted', 'CreditsFrozen', 'CreditsRefunded', 'DisputeOpened', 'DisputeLost', 'CreditsGranted', 'ReceivableRepaid'],
+    ]);
     for (const h of heads) expect(h).toMatch(/^(\d{4}-\d{2}-\d{2}) \w+ {2}; at:\1T\d{2}:\d{2}:\d{2}\.\d{3}Z, event:[0-9a-f-]{36}$/);
     expect(text).toContain(`    stripe:clearing  -20.000000 CR\n    user:${alice}:available  20.000000 CR\n`);
     expect(text).toMatch(/ {4}upstream:payable {2}1\.000000 CR\n/);
     expect(text).toMatch(/ {4}revenue {2}0\.234567 CR\n/);
     expect(text).toContain(`    user:${carol}:available  0.000001 CR\n`);
+    expect(text).toContain(`    chargebacks  10.000000 CR\n    receivables  -1.000000 CR\n    user:${dave}:frozen  -9.000000 CR\n`);
     await expectMatchesLedger(file, gap2);
     // Both bounds default (the first event to now): the same transactions.
     const dflt = await journal('default.journal');
@@ -128,7 +149,7 @@ describeWithHledger('tollgate ledger export --format hledger (built CLI, real Po
     const file = await journal('later.journal', '--from', gap1, '--to', gap2);
     const text = readFileSync(file, 'utf8');
     expect(text).toContain(`${gap1.slice(0, 10)} opening balances  ; at:${gap1}, opening:\n    stripe:clearing  -20.000000 CR\n    user:${alice}:available  20.000000 CR\n\n`);
-    expect(text.match(/^\d{4}-\d{2}-\d{2} CreditsPurchased/gm)).toHaveLength(2); // bob's and carol's, not alice's (now an opening balance)
+    expect(text.match(/^\d{4}-\d{2}-\d{2} CreditsPurchased/gm)).toHaveLength(3); // bob's, carol's and dave's, not alice's (now an opening balance)
     await expectMatchesLedger(file, gap2);
   });
 

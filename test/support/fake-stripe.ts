@@ -64,6 +64,8 @@ export interface FakeStripe {
   refunds: Map<string, FakeRefund>;
   /** 'ok' (default): refunds succeed; 'refuse': 400 like a refund Stripe will not make; 'error': 500. */
   refundMode: 'ok' | 'refuse' | 'error';
+  /** Milliseconds a created refund waits before it is answered (a webhook may overtake the answer). */
+  refundDelayMs: number;
   /** Answers every call with 500 while true (Stripe down). */
   down: boolean;
   /** A webhook body and its Stripe-Signature header. `timestamp` (unix seconds) for a stale one. */
@@ -84,6 +86,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     payments: new Map(),
     refunds: new Map(),
     refundMode: 'ok',
+    refundDelayMs: 0,
     down: false,
     signed(event, opts = {}) {
       const body = JSON.stringify(event);
@@ -166,6 +169,7 @@ async function handle(fake: FakeStripe, req: IncomingMessage, res: ServerRespons
     if (earlier) return send(res, 200, earlier);
     if (call.idempotencyKey) refundsByKey.set(call.idempotencyKey, refund);
     fake.refunds.set(refund.id, refund);
+    if (fake.refundDelayMs > 0) await new Promise((r) => setTimeout(r, fake.refundDelayMs));
     return send(res, 200, refund);
   }
   if (call.method === 'GET' && url.pathname === '/v1/refunds') return send(res, 200, list('/v1/refunds', inWindow([...fake.refunds.values()], query)));

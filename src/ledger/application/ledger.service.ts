@@ -165,21 +165,29 @@ export class LedgerService implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Reads the stream after what the lane holds. The state is built aside and kept only if it saw
+   * at least as much of the log as the lane has now: load() runs this outside the lane's queue,
+   * so a round may finish while the read is in flight, and folding the page onto the state that
+   * round left would count its events twice.
+   */
   private async refresh(lane: Lane): Promise<void> {
-    if (!lane.loaded) {
-      lane.state = initialState();
-      lane.version = 0n;
-    }
+    let state = lane.loaded ? lane.state : initialState();
+    let version = lane.loaded ? lane.version : 0n;
     const stream = accountStream(lane.accountId);
     for (;;) {
-      const page = await this.store.readStream(stream, { afterVersion: lane.version, limit: 5000 });
+      const page = await this.store.readStream(stream, { afterVersion: version, limit: 5000 });
       for (const e of page) {
-        lane.state = evolve(lane.state, decodeLedgerEvent(e.type, e.data));
-        lane.version = e.streamVersion;
+        state = evolve(state, decodeLedgerEvent(e.type, e.data));
+        version = e.streamVersion;
       }
       if (page.length < 5000) break;
     }
-    lane.loaded = true;
+    if (!lane.loaded || version >= lane.version) {
+      lane.state = state;
+      lane.version = version;
+      lane.loaded = true;
+    }
   }
 
   private async drain(lane: Lane): Promise<void> {
@@ -270,6 +278,8 @@ export class LedgerService implements OnModuleDestroy {
         // Our working state counted them again, so drop it and re-read what the log says.
         lane.loaded = false;
         accepted.forEach(({ job }) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
+        // Repeats of those retries in the same group are retries too: left unanswered, their callers waited forever.
+        repeats.forEach((job) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
         return;
       }
       lane.state = working;

@@ -17,7 +17,9 @@ export class ReceiptRetryJob implements OnApplicationBootstrap, OnModuleDestroy 
     queue: QUEUES.receiptRetry,
     title: 'the retry of unsent receipts',
     everyMs: RECEIPT_RETRY_EVERY_MS,
-    closeWaitMs: 0, // each receipt is its own transaction: the next run goes on
+    // Each receipt is its own transaction, so a cut run loses nothing; but a run stopped at 0 ms
+    // left BullMQ retrying to finish it on a closed connection (seen with the chain scan job).
+    closeWaitMs: 5_000,
     run: async () => {
       const sent = await this.receipts.sendPending();
       if (sent) this.log.log(`sent ${sent} receipt(s) that had waited`);

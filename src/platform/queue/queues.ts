@@ -9,6 +9,7 @@ export const QUEUES = {
   sessionPurge: 'session-purge',
   magicLinkPurge: 'magic-link-purge',
   receiptRetry: 'receipt-retry',
+  chainScan: 'chain-scan',
   lowBalanceAlerts: 'low-balance-alerts',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -22,6 +23,8 @@ export interface JobData {
   'magic-link-purge': Record<string, never>;
   /** The periodic send of receipts that could not be sent at once (payments/receipts): no payload. */
   'receipt-retry': Record<string, never>;
+  /** The periodic scan of every configured chain for USDC/USDT transfers (payments/crypto): no payload. */
+  'chain-scan': Record<string, never>;
   /** The periodic low-balance check (payments/alerts): no payload, it reads low_balance_alerts. */
   'low-balance-alerts': Record<string, never>;
 }

@@ -13,6 +13,8 @@ export interface BalanceSummary {
   /** Exact decimal strings of credits. */
   available: string;
   held: string;
+  /** Set aside for an approved refund or a dispute. */
+  frozen: string;
   receivable: string;
 }
 
@@ -32,6 +34,6 @@ export class BalanceSummaries {
       throw err;
     });
     const b = projected ?? (await this.ledger.load(accountId)).state;
-    return { available: formatCredits(b.available), held: formatCredits(b.held), receivable: formatCredits(b.receivable) };
+    return { available: formatCredits(b.available), held: formatCredits(b.held), frozen: formatCredits(b.frozen), receivable: formatCredits(b.receivable) };
   }
 }

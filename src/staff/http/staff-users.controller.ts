@@ -47,7 +47,7 @@ const profile = staffUser.extend({
   identities: z.array(z.object({ provider: z.string(), linkedAt: z.iso.datetime() })),
   passkeys: z.number().int().describe('how many passkeys the person has registered'),
   balance: z
-    .object({ available: z.string(), held: z.string(), receivable: z.string() })
+    .object({ available: z.string(), held: z.string(), frozen: z.string(), receivable: z.string() })
     .describe('exact decimal strings of credits'),
 });
 const roleAnswer = z.object({ id: z.uuid(), roles: z.array(z.enum(STAFF_ROLES)), changed: z.boolean(), auditId: z.uuid() });

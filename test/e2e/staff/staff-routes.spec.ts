@@ -75,7 +75,7 @@ describe('/staff routes (booted API, real Postgres and Redis)', () => {
     expect(r.status).toBe(200);
     const body = (await r.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ id: customer.userId, accountId: customer.accountId, email: customer.email, roles: [], emailVerified: true, passkeys: 0, identities: [] });
-    expect(body.balance).toEqual({ available: '2.500000', held: '0.000000', receivable: '0.000000' });
+    expect(body.balance).toEqual({ available: '2.500000', held: '0.000000', frozen: '0.000000', receivable: '0.000000' });
     const rows = await auditRows('subject_user_id = $1 AND action = $2', [customer.userId, 'users.view']);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: support.userId, details: { found: true } });

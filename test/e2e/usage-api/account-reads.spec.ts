@@ -100,6 +100,7 @@ describe('account API reads (booted app, real proxy)', () => {
     expect(body).toEqual({
       available: formatCredits(granted - spent),
       held: '0.000000',
+      frozen: '0.000000',
       receivable: '0.000000',
       freeRequests: 0,
       asOf: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
