@@ -183,6 +183,8 @@ const schema = z.object({
   SMTP_URL: url(['smtp:', 'smtps:']).optional(),
   MAIL_FROM: z.string().min(3).max(320).default('Tollgate <no-reply@localhost>'),
   MAIL_OUTBOX_DIR: z.string().min(1).max(1024).optional(),
+  // Low-balance alerts (payments/alerts): how often available credit is compared with each threshold.
+  LOW_BALANCE_CHECK_MS: intFrom(200, 3_600_000).default(30_000),
   MAGIC_LINK_TTL_SECONDS: intFrom(60, 3_600).default(900),
   MAGIC_LINK_PER_ADDRESS_PER_HOUR: intFrom(1, 10_000).default(5),
   MAGIC_LINK_PER_CLIENT_PER_HOUR: intFrom(1, 100_000).default(30),

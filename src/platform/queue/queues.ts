@@ -10,6 +10,7 @@ export const QUEUES = {
   magicLinkPurge: 'magic-link-purge',
   receiptRetry: 'receipt-retry',
   chainScan: 'chain-scan',
+  lowBalanceAlerts: 'low-balance-alerts',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -24,6 +25,8 @@ export interface JobData {
   'receipt-retry': Record<string, never>;
   /** The periodic scan of every configured chain for USDC/USDT transfers (payments/crypto): no payload. */
   'chain-scan': Record<string, never>;
+  /** The periodic low-balance check (payments/alerts): no payload, it reads low_balance_alerts. */
+  'low-balance-alerts': Record<string, never>;
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */

@@ -29,7 +29,7 @@ describe('account API sessions', () => {
     const alice = await signedIn(gw);
     const res = await me(alice);
     expect(res.status).toBe(200);
-    expect(await json(res)).toEqual({ id: alice.userId, email: alice.email, displayName: null, accountId: alice.accountId, roles: [] });
+    expect(await json(res)).toEqual({ id: alice.userId, email: alice.email, displayName: null, accountId: alice.accountId, roles: [], lowBalanceAlert: null });
 
     const anonymous = await fetch(`${gw.url}/api/me`);
     expect(anonymous.status).toBe(401);
