@@ -19,8 +19,8 @@ export class SessionPurgeJob implements OnApplicationBootstrap, OnModuleDestroy 
     queue: QUEUES.sessionPurge,
     title: 'the purge of expired sessions',
     everyMs: SESSION_PURGE_EVERY_MS,
-    // A purge cut short at shutdown loses nothing: each batch is one DELETE, the next run goes on.
-    closeWaitMs: 0,
+    // The default close wait: a run stopped at 0 ms left BullMQ 5 retrying to finish its job on a
+    // closed connection in a tight loop, and the process never exited (seen with the chain scan).
     run: async () => {
       const purged = await this.sessions.purgeExpired();
       if (purged) this.log.log(`deleted ${purged} expired session(s)`);

@@ -19,8 +19,8 @@ export class MagicLinkPurgeJob implements OnApplicationBootstrap, OnModuleDestro
     queue: QUEUES.magicLinkPurge,
     title: 'the purge of expired sign-in links',
     everyMs: MAGIC_LINK_PURGE_EVERY_MS,
-    // A purge cut short at shutdown loses nothing: it is one DELETE, the next run goes on.
-    closeWaitMs: 0,
+    // The default close wait: a run stopped at 0 ms left BullMQ 5 retrying to finish its job on a
+    // closed connection in a tight loop, and the process never exited (seen with the chain scan).
     run: async () => {
       const purged = await this.links.purgeExpired(this.clock.now());
       if (purged) this.log.log(`deleted ${purged} expired sign-in link(s)`);

@@ -22,9 +22,9 @@ export interface ScheduledJobSpec {
   everyMs: number;
   run(): Promise<void>;
   /**
-   * How long stopping waits for a run under way (default 2 s). Nest closes modules one after
-   * another within one shutdown bound, so a job whose run may be cut at any point (each step
-   * one statement, the next run redoes the rest) says 0.
+   * How long stopping waits for a run under way (default 2 s; idle, it closes at once). Not 0:
+   * a worker disconnected under a running job leaves BullMQ 5 retrying to finish that job on
+   * the closed connection in a tight loop, and the process never exits.
    */
   closeWaitMs?: number;
 }
