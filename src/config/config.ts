@@ -214,8 +214,8 @@ const schema = z.object({
   STRIPE_API_URL: url(['http:', 'https:']).optional(),
   TOPUP_MAX_USD: intFrom(5, 1_000_000).default(10_000),
   // USDC/USDT. A chain is offered when it has an RPC URL and a receiving address.
-  CHAIN_ETHEREUM_RPC_URL: url(['http:', 'https:', 'ws:', 'wss:']).optional(),
-  CHAIN_BASE_RPC_URL: url(['http:', 'https:', 'ws:', 'wss:']).optional(),
+  CHAIN_ETHEREUM_RPC_URL: url(['http:', 'https:']).optional(),
+  CHAIN_BASE_RPC_URL: url(['http:', 'https:']).optional(),
   CRYPTO_RECEIVE_ADDRESS: evmAddress.optional(),
   CRYPTO_RECEIVE_ADDRESS_ETHEREUM: evmAddress.optional(),
   CRYPTO_RECEIVE_ADDRESS_BASE: evmAddress.optional(),
