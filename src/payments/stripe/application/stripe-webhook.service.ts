@@ -60,7 +60,7 @@ export class StripeWebhookService {
     const { paymentIntent, facts } = read;
     this.warnOfAmounts(event.id, paymentIntent, facts);
     const { state, recorded } = await this.record(paymentIntent, facts, event);
-    await this.apply(state, event);
+    await this.apply(state, event, recorded === 0);
     return { outcome: 'recorded', paymentIntent, recorded };
   }
 
@@ -126,11 +126,15 @@ export class StripeWebhookService {
     }
   }
 
-  /** Runs the ledger commands the payment implies; each is a retry if it ran before. */
-  private async apply(state: PaymentState, event: { id: string }): Promise<void> {
+  /**
+   * Runs the ledger commands the payment implies; each is a retry if it ran before. A delivery
+   * that recorded nothing new (a redelivery) first asks whether each command's event is already
+   * in the log (one read by id): most are, and a retried append costs far more than that read.
+   */
+  private async apply(state: PaymentState, event: { id: string }, redelivery: boolean): Promise<void> {
     const effects = paymentEffects(state);
     for (const effect of effects) {
-      if (effect.command.type === 'RefundCredits' && (await this.booked(effect))) continue;
+      if ((redelivery || effect.command.type === 'RefundCredits') && (await this.booked(effect))) continue;
       try {
         await this.commands.execute(new ExecuteAccountCommand(effect.accountId, effect.command, { actor: 'stripe', causationId: event.id }));
         // A refund our approval flow asked for: its request is finished too, even if the
