@@ -92,7 +92,10 @@ export class ReceiptsService {
         await this.mailer.send(receiptMail(to, { paymentId, amount: BigInt(r.amount), detail: r.detail, paidAt: r.paid_at }));
       }
     } catch (err) {
-      error = (err as Error).message.slice(0, 500);
+      // The code only: a mail server's message often quotes the recipient's address, which is
+      // personal data and must not land in the table or the log.
+      const code = (err as { code?: unknown }).code;
+      error = typeof code === 'string' ? code : (err as Error).name;
     }
     await this.pool.query(
       `UPDATE payment_receipts SET sent_at = $2, last_error = $3, claimed_until = NULL, attempts = CASE WHEN $4 THEN $5 ELSE attempts END WHERE payment_id = $1`,
