@@ -1,6 +1,6 @@
 /** The pure rules of on-chain payments: amounts asked, finality, topics, the claim message. */
-import { MAX_MICROS } from '../../../shared/money';
-import { addressOfTopic, askedAmount, claimMessage, confirmationsAt, creditable, depositId, finalHeight, intentStatusAt, topicOfAddress } from './crypto';
+import { MAX_MICROS } from '../../../src/shared/money';
+import { addressOfTopic, askedAmount, claimMessage, confirmationsAt, creditable, depositId, finalHeight, intentStatusAt, topicOfAddress } from '../../../src/payments/crypto/domain/crypto';
 
 describe('crypto payments domain', () => {
   it('reads an asked amount of 5..max credits with at most 6 decimals, exactly', () => {
