@@ -1,6 +1,7 @@
 /**
- * Stripe webhook benchmark (issue 20): the real API app (in this process, on a fresh database
- * migrated by the built CLI, the machine's Postgres and Redis) receives signed
+ * Stripe webhook benchmark (issue 20): the real API app (`dist/src/main.js` in a process of its
+ * own, as `npm start` runs it, on a fresh database migrated by the built CLI, the machine's
+ * Postgres and Redis) receives signed
  * `checkout.session.completed` deliveries for PAYMENTS payments over ACCOUNTS accounts, each
  * payment delivered 1 to 3 times (a third of them once, a third twice, a third three times;
  * the copies of a payment sent at the same moment, so they race), shuffled, CONCURRENCY at a
@@ -8,8 +9,9 @@
  * per payment, and `duplicate_credits` (credits beyond one per payment) must be 0.
  *
  * `webhooks_per_s` is deliveries answered per second of wall time, each answer given only after
- * the payment's stream and the ledger credit are durable. The sender shares the process (and the
- * two cores) with the app, so the figure is a floor. Progress on stderr; with the main guard,
+ * the payment's stream and the ledger credit are durable. The sender is this process: it shares
+ * the machine's two cores with the gateway and Postgres, not the gateway's event loop.
+ * `gateway_cpu_ms_per_webhook` is the gateway process's CPU per delivery. Progress on stderr; with the main guard,
  * `node dist/bench/payments/webhooks.js` prints the JSON alone on stdout.
  * Settings: BENCH_WEBHOOK_PAYMENTS (10000), BENCH_WEBHOOK_CONCURRENCY (64), BENCH_DATABASE_URL.
  */
@@ -17,15 +19,16 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Pool } from 'pg';
-import pino from 'pino';
 import Stripe from 'stripe';
-import { loadConfig } from '../../src/config/config';
-import { createApiApp } from '../../src/create-api-app';
 import { LedgerService } from '../../src/ledger/application/ledger.service';
+import { PostgresEventStore } from '../../src/platform/event-store/postgres/postgres-event-store';
+import { systemClock } from '../../src/platform/clock';
 import { freshDatabase } from '../proxy/bench-account';
 import { baseEnv } from '../proxy/bench-servers';
+import { cpuSeconds, startChild, stopChild } from '../proxy/processes';
+
+const DIST = join(__dirname, '..', '..');
 
 export interface WebhookBenchOptions {
   payments?: number;
@@ -45,6 +48,8 @@ export interface WebhookBenchResult {
   failed_deliveries: number;
   concurrency: number;
   seconds: number;
+  /** CPU seconds the gateway process used per delivery, in ms. */
+  gateway_cpu_ms_per_webhook: number | null;
 }
 
 const log = (msg: string) => process.stderr.write(`[bench:webhooks] ${msg}\n`);
@@ -62,7 +67,7 @@ export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<Web
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: `tgbench:webhooks:${randomBytes(4).toString('hex')}:`,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info', // the gateway says where it listens at info
     MIGRATE_ON_START: 'false',
     API_RUNS_WORKERS: 'false',
     HOST: '127.0.0.1',
@@ -75,14 +80,21 @@ export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<Web
   });
   log(`fresh database ${new URL(databaseUrl).pathname.slice(1)}`);
   await freshDatabase(databaseUrl, env);
-  const config = loadConfig(env);
-  const sink = new Writable({ write: (c: Buffer, _e, done) => (process.env.BENCH_LOGS ? process.stderr.write(c, () => done()) : done()) });
-  const app = await createApiApp(config, pino({ level: 'warn' }, sink));
-  await app.listen(0, '127.0.0.1');
-  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  const pool = new Pool({ connectionString: databaseUrl, max: 10 });
+  const store = new PostgresEventStore(pool);
+  const workDir = env.DATA_DIR!;
+  const started = await startChild('gateway', ['--max-semi-space-size=64', join(DIST, 'src/main.js')], {
+    env,
+    logFile: join(workDir, 'gateway.log'),
+    ready: (line) => {
+      const l = JSON.parse(line) as Record<string, string>;
+      return l.msg === 'tollgate api listening' ? l.url.replace('[::1]', '127.0.0.1').replace('0.0.0.0', '127.0.0.1') : undefined;
+    },
+  });
+  const url = started.ready;
+  log(`gateway listening at ${url} (pid ${started.child.pid}; its log: ${started.child.logFile})`);
   try {
-    const ledger = app.get(LedgerService);
+    const ledger = new LedgerService(store, systemClock);
     const accountIds: string[] = [];
     for (let i = 0; i < accounts; i += 50) {
       const batch = Array.from({ length: Math.min(50, accounts - i) }, () => randomUUID());
@@ -126,7 +138,8 @@ export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<Web
       if (res.status !== 200) failed++;
       done++;
     };
-    const started = performance.now();
+    const cpuBefore = cpuSeconds(started.child.pid);
+    const t0 = performance.now();
     // Each worker takes a payment and sends all its copies at once (they count towards the concurrency).
     const workers = Array.from({ length: Math.max(1, Math.floor(concurrency / 2)) }, async () => {
       while (next < groups.length) {
@@ -136,7 +149,8 @@ export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<Web
       }
     });
     await Promise.all(workers);
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuAfter = cpuSeconds(started.child.pid);
 
     const { rows } = await pool.query<{ credits: number; credited: number }>(
       `SELECT count(*)::int AS credits, count(DISTINCT data->>'paymentId')::int AS credited FROM events WHERE type = 'CreditsPurchased' AND data->>'paymentId' LIKE $1`,
@@ -151,12 +165,14 @@ export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<Web
       failed_deliveries: failed,
       concurrency,
       seconds: Math.round(seconds * 100) / 100,
+      gateway_cpu_ms_per_webhook: cpuBefore === null || cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 1000 * 1000) / deliveries) / 1000,
     };
     log(JSON.stringify(result));
     return result;
   } finally {
-    await pool.end();
-    await app.close();
+    await stopChild(started.child);
+    await store.close();
+    await pool.end().catch(() => undefined);
   }
 }
 
