@@ -13,7 +13,8 @@
  * the machine's two cores with the gateway and Postgres, not the gateway's event loop.
  * `gateway_cpu_ms_per_webhook` is the gateway process's CPU per delivery. Progress on stderr; with the main guard,
  * `node dist/bench/payments/webhooks.js` prints the JSON alone on stdout.
- * Settings: BENCH_WEBHOOK_PAYMENTS (10000), BENCH_WEBHOOK_CONCURRENCY (64), BENCH_DATABASE_URL.
+ * Settings: BENCH_WEBHOOK_PAYMENTS (10000), BENCH_WEBHOOK_CONCURRENCY (64), BENCH_DATABASE_URL,
+ * BENCH_PROFILE_DIR (a CPU profile of the gateway).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -83,7 +84,10 @@ export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<Web
   const pool = new Pool({ connectionString: databaseUrl, max: 10 });
   const store = new PostgresEventStore(pool);
   const workDir = env.DATA_DIR!;
-  const started = await startChild('gateway', ['--max-semi-space-size=64', join(DIST, 'src/main.js')], {
+  // BENCH_PROFILE_DIR: the gateway writes a V8 CPU profile there when it stops (read it with
+  // `node dist/bench/proxy/profile-summary.js FILE`).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const started = await startChild('gateway', [...profile, '--max-semi-space-size=64', join(DIST, 'src/main.js')], {
     env,
     logFile: join(workDir, 'gateway.log'),
     ready: (line) => {
