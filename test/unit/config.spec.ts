@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_KEY_PREFIX: 'tg:',
       LOG_LEVEL: 'info',
+      LOW_BALANCE_CHECK_MS: 30_000,
       MIGRATE_ON_START: true,
       API_RUNS_WORKERS: true,
       HOLD_TTL_SECONDS: 600,

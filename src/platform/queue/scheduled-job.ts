@@ -14,6 +14,10 @@ import { QueueName, closeWithin, makeQueue, makeWorker } from './queues';
 
 const CLOSE_WAIT_MS = 2_000;
 const REDIS_DOWN_CLOSE_WAIT_MS = 100;
+// Idle (no run under way), stopping only waits this long for BullMQ to close before dropping its
+// connections: with Redis gone, close() would wait for it, and Nest stops modules one after
+// another within one shutdown bound.
+const IDLE_CLOSE_WAIT_MS = 200;
 
 export interface ScheduledJobSpec {
   queue: QueueName;
@@ -22,7 +26,7 @@ export interface ScheduledJobSpec {
   everyMs: number;
   run(): Promise<void>;
   /**
-   * How long stopping waits for a run under way (default 2 s; idle, it closes at once). Not 0:
+   * How long stopping waits for a run under way (default 2 s; idle, it closes within 0.2 s). Not 0:
    * a worker disconnected under a running job leaves BullMQ 5 retrying to finish that job on
    * the closed connection in a tight loop, and the process never exits.
    */
@@ -36,6 +40,7 @@ export class ScheduledJob {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private saidRedisDown = false;
+  private running = false;
 
   constructor(private readonly spec: ScheduledJobSpec) {
     this.log = new Logger(spec.queue);
@@ -53,11 +58,14 @@ export class ScheduledJob {
       REDIS_URL,
       REDIS_KEY_PREFIX,
       async () => {
+        this.running = true;
         try {
           await this.spec.run();
         } catch (err) {
           this.log.error(`${this.spec.title} failed: ${(err as Error).message}; it runs again in ${Math.round(this.spec.everyMs / 1000)} s`);
           throw err;
+        } finally {
+          this.running = false;
         }
       },
       1,
@@ -110,8 +118,10 @@ export class ScheduledJob {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    // A run under way gets its close wait (dropping the connections under a running job leaves
+    // BullMQ 5 retrying to finish it on a closed connection, forever); an idle job closes at once.
     // With Redis away there is nothing to flush: waiting would only spend the shutdown bound.
-    const wait = Math.min(this.spec.closeWaitMs ?? CLOSE_WAIT_MS, this.saidRedisDown ? REDIS_DOWN_CLOSE_WAIT_MS : Infinity);
+    const wait = Math.min(this.running ? (this.spec.closeWaitMs ?? CLOSE_WAIT_MS) : IDLE_CLOSE_WAIT_MS, this.saidRedisDown ? REDIS_DOWN_CLOSE_WAIT_MS : Infinity);
     await Promise.all([this.worker && closeWithin(this.worker, wait), this.queue && closeWithin(this.queue, wait)]);
   }
 }
