@@ -128,6 +128,32 @@ describe('redemption codes (booted app, built CLI, real Postgres and Redis)', ()
     expect((await redeem(person, revokedCode.codes[1])).status).toBe(200);
   }, 60_000);
 
+  it('one account redeeming two codes of one batch at once: one credited, the other refused and still good for someone else', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { codes } = await issue('--amount', '2', '--count', '2');
+      const person = await signedIn(gw);
+      const answers = await Promise.all(codes.map((c) => redeem(person, c)));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).toEqual([200, 409]);
+      expect(await gw.available(person.accountId)).toBe(2_000_000n);
+      // The refused code was not spent: another account redeems it.
+      const refused = codes[answers.findIndex((a) => a.status === 409)];
+      const other = await signedIn(gw);
+      expect((await redeem(other, refused)).status).toBe(200);
+      expect(await gw.available(other.accountId)).toBe(2_000_000n);
+    }
+  }, 120_000);
+
+  it('an account that lost a race for a code may still redeem another code of that batch', async () => {
+    const { codes } = await issue('--amount', '1', '--count', '2');
+    const people = await Promise.all(Array.from({ length: 10 }, () => signedIn(gw)));
+    const answers = await Promise.all(people.map((p) => redeem(p, codes[0])));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    const loser = people[answers.findIndex((a) => a.status !== 200)];
+    expect((await redeem(loser, codes[1])).status).toBe(200);
+    expect(await gw.available(loser.accountId)).toBe(1_000_000n);
+  }, 60_000);
+
   it('a claim left without its grant (a crash between them) is completed by the retry, once', async () => {
     const person = await signedIn(gw);
     const before = await gw.available(person.accountId);

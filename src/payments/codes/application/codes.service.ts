@@ -154,37 +154,63 @@ export class CodesService {
 
     const redemption = redemptionStream(hash);
     const prior = await this.store.readStream(redemption, { limit: 1 });
-    const mine = prior.length > 0 && prior[0].data.accountId === accountId;
-    if (prior.length > 0 && !mine) throw invalid();
-    if (!mine) {
+    const owner = prior.length > 0 ? String(prior[0].data.accountId) : null;
+    if (owner !== null && owner !== accountId) throw invalid();
+    if (owner === null) {
       // A retry of our own claim skips these: it completes the grant whatever happened since.
       if (batch.revoked || batch.revokedHashes.has(hash)) throw invalid();
       if (batch.expiresAt && batch.expiresAt.getTime() <= this.clock.now().getTime()) throw new CodesError('code_expired', 'this code has expired');
-      const claim = await this.store.readStream(claimStream(batch.batchId, accountId), { limit: 1 });
-      if (claim.length > 0 && claim[0].data.hash !== hash) throw alreadyRedeemed();
+    }
+    // The batch first (one code per account per batch), then the code: so a code is never taken
+    // by an account the batch then refuses (two codes of one batch redeemed at once by one
+    // account used to leave the second spent and uncredited).
+    await this.claimBatch(batch.batchId, accountId, hash);
+    if (owner === null) {
       try {
         await this.store.append(redemption, [{ id: deterministicId(`redeemed:${hash}`), type: 'CodeRedeemed', data: { hash, batchId: batch.batchId, accountId } }], {
           expectedVersion: 0n,
         });
       } catch (err) {
-        // Another account's claim won, or (same id, other data) a conflicting one.
+        // Another account's claim won (the same id with other data): our batch claim names a
+        // code we did not get, and a later claim of this account replaces it (claimBatch).
         if (err instanceof VersionConflictError || err instanceof EventIdConflictError) throw invalid();
         throw err;
       }
-    }
-    try {
-      await this.store.append(claimStream(batch.batchId, accountId), [{ id: deterministicId(`claim:${batch.batchId}:${accountId}`), type: 'BatchClaimed', data: { hash, batchId: batch.batchId } }], {
-        expectedVersion: 0n,
-      });
-    } catch (err) {
-      if (!(err instanceof VersionConflictError || err instanceof EventIdConflictError)) throw err;
-      // Two codes of one batch redeemed by one account at once: the second code is spent, uncredited.
-      throw alreadyRedeemed();
     }
     const { available } = await this.commands.execute(
       new GrantPromoCreditsCommand(accountId, { grantId: `code:${hash}`, amount: batch.amount, reason: `redemption code (batch ${batch.batchId})` }, { actor: `account:${accountId}` }),
     );
     return { amount: batch.amount, available };
+  }
+
+  /**
+   * This account's one claim on the batch, for this code: the stream `redemption-claim-<batch>-<account>`
+   * holds its claims in order, and the last one counts. A claim naming another code stands while
+   * that code is this account's or not yet anyone's (its redemption may be under way): refused.
+   * It came to nothing when that code went to another account: then it is replaced.
+   */
+  private async claimBatch(batchId: string, accountId: string, hash: string): Promise<void> {
+    const stream = claimStream(batchId, accountId);
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const claims = await this.store.readStream(stream);
+      const last = claims[claims.length - 1];
+      if (last) {
+        const claimed = String(last.data.hash);
+        if (claimed === hash) return; // ours already (a retry)
+        const [holder] = await this.store.readStream(redemptionStream(claimed), { limit: 1 });
+        if (!holder || holder.data.accountId === accountId) throw alreadyRedeemed();
+      }
+      try {
+        await this.store.append(stream, [{ id: deterministicId(`claim:${batchId}:${accountId}:${hash}`), type: 'BatchClaimed', data: { hash, batchId } }], {
+          expectedVersion: last ? last.streamVersion : 0n,
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof VersionConflictError || err instanceof EventIdConflictError)) throw err;
+        // Another redemption by this account wrote its claim first: look again.
+      }
+    }
+    throw alreadyRedeemed();
   }
 
   private async batch(batchId: string): Promise<BatchState | null> {
@@ -203,6 +229,9 @@ export class CodesService {
     }
   }
 }
+
+/** Claims of one account on one batch raced this often in a row: refused rather than retried on. */
+const CLAIM_ATTEMPTS = 5;
 
 const alreadyRedeemed = () => new CodesError('batch_already_redeemed', 'this account has already redeemed a code of this batch');
 
