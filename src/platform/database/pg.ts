@@ -19,6 +19,11 @@ export function createPool(connectionString: string, max = 10, applicationName =
   const pool = new Pool({ connectionString, max, application_name: applicationName, connectionTimeoutMillis: connectTimeoutMs });
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor a checked-out one: a client whose connection dies while it is out (Postgres restarted under
+  // a transaction, or under the chain scan's advisory-lock session) fails its queries, which the
+  // caller sees, and also emits 'error', which pg-pool listens for only while the client is idle:
+  // unheard, that ended the process. The pool drops such a client on release (not queryable).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
