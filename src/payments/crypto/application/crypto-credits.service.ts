@@ -73,7 +73,6 @@ export class CryptoCreditsService {
     );
     const now = this.clock.now();
     await this.repo.markDepositCredited(dep.paymentId, { accountId: owner, intentId, fromSealed: from ? await this.seal(owner, from) : null, at: now });
-    if (intentId) await this.repo.markIntentCredited(intentId, dep.paymentId);
     await this.receipts.issue({
       paymentId: dep.paymentId,
       accountId: owner,

@@ -131,10 +131,6 @@ export class CryptoRepository {
     await this.pool.query(`UPDATE crypto_intents SET status = 'seen', payment_id = $2 WHERE intent_id = $1 AND status IN ('pending', 'seen')`, [intentId, paymentId]);
   }
 
-  async markIntentCredited(intentId: string, paymentId: string): Promise<void> {
-    await this.pool.query(`UPDATE crypto_intents SET status = 'credited', payment_id = $2 WHERE intent_id = $1`, [intentId, paymentId]);
-  }
-
   /** Pending intents of the chain that expired by `at` (the newest scanned block's time). */
   async expireIntents(chainId: number, at: Date): Promise<number> {
     const { rowCount } = await this.pool.query(`UPDATE crypto_intents SET status = 'expired' WHERE chain_id = $1 AND status = 'pending' AND expires_at <= $2`, [chainId, at]);
@@ -191,10 +187,18 @@ export class CryptoRepository {
     );
   }
 
+  /**
+   * The deposit, and the intent it paid, marked credited in one statement: marked one after the
+   * other, a crash (Postgres stopped) between them left the intent pending for good, as a
+   * credited deposit is not settled again.
+   */
   async markDepositCredited(paymentId: string, p: { accountId: string; intentId: string | null; fromSealed: string | null; at: Date }): Promise<void> {
     await this.pool.query(
-      `UPDATE crypto_deposits SET status = 'credited', account_id = $2, intent_id = COALESCE($3, intent_id), from_sealed = COALESCE($4, from_sealed),
-              settled_at = COALESCE(settled_at, $5) WHERE payment_id = $1`,
+      `WITH deposit AS (
+         UPDATE crypto_deposits SET status = 'credited', account_id = $2, intent_id = COALESCE($3, intent_id), from_sealed = COALESCE($4, from_sealed),
+                settled_at = COALESCE(settled_at, $5) WHERE payment_id = $1
+         RETURNING intent_id)
+       UPDATE crypto_intents SET status = 'credited', payment_id = $1 WHERE intent_id = (SELECT intent_id FROM deposit)`,
       [paymentId, p.accountId, p.intentId, p.fromSealed, p.at],
     );
   }
