@@ -17,7 +17,7 @@ const REDIS_DOWN_CLOSE_WAIT_MS = 100;
 // Idle (no run under way), stopping only waits this long for BullMQ to close before dropping its
 // connections: with Redis gone, close() would wait for it, and Nest stops modules one after
 // another within one shutdown bound.
-const IDLE_CLOSE_WAIT_MS = 200;
+const IDLE_CLOSE_WAIT_MS = 500;
 
 export interface ScheduledJobSpec {
   queue: QueueName;
@@ -26,7 +26,7 @@ export interface ScheduledJobSpec {
   everyMs: number;
   run(): Promise<void>;
   /**
-   * How long stopping waits for a run under way (default 2 s; idle, it closes within 0.2 s). Not 0:
+   * How long stopping waits for a run under way (default 2 s; idle, it closes within 0.5 s). Not 0:
    * a worker disconnected under a running job leaves BullMQ 5 retrying to finish that job on
    * the closed connection in a tight loop, and the process never exits.
    */
