@@ -1,4 +1,5 @@
-import { Pool, PoolClient, QueryResult, QueryResultRow, types } from 'pg';
+import { DatabaseError, Pool, PoolClient, QueryResult, QueryResultRow, types } from 'pg';
+import { isPgUnavailable } from './pg-unavailable';
 
 // int8 (20) and numeric (1700) come back as strings by default; money code wants bigint, and
 // a silent Number() would lose precision past 2^53, so parse int8 to bigint once, here.
@@ -24,7 +25,37 @@ export function createPool(connectionString: string, max = 10, applicationName =
   // caller sees, and also emits 'error', which pg-pool listens for only while the client is idle:
   // unheard, that ended the process. The pool drops such a client on release (not queryable).
   pool.on('connect', (client) => client.on('error', () => undefined));
+  keepConnectionsAfterRefusals(pool);
   return pool;
+}
+
+/**
+ * pg-pool's `query()` closes the connection after any error, even one the server answered
+ * cleanly (a unique violation, a check constraint): the next query then pays a new connection
+ * and Postgres a new backend with cold caches. Under racing webhooks (an event id already in
+ * the log, by design) that was 35 new connections a second. Here a statement Postgres refused
+ * leaves its connection in the pool, ready (the protocol resynchronises after an error, and the
+ * connection must be outside any transaction); a lost or shutting-down server, or anything not
+ * from the server, still drops it.
+ */
+function keepConnectionsAfterRefusals(pool: Pool): void {
+  const original = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const query = async (...args: unknown[]): Promise<unknown> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+    } catch (err) {
+      // Kept only when it is idle again: a multi-statement text that opened a transaction and failed inside it is not.
+      if (!(err instanceof DatabaseError) || isPgUnavailable(err) || client.getTransactionStatus() !== 'I') broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  };
+  // Callback-style calls and submittables (cursors, streams) keep pg-pool's own handling.
+  (pool as { query: unknown }).query = (...args: unknown[]) =>
+    typeof args[args.length - 1] === 'function' || typeof (args[0] as { submit?: unknown } | undefined)?.submit === 'function' ? original(...args) : query(...args);
 }
 
 /** Runs fn in one transaction; rolls back on any throw. */
