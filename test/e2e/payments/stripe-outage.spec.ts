@@ -1,11 +1,13 @@
 /**
  * Postgres really stopped (a private cluster this file owns) while Stripe delivers a paid
  * checkout: the webhook is answered 5xx (not recorded, deliver again), nothing is credited;
- * once Postgres is back, Stripe's redelivery credits the payment, once.
+ * once Postgres is back, Stripe's redelivery credits the payment, once. A redelivery of a payment
+ * this process already carried out in full is answered 200 from memory even while Postgres is
+ * down (it adds nothing); news about that payment is still answered 5xx.
  */
 import { randomBytes } from 'node:crypto';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
-import { FakeStripe, checkoutCompletedEvent, deliverWebhook, startFakeStripe } from '../../support/fake-stripe';
+import { FakeStripe, checkoutCompletedEvent, deliverWebhook, disputeCreatedEvent, startFakeStripe } from '../../support/fake-stripe';
 import { Gateway, startGateway } from '../../support/gateway';
 import { PrivatePostgres, privateDb, startPrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
 
@@ -51,6 +53,28 @@ if (skipReason) {
       expect((await gw.app.get(LedgerService).load(accountId)).state.available).toBe(15_000_000n);
       const credits = await gw.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE type = 'CreditsPurchased'");
       expect(credits.rows[0].n).toBe(1);
+    }, 60_000);
+
+    it('answers a redelivery of a payment it carried out from memory while the store is down; news about it gets 5xx', async () => {
+      const accountId = await gw.account(0n);
+      const paymentIntent = `pi_${randomBytes(10).toString('hex')}`;
+      const event = checkoutCompletedEvent({ accountId, cents: 2500, paymentIntent });
+      expect(await deliverWebhook(gw.url, fake, event)).toMatchObject({ status: 200, body: { recorded: 1 } });
+      pg.stop();
+      try {
+        // The same event, and another event id with the same fact (async_payment_succeeded): nothing new.
+        expect(await deliverWebhook(gw.url, fake, event)).toMatchObject({ status: 200, body: { recorded: 0 } });
+        expect(await deliverWebhook(gw.url, fake, { ...event, id: `evt_${randomBytes(8).toString('hex')}`, type: 'checkout.session.async_payment_succeeded' })).toMatchObject({
+          status: 200,
+          body: { recorded: 0 },
+        });
+        // A dispute on it is news: it must be recorded, so it waits for the store.
+        const dispute = disputeCreatedEvent({ disputeId: `dp_${randomBytes(8).toString('hex')}`, paymentIntent, cents: 2500 });
+        expect((await deliverWebhook(gw.url, fake, dispute)).status).toBeGreaterThanOrEqual(500);
+      } finally {
+        await pg.start();
+      }
+      expect((await gw.app.get(LedgerService).load(accountId)).state.available).toBe(25_000_000n);
     }, 60_000);
   });
 }

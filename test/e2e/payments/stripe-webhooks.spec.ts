@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
+import { accountStream } from '../../../src/ledger/domain/events';
 import { StripeReconciler } from '../../../src/payments/stripe/stripe-reconciler';
 import { SignedIn, signedIn } from '../../support/account-client';
 import { CLI, run } from '../../support/cli-runner';
@@ -16,6 +17,8 @@ import {
   chargeRefundedEvent,
   checkoutCompletedEvent,
   deliverWebhook,
+  disputeClosedEvent,
+  disputeCreatedEvent,
   startFakeStripe,
 } from '../../support/fake-stripe';
 import { Gateway, startGateway } from '../../support/gateway';
@@ -274,6 +277,32 @@ describe('Stripe webhooks (booted app, fake Stripe, real Postgres, Redis and SMT
     for (const id of [ok, differs, missing]) fake.payments.delete(id);
     fake.refunds.delete(refundId);
   }, 30_000);
+
+  // Second to last: starting another app takes over Nest's global logger, which gw.logs reads.
+  it('two instances: news about a payment delivered to either is carried out once, and each answers redeliveries', async () => {
+    const other = await startGateway({ db: gw.db, env: { STRIPE_SECRET_KEY: fake.secretKey, STRIPE_WEBHOOK_SECRET: fake.webhookSecret, STRIPE_API_URL: fake.url } });
+    try {
+      const accountId = await gw.account(0n);
+      const pi = newPi();
+      const disputeId = `dp_${randomBytes(8).toString('hex')}`;
+      const completed = checkoutCompletedEvent({ accountId, cents: 1200, paymentIntent: pi });
+      const opened = disputeCreatedEvent({ disputeId, paymentIntent: pi, cents: 1200 });
+      expect(await deliver(completed)).toMatchObject({ status: 200, body: { recorded: 1 } });
+      // The dispute reaches the other instance; this one still remembers the payment as it carried it out.
+      expect(await deliverWebhook(other.url, fake, opened)).toMatchObject({ status: 200, body: { recorded: 1 } });
+      expect(await deliver(completed)).toMatchObject({ status: 200, body: { recorded: 0 } });
+      // Its close reaches this one, whose memory lacks the opening: it reads the stream and carries out both.
+      expect(await deliver(disputeClosedEvent({ disputeId, paymentIntent: pi, cents: 1200, status: 'lost' }))).toMatchObject({ status: 200, body: { recorded: 1 } });
+      expect(await deliverWebhook(other.url, fake, opened)).toMatchObject({ status: 200, body: { recorded: 0 } });
+      expect(await deliverWebhook(other.url, fake, completed)).toMatchObject({ status: 200, body: { recorded: 0 } });
+      expect(await streamTypes(pi)).toEqual(['StripePaymentSucceeded', 'StripeDisputeOpened', 'StripeDisputeClosed']);
+      const types = (await gw.db.pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [accountStream(accountId)])).rows.map((r) => r.type);
+      expect(types.filter((t) => t !== 'AccountOpened')).toEqual(['CreditsPurchased', 'DisputeOpened', 'DisputeLost']);
+      expect(await gw.available(accountId)).toBe(0n);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
 
   it('leaves a ledger that verifies and balances', async () => {
     const verify = await run(process.execPath, [CLI, 'ledger', 'verify'], { DATABASE_URL: gw.db.url });

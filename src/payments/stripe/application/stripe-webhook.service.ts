@@ -10,6 +10,14 @@
  * The receipt is issued after the credit, without waiting for mail (ReceiptsService keeps and
  * retries what it could not send). Every delivery of a paid payment issues it: the first makes
  * the row, the rest find it.
+ *
+ * In one process, deliveries about one payment run one after another (copies sent at the same
+ * moment would otherwise race to append the same events, and the loser pays a locked retry), and
+ * the process remembers, for the last CARRIED_OUT_MEMORY payments, the state it carried out in
+ * full (stream durable, ledger commands done, receipt row written). A delivery that adds nothing
+ * to that state is then answered without touching the store: whatever else the stream holds came
+ * from deliveries that carry it out themselves. Across instances nothing is assumed: the stream's
+ * version check and the deterministic ids keep them apart.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
@@ -37,10 +45,16 @@ export interface WebhookOutcome {
 }
 
 const MAX_APPEND_ATTEMPTS = 10;
+/** Payments remembered as carried out in full (a few hundred bytes each). */
+export const CARRIED_OUT_MEMORY = 10_000;
 
 @Injectable()
 export class StripeWebhookService {
   private readonly log = new Logger('StripeWebhooks');
+  /** Payment intent → the state this process carried out in full; oldest forgotten first. */
+  private readonly carriedOut = new Map<string, PaymentState>();
+  /** Payment intent → the tail of its deliveries running in this process. */
+  private readonly running = new Map<string, Promise<unknown>>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -59,9 +73,33 @@ export class StripeWebhookService {
     if (read.kind !== 'facts') throw new Error('unreachable');
     const { paymentIntent, facts } = read;
     this.warnOfAmounts(event.id, paymentIntent, facts);
-    const { state, recorded } = await this.record(paymentIntent, facts, event);
-    await this.apply(state, event, recorded === 0);
-    return { outcome: 'recorded', paymentIntent, recorded };
+    return this.oneAtATime(paymentIntent, async () => {
+      const known = this.carriedOut.get(paymentIntent);
+      // Nothing new for a state carried out in full (a Paid fact not yet in it always decides something).
+      if (known && decidePayment(facts, known, { accountExists: () => false }).length === 0) return { outcome: 'recorded', paymentIntent, recorded: 0 };
+      const { state, recorded } = await this.record(paymentIntent, facts, event);
+      await this.apply(state, event, recorded === 0);
+      this.remember(paymentIntent, state);
+      return { outcome: 'recorded', paymentIntent, recorded };
+    });
+  }
+
+  /** Runs fn after every delivery about this payment that came before it in this process, whatever their outcome. */
+  private async oneAtATime<T>(paymentIntent: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.running.get(paymentIntent) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.running.set(paymentIntent, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.running.get(paymentIntent) === tail) this.running.delete(paymentIntent);
+    }
+  }
+
+  private remember(paymentIntent: string, state: PaymentState): void {
+    this.carriedOut.delete(paymentIntent);
+    this.carriedOut.set(paymentIntent, state);
+    if (this.carriedOut.size > CARRIED_OUT_MEMORY) this.carriedOut.delete(this.carriedOut.keys().next().value as string);
   }
 
   /** Fills in what the event left out by asking Stripe's API. */
