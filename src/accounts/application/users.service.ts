@@ -96,6 +96,12 @@ export class UsersService {
     return row ? this.record(row) : null;
   }
 
+  /** The account's person (its first user), or null for an account nobody signs in to (made by the CLI). */
+  async findByAccount(accountId: string): Promise<UserRecord | null> {
+    const row = await this.repo.findByAccount(accountId);
+    return row ? this.record(row) : null;
+  }
+
   async get(userId: string): Promise<UserRecord> {
     const row = await this.repo.findById(userId);
     if (!row) throw new UserError('user_not_found', 'no such user');

@@ -7,7 +7,6 @@
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Pool } from 'pg';
-import { UsersRepository } from '../../accounts/application/users.repository';
 import { UsersService } from '../../accounts/application/users.service';
 import { CLOCK, Clock } from '../../platform/clock';
 import { PG_POOL } from '../../platform/database/pg';
@@ -17,6 +16,14 @@ import { formatCredits } from '../../shared/money';
 export const MAX_RECEIPT_ATTEMPTS = 20;
 /** How long a sender holds a receipt it is sending before another may try (a crashed sender's claim lapses). */
 const CLAIM_SECONDS = 120;
+
+/** A receipt's row as its sender claimed it. */
+interface Claimed {
+  account_id: string;
+  amount: string;
+  detail: string;
+  paid_at: Date;
+}
 
 export interface ReceiptFacts {
   paymentId: string;
@@ -38,7 +45,6 @@ export class ReceiptsService {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly mailer: Mailer,
     private readonly users: UsersService,
-    private readonly userRows: UsersRepository,
   ) {}
 
   /**
@@ -46,13 +52,15 @@ export class ReceiptsService {
    * background: the caller (a webhook, the chain scanner) does not wait for the mail server.
    */
   async issue(facts: ReceiptFacts): Promise<void> {
+    // The row is written already claimed by this sender (its first attempt): no second statement to claim it.
     const { rowCount } = await this.pool.query(
-      `INSERT INTO payment_receipts (payment_id, account_id, method, amount, detail, paid_at)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (payment_id) DO NOTHING`,
-      [facts.paymentId, facts.accountId, facts.method, facts.amount.toString(), facts.detail, facts.paidAt],
+      `INSERT INTO payment_receipts (payment_id, account_id, method, amount, detail, paid_at, claimed_until, attempts)
+       VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), 1) ON CONFLICT (payment_id) DO NOTHING`,
+      [facts.paymentId, facts.accountId, facts.method, facts.amount.toString(), facts.detail, facts.paidAt, CLAIM_SECONDS],
     );
     if (rowCount === 0) return; // issued before: the first issue (or the retry job) sends it
-    void this.trySend(facts.paymentId).catch((err: Error) => this.log.warn(`receipt for payment ${facts.paymentId} not sent yet: ${err.message}`));
+    const claimed = { account_id: facts.accountId, amount: facts.amount.toString(), detail: facts.detail, paid_at: facts.paidAt };
+    void this.send(facts.paymentId, claimed).catch((err: Error) => this.log.warn(`receipt for payment ${facts.paymentId} not sent yet: ${err.message}`));
   }
 
   /** Sends what is unsent (the retry job): returns how many were sent. */
@@ -73,14 +81,17 @@ export class ReceiptsService {
    * (and counts the attempt); no connection is held while the mail server answers.
    */
   private async trySend(paymentId: string): Promise<boolean> {
-    const { rows } = await this.pool.query<{ account_id: string; amount: string; detail: string; paid_at: Date }>(
+    const { rows } = await this.pool.query<Claimed>(
       `UPDATE payment_receipts SET claimed_until = now() + make_interval(secs => $3), attempts = attempts + 1
         WHERE payment_id = $1 AND sent_at IS NULL AND attempts < $2 AND (claimed_until IS NULL OR claimed_until < now())
         RETURNING account_id, amount::text, detail, paid_at`,
       [paymentId, MAX_RECEIPT_ATTEMPTS, CLAIM_SECONDS],
     );
-    if (rows.length === 0) return false;
-    const r = rows[0];
+    return rows.length === 0 ? false : this.send(paymentId, rows[0]);
+  }
+
+  /** One attempt at a receipt this sender has claimed; the row then says sent, or why not. */
+  private async send(paymentId: string, r: Claimed): Promise<boolean> {
     let error: string | null = null;
     let giveUp = false;
     try {
@@ -106,9 +117,7 @@ export class ReceiptsService {
   }
 
   private async addressOf(accountId: string): Promise<string | null> {
-    const row = await this.userRows.findByAccount(accountId);
-    if (!row) return null;
-    return (await this.users.get(row.userId)).email;
+    return (await this.users.findByAccount(accountId))?.email ?? null;
   }
 }
 
