@@ -19,6 +19,7 @@ import { PASSKEYS_CONTEXT } from './auth/passkeys/passkeys.context';
 import { MAIL_CONTEXT } from './mail/mail.context';
 import { USAGE_API_CONTEXT } from './usage-api/usage-api.context';
 import { PAYMENTS_CONTEXT } from './payments/payments.context';
+import { COMPLIANCE_CONTEXT } from './compliance/compliance.context';
 
 export const CONTEXTS: readonly ContextModules[] = [
   ACCOUNTS_CONTEXT,
@@ -36,6 +37,7 @@ export const CONTEXTS: readonly ContextModules[] = [
   MAIL_CONTEXT,
   USAGE_API_CONTEXT,
   PAYMENTS_CONTEXT,
+  COMPLIANCE_CONTEXT,
 ];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';

@@ -229,6 +229,12 @@ const schema = z.object({
     .transform((v): 'finalized' | number => (v === 'finalized' ? 'finalized' : Number(v))),
   CRYPTO_SCAN_INTERVAL_MS: intFrom(200, 3_600_000).default(5_000),
   CRYPTO_INTENT_TTL: intFrom(60, 7 * 86_400).default(3_600),
+  // Compliance (issue 21). Per-request usage metadata is readable this many days, then forgotten
+  // everywhere (the privacy notes promise at most 90).
+  USAGE_RETENTION_DAYS: intFrom(1, 90).default(90),
+  // Where finished data exports are kept for their 24 hours: unset, in Postgres (every instance
+  // can serve them); set, a directory every instance shares (its own volume).
+  EXPORT_DIR: z.string().min(1).optional(),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

@@ -1,0 +1,8 @@
+/** Compliance on the API: each part's routes (self-service under /api/me, staff under /staff). */
+import { Module } from '@nestjs/common';
+import { ComplianceModule } from './compliance.module';
+
+@Module({
+  imports: [ComplianceModule],
+})
+export class ComplianceApiModule {}
