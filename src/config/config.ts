@@ -235,6 +235,12 @@ const schema = z.object({
   // Where finished data exports are kept for their 24 hours: unset, in Postgres (every instance
   // can serve them); set, a directory every instance shares (its own volume).
   EXPORT_DIR: z.string().min(1).optional(),
+  // Breach notices (compliance/incidents): how often the worker looks for notices due, how long a
+  // sender holds a notice it is sending (a sender that died frees it after this), and the first
+  // retry's delay after a failed send (doubling, at most an hour).
+  INCIDENT_NOTICE_SWEEP_SECONDS: intFrom(1, 3600).default(15),
+  INCIDENT_NOTICE_LEASE_SECONDS: intFrom(1, 3600).default(120),
+  INCIDENT_NOTICE_RETRY_SECONDS: intFrom(1, 3600).default(60),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

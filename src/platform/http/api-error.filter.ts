@@ -87,6 +87,16 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   stripe_unavailable: 503,
   // sign-in links (auth/magic-link)
   invalid_token: 400,
+  // breach incidents (compliance/incidents)
+  incident_not_found: 404,
+  incident_already_confirmed: 409,
+  incident_not_confirmed: 409,
+  incident_closed: 409,
+  nobody_selected: 409,
+  selection_empty: 409,
+  unknown_people: 400,
+  notices_pending: 409,
+  invalid_incident: 400,
   // shared
   invalid_command: 400,
   idempotency_conflict: 409,

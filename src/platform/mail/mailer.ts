@@ -23,6 +23,8 @@ export interface MailMessage {
   text: string;
   /** Self-contained HTML (no remote images or styles); optional. */
   html?: string;
+  /** A stable Message-ID (`<id@host>`) for a message that may be sent again (breach notices); else nodemailer makes one. */
+  messageId?: string;
 }
 
 export type MailTransportKind = 'smtp' | 'outbox' | 'none';
@@ -96,7 +98,7 @@ export class Mailer implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (!this.smtp) throw new MailError('mail_not_configured', 'mail is not configured on this gateway (SMTP_URL is unset)');
     try {
-      await this.smtp.sendMail({ from: this.config.MAIL_FROM, to: message.to, subject: message.subject, text: message.text, html: message.html });
+      await this.smtp.sendMail({ from: this.config.MAIL_FROM, to: message.to, subject: message.subject, text: message.text, html: message.html, messageId: message.messageId });
     } catch (err) {
       const e = err as { code?: unknown; responseCode?: unknown };
       const reason = [e.code, e.responseCode].filter((v) => typeof v === 'string' || typeof v === 'number').join(' ') || 'unknown';
