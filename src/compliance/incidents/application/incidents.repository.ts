@@ -133,7 +133,7 @@ export class IncidentsRepository {
   }
 
   async counts(incidentId: string): Promise<NoticeCounts> {
-    const { rows } = await this.pool.query<Record<keyof NoticeCounts, string>>(
+    const { rows } = await this.pool.query<Record<keyof NoticeCounts, string | bigint>>(
       `SELECT count(*) AS selected,
               count(*) FILTER (WHERE queued_at IS NOT NULL) AS queued,
               count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
@@ -144,7 +144,7 @@ export class IncidentsRepository {
       [incidentId],
     );
     const r = rows[0];
-    return { selected: +r.selected, queued: +r.queued, sent: +r.sent, failed: +r.failed, pending: +r.pending, unsent: +r.unsent };
+    return { selected: Number(r.selected), queued: Number(r.queued), sent: Number(r.sent), failed: Number(r.failed), pending: Number(r.pending), unsent: Number(r.unsent) };
   }
 
   /** Incidents with a notice due now (the sweep's wake-up list). */

@@ -287,13 +287,11 @@ export function clockOf(i: Pick<Incident, 'status' | 'confirmedAt'>, unsent: num
   return { confirmedAt: i.confirmedAt, deadline: deadline.toISOString(), msLeft, unsent, warning };
 }
 
-/** "2 h 05 min", "3 d 4 h", "45 s". */
+/** "71 h 05 min", "3 min", "45 s": hours, not days, since the deadline is counted in hours. */
 export function formatDuration(ms: number): string {
   const s = Math.floor(Math.abs(ms) / 1000);
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3600);
+  const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return `${d} d ${h} h`;
   if (h > 0) return `${h} h ${String(m).padStart(2, '0')} min`;
   if (m > 0) return `${m} min`;
   return `${s} s`;
