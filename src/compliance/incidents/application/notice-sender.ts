@@ -26,9 +26,13 @@ import { ClaimedNotice, IncidentsRepository, UnrecordedNotice } from './incident
 /** Attempts before a notice is given up (with the default 60 s first retry, about 2 hours in all). */
 export const MAX_NOTICE_ATTEMPTS = 8;
 const MAX_RETRY_SECONDS = 3600;
-/** Rows claimed at a time, and sends under way at once within one sender. */
+/**
+ * A sender runs LOOPS claim → send → record loops side by side (so one loop's wait for the last
+ * send of its batch does not idle the mail connections), each with LANES sends under way.
+ */
+const LOOPS = 2;
 const BATCH = 64;
-const CONCURRENCY = 16;
+const LANES = 16;
 
 export const SENDER_ACTOR = 'system:incident-notices';
 
@@ -59,11 +63,16 @@ export class NoticeSender {
   async sendDue(stopping: () => boolean = () => false): Promise<SendResult> {
     const result: SendResult = { sent: 0, failed: 0 };
     await this.recordLeftovers();
+    await Promise.all(Array.from({ length: LOOPS }, () => this.loop(result, stopping)));
+    return result;
+  }
+
+  private async loop(result: SendResult, stopping: () => boolean): Promise<void> {
     while (!stopping()) {
       const claimed = await this.rows.claimDue(BATCH, this.config.INCIDENT_NOTICE_LEASE_SECONDS);
-      if (claimed.length === 0) break;
+      if (claimed.length === 0) return;
       const outcomes: Outcome[] = [];
-      await eachLimited(claimed, CONCURRENCY, async (n) => {
+      await eachLimited(claimed, LANES, async (n) => {
         try {
           const o = await this.sendOne(n);
           outcomes.push(o);
@@ -76,7 +85,6 @@ export class NoticeSender {
       });
       await this.record(outcomes);
     }
-    return result;
   }
 
   private async sendOne(n: ClaimedNotice): Promise<Outcome> {
@@ -90,7 +98,7 @@ export class NoticeSender {
     }
     if (!to) return this.failed(n, 'no_address', true); // erased, or never had one: waiting changes nothing
     try {
-      await this.mailer.send({ to, subject: text.subject, text: text.text, messageId });
+      await this.mailer.send({ to, subject: text.subject, text: text.text, messageId, bulk: true });
     } catch (err) {
       return this.failed(n, codeOf(err));
     }
