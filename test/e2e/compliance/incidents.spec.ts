@@ -336,4 +336,9 @@ describe('breach incidents (booted app, real SMTP, built CLI, real Postgres and 
     const missing = await tollgate('compliance', 'incident', 'status', '--id', randomUUID());
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/\(incident_not_found\)/) });
   }, 120_000);
+
+  it('leaves the log verifiable: `tollgate ledger verify` passes after all of the above', async () => {
+    const verify = await tollgate('ledger', 'verify');
+    expect(verify).toMatchObject({ code: 0 });
+  }, 60_000);
 });

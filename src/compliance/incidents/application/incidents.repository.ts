@@ -126,7 +126,8 @@ export class IncidentsRepository {
   /** Queues every selected person not queued yet; how many. */
   async queue(client: PoolClient, incidentId: string, at: Date): Promise<number> {
     const { rowCount } = await client.query(
-      'UPDATE incident_notices SET queued_at = $2, next_attempt_at = $2 WHERE incident_id = $1 AND queued_at IS NULL',
+      // Due by the database's clock, which the senders compare with (an instance's clock may be off).
+      'UPDATE incident_notices SET queued_at = $2, next_attempt_at = now() WHERE incident_id = $1 AND queued_at IS NULL',
       [incidentId, at],
     );
     return rowCount ?? 0;
