@@ -337,6 +337,52 @@ describe('breach incidents (booted app, real SMTP, built CLI, real Postgres and 
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/\(incident_not_found\)/) });
   }, 120_000);
 
+  it('a notice sent while its event cannot be written is recorded by the next run, and not sent again', async () => {
+    const person = await signedIn(gw);
+    const id = await opened();
+    await post(`/${id}/select`, { by: 'users', userIds: [person.userId], ...reason });
+    await post(`/${id}/confirm`, reason);
+    await post(`/${id}/notify`, reason);
+    // The event store refuses the incident's stream (as a failing disk or a lost connection would).
+    await gw.db.pool.query(
+      `CREATE FUNCTION refuse_incident() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.stream_id = 'incident-${id}' THEN RAISE EXCEPTION 'incident stream refused by the test'; END IF; RETURN NEW; END $$`,
+    );
+    await gw.db.pool.query('CREATE TRIGGER refuse_incident BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_incident()');
+    try {
+      await expect(sender.sendDue()).rejects.toThrow(/refused by the test/);
+    } finally {
+      await gw.db.pool.query('DROP TRIGGER refuse_incident ON events');
+      await gw.db.pool.query('DROP FUNCTION refuse_incident()');
+    }
+    const mail = await smtp.messageTo(person.email);
+    const { rows } = await gw.db.pool.query<{ recorded: boolean; sent: boolean }>('SELECT recorded, sent_at IS NOT NULL AS sent FROM incident_notices WHERE incident_id = $1', [id]);
+    expect(rows).toEqual([{ recorded: false, sent: true }]);
+    expect(await sender.sendDue()).toEqual({ sent: 0, failed: 0 }); // nothing sent again…
+    const events = await gw.db.pool.query<{ data: Json }>(`SELECT data FROM events WHERE stream_id = $1 AND type = 'NoticeSent'`, [`incident-${id}`]);
+    expect(events.rows.map((r) => r.data.messageId)).toEqual([mail.headers['message-id']]); // …and its event is in the log now
+    expect(mailsFor(mail.headers['message-id'])).toHaveLength(1);
+    expect((await json(await get(`/${id}/report`))).notices).toMatchObject({ sent: 1, pending: 0 });
+  }, 60_000);
+
+  it('documents the routes and their error codes in /openapi.json', async () => {
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { tags: string[]; responses: Record<string, unknown> }>> };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/staff/incidents',
+        '/staff/incidents/{id}',
+        '/staff/incidents/{id}/confirm',
+        '/staff/incidents/{id}/select',
+        '/staff/incidents/{id}/preview',
+        '/staff/incidents/{id}/notify',
+        '/staff/incidents/{id}/report',
+        '/staff/incidents/{id}/close',
+      ]),
+    );
+    expect(doc.paths['/staff/incidents/{id}/confirm'].post.tags).toEqual(['staff']);
+    expect(Object.keys(doc.paths['/staff/incidents/{id}/notify'].post.responses)).toEqual(expect.arrayContaining(['400', '404', '409']));
+  });
+
   it('leaves the log verifiable: `tollgate ledger verify` passes after all of the above', async () => {
     const verify = await tollgate('ledger', 'verify');
     expect(verify).toMatchObject({ code: 0 });
