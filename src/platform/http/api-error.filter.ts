@@ -96,6 +96,7 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   selection_empty: 409,
   unknown_people: 400,
   notices_pending: 409,
+  incident_busy: 409,
   invalid_incident: 400,
   // shared
   invalid_command: 400,

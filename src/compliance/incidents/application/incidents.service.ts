@@ -15,8 +15,8 @@ import { StaffAudit } from '../../../audit/application/staff-audit.service';
 import { AuditDetails } from '../../../audit/domain/audit.events';
 import { CLOCK, Clock } from '../../../platform/clock';
 import { inTransaction } from '../../../platform/database/pg';
-import { EVENT_STORE, EventStore, LOG_START, VersionConflictError } from '../../../platform/event-store/event-store.port';
-import { Clock72, DataCategory, INCIDENT_PREFIX, Incident, IncidentCommand, IncidentFacts, IncidentsError, Selection, clockOf, decide, foldIncident, incidentStream } from '../domain/incident';
+import { EVENT_STORE, EventStore, LOG_START } from '../../../platform/event-store/event-store.port';
+import { Clock72, DataCategory, INCIDENT_PREFIX, Incident, IncidentCommand, IncidentEvent, IncidentFacts, IncidentsError, Selection, clockOf, decide, foldIncident, incidentStream } from '../domain/incident';
 import { NoticeText, noticeText } from '../domain/incident-notice';
 import { IncidentReport, buildReport } from '../domain/incident-report';
 import { IncidentRow, IncidentsRepository, NoticeCounts } from './incidents.repository';
@@ -39,7 +39,9 @@ export interface IncidentStatusView {
   clock: Clock72;
 }
 
-const ATTEMPTS = 5;
+const LOCK_NAMESPACE = 7_300_021; // advisory locks: one per incident, for its staff steps
+const LOCK_ATTEMPTS = 200; // × LOCK_RETRY_MS: a step waits at most about 10 s for another
+const LOCK_RETRY_MS = 50;
 const DEADLOCK = '40P01';
 const PAGE = 1000;
 
@@ -64,7 +66,7 @@ export class IncidentsService {
   async confirm(incidentId: string, step: Step): Promise<Incident> {
     await this.get(incidentId); // 404 before anything is recorded
     await this.record(step, 'incidents.confirm', incidentId);
-    return this.step(incidentId, () => ({ type: 'Confirm', data: { actor: step.actor } }));
+    return this.step(incidentId, () => Promise.resolve({ type: 'Confirm', data: { actor: step.actor } }));
   }
 
   /** Adds the people a selection matches (each person once per incident); how many it added. */
@@ -81,7 +83,7 @@ export class IncidentsService {
     const selection = selectionOf(input);
     await this.record(step, 'incidents.select', incidentId, { by: input.by, ...(input.by === 'data_category' ? { category: input.category } : {}) });
     let added = 0;
-    const incident = await this.inTx(incidentId, async (client, state) => {
+    const incident = await this.locked(incidentId, async (client, state) => {
       const now = this.clock.now();
       added = await this.insertSelection(client, incidentId, input, now);
       return decide({ type: 'Select', data: { selection, added, actor: step.actor } }, state, now);
@@ -94,7 +96,7 @@ export class IncidentsService {
     await this.get(incidentId);
     await this.record(step, 'incidents.notify', incidentId);
     let queued = 0;
-    const incident = await this.inTx(incidentId, async (client, state) => {
+    const incident = await this.locked(incidentId, async (client, state) => {
       const now = this.clock.now();
       // Refused after the rows moved (not confirmed, nobody selected, closed): the transaction rolls them back.
       queued = await this.rows.queue(client, incidentId, now);
@@ -107,7 +109,7 @@ export class IncidentsService {
   async close(incidentId: string, step: Step): Promise<Incident> {
     await this.get(incidentId);
     await this.record(step, 'incidents.close', incidentId);
-    return this.stepWith(incidentId, async () => {
+    return this.step(incidentId, async () => {
       const { pending } = await this.rows.counts(incidentId);
       return { type: 'Close', data: { summary: step.reason, actor: step.actor, pending } };
     });
@@ -178,38 +180,35 @@ export class IncidentsService {
     }
   }
 
-  private step(incidentId: string, command: () => IncidentCommand): Promise<Incident> {
-    return this.stepWith(incidentId, () => Promise.resolve(command()));
+  private step(incidentId: string, command: (state: Incident) => Promise<IncidentCommand>): Promise<Incident> {
+    return this.locked(incidentId, async (_client, state) => decide(await command(state), state, this.clock.now()));
   }
 
-  /** Load, decide, append at the version read; a concurrent step makes it decide again. */
-  private async stepWith(incidentId: string, command: () => Promise<IncidentCommand>): Promise<Incident> {
+  /**
+   * A staff step: under the incident's lock (staff steps on one incident take turns, across
+   * instances), load, decide, change rows and append, the rows and the lock in one transaction.
+   * The append is at any version: only staff steps decide, and the lock serialises them, while
+   * the notice outcomes the senders append meanwhile change nothing a decision reads. (At the
+   * version read, a step taken during a fan-out of thousands would lose the race to the senders
+   * again and again.) The lock is tried, not waited for, so no connection is held while waiting.
+   */
+  private async locked(incidentId: string, fn: (client: PoolClient, state: Incident) => Promise<IncidentEvent[]>): Promise<Incident> {
     for (let attempt = 1; ; attempt++) {
-      const state = await this.get(incidentId);
-      const events = decide(await command(), state, this.clock.now());
       try {
-        await this.store.append(incidentStream(incidentId), events.map((e) => this.toNew(e, actorOf(e))), { expectedVersion: state.version });
-        return this.refresh(incidentId);
-      } catch (err) {
-        if (!(err instanceof VersionConflictError) || attempt >= ATTEMPTS) throw err;
-      }
-    }
-  }
-
-  /** As stepWith, with the rows changed by `fn` in the same transaction as the append. */
-  private async inTx(incidentId: string, fn: (client: PoolClient, state: Incident) => Promise<ReturnType<typeof decide>>): Promise<Incident> {
-    for (let attempt = 1; ; attempt++) {
-      const state = await this.get(incidentId);
-      try {
-        await inTransaction(this.rows.pool, async (client) => {
+        const done = await inTransaction(this.rows.pool, async (client) => {
+          const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS got', [LOCK_NAMESPACE, incidentId.toLowerCase()]);
+          if (!rows[0].got) return false;
+          const state = await this.get(incidentId);
           const events = await fn(client, state);
-          if (events.length > 0) await this.store.append(incidentStream(incidentId), events.map((e) => this.toNew(e, actorOf(e))), { expectedVersion: state.version });
+          if (events.length > 0) await this.store.append(incidentStream(incidentId), events.map((e) => this.toNew(e, actorOf(e))), { expectedVersion: 'any' });
+          return true;
         });
-        return this.refresh(incidentId);
+        if (done) return this.refresh(incidentId);
       } catch (err) {
-        const retry = err instanceof VersionConflictError || (err as { code?: string }).code === DEADLOCK;
-        if (!retry || attempt >= ATTEMPTS) throw err;
+        if ((err as { code?: string }).code !== DEADLOCK) throw err;
       }
+      if (attempt >= LOCK_ATTEMPTS) throw new IncidentsError('incident_busy', `incident ${incidentId} is busy with another staff step; try again`);
+      await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
     }
   }
 
@@ -219,7 +218,7 @@ export class IncidentsService {
     return incident;
   }
 
-  private toNew(e: ReturnType<typeof decide>[number], actor: string) {
+  private toNew(e: IncidentEvent, actor: string) {
     return { id: randomUUID(), type: e.type, data: { ...e.data }, metadata: { occurredAt: (e.data as { at: string }).at, actor } };
   }
 
@@ -228,7 +227,7 @@ export class IncidentsService {
   }
 }
 
-function actorOf(e: ReturnType<typeof decide>[number]): string {
+function actorOf(e: IncidentEvent): string {
   return 'actor' in e.data ? e.data.actor : 'system:incident-notices';
 }
 

@@ -116,6 +116,7 @@ export type IncidentsErrorCode =
   | 'selection_empty'
   | 'unknown_people'
   | 'notices_pending'
+  | 'incident_busy'
   | 'invalid_incident';
 
 export class IncidentsError extends DomainError<IncidentsErrorCode, Record<string, unknown>> {
