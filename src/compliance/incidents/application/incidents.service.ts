@@ -1,13 +1,12 @@
 /**
  * Breach incidents: every staff step (the staff API and `tollgate compliance incident`, both
- * through this service) is recorded in the staff audit trail first, then decided on the folded
- * stream and appended at the version read (a concurrent step makes it retry on the new state).
+ * through this service) is recorded in the staff audit trail first, then, under the incident's
+ * lock (steps on one incident take turns), decided on the folded stream and appended.
  *
- * Selecting and queueing change incident_notices in one transaction with the event's append:
- * if the append fails (another step got there first), the rows roll back, so the stream's counts
- * and the table agree. Queueing wakes the worker (NoticesQueue); the worker's sweep finds the
- * notices anyway.
- */
+ * Selecting and queueing change incident_notices in the transaction that holds the lock and
+ * appends the event: if the decider refuses (not confirmed, closed, nobody added) or the append
+ * fails, the rows roll back, so the stream's counts and the table agree. Queueing wakes the
+ * worker (NoticesQueue); the worker's sweep finds the notices anyway. */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
