@@ -1,8 +1,9 @@
 /** Compliance on the API: each part's routes (self-service under /api/me, staff under /staff). */
 import { Module } from '@nestjs/common';
 import { ComplianceModule } from './compliance.module';
+import { SubjectRequestsModule } from './requests/subject-requests.module';
 
 @Module({
-  imports: [ComplianceModule],
+  imports: [ComplianceModule, SubjectRequestsModule],
 })
 export class ComplianceApiModule {}

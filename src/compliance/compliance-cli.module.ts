@@ -2,9 +2,10 @@
 import { Module } from '@nestjs/common';
 import { ComplianceCommand } from './compliance.command';
 import { ComplianceModule } from './compliance.module';
+import { SubjectRequestsCliModule } from './requests/cli/subject-requests-cli.module';
 
 @Module({
-  imports: [ComplianceModule],
+  imports: [ComplianceModule, SubjectRequestsCliModule],
   providers: [ComplianceCommand],
 })
 export class ComplianceCliModule {}

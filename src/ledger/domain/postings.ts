@@ -10,6 +10,7 @@
  * | CreditsGranted        | available +a, promo −a                                          |
  * | HoldPlaced            | available −a, held +a                                           |
  * | HoldExtended          | none (only the hold's expiry moves)                             |
+ * | AccountRestricted / …Lifted | none (processing restricted or allowed again)             |
  * | HoldSettled           | held −(c+r), available +r, revenue +(c−u), upstream:payable +u  |
  * | HoldVoided / Expired  | held −a, available +a                                           |
  * | HoldSettledLate       | available −p, receivables −o, revenue +(c−u), upstream:payable +u |
@@ -59,6 +60,8 @@ export function postingsOf(accountId: string, event: LedgerEvent): Posting[] {
     case 'FreeRequestsGranted':
     case 'FreeRequestUsed':
     case 'HoldExtended':
+    case 'AccountRestricted':
+    case 'AccountRestrictionLifted':
       return [];
     case 'CreditsPurchased':
       return pair(available, 'stripe:clearing', event.data.amount);
