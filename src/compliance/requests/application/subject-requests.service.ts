@@ -22,7 +22,7 @@ import { StaffAudit } from '../../../audit/application/staff-audit.service';
 import { ExecuteAccountCommand } from '../../../ledger/application/execute-account.command';
 import { LedgerError } from '../../../ledger/domain/errors';
 import { CLOCK, Clock } from '../../../platform/clock';
-import { EVENT_STORE, EventStore, LOG_START, NewEvent, VersionConflictError } from '../../../platform/event-store/event-store.port';
+import { EVENT_STORE, EventIdConflictError, EventStore, LOG_START, NewEvent, VersionConflictError } from '../../../platform/event-store/event-store.port';
 import { deterministicId } from '../../../shared/ids';
 import { PersonalDataVault } from '../../personal-data-vault';
 import {
@@ -228,7 +228,9 @@ export class SubjectRequestsService {
     try {
       return await this.append(r, events, key);
     } catch (err) {
-      if (err instanceof VersionConflictError) return null;
+      // Another step at the same version: a version conflict, or (the same step keyed at the same
+      // version, with other data) an event id conflict. Either way the loser re-reads.
+      if (err instanceof VersionConflictError || err instanceof EventIdConflictError) return null;
       throw err;
     }
   }

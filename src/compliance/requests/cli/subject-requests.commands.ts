@@ -194,6 +194,11 @@ abstract class ReasonCommand extends JsonOption {
 
 @SubCommand({ name: 'decline', description: 'decline a data-subject request, with the reason (audited)', arguments: '<id>' })
 export class DeclineSubjectRequestCommand extends ReasonCommand {
+  // Its own constructor: Nest reads what to inject from the decorated class itself.
+  constructor(requests: SubjectRequestsService) {
+    super(requests);
+  }
+
   protected step(requestId: string, reason: string): Promise<SubjectRequest> {
     return this.requests.decline(requestId, { reason, actor: cliActor() });
   }
@@ -201,6 +206,11 @@ export class DeclineSubjectRequestCommand extends ReasonCommand {
 
 @SubCommand({ name: 'restrict', description: "restrict processing of the person's account: the proxy refuses it until lifted (audited)", arguments: '<id>' })
 export class RestrictSubjectRequestCommand extends ReasonCommand {
+  // Its own constructor: Nest reads what to inject from the decorated class itself.
+  constructor(requests: SubjectRequestsService) {
+    super(requests);
+  }
+
   protected step(requestId: string, reason: string): Promise<SubjectRequest> {
     return this.requests.restrict(requestId, { reason, actor: cliActor() });
   }
@@ -208,6 +218,11 @@ export class RestrictSubjectRequestCommand extends ReasonCommand {
 
 @SubCommand({ name: 'lift', description: "lift the request's restriction (audited)", arguments: '<id>' })
 export class LiftSubjectRequestCommand extends ReasonCommand {
+  // Its own constructor: Nest reads what to inject from the decorated class itself.
+  constructor(requests: SubjectRequestsService) {
+    super(requests);
+  }
+
   protected step(requestId: string, reason: string): Promise<SubjectRequest> {
     return this.requests.lift(requestId, { reason, actor: cliActor() });
   }

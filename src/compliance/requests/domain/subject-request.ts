@@ -108,10 +108,13 @@ export const restrictionIdOf = (requestId: string, n: number): string => determi
 /** Open and past its due date. */
 export const isOverdue = (r: { status: SubjectRequestStatus; dueAt: Date }, now: Date): boolean => r.status === 'open' && now.getTime() > r.dueAt.getTime();
 
-/** Whole days to the due date: rounded up while it is ahead, down once it passed (overdue by an hour is -1). */
+/**
+ * Whole days to the due date, rounded up while it is ahead; once it passed, minus the whole days
+ * overdue, at least 1 (an hour late is -1, a day and an hour late is -1, two days late is -2).
+ */
 export function daysLeft(dueAt: Date, now: Date): number {
   const d = (dueAt.getTime() - now.getTime()) / DAY_MS;
-  return d >= 0 ? Math.ceil(d) : Math.floor(d);
+  return d >= 0 ? Math.ceil(d) : -Math.max(1, Math.floor(-d));
 }
 
 /** decide: the events a command causes on this request (none for a retry), or a SubjectRequestError. */
