@@ -178,6 +178,34 @@ describe('data-subject requests (booted app, fake upstream, built CLI, real Post
     expect(listed.rowCount).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
+  it('a staff step whose audit entry cannot be written is not carried out; the routes are in the OpenAPI document', async () => {
+    const person = await signedIn(gw);
+    const r = await ok(await ask(person, { kind: 'restriction' }), 201);
+    await gw.db.pool.query(
+      `CREATE FUNCTION refuse_dsr_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.stream_id LIKE 'audit-%' THEN RAISE EXCEPTION 'audit refused by the test'; END IF; RETURN NEW; END $$`,
+    );
+    await gw.db.pool.query('CREATE TRIGGER refuse_dsr_audit BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_dsr_audit()');
+    try {
+      expect((await close(r.id)).status).toBeGreaterThanOrEqual(500);
+      expect((await restrict(r.id)).status).toBeGreaterThanOrEqual(500);
+      const shown = await staff.fetch(`/staff/requests/${r.id}`);
+      expect(shown.status).toBeGreaterThanOrEqual(500);
+      expect(await shown.text()).not.toContain(r.id); // not shown unrecorded
+    } finally {
+      await gw.db.pool.query('DROP TRIGGER refuse_dsr_audit ON events');
+      await gw.db.pool.query('DROP FUNCTION refuse_dsr_audit()');
+    }
+    expect(await streamTypes(`dsr-${r.id}`)).toEqual(['SubjectRequestOpened']);
+    expect((await ledger.load(person.accountId)).state.restrictions.size).toBe(0);
+
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/me/requests', '/api/me/requests/{id}', '/staff/users/{id}/requests', '/staff/requests', '/staff/requests/{id}', '/staff/requests/{id}/close', '/staff/requests/{id}/decline', '/staff/requests/{id}/restrict', '/staff/requests/{id}/lift']),
+    );
+    expect(Object.keys(doc.paths['/staff/requests/{id}/close'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '409']));
+  }, 60_000);
+
   it('concurrent closes: exactly one wins, the others are told 409; one Closed event', async () => {
     const person = await signedIn(gw);
     const r = await ok(await ask(person, { kind: 'deletion' }), 201);
