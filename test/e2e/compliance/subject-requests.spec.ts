@@ -290,6 +290,26 @@ describe('data-subject requests (booted app, fake upstream, built CLI, real Post
     await chat();
   }, 90_000);
 
+  it('two instances: a restriction applied on one is refused on the other (it had the account cached), and a lift is seen there at once', async () => {
+    const other = await startGateway({ openai: upstream, db: gw.db });
+    try {
+      const person = await signedIn(gw);
+      await ledger.execute(person.accountId, { type: 'GrantCredits', data: { grantId: 'dsr-two', amount: 5_000_000n, reason: 'test funds' } });
+      const { secret } = await gw.key(person.accountId);
+      const there = new OpenAI({ baseURL: `${other.url}/v1`, apiKey: secret, maxRetries: 0 });
+      const chat = () => there.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+      await chat(); // the other instance now holds the account's state in memory
+      await chat();
+      const r = await ok(await ask(person, { kind: 'restriction' }), 201);
+      await ok(await restrict(r.id)); // on the first instance
+      await expect(chat()).rejects.toMatchObject({ status: 403, error: expect.objectContaining({ code: 'account_restricted' }) });
+      await ok(await lift(r.id));
+      expect((await chat()).choices[0].message.content).toContain('Hello from fake-openai');
+    } finally {
+      await other.close();
+    }
+  }, 90_000);
+
   it('restriction as the outcome of a restriction request; lift on a closed request; lift without restriction is 409; concurrent restricts are one', async () => {
     const person = await signedIn(gw);
     const { secret } = await gw.key(person.accountId);
