@@ -378,6 +378,10 @@ describe('data-subject requests (booted app, fake upstream, built CLI, real Post
     expect((await tollgate('compliance', 'requests', 'close', '--outcome', 'fulfilled', '--note', 'x')).code).toBe(2);
     expect((await tollgate('compliance', 'requests', 'open', '--user', person.userId, '--kind', 'everything')).code).toBe(2);
     expect((await tollgate('compliance', 'requests', 'list', '--status', 'nope')).code).toBe(2);
+    expect((await tollgate('compliance', 'requests', 'open', '--user', person.userId, '--email', person.email, '--kind', 'access')).code).toBe(2);
+    const nobody = await tollgate('compliance', 'requests', 'open', '--email', uniqueEmail('nobody'), '--kind', 'access');
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toMatch(/no person has this email address/);
     const unknown = await tollgate('compliance', 'requests', 'show', randomUUID());
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/subject_request_not_found/);

@@ -11,6 +11,7 @@ import { UsageError } from '../../../cli/cli-errors';
 import { parseOptions, printResult } from '../../../cli/cli-options';
 import { CommandGroup } from '../../../cli/command-group';
 import { UsersService } from '../../../accounts/application/users.service';
+import { UserError } from '../../../accounts/domain/user.decider';
 import { StaffAudit } from '../../../audit/application/staff-audit.service';
 import { SubjectRequestsService } from '../application/subject-requests.service';
 import { SUBJECT_REQUEST_KINDS, SUBJECT_REQUEST_OUTCOMES, SUBJECT_REQUEST_STATUSES, SubjectRequest } from '../domain/subject-request';
@@ -124,7 +125,7 @@ export class OpenSubjectRequestCommand extends JsonOption {
     );
     if ((o.user === undefined) === (o.email === undefined)) throw new UsageError('give one of --user ID or --email E');
     const userId = o.user ?? (await this.users.findByEmail(o.email as string))?.userId;
-    if (!userId) throw new UsageError('--email: no person has this address');
+    if (!userId) throw new UserError('user_not_found', 'no person has this email address');
     const r = await this.requests.open({ userId, kind: o.kind, details: o.details ?? null, actor: cliActor(), reason: o.reason ?? null });
     await show(this.requests, r, o.json);
   }
