@@ -397,8 +397,10 @@ describe('data-subject requests (booted app, fake upstream, built CLI, real Post
     const before = await gw.db.pool.query('SELECT * FROM subject_requests WHERE request_id = $1', [r.id]);
     await gw.db.pool.query('DELETE FROM subject_requests WHERE request_id = $1', [r.id]);
     await gw.db.pool.query("UPDATE subject_requests SET status = 'open' WHERE request_id = $1", [JSON.parse(byEmail.stdout).request.id]);
-    const replay = await tollgate('ledger', 'replay');
+    const replay = await tollgate('ledger', 'replay', '--json');
     expect(replay).toMatchObject({ code: 0 });
+    const rebuilt = (JSON.parse(replay.stdout) as Json).rebuilt.find((x: Json) => x.name === 'subject_requests');
+    expect(rebuilt).toMatchObject({ repaired: 2 }); // the lost row and the altered one
     expect((await gw.db.pool.query('SELECT * FROM subject_requests WHERE request_id = $1', [r.id])).rows).toEqual(before.rows);
     const repaired = await gw.db.pool.query<{ status: string }>('SELECT status FROM subject_requests WHERE request_id = $1', [JSON.parse(byEmail.stdout).request.id]);
     expect(repaired.rows[0].status).toBe('declined');
