@@ -2,9 +2,10 @@
 import { Module } from '@nestjs/common';
 import { ComplianceCommand } from './compliance.command';
 import { ComplianceModule } from './compliance.module';
+import { ErasureCliModule } from './erasure/erasure-cli.module';
 
 @Module({
-  imports: [ComplianceModule],
+  imports: [ComplianceModule, ErasureCliModule],
   providers: [ComplianceCommand],
 })
 export class ComplianceCliModule {}

@@ -1,6 +1,7 @@
 import { Command } from 'nest-commander';
 import { CommandGroup } from '../cli/command-group';
+import { EraseCommand } from './erasure/cli/erase.command';
 
 /** `tollgate compliance`: retention, exports, erasure, data-subject requests, breach incidents. */
-@Command({ name: 'compliance', description: 'compliance: retention, export, erase, requests, incidents', subCommands: [] })
+@Command({ name: 'compliance', description: 'compliance: retention, export, erase, requests, incidents', subCommands: [EraseCommand] })
 export class ComplianceCommand extends CommandGroup {}
