@@ -8,11 +8,12 @@ import { LedgerModule } from '../../ledger/ledger.module';
 import { REFUND_SERVICE_PROVIDERS } from '../../payments/refunds/refunds.providers';
 import { StripeClientModule } from '../../payments/stripe/stripe-client.module';
 import { MailModule } from '../../platform/mail/mail.module';
+import { ReadModelRebuildersModule } from '../../platform/read-models/read-model-rebuilders';
 import { ComplianceModule } from '../compliance.module';
 import { ErasureRepository } from './application/erasure.repository';
 import { ErasureService } from './application/erasure.service';
 
-export const ERASURE_IMPORTS = [AccountsModule, AuditModule, ComplianceModule, KeysModule, ManagementKeysModule, LedgerModule, MailModule, StripeClientModule];
+export const ERASURE_IMPORTS = [AccountsModule, AuditModule, ComplianceModule, KeysModule, ManagementKeysModule, LedgerModule, MailModule, ReadModelRebuildersModule, StripeClientModule];
 
 // The refunds service's own providers (not RefundsModule, whose routes would come along).
 export const ERASURE_PROVIDERS: Provider[] = [...REFUND_SERVICE_PROVIDERS, ErasureRepository, ErasureService];

@@ -32,7 +32,7 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   person_erased: 410,
   // erasure (compliance/erasure)
   reauthentication_required: 401,
-  erasure_incomplete: 500,
+  erasure_in_progress: 409,
   // sign-in with a provider (auth/oauth)
   provider_not_found: 404,
   invalid_state: 400,

@@ -14,6 +14,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { UsersService } from '../../../src/accounts/application/users.service';
 import { ErasureService } from '../../../src/compliance/erasure/application/erasure.service';
 import { erasureStream } from '../../../src/compliance/erasure/domain/erasure';
+import { ErasedPerson, ErasureHooks } from '../../../src/compliance/erasure/erasure-hooks';
 import { PersonalDataVault } from '../../../src/compliance/personal-data-vault';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
 import { accountStream } from '../../../src/ledger/domain/events';
@@ -257,6 +258,16 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
 
   it('erasing twice, or several at once, erases once; an erasure interrupted half-way finishes when run again', async () => {
     const erasure = gw.app.get(ErasureService);
+    // Another part's copy of the person (an export, say) is forgotten through a hook, every run.
+    const forgotten: ErasedPerson[] = [];
+    let failHook = false;
+    gw.app.get(ErasureHooks).register({
+      name: 'test-copies',
+      forget: async (p) => {
+        if (failHook) throw new Error('copies store down');
+        forgotten.push(p);
+      },
+    });
     const a = await signedIn(gw);
     await ledger.execute(a.accountId, { type: 'GrantCredits', data: { grantId: 'g', amount: c(5), reason: 'promo' } });
     await gw.key(a.accountId);
@@ -273,6 +284,7 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     expect((await ledger.load(a.accountId)).state.available).toBe(0n);
     const twice = await staff.fetch(`/staff/users/${a.userId}/erase`, { method: 'POST', body: { reason: 'again' } });
     expect(await json(twice)).toMatchObject({ status: 'completed', alreadyErased: true, forfeited: '5.000000' });
+    expect(forgotten).toEqual([{ userId: a.userId, accountId: a.accountId }]);
 
     // Interrupted after the credit was settled (a crash, here an exception between two steps).
     const b = await signedIn(gw);
@@ -282,7 +294,13 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     ).rejects.toThrow('killed');
     expect((await erasure.get(b.userId))?.completedAt).toBeNull();
     expect((await gw.db.pool.query('SELECT status FROM erasures WHERE user_id = $1', [b.userId])).rows).toEqual([{ status: 'started' }]);
+    // A hook that fails stops the erasure before the key is destroyed; run again, it finishes.
+    failHook = true;
+    await expect(erasure.erase({ userId: b.userId, actor: 'cli:test', via: 'cli', reason: 'asked' })).rejects.toThrow(/test-copies failed/);
+    expect((await gw.db.pool.query('SELECT 1 FROM person_keys WHERE person_id = $1', [b.userId])).rowCount).toBe(1);
+    failHook = false;
     const finished = await erasure.erase({ userId: b.userId, actor: 'cli:test', via: 'cli', reason: 'asked' });
+    expect(forgotten.map((p) => p.userId)).toContain(b.userId);
     expect(finished).toMatchObject({ alreadyErased: false, erasure: { credit: { forfeited: c(2) } } });
     expect(finished.erasure.completedAt).not.toBeNull();
     expect(await eventsOf(accountStream(b.accountId), 'Adjusted')).toHaveLength(1);
@@ -342,6 +360,11 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     expect(again.stdout).toMatch(/was already erased/);
     const audit = await gw.db.pool.query<{ actor: string; action: string }>('SELECT actor, action FROM staff_audit WHERE subject_user_id = $1', [p.userId]);
     expect(audit.rows).toEqual([expect.objectContaining({ action: 'users.erase', actor: expect.stringMatching(/^cli:/) })]);
+
+    // A replay of the read models brings nobody back.
+    expect(await tollgate('ledger', 'replay')).toMatchObject({ code: 0 });
+    expect((await gw.db.pool.query('SELECT 1 FROM users WHERE user_id = $1', [p.userId])).rowCount).toBe(0);
+    expect((await gw.db.pool.query('SELECT status FROM erasures WHERE user_id = $1', [p.userId])).rows).toEqual([{ status: 'completed' }]);
 
     const unknown = await tollgate('compliance', 'erase', '--user', randomUUID(), '--reason', 'x');
     expect(unknown.code).toBe(1);

@@ -6,7 +6,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../../platform/database/pg';
-import { Erasure } from '../domain/erasure';
+import { Erasure, ErasureError } from '../domain/erasure';
 
 export interface ErasureRow {
   userId: string;
@@ -33,6 +33,7 @@ interface DbRow {
 }
 
 const LOCK_NAMESPACE = 7_300_021; // advisory locks: one erasure of a person at a time
+const LOCK_RETRY_MS = 50;
 
 @Injectable()
 export class ErasureRepository {
@@ -41,19 +42,25 @@ export class ErasureRepository {
   /**
    * Runs `fn` holding the person's erasure lock (a session advisory lock on a connection of its
    * own): two erasures of one person at once run one after the other, the second finding the
-   * first's work done.
+   * first's work done. A caller waiting for the lock holds no connection meanwhile (it tries
+   * again every LOCK_RETRY_MS), so many callers at once cannot starve the pool the erasure under
+   * way needs; past `waitMs` it gives up (erasure_in_progress).
    */
-  async exclusively<T>(userId: string, fn: () => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_NAMESPACE, userId.toLowerCase()]);
+  async exclusively<T>(userId: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const client = await this.pool.connect();
+      let locked = false;
       try {
-        return await fn();
+        const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_NAMESPACE, userId.toLowerCase()]);
+        locked = rows[0].ok;
+        if (locked) return await fn();
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE, userId.toLowerCase()]);
+        if (locked) await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE, userId.toLowerCase()]).catch(() => undefined);
+        client.release();
       }
-    } finally {
-      client.release();
+      if (Date.now() >= deadline) throw new ErasureError('erasure_in_progress', `person ${userId} is being erased by another request; try again shortly`);
+      await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
     }
   }
 

@@ -16,7 +16,8 @@
  *    address kept in erased_addresses (no free requests for a new sign-up with it), the person
  *    erased on their stream (UserErased: identities, passkeys, password, roles and the users row
  *    gone), their address and identities released for new sign-ups, and their data key
- *    destroyed: every sealed field in every event and table is noise from then on.
+ *    destroyed: every sealed field in every event and table is noise from then on. Other
+ *    parts' own copies (exports, requests, notices) are forgotten by their ErasureHooks first.
  * Amounts and ids stay, so `ledger verify` and the trial balance are unchanged.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -35,13 +36,15 @@ import { PurchasesReader } from '../../../payments/refunds/application/purchases
 import { RefundRequestsService } from '../../../payments/refunds/application/refund-requests.service';
 import { RefundsError, requestedAmount } from '../../../payments/refunds/domain/refund-request';
 import { CLOCK, Clock } from '../../../platform/clock';
-import { EVENT_STORE, EventIdConflictError, EventStore } from '../../../platform/event-store/event-store.port';
+import { EVENT_STORE, EventIdConflictError, EventStore, LOG_START } from '../../../platform/event-store/event-store.port';
 import { deterministicId, isUuid } from '../../../shared/ids';
 import { Micros } from '../../../shared/money';
 import { PersonalDataVault } from '../../personal-data-vault';
+import { ErasureHooks } from '../erasure-hooks';
 import {
   Erasure,
   ErasureError,
+  ERASURE_STREAM_PREFIX,
   ErasureEvent,
   ErasureStep,
   ErasureVia,
@@ -70,6 +73,8 @@ export interface EraseOptions {
   onStep?: (step: ErasureStep, index: number) => void;
   /** How long to wait for requests in flight before settling the credit (default 30 s). */
   holdWaitMs?: number;
+  /** How long to wait for another erasure of the same person to finish (default 60 s). */
+  lockWaitMs?: number;
 }
 
 export interface ErasureOutcome {
@@ -98,6 +103,7 @@ export class ErasureService {
     private readonly refunds: RefundRequestsService,
     private readonly vault: PersonalDataVault,
     private readonly audit: StaffAudit,
+    private readonly hooks: ErasureHooks,
   ) {}
 
   /** The person with this address, for `--email`; user_not_found (saying when, if they were erased) otherwise. */
@@ -127,10 +133,33 @@ export class ErasureService {
     return foldErasure(await this.store.readStream(erasureStream(userId)));
   }
 
+  /** `ledger replay`: every erasures row written again from its stream. */
+  async rebuild(onProgress?: (done: number) => void): Promise<{ rows: number; repaired: number }> {
+    const ids = new Set<string>();
+    for (let after = LOG_START; ; ) {
+      const page = await this.store.readAll({ after, limit: 5000, streamPrefixes: [ERASURE_STREAM_PREFIX] });
+      if (page.length === 0) break;
+      for (const ev of page) ids.add(ev.streamId.slice(ERASURE_STREAM_PREFIX.length));
+      after = page[page.length - 1].position;
+    }
+    let rows = 0;
+    let repaired = 0;
+    for (const userId of ids) {
+      const e = await this.get(userId);
+      if (!e) continue;
+      const before = await this.repo.find(userId);
+      await this.repo.write(e);
+      rows++;
+      if (!before || before.status !== (e.completedAt ? 'completed' : 'started')) repaired++;
+      onProgress?.(rows);
+    }
+    return { rows, repaired };
+  }
+
   async erase(input: EraseInput, opts: EraseOptions = {}): Promise<ErasureOutcome> {
     if (!isUuid(input.userId)) throw new UserError('user_not_found', `no person ${input.userId}`);
     const userId = input.userId.toLowerCase();
-    return this.repo.exclusively(userId, async () => {
+    return this.repo.exclusively(userId, opts.lockWaitMs ?? 60_000, async () => {
       let e = await this.get(userId);
       if (e?.completedAt) return { erasure: e, alreadyErased: true };
       if (!e) e = await this.start({ ...input, userId });
@@ -271,6 +300,7 @@ export class ErasureService {
     const meta = { occurredAt: now.toISOString(), actor, causationId: erasureStream(e.userId) };
     for (const emailHash of claims.emails) await release(this.store, 'email', emailHash, e.userId, meta);
     for (const subjectHash of claims.identities) await release(this.store, 'identity', subjectHash, e.userId, meta);
+    await this.hooks.forgetEverywhere({ userId: e.userId, accountId: e.accountId });
     await this.vault.erase(e.userId);
     return sessions;
   }

@@ -15,7 +15,7 @@
 import { DomainError } from '../../../shared/domain-error';
 import { Micros } from '../../../shared/money';
 
-export class ErasureError extends DomainError<'reauthentication_required' | 'erasure_incomplete'> {
+export class ErasureError extends DomainError<'reauthentication_required' | 'erasure_in_progress' | 'erasure_incomplete'> {
   override readonly name = 'ErasureError';
 }
 
