@@ -154,7 +154,9 @@ export type AccountCommand =
   | { type: 'FreezeCredits'; data: { freezeId: string; paymentId: string; amount: Micros; reason: string } }
   | { type: 'ReleaseFreeze'; data: { freezeId: string; reason: string } }
   | { type: 'OpenDispute'; data: { disputeId: string; paymentId: string; amount: Micros } }
-  | { type: 'CloseDispute'; data: { disputeId: string; outcome: 'won' | 'lost' } };
+  | { type: 'CloseDispute'; data: { disputeId: string; outcome: 'won' | 'lost' } }
+  // Unused credit given up (an erasure): at most what is available, never from holds or freezes.
+  | { type: 'ForfeitCredits'; data: { forfeitId: string; amount: Micros; reason: string } };
 
 export interface DecideContext {
   now: Date;
@@ -281,6 +283,9 @@ export function figuresAfter(state: AccountState, events: LedgerEvent[]): Figure
         break;
       case 'FreeRequestUsed':
         f.freeRequests -= 1;
+        break;
+      case 'CreditsForfeited':
+        f.available -= e.data.amount;
         break;
       case 'AccountOpened':
       case 'HoldExtended':
@@ -461,6 +466,13 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
         });
       }
       return [{ type: 'Adjusted', data: command.data }];
+    case 'ForfeitCredits':
+      positive(command.data.amount);
+      requireReason(command.data.reason);
+      if (command.data.amount > state.available) {
+        throw new LedgerError('insufficient_credits', 'cannot forfeit more than the available balance', { available: state.available, needed: command.data.amount });
+      }
+      return [{ type: 'CreditsForfeited', data: { ...command.data } }];
     default:
       return assertNever(command);
   }
@@ -627,6 +639,8 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
         funds: (d ? state.funds.consumeReserved(d.paymentId, reserved) : state.funds).spent(fromFrozen - reserved),
       };
     }
+    case 'CreditsForfeited':
+      return { ...state, available: state.available - event.data.amount, funds: state.funds.spent(event.data.amount) };
     default:
       return assertNever(event);
   }
@@ -674,6 +688,8 @@ function referenceOf(e: LedgerEvent): string {
       return e.data.requestId;
     case 'ReceivableRepaid':
       return e.data.reference;
+    case 'CreditsForfeited':
+      return e.data.forfeitId;
     default:
       return assertNever(e);
   }

@@ -56,5 +56,7 @@ export function commandKey(accountId: string, c: AccountCommand, first?: LedgerE
       return `dispute:${accountId}:${c.data.disputeId}:closed`;
     case 'Adjust':
       return `adjust:${accountId}:${c.data.adjustmentId}`;
+    case 'ForfeitCredits':
+      return `forfeit:${accountId}:${c.data.forfeitId}`;
   }
 }

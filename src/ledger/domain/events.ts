@@ -65,7 +65,10 @@ export type LedgerEvent =
   | { type: 'DisputeWon'; data: { disputeId: string; paymentId: string; released: Micros } }
   // Lost: the disputed amount leaves, from the freeze, and what the freeze lacked is owed.
   | { type: 'DisputeLost'; data: { disputeId: string; paymentId: string; amount: Micros; fromFrozen: Micros; owed: Micros } }
-  | { type: 'Adjusted'; data: { adjustmentId: string; amount: Micros; reason: string } };
+  | { type: 'Adjusted'; data: { adjustmentId: string; amount: Micros; reason: string } }
+  // Credit the account holder gave up: available, unused credit of a person erased (right to be
+  // forgotten) that no refund request returns. Attributed as spending is (promotional first).
+  | { type: 'CreditsForfeited'; data: { forfeitId: string; amount: Micros; reason: string } };
 
 /** Metadata of a settled request (never content): enough for daily usage per model. */
 export interface UsageFigures {
@@ -102,6 +105,7 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'DisputeOpened',
   'DisputeWon',
   'DisputeLost',
+  'CreditsForfeited',
 ];
 const KNOWN = new Set<string>(LEDGER_EVENT_TYPES);
 

@@ -198,11 +198,14 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     // The money: only the stated rule moved it.
     const after = await ledger.load(accountId);
     expect(after.state.available).toBe(c(35));
-    const forfeits = await eventsOf(accountStream(accountId), 'Adjusted');
-    expect(forfeits.map((e) => e.data.amount)).toEqual([String(-c(1))]);
+    const forfeits = await eventsOf(accountStream(accountId), 'CreditsForfeited');
+    expect(forfeits.map((e) => e.data.amount)).toEqual([String(c(1))]);
     const balance = await tollgate('ledger', 'balance', '--account', accountId, '--json');
     expect(balance).toMatchObject({ code: 0 });
     expect(JSON.parse(balance.stdout)).toMatchObject({ available: '35.000000' });
+    // An accountant sees the forfeit in its own house account (the first erasure of this database).
+    const tb = JSON.parse((await tollgate('ledger', 'trial-balance', '--json')).stdout);
+    expect(tb.lines).toEqual(expect.arrayContaining([{ ledgerAccount: 'forfeited', balance: '1.000000' }, { ledgerAccount: `user:${accountId}:available`, balance: '35.000000' }]));
 
     // Nothing decrypts: every sealed value of the person, in events and tables.
     const vault = gw.app.get(PersonalDataVault);
@@ -280,7 +283,7 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     expect(ids.size).toBe(1);
     expect([answers[0].alreadyErased, answers[1].alreadyErased, answers[2].alreadyErased].filter((x) => !x)).toHaveLength(1);
     expect((await eventsOf(erasureStream(a.userId))).map((e) => e.type)).toEqual(['ErasureStarted', 'KeysRevoked', 'CreditSettled', 'ErasureCompleted']);
-    expect(await eventsOf(accountStream(a.accountId), 'Adjusted')).toHaveLength(1);
+    expect(await eventsOf(accountStream(a.accountId), 'CreditsForfeited')).toHaveLength(1);
     expect((await ledger.load(a.accountId)).state.available).toBe(0n);
     const twice = await staff.fetch(`/staff/users/${a.userId}/erase`, { method: 'POST', body: { reason: 'again' } });
     expect(await json(twice)).toMatchObject({ status: 'completed', alreadyErased: true, forfeited: '5.000000' });
@@ -303,7 +306,7 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     expect(forgotten.map((p) => p.userId)).toContain(b.userId);
     expect(finished).toMatchObject({ alreadyErased: false, erasure: { credit: { forfeited: c(2) } } });
     expect(finished.erasure.completedAt).not.toBeNull();
-    expect(await eventsOf(accountStream(b.accountId), 'Adjusted')).toHaveLength(1);
+    expect(await eventsOf(accountStream(b.accountId), 'CreditsForfeited')).toHaveLength(1);
     expect((await gw.db.pool.query('SELECT 1 FROM person_keys WHERE person_id = $1', [b.userId])).rowCount).toBe(0);
   }, 60_000);
 

@@ -56,7 +56,7 @@ describe('planCredit: refund what is refundable, forfeit the rest', () => {
 describe('the erasure stream', () => {
   const started = { type: 'ErasureStarted', data: { erasureId: 'e1', userId: 'u1', accountId: 'a1', actor: 'cli:ops', via: 'cli', at: '2026-12-07T12:00:00Z', auditId: null } };
   const keys = { type: 'KeysRevoked', data: { apiKeys: ['k1'], managementKeys: [], at: '2026-12-07T12:00:01Z' } };
-  const credit = { type: 'CreditSettled', data: { forfeited: '1500000', adjustmentId: 'x', refundRequests: [{ requestId: 'r1', paymentId: 'pi', amount: '2000000' }], at: '2026-12-07T12:00:02Z' } };
+  const credit = { type: 'CreditSettled', data: { forfeited: '1500000', forfeitId: 'x', refundRequests: [{ requestId: 'r1', paymentId: 'pi', amount: '2000000' }], at: '2026-12-07T12:00:02Z' } };
   const done = { type: 'ErasureCompleted', data: { at: '2026-12-07T12:00:03Z', sessionsEnded: 2 } };
 
   it('runs its steps in order and is done once completed', () => {

@@ -33,6 +33,7 @@ type Op =
   | { kind: 'extend'; holdId: HoldRef; byMin: number }
   | { kind: 'refund'; refundId: string; amount: Amount }
   | { kind: 'adjust'; adjustmentId: string; amount: Amount }
+  | { kind: 'forfeit'; forfeitId: string; amount: Amount }
   | { kind: 'open' }
   | { kind: 'retry'; pick: number };
 
@@ -133,6 +134,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       amount: orNearAvailable(fc.bigInt({ min: -8_000_000n, max: 3_000_000n })), // near: -(available + d)
     }),
   },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('forfeit' as const), forfeitId: id('ff', 3), amount: orNearAvailable(amount(8_000_000n)) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'open' as const }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('retry' as const), pick: fc.nat() }) },
 );
@@ -237,6 +239,13 @@ class Model {
         if (c.data.amount === 0n || this.used.has(key) || this.available + c.data.amount < 0n) return false;
         this.used.add(key);
         this.available += c.data.amount;
+        return true;
+      }
+      case 'ForfeitCredits': {
+        const key = `forfeit:${c.data.forfeitId}`;
+        if (c.data.amount <= 0n || this.used.has(key) || c.data.amount > this.available) return false;
+        this.used.add(key);
+        this.available -= c.data.amount;
         return true;
       }
       default:
@@ -353,6 +362,8 @@ function toCommand(op: Exclude<Op, { kind: 'retry' }>, state: AccountState): { c
       const amount = typeof op.amount === 'bigint' ? op.amount : -concrete(op.amount, state);
       return { command: { type: 'Adjust', data: { adjustmentId: op.adjustmentId, amount, reason: 'fix' } }, nowMs };
     }
+    case 'forfeit':
+      return { command: { type: 'ForfeitCredits', data: { forfeitId: op.forfeitId, amount: concrete(op.amount, state), reason: 'erased' } }, nowMs };
   }
 }
 

@@ -9,7 +9,7 @@
  * 2. Every API key and management key revoked through the keys' own revoke (the revocation is
  *    broadcast: every instance refuses the key on its next request).
  * 3. Unused credit: requests in flight are waited for (bounded), then what is available beyond
- *    what refund requests will return is forfeited (a negative adjustment: available → revenue),
+ *    what refund requests will return is forfeited (CreditsForfeited: available → forfeited),
  *    and a refund request is filed for every purchase still in its refund window, sealed with
  *    the person's key while it exists; staff approve or decline them as any other.
  * 4. Sessions ended, sign-in links and the low-balance alert deleted, the keyed hash of the
@@ -210,7 +210,7 @@ export class ErasureService {
         const credit = await this.settleCredit(e, actor, opts.holdWaitMs ?? 30_000);
         return this.append(e.userId, version, {
           type: 'CreditSettled',
-          data: { forfeited: credit.forfeited.toString(), adjustmentId: credit.forfeited > 0n ? forfeitId(e) : null, refundRequests: credit.refundRequests, at },
+          data: { forfeited: credit.forfeited.toString(), forfeitId: credit.forfeited > 0n ? forfeitId(e) : null, refundRequests: credit.refundRequests, at },
         });
       }
       case 'complete': {
@@ -233,14 +233,14 @@ export class ErasureService {
   /** The stated rule for unused credit (domain/erasure.ts, planCredit). */
   private async settleCredit(e: Erasure, actor: string, holdWaitMs: number): Promise<{ forfeited: Micros; refundRequests: FiledRefund[] }> {
     await this.waitForHolds(e.accountId, holdWaitMs);
-    const adjustmentId = forfeitId(e);
-    const prior = await this.store.getEvent(eventIdFor(e.accountId, { type: 'Adjust', data: { adjustmentId, amount: 0n, reason: FORFEIT_REASON } }, 0));
+    const id = forfeitId(e);
+    const prior = await this.store.getEvent(eventIdFor(e.accountId, { type: 'ForfeitCredits', data: { forfeitId: id, amount: 0n, reason: FORFEIT_REASON } }, 0));
     const plan = await this.plan(e.accountId);
     // A run interrupted after the forfeit and before its record: the forfeit stands as booked.
-    const forfeited = prior ? -BigInt(String(prior.data.amount)) : plan.forfeit;
+    const forfeited = prior ? BigInt(String(prior.data.amount)) : plan.forfeit;
     if (!prior && forfeited > 0n) {
       await this.commands.execute(
-        new ExecuteAccountCommand(e.accountId, { type: 'Adjust', data: { adjustmentId, amount: -forfeited, reason: FORFEIT_REASON } }, { actor, causationId: erasureStream(e.userId) }),
+        new ExecuteAccountCommand(e.accountId, { type: 'ForfeitCredits', data: { forfeitId: id, amount: forfeited, reason: FORFEIT_REASON } }, { actor, causationId: erasureStream(e.userId) }),
       );
     }
     for (const purchaseId of plan.toRequest) {

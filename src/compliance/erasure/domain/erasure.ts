@@ -7,7 +7,7 @@
  *   KeysRevoked      the API keys and management keys revoked (ids)
  *   CreditSettled    the stated rule for unused credit: a refund request for what is still
  *                    refundable (a purchase within its refund window), the rest forfeited
- *                    (a negative adjustment of the account, `erasure:<userId>:forfeit`)
+ *                    (CreditsForfeited on the account, forfeitId `erasure-<erasureId>-forfeit`)
  *   ErasureCompleted sessions, passkeys and identities gone, the person's data key destroyed
  *
  * Pure: the service (application/erasure.service.ts) does the effects, this says what is done.
@@ -42,7 +42,7 @@ export type ErasureEvent =
       data: { erasureId: string; userId: string; accountId: string; actor: string; via: ErasureVia; at: string; auditId: string | null };
     }
   | { type: 'KeysRevoked'; data: { apiKeys: string[]; managementKeys: string[]; at: string } }
-  | { type: 'CreditSettled'; data: { forfeited: string; adjustmentId: string | null; refundRequests: FiledRefund[]; at: string } }
+  | { type: 'CreditSettled'; data: { forfeited: string; forfeitId: string | null; refundRequests: FiledRefund[]; at: string } }
   | { type: 'ErasureCompleted'; data: { at: string; sessionsEnded: number } };
 
 export type ErasureVia = 'self' | 'staff' | 'cli';
