@@ -289,6 +289,18 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     expect(await json(twice)).toMatchObject({ status: 'completed', alreadyErased: true, forfeited: '5.000000' });
     expect(forgotten).toEqual([{ userId: a.userId, accountId: a.accountId }]);
 
+    // Another erasure of the same person that does not finish in time: a clear 409, nothing done.
+    const busy = await signedIn(gw);
+    const holder = await gw.db.pool.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(7300021, hashtext($1))', [busy.userId]);
+      await expect(erasure.erase({ userId: busy.userId, actor: 'cli:test', via: 'cli', reason: 'asked' }, { lockWaitMs: 300 })).rejects.toMatchObject({ code: 'erasure_in_progress' });
+      expect(await erasure.get(busy.userId)).toBeNull();
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock_all()');
+      holder.release();
+    }
+
     // Interrupted after the credit was settled (a crash, here an exception between two steps).
     const b = await signedIn(gw);
     await ledger.execute(b.accountId, { type: 'GrantCredits', data: { grantId: 'g', amount: c(2), reason: 'promo' } });
