@@ -10,10 +10,11 @@ import { StripeClientModule } from '../../payments/stripe/stripe-client.module';
 import { MailModule } from '../../platform/mail/mail.module';
 import { ReadModelRebuildersModule } from '../../platform/read-models/read-model-rebuilders';
 import { ComplianceModule } from '../compliance.module';
+import { ErasureCredit } from './application/erasure-credit';
 import { ErasureRepository } from './application/erasure.repository';
 import { ErasureService } from './application/erasure.service';
 
 export const ERASURE_IMPORTS = [AccountsModule, AuditModule, ComplianceModule, KeysModule, ManagementKeysModule, LedgerModule, MailModule, ReadModelRebuildersModule, StripeClientModule];
 
 // The refunds service's own providers (not RefundsModule, whose routes would come along).
-export const ERASURE_PROVIDERS: Provider[] = [...REFUND_SERVICE_PROVIDERS, ErasureRepository, ErasureService];
+export const ERASURE_PROVIDERS: Provider[] = [...REFUND_SERVICE_PROVIDERS, ErasureRepository, ErasureCredit, ErasureService];

@@ -21,7 +21,6 @@
  * Amounts and ids stay, so `ledger verify` and the trial balance are unchanged.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
 import { UsersService } from '../../../accounts/application/users.service';
 import { release } from '../../../accounts/application/claims';
 import { UserError } from '../../../accounts/domain/user.decider';
@@ -29,16 +28,9 @@ import { userStream } from '../../../accounts/domain/user.events';
 import { StaffAudit } from '../../../audit/application/staff-audit.service';
 import { ManagementKeysService } from '../../../keys/management/management-keys.service';
 import { KeysService } from '../../../keys/application/keys.service';
-import { ExecuteAccountCommand } from '../../../ledger/application/execute-account.command';
-import { LedgerService } from '../../../ledger/application/ledger.service';
-import { eventIdFor } from '../../../ledger/domain/event-ids';
-import { PurchasesReader } from '../../../payments/refunds/application/purchases';
-import { RefundRequestsService } from '../../../payments/refunds/application/refund-requests.service';
-import { RefundsError, requestedAmount } from '../../../payments/refunds/domain/refund-request';
 import { CLOCK, Clock } from '../../../platform/clock';
 import { EVENT_STORE, EventIdConflictError, EventStore, LOG_START } from '../../../platform/event-store/event-store.port';
 import { deterministicId, isUuid } from '../../../shared/ids';
-import { Micros } from '../../../shared/money';
 import { PersonalDataVault } from '../../personal-data-vault';
 import { ErasureHooks } from '../erasure-hooks';
 import {
@@ -48,15 +40,13 @@ import {
   ErasureEvent,
   ErasureStep,
   ErasureVia,
-  FORFEIT_REASON,
-  FiledRefund,
   REAUTH_WINDOW_MS,
-  REFUND_REASON,
   erasureStream,
   foldErasure,
+  forfeitIdOf,
   nextStep,
-  planCredit,
 } from '../domain/erasure';
+import { ErasureCredit } from './erasure-credit';
 import { ErasureRepository } from './erasure.repository';
 
 export interface EraseInput {
@@ -84,7 +74,6 @@ export interface ErasureOutcome {
 }
 
 export const ERASURE_STEPS: readonly ErasureStep[] = ['revoke_keys', 'settle_credit', 'complete'];
-const HOLD_POLL_MS = 100;
 
 @Injectable()
 export class ErasureService {
@@ -97,10 +86,7 @@ export class ErasureService {
     private readonly users: UsersService,
     private readonly keys: KeysService,
     private readonly managementKeys: ManagementKeysService,
-    private readonly ledger: LedgerService,
-    private readonly commands: CommandBus,
-    private readonly purchases: PurchasesReader,
-    private readonly refunds: RefundRequestsService,
+    private readonly credit: ErasureCredit,
     private readonly vault: PersonalDataVault,
     private readonly audit: StaffAudit,
     private readonly hooks: ErasureHooks,
@@ -207,10 +193,10 @@ export class ErasureService {
         return this.append(e.userId, version, { type: 'KeysRevoked', data: { ...revoked, at } });
       }
       case 'settle_credit': {
-        const credit = await this.settleCredit(e, actor, opts.holdWaitMs ?? 30_000);
+        const credit = await this.credit.settle(e, actor, opts.holdWaitMs ?? 30_000);
         return this.append(e.userId, version, {
           type: 'CreditSettled',
-          data: { forfeited: credit.forfeited.toString(), forfeitId: credit.forfeited > 0n ? forfeitId(e) : null, refundRequests: credit.refundRequests, at },
+          data: { forfeited: credit.forfeited.toString(), forfeitId: credit.forfeited > 0n ? forfeitIdOf(e) : null, refundRequests: credit.refundRequests, at },
         });
       }
       case 'complete': {
@@ -228,60 +214,6 @@ export class ErasureService {
     const managementKeys = await this.repo.managementKeyIds(e.accountId);
     for (const keyId of managementKeys) await this.managementKeys.revoke({ accountId: e.accountId, keyId, actor });
     return { apiKeys, managementKeys };
-  }
-
-  /** The stated rule for unused credit (domain/erasure.ts, planCredit). */
-  private async settleCredit(e: Erasure, actor: string, holdWaitMs: number): Promise<{ forfeited: Micros; refundRequests: FiledRefund[] }> {
-    await this.waitForHolds(e.accountId, holdWaitMs);
-    const id = forfeitId(e);
-    const prior = await this.store.getEvent(eventIdFor(e.accountId, { type: 'ForfeitCredits', data: { forfeitId: id, amount: 0n, reason: FORFEIT_REASON } }, 0));
-    const plan = await this.plan(e.accountId);
-    // A run interrupted after the forfeit and before its record: the forfeit stands as booked.
-    const forfeited = prior ? BigInt(String(prior.data.amount)) : plan.forfeit;
-    if (!prior && forfeited > 0n) {
-      await this.commands.execute(
-        new ExecuteAccountCommand(e.accountId, { type: 'ForfeitCredits', data: { forfeitId: id, amount: forfeited, reason: FORFEIT_REASON } }, { actor, causationId: erasureStream(e.userId) }),
-      );
-    }
-    for (const purchaseId of plan.toRequest) {
-      try {
-        await this.refunds.request({ accountId: e.accountId, userId: e.userId, purchaseId, amount: null, reason: REFUND_REASON });
-      } catch (err) {
-        // Already asked for (by an earlier run, or by the person), or nothing of it left after
-        // the forfeit's sub-cent rounding: either way nothing more to file.
-        if (!(err instanceof RefundsError && ['refund_request_open', 'nothing_to_refund', 'refund_window_passed'].includes(err.code))) throw err;
-      }
-    }
-    const refundRequests = (await this.repo.requestedRefunds(e.accountId)).map((r) => ({ requestId: r.requestId, paymentId: r.paymentId, amount: r.amount.toString() }));
-    return { forfeited, refundRequests };
-  }
-
-  private async plan(accountId: string): Promise<{ forfeit: Micros; toRequest: string[] }> {
-    const [{ state }, purchases, requested] = await Promise.all([
-      this.ledger.load(accountId),
-      this.purchases.withCredit(accountId),
-      this.repo.requestedRefunds(accountId),
-    ]);
-    return planCredit({
-      available: state.available,
-      now: this.clock.now(),
-      purchases: purchases.map((p) => ({ ...p, refundable: requestedAmount(p.method, p.unspent, null) })),
-      openRequested: new Map(requested.map((r) => [r.paymentId, r.amount])),
-    });
-  }
-
-  /** Requests in flight settle their holds (their keys are revoked, so no new ones start). */
-  private async waitForHolds(accountId: string, waitMs: number): Promise<void> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const { state } = await this.ledger.load(accountId);
-      if (state.holds.size === 0) return;
-      if (Date.now() >= deadline) {
-        this.log.warn(`account ${accountId}: ${state.holds.size} holds still open after ${waitMs} ms; what they release later stays on the account`);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, HOLD_POLL_MS));
-    }
   }
 
   /** Step 4: everything of the person that is not an amount or an id. */
@@ -337,4 +269,3 @@ export class ErasureService {
   }
 }
 
-const forfeitId = (e: Erasure) => `erasure-${e.erasureId}-forfeit`;

@@ -29,6 +29,9 @@ export const erasureStream = (userId: string) => `${ERASURE_STREAM_PREFIX}${user
 export const FORFEIT_REASON = 'unused credit forfeited on erasure (right to be forgotten)';
 export const REFUND_REASON = 'erasure (right to be forgotten): unused credit of this purchase returned';
 
+/** The id of the erasure's one forfeit on the account (a retry books nothing twice). */
+export const forfeitIdOf = (e: { erasureId: string }) => `erasure-${e.erasureId}-forfeit`;
+
 export interface FiledRefund {
   requestId: string;
   paymentId: string;

@@ -4,8 +4,7 @@
  * session cookie left on a shared computer must not be enough to destroy an account. Never with
  * a management key. The answer says what happened to the unused credit; the cookie is cleared.
  */
-import { Controller, Delete, HttpCode } from '@nestjs/common';
-import { Res } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AccountApi, CurrentPrincipal, SessionOnly } from '../../../auth/http/account-guard';
