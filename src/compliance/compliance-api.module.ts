@@ -1,9 +1,10 @@
 /** Compliance on the API: each part's routes (self-service under /api/me, staff under /staff). */
 import { Module } from '@nestjs/common';
 import { ComplianceModule } from './compliance.module';
+import { ErasureModule } from './erasure/erasure.module';
 import { SubjectRequestsModule } from './requests/subject-requests.module';
 
 @Module({
-  imports: [ComplianceModule, SubjectRequestsModule],
+  imports: [ComplianceModule, SubjectRequestsModule, ErasureModule],
 })
 export class ComplianceApiModule {}

@@ -2,10 +2,11 @@
 import { Module } from '@nestjs/common';
 import { ComplianceCommand } from './compliance.command';
 import { ComplianceModule } from './compliance.module';
+import { ErasureCliModule } from './erasure/erasure-cli.module';
 import { SubjectRequestsCliModule } from './requests/cli/subject-requests-cli.module';
 
 @Module({
-  imports: [ComplianceModule, SubjectRequestsCliModule],
+  imports: [ComplianceModule, SubjectRequestsCliModule, ErasureCliModule],
   providers: [ComplianceCommand],
 })
 export class ComplianceCliModule {}

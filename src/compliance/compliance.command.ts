@@ -1,7 +1,8 @@
 import { Command } from 'nest-commander';
 import { CommandGroup } from '../cli/command-group';
+import { EraseCommand } from './erasure/cli/erase.command';
 import { SubjectRequestsCommand } from './requests/cli/subject-requests.commands';
 
 /** `tollgate compliance`: retention, exports, erasure, data-subject requests, breach incidents. */
-@Command({ name: 'compliance', description: 'compliance: retention, export, erase, requests, incidents', subCommands: [SubjectRequestsCommand] })
+@Command({ name: 'compliance', description: 'compliance: retention, export, erase, requests, incidents', subCommands: [SubjectRequestsCommand, EraseCommand] })
 export class ComplianceCommand extends CommandGroup {}

@@ -165,7 +165,9 @@ export type AccountCommand =
   | { type: 'OpenDispute'; data: { disputeId: string; paymentId: string; amount: Micros } }
   | { type: 'CloseDispute'; data: { disputeId: string; outcome: 'won' | 'lost' } }
   | { type: 'RestrictAccount'; data: { restrictionId: string; reason: string } }
-  | { type: 'LiftRestriction'; data: { restrictionId: string; reason: string } };
+  | { type: 'LiftRestriction'; data: { restrictionId: string; reason: string } }
+  // Unused credit given up (an erasure): at most what is available, never from holds or freezes.
+  | { type: 'ForfeitCredits'; data: { forfeitId: string; amount: Micros; reason: string } };
 
 export interface DecideContext {
   now: Date;
@@ -292,6 +294,9 @@ export function figuresAfter(state: AccountState, events: LedgerEvent[]): Figure
         break;
       case 'FreeRequestUsed':
         f.freeRequests -= 1;
+        break;
+      case 'CreditsForfeited':
+        f.available -= e.data.amount;
         break;
       case 'AccountOpened':
       case 'HoldExtended':
@@ -494,6 +499,13 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
       if (state.liftedRestrictions.has(restrictionId)) return []; // a retry
       throw new LedgerError('restriction_not_active', `restriction ${restrictionId} is not in force on this account`, { restrictionId });
     }
+    case 'ForfeitCredits':
+      positive(command.data.amount);
+      requireReason(command.data.reason);
+      if (command.data.amount > state.available) {
+        throw new LedgerError('insufficient_credits', 'cannot forfeit more than the available balance', { available: state.available, needed: command.data.amount });
+      }
+      return [{ type: 'CreditsForfeited', data: { ...command.data } }];
     default:
       return assertNever(command);
   }
@@ -667,6 +679,8 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
       restrictions.delete(event.data.restrictionId);
       return { ...state, restrictions, liftedRestrictions: new Set(state.liftedRestrictions).add(event.data.restrictionId) };
     }
+    case 'CreditsForfeited':
+      return { ...state, available: state.available - event.data.amount, funds: state.funds.spent(event.data.amount) };
     default:
       return assertNever(event);
   }
@@ -717,6 +731,8 @@ function referenceOf(e: LedgerEvent): string {
     case 'AccountRestricted':
     case 'AccountRestrictionLifted':
       return e.data.restrictionId;
+    case 'CreditsForfeited':
+      return e.data.forfeitId;
     default:
       return assertNever(e);
   }

@@ -60,5 +60,7 @@ export function commandKey(accountId: string, c: AccountCommand, first?: LedgerE
       return `restriction:${accountId}:${c.data.restrictionId}:applied`;
     case 'LiftRestriction':
       return `restriction:${accountId}:${c.data.restrictionId}:lifted`;
+    case 'ForfeitCredits':
+      return `forfeit:${accountId}:${c.data.forfeitId}`;
   }
 }

@@ -69,7 +69,10 @@ export type LedgerEvent =
   // Processing restricted (a data-subject request, GDPR Art. 18): no new hold and no free request
   // while any restriction is in force; holds already placed still settle. No money moves.
   | { type: 'AccountRestricted'; data: { restrictionId: string; reason: string } }
-  | { type: 'AccountRestrictionLifted'; data: { restrictionId: string; reason: string } };
+  | { type: 'AccountRestrictionLifted'; data: { restrictionId: string; reason: string } }
+  // Credit the account holder gave up: available, unused credit of a person erased (right to be
+  // forgotten) that no refund request returns. Attributed as spending is (promotional first).
+  | { type: 'CreditsForfeited'; data: { forfeitId: string; amount: Micros; reason: string } };
 
 /** Metadata of a settled request (never content): enough for daily usage per model. */
 export interface UsageFigures {
@@ -108,6 +111,7 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'DisputeLost',
   'AccountRestricted',
   'AccountRestrictionLifted',
+  'CreditsForfeited',
 ];
 const KNOWN = new Set<string>(LEDGER_EVENT_TYPES);
 

@@ -23,6 +23,7 @@
  * | DisputeOpened         | frozen +f, available −f   (f: the part of the amount available) |
  * | DisputeWon            | available +r, frozen −r                                         |
  * | DisputeLost           | chargebacks +a, frozen −f, receivables −o   (a = f + o)         |
+ * | CreditsForfeited      | forfeited +a, available −a   (unused credit given up on erasure) |
  *
  * A late settle (c = p + o) charges what was available (p) and books the rest (o) as owed: the
  * house account `receivables` goes negative by what users owe, as stripe:clearing does by what
@@ -46,6 +47,7 @@ export const HOUSE_ACCOUNTS = [
   'upstream:payable',
   'receivables',
   'chargebacks',
+  'forfeited',
 ] as const;
 
 export const availableOf = (accountId: string) => `user:${accountId}:available`;
@@ -121,6 +123,8 @@ export function postingsOf(accountId: string, event: LedgerEvent): Posting[] {
         { account: 'receivables', amount: -owed },
       ].filter((p) => p.amount !== 0n);
     }
+    case 'CreditsForfeited':
+      return pair('forfeited', available, event.data.amount);
     default:
       return assertNever(event);
   }

@@ -30,6 +30,9 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   passkey_unknown: 400,
   role_not_held: 409,
   person_erased: 410,
+  // erasure (compliance/erasure)
+  reauthentication_required: 401,
+  erasure_in_progress: 409,
   // sign-in with a provider (auth/oauth)
   provider_not_found: 404,
   invalid_state: 400,

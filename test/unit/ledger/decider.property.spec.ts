@@ -33,6 +33,7 @@ type Op =
   | { kind: 'extend'; holdId: HoldRef; byMin: number }
   | { kind: 'refund'; refundId: string; amount: Amount }
   | { kind: 'adjust'; adjustmentId: string; amount: Amount }
+  | { kind: 'forfeit'; forfeitId: string; amount: Amount }
   | { kind: 'open' }
   | { kind: 'restrict'; restrictionId: string }
   | { kind: 'lift'; restrictionId: string }
@@ -135,6 +136,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       amount: orNearAvailable(fc.bigInt({ min: -8_000_000n, max: 3_000_000n })), // near: -(available + d)
     }),
   },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('forfeit' as const), forfeitId: id('ff', 3), amount: orNearAvailable(amount(8_000_000n)) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'open' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restrict' as const), restrictionId: id('r', 3) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('lift' as const), restrictionId: id('r', 3) }) },
@@ -258,6 +260,13 @@ class Model {
         this.lifted.add(id);
         return true;
       }
+      case 'ForfeitCredits': {
+        const key = `forfeit:${c.data.forfeitId}`;
+        if (c.data.amount <= 0n || this.used.has(key) || c.data.amount > this.available) return false;
+        this.used.add(key);
+        this.available -= c.data.amount;
+        return true;
+      }
       default:
         throw new Error(`model does not know ${c.type}`);
     }
@@ -376,6 +385,8 @@ function toCommand(op: Exclude<Op, { kind: 'retry' }>, state: AccountState): { c
       return { command: { type: 'RestrictAccount', data: { restrictionId: op.restrictionId, reason: 'data-subject request' } }, nowMs };
     case 'lift':
       return { command: { type: 'LiftRestriction', data: { restrictionId: op.restrictionId, reason: 'restriction lifted' } }, nowMs };
+    case 'forfeit':
+      return { command: { type: 'ForfeitCredits', data: { forfeitId: op.forfeitId, amount: concrete(op.amount, state), reason: 'erased' } }, nowMs };
   }
 }
 

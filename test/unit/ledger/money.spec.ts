@@ -182,6 +182,7 @@ describe('event encoding for storage (bigint ↔ decimal string)', () => {
     { type: 'DisputeLost', data: { disputeId: 'd', paymentId: 'pi', amount: 9_007_199_254_740_993n, fromFrozen: 9_007_199_254_740_991n, owed: 2n } },
     { type: 'AccountRestricted', data: { restrictionId: 'r', reason: 'data-subject request' } },
     { type: 'AccountRestrictionLifted', data: { restrictionId: 'r', reason: 'lifted' } },
+    { type: 'CreditsForfeited', data: { forfeitId: 'erasure-e-forfeit', amount: 9_007_199_254_740_993n, reason: 'r' } },
   ];
 
   it('covers every event type', () => {

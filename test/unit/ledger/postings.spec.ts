@@ -44,6 +44,7 @@ const examples: Record<LedgerEventType, LedgerEvent> = {
   DisputeLost: { type: 'DisputeLost', data: { disputeId: 'dp', paymentId: 'pi', amount: 10_000_000n, fromFrozen: 6_000_000n, owed: 4_000_000n } },
   AccountRestricted: { type: 'AccountRestricted', data: { restrictionId: 'r', reason: 'data-subject request' } },
   AccountRestrictionLifted: { type: 'AccountRestrictionLifted', data: { restrictionId: 'r', reason: 'lifted' } },
+  CreditsForfeited: { type: 'CreditsForfeited', data: { forfeitId: 'erasure-e-forfeit', amount: 1_100_000n, reason: 'erased' } },
 };
 
 const expected: Record<LedgerEventType, Record<string, bigint>> = {
@@ -72,6 +73,8 @@ const expected: Record<LedgerEventType, Record<string, bigint>> = {
   // Restriction of processing: no money moves.
   AccountRestricted: {},
   AccountRestrictionLifted: {},
+  // Unused credit given up on erasure: out of available, into the house account `forfeited`.
+  CreditsForfeited: { [AVAILABLE]: -1_100_000n, forfeited: 1_100_000n },
 };
 
 describe('refund postings', () => {
