@@ -34,6 +34,8 @@ function rowOf(e: LedgerEvent): Row | null {
       return e.data.owed > 0n ? { kind: 'receivable', amount: -e.data.owed, reference: e.data.disputeId, reason: `dispute of ${e.data.paymentId} lost` } : null;
     case 'Adjusted':
       return { kind: 'adjustment', amount: e.data.amount, reference: e.data.adjustmentId, reason: e.data.reason };
+    case 'CreditsForfeited':
+      return { kind: 'forfeit', amount: -e.data.amount, reference: e.data.forfeitId, reason: e.data.reason };
     // A debt from a late settle, and its repayment from the credit (or released hold) named: the
     // request itself is in usage, but what it left owing and how that was paid is billing.
     case 'HoldSettledLate':

@@ -2,10 +2,12 @@
 import { Module } from '@nestjs/common';
 import { ComplianceCommand } from './compliance.command';
 import { ComplianceModule } from './compliance.module';
+import { ErasureCliModule } from './erasure/erasure-cli.module';
 import { IncidentsCliModule } from './incidents/incidents-cli.module';
+import { SubjectRequestsCliModule } from './requests/cli/subject-requests-cli.module';
 
 @Module({
-  imports: [ComplianceModule, IncidentsCliModule],
+  imports: [ComplianceModule, SubjectRequestsCliModule, ErasureCliModule, IncidentsCliModule],
   providers: [ComplianceCommand],
 })
 export class ComplianceCliModule {}

@@ -1,7 +1,9 @@
 import { Command } from 'nest-commander';
 import { CommandGroup } from '../cli/command-group';
+import { EraseCommand } from './erasure/cli/erase.command';
 import { IncidentCommand } from './incidents/cli/incident.commands';
+import { SubjectRequestsCommand } from './requests/cli/subject-requests.commands';
 
 /** `tollgate compliance`: retention, exports, erasure, data-subject requests, breach incidents. */
-@Command({ name: 'compliance', description: 'compliance: retention, export, erase, requests, incidents', subCommands: [IncidentCommand] })
+@Command({ name: 'compliance', description: 'compliance: retention, export, erase, requests, incidents', subCommands: [SubjectRequestsCommand, EraseCommand, IncidentCommand] })
 export class ComplianceCommand extends CommandGroup {}

@@ -4,6 +4,8 @@
  * first `Claimed` event names the owner; claiming appends at expected version 0, so of two
  * people signing up with one address at the same instant exactly one wins and the other is
  * answered the winner. The stream holds only the keyed hash and a user id, never the value.
+ * An erased person's claims are `Released`, so the address or identity may sign up again as
+ * someone new.
  */
 import { EventStore } from '../../platform/event-store/event-store.port';
 import { decideAndAppend } from '../../platform/event-store/decide-and-append';
@@ -16,8 +18,13 @@ export const claimStream = (kind: ClaimKind, hash: string) => `${CLAIM_STREAM_PR
 
 async function load(store: EventStore, stream: string): Promise<{ state: string | null; version: bigint }> {
   const events = await store.readStream(stream);
-  const claimed = events.find((e) => e.type === 'Claimed');
-  return { state: claimed ? String(claimed.data.userId) : null, version: BigInt(events.length) };
+  // The first claim holds until its owner releases it (an erasure): then the next claim wins.
+  let owner: string | null = null;
+  for (const e of events) {
+    if (e.type === 'Claimed' && owner === null) owner = String(e.data.userId);
+    else if (e.type === 'Released' && owner === String(e.data.userId)) owner = null;
+  }
+  return { state: owner, version: BigInt(events.length) };
 }
 
 /** The owner of a value, or null when nobody has claimed it. */
@@ -40,6 +47,24 @@ export async function claim(store: EventStore, kind: ClaimKind, hash: string, us
         : {
             append: [{ id: deterministicId(`${stream}:${userId}`), type: 'Claimed', data: { userId }, metadata }],
             appended: () => userId,
+          },
+  });
+}
+
+/** Gives up `userId`'s claim (an erasure); a no-op when they do not hold it. */
+export async function release(store: EventStore, kind: ClaimKind, hash: string, userId: string, metadata: Record<string, unknown>): Promise<void> {
+  const stream = claimStream(kind, hash);
+  await decideAndAppend<string | null, void>({
+    store,
+    stream,
+    maxAttempts: 3,
+    load: () => load(store, stream),
+    decide: ({ state }) =>
+      state !== userId
+        ? { answer: undefined }
+        : {
+            append: [{ id: deterministicId(`${stream}:${userId}:released`), type: 'Released', data: { userId }, metadata }],
+            appended: () => undefined,
           },
   });
 }

@@ -55,6 +55,8 @@ export class UsersRepository {
    */
   async write(state: UserState, version: bigint, createdAt: Date, opts: { sameVersionToo?: boolean } = {}): Promise<boolean> {
     if (!state.registered || !state.accountId) return false;
+    // An erased person has no row: nothing signs in as them, and nothing finds them by address.
+    if (state.erased) return this.remove(state.userId);
     const { rowCount } = await this.pool.query(
       `INSERT INTO users (user_id, account_id, email_hash, email, display_name, roles, created_at, version)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -94,6 +96,12 @@ export class UsersRepository {
   async userIds(): Promise<string[]> {
     const { rows } = await this.pool.query<{ user_id: string }>('SELECT user_id FROM users');
     return rows.map((r) => r.user_id);
+  }
+
+  /** Whether a person with this address (keyed hash) was erased: such a sign-up gets no free requests again. */
+  async addressWasErased(emailHash: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM erased_addresses WHERE email_hash = $1', [emailHash]);
+    return (rowCount ?? 0) > 0;
   }
 
   async remove(userId: string): Promise<boolean> {

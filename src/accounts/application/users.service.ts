@@ -255,7 +255,7 @@ export class UsersService {
     for (const userId of ids) {
       const { state, version } = await this.load(userId);
       const before = await this.repo.findById(userId);
-      if (state.registered && state.accountId) {
+      if (state.registered && state.accountId && !state.erased) {
         await this.repo.write(state, version, before?.createdAt ?? (await this.registeredAt(userId)), { sameVersionToo: true });
         rows++;
         const after = await this.repo.findById(userId);
@@ -276,8 +276,10 @@ export class UsersService {
     if (state.registered) return false;
     const accountId = accountIdOf(userId);
     const actor = p.actor ?? `user:${p.method}`;
+    // An address whose person was erased signs up as someone new, without the free requests again.
+    const freeRequests = p.freeRequests ?? (p.emailHash !== null && (await this.repo.addressWasErased(p.emailHash)) ? 0 : undefined);
     await this.commands.execute(
-      new ExecuteAccountCommand(accountId, { type: 'OpenAccount', data: { accountId, ownerId: userId, freeRequests: p.freeRequests } }, { actor }),
+      new ExecuteAccountCommand(accountId, { type: 'OpenAccount', data: { accountId, ownerId: userId, freeRequests } }, { actor }),
     );
     const email = p.email === null ? null : await this.sealFor(userId, p.email);
     const { appended } = await this.run(

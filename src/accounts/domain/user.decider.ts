@@ -14,7 +14,9 @@
  *   (a counter that does not, on an authenticator that counts, is a cloned or replayed
  *   credential: passkey_counter), decided again on a fresh read when two sign-ins race;
  * - a role is granted once (granting it again appends nothing) and revoked only when held;
- *   every grant and revoke names who and why.
+ *   every grant and revoke names who and why;
+ * - an erased person (UserErased) keeps only ids: erasing again appends nothing, registering
+ *   again is a retry, every other command is user_not_found.
  */
 import { assertNever } from '../../shared/assert-never';
 import { DomainError } from '../../shared/domain-error';
@@ -64,6 +66,8 @@ export interface UserState {
   roles: Set<StaffRole>;
   passwordHash: Sealed | null;
   lastSignInAt: string | null;
+  /** Forgotten (src/compliance/erasure): only the ids are left. */
+  erased: boolean;
 }
 
 export const initialUserState = (): UserState => ({
@@ -79,6 +83,7 @@ export const initialUserState = (): UserState => ({
   roles: new Set(),
   passwordHash: null,
   lastSignInAt: null,
+  erased: false,
 });
 
 export type UserCommand =
@@ -98,7 +103,8 @@ export type UserCommand =
     }
   | { type: 'SetPassword'; data: { hash: Sealed } }
   | { type: 'GrantRole'; data: { role: StaffRole; by: string; reason: string } }
-  | { type: 'RevokeRole'; data: { role: StaffRole; by: string; reason: string } };
+  | { type: 'RevokeRole'; data: { role: StaffRole; by: string; reason: string } }
+  | { type: 'EraseUser'; data: { erasureId: string; at: string } };
 
 export type UserCommandType = UserCommand['type'];
 
@@ -130,6 +136,8 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
     ];
   }
   if (!state.registered) throw new UserError('user_not_found', 'no such user');
+  if (command.type === 'EraseUser') return state.erased ? [] : [{ type: 'UserErased', data: { ...command.data } }];
+  if (state.erased) throw new UserError('user_not_found', 'no such user (erased)');
 
   switch (command.type) {
     case 'VerifyEmail':
@@ -251,6 +259,8 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
       roles.delete(event.data.role);
       return { ...state, roles };
     }
+    case 'UserErased':
+      return { ...initialUserState(), registered: true, erased: true, userId: state.userId, accountId: state.accountId };
     default:
       return assertNever(event);
   }

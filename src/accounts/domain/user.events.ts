@@ -76,7 +76,10 @@ export type UserEvent =
   // `reason` is `audit:<auditId>`: the reason itself (free text that may name people) is sealed
   // in the staff audit trail (src/audit), never written here in clear.
   | { type: 'RoleGranted'; data: { role: StaffRole; by: string; reason: string } }
-  | { type: 'RoleRevoked'; data: { role: StaffRole; by: string; reason: string } };
+  | { type: 'RoleRevoked'; data: { role: StaffRole; by: string; reason: string } }
+  // The person exercised their right to be forgotten (src/compliance/erasure): every personal
+  // field, identity, passkey, password and role is dropped from the state; ids stay.
+  | { type: 'UserErased'; data: { erasureId: string; at: string } };
 
 export type UserEventType = UserEvent['type'];
 
@@ -92,6 +95,7 @@ export const USER_EVENT_TYPES: readonly UserEventType[] = [
   'PasswordSet',
   'RoleGranted',
   'RoleRevoked',
+  'UserErased',
 ];
 
 export const USER_STREAM_PREFIX = 'user-';

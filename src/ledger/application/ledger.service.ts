@@ -78,6 +78,8 @@ const STATE_DEPENDENT: ReadonlySet<LedgerErrorCode> = new Set<LedgerErrorCode>([
   'hold_not_open',
   'hold_not_expired',
   'account_suspended',
+  'account_restricted',
+  'restriction_not_active',
   'refund_exceeds_unspent',
   'freeze_not_open',
   'dispute_not_open',

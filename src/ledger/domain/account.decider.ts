@@ -25,6 +25,9 @@
  *   first), nor what is available;
  * - while a dispute is open for more than it could freeze, or a lost dispute is still owed, the
  *   account is suspended: PlaceHold and UseFreeRequest are refused (account_suspended).
+ * - while a restriction of processing is in force (a data-subject request), PlaceHold and
+ *   UseFreeRequest are refused (account_restricted); settles, voids and expiries of holds already
+ *   placed go on, and credits still come in. A restriction id is applied once and lifted once.
  * Idempotency across retries is the event store's job: event ids derive from the command's
  * key (see eventIdFor), so a retried command re-appends the same ids and is answered "exists".
  */
@@ -96,6 +99,10 @@ export interface AccountState {
   disputeOwed: Micros;
   /** Where the credit came from: what of each purchase is unspent (funds.ts). */
   funds: Funds;
+  /** Restrictions of processing in force: restricted while not empty. */
+  restrictions: ReadonlySet<string>;
+  /** Restrictions lifted, so a retried lift is told from a lift of something never applied. */
+  liftedRestrictions: ReadonlySet<string>;
 }
 
 export const initialState = (): AccountState => ({
@@ -115,6 +122,8 @@ export const initialState = (): AccountState => ({
   closedDisputes: new Map(),
   disputeOwed: 0n,
   funds: Funds.empty(),
+  restrictions: new Set(),
+  liftedRestrictions: new Set(),
 });
 
 /** Suspended: a dispute froze less than it disputes, or a lost one is still owed. */
@@ -154,7 +163,11 @@ export type AccountCommand =
   | { type: 'FreezeCredits'; data: { freezeId: string; paymentId: string; amount: Micros; reason: string } }
   | { type: 'ReleaseFreeze'; data: { freezeId: string; reason: string } }
   | { type: 'OpenDispute'; data: { disputeId: string; paymentId: string; amount: Micros } }
-  | { type: 'CloseDispute'; data: { disputeId: string; outcome: 'won' | 'lost' } };
+  | { type: 'CloseDispute'; data: { disputeId: string; outcome: 'won' | 'lost' } }
+  | { type: 'RestrictAccount'; data: { restrictionId: string; reason: string } }
+  | { type: 'LiftRestriction'; data: { restrictionId: string; reason: string } }
+  // Unused credit given up (an erasure): at most what is available, never from holds or freezes.
+  | { type: 'ForfeitCredits'; data: { forfeitId: string; amount: Micros; reason: string } };
 
 export interface DecideContext {
   now: Date;
@@ -282,8 +295,13 @@ export function figuresAfter(state: AccountState, events: LedgerEvent[]): Figure
       case 'FreeRequestUsed':
         f.freeRequests -= 1;
         break;
+      case 'CreditsForfeited':
+        f.available -= e.data.amount;
+        break;
       case 'AccountOpened':
       case 'HoldExtended':
+      case 'AccountRestricted':
+      case 'AccountRestrictionLifted':
         break;
       default:
         return assertNever(e);
@@ -334,6 +352,7 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
       nonNegativeInt(command.data.count, 'count');
       return [{ type: 'FreeRequestsGranted', data: command.data }];
     case 'UseFreeRequest':
+      refuseWhenRestricted(state);
       refuseWhenSuspended(state);
       if (state.freeRequests <= 0) throw new LedgerError('no_free_requests', 'no free requests left');
       return [{ type: 'FreeRequestUsed', data: command.data }];
@@ -347,6 +366,7 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
         if (open.amount === amount) return []; // the same hold placed again: a retry
         throw new LedgerError('idempotency_conflict', `hold ${holdId} is already placed for another amount`);
       }
+      refuseWhenRestricted(state);
       refuseWhenSuspended(state);
       if (amount > state.available) {
         throw new LedgerError('insufficient_credits', 'not enough credits for this request', {
@@ -461,6 +481,31 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
         });
       }
       return [{ type: 'Adjusted', data: command.data }];
+    case 'RestrictAccount': {
+      const { restrictionId, reason } = command.data;
+      requireId(restrictionId, 'restrictionId');
+      requireReason(reason);
+      if (state.restrictions.has(restrictionId)) return []; // applied twice: one restriction
+      if (state.liftedRestrictions.has(restrictionId)) {
+        throw new LedgerError('idempotency_conflict', `restriction ${restrictionId} was lifted already; a new restriction takes a new id`, { restrictionId });
+      }
+      return [{ type: 'AccountRestricted', data: { restrictionId, reason } }];
+    }
+    case 'LiftRestriction': {
+      const { restrictionId, reason } = command.data;
+      requireId(restrictionId, 'restrictionId');
+      requireReason(reason);
+      if (state.restrictions.has(restrictionId)) return [{ type: 'AccountRestrictionLifted', data: { restrictionId, reason } }];
+      if (state.liftedRestrictions.has(restrictionId)) return []; // a retry
+      throw new LedgerError('restriction_not_active', `restriction ${restrictionId} is not in force on this account`, { restrictionId });
+    }
+    case 'ForfeitCredits':
+      positive(command.data.amount);
+      requireReason(command.data.reason);
+      if (command.data.amount > state.available) {
+        throw new LedgerError('insufficient_credits', 'cannot forfeit more than the available balance', { available: state.available, needed: command.data.amount });
+      }
+      return [{ type: 'CreditsForfeited', data: { ...command.data } }];
     default:
       return assertNever(command);
   }
@@ -627,6 +672,15 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
         funds: (d ? state.funds.consumeReserved(d.paymentId, reserved) : state.funds).spent(fromFrozen - reserved),
       };
     }
+    case 'AccountRestricted':
+      return { ...state, restrictions: new Set(state.restrictions).add(event.data.restrictionId) };
+    case 'AccountRestrictionLifted': {
+      const restrictions = new Set(state.restrictions);
+      restrictions.delete(event.data.restrictionId);
+      return { ...state, restrictions, liftedRestrictions: new Set(state.liftedRestrictions).add(event.data.restrictionId) };
+    }
+    case 'CreditsForfeited':
+      return { ...state, available: state.available - event.data.amount, funds: state.funds.spent(event.data.amount) };
     default:
       return assertNever(event);
   }
@@ -674,6 +728,11 @@ function referenceOf(e: LedgerEvent): string {
       return e.data.requestId;
     case 'ReceivableRepaid':
       return e.data.reference;
+    case 'AccountRestricted':
+    case 'AccountRestrictionLifted':
+      return e.data.restrictionId;
+    case 'CreditsForfeited':
+      return e.data.forfeitId;
     default:
       return assertNever(e);
   }
@@ -733,6 +792,17 @@ function refuseWhenSuspended(state: AccountState): void {
   }
 }
 
+/** Restricted processing (a data-subject request): the person's data is stored, not used. */
+function refuseWhenRestricted(state: AccountState): void {
+  if (state.restrictions.size > 0) {
+    throw new LedgerError(
+      'account_restricted',
+      'processing of this account is restricted at its holder\'s request: the API cannot be used until the restriction is lifted',
+      { restrictions: state.restrictions.size },
+    );
+  }
+}
+
 function freezeNotOpen(freezeId: string, state: AccountState): LedgerError {
   const how = state.resolvedFreezes.get(freezeId);
   return new LedgerError('freeze_not_open', how ? `freeze ${freezeId} was already ${how.split(':')[0]}` : `freeze ${freezeId} is not open`, { freezeId });
@@ -776,6 +846,10 @@ function positive(amount: Micros): void {
 
 function nonNegativeInt(n: number, name: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new LedgerError('invalid_command', `${name} must be a whole number >= 0`);
+}
+
+function requireId(id: string, name: string): void {
+  if (typeof id !== 'string' || id.trim() === '' || id.length > 200) throw new LedgerError('invalid_command', `${name} must be a non-empty id of at most 200 characters`);
 }
 
 function requireReason(reason: string): void {

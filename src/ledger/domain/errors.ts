@@ -21,7 +21,9 @@ export type LedgerErrorCode =
   | 'account_suspended'
   | 'refund_exceeds_unspent'
   | 'freeze_not_open'
-  | 'dispute_not_open';
+  | 'dispute_not_open'
+  | 'account_restricted'
+  | 'restriction_not_active';
 
 export class LedgerError extends DomainError<LedgerErrorCode, Record<string, unknown>> {
   override readonly name = 'LedgerError';

@@ -56,5 +56,11 @@ export function commandKey(accountId: string, c: AccountCommand, first?: LedgerE
       return `dispute:${accountId}:${c.data.disputeId}:closed`;
     case 'Adjust':
       return `adjust:${accountId}:${c.data.adjustmentId}`;
+    case 'RestrictAccount':
+      return `restriction:${accountId}:${c.data.restrictionId}:applied`;
+    case 'LiftRestriction':
+      return `restriction:${accountId}:${c.data.restrictionId}:lifted`;
+    case 'ForfeitCredits':
+      return `forfeit:${accountId}:${c.data.forfeitId}`;
   }
 }

@@ -65,7 +65,14 @@ export type LedgerEvent =
   | { type: 'DisputeWon'; data: { disputeId: string; paymentId: string; released: Micros } }
   // Lost: the disputed amount leaves, from the freeze, and what the freeze lacked is owed.
   | { type: 'DisputeLost'; data: { disputeId: string; paymentId: string; amount: Micros; fromFrozen: Micros; owed: Micros } }
-  | { type: 'Adjusted'; data: { adjustmentId: string; amount: Micros; reason: string } };
+  | { type: 'Adjusted'; data: { adjustmentId: string; amount: Micros; reason: string } }
+  // Processing restricted (a data-subject request, GDPR Art. 18): no new hold and no free request
+  // while any restriction is in force; holds already placed still settle. No money moves.
+  | { type: 'AccountRestricted'; data: { restrictionId: string; reason: string } }
+  | { type: 'AccountRestrictionLifted'; data: { restrictionId: string; reason: string } }
+  // Credit the account holder gave up: available, unused credit of a person erased (right to be
+  // forgotten) that no refund request returns. Attributed as spending is (promotional first).
+  | { type: 'CreditsForfeited'; data: { forfeitId: string; amount: Micros; reason: string } };
 
 /** Metadata of a settled request (never content): enough for daily usage per model. */
 export interface UsageFigures {
@@ -102,6 +109,9 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEventType[] = [
   'DisputeOpened',
   'DisputeWon',
   'DisputeLost',
+  'AccountRestricted',
+  'AccountRestrictionLifted',
+  'CreditsForfeited',
 ];
 const KNOWN = new Set<string>(LEDGER_EVENT_TYPES);
 

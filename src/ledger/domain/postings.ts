@@ -10,6 +10,7 @@
  * | CreditsGranted        | available +a, promo −a                                          |
  * | HoldPlaced            | available −a, held +a                                           |
  * | HoldExtended          | none (only the hold's expiry moves)                             |
+ * | AccountRestricted / …Lifted | none (processing restricted or allowed again)             |
  * | HoldSettled           | held −(c+r), available +r, revenue +(c−u), upstream:payable +u  |
  * | HoldVoided / Expired  | held −a, available +a                                           |
  * | HoldSettledLate       | available −p, receivables −o, revenue +(c−u), upstream:payable +u |
@@ -22,6 +23,7 @@
  * | DisputeOpened         | frozen +f, available −f   (f: the part of the amount available) |
  * | DisputeWon            | available +r, frozen −r                                         |
  * | DisputeLost           | chargebacks +a, frozen −f, receivables −o   (a = f + o)         |
+ * | CreditsForfeited      | forfeited +a, available −a   (unused credit given up on erasure) |
  *
  * A late settle (c = p + o) charges what was available (p) and books the rest (o) as owed: the
  * house account `receivables` goes negative by what users owe, as stripe:clearing does by what
@@ -45,6 +47,7 @@ export const HOUSE_ACCOUNTS = [
   'upstream:payable',
   'receivables',
   'chargebacks',
+  'forfeited',
 ] as const;
 
 export const availableOf = (accountId: string) => `user:${accountId}:available`;
@@ -59,6 +62,8 @@ export function postingsOf(accountId: string, event: LedgerEvent): Posting[] {
     case 'FreeRequestsGranted':
     case 'FreeRequestUsed':
     case 'HoldExtended':
+    case 'AccountRestricted':
+    case 'AccountRestrictionLifted':
       return [];
     case 'CreditsPurchased':
       return pair(available, 'stripe:clearing', event.data.amount);
@@ -118,6 +123,8 @@ export function postingsOf(accountId: string, event: LedgerEvent): Posting[] {
         { account: 'receivables', amount: -owed },
       ].filter((p) => p.amount !== 0n);
     }
+    case 'CreditsForfeited':
+      return pair('forfeited', available, event.data.amount);
     default:
       return assertNever(event);
   }

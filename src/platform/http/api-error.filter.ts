@@ -30,6 +30,9 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   passkey_unknown: 400,
   role_not_held: 409,
   person_erased: 410,
+  // erasure (compliance/erasure)
+  reauthentication_required: 401,
+  erasure_in_progress: 409,
   // sign-in with a provider (auth/oauth)
   provider_not_found: 404,
   invalid_state: 400,
@@ -52,6 +55,8 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   amount_out_of_range: 400,
   invalid_amount: 400,
   account_suspended: 403,
+  account_restricted: 403,
+  restriction_not_active: 409,
   refund_exceeds_unspent: 409,
   freeze_not_open: 409,
   dispute_not_open: 409,
@@ -85,6 +90,11 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   chain_unavailable: 503,
   // card payments (payments/stripe)
   stripe_unavailable: 503,
+  // data-subject requests (compliance/requests)
+  subject_request_not_found: 404,
+  subject_request_closed: 409,
+  subject_request_busy: 409,
+  invalid_outcome: 400,
   // sign-in links (auth/magic-link)
   invalid_token: 400,
   // breach incidents (compliance/incidents)

@@ -73,6 +73,7 @@ const ERROR_TYPE: Partial<Record<ProxyErrorCode, string>> = {
   spend_cap_reached: 'insufficient_quota',
   model_not_allowed: 'permission_error',
   account_suspended: 'permission_error',
+  account_restricted: 'permission_error',
   model_not_found: 'not_found_error',
   not_found: 'not_found_error',
   rate_limited: 'rate_limit_error',

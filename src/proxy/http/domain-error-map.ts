@@ -46,6 +46,8 @@ const ANSWERS: { [C in KeyAuthErrorCode | TranslationErrorCode]: Answer } & { [C
   account_not_found: () => new ProxyError('invalid_api_key', 'the key belongs to no account'),
   // A disputed payment left more owed than could be frozen: no request until it is resolved.
   account_suspended: (err) => new ProxyError('account_suspended', err.message),
+  // Processing restricted at the holder's request (a data-subject request) until staff lift it.
+  account_restricted: (err) => new ProxyError('account_restricted', err.message),
 
   // An OpenAI chat request that cannot be translated for another provider (OpenAI's own 400s).
   unsupported_parameter: (err) => new ProxyError('unsupported_parameter', err.message, { param: paramOf(err) }),

@@ -16,6 +16,7 @@ export type ProxyErrorCode =
   | 'model_not_found'
   | 'model_not_allowed'
   | 'account_suspended'
+  | 'account_restricted'
   | 'rate_limited'
   | 'invalid_json'
   | 'invalid_request'
@@ -42,6 +43,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   model_not_found: 404,
   model_not_allowed: 403,
   account_suspended: 403,
+  account_restricted: 403,
   rate_limited: 429,
   invalid_json: 400,
   invalid_request: 400,

@@ -33,7 +33,10 @@ type Op =
   | { kind: 'extend'; holdId: HoldRef; byMin: number }
   | { kind: 'refund'; refundId: string; amount: Amount }
   | { kind: 'adjust'; adjustmentId: string; amount: Amount }
+  | { kind: 'forfeit'; forfeitId: string; amount: Amount }
   | { kind: 'open' }
+  | { kind: 'restrict'; restrictionId: string }
+  | { kind: 'lift'; restrictionId: string }
   | { kind: 'retry'; pick: number };
 
 /**
@@ -133,7 +136,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       amount: orNearAvailable(fc.bigInt({ min: -8_000_000n, max: 3_000_000n })), // near: -(available + d)
     }),
   },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('forfeit' as const), forfeitId: id('ff', 3), amount: orNearAvailable(amount(8_000_000n)) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'open' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('restrict' as const), restrictionId: id('r', 3) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('lift' as const), restrictionId: id('r', 3) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('retry' as const), pick: fc.nat() }) },
 );
 
@@ -154,6 +160,9 @@ class Model {
   readonly open = new Map<string, ModelHold>();
   /** Holds that expired and were not settled late since. */
   readonly expired = new Map<string, bigint>();
+  /** Restrictions in force, and those lifted (an id is applied once and lifted once). */
+  readonly restrictions = new Set<string>();
+  readonly lifted = new Set<string>();
 
   /** Applies a concrete command; while the account owes, credit that comes in repays it first. */
   apply(c: AccountCommand, nowMs: number): boolean {
@@ -180,7 +189,7 @@ class Model {
         return this.credit(`grant:${c.data.grantId}`, c.data.amount, false);
       case 'PlaceHold': {
         const { holdId, amount } = c.data;
-        if (amount <= 0n || this.everPlaced.has(holdId) || amount > this.available) return false;
+        if (amount <= 0n || this.everPlaced.has(holdId) || this.restrictions.size > 0 || amount > this.available) return false;
         this.everPlaced.add(holdId);
         this.open.set(holdId, { amount, expiresAtMs: Date.parse(c.data.expiresAt) });
         this.available -= amount;
@@ -237,6 +246,25 @@ class Model {
         if (c.data.amount === 0n || this.used.has(key) || this.available + c.data.amount < 0n) return false;
         this.used.add(key);
         this.available += c.data.amount;
+        return true;
+      }
+      case 'RestrictAccount': {
+        const id = c.data.restrictionId;
+        if (this.restrictions.has(id) || this.lifted.has(id)) return false;
+        this.restrictions.add(id);
+        return true;
+      }
+      case 'LiftRestriction': {
+        const id = c.data.restrictionId;
+        if (!this.restrictions.delete(id)) return false;
+        this.lifted.add(id);
+        return true;
+      }
+      case 'ForfeitCredits': {
+        const key = `forfeit:${c.data.forfeitId}`;
+        if (c.data.amount <= 0n || this.used.has(key) || c.data.amount > this.available) return false;
+        this.used.add(key);
+        this.available -= c.data.amount;
         return true;
       }
       default:
@@ -353,6 +381,12 @@ function toCommand(op: Exclude<Op, { kind: 'retry' }>, state: AccountState): { c
       const amount = typeof op.amount === 'bigint' ? op.amount : -concrete(op.amount, state);
       return { command: { type: 'Adjust', data: { adjustmentId: op.adjustmentId, amount, reason: 'fix' } }, nowMs };
     }
+    case 'restrict':
+      return { command: { type: 'RestrictAccount', data: { restrictionId: op.restrictionId, reason: 'data-subject request' } }, nowMs };
+    case 'lift':
+      return { command: { type: 'LiftRestriction', data: { restrictionId: op.restrictionId, reason: 'restriction lifted' } }, nowMs };
+    case 'forfeit':
+      return { command: { type: 'ForfeitCredits', data: { forfeitId: op.forfeitId, amount: concrete(op.amount, state), reason: 'erased' } }, nowMs };
   }
 }
 
@@ -375,6 +409,7 @@ function checkInvariants(account: Account, model: Model): void {
   check('receivable >= 0', s.receivable >= 0n, true);
   check('nothing available while owing', s.receivable === 0n || s.available === 0n, true);
   check('receivable = model', s.receivable, model.receivable);
+  check('restrictions = model', [...s.restrictions].sort().join(','), [...model.restrictions].sort().join(','));
   check('expired holds = model', s.expired.keys().sort().join(','), [...model.expired.keys()].sort().join(','));
 
   check('postings to available = available', account.balances.get(availableOf(ACC)) ?? 0n, s.available);
@@ -392,7 +427,7 @@ const holdsText = (holds: ReadonlyMap<string, { amount: bigint }>) =>
 describe('account decider, random command sequences (property)', () => {
   it('keeps every balance invariant and agrees with the reference model', () => {
     const seen = { appended: 0, rejected: 0, 'no-op': 0, exists: 0, 'id-conflict': 0 } as Record<Outcome, number>;
-    const paths: Record<string, number> = { 'late settle, paid': 0, 'late settle, partly owed': 0, repayment: 0 };
+    const paths: Record<string, number> = { 'late settle, paid': 0, 'late settle, partly owed': 0, repayment: 0, 'hold refused while restricted': 0, 'restriction lifted': 0 };
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 50, size: 'max' }), (ops) => {
         const account = new Account();
@@ -409,7 +444,9 @@ describe('account decider, random command sequences (property)', () => {
           for (const e of account.events.slice(before)) {
             if (e.type === 'HoldSettledLate') paths[e.data.owed > 0n ? 'late settle, partly owed' : 'late settle, paid']++;
             if (e.type === 'ReceivableRepaid') paths['repayment']++;
+            if (e.type === 'AccountRestrictionLifted') paths['restriction lifted']++;
           }
+          if (step.command.type === 'PlaceHold' && outcome === 'rejected' && account.state.restrictions.size > 0) paths['hold refused while restricted']++;
           const changed = model.apply(step.command, step.nowMs);
           check(`${step.command.type} changed the balance (${outcome})`, outcome === 'appended', changed);
           done.push(step);

@@ -180,6 +180,9 @@ describe('event encoding for storage (bigint ↔ decimal string)', () => {
     { type: 'DisputeOpened', data: { disputeId: 'd', paymentId: 'pi', amount: 9_007_199_254_740_993n, frozen: 9_007_199_254_740_992n } },
     { type: 'DisputeWon', data: { disputeId: 'd', paymentId: 'pi', released: 9_007_199_254_740_993n } },
     { type: 'DisputeLost', data: { disputeId: 'd', paymentId: 'pi', amount: 9_007_199_254_740_993n, fromFrozen: 9_007_199_254_740_991n, owed: 2n } },
+    { type: 'AccountRestricted', data: { restrictionId: 'r', reason: 'data-subject request' } },
+    { type: 'AccountRestrictionLifted', data: { restrictionId: 'r', reason: 'lifted' } },
+    { type: 'CreditsForfeited', data: { forfeitId: 'erasure-e-forfeit', amount: 9_007_199_254_740_993n, reason: 'r' } },
   ];
 
   it('covers every event type', () => {

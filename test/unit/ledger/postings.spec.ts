@@ -42,6 +42,9 @@ const examples: Record<LedgerEventType, LedgerEvent> = {
   DisputeOpened: { type: 'DisputeOpened', data: { disputeId: 'dp', paymentId: 'pi', amount: 10_000_000n, frozen: 6_000_000n } },
   DisputeWon: { type: 'DisputeWon', data: { disputeId: 'dp', paymentId: 'pi', released: 6_000_000n } },
   DisputeLost: { type: 'DisputeLost', data: { disputeId: 'dp', paymentId: 'pi', amount: 10_000_000n, fromFrozen: 6_000_000n, owed: 4_000_000n } },
+  AccountRestricted: { type: 'AccountRestricted', data: { restrictionId: 'r', reason: 'data-subject request' } },
+  AccountRestrictionLifted: { type: 'AccountRestrictionLifted', data: { restrictionId: 'r', reason: 'lifted' } },
+  CreditsForfeited: { type: 'CreditsForfeited', data: { forfeitId: 'erasure-e-forfeit', amount: 1_100_000n, reason: 'erased' } },
 };
 
 const expected: Record<LedgerEventType, Record<string, bigint>> = {
@@ -67,6 +70,11 @@ const expected: Record<LedgerEventType, Record<string, bigint>> = {
   DisputeWon: { [AVAILABLE]: 6_000_000n, [FROZEN]: -6_000_000n },
   // Lost: all that was disputed leaves (chargebacks), from the freeze, the rest owed.
   DisputeLost: { chargebacks: 10_000_000n, [FROZEN]: -6_000_000n, receivables: -4_000_000n },
+  // Restriction of processing: no money moves.
+  AccountRestricted: {},
+  AccountRestrictionLifted: {},
+  // Unused credit given up on erasure: out of available, into the house account `forfeited`.
+  CreditsForfeited: { [AVAILABLE]: -1_100_000n, forfeited: 1_100_000n },
 };
 
 describe('refund postings', () => {
