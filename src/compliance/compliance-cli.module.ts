@@ -2,9 +2,10 @@
 import { Module } from '@nestjs/common';
 import { ComplianceCommand } from './compliance.command';
 import { ComplianceModule } from './compliance.module';
+import { UsageRetentionCliModule } from './retention/usage-retention-cli.module';
 
 @Module({
-  imports: [ComplianceModule],
+  imports: [ComplianceModule, UsageRetentionCliModule],
   providers: [ComplianceCommand],
 })
 export class ComplianceCliModule {}

@@ -235,6 +235,9 @@ const schema = z.object({
   // Where finished data exports are kept for their 24 hours: unset, in Postgres (every instance
   // can serve them); set, a directory every instance shares (its own volume).
   EXPORT_DIR: z.string().min(1).optional(),
+  // How often the retention pass runs (compliance/retention): request log rows and day keys past
+  // retention are gone within this long of expiring. Also how often its schedule is looked for.
+  USAGE_RETENTION_EVERY_MS: intFrom(1_000, 86_400_000).default(3_600_000),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

@@ -11,6 +11,7 @@ export const QUEUES = {
   receiptRetry: 'receipt-retry',
   chainScan: 'chain-scan',
   lowBalanceAlerts: 'low-balance-alerts',
+  usageRetention: 'usage-retention',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -27,6 +28,8 @@ export interface JobData {
   'chain-scan': Record<string, never>;
   /** The periodic low-balance check (payments/alerts): no payload, it reads low_balance_alerts. */
   'low-balance-alerts': Record<string, never>;
+  /** The periodic retention pass (compliance/retention): no payload. */
+  'usage-retention': Record<string, never>;
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */
