@@ -23,9 +23,13 @@ const BULK_MAX_ROWS = 200_000;
 interface HoldKey {
   keyId: string;
   accountId: string;
+  /** The UTC day the hold was placed: the retention pass deletes the rows of holds placed before retention. */
+  placedOn: string | null;
 }
 
-interface Sum extends HoldKey {
+interface Sum {
+  keyId: string;
+  accountId: string;
   day: string;
   spent: bigint;
   requests: bigint;
@@ -45,7 +49,7 @@ class Changes {
   /** (account, day)s whose stored rows a closed day replaces. */
   replaced = new Map<string, { accountId: string; day: string }>();
 
-  add(hold: HoldKey, day: string, spent: bigint, requests: bigint): void {
+  add(hold: Pick<HoldKey, 'keyId' | 'accountId'>, day: string, spent: bigint, requests: bigint): void {
     const key = `${hold.keyId}\u0000${day}`;
     let s = this.spend.get(key);
     if (!s) {
@@ -108,7 +112,7 @@ function fold(c: Changes, events: RecordedEvent[], unsealer: UsageUnsealer): voi
       case 'HoldPlaced': {
         // A hold whose key was sealed with a day's key destroyed since counts for no key.
         const keyId = unsealer.keyIdOf(event);
-        if (keyId !== undefined) c.placed.set(event.data.holdId, { keyId, accountId });
+        if (keyId !== undefined) c.placed.set(event.data.holdId, { keyId, accountId, placedOn: occurredAt.slice(0, 10) });
         break;
       }
       case 'HoldSettled':
@@ -142,10 +146,10 @@ async function writeHolds(client: PoolClient, c: Changes): Promise<void> {
   if (c.placed.size) {
     for (const all of chunks([...c.placed])) {
       await client.query(
-        `INSERT INTO key_holds (hold_id, key_id, account_id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+        `INSERT INTO key_holds (hold_id, key_id, account_id, placed_on)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[])
          ON CONFLICT (hold_id) DO NOTHING`,
-        [all.map(([id]) => id), all.map(([, h]) => h.keyId), all.map(([, h]) => h.accountId)],
+        [all.map(([id]) => id), all.map(([, h]) => h.keyId), all.map(([, h]) => h.accountId), all.map(([, h]) => h.placedOn)],
       );
     }
   }
@@ -183,11 +187,11 @@ export class KeySpendProjection implements Projection {
     const c = new Changes();
     const earlier = resolvedFromEarlierPages(events);
     if (earlier.length) {
-      const { rows } = await client.query<{ hold_id: string; key_id: string; account_id: string }>(
-        'SELECT hold_id, key_id, account_id FROM key_holds WHERE hold_id = ANY($1::text[])',
+      const { rows } = await client.query<{ hold_id: string; key_id: string; account_id: string; placed_on: string | null }>(
+        `SELECT hold_id, key_id, account_id, to_char(placed_on, 'YYYY-MM-DD') AS placed_on FROM key_holds WHERE hold_id = ANY($1::text[])`,
         [earlier],
       );
-      for (const r of rows) c.stored.set(r.hold_id, { keyId: r.key_id, accountId: r.account_id });
+      for (const r of rows) c.stored.set(r.hold_id, { keyId: r.key_id, accountId: r.account_id, placedOn: r.placed_on });
     }
     const unsealer = new UsageUnsealer();
     await unsealer.load(client, ledgerFacts(events).map((f) => f.event));

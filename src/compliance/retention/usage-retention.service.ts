@@ -42,6 +42,8 @@ export interface RetentionRun {
   /** Why days due to close were not (read models behind or halted): they close at a later pass. */
   closeBlocked: string | null;
   requestLogRows: number;
+  /** Rows of the key-spend read model naming the API key of a hold placed before retention (never settled). */
+  keyHoldRows: number;
   dayKeysDestroyed: string[];
   hooks: Record<string, number>;
 }
@@ -118,6 +120,7 @@ export class UsageRetentionService {
       return rows.map((r) => r.day).sort();
     });
     this.dayKeys.forgetCachedBefore(forgottenBefore);
+    const keyHoldRows = await this.deleteKeyHoldsBefore(forgottenBefore);
 
     const hooks: Record<string, number> = {};
     for (const hook of this.hooks) {
@@ -138,6 +141,7 @@ export class UsageRetentionService {
       daysClosed: close.closed,
       closeBlocked: close.blocked,
       requestLogRows,
+      keyHoldRows,
       dayKeysDestroyed,
       hooks,
     };
@@ -148,6 +152,22 @@ export class UsageRetentionService {
     const failed = Object.entries(hooks).filter(([, n]) => n < 0);
     if (failed.length) throw new Error(`retention hook(s) failed: ${failed.map(([name]) => name).join(', ')}`);
     return run;
+  }
+
+  /**
+   * The key-spend read model keeps the API key of each hold until it is settled or voided (an
+   * expired hold's late settle may still come): a hold placed before retention that never was
+   * has its row deleted here. A replay would not make it again: its sealed key no longer opens.
+   */
+  private async deleteKeyHoldsBefore(day: string): Promise<number> {
+    try {
+      const { rowCount } = await this.pool.query('DELETE FROM rm_key_spend.key_holds WHERE placed_on < $1::date', [day]);
+      return rowCount ?? 0;
+    } catch (err) {
+      // No read models yet, or not yet rebuilt with the column (the runner does at its start): next pass.
+      if (['42P01', '42703'].includes((err as { code?: string }).code ?? '')) return 0;
+      throw err;
+    }
   }
 
   /** Whether the last pass is older than one period (or there was none): a worker starting runs it at once. */

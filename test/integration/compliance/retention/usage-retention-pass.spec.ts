@@ -76,6 +76,11 @@ describe('the usage retention pass (real Postgres and Redis)', () => {
     }
     const day1 = utcDay(at);
     for (const [i, a] of accounts.entries()) await request(a, `${a}-1`, `model-${i}`);
+    // A hold never settled: the key-spend read model keeps its key until retention deletes it.
+    await ledger.execute(accounts[2], {
+      type: 'PlaceHold',
+      data: { holdId: `${accounts[2]}-open`, amount: 1_000n, expiresAt: new Date(at.getTime() + 3_600_000).toISOString(), sealedKeyId: await keys.sealKeyId(`${accounts[2]}-open`, 'key-open') },
+    });
     at = new Date(START.getTime() + DAY_MS);
     const day2 = utcDay(at);
     await request(accounts[0], `${accounts[0]}-2`, 'model-0');
@@ -96,8 +101,12 @@ describe('the usage retention pass (real Postgres and Redis)', () => {
 
     // 91 days after day 1 started, day 1 is forgotten, not day 2 (it started less than 90 days ago).
     at = new Date(START.getTime() + 91 * DAY_MS - 12 * 3_600_000);
+    const openHold = `SELECT key_id FROM rm_key_spend.key_holds WHERE hold_id = '${accounts[2]}-open'`;
+    expect((await h.db.pool.query(openHold)).rows).toEqual([{ key_id: 'key-open' }]);
     const meanwhile = await service().run();
     expect(meanwhile.dayKeysDestroyed).toEqual([day1]);
+    expect(meanwhile.keyHoldRows).toBe(1);
+    expect((await h.db.pool.query(openHold)).rowCount).toBe(0);
     expect(meanwhile.daysClosed).toEqual([day2]); // closed before its key goes
     // A day later, day 2 too.
     at = new Date(START.getTime() + 92 * DAY_MS);
@@ -129,6 +138,7 @@ describe('the usage retention pass (real Postgres and Redis)', () => {
     expect(usageRows.every((r) => /^model-\d$/.test(r.model))).toBe(true);
     const { rows: spend } = await h.db.pool.query(`SELECT key_id, day::text, requests::text FROM rm_key_spend.key_spend WHERE account_id = ANY($1)`, [accounts]);
     expect(spend).toHaveLength(4);
+    expect((await h.db.pool.query(openHold)).rowCount).toBe(0); // the replay does not bring it back
   });
 
   it('runs the hooks of other parts; one failing fails the pass (visibly) after the others ran, and the run is recorded', async () => {
