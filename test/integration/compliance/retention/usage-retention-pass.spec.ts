@@ -141,6 +141,16 @@ describe('the usage retention pass (real Postgres and Redis)', () => {
     expect((await h.db.pool.query(openHold)).rowCount).toBe(0); // the replay does not bring it back
   });
 
+  it('instances making the first key of a day at once all seal with the one key stored', async () => {
+    at = new Date(START.getTime() + 150 * DAY_MS);
+    const instances = [1, 2, 3, 4].map(() => new UsageDayKeys(h.db.pool, clock, config));
+    const sealed = await Promise.all(instances.flatMap((k, i) => [1, 2, 3].map((j) => k.sealUsage(`h-${i}-${j}`, usage(`m-${i}-${j}`)))));
+    const { rows } = await h.db.pool.query<{ key: Buffer }>('SELECT key FROM usage_day_keys WHERE day = $1', [utcDay(at)]);
+    expect(rows).toHaveLength(1);
+    sealed.forEach((v, n) => expect(openUsage(rows[0].key, v, `h-${Math.floor(n / 3)}-${(n % 3) + 1}`).model).toBe(`m-${Math.floor(n / 3)}-${(n % 3) + 1}`));
+    at = new Date(START.getTime() + 92 * DAY_MS);
+  });
+
   it('runs the hooks of other parts; one failing fails the pass (visibly) after the others ran, and the run is recorded', async () => {
     const retention = service();
     const seen: string[] = [];
