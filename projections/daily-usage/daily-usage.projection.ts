@@ -66,11 +66,13 @@ export class DailyUsageProjection implements Projection {
     return readSchemaFile('daily-usage');
   }
 
+  /** What this model has learnt of day keys, kept while it runs (see UsageUnsealer). */
+  private readonly unsealer = new UsageUnsealer();
+
   async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
     const c = new Changes();
-    const unsealer = new UsageUnsealer();
-    await unsealer.load(client, ledgerFacts(events).map((f) => f.event));
-    fold(c, events, unsealer);
+    await this.unsealer.load(client, ledgerFacts(events).map((f) => f.event));
+    fold(c, events, this.unsealer);
     await write(client, c);
   }
 

@@ -183,6 +183,9 @@ export class KeySpendProjection implements Projection {
     return readSchemaFile('key-spend');
   }
 
+  /** What this model has learnt of day keys, kept while it runs (see UsageUnsealer). */
+  private readonly unsealer = new UsageUnsealer();
+
   async apply(client: PoolClient, events: RecordedEvent[]): Promise<void> {
     const c = new Changes();
     const earlier = resolvedFromEarlierPages(events);
@@ -193,9 +196,8 @@ export class KeySpendProjection implements Projection {
       );
       for (const r of rows) c.stored.set(r.hold_id, { keyId: r.key_id, accountId: r.account_id, placedOn: r.placed_on });
     }
-    const unsealer = new UsageUnsealer();
-    await unsealer.load(client, ledgerFacts(events).map((f) => f.event));
-    fold(c, events, unsealer);
+    await this.unsealer.load(client, ledgerFacts(events).map((f) => f.event));
+    fold(c, events, this.unsealer);
     await writeHolds(client, c);
     await writeSpend(client, c.takeSpend());
   }

@@ -4,10 +4,16 @@
  * without I/O. A day whose key is gone reads as nothing: its figures come from the day's closed
  * aggregates instead (usage-day-close.ts), which is what makes a replay after retention
  * rebuild the same rows.
+ *
+ * A read model keeps one for as long as it runs: what it learnt of a day stays true (a key never
+ * changes, and a day whose key is gone never gets one again), so only the first page of a day
+ * asks Postgres. Bounded: past MAX_DAYS remembered, it starts afresh.
  */
 import { PoolClient } from 'pg';
 import { LedgerEvent, UsageFigures } from '../../ledger/domain/events';
 import { openPart, openUsage, sealedDay } from './usage-seal';
+
+const MAX_DAYS = 400;
 
 export class UsageUnsealer {
   private readonly keys = new Map<string, Buffer | null>();
@@ -20,6 +26,7 @@ export class UsageUnsealer {
       if (day && !this.keys.has(day)) wanted.add(day);
     }
     if (wanted.size === 0) return;
+    if (this.keys.size + wanted.size > MAX_DAYS) this.keys.clear();
     const { rows } = await client.query<{ day: string; key: Buffer }>(
       `SELECT to_char(day, 'YYYY-MM-DD') AS day, key FROM public.usage_day_keys WHERE day = ANY($1::date[])`,
       [[...wanted]],
