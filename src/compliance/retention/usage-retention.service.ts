@@ -65,8 +65,6 @@ export interface RetentionStatus {
   overdue: boolean;
 }
 
-export const RETENTION_EVERY_MS = 60 * 60_000;
-
 @Injectable()
 export class UsageRetentionService {
   private readonly log = new Logger('UsageRetention');
@@ -77,7 +75,7 @@ export class UsageRetentionService {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(EVENT_STORE) store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'USAGE_RETENTION_DAYS'>,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'USAGE_RETENTION_DAYS' | 'USAGE_RETENTION_EVERY_MS'>,
     private readonly dayKeys: UsageDayKeys,
   ) {
     this.closer = new UsageDayCloser(pool, store);
@@ -190,7 +188,7 @@ export class UsageRetentionService {
     ]);
     const s = state.rows[0];
     const lastRunAt = s?.last_run_at ?? null;
-    const next = lastRunAt ? new Date(lastRunAt.getTime() + RETENTION_EVERY_MS) : now;
+    const next = lastRunAt ? new Date(lastRunAt.getTime() + this.config.USAGE_RETENTION_EVERY_MS) : now;
     const overdue = next.getTime() <= now.getTime();
     return {
       retentionDays: this.config.USAGE_RETENTION_DAYS,
