@@ -193,8 +193,8 @@ describe('the usage retention pass (real Postgres and Redis)', () => {
     const redis = new Redis(TEST_REDIS_URL);
     try {
       job.onApplicationBootstrap();
-      await waitFor(async () => (await retention.status()).lastRunAt === at.toISOString(), 10_000, 'the overdue pass');
-      await waitFor(async () => (await queue.getJobScheduler(`${QUEUES.usageRetention}-schedule`)) !== undefined, 10_000, 'the schedule');
+      await waitFor(async () => (await retention.status()).lastRunAt === at.toISOString(), 30_000, 'the overdue pass');
+      await waitFor(async () => (await queue.getJobScheduler(`${QUEUES.usageRetention}-schedule`)) !== undefined, 30_000, 'the schedule');
 
       // Redis comes back empty (for this deployment's prefix): the job makes its schedule again.
       const flush = async () => {
@@ -206,10 +206,10 @@ describe('the usage retention pass (real Postgres and Redis)', () => {
         } while (cursor !== '0');
       };
       await flush();
-      await waitFor(async () => (await queue.getJobScheduler(`${QUEUES.usageRetention}-schedule`)) !== undefined, 15_000, 'the schedule made again');
+      await waitFor(async () => (await queue.getJobScheduler(`${QUEUES.usageRetention}-schedule`)) !== undefined, 30_000, 'the schedule made again');
       // ... and it runs from it: a pass recorded after the flush.
       at = new Date(at.getTime() + 60_000);
-      await waitFor(async () => (await retention.status()).lastRunAt === at.toISOString(), 15_000, 'a scheduled pass after the flush');
+      await waitFor(async () => (await retention.status()).lastRunAt === at.toISOString(), 30_000, 'a scheduled pass after the flush');
     } finally {
       await job.onModuleDestroy();
       await queue.close();
