@@ -86,7 +86,19 @@ export class UsageRetentionService {
     if (!this.hooks.some((h) => h.name === hook.name)) this.hooks.push(hook);
   }
 
-  async run(onProgress?: (deleted: number) => void): Promise<RetentionRun> {
+  /** One pass at a time in a process (the catch-up at start and a scheduled run may meet); workers apart are safe anyway. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  run(onProgress?: (deleted: number) => void): Promise<RetentionRun> {
+    const next = this.queue.then(
+      () => this.runOnce(onProgress),
+      () => this.runOnce(onProgress),
+    );
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runOnce(onProgress?: (deleted: number) => void): Promise<RetentionRun> {
     const now = this.clock.now();
     const days = this.config.USAGE_RETENTION_DAYS;
     const cutoff = retentionCutoff(now, days);

@@ -165,6 +165,23 @@ describe('the usage retention pass (real Postgres and Redis)', () => {
     expect(status.lastRunAt).toBe(at.toISOString());
   });
 
+  it('passes asked of one process at once (the catch-up at start meeting a scheduled run) run one after the other', async () => {
+    const retention = service();
+    const steps: string[] = [];
+    retention.register({
+      name: 'slow',
+      run: async () => {
+        steps.push('in');
+        await new Promise((r) => setTimeout(r, 50));
+        steps.push('out');
+        return 0;
+      },
+    });
+    const [first, second] = await Promise.all([retention.run(), retention.run()]);
+    expect(steps).toEqual(['in', 'out', 'in', 'out']);
+    expect(first.at).toBe(second.at);
+  });
+
   it('a pass whose read models do not exist leaves the days open but still forgets what is past retention', async () => {
     const other = await ledgerHarness(clock);
     try {
