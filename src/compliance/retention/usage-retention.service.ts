@@ -70,6 +70,8 @@ export class UsageRetentionService {
   private readonly log = new Logger('UsageRetention');
   private readonly hooks: RetentionHook[] = [];
   private readonly closer: UsageDayCloser;
+  /** One pass at a time in a process (the catch-up at start and a scheduled run may meet); workers apart are safe anyway. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -85,9 +87,6 @@ export class UsageRetentionService {
   register(hook: RetentionHook): void {
     if (!this.hooks.some((h) => h.name === hook.name)) this.hooks.push(hook);
   }
-
-  /** One pass at a time in a process (the catch-up at start and a scheduled run may meet); workers apart are safe anyway. */
-  private queue: Promise<unknown> = Promise.resolve();
 
   run(onProgress?: (deleted: number) => void): Promise<RetentionRun> {
     const next = this.queue.then(
