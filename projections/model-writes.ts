@@ -83,9 +83,12 @@ export function prefixesOf(projections: Projection[]): string[] {
 
 /**
  * The events of a page that a read model reads. The page was read for `read` (the prefixes of
- * every model it feeds); a model that reads all of those takes the page as it is.
+ * every model it feeds); a model that reads all of those takes the page as it is, and so does
+ * one whose prefixes every event of this page has (the usual page: the rare streams only some
+ * models read are absent), so the page is decoded once for all of them (projection.ts).
  */
 export function eventsOf(p: Projection, page: RecordedEvent[], read?: string[]): RecordedEvent[] {
   if (read && read.every((x) => p.streamPrefixes.includes(x))) return page;
-  return page.filter((e) => p.streamPrefixes.some((prefix) => e.streamId.startsWith(prefix)));
+  const mine = (e: RecordedEvent) => p.streamPrefixes.some((prefix) => e.streamId.startsWith(prefix));
+  return page.every(mine) ? page : page.filter(mine);
 }

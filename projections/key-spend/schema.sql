@@ -13,9 +13,12 @@ CREATE TABLE IF NOT EXISTS key_spend (
 
 -- The key of each hold placed for one, until the hold is settled or voided: a settle event
 -- names only its hold. A hold that expired stays, because its late settle (HoldSettledLate)
--- may still come and must be counted for the key.
+-- may still come and must be counted for the key. The key on a hold is usage metadata: the
+-- retention pass deletes the rows of holds placed before retention (compliance/retention), which
+-- a replay would not make again either (their sealed key no longer opens).
 CREATE TABLE IF NOT EXISTS key_holds (
   hold_id     text PRIMARY KEY,
   key_id      text NOT NULL,
-  account_id  text NOT NULL
+  account_id  text NOT NULL,
+  placed_on   date            -- UTC day of the HoldPlaced
 );

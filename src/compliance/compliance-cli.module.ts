@@ -5,9 +5,10 @@ import { ComplianceModule } from './compliance.module';
 import { ErasureCliModule } from './erasure/erasure-cli.module';
 import { IncidentsCliModule } from './incidents/incidents-cli.module';
 import { SubjectRequestsCliModule } from './requests/cli/subject-requests-cli.module';
+import { UsageRetentionCliModule } from './retention/usage-retention-cli.module';
 
 @Module({
-  imports: [ComplianceModule, SubjectRequestsCliModule, ErasureCliModule, IncidentsCliModule],
+  imports: [ComplianceModule, UsageRetentionCliModule, SubjectRequestsCliModule, ErasureCliModule, IncidentsCliModule],
   providers: [ComplianceCommand],
 })
 export class ComplianceCliModule {}

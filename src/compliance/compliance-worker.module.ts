@@ -2,8 +2,9 @@
 import { Module } from '@nestjs/common';
 import { ComplianceModule } from './compliance.module';
 import { IncidentsWorkerModule } from './incidents/incidents-worker.module';
+import { UsageRetentionWorkerModule } from './retention/usage-retention-worker.module';
 
 @Module({
-  imports: [ComplianceModule, IncidentsWorkerModule],
+  imports: [ComplianceModule, UsageRetentionWorkerModule, IncidentsWorkerModule],
 })
 export class ComplianceWorkerModule {}

@@ -3,7 +3,12 @@ import { CommandGroup } from '../cli/command-group';
 import { EraseCommand } from './erasure/cli/erase.command';
 import { IncidentCommand } from './incidents/cli/incident.commands';
 import { SubjectRequestsCommand } from './requests/cli/subject-requests.commands';
+import { RetentionCommand } from './retention/usage-retention.command';
 
 /** `tollgate compliance`: retention, exports, erasure, data-subject requests, breach incidents. */
-@Command({ name: 'compliance', description: 'compliance: retention, export, erase, requests, incidents', subCommands: [SubjectRequestsCommand, EraseCommand, IncidentCommand] })
+@Command({
+  name: 'compliance',
+  description: 'compliance: retention, export, erase, requests, incidents',
+  subCommands: [RetentionCommand, SubjectRequestsCommand, EraseCommand, IncidentCommand],
+})
 export class ComplianceCommand extends CommandGroup {}

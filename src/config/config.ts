@@ -241,6 +241,9 @@ const schema = z.object({
   INCIDENT_NOTICE_SWEEP_SECONDS: intFrom(1, 3600).default(15),
   INCIDENT_NOTICE_LEASE_SECONDS: intFrom(1, 3600).default(120),
   INCIDENT_NOTICE_RETRY_SECONDS: intFrom(1, 3600).default(60),
+  // How often the retention pass runs (compliance/retention): request log rows and day keys past
+  // retention are gone within this long of expiring. Also how often its schedule is looked for.
+  USAGE_RETENTION_EVERY_MS: intFrom(1_000, 86_400_000).default(3_600_000),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

@@ -144,10 +144,11 @@ export type AccountCommand =
   | { type: 'GrantFreeRequests'; data: { grantId: string; count: number } }
   | { type: 'UseFreeRequest'; data: { requestId: string } }
   // keyId: the API key the request came with (what per-key spend is counted by); absent for holds placed without one.
-  | { type: 'PlaceHold'; data: { holdId: string; amount: Micros; expiresAt: string; keyId?: string } }
+  // sealedKeyId / sealedUsage: the same facts sealed with their day's key (compliance/retention), in place of keyId / usage.
+  | { type: 'PlaceHold'; data: { holdId: string; amount: Micros; expiresAt: string; keyId?: string; sealedKeyId?: string } }
   | {
       type: 'SettleHold';
-      data: { holdId: string; amount: Micros; upstreamCost?: Micros; usage?: UsageFigures | null };
+      data: { holdId: string; amount: Micros; upstreamCost?: Micros; usage?: UsageFigures | null; sealedUsage?: string };
     }
   | { type: 'ExtendHold'; data: { holdId: string; expiresAt: string } }
   | { type: 'VoidHold'; data: { holdId: string; reason: string } }
@@ -357,10 +358,11 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
       if (state.freeRequests <= 0) throw new LedgerError('no_free_requests', 'no free requests left');
       return [{ type: 'FreeRequestUsed', data: command.data }];
     case 'PlaceHold': {
-      const { holdId, amount, expiresAt, keyId } = command.data;
+      const { holdId, amount, expiresAt, keyId, sealedKeyId } = command.data;
       positive(amount);
       if (Number.isNaN(Date.parse(expiresAt))) throw new LedgerError('invalid_command', 'expiresAt must be a date');
       if (keyId !== undefined && (typeof keyId !== 'string' || keyId === '')) throw new LedgerError('invalid_command', 'keyId must be a key id');
+      checkSealed('sealedKeyId', sealedKeyId, keyId !== undefined);
       const open = state.holds.get(holdId);
       if (open) {
         if (open.amount === amount) return []; // the same hold placed again: a retry
@@ -375,18 +377,20 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
         });
       }
       // No keyId field at all when there is none: such a hold encodes (and hashes) as before keys were recorded.
+      if (sealedKeyId !== undefined) return [{ type: 'HoldPlaced', data: { holdId, amount, expiresAt, sealedKeyId } }];
       return [{ type: 'HoldPlaced', data: keyId === undefined ? { holdId, amount, expiresAt } : { holdId, amount, expiresAt, keyId } }];
     }
     case 'SettleHold': {
       const expired = state.holds.has(command.data.holdId) ? undefined : state.expired.get(command.data.holdId);
       if (expired) return settleLate(command.data, expired, state, ctx);
       const hold = openHold(state, command.data.holdId);
-      const { amount, upstreamCost = 0n, usage = null } = command.data;
+      const { amount, upstreamCost = 0n, usage = null, sealedUsage } = command.data;
       checkSettle(amount, upstreamCost, hold.amount);
+      checkSealed('sealedUsage', sealedUsage, usage !== null);
       return [
         {
           type: 'HoldSettled',
-          data: { holdId: command.data.holdId, amount, released: hold.amount - amount, upstreamCost, usage },
+          data: { holdId: command.data.holdId, amount, released: hold.amount - amount, upstreamCost, usage, ...sealedField(sealedUsage) },
         },
       ];
     }
@@ -758,13 +762,14 @@ function settleLate(
   state: AccountState,
   ctx: DecideContext,
 ): LedgerEvent[] {
-  const { holdId, amount, upstreamCost = 0n, usage = null } = data;
+  const { holdId, amount, upstreamCost = 0n, usage = null, sealedUsage } = data;
   if (ctx.now.getTime() - Date.parse(hold.expiresAt) > LATE_SETTLE_WINDOW_MS) {
     throw lateSettleRefused(holdId, `it expired at ${hold.expiresAt}`);
   }
   checkSettle(amount, upstreamCost, hold.amount);
+  checkSealed('sealedUsage', sealedUsage, usage !== null);
   const paid = amount < state.available ? amount : state.available;
-  return [{ type: 'HoldSettledLate', data: { holdId, amount, paid, owed: amount - paid, upstreamCost, usage } }];
+  return [{ type: 'HoldSettledLate', data: { holdId, amount, paid, owed: amount - paid, upstreamCost, usage, ...sealedField(sealedUsage) } }];
 }
 
 export function lateSettleRefused(holdId: string, why: string): LedgerError {
@@ -859,3 +864,19 @@ function requireReason(reason: string): void {
 export function cryptoPaymentId(p: { chainId: number; txHash: string; logIndex: number }): string {
   return `chain-${p.chainId}-${p.txHash.toLowerCase()}-${p.logIndex}`;
 }
+
+// A sealed value (compliance/retention/usage-seal.ts): `<YYYY-MM-DD>:v1:<iv>:<tag>:<ciphertext>`.
+const SEALED_USAGE_VALUE = /^\d{4}-\d{2}-\d{2}:v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]*$/;
+const SEALED_USAGE_MAX_CHARS = 4096;
+
+/** A sealed field has the sealed shape and stands in for its plaintext one, never beside it. */
+function checkSealed(field: string, value: string | undefined, plaintextToo: boolean): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || value.length > SEALED_USAGE_MAX_CHARS || !SEALED_USAGE_VALUE.test(value)) {
+    throw new LedgerError('invalid_command', `${field} must be a sealed usage value`);
+  }
+  if (plaintextToo) throw new LedgerError('invalid_command', `${field} stands in for its plaintext field: not both`);
+}
+
+/** No sealedUsage field at all when there is none: such a settle encodes (and hashes) as before. */
+const sealedField = (sealedUsage: string | undefined): { sealedUsage?: string } => (sealedUsage === undefined ? {} : { sealedUsage });

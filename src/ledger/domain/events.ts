@@ -17,7 +17,9 @@ export type LedgerEvent =
   | { type: 'CreditsGranted'; data: { grantId: string; amount: Micros; reason: string } }
   // keyId: the API key the hold was placed for (the per-key spend read model counts by it).
   // Optional: holds placed before keys were recorded, and holds placed without a key, have none.
-  | { type: 'HoldPlaced'; data: { holdId: string; amount: Micros; expiresAt: string; keyId?: string } }
+  // sealedKeyId: the same, sealed with the key of its UTC day (compliance/retention): unreadable
+  // once the day is past retention. New holds carry this instead of keyId.
+  | { type: 'HoldPlaced'; data: { holdId: string; amount: Micros; expiresAt: string; keyId?: string; sealedKeyId?: string } }
   | {
       type: 'HoldSettled';
       data: {
@@ -25,7 +27,8 @@ export type LedgerEvent =
         amount: Micros; // what the request cost
         released: Micros; // held minus cost, back to available
         upstreamCost: Micros; // part of the cost owed to the provider
-        usage: UsageFigures | null;
+        usage: UsageFigures | null; // plaintext: only on settles from before usage was sealed
+        sealedUsage?: string; // the usage figures sealed with the key of their UTC day (compliance/retention)
       };
     }
   | { type: 'HoldExtended'; data: { holdId: string; expiresAt: string } } // a request still running: expiry moves on, no money moves
@@ -43,6 +46,7 @@ export type LedgerEvent =
         owed: Micros; // added to the receivable
         upstreamCost: Micros;
         usage: UsageFigures | null;
+        sealedUsage?: string;
       };
     }
   // Credit that came in went first to what the account owed. `reference` names what brought it

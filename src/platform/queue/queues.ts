@@ -12,6 +12,7 @@ export const QUEUES = {
   chainScan: 'chain-scan',
   lowBalanceAlerts: 'low-balance-alerts',
   incidentNotices: 'incident-notices',
+  usageRetention: 'usage-retention',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -30,6 +31,8 @@ export interface JobData {
   'low-balance-alerts': Record<string, never>;
   /** Sends the breach notices due (compliance/incidents): periodic, and woken by `notify`; the incident id for the logs only. */
   'incident-notices': { incidentId?: string };
+  /** The periodic retention pass (compliance/retention): no payload. */
+  'usage-retention': Record<string, never>;
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */

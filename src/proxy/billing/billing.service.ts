@@ -12,7 +12,7 @@
  * as NotWritten, carrying the command: the caller keeps it, with the request's log row, in the
  * settle journal (settle-journal.ts), which writes it once Postgres is back.
  */
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CLOCK, Clock } from '../../platform/clock';
 import { CommandBus } from '@nestjs/cqrs';
@@ -25,6 +25,7 @@ import { ProxyError, databaseUnavailable } from '../http/proxy-error';
 import { proxyErrorFor } from '../http/domain-error-map';
 import { KeptCommand } from './settle-journal.codec';
 import { isPgUnavailable } from '../../platform/database/pg-unavailable';
+import { UsageDayKeys } from '../../compliance/retention/usage-day-keys';
 
 /** The ledger write an answer's end needed could not be made (Postgres unreachable): keep it for later. */
 export class NotWritten extends Error {
@@ -62,6 +63,12 @@ export class BillingService {
     private readonly ledger: LedgerService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    /**
+     * Seals the request's usage metadata (its key on the hold, its model and tokens on the
+     * settle) with the key of the day, so it is forgotten after retention (compliance/retention).
+     * Absent (tests that build the service by hand), they are written in plaintext as before.
+     */
+    @Optional() private readonly dayKeys?: UsageDayKeys,
   ) {}
 
   /** `keyId`: the API key of the request, recorded on its hold (per-key spend is counted from the holds). */
@@ -99,10 +106,11 @@ export class BillingService {
     const amount = worstCase > 0n ? worstCase : 1n; // a hold is never zero: the ledger refuses those
     const expiresAt = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
     try {
+      const key = this.dayKeys ? { sealedKeyId: await this.dayKeys.sealKeyId(requestId, keyId) } : { keyId };
       await this.commands.execute(
         new ExecuteAccountCommand(
           accountId,
-          { type: 'PlaceHold', data: { holdId: requestId, amount, expiresAt: expiresAt.toISOString(), keyId } },
+          { type: 'PlaceHold', data: { holdId: requestId, amount, expiresAt: expiresAt.toISOString(), ...key } },
           { causationId: requestId },
         ),
       );
@@ -141,7 +149,8 @@ export class BillingService {
       charged = r.amount;
     }
     const owed = upstreamCost > charged ? charged : upstreamCost;
-    await this.write(accountId, requestId, { type: 'SettleHold', data: { holdId: requestId, amount: charged, upstreamCost: owed, usage } }, charged);
+    const figures = await this.sealedUsage(requestId, usage);
+    await this.write(accountId, requestId, { type: 'SettleHold', data: { holdId: requestId, amount: charged, upstreamCost: owed, ...figures } }, charged);
     return charged;
   }
 
@@ -152,6 +161,22 @@ export class BillingService {
         ? { type: 'GrantFreeRequests', data: { grantId: `returned:${requestId}`, count: 1 } }
         : { type: 'VoidHold', data: { holdId: requestId, reason } };
     await this.write(accountId, requestId, command, 0n);
+  }
+
+  /**
+   * The usage as the settle records it: sealed with the day's key. Sealed before the command is
+   * kept (settle journal), so a replay days later writes the same value. When even today's key
+   * cannot be had (Postgres away at the first request of a day), the settle goes without usage:
+   * its amount is what must not be lost; the request log row keeps the figures for reports.
+   */
+  private async sealedUsage(requestId: string, usage: UsageFigures): Promise<{ usage: UsageFigures } | { sealedUsage: string } | Record<string, never>> {
+    if (!this.dayKeys) return { usage };
+    try {
+      return { sealedUsage: await this.dayKeys.sealUsage(requestId, usage) };
+    } catch (err) {
+      this.log.warn(`request ${requestId}: usage not sealed (${(err as Error).message}); settled without usage figures`);
+      return {};
+    }
   }
 
   private async write(accountId: string, requestId: string, command: KeptCommand, charged: bigint): Promise<void> {

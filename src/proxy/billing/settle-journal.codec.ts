@@ -44,7 +44,7 @@ interface EncodedWrite {
   row: EncodedRow;
 }
 type EncodedCommand =
-  | { type: 'SettleHold'; data: { holdId: string; amount: string; upstreamCost?: string; usage?: UsageFigures | null } }
+  | { type: 'SettleHold'; data: { holdId: string; amount: string; upstreamCost?: string; usage?: UsageFigures | null; sealedUsage?: string } }
   | { type: 'VoidHold'; data: { holdId: unknown; reason: unknown } }
   | { type: 'GrantFreeRequests'; data: { grantId: unknown; count: unknown } };
 
@@ -92,8 +92,8 @@ function decodeWrite(o: EncodedWrite): KeptWrite {
 
 function encodeCommand(c: KeptCommand): EncodedCommand {
   if (c.type !== 'SettleHold') return c;
-  const { holdId, amount, upstreamCost, usage } = c.data;
-  return { type: c.type, data: { holdId, amount: amount.toString(), upstreamCost: upstreamCost?.toString(), usage } };
+  const { holdId, amount, upstreamCost, usage, sealedUsage } = c.data;
+  return { type: c.type, data: { holdId, amount: amount.toString(), upstreamCost: upstreamCost?.toString(), usage, sealedUsage } };
 }
 
 function decodeCommand(o: EncodedCommand): KeptCommand {
@@ -107,6 +107,7 @@ function decodeCommand(o: EncodedCommand): KeptCommand {
           amount: BigInt(d.amount),
           ...(d.upstreamCost === undefined ? {} : { upstreamCost: BigInt(d.upstreamCost) }),
           ...(d.usage === undefined ? {} : { usage: d.usage }),
+          ...(typeof d.sealedUsage === 'string' ? { sealedUsage: d.sealedUsage } : {}),
         },
       };
     }

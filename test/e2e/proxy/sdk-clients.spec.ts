@@ -9,6 +9,7 @@ import { GoogleGenAI } from '@google/genai';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
 import { TokenUsage } from '../../../src/proxy/pricing/cost';
+import { openUsage, sealedDay } from '../../../src/compliance/retention/usage-seal';
 
 const FUNDS = 10_000_000n; // 10 credits
 const usage = (inputTokens: number, outputTokens: number, cachedTokens = 0): TokenUsage => ({
@@ -81,12 +82,16 @@ describe('official SDK clients through the gateway', () => {
     const rows = await expectCharged(accountId, 3, expected);
     expect(rows.map((r) => r.stream)).toEqual([false, true, true]);
     expect(rows.every((r) => r.estimated === false)).toBe(true);
-    // Each charge in the ledger says which price table it used, as the request log does.
+    // Each charge in the ledger says which price table it used, as the request log does (its
+    // usage is sealed with the day's key: compliance/retention).
     const { rows: settled } = await gw.db.pool.query(
       `SELECT data FROM events WHERE stream_id = $1 AND type = 'HoldSettled' ORDER BY stream_version`,
       [`account-${accountId}`],
     );
-    expect(settled.map((e) => e.data.usage.priceVersion)).toEqual(rows.map((r) => r.price_version));
+    const { rows: keys } = await gw.db.pool.query(`SELECT to_char(day, 'YYYY-MM-DD') AS day, key FROM usage_day_keys`);
+    const keyOf = (value: string) => keys.find((k) => k.day === sealedDay(value))!.key as Buffer;
+    expect(settled.every((e) => e.data.usage === null)).toBe(true);
+    expect(settled.map((e) => openUsage(keyOf(e.data.sealedUsage), e.data.sealedUsage, e.data.holdId).priceVersion)).toEqual(rows.map((r) => r.price_version));
     expect(rows[0].price_version).toBeGreaterThanOrEqual(1);
   });
 
