@@ -46,8 +46,9 @@ function keepConnectionsAfterRefusals(pool: Pool): void {
     try {
       return await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
     } catch (err) {
-      // Kept only when it is idle again: a multi-statement text that opened a transaction and failed inside it is not.
-      if (!(err instanceof DatabaseError) || isPgUnavailable(err) || client.getTransactionStatus() !== 'I') broken = err as Error;
+      // Kept only when it is idle again: a multi-statement text that opened a transaction and
+      // failed inside it is not. pg rejects on the error message; the status comes after it.
+      if (!(err instanceof DatabaseError) || isPgUnavailable(err) || (await statusAfterError(client)) !== 'I') broken = err as Error;
       throw err;
     } finally {
       client.release(broken);
@@ -58,7 +59,27 @@ function keepConnectionsAfterRefusals(pool: Pool): void {
     typeof args[args.length - 1] === 'function' || typeof (args[0] as { submit?: unknown } | undefined)?.submit === 'function' ? original(...args) : query(...args);
 }
 
-/** Runs fn in one transaction; rolls back on any throw. */
+/**
+ * The transaction status once the server has said it is ready again after an error (pg answers
+ * a failed query on the ErrorResponse, before its ReadyForQuery, which a busy machine may deliver
+ * in a later packet); null when the connection ends first.
+ */
+function statusAfterError(client: PoolClient): Promise<string | null> {
+  const c = client as unknown as { readyForQuery: boolean; connection: NodeJS.EventEmitter; getTransactionStatus(): string | null };
+  if (c.readyForQuery) return Promise.resolve(c.getTransactionStatus());
+  return new Promise((resolve) => {
+    const done = (status: string | null) => {
+      c.connection.off('readyForQuery', ready);
+      c.connection.off('end', ended);
+      resolve(status);
+    };
+    const ready = () => done(c.getTransactionStatus());
+    const ended = () => done(null);
+    c.connection.once('readyForQuery', ready);
+    c.connection.once('end', ended);
+  });
+}
+
 /**
  * Several statements in one round trip (the simple query protocol, no parameters): pg answers
  * with one result per statement, which its types do not say; checked here, once.
@@ -69,6 +90,7 @@ export async function queryStatements<R extends QueryResultRow>(client: PoolClie
   return results as QueryResult<R>[];
 }
 
+/** Runs fn in one transaction; rolls back on any throw. */
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {

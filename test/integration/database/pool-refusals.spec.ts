@@ -40,16 +40,24 @@ describe('createPool after a refused statement', () => {
     await expect(pool.query('SELECT 1 AS ok')).resolves.toMatchObject({ rows: [{ ok: 1 }] });
   });
 
-  it('drops a connection whose backend was terminated, and answers with a new one', async () => {
+  it('drops a connection whose backend was terminated under a query (57P01, a server error), and answers with a new one', async () => {
     const before = await pid();
+    const sleeping = pool.query('SELECT pg_sleep(30)').catch((e: unknown) => e);
     const other = createPool(TEST_PG_URL, 1, 'tollgate-test');
     try {
+      // Once the sleep is under way on that backend, terminate it.
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await other.query<{ active: boolean }>("SELECT state = 'active' AS active FROM pg_stat_activity WHERE pid = $1", [before]);
+        if (rows[0]?.active) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await other.query('SELECT pg_terminate_backend($1)', [before]);
     } finally {
       await other.end();
     }
-    await expect(pool.query('SELECT 1')).rejects.toThrow();
+    expect((await sleeping) as { code?: string }).toMatchObject({ code: '57P01' });
     expect(await pid()).not.toBe(before);
+    expect(pool.totalCount).toBe(1);
   });
 
   it('still runs callback-style queries through pg-pool', async () => {
