@@ -235,6 +235,10 @@ const schema = z.object({
   // Where finished data exports are kept for their 24 hours: unset, in Postgres (every instance
   // can serve them); set, a directory every instance shares (its own volume).
   EXPORT_DIR: z.string().min(1).optional(),
+  // How long a data-export build holds its job before another worker may take it over (a worker
+  // killed mid-export is noticed after this), and how often expired exports are deleted.
+  EXPORT_JOB_LOCK_MS: intFrom(1_000, 600_000).default(30_000),
+  EXPORT_PURGE_EVERY_MS: intFrom(100, 86_400_000).default(10 * 60_000),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

@@ -11,6 +11,8 @@ export const QUEUES = {
   receiptRetry: 'receipt-retry',
   chainScan: 'chain-scan',
   lowBalanceAlerts: 'low-balance-alerts',
+  dataExport: 'data-export',
+  dataExportPurge: 'data-export-purge',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -27,6 +29,10 @@ export interface JobData {
   'chain-scan': Record<string, never>;
   /** The periodic low-balance check (payments/alerts): no payload, it reads low_balance_alerts. */
   'low-balance-alerts': Record<string, never>;
+  /** Builds one data export (compliance/export); the job id is the export id. */
+  'data-export': { exportId: string };
+  /** The periodic deletion of exports past their 24 hours (compliance/export): no payload. */
+  'data-export-purge': Record<string, never>;
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */

@@ -1,0 +1,46 @@
+/** Small helpers the built-in sections share: amounts as exact credits, and a section from one SQL query. */
+import { QueryResultRow } from 'pg';
+import { formatCredits, microsFromDb } from '../../../../shared/money';
+import { ExportRow } from '../../domain/export-format';
+import { ExportContext, ExportSection } from '../export-section';
+
+/** µcr from Postgres (bigint as text) → "12.500000"; null stays null. */
+export const credits = (v: unknown): string | null => (v == null ? null : formatCredits(microsFromDb(v as string)));
+
+/** A row as pg returns it; sections read its cells through the converters below. */
+export type SqlRow = Record<string, unknown>;
+/** Text (ids, names, codes), or null. */
+export const text = (v: unknown): string | null => (v == null ? null : typeof v === 'string' ? v : JSON.stringify(v));
+/** A whole number (counts, ms, small ids), or null. */
+export const num = (v: unknown): number | null => (v == null ? null : Number(v));
+export const flag = (v: unknown): boolean | null => (v == null ? null : v === true);
+/** An instant as ISO 8601 UTC, or null. */
+export const instant = (v: unknown): string | null => (v == null ? null : new Date(v as string | Date).toISOString());
+/** A text[] joined with spaces, or null. */
+export const words = (v: unknown): string | null => (Array.isArray(v) ? v.map(String).join(' ') : null);
+
+export interface SqlSectionSpec<R extends QueryResultRow> {
+  name: string;
+  description: string;
+  order: number;
+  columns: readonly string[];
+  /** The query, ordered; its parameters come from `params` (default: the account id as $1). */
+  sql: string;
+  params?(ctx: ExportContext): unknown[];
+  map(row: R, ctx: ExportContext): Promise<ExportRow> | ExportRow;
+}
+
+/** A section that is one ordered query over the snapshot, each row mapped (and opened) on the way. */
+export function sqlSection<R extends QueryResultRow = SqlRow>(spec: SqlSectionSpec<R>): ExportSection {
+  const used = (ctx: ExportContext) => (spec.params ? spec.params(ctx) : [ctx.subject.accountId]);
+  return {
+    name: spec.name,
+    description: spec.description,
+    order: spec.order,
+    columns: spec.columns,
+    count: (ctx) => ctx.db.count(spec.sql, used(ctx)),
+    async *rows(ctx) {
+      for await (const r of ctx.db.rows<R>(spec.sql, used(ctx))) yield await spec.map(r, ctx);
+    },
+  };
+}
