@@ -11,66 +11,11 @@ import { UsersService } from '../../../src/accounts/application/users.service';
 import { StaffAudit } from '../../../src/audit/application/staff-audit.service';
 import { ExportsService } from '../../../src/compliance/export/application/exports.service';
 import { SignedIn, signedIn, uniqueEmail } from '../../support/account-client';
-import { asCsvText, csvObjects, readZip } from '../../support/export-zip-reader';
+import { checkAgreement, csvObjects, insertUsage, readZip, untilZip } from '../../support/export-zip-reader';
 import { Gateway, startGateway } from '../../support/gateway';
 
 type Json = Record<string, any>;
 const FORMULA = '=HYPERLINK("http://evil.example","click")';
-
-/** request_log rows for an account, `days` old (bulk, as a busy account would have). */
-export async function insertUsage(gw: Gateway, accountId: string, keyId: string, count: number, daysOld = 0): Promise<void> {
-  await gw.db.pool.query(
-    `INSERT INTO request_log (request_id, account_id, key_id, started_at, endpoint, model, provider, stream, status,
-                              input_tokens, output_tokens, cost_micros, held_micros, billing, latency_ms)
-     SELECT 'req_' || gen_random_uuid(), $1::uuid, $2::uuid, now() - make_interval(days => $4::int) - g * interval '1 millisecond',
-            'openai.chat', CASE WHEN g % 2 = 0 THEN 'gpt-4o-mini' ELSE '@sum(A1)' END, 'openai', g % 3 = 0, 200,
-            g % 1000, g % 500, g % 7000, 7000, 'settled', 40 + g % 100
-       FROM generate_series(1, $3::int) g`,
-    [accountId, keyId, count, daysOld],
-  );
-}
-
-/** Polls an export until it is the zip; the 202 answers seen on the way. */
-export async function untilZip(fetchIt: () => Promise<Response>, timeoutMs = 60_000): Promise<{ zip: Buffer; pending: Json[]; response: Response }> {
-  const pending: Json[] = [];
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await fetchIt();
-    if (r.status === 200) return { zip: Buffer.from(await r.arrayBuffer()), pending, response: r };
-    if (r.status !== 202) throw new Error(`export answered ${r.status}: ${await r.text()}`);
-    pending.push((await r.json()) as Json);
-    if (Date.now() > deadline) throw new Error(`export not ready after ${timeoutMs} ms: ${JSON.stringify(pending[pending.length - 1])}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
-
-/** Every section's JSON and CSV hold the same rows, and the manifest says how many. */
-export function checkAgreement(files: Map<string, string>): Json {
-  const manifest = JSON.parse(files.get('manifest.json')!) as Json;
-  const listed = new Set((manifest.files as Json[]).map((f) => f.name));
-  expect([...files.keys()].filter((n) => n !== 'manifest.json').sort()).toEqual([...listed].sort());
-  for (const f of manifest.files as Json[]) {
-    expect(files.has(f.name)).toBe(true);
-    expect(typeof f.description).toBe('string');
-    expect(['json', 'csv']).toContain(f.format);
-    if (f.format !== 'json') continue;
-    const json = JSON.parse(files.get(f.name)!) as Json[];
-    const csv = csvObjects(files.get(`${f.section}.csv`)!);
-    expect(json).toHaveLength(f.rows);
-    expect(csv).toHaveLength(f.rows);
-    const csvManifest = (manifest.files as Json[]).find((x) => x.name === `${f.section}.csv`)!;
-    expect(csvManifest.rows).toBe(f.rows);
-    json.forEach((row, i) => {
-      expect(Object.keys(row)).toEqual(f.columns);
-      for (const c of f.columns as string[]) {
-        const text = asCsvText(row[c]);
-        // A cell that could start a formula is written with a leading apostrophe.
-        expect(csv[i][c]).toBe(/^[=+\-@\t\r]/.test(text) && typeof row[c] === 'string' ? `'${text}` : text);
-      }
-    });
-  }
-  return manifest;
-}
 
 describe('data exports (booted gateway with its workers, real Postgres/Redis, zip read with yauzl)', () => {
   let gw: Gateway;
