@@ -121,14 +121,18 @@ export function checkAgreement(files: Map<string, string>): Json {
     expect(csv).toHaveLength(f.rows);
     const csvManifest = (manifest.files as Json[]).find((x) => x.name === `${f.section}.csv`)!;
     expect(csvManifest.rows).toBe(f.rows);
+    // Compared cell by cell, the differences collected (one expect per section, not per cell).
+    const differences: string[] = [];
     json.forEach((row, i) => {
-      expect(Object.keys(row)).toEqual(f.columns);
+      if (Object.keys(row).join(',') !== (f.columns as string[]).join(',')) differences.push(`${f.name} row ${i}: columns ${Object.keys(row).join(',')}`);
       for (const c of f.columns as string[]) {
         const text = asCsvText(row[c]);
         // A cell that could start a formula is written with a leading apostrophe.
-        expect(csv[i][c]).toBe(/^[=+\-@\t\r]/.test(text) && typeof row[c] === 'string' ? `'${text}` : text);
+        const expected = /^[=+\-@\t\r]/.test(text) && typeof row[c] === 'string' ? `'${text}` : text;
+        if (csv[i][c] !== expected && differences.length < 10) differences.push(`${f.section} row ${i} ${c}: json ${JSON.stringify(expected)} csv ${JSON.stringify(csv[i][c])}`);
       }
     });
+    expect(differences).toEqual([]);
   }
   return manifest;
 }

@@ -6,6 +6,7 @@
  * run that fails or is interrupted leaves no partial FILE.
  */
 import { createWriteStream, existsSync, promises as fs } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { z } from 'zod';
 import { UsersService } from '../../../accounts/application/users.service';
@@ -45,6 +46,10 @@ export class ExportDataCommand extends CommandRunner {
     if (!person) throw new UserError('user_not_found', 'no person has this email address');
     await this.audit.record({ actor: cliActor(), action: 'exports.write', subjectUserId: person.userId, reason: o.reason ?? null, details: { via: 'cli' } });
 
+    // This process does nothing else: V8 is asked to keep its heap small rather than grow it
+    // (an export makes a lot of short-lived garbage; by default the heap grows to hold it
+    // between full collections, about 100 MiB more resident memory for a large export).
+    setFlagsFromString('--optimize-for-size');
     const part = `${o.output}.part-${process.pid}`;
     const progress: { bar: Progress | null } = { bar: null };
     try {

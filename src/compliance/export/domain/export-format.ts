@@ -27,11 +27,19 @@ function csvValue(v: ExportValue | undefined): string {
   return csvCell(v);
 }
 
-/** The row with exactly the section's columns, in order (a missing one is null). */
+const keyPrefixes = new WeakMap<readonly string[], string[]>();
+
+/** The row as a JSON object of exactly the section's columns, in order (a missing one is null). */
 export function jsonLine(columns: readonly string[], row: ExportRow): string {
-  const out: Record<string, ExportValue> = {};
-  for (const c of columns) out[c] = row[c] ?? null;
-  return JSON.stringify(out);
+  // Written key by key, not through an object per row: a million rows make a million fewer objects.
+  let prefixes = keyPrefixes.get(columns);
+  if (!prefixes) {
+    prefixes = columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c)}:`);
+    keyPrefixes.set(columns, prefixes);
+  }
+  let out = '';
+  for (let i = 0; i < columns.length; i++) out += prefixes[i] + JSON.stringify(row[columns[i]] ?? null);
+  return columns.length === 0 ? '{}' : `${out}}`;
 }
 
 /** An ISO 8601 instant, or null. */

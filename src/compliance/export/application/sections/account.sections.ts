@@ -5,7 +5,7 @@
  * about the person.
  */
 import { ExportSection } from '../export-section';
-import { credits, flag, instant, num, sqlSection, text, words } from './section-helpers';
+import { credits, flag, instant, isoSql, num, sqlSection, text, words } from './section-helpers';
 
 /** Token units of a USDC/USDT transfer (6 decimals) as an exact decimal string. */
 const tokenAmount = (units: string | null): string | null => {
@@ -61,6 +61,7 @@ export const ACCOUNT_SECTIONS: ExportSection[] = [
     description: 'Ledger transactions of the account other than per-request charges: purchases, crypto payments, grants, refunds, adjustments, freezes and disputes. Amounts in credits, signed from the account\'s side.',
     columns: ['transaction_id', 'kind', 'amount', 'reference', 'reason', 'occurred_at'],
     sql: 'SELECT event_id, kind, amount::text AS amount, reference, reason, occurred_at FROM rm_transactions.transactions WHERE account_id = $1::text ORDER BY occurred_at, event_id',
+    readModel: 'rm_transactions.transactions',
     map: (r) => ({ transaction_id: text(r.event_id), kind: text(r.kind), amount: credits(r.amount), reference: text(r.reference), reason: text(r.reason), occurred_at: instant(r.occurred_at) }),
   }),
   sqlSection({
@@ -69,6 +70,7 @@ export const ACCOUNT_SECTIONS: ExportSection[] = [
     description: 'Card payments (Stripe): the payment intent and the credits it bought.',
     columns: ['payment_id', 'amount', 'paid_at'],
     sql: "SELECT reference, amount::text AS amount, occurred_at FROM rm_transactions.transactions WHERE account_id = $1::text AND kind = 'purchase' ORDER BY occurred_at, event_id",
+    readModel: 'rm_transactions.transactions',
     map: (r) => ({ payment_id: text(r.reference), amount: credits(r.amount), paid_at: instant(r.occurred_at) }),
   }),
   sqlSection({
@@ -109,13 +111,13 @@ export const ACCOUNT_SECTIONS: ExportSection[] = [
       'input_tokens', 'cached_tokens', 'cache_write_tokens', 'output_tokens', 'estimated', 'free_request',
       'held', 'cost', 'billing', 'price_version', 'latency_ms', 'ttfb_ms', 'attempts',
     ],
-    sql: `SELECT request_id, started_at, key_id, endpoint, model, provider, stream, status, error_code,
+    sql: `SELECT request_id, ${isoSql('started_at')} AS started_at, key_id, endpoint, model, provider, stream, status, error_code,
                  input_tokens::text AS input_tokens, cached_tokens::text AS cached_tokens, cache_write_tokens::text AS cache_write_tokens,
                  output_tokens::text AS output_tokens, estimated, free_request, held_micros::text AS held, cost_micros::text AS cost,
                  billing, price_version, latency_ms, ttfb_ms, attempts
             FROM request_log
            WHERE account_id = $1 AND started_at >= $2::timestamptz - make_interval(days => $3::int)
-           ORDER BY started_at, request_id`,
+           ORDER BY request_log.started_at, request_id`,
     params: (ctx) => [ctx.subject.accountId, ctx.now, ctx.usageRetentionDays],
     map: (r) => ({
       request_id: text(r.request_id),

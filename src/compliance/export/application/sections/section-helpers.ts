@@ -14,8 +14,11 @@ export const text = (v: unknown): string | null => (v == null ? null : typeof v 
 /** A whole number (counts, ms, small ids), or null. */
 export const num = (v: unknown): number | null => (v == null ? null : Number(v));
 export const flag = (v: unknown): boolean | null => (v == null ? null : v === true);
-/** An instant as ISO 8601 UTC, or null. */
-export const instant = (v: unknown): string | null => (v == null ? null : new Date(v as string | Date).toISOString());
+/** An instant as ISO 8601 UTC, or null. Text already in that form (see ISO_SQL) is kept as it is. */
+export const instant = (v: unknown): string | null =>
+  v == null ? null : typeof v === 'string' && v.endsWith('Z') ? v : new Date(v as string | Date).toISOString();
+/** SQL for a timestamptz column as the text toISOString() would give (no Date made per row). */
+export const isoSql = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 /** A text[] joined with spaces, or null. */
 export const words = (v: unknown): string | null => (Array.isArray(v) ? v.map(String).join(' ') : null);
 
@@ -27,19 +30,27 @@ export interface SqlSectionSpec<R extends QueryResultRow> {
   /** The query, ordered; its parameters come from `params` (default: the account id as $1). */
   sql: string;
   params?(ctx: ExportContext): unknown[];
+  /**
+   * A read model the query reads, made by its projection runner when a worker starts: until it
+   * exists the section has no rows (a failed query would end the export's snapshot).
+   */
+  readModel?: string;
   map(row: R, ctx: ExportContext): Promise<ExportRow> | ExportRow;
 }
 
 /** A section that is one ordered query over the snapshot, each row mapped (and opened) on the way. */
 export function sqlSection<R extends QueryResultRow = SqlRow>(spec: SqlSectionSpec<R>): ExportSection {
+  const exists = async (ctx: ExportContext) =>
+    !spec.readModel || (await ctx.db.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [spec.readModel]))[0].ok;
   const used = (ctx: ExportContext) => (spec.params ? spec.params(ctx) : [ctx.subject.accountId]);
   return {
     name: spec.name,
     description: spec.description,
     order: spec.order,
     columns: spec.columns,
-    count: (ctx) => ctx.db.count(spec.sql, used(ctx)),
+    count: async (ctx) => ((await exists(ctx)) ? ctx.db.count(spec.sql, used(ctx)) : 0),
     async *rows(ctx) {
+      if (!(await exists(ctx))) return;
       for await (const r of ctx.db.rows<R>(spec.sql, used(ctx))) yield await spec.map(r, ctx);
     },
   };
