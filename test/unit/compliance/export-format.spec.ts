@@ -32,7 +32,7 @@ describe('export section registry', () => {
     description: name,
     columns,
     count: () => Promise.resolve(0),
-    rows: async function* () {},
+    batches: async function* () {},
   });
 
   it('lists sections by order, then name', () => {

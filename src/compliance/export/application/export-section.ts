@@ -2,7 +2,7 @@
  * An export section: one kind of a person's data, written as `<name>.json` and `<name>.csv`
  * and described in manifest.json. A section is a name, a description, its columns and two
  * reads over the export's snapshot: how many rows (for progress) and the rows themselves, as
- * an async iterator that reads in pages (a cursor), so no section ever holds all its rows.
+ * an async iterator of batches read in pages (a cursor), so no section ever holds all its rows.
  *
  * Sections are registered in ExportSectionRegistry. Another part adds one with a single file:
  * a provider that registers its section in onModuleInit (see sections/*.section.ts).
@@ -38,7 +38,8 @@ export interface ExportSection {
   /** Order among sections (lower first); ties by name. */
   readonly order: number;
   count(ctx: ExportContext): Promise<number>;
-  rows(ctx: ExportContext): AsyncIterable<ExportRow>;
+  /** The rows in order, a batch at a time (a page of the cursor: one await per page, not per row). */
+  batches(ctx: ExportContext): AsyncIterable<readonly ExportRow[]>;
 }
 
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;

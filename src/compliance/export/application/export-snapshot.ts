@@ -40,13 +40,13 @@ export class ExportSnapshot {
   }
 
   /** The rows of a query, in its order, a page at a time. */
-  async *rows<R extends QueryResultRow>(text: string, values: unknown[] = [], pageRows = PAGE_ROWS): AsyncGenerator<R> {
+  async *pages<R extends QueryResultRow>(text: string, values: unknown[] = [], pageRows = PAGE_ROWS): AsyncGenerator<R[]> {
     const name = `export_cursor_${++this.cursors}`;
     await this.client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${text}`, values);
     try {
       for (;;) {
         const { rows } = await this.client.query<R>(`FETCH FORWARD ${pageRows} FROM ${name}`);
-        for (const r of rows) yield r;
+        if (rows.length > 0) yield rows;
         if (rows.length < pageRows) return;
       }
     } finally {

@@ -78,8 +78,8 @@ export async function writeExportZip(opts: WriteZipOptions): Promise<ZipResult> 
   const progress: ExportProgress = { rowsDone: 0, rowsTotal: 2 * [...counts.values()].reduce((a, b) => a + b, 0) };
   await opts.onProgress?.({ ...progress });
   let lastReport = Date.now();
-  const tick = async () => {
-    progress.rowsDone++;
+  const tick = async (rows: number) => {
+    progress.rowsDone += rows;
     if (Date.now() - lastReport < PROGRESS_EVERY_MS) return;
     lastReport = Date.now();
     // More rows than counted (written since the count): the total grows to fit.
@@ -111,19 +111,22 @@ export async function writeExportZip(opts: WriteZipOptions): Promise<ZipResult> 
     files.push(json, csv);
     entry(json.name, async function* () {
       yield '[';
-      for await (const row of s.rows(ctx)) {
-        yield `${json.rows === 0 ? '' : ','}\n${jsonLine(s.columns, row)}`;
-        json.rows++;
-        await tick();
+      for await (const batch of s.batches(ctx)) {
+        let text = '';
+        for (const row of batch) text += `${json.rows++ === 0 ? '' : ','}\n${jsonLine(s.columns, row)}`;
+        yield text;
+        await tick(batch.length);
       }
       yield json.rows === 0 ? ']\n' : '\n]\n';
     });
     entry(csv.name, async function* () {
       yield csvHeader(s.columns);
-      for await (const row of s.rows(ctx)) {
-        yield csvLine(s.columns, row);
-        csv.rows++;
-        await tick();
+      for await (const batch of s.batches(ctx)) {
+        let text = '';
+        for (const row of batch) text += csvLine(s.columns, row);
+        csv.rows += batch.length;
+        yield text;
+        await tick(batch.length);
       }
     });
   }

@@ -11,7 +11,7 @@ import { instant, sqlSection, text, words } from './section-helpers';
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /** A section read from the person's own stream (`user-<id>`): the events are the record. */
-function fromUserStream(spec: Omit<ExportSection, 'count' | 'rows'> & { rowsOf(ctx: ExportContext): AsyncIterable<ExportRow> }): ExportSection {
+function fromUserStream(spec: Omit<ExportSection, 'count' | 'batches'> & { rowsOf(ctx: ExportContext): AsyncIterable<ExportRow> }): ExportSection {
   return {
     name: spec.name,
     description: spec.description,
@@ -23,7 +23,9 @@ function fromUserStream(spec: Omit<ExportSection, 'count' | 'rows'> & { rowsOf(c
       for await (const _row of spec.rowsOf({ ...ctx, open: () => Promise.resolve(null) })) n++;
       return n;
     },
-    rows: (ctx) => spec.rowsOf(ctx),
+    async *batches(ctx) {
+      for await (const row of spec.rowsOf(ctx)) yield [row];
+    },
   };
 }
 

@@ -49,9 +49,17 @@ export function sqlSection<R extends QueryResultRow = SqlRow>(spec: SqlSectionSp
     order: spec.order,
     columns: spec.columns,
     count: async (ctx) => ((await exists(ctx)) ? ctx.db.count(spec.sql, used(ctx)) : 0),
-    async *rows(ctx) {
+    async *batches(ctx) {
       if (!(await exists(ctx))) return;
-      for await (const r of ctx.db.rows<R>(spec.sql, used(ctx))) yield await spec.map(r, ctx);
+      for await (const page of ctx.db.pages<R>(spec.sql, used(ctx))) {
+        const out: ExportRow[] = new Array<ExportRow>(page.length);
+        for (let i = 0; i < page.length; i++) {
+          const mapped = spec.map(page[i], ctx);
+          // Only rows with personal fields wait for the vault; the others are mapped in one go.
+          out[i] = mapped instanceof Promise ? await mapped : mapped;
+        }
+        yield out;
+      }
     },
   };
 }
