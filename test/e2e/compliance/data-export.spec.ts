@@ -86,7 +86,7 @@ describe('data exports (booted gateway with its workers, real Postgres/Redis, zi
 
   it('holds the usage within retention only, and the key without its secret or hash', async () => {
     const usage = JSON.parse(files.get('usage.json')!) as Json[];
-    expect(usage).toHaveLength(1500);
+    expect(usage).toHaveLength(1500); // not the 3 rows of 100 days ago
     expect(usage[0]).toMatchObject({ key_id: key.keyId, endpoint: 'openai.chat', cost: expect.stringMatching(/^\d+\.\d{6}$/) });
     const keys = JSON.parse(files.get('api_keys.json')!) as Json[];
     expect(keys.map((k) => k.key_id)).toEqual([key.keyId]);
@@ -169,6 +169,24 @@ describe('data exports (booted gateway with its workers, real Postgres/Redis, zi
       { actor: staff.userId, action: 'exports.request' },
       { actor: staff.userId, action: 'exports.download' },
     ]);
+  });
+
+  it('deletes every export of a person at once (for erasure), and a failed export is 409 export_failed', async () => {
+    const p = await signedIn(gw);
+    const e = await exportOf(p);
+    await untilZip(() => p.fetch(e.download));
+    const exports = gw.app.get(ExportsService);
+    expect(await exports.deleteAllOf(p.userId)).toBe(1);
+    expect((await gw.db.pool.query('SELECT count(*)::int AS n FROM data_export_chunks WHERE export_id = $1', [e.id])).rows[0].n).toBe(0);
+    expect((await p.fetch(e.download)).status).toBe(410);
+
+    const f = await exportOf(p);
+    await untilZip(() => p.fetch(f.download));
+    await gw.db.pool.query("UPDATE data_exports SET status = 'failed', error = 'every build attempt failed' WHERE export_id = $1", [f.id]);
+    const failed = await p.fetch(f.download);
+    expect(failed.status).toBe(409);
+    expect(((await failed.json()) as Json).error.code).toBe('export_failed');
+    expect((await ask(p)).status).toBe(202); // a failed export does not block the next
   });
 
   it('keeps every zip in Postgres when EXPORT_DIR is unset', async () => {

@@ -132,6 +132,23 @@ export class ExportsService {
     }
   }
 
+  /**
+   * Deletes every export of a person now (their zips hold personal data in clear): for erasure.
+   * Builds under way are stopped from finishing (their rows are failed first). Returns how many.
+   */
+  async deleteAllOf(userId: string): Promise<number> {
+    const rows = await this.repo.listOf(userId, 1000);
+    let deleted = 0;
+    for (const r of rows) {
+      if (r.status === 'queued' || r.status === 'building') await this.repo.fail(r.exportId, 'deleted with the person', this.clock.now());
+      if (r.storage) await this.storage.remove(r.storage, r.exportId, null);
+      if (r.status === 'ready') await this.repo.markExpired(r.exportId, this.clock.now());
+      else await this.repo.markDeleted(r.exportId, this.clock.now());
+      deleted++;
+    }
+    return deleted;
+  }
+
   /** The zip of a person's data written to a sink now (the CLI), without a row or the worker. */
   async writeTo(userId: string, sink: Writable, onProgress?: (p: ExportProgress) => void): Promise<ZipResult> {
     const subject = await this.subjectOf(userId);

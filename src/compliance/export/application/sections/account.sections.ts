@@ -105,7 +105,8 @@ export const ACCOUNT_SECTIONS: ExportSection[] = [
   sqlSection({
     name: 'usage',
     order: 100,
-    description: 'Every proxied request of the account within the usage retention period (metadata only: no prompt or answer is ever stored). Costs in credits.',
+    description:
+      'Every proxied request of the account within the usage retention period, less the day the zip is kept (metadata only: no prompt or answer is ever stored). Costs in credits.',
     columns: [
       'request_id', 'started_at', 'key_id', 'endpoint', 'model', 'provider', 'stream', 'status', 'error_code',
       'input_tokens', 'cached_tokens', 'cache_write_tokens', 'output_tokens', 'estimated', 'free_request',
@@ -118,7 +119,9 @@ export const ACCOUNT_SECTIONS: ExportSection[] = [
             FROM request_log
            WHERE account_id = $1 AND started_at >= $2::timestamptz - make_interval(days => $3::int)
            ORDER BY request_log.started_at, request_id`,
-    params: (ctx) => [ctx.subject.accountId, ctx.now, ctx.usageRetentionDays],
+    // One day less than retention: the zip is kept 24 hours, and no record in it may outlive
+    // the retention period while it is (a 90-day-old record is unreadable everywhere, zips too).
+    params: (ctx) => [ctx.subject.accountId, ctx.now, Math.max(0, ctx.usageRetentionDays - 1)],
     map: (r) => ({
       request_id: text(r.request_id),
       started_at: instant(r.started_at),
