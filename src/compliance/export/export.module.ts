@@ -12,7 +12,6 @@
  * provided in a module that imports ExportModule.
  */
 import { Module } from '@nestjs/common';
-import { AccountsModule } from '../../accounts/accounts.module';
 import { ComplianceModule } from '../compliance.module';
 import { ExportSectionRegistry } from './application/export-section';
 import { ExportStorage } from './application/export-storage';
@@ -22,8 +21,8 @@ import { ExportsService } from './application/exports.service';
 import { BuiltInExportSections } from './application/sections/built-in.sections';
 
 @Module({
-  imports: [AccountsModule, ComplianceModule],
+  imports: [ComplianceModule],
   providers: [ExportSectionRegistry, BuiltInExportSections, ExportStorage, ExportQueue, ExportsRepository, ExportsService],
-  exports: [ExportSectionRegistry, ExportsService],
+  exports: [ExportSectionRegistry, ExportsService, ExportQueue],
 })
 export class ExportModule {}

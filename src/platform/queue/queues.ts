@@ -12,7 +12,6 @@ export const QUEUES = {
   chainScan: 'chain-scan',
   lowBalanceAlerts: 'low-balance-alerts',
   dataExport: 'data-export',
-  dataExportPurge: 'data-export-purge',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -29,10 +28,11 @@ export interface JobData {
   'chain-scan': Record<string, never>;
   /** The periodic low-balance check (payments/alerts): no payload, it reads low_balance_alerts. */
   'low-balance-alerts': Record<string, never>;
-  /** Builds one data export (compliance/export); the job id is the export id. */
-  'data-export': { exportId: string };
-  /** The periodic deletion of exports past their 24 hours (compliance/export): no payload. */
-  'data-export-purge': Record<string, never>;
+  /**
+   * Data exports (compliance/export): job `build` builds one export (the job id is the export
+   * id); job `purge`, from a job scheduler, deletes exports past their 24 hours (no payload).
+   */
+  'data-export': { exportId?: string };
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */

@@ -15,12 +15,22 @@ export const EXPORT_ATTEMPTS = 3;
 const ADD_WAIT_MS = 5_000;
 
 export type JobState = 'missing' | 'failed' | 'other';
+const PURGE_SCHEDULER = 'data-export-purge-schedule';
 
 @Injectable()
 export class ExportQueue implements OnModuleDestroy {
   private queue: Queue<JobData['data-export']> | null = null;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  /** The periodic purge, as a job scheduler on this queue (made again when Redis lost it). */
+  async schedulePurge(everyMs: number): Promise<void> {
+    await this.q().upsertJobScheduler(PURGE_SCHEDULER, { every: everyMs }, { name: 'purge', data: {}, opts: { removeOnComplete: true, removeOnFail: 100, attempts: 1 } });
+  }
+
+  async hasPurgeSchedule(): Promise<boolean> {
+    return (await this.q().getJobScheduler(PURGE_SCHEDULER)) != null;
+  }
 
   async add(exportId: string): Promise<void> {
     const adding = this.q().add(
@@ -38,8 +48,10 @@ export class ExportQueue implements OnModuleDestroy {
     return (await job.getState()) === 'failed' ? 'failed' : 'other';
   }
 
-  async onModuleDestroy(): Promise<void> {
-    if (this.queue) await closeWithin(this.queue, 1_000);
+  onModuleDestroy(): void {
+    // Nothing to flush (adds are awaited by their requests): the process's shutdown does not
+    // wait for the close (with Redis away, BullMQ's commands would wait for Redis).
+    if (this.queue) void closeWithin(this.queue, 200);
   }
 
   private q(): Queue<JobData['data-export']> {

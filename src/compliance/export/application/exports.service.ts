@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Pool } from 'pg';
-import { UsersService } from '../../../accounts/application/users.service';
+import { UserError } from '../../../accounts/domain/user.decider';
 import { APP_CONFIG, AppConfig } from '../../../config/config';
 import { CLOCK, Clock } from '../../../platform/clock';
 import { PG_POOL } from '../../../platform/database/pg';
@@ -54,7 +54,6 @@ export class ExportsService {
     private readonly sections: ExportSectionRegistry,
     private readonly queue: ExportQueue,
     private readonly vault: PersonalDataVault,
-    private readonly users: UsersService,
   ) {}
 
   /** Queues an export of the person's data. user_not_found (404) for no such person; export_in_progress (409). */
@@ -194,8 +193,11 @@ export class ExportsService {
 
   /** The person and their account; user_not_found (404) when there is no such person. */
   async subjectOf(userId: string): Promise<ExportSubject> {
-    const user = await this.users.get(userId);
-    return { userId: user.userId, accountId: user.accountId };
+    // The users read model, not UsersService: the worker builds exports without the accounts
+    // context (and what it brings along: its Redis clients, the command bus).
+    const { rows } = await this.pool.query<{ user_id: string; account_id: string }>('SELECT user_id, account_id FROM users WHERE user_id = $1', [userId]);
+    if (!rows[0]) throw new UserError('user_not_found', 'no such user');
+    return { userId: rows[0].user_id, accountId: rows[0].account_id };
   }
 
   private async writeZip(subject: ExportSubject, sink: Writable, exportId: string | null, onProgress?: (p: ExportProgress) => Promise<void> | void): Promise<ZipResult> {
