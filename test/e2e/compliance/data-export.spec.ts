@@ -14,6 +14,7 @@ import { SignedIn, signedIn, uniqueEmail } from '../../support/account-client';
 import { checkAgreement, csvObjects, insertUsage, readZip, untilZip } from '../../support/export-zip-reader';
 import { Gateway, startGateway } from '../../support/gateway';
 import { waitFor } from '../../support/wait';
+import { QUEUES, makeQueue } from '../../../src/platform/queue/queues';
 
 type Json = Record<string, any>;
 const FORMULA = '=HYPERLINK("http://evil.example","click")';
@@ -188,6 +189,18 @@ describe('data exports (booted gateway with its workers, real Postgres/Redis, zi
     expect(failed.status).toBe(409);
     expect(((await failed.json()) as Json).error.code).toBe('export_failed');
     expect((await ask(p)).status).toBe(202); // a failed export does not block the next
+  });
+
+  it('schedules its purge again when Redis has lost it (as after a restart that came back empty)', async () => {
+    const q = makeQueue(QUEUES.dataExport, gw.config.REDIS_URL, gw.config.REDIS_KEY_PREFIX);
+    try {
+      await waitFor(async () => (await q.getJobScheduler('data-export-purge-schedule')) != null, 10_000, 'the purge to be scheduled');
+      await q.removeJobScheduler('data-export-purge-schedule');
+      expect(await q.getJobScheduler('data-export-purge-schedule')).toBeFalsy();
+      await waitFor(async () => (await q.getJobScheduler('data-export-purge-schedule')) != null, 10_000, 'the purge to be scheduled again');
+    } finally {
+      await q.close();
+    }
   });
 
   it('keeps every zip in Postgres when EXPORT_DIR is unset', async () => {
