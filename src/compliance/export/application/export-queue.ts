@@ -1,5 +1,5 @@
 /**
- * The data-export queue, for the processes that ask for exports (the API, the purge job). Made
+ * The data-export queue, for the processes that ask for exports (the API; the worker, for the purge's schedule). Made
  * on first use, so a CLI that never queues one never connects to Redis. A job carries the
  * export id only, and is that id: queuing an export twice queues one job.
  */
