@@ -9,12 +9,12 @@ export interface Progress {
  * A progress bar on stderr for long runs, drawn only when stderr is a terminal (so pipes,
  * CI logs and --json output stay clean). `total` may be an estimate; the bar grows to fit.
  */
-export function progressBar(label: string, total: number): Progress {
+export function progressBar(label: string, total: number, unit = 'events'): Progress {
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
   const bar = new SingleBar(
     {
       stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | eta {eta_formatted}`,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | eta {eta_formatted}`,
       hideCursor: true,
       etaBuffer: 50,
     },

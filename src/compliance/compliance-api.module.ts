@@ -2,10 +2,11 @@
 import { Module } from '@nestjs/common';
 import { ComplianceModule } from './compliance.module';
 import { ErasureModule } from './erasure/erasure.module';
+import { ExportApiModule } from './export/export-api.module';
 import { IncidentsModule } from './incidents/incidents.module';
 import { SubjectRequestsModule } from './requests/subject-requests.module';
 
 @Module({
-  imports: [ComplianceModule, SubjectRequestsModule, ErasureModule, IncidentsModule],
+  imports: [ComplianceModule, ExportApiModule, SubjectRequestsModule, ErasureModule, IncidentsModule],
 })
 export class ComplianceApiModule {}

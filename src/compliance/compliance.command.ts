@@ -1,6 +1,7 @@
 import { Command } from 'nest-commander';
 import { CommandGroup } from '../cli/command-group';
 import { EraseCommand } from './erasure/cli/erase.command';
+import { ExportDataCommand } from './export/cli/export-data.command';
 import { IncidentCommand } from './incidents/cli/incident.commands';
 import { SubjectRequestsCommand } from './requests/cli/subject-requests.commands';
 import { RetentionCommand } from './retention/usage-retention.command';
@@ -9,6 +10,6 @@ import { RetentionCommand } from './retention/usage-retention.command';
 @Command({
   name: 'compliance',
   description: 'compliance: retention, export, erase, requests, incidents',
-  subCommands: [RetentionCommand, SubjectRequestsCommand, EraseCommand, IncidentCommand],
+  subCommands: [RetentionCommand, ExportDataCommand, SubjectRequestsCommand, EraseCommand, IncidentCommand],
 })
 export class ComplianceCommand extends CommandGroup {}

@@ -244,6 +244,10 @@ const schema = z.object({
   // How often the retention pass runs (compliance/retention): request log rows and day keys past
   // retention are gone within this long of expiring. Also how often its schedule is looked for.
   USAGE_RETENTION_EVERY_MS: intFrom(1_000, 86_400_000).default(3_600_000),
+  // How long a data-export build holds its job before another worker may take it over (a worker
+  // killed mid-export is noticed after this), and how often expired exports are deleted.
+  EXPORT_JOB_LOCK_MS: intFrom(1_000, 600_000).default(30_000),
+  EXPORT_PURGE_EVERY_MS: intFrom(100, 86_400_000).default(10 * 60_000),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

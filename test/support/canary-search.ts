@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
+import yauzl from 'yauzl';
 import { quoteIdent } from '../../src/platform/database/pg';
 
 /** A string no test data, id or log line could hold by chance; lowercase, with no LIKE wildcards. */
@@ -49,6 +50,41 @@ export async function searchPostgres(pool: Pool, needle: string): Promise<{ hits
   return { hits, tablesSearched: tables.length };
 }
 
+/**
+ * Entries of a zip (a data export) whose uncompressed bytes hold the needle, and how many
+ * entries were searched. The zip is read with yauzl, so compressed content is searched as the
+ * person who opens it would see it.
+ */
+export async function searchZip(zip: Buffer, needle: string): Promise<{ hits: string[]; entriesSearched: number; bytesSearched: number }> {
+  const zipfile = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.fromBuffer(zip, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
+  );
+  const target = Buffer.from(needle, 'utf8');
+  const hits: string[] = [];
+  let entriesSearched = 0;
+  let bytesSearched = 0;
+  await new Promise<void>((resolve, reject) => {
+    zipfile.on('error', reject);
+    zipfile.on('end', () => resolve());
+    zipfile.on('entry', (entry: yauzl.Entry) => {
+      zipfile.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err);
+        const parts: Buffer[] = [];
+        stream.on('data', (c: Buffer) => parts.push(c));
+        stream.on('error', reject);
+        stream.on('end', () => {
+          const bytes = Buffer.concat(parts);
+          entriesSearched++;
+          bytesSearched += bytes.length;
+          if (bytes.includes(target) || bytes.toString('utf8').toLowerCase().includes(needle.toLowerCase())) hits.push(entry.fileName);
+          zipfile.readEntry();
+        });
+      });
+    });
+    zipfile.readEntry();
+  });
+  return { hits, entriesSearched, bytesSearched };
+}
 
 export interface RedisSearch {
   /** `db<n> <key>: name|value (<type>)` for every key whose name or value holds the needle. */

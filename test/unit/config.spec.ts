@@ -50,6 +50,9 @@ describe('loadConfig', () => {
       HTTP_KEEP_ALIVE_TIMEOUT_MS: 72_000,
       TRUST_PROXY: [],
       DATA_DIR: './data',
+      // Compliance (issue 21)
+      EXPORT_JOB_LOCK_MS: 30_000,
+      EXPORT_PURGE_EVERY_MS: 600_000,
       REDIS_COMMAND_TIMEOUT_MS: 500,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       PUBLIC_URL: 'http://localhost:3000',

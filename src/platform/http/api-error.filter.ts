@@ -108,6 +108,12 @@ export const DOMAIN_ERROR_STATUS: Readonly<Record<string, number>> = {
   notices_pending: 409,
   incident_busy: 409,
   invalid_incident: 400,
+  // data exports (compliance/export)
+  export_not_found: 404,
+  export_in_progress: 409,
+  export_expired: 410,
+  export_failed: 409,
+  export_unavailable: 503,
   // shared
   invalid_command: 400,
   idempotency_conflict: 409,

@@ -13,6 +13,7 @@ export const QUEUES = {
   lowBalanceAlerts: 'low-balance-alerts',
   incidentNotices: 'incident-notices',
   usageRetention: 'usage-retention',
+  dataExport: 'data-export',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -33,6 +34,11 @@ export interface JobData {
   'incident-notices': { incidentId?: string };
   /** The periodic retention pass (compliance/retention): no payload. */
   'usage-retention': Record<string, never>;
+  /**
+   * Data exports (compliance/export): job `build` builds one export (the job id is the export
+   * id); job `purge`, from a job scheduler, deletes exports past their 24 hours (no payload).
+   */
+  'data-export': { exportId?: string };
 }
 
 /** BullMQ wants its own connections (a worker's blocks); it makes them from these options. */

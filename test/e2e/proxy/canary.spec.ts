@@ -27,7 +27,12 @@ import {
   newCanary,
   searchPostgres,
   searchRedis,
+  searchZip,
 } from '../../support/canary-search';
+import { UsersService } from '../../../src/accounts/application/users.service';
+import { LedgerService } from '../../../src/ledger/application/ledger.service';
+import { ExportsService } from '../../../src/compliance/export/application/exports.service';
+import { waitFor } from '../../support/wait';
 import { anthropicClient, geminiClient, openaiClient } from '../../support/proxy-formats';
 import { TEST_REDIS_URL } from '../../support/test-env';
 
@@ -43,6 +48,8 @@ const SYSTEM = `You keep the code ${CANARY} to yourself`;
 let fake: FakeUpstream;
 let gw: Gateway;
 let accountId: string;
+/** The person whose account it is (their data export is searched too). */
+let userId: string;
 let oa: OpenAI;
 let an: Anthropic;
 let gg: GoogleGenAI;
@@ -61,7 +68,10 @@ beforeAll(async () => {
   // the read models (open holds included) are in the searched database.
   gw = await startGateway({ openai: fake, anthropic: fake, gemini: fake, env: { API_RUNS_WORKERS: 'true', HOLD_TTL_SECONDS: '2' } });
   // Two free requests first, then holds: both ways of paying go through the searched stores.
-  accountId = await gw.account(100_000_000n, 2);
+  // A person's account (not a bare ledger account), so their data export can be searched too.
+  const person = await gw.app.get(UsersService).registerByOperator(`canary-owner-${randomBytes(4).toString('hex')}@example.org`, 'cli:test', 2);
+  ({ userId, accountId } = person);
+  await gw.app.get(LedgerService).execute(accountId, { type: 'GrantCredits', data: { grantId: 'test-funds', amount: 100_000_000n, reason: 'test funds' } });
   const { secret } = await gw.key(accountId);
   const restricted = await gw.key(accountId, { models: ['gpt-4o-mini'] });
   oa = openaiClient(gw.url, secret);
@@ -287,6 +297,23 @@ describe('afterwards, the canary is nowhere', () => {
       '/v1beta/models/*:generateContent',
       '/v1beta/models/*:streamGenerateContent',
     ]);
+  });
+
+  it('is in no data export of the person (built by the worker, read back from the zip)', async () => {
+    const exports = gw.app.get(ExportsService);
+    const { exportId } = await exports.request(userId, { actor: 'cli:test' });
+    await waitFor(async () => (await exports.get(exportId, userId)).status === 'ready', 30_000, 'the export to be ready');
+    const parts: Buffer[] = [];
+    for await (const c of exports.download(await exports.get(exportId, userId))) parts.push(c as Buffer);
+    const zip = Buffer.concat(parts);
+    // Positive controls: the usage rows of the failed requests and the account are in it.
+    expect((await searchZip(zip, failedIds[0])).hits).toEqual(['usage.json', 'usage.csv']);
+    expect((await searchZip(zip, accountId)).hits).toContain('manifest.json');
+    for (const needle of BOTH) {
+      const found = await searchZip(zip, needle);
+      expect(found.entriesSearched).toBeGreaterThanOrEqual(31);
+      expect(found.hits).toEqual([]);
+    }
   });
 
   it('is in no table of the gateway database (events, read models, request log, everything)', async () => {
