@@ -19,10 +19,11 @@ import { ExportQueue } from './application/export-queue';
 import { ExportsRepository } from './application/exports.repository';
 import { ExportsService } from './application/exports.service';
 import { BuiltInExportSections } from './application/sections/built-in.sections';
+import { ExportErasureHook } from './application/export-erasure.hook';
 
 @Module({
   imports: [ComplianceModule],
-  providers: [ExportSectionRegistry, BuiltInExportSections, ExportStorage, ExportQueue, ExportsRepository, ExportsService],
+  providers: [ExportSectionRegistry, BuiltInExportSections, ExportStorage, ExportQueue, ExportsRepository, ExportsService, ExportErasureHook],
   exports: [ExportSectionRegistry, ExportsService, ExportQueue],
 })
 export class ExportModule {}

@@ -57,6 +57,8 @@ describe('data exports (booted gateway with its workers, real Postgres/Redis, zi
   let files: Map<string, string>;
 
   it('gives the owner a zip of every section in JSON and CSV, with a manifest, progress reported while it is built', async () => {
+    const asked = await owner.fetch('/api/me/requests', { method: 'POST', body: { kind: 'access', details: 'a copy of everything, please' } });
+    expect(asked.status).toBe(201);
     ownerExport = await exportOf(owner);
     expect(ownerExport).toMatchObject({ id: expect.any(String), status: 'queued', download: `/api/me/exports/${ownerExport.id}` });
     const { zip, pending, response } = await untilZip(() => owner.fetch(ownerExport.download));
@@ -68,7 +70,7 @@ describe('data exports (booted gateway with its workers, real Postgres/Redis, zi
     const manifest = checkAgreement(files);
     expect(manifest).toMatchObject({ kind: 'tollgate-data-export', exportId: ownerExport.id, userId: owner.userId, accountId: owner.accountId, usageRetentionDays: 90 });
     const sections = new Set((manifest.files as Json[]).map((f) => f.section));
-    for (const s of ['profile', 'sign_in_identities', 'passkeys', 'sign_ins', 'sessions', 'projects', 'api_keys', 'management_keys', 'transactions', 'card_payments', 'crypto_payments', 'receipts', 'usage', 'refund_requests', 'audit_events']) {
+    for (const s of ['profile', 'sign_in_identities', 'passkeys', 'sign_ins', 'sessions', 'projects', 'api_keys', 'management_keys', 'transactions', 'card_payments', 'crypto_payments', 'receipts', 'usage', 'refund_requests', 'audit_events', 'data_subject_requests', 'breach_notices']) {
       expect(sections).toContain(s);
     }
     const listed = (await (await owner.fetch('/api/me/exports')).json()) as Json;
@@ -84,6 +86,8 @@ describe('data exports (booted gateway with its workers, real Postgres/Redis, zi
     expect(signIns.length).toBeGreaterThanOrEqual(1);
     const audit = JSON.parse(files.get('audit_events.json')!) as Json[];
     expect(audit.map((a) => a.reason)).toContain('a support question about the invoice');
+    const requests = JSON.parse(files.get('data_subject_requests.json')!) as Json[];
+    expect(requests).toEqual([expect.objectContaining({ kind: 'access', details: 'a copy of everything, please', status: 'open' })]);
   });
 
   it('holds the usage within retention only, and the key without its secret or hash', async () => {
@@ -189,6 +193,17 @@ describe('data exports (booted gateway with its workers, real Postgres/Redis, zi
     expect(failed.status).toBe(409);
     expect(((await failed.json()) as Json).error.code).toBe('export_failed');
     expect((await ask(p)).status).toBe(202); // a failed export does not block the next
+  });
+
+  it('is deleted when its person is erased (DELETE /api/me runs the exports\' erasure hook before the key goes)', async () => {
+    const p = await signedIn(gw);
+    const e = await exportOf(p);
+    await untilZip(() => p.fetch(e.download));
+    expect((await gw.db.pool.query('SELECT count(*)::int AS n FROM data_export_chunks WHERE export_id = $1', [e.id])).rows[0].n).toBeGreaterThan(0);
+    const erased = await p.fetch('/api/me', { method: 'DELETE' });
+    expect(erased.status).toBe(200);
+    expect((await gw.db.pool.query('SELECT count(*)::int AS n FROM data_export_chunks WHERE export_id = $1', [e.id])).rows[0].n).toBe(0);
+    expect((await gw.db.pool.query('SELECT status FROM data_exports WHERE export_id = $1', [e.id])).rows).not.toEqual([{ status: 'ready' }]);
   });
 
   it('schedules its purge again when Redis has lost it (as after a restart that came back empty)', async () => {

@@ -190,4 +190,43 @@ export const ACCOUNT_SECTIONS: ExportSection[] = [
       details: JSON.stringify(r.details ?? {}),
     }),
   }),
+  sqlSection({
+    name: 'data_subject_requests',
+    order: 130,
+    description: "The person's data-subject requests (access, export, correction, deletion, restriction): their own words, when due, and how each was answered.",
+    columns: ['request_id', 'kind', 'details', 'opened_by', 'opened_at', 'due_at', 'status', 'outcome', 'note', 'closed_by', 'closed_at'],
+    sql: `SELECT request_id, user_id, kind, details, opened_by, opened_at, due_at, status, outcome, note, closed_by, closed_at
+            FROM subject_requests WHERE user_id = $1 ORDER BY opened_at, request_id`,
+    params: (ctx) => [ctx.subject.userId],
+    map: async (r, ctx) => ({
+      request_id: text(r.request_id),
+      kind: text(r.kind),
+      details: await ctx.open(text(r.details), text(r.user_id)),
+      opened_by: text(r.opened_by),
+      opened_at: instant(r.opened_at),
+      due_at: instant(r.due_at),
+      status: text(r.status),
+      outcome: text(r.outcome),
+      note: await ctx.open(text(r.note), text(r.user_id)),
+      closed_by: text(r.closed_by),
+      closed_at: instant(r.closed_at),
+    }),
+  }),
+  sqlSection({
+    name: 'breach_notices',
+    order: 140,
+    description: 'Breach notices about the person: which incident, when they were selected, and when the notice was sent or given up.',
+    columns: ['incident_id', 'selected_at', 'queued_at', 'sent_at', 'failed_at', 'attempts'],
+    sql: `SELECT incident_id, selected_at, queued_at, sent_at, failed_at, attempts FROM incident_notices WHERE user_id = $1 ORDER BY selected_at, incident_id`,
+    params: (ctx) => [ctx.subject.userId],
+    map: (r) =>
+      Promise.resolve({
+        incident_id: text(r.incident_id),
+        selected_at: instant(r.selected_at),
+        queued_at: instant(r.queued_at),
+        sent_at: instant(r.sent_at),
+        failed_at: instant(r.failed_at),
+        attempts: String(r.attempts),
+      }),
+  }),
 ];
