@@ -61,7 +61,7 @@ describe('data exports in EXPORT_DIR, and tollgate compliance export (built CLI)
     const r = await tollgate('--user', person.userId, '--output', file, '--reason', 'subject access request #7', '--json');
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const summary = JSON.parse(r.stdout) as Json;
-    expect(summary).toMatchObject({ output: file, userId: person.userId, files: 30, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(summary).toMatchObject({ output: file, userId: person.userId, files: 34, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const files = await readZip(readFileSync(file));
     const manifest = checkAgreement(files);
     expect(manifest).toMatchObject({ exportId: null, userId: person.userId });
@@ -72,7 +72,7 @@ describe('data exports in EXPORT_DIR, and tollgate compliance export (built CLI)
     const byEmail = join(out, 'by-email.zip');
     const r2 = await tollgate('--email', person.email.toUpperCase(), '--output', byEmail);
     expect(r2.code).toBe(0);
-    expect(r2.stdout).toMatch(/^wrote .*by-email\.zip: 30 files, \d+ rows, \d+ bytes, sha256 [0-9a-f]{64}\n$/);
+    expect(r2.stdout).toMatch(/^wrote .*by-email\.zip: 34 files, \d+ rows, \d+ bytes, sha256 [0-9a-f]{64}\n$/);
     const audit = await gw.db.pool.query("SELECT actor, action, details FROM staff_audit WHERE subject_user_id = $1 AND action = 'exports.write'", [person.userId]);
     expect(audit.rows).toHaveLength(2);
     expect(audit.rows[0].actor).toMatch(/^cli:/);
