@@ -12,8 +12,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import yauzl from 'yauzl';
 import { quoteIdent } from '../../src/platform/database/pg';
+import { zipEntries } from './export-zip-reader';
 
 /** A string no test data, id or log line could hold by chance; lowercase, with no LIKE wildcards. */
 export function newCanary(): string {
@@ -56,33 +56,15 @@ export async function searchPostgres(pool: Pool, needle: string): Promise<{ hits
  * person who opens it would see it.
  */
 export async function searchZip(zip: Buffer, needle: string): Promise<{ hits: string[]; entriesSearched: number; bytesSearched: number }> {
-  const zipfile = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(zip, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
-  );
   const target = Buffer.from(needle, 'utf8');
   const hits: string[] = [];
   let entriesSearched = 0;
   let bytesSearched = 0;
-  await new Promise<void>((resolve, reject) => {
-    zipfile.on('error', reject);
-    zipfile.on('end', () => resolve());
-    zipfile.on('entry', (entry: yauzl.Entry) => {
-      zipfile.openReadStream(entry, (err, stream) => {
-        if (err) return reject(err);
-        const parts: Buffer[] = [];
-        stream.on('data', (c: Buffer) => parts.push(c));
-        stream.on('error', reject);
-        stream.on('end', () => {
-          const bytes = Buffer.concat(parts);
-          entriesSearched++;
-          bytesSearched += bytes.length;
-          if (bytes.includes(target) || bytes.toString('utf8').toLowerCase().includes(needle.toLowerCase())) hits.push(entry.fileName);
-          zipfile.readEntry();
-        });
-      });
-    });
-    zipfile.readEntry();
-  });
+  for (const [name, bytes] of await zipEntries(zip)) {
+    entriesSearched++;
+    bytesSearched += bytes.length;
+    if (bytes.includes(target) || bytes.toString('utf8').toLowerCase().includes(needle.toLowerCase())) hits.push(name);
+  }
   return { hits, entriesSearched, bytesSearched };
 }
 

@@ -3,16 +3,16 @@
  * CSV parsed, JSON and CSV compared, usage rows bulk-inserted, an export polled until it is the zip.
  */
 import yauzl from 'yauzl';
-import { Gateway } from './gateway';
+import type { Gateway } from './gateway';
 
 type Json = Record<string, any>;
 
-
-export async function readZip(zip: Buffer): Promise<Map<string, string>> {
+/** Every entry of a zip, as its bytes, in the zip's order (read with yauzl, sizes checked). */
+export async function zipEntries(zip: Buffer): Promise<Map<string, Buffer>> {
   const zipfile = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.fromBuffer(zip, { lazyEntries: true, validateEntrySizes: true }, (err, z) => (err ? reject(err) : resolve(z))),
   );
-  const files = new Map<string, string>();
+  const files = new Map<string, Buffer>();
   await new Promise<void>((resolve, reject) => {
     zipfile.on('error', reject);
     zipfile.on('end', () => resolve());
@@ -23,7 +23,7 @@ export async function readZip(zip: Buffer): Promise<Map<string, string>> {
         stream.on('data', (c: Buffer) => parts.push(c));
         stream.on('error', reject);
         stream.on('end', () => {
-          files.set(entry.fileName, Buffer.concat(parts).toString('utf8'));
+          files.set(entry.fileName, Buffer.concat(parts));
           zipfile.readEntry();
         });
       });
@@ -31,6 +31,11 @@ export async function readZip(zip: Buffer): Promise<Map<string, string>> {
     zipfile.readEntry();
   });
   return files;
+}
+
+/** Every entry of a zip as UTF-8 text. */
+export async function readZip(zip: Buffer): Promise<Map<string, string>> {
+  return new Map([...(await zipEntries(zip))].map(([name, bytes]) => [name, bytes.toString('utf8')]));
 }
 
 /** RFC 4180 CSV → rows of cells (quoted cells, doubled quotes, CRLF). */

@@ -1,33 +1,10 @@
 import { csvCell, usageCsv } from '../../../src/usage-api/domain/usage-csv';
+import { parseCsv as parseRfc4180 } from '../../support/export-zip-reader';
 
-/** A small RFC 4180 reader, to check that what we write parses back to what we meant. */
+/** What we write, parsed back by the tests' RFC 4180 reader; it must end with a line break. */
 function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += c;
-  }
-  if (cell || row.length) throw new Error('the CSV does not end with a line break');
-  return rows;
+  if (!text.endsWith('\r\n')) throw new Error('the CSV does not end with a line break');
+  return parseRfc4180(text);
 }
 
 describe('usage CSV', () => {
