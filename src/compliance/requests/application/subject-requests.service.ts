@@ -22,7 +22,7 @@ import { StaffAudit } from '../../../audit/application/staff-audit.service';
 import { ExecuteAccountCommand } from '../../../ledger/application/execute-account.command';
 import { LedgerError } from '../../../ledger/domain/errors';
 import { CLOCK, Clock } from '../../../platform/clock';
-import { EVENT_STORE, EventIdConflictError, EventStore, LOG_START, NewEvent, VersionConflictError } from '../../../platform/event-store/event-store.port';
+import { EVENT_STORE, EventIdConflictError, EventStore, NewEvent, VersionConflictError } from '../../../platform/event-store/event-store.port';
 import { deterministicId } from '../../../shared/ids';
 import { PersonalDataVault } from '../../personal-data-vault';
 import {
@@ -39,6 +39,7 @@ import {
   subjectRequestStream,
 } from '../domain/subject-request';
 import { SubjectRequestCursor, SubjectRequestFilter, SubjectRequestRow, SubjectRequestsRepository } from './subject-requests.repository';
+import { rebuildRowsFromStreams } from '../../../platform/event-store/rebuild-rows';
 
 export interface NewSubjectRequest {
   userId: string;
@@ -54,7 +55,6 @@ export interface NewSubjectRequest {
 export type AnyRequest = SubjectRequest | SubjectRequestRow;
 
 const ATTEMPTS = 5;
-const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 
 @Injectable()
 export class SubjectRequestsService {
@@ -174,31 +174,8 @@ export class SubjectRequestsService {
    * Rewrites every row from its stream (`tollgate ledger replay` runs it). A row whose stream is
    * empty is removed (there is none today: the row is written after the event).
    */
-  async rebuild(onProgress?: (done: number) => void): Promise<{ rows: number; repaired: number }> {
-    const ids = new Set(await this.rows.ids());
-    for (let after = LOG_START; ; ) {
-      const page = await this.store.readAll({ after, limit: 5000, streamPrefixes: [SUBJECT_REQUEST_PREFIX] });
-      if (page.length === 0) break;
-      for (const e of page) ids.add(e.streamId.slice(SUBJECT_REQUEST_PREFIX.length));
-      after = page[page.length - 1].position;
-    }
-    let rows = 0;
-    let repaired = 0;
-    let done = 0;
-    for (const id of ids) {
-      const before = await this.rows.find(id);
-      const r = foldSubjectRequest(await this.store.readStream(subjectRequestStream(id)));
-      if (r) {
-        await this.rows.write(r);
-        rows++;
-        // Missing, or not as its stream says (any field: the row is a pure function of the stream).
-        if (JSON.stringify(before, bigints) !== JSON.stringify(await this.rows.find(id), bigints)) repaired++;
-      } else if (before && (await this.rows.remove(id))) {
-        repaired++;
-      }
-      onProgress?.(++done);
-    }
-    return { rows, repaired };
+  rebuild(onProgress?: (done: number) => void): Promise<{ rows: number; repaired: number }> {
+    return rebuildRowsFromStreams(this.store, SUBJECT_REQUEST_PREFIX, this.rows, foldSubjectRequest, onProgress);
   }
 
   /** The request's restriction recorded (if it is not yet), then made effective on the ledger. */

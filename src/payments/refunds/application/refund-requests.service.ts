@@ -25,7 +25,7 @@ import { LedgerService } from '../../../ledger/application/ledger.service';
 import { AccountCommand } from '../../../ledger/domain/account.decider';
 import { LedgerError } from '../../../ledger/domain/errors';
 import { CLOCK, Clock } from '../../../platform/clock';
-import { EVENT_STORE, EventIdConflictError, EventStore, LOG_START, NewEvent, VersionConflictError } from '../../../platform/event-store/event-store.port';
+import { EVENT_STORE, EventIdConflictError, EventStore, NewEvent, VersionConflictError } from '../../../platform/event-store/event-store.port';
 import { deterministicId } from '../../../shared/ids';
 import { Micros, formatCredits } from '../../../shared/money';
 import { STRIPE_CLIENT, StripeClient, centsFromMicros } from '../../stripe/stripe-client';
@@ -45,6 +45,7 @@ import {
 import { PurchasesReader } from './purchases';
 import { RefundMail } from './refund-mail';
 import { RefundCursor, RefundRequestsRepository, RefundRow } from './refund-requests.repository';
+import { rebuildRowsFromStreams } from '../../../platform/event-store/rebuild-rows';
 
 export interface NewRefundRequest {
   accountId: string;
@@ -65,7 +66,6 @@ export interface Decision {
 const DECISION_ATTEMPTS = 5;
 /** A claimed row with no event after this long is left from a crash, not a request being written. */
 const ORPHAN_AFTER_MS = 60_000;
-const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 
 @Injectable()
 export class RefundRequestsService {
@@ -144,31 +144,8 @@ export class RefundRequestsService {
    * Rewrites every row from its stream (`tollgate ledger replay` runs it): rows whose stream never
    * got its first event (a crash between the claim and the append) are removed.
    */
-  async rebuild(onProgress?: (done: number) => void): Promise<{ rows: number; repaired: number }> {
-    const ids = new Set(await this.rows.ids());
-    for (let after = LOG_START; ; ) {
-      const page = await this.store.readAll({ after, limit: 5000, streamPrefixes: [REFUND_REQUEST_PREFIX] });
-      if (page.length === 0) break;
-      for (const e of page) ids.add(e.streamId.slice(REFUND_REQUEST_PREFIX.length));
-      after = page[page.length - 1].position;
-    }
-    let rows = 0;
-    let repaired = 0;
-    let done = 0;
-    for (const id of ids) {
-      const before = await this.rows.find(id);
-      const r = foldRefundRequest(await this.store.readStream(refundRequestStream(id)));
-      if (r) {
-        await this.rows.write(r);
-        rows++;
-        const after = await this.rows.find(id);
-        if (JSON.stringify(before, bigints) !== JSON.stringify(after, bigints)) repaired++;
-      } else if (before && (await this.rows.remove(id))) {
-        repaired++;
-      }
-      onProgress?.(++done);
-    }
-    return { rows, repaired };
+  rebuild(onProgress?: (done: number) => void): Promise<{ rows: number; repaired: number }> {
+    return rebuildRowsFromStreams(this.store, REFUND_REQUEST_PREFIX, this.rows, foldRefundRequest, onProgress);
   }
 
   /** True (and the row removed) when this open row's request was never written and is not being written now. */
