@@ -4,6 +4,8 @@
  * them on the provider's login form. See the .mjs for what the server does.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { within } from './wait';
@@ -59,7 +61,27 @@ export async function startOidcIssuer(opts: IssuerOptions): Promise<OidcIssuer> 
     lines.once('line', resolve);
     void exited.then((code) => reject(new Error(`oidc-issuer exited (${code}) before listening: ${stderr}`)));
   });
-  const { url } = JSON.parse(await within(firstLine, 20_000, 'the OIDC issuer to start')) as { url: string };
+  // Half a second on an idle machine; CI once saw more than 20 s with two jest workers and the
+  // other tests' children on two cores. Wait long, and say what the child was doing if even that
+  // is not enough (its CPU time tells a starved process from a stuck one).
+  const started = Date.now();
+  const diagnose = async () => {
+    const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuMs = fields.length > 13 ? ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 : NaN;
+    return (
+      `pid ${child.pid} ${child.exitCode === null ? 'still running' : `exited ${child.exitCode}`} after ${Date.now() - started} ms, ` +
+      `${cpuMs} ms of CPU, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; stderr: ${JSON.stringify(stderr.slice(-2000))}`
+    );
+  };
+  let line: string;
+  try {
+    line = await within(firstLine, 50_000, 'the OIDC issuer to start', diagnose);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  const { url } = JSON.parse(line) as { url: string };
   return {
     url,
     clientId,

@@ -34,7 +34,7 @@ if (skipReason) {
         },
       });
       await issuer.setAccount('sub-outage', { email: 'outage@corp.test', email_verified: true });
-    });
+    }, 120_000);
     afterAll(async () => {
       await redis?.start(); // so the gateway's connections close cleanly
       await gw?.close();

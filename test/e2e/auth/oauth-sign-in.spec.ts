@@ -53,7 +53,7 @@ describe('OAuth sign-in (e2e)', () => {
       },
     });
     users = gw.app.get(UsersService);
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await gw?.close();

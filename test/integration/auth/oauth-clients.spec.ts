@@ -51,7 +51,7 @@ describe('OAuthClients', () => {
     await sso.setAccount('sso-ada', { email: 'ada@corp.test', email_verified: true, name: 'Ada' });
     await google.setAccount('g-123', { email: 'grace@gmail.test', email_verified: false, name: 'Grace' });
     github.addUser({ id: 4242, login: 'octo', name: null, email: null, emails: [{ email: 'octo@gh.test', primary: true, verified: true }] });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all([sso?.close(), google?.close(), github?.close()]);
@@ -198,7 +198,7 @@ describe('OAuthClients', () => {
     } finally {
       await late.close();
     }
-  });
+  }, 90_000);
 
   it('a provider gone away mid-sign-in is unavailable, not a refusal', async () => {
     const gone = await startFakeGitHub({ clientId: github.clientId, clientSecret: github.clientSecret });
