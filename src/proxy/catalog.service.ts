@@ -5,13 +5,11 @@
  */
 import { Injectable } from '@nestjs/common';
 import { KeyPrincipal } from '../keys/application/api-key-authenticator';
-import { formatCredits } from '../shared/money';
 import { ChannelRouter } from './channels/channel-router';
 import { ApiFormat } from './http/proxy-error';
 import { PriceBook } from './pricing/price-book.service';
 import { ModelPrice } from './pricing/model-price';
-import { priceTableAt } from './pricing/price-quotes';
-import { withMargin } from './pricing/cost';
+import { customerRate, priceTableAt } from './pricing/price-quotes';
 import { formatOfProvider } from './formats';
 
 @Injectable()
@@ -66,19 +64,14 @@ export class CatalogService {
         // Credits per million tokens, margin included, as exact decimal strings.
         pricing: {
           price_version: version,
-          input: perMillion(m.input, marginBps),
-          output: perMillion(m.output, marginBps),
-          cached_input: perMillion(m.cachedInput, marginBps),
-          cache_write: perMillion(m.cacheWrite, marginBps),
+          input: customerRate(m.input, marginBps),
+          output: customerRate(m.output, marginBps),
+          cached_input: customerRate(m.cachedInput, marginBps),
+          cache_write: customerRate(m.cacheWrite, marginBps),
         },
         context_window: m.contextWindow,
         max_output_tokens: m.maxOutputTokens,
       })),
     };
   }
-}
-
-/** A rate in µcr per million tokens, with the margin, in credits (rounded up to a whole µcr, as charges are). */
-function perMillion(rate: bigint, marginBps: number): string {
-  return formatCredits(withMargin(rate, marginBps));
 }

@@ -25,6 +25,7 @@ import { RequestLogRepository } from './usage/request-log.repository';
 import { ProxyService } from './proxy.service';
 import { CatalogService } from './catalog.service';
 import { ProxyRoutes } from './http/proxy-routes';
+import { PublicPricingController } from './pricing/http/public-pricing.controller';
 import { UsageDayKeysModule } from '../compliance/retention/usage-day-keys.module';
 
 /** At start: this release's price table (with the configured margin) is in force before the first request. */
@@ -49,6 +50,7 @@ class PriceTableSeeder implements OnApplicationBootstrap, OnModuleDestroy {
 
 @Module({
   imports: [LedgerModule, KeysModule, RedisModule, ChannelsModule, UsageDayKeysModule],
+  controllers: [PublicPricingController],
   providers: [
     PriceBook,
     PriceTableSeeder,

@@ -23,3 +23,11 @@ export const instant = z.string().transform((value, ctx) => {
 });
 
 export const accountId = z.string().trim().min(1, 'must not be empty').max(200, 'is too long');
+
+/**
+ * An instant no later than `now`. Figures as of a later instant are not known yet (events may
+ * still occur before it), so both `tollgate ledger … --as-of` and the staff API refuse one rather
+ * than print figures that would change. A bare date of today is its end, so it is refused too.
+ */
+export const pastInstant = (now: Date) =>
+  instant.refine((d) => d.getTime() <= now.getTime(), { message: `is in the future (now is ${now.toISOString()}): figures after now are not known yet` });

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger.module';
+import { LedgerReportsModule } from '../application/ledger-reports.module';
 import { CreditsCommand } from './credits.command';
 import { GrantCreditsCommand } from './grant-credits.command';
 import { LedgerCommand } from './ledger.command';
@@ -14,7 +15,7 @@ import { LedgerExportCommand } from './ledger-export.command';
  * (@SubCommand) are all providers. ReadModels comes from the global ProjectionsModule.
  */
 @Module({
-  imports: [LedgerModule],
+  imports: [LedgerModule, LedgerReportsModule],
   providers: [
     CreditsCommand,
     GrantCreditsCommand,

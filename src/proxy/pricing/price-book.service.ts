@@ -86,6 +86,13 @@ export class PriceBook implements OnApplicationBootstrap, OnModuleDestroy {
     throw new PricingError('no_price_table', `no price table is in force at ${instant.toISOString()}`);
   }
 
+  /** When the next table already published takes effect after an instant (null: none is scheduled). */
+  nextChangeAfter(instant: Date): Date | null {
+    const t = instant.getTime();
+    const next = this.byEffective.find((l) => l.effectiveMs > t);
+    return next ? new Date(next.effectiveMs) : null;
+  }
+
   /** A version by its number, for receipts of past requests. */
   version(version: number): PriceTableVersion | undefined {
     return this.byVersion[version - 1]?.view;

@@ -3,7 +3,9 @@
  * while none is loaded), and a receipt's unit prices. The catalog and the request pipeline both
  * read prices through here, so a model list and a receipt never disagree.
  */
+import { formatCredits } from '../../shared/money';
 import { proxyErrorFor } from '../http/domain-error-map';
+import { withMargin } from './cost';
 import { TokenRates } from './model-price';
 import { PriceBook } from './price-book.service';
 import { PriceTableVersion } from './price-table-version';
@@ -27,4 +29,12 @@ export function unitPrices(p: TokenRates, marginBps: number): Record<string, str
     per: 'µcr per million tokens',
     marginBps,
   };
+}
+
+/**
+ * A rate as customers see it (the model list, the public pricing page): credits per million
+ * tokens with the margin, rounded up to a whole µcr as charges are, as an exact decimal string.
+ */
+export function customerRate(rate: bigint, marginBps: number): string {
+  return formatCredits(withMargin(rate, marginBps));
 }

@@ -244,7 +244,7 @@ export function isDataError(err: unknown): boolean {
 }
 
 /** A request_log row as pg returns it (bigint columns as text or bigint, per the pool's type parsers). */
-interface DbRow {
+export interface DbRow {
   request_id: string;
   account_id: string;
   key_id: string;
@@ -272,7 +272,7 @@ interface DbRow {
   attempts: number;
 }
 
-function fromRow(r: DbRow): RequestLogRow {
+export function fromRow(r: DbRow): RequestLogRow {
   return {
     requestId: r.request_id,
     accountId: r.account_id,
