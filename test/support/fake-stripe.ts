@@ -68,6 +68,8 @@ export interface FakeStripe {
   refundDelayMs: number;
   /** Answers every call with 500 while true (Stripe down). */
   down: boolean;
+  /** Milliseconds every call waits before it is answered (a slow Stripe). */
+  delayMs: number;
   /** A webhook body and its Stripe-Signature header. `timestamp` (unix seconds) for a stale one. */
   signed(event: object, opts?: { timestamp?: number; secret?: string }): { body: string; signature: string };
   close(): Promise<void>;
@@ -88,6 +90,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     refundMode: 'ok',
     refundDelayMs: 0,
     down: false,
+    delayMs: 0,
     signed(event, opts = {}) {
       const body = JSON.stringify(event);
       const signature = stripe.webhooks.generateTestHeaderString({
@@ -124,6 +127,7 @@ async function handle(fake: FakeStripe, req: IncomingMessage, res: ServerRespons
     return send(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
   }
   if (fake.down) return send(res, 500, { error: { type: 'api_error', message: 'Stripe is down (fake)' } });
+  if (fake.delayMs > 0) await new Promise((r) => setTimeout(r, fake.delayMs));
 
   const metadataOf = (f: Record<string, string>) =>
     Object.fromEntries(Object.entries(f).filter(([k]) => k.startsWith('metadata[')).map(([k, v]) => [k.slice(9, -1), v]));
