@@ -19,17 +19,14 @@ import { ApiErrors, jsonSchema } from '../../platform/http/openapi';
 import { Page, pageOf, pageParams } from '../../platform/http/pagination';
 import { parseWith } from '../../platform/http/validation';
 import { KeyView, keyView, keyViewSchema } from '../../keys/http/key-view';
-import { instant } from '../../ledger/cli/ledger-cli-options';
 import { receiptOf } from '../../proxy/usage/receipt';
 import { pageSchema, receiptSchema, requestKeysetSchema } from '../../usage-api/http/account-reads.views';
 import { UserActivity } from '../application/user-activity.service';
+import { requestWindowFields, windowProblem } from '../application/request-window';
 
 const userId = z.strictObject({ id: z.uuid({ error: 'must be a user id' }) });
-// A bare date starts the window at that day's start and ends it at that day's end (UTC).
-const startOfDay = z.string().transform((v) => (/^\d{4}-\d{2}-\d{2}$/.test(v.trim()) ? `${v.trim()}T00:00:00Z` : v));
 const requestsQuery = z.strictObject({
-  from: startOfDay.pipe(instant).optional(),
-  to: instant.optional(),
+  ...requestWindowFields,
   limit: z.unknown().optional(),
   cursor: z.unknown().optional(),
 });
@@ -75,7 +72,8 @@ export class StaffUserActivityController {
   async requests(@CurrentPrincipal() staff: Principal, @Param() params: unknown, @Query() query: Record<string, unknown>): Promise<Page<ReturnType<typeof receiptOf>>> {
     const { id } = parseWith(userId, params, 'query');
     const q = parseWith(requestsQuery, query, 'query');
-    if (q.from && q.to && q.from.getTime() > q.to.getTime()) throw new ApiError('validation_failed', 'from: must not be after to', { param: 'from' });
+    const problem = windowProblem(q);
+    if (problem) throw new ApiError('validation_failed', `from: ${problem}`, { param: 'from' });
     const { limit, cursor } = pageParams(query, requestKeysetSchema);
     const window = { from: q.from ?? null, to: q.to ?? null };
     const { rows } = await this.activity.requestsOf(id, window, limit + 1, cursor).catch((err: unknown) => this.probe(staff, id, 'users.requests', err));

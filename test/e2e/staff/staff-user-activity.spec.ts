@@ -101,6 +101,23 @@ describe('/staff/users/{id}/keys and /requests (booted API, real proxy)', () => 
     expect(JSON.stringify(all)).not.toContain('staff activity request'); // metadata only, never content
   }, 60_000);
 
+  it('`tollgate staff requests` prints the same receipts as the route for the same window; audited as the CLI', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const http = await walk(`/staff/users/${customer.userId}/requests?from=${today}&to=${today}`, 50);
+    const cli = await run(process.execPath, [CLI, 'staff', 'requests', '--user', customer.userId, '--from', today, '--to', today, '--json'], { DATABASE_URL: gw.db.url });
+    expect(cli).toMatchObject({ code: 0 });
+    expect(JSON.parse(cli.stdout)).toEqual({ userId: customer.userId, accountId: customer.accountId, requests: http });
+    const rows = await auditRows('users.requests');
+    expect(rows[rows.length - 1]).toMatchObject({ actor: expect.stringMatching(/^cli:/), subject_user_id: customer.userId, details: { found: true, shown: 7 } });
+    const human = await run(process.execPath, [CLI, 'staff', 'requests', '--user', customer.userId, '--limit', '2'], { DATABASE_URL: gw.db.url });
+    expect(human.stdout.trimEnd().split('\n')).toHaveLength(4); // header, two rows, the legend
+    const backwards = await run(process.execPath, [CLI, 'staff', 'requests', '--user', customer.userId, '--from', '2026-03-02', '--to', '2026-03-01'], { DATABASE_URL: gw.db.url });
+    expect(backwards.code).toBe(2);
+    const ghost = await run(process.execPath, [CLI, 'staff', 'requests', '--user', randomUUID()], { DATABASE_URL: gw.db.url });
+    expect(ghost.code).toBe(1);
+    expect(ghost.stderr).toMatch(/user_not_found/);
+  }, 60_000);
+
   it('a date window: what started in it; bare dates cover whole days; an empty window is empty', async () => {
     const today = new Date().toISOString().slice(0, 10);
     expect(await walk(`/staff/users/${customer.userId}/requests?from=${today}&to=${today}`, 50)).toHaveLength(7);
