@@ -35,6 +35,9 @@ export class ProjectionReadModels extends ReadModels {
   }
 
   async bringUpToDate(timeoutMs = 600_000, options: { allowHalted?: boolean } = {}): Promise<HaltedReadModel[]> {
+    // In an API that runs the workers (API_RUNS_WORKERS) the projection worker already follows
+    // the log with this runner: waiting is enough, and a stop here would stop the worker too.
+    if (this.runner.following) return this.runner.caughtUp(timeoutMs, options);
     await this.runner.start();
     try {
       return await this.runner.caughtUp(timeoutMs, options);

@@ -57,6 +57,11 @@ export class ProjectionRunner {
     if (stale.length > 0) await this.rebuild(stale);
   }
 
+  /** Whether it follows the log now (a worker started it): then a catch-up only waits, it never stops it. */
+  get following(): boolean {
+    return this.running;
+  }
+
   async start(): Promise<void> {
     await this.prepare();
     // Said again at every start, so a restarted worker does not hide a model that stopped.

@@ -177,3 +177,33 @@ describe('/staff ledger routes (booted API, built CLI, real Postgres)', () => {
     expect(Object.keys(doc.paths['/staff/accounts/{id}/balance'].get.responses)).toEqual(expect.arrayContaining(['200', '400', '404']));
   });
 });
+
+describe('/staff ledger routes in an API that runs the workers (the default)', () => {
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    gw = await startGateway({ env: { API_RUNS_WORKERS: 'true' } });
+  }, 120_000);
+  afterAll(() => gw?.close());
+
+  it("answers without stopping the worker's projections: the read models keep following the log afterwards", async () => {
+    const [accountant, customer] = await Promise.all([signedIn(gw), signedIn(gw)]);
+    await gw.app.get(StaffRolesService).grant({ who: { userId: accountant.userId }, role: 'accountant', reason: 'test set-up', actor: 'cli:test' });
+    const ledger = gw.app.get(LedgerService);
+    await ledger.execute(customer.accountId, { type: 'GrantCredits', data: { grantId: 'workers-1', amount: 1_000_000n, reason: 'test funds' } });
+    const [a, b] = await Promise.all([accountant.fetch('/staff/ledger/trial-balance'), accountant.fetch(`/staff/accounts/${customer.accountId}/balance`)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(((await b.json()) as Json).available).toBe('1.000000');
+    // Nothing asks the read models to catch up now: only the worker can bring this grant in.
+    await ledger.execute(customer.accountId, { type: 'GrantCredits', data: { grantId: 'workers-2', amount: 2_000_000n, reason: 'test funds' } });
+    const deadline = Date.now() + 10_000;
+    let seen: unknown;
+    while (Date.now() < deadline) {
+      const row = await gw.db.pool.query('SELECT available FROM rm_balances.balances WHERE account_id = $1', [customer.accountId]);
+      seen = row.rows[0]?.available;
+      if (String(seen) === '3000000') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(String(seen)).toBe('3000000');
+  }, 60_000);
+});
