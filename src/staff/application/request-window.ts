@@ -3,13 +3,10 @@
  * `tollgate staff requests --from --to` read it: ISO 8601 instants with a zone, or bare dates
  * (UTC), `from` at its day's start and `to` at its day's end, both included.
  */
-import { z } from 'zod';
-import { instant } from '../../ledger/cli/ledger-cli-options';
-
-const startOfDay = z.string().transform((v) => (/^\d{4}-\d{2}-\d{2}$/.test(v.trim()) ? `${v.trim()}T00:00:00Z` : v));
+import { instant, windowStart } from '../../ledger/cli/ledger-cli-options';
 
 export const requestWindowFields = {
-  from: startOfDay.pipe(instant).optional(),
+  from: windowStart.optional(),
   to: instant.optional(),
 };
 
