@@ -174,6 +174,29 @@ describe('/staff/users/{id}/keys and /requests (booted API, real proxy)', () => 
     expect((await auditRows('users.keys')).length + (await auditRows('users.requests')).length).toBe(before);
   });
 
+  it('when the audit entry cannot be written, nothing of the person is sent', async () => {
+    await gw.db.pool.query(
+      `CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.stream_id LIKE 'audit-%' THEN RAISE EXCEPTION 'audit refused by the test'; END IF; RETURN NEW; END $$`,
+    );
+    await gw.db.pool.query('CREATE TRIGGER refuse_audit BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_audit()');
+    try {
+      const requestIds = (await gw.requests(customer.accountId, 7)).map((r) => String(r.request_id));
+      for (const path of [`/staff/users/${customer.userId}/keys`, `/staff/users/${customer.userId}/requests`]) {
+        const r = await support.fetch(path);
+        const text = await r.text();
+        expect(r.status).toBe(500);
+        expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: expect.any(String) } });
+        for (const k of keys) expect(text).not.toContain(k.keyId);
+        for (const id of requestIds) expect(text).not.toContain(id);
+      }
+    } finally {
+      await gw.db.pool.query('DROP TRIGGER refuse_audit ON events');
+      await gw.db.pool.query('DROP FUNCTION refuse_audit()');
+    }
+    expect((await support.fetch(`/staff/users/${customer.userId}/keys`)).status).toBe(200);
+  });
+
   it('is in the OpenAPI document', async () => {
     const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as Json;
     expect(Object.keys(doc.paths['/staff/users/{id}/keys'].get.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404']));
