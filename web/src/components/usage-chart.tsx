@@ -16,6 +16,9 @@ export interface DailySpend {
 
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
 
+/** Axis labels: cents from a dollar up, two significant digits below (a day of small requests costs fractions of a cent). */
+const dollars = (t: number) => (t === 0 ? '$0' : t >= 1 ? `$${t.toFixed(2)}` : `$${Number(t.toPrecision(2))}`);
+
 export function UsageChart({ days, label }: { days: DailySpend[]; label: string }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -29,8 +32,9 @@ export function UsageChart({ days, label }: { days: DailySpend[]; label: string 
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
         legend: { show: false },
         cursor: { y: false },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-        axes: [{}, { values: (_u, ticks) => ticks.map((t) => `$${t.toFixed(t < 1 ? 4 : 2)}`), size: 70 }],
+        // Half a day either side, so the first and last bars are whole.
+        scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        axes: [{}, { values: (_u, ticks) => ticks.map(dollars), size: 80 }],
         series: [{}, { label: 'spend', fill: 'rgba(47, 91, 234, 0.35)', stroke: '#2f5bea', paths: uPlot.paths.bars!({ size: [0.7, 40] }), points: { show: false } }],
       },
       data,
