@@ -1,8 +1,10 @@
 /**
  * The overview: what the account can spend, its free requests, spend today and this month, and
  * the last 30 days of spend (a chart per day, a table per model). Three reads of the account
- * API; `data-ready` is set once they are all shown (the browser tests and bench/web wait on it).
+ * API; `data-ready` is set once they are all shown (the browser tests and bench/web wait on it),
+ * with a `tollgate:overview-ready` performance mark (bench/web reads its time since navigation).
  */
+import { useEffect } from 'preact/hooks';
 import { toMicros, formatCredits, formatMicros, sumMicros } from '../api/money';
 import type { Balance, Usage } from '../api/types';
 import { useApi } from '../api/use-api';
@@ -28,6 +30,10 @@ export function OverviewScreen() {
   const byModel = useApi<Usage>(`/api/usage?group_by=model&from=${w.thirtyAgo}&to=${w.today}`);
   const error = balance.error ?? byDay.error ?? byModel.error;
   const ready = !!(balance.data && byDay.data && byModel.data);
+  // After the render that shows the data (effects run once it is in the DOM).
+  useEffect(() => {
+    if (ready && performance.getEntriesByName('tollgate:overview-ready').length === 0) performance.mark('tollgate:overview-ready');
+  }, [ready]);
 
   let today = 0n;
   let month = 0n;
