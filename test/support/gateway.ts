@@ -48,6 +48,11 @@ export interface GatewayOptions {
   /** Share a database with another gateway (two instances of one deployment). */
   db?: FreshDb;
   redisPrefix?: string;
+  /**
+   * The host name in PUBLIC_URL and `url` (default 127.0.0.1; it still listens on 127.0.0.1).
+   * `localhost` for browser tests of passkeys: WebAuthn refuses an IP address as relying party.
+   */
+  publicHost?: string;
 }
 
 /**
@@ -76,7 +81,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PUBLIC_URL: `http://${opts.publicHost ?? '127.0.0.1'}:${port}`,
     HOST: '127.0.0.1',
     DATABASE_URL: db.url,
     DATABASE_POOL_SIZE: '8',
@@ -102,7 +107,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const logger = pino({ level: config.LOG_LEVEL, base: { process: 'api' } }, sink);
   const app = await createApiApp(config, logger);
   await app.listen(config.PORT, config.HOST);
-  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const url = opts.publicHost ? config.PUBLIC_URL : (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const ledger = app.get(LedgerService);
   const keys = app.get(KeysService);
   const prices = app.get(PriceBook);
