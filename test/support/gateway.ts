@@ -92,6 +92,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     API_RUNS_WORKERS: 'false', // tests that need a worker start one
     // Each gateway keeps its own settle journal (an outage test may hand one to the next gateway).
     DATA_DIR: ownDataDir,
+    // No dashboard unless a test gives one (WEB_DIR: buildWeb() of test/support/browser.ts):
+    // whether the checkout's dist/web happens to exist must not change what other tests see.
+    WEB_DIR: join(ownDataDir, 'no-dashboard'),
   };
   if (opts.openai) Object.assign(env, { OPENAI_API_KEY: opts.openai.apiKey, OPENAI_BASE_URL: `${opts.openai.url}/v1` });
   if (opts.anthropic) Object.assign(env, { ANTHROPIC_API_KEY: opts.anthropic.apiKey, ANTHROPIC_BASE_URL: opts.anthropic.url });
