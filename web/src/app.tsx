@@ -5,7 +5,7 @@
  */
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError } from './api/client';
+import { ApiError, onSignedOut } from './api/client';
 import type { Me } from './api/types';
 import { useApi } from './api/use-api';
 import { ErrorMessage } from './components/error-message';
@@ -24,8 +24,12 @@ function routeOf(path: string): { screen: Screen; params: Record<string, string>
 
 export function App() {
   const me = useApi<Me>('/api/me');
+  // A session that ends while a screen is open (signed out elsewhere, expired) shows the sign-in
+  // screen, not an error on that screen. Signing in again reloads the page, which starts afresh.
+  const [ended, setEnded] = useState(false);
+  useEffect(() => onSignedOut(() => setEnded(true)), []);
+  if (ended || (me.error instanceof ApiError && me.error.code === 'unauthenticated')) return <SignInScreen />;
   if (me.loading && !me.data) return <p class="boot" aria-busy="true">Loading…</p>;
-  if (me.error instanceof ApiError && me.error.code === 'unauthenticated') return <SignInScreen />;
   if (me.error || !me.data) {
     return (
       <main class="boot">

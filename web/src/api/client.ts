@@ -28,6 +28,16 @@ export interface RequestOptions {
 }
 
 let csrfToken: Promise<string> | null = null;
+const signedOutListeners = new Set<() => void>();
+
+/**
+ * Called when an answer says the session is gone (ended elsewhere, expired): the app shows the
+ * sign-in screen instead of an error on whatever screen was open. Returns the unsubscribe.
+ */
+export function onSignedOut(listener: () => void): () => void {
+  signedOutListeners.add(listener);
+  return () => signedOutListeners.delete(listener);
+}
 
 /** Forget the CSRF token (it belongs to a session: after sign-in or sign-out it changes). */
 export function resetSession(): void {
@@ -86,7 +96,14 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     resetSession();
     res = await send(path, opts, await csrf());
   }
-  if (!res.ok) throw await errorOf(res);
+  if (!res.ok) {
+    const err = await errorOf(res);
+    if (err.code === 'unauthenticated') {
+      resetSession();
+      signedOutListeners.forEach((l) => l());
+    }
+    throw err;
+  }
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }
