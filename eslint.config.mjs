@@ -1,6 +1,7 @@
 /**
  * Lint: eslint 9 (flat config) with typescript-eslint 8's type-checked rules, over src,
- * projections, test and bench (`npm run lint`, run by .ci/run before the tests).
+ * projections, test, bench and web (`npm run lint`, run by .ci/run before the tests); web/ is
+ * typed by its own web/tsconfig.json (DOM, Preact's JSX), which the project service finds.
  *
  * `recommended-type-checked`, not `strict-type-checked`: the recommended set catches what
  * hurts here (floating and misused promises, `any` leaking into typed code, unsafe calls and
@@ -13,7 +14,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'web/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

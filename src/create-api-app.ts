@@ -9,6 +9,7 @@ import { httpServerOptions } from './platform/http/http-server-options';
 import { trackInFlight } from './platform/http/in-flight-requests';
 import { ApiErrorFilter } from './platform/http/api-error.filter';
 import { setupOpenApi } from './platform/http/openapi';
+import { serveDashboard } from './platform/http/web-dashboard';
 
 /**
  * The API application, not yet listening: src/main.ts listens on HOST/PORT, the e2e tests on
@@ -32,5 +33,7 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
   await app.register(fastifyCookie);
   app.useGlobalFilters(new ApiErrorFilter(app.getHttpAdapter()));
   setupOpenApi(app, config.PUBLIC_URL);
+  // The dashboard's pages and files, on this origin (platform/http/web-dashboard.ts).
+  await serveDashboard(app.getHttpAdapter().getInstance(), config, logger);
   return app;
 }

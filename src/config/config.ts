@@ -165,6 +165,10 @@ const schema = z.object({
   // persistent volume. Losing it while it holds entries loses those charges and receipts.
   DATA_DIR: z.string().min(1).max(1024).default('./data'),
 
+  // The dashboard (issue 22): where its built files are (index.html and assets/). Default: the
+  // checkout's dist/web, which `npm run build` writes; without a build the API serves no pages.
+  WEB_DIR: z.string().min(1).max(1024).optional(),
+
   // Outages (issue 17). Redis commands on the request path (rate limits, spending caps) wait
   // this long at most, and not at all while Redis is disconnected: the request is answered 503
   // `unavailable` with retry-after instead of hanging. A stopping process (SIGTERM) lets

@@ -48,6 +48,11 @@ export interface GatewayOptions {
   /** Share a database with another gateway (two instances of one deployment). */
   db?: FreshDb;
   redisPrefix?: string;
+  /**
+   * The host name in PUBLIC_URL and `url` (default 127.0.0.1; it still listens on 127.0.0.1).
+   * `localhost` for browser tests of passkeys: WebAuthn refuses an IP address as relying party.
+   */
+  publicHost?: string;
 }
 
 /**
@@ -76,7 +81,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    PUBLIC_URL: `http://${opts.publicHost ?? '127.0.0.1'}:${port}`,
     HOST: '127.0.0.1',
     DATABASE_URL: db.url,
     DATABASE_POOL_SIZE: '8',
@@ -87,6 +92,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     API_RUNS_WORKERS: 'false', // tests that need a worker start one
     // Each gateway keeps its own settle journal (an outage test may hand one to the next gateway).
     DATA_DIR: ownDataDir,
+    // No dashboard unless a test gives one (WEB_DIR: buildWeb() of test/support/browser.ts):
+    // whether the checkout's dist/web happens to exist must not change what other tests see.
+    WEB_DIR: join(ownDataDir, 'no-dashboard'),
   };
   if (opts.openai) Object.assign(env, { OPENAI_API_KEY: opts.openai.apiKey, OPENAI_BASE_URL: `${opts.openai.url}/v1` });
   if (opts.anthropic) Object.assign(env, { ANTHROPIC_API_KEY: opts.anthropic.apiKey, ANTHROPIC_BASE_URL: opts.anthropic.url });
@@ -102,7 +110,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   const logger = pino({ level: config.LOG_LEVEL, base: { process: 'api' } }, sink);
   const app = await createApiApp(config, logger);
   await app.listen(config.PORT, config.HOST);
-  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const url = opts.publicHost ? config.PUBLIC_URL : (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const ledger = app.get(LedgerService);
   const keys = app.get(KeysService);
   const prices = app.get(PriceBook);

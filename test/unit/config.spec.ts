@@ -98,6 +98,13 @@ describe('loadConfig', () => {
     expect(failure({ SMTP_URL: 'http://mail' }).message).toContain('SMTP_URL');
   });
 
+  it('reads WEB_DIR (unset by default: the checkout\'s dist/web; empty is unset)', () => {
+    expect(loadConfig({}).WEB_DIR).toBeUndefined();
+    expect(loadConfig({ WEB_DIR: '' }).WEB_DIR).toBeUndefined();
+    expect(loadConfig({ WEB_DIR: '/srv/tollgate-web' }).WEB_DIR).toBe('/srv/tollgate-web');
+    expect(failure({ WEB_DIR: 'x'.repeat(1025) }).message).toContain('WEB_DIR:');
+  });
+
   it('reads DATA_DIR (empty is unset; longer than 1024 characters is refused)', () => {
     expect(loadConfig({ DATA_DIR: '/var/lib/tollgate' }).DATA_DIR).toBe('/var/lib/tollgate');
     expect(loadConfig({ DATA_DIR: '' }).DATA_DIR).toBe('./data'); // empty counts as unset

@@ -1,0 +1,25 @@
+/**
+ * Every screen of the dashboard: its path, its title, whether it is in the navigation, and how
+ * to load it (a dynamic import: each screen is its own chunk, so the overview never loads the
+ * others' code). Adding a screen is adding a line here (web/README.md).
+ */
+import type { ComponentType } from 'preact';
+
+export interface ScreenProps {
+  /** The path's parameters (`/projects/:id` → `{ id }`). */
+  params: Record<string, string>;
+}
+
+export interface Screen {
+  path: string;
+  title: string;
+  /** Shown in the navigation (screens reached from another one are not). */
+  nav: boolean;
+  load(): Promise<ComponentType<ScreenProps>>;
+}
+
+export const SCREENS: Screen[] = [
+  { path: '/', title: 'Overview', nav: true, load: async () => (await import('./screens/overview.screen')).OverviewScreen },
+  { path: '/projects', title: 'Projects and keys', nav: true, load: async () => (await import('./screens/projects.screen')).ProjectsScreen },
+  { path: '/projects/:id', title: 'Project', nav: false, load: async () => (await import('./screens/project-keys.screen')).ProjectKeysScreen },
+];
