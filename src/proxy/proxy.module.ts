@@ -25,6 +25,7 @@ import { RequestLogRepository } from './usage/request-log.repository';
 import { ProxyService } from './proxy.service';
 import { CatalogService } from './catalog.service';
 import { ProxyRoutes } from './http/proxy-routes';
+import { ProxyMetrics } from './proxy-metrics';
 import { UsageDayKeysModule } from '../compliance/retention/usage-day-keys.module';
 
 /** At start: this release's price table (with the configured margin) is in force before the first request. */
@@ -66,6 +67,7 @@ class PriceTableSeeder implements OnApplicationBootstrap, OnModuleDestroy {
     ProxyService,
     CatalogService,
     ProxyRoutes,
+    ProxyMetrics,
   ],
   exports: [PriceBook, RequestLogRepository],
 })

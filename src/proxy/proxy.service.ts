@@ -34,6 +34,7 @@ import { admission, admittedPrice } from './request/admission';
 import { ProxyRequest } from './request/proxy-request';
 import { ChargeServices, RequestCharge } from './request/request-charge';
 import { RequestOutcome, noAnswer, requestLogRow } from './request/request-log-row';
+import { ProxyMetrics } from './proxy-metrics';
 
 /** A request past admission: what it asks for, its prices, how it goes upstream, and its charge. */
 interface Admitted {
@@ -61,6 +62,7 @@ export class ProxyService {
     spendCaps: SpendCaps,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     journal: SettleJournal,
+    private readonly metrics: ProxyMetrics,
   ) {
     this.charges = { billing, spendCaps, journal, log: this.log, holdTtlSeconds: config.HOLD_TTL_SECONDS };
   }
@@ -267,7 +269,9 @@ export class ProxyService {
     const status = err instanceof ProxyError ? err.status : 500;
     const errorCode = err instanceof ProxyError ? err.code : 'internal_error';
     const outcome = noAnswer(status, errorCode, null, 0, null, elapsedMs(req));
-    void this.requestLog.record(requestLogRow(req, model.slice(0, 200), stream, price, null, null, outcome));
+    const row = requestLogRow(req, model.slice(0, 200), stream, price, null, null, outcome);
+    this.measure(row);
+    void this.requestLog.record(row);
   }
 
   /**
@@ -276,9 +280,22 @@ export class ProxyService {
    * the response path.
    */
   private logRow(row: RequestLogRow, charge: RequestCharge): Promise<void> | undefined {
+    this.measure(row);
     if (charge.unwritten) return charge.keep(row);
     void this.requestLog.record(row);
     return undefined;
+  }
+
+  /** Every request that reached the proxy service ends in one row; its metrics come from it (metadata only). */
+  private measure(row: RequestLogRow): void {
+    this.metrics.ended({
+      endpoint: row.endpoint,
+      model: row.model,
+      priced: row.provider !== null,
+      status: row.status,
+      latencyMs: row.latencyMs,
+      ttfbMs: row.ttfbMs,
+    });
   }
 }
 

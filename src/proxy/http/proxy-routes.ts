@@ -28,6 +28,7 @@ import { receiptOf } from '../usage/receipt';
 import { AuthFailureLimiter } from '../limits/auth-failure-limiter';
 import { clientKeyOf } from '../formats';
 import { forwardedQuery, geminiEndpointOf } from '../formats/gemini.format';
+import { OTHER_MODEL, ProxyMetrics } from '../proxy-metrics';
 
 declare module 'fastify' {
   /** Each proxy route's API format, for the answers given before its handler runs (body errors). */
@@ -49,6 +50,7 @@ export class ProxyRoutes implements OnModuleInit {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly authFailures: AuthFailureLimiter,
+    private readonly metrics: ProxyMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -132,8 +134,9 @@ export class ProxyRoutes implements OnModuleInit {
     this.requestLog.expect(requestId);
     const res = reply.raw;
     let format: ApiFormat = kind === 'gemini' ? 'gemini' : ENDPOINTS[kind].format;
+    let endpoint: Endpoint | undefined;
+    let handedOver = false; // past this, the proxy service measures the request (from its log row)
     try {
-      let endpoint: Endpoint;
       let pathModel: string | null = null;
       if (kind === 'gemini') {
         ({ endpoint, model: pathModel } = geminiEndpointOf((request.params as { modelAction: string }).modelAction));
@@ -144,6 +147,7 @@ export class ProxyRoutes implements OnModuleInit {
       const principal = await this.authenticate(request, format === 'gemini');
       const raw = request.body as Buffer | undefined;
       const body = parseBody(raw);
+      handedOver = true;
       await this.proxy.handle({
         endpoint,
         requestId,
@@ -158,18 +162,24 @@ export class ProxyRoutes implements OnModuleInit {
         startedAtDate,
       });
     } catch (err) {
-      this.answerError(res, format, err, requestId);
+      const status = this.answerError(res, format, err, requestId);
+      if (!handedOver) {
+        // Refused before its model was read (no key, bad key, unreadable body): no model to name.
+        const endpointKind = endpoint?.kind ?? (kind === 'gemini' ? 'gemini.generate' : kind);
+        this.metrics.ended({ endpoint: endpointKind, model: OTHER_MODEL, priced: false, status, latencyMs: performance.now() - startedAt, ttfbMs: null });
+      }
     } finally {
       this.requestLog.abandon(requestId); // a no-op once its row is recorded
     }
   }
 
-  private answerError(res: ServerResponse, format: ApiFormat, err: unknown, requestId: string): void {
+  /** Answers the error (unless an answer already started); the status the client got (499: it left). */
+  private answerError(res: ServerResponse, format: ApiFormat, err: unknown, requestId: string): number {
     if (res.headersSent) {
       if (!res.writableEnded) res.end();
-      return;
+      return res.statusCode;
     }
-    if (res.destroyed) return;
+    if (res.destroyed) return 499;
     let e: ProxyError;
     if (err instanceof ProxyError) e = err;
     else if (isPgUnavailable(err)) e = databaseUnavailable();
@@ -184,6 +194,7 @@ export class ProxyRoutes implements OnModuleInit {
     const out = errorResponse(format, e, requestId);
     res.writeHead(out.status, { ...out.headers, 'content-length': String(Buffer.byteLength(out.body)) });
     res.end(out.body);
+    return out.status;
   }
 
   /** `?key=` counts only on Gemini routes, the one API that documents it (a key in a URL ends up in access logs). */
