@@ -11,6 +11,10 @@ import { Gateway, startGateway } from '../../support/gateway';
 import { newCanary } from '../../support/canary-search';
 import { openaiClient } from '../../support/proxy-formats';
 import { Sample, parsePrometheus, valueOf } from '../../support/prometheus-text';
+import { Queue, Worker } from 'bullmq';
+import { QUEUES, makeQueue, makeWorker } from '../../../src/platform/queue/queues';
+import { TEST_REDIS_URL } from '../../support/test-env';
+import { waitFor } from '../../support/wait';
 
 const CANARY = newCanary();
 const MODEL = 'gpt-4o-mini';
@@ -144,5 +148,31 @@ describe('GET /metrics with METRICS_TOKEN', () => {
     const ok = await get(`Bearer ${TOKEN}`);
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain('tollgate_proxy_requests_total');
+  });
+});
+
+describe('queue gauges read BullMQ 5 keys as BullMQ writes them', () => {
+  let queue: Queue | undefined;
+  let worker: Worker | undefined;
+
+  afterAll(async () => {
+    await worker?.close();
+    await queue?.obliterate({ force: true }).catch(() => undefined);
+    await queue?.close();
+  });
+
+  it('counts a failed job and a delayed one of a real queue', async () => {
+    const prefix = gw.config.REDIS_KEY_PREFIX;
+    queue = makeQueue(QUEUES.dataExport, TEST_REDIS_URL, prefix);
+    worker = makeWorker(QUEUES.dataExport, TEST_REDIS_URL, prefix, async () => {
+      throw new Error('fails on purpose');
+    });
+    await queue.add('build', { exportId: 'x' }, { attempts: 1 });
+    await queue.add('build', { exportId: 'later' }, { delay: 600_000 });
+    await waitFor(async () => (await queue!.getFailedCount()) === 1, 10_000, 'the job to fail');
+    const { samples } = await scrape();
+    expect(valueOf(samples, 'tollgate_queue_jobs', { queue: 'data-export', state: 'failed' })).toBe(1);
+    expect(valueOf(samples, 'tollgate_queue_jobs', { queue: 'data-export', state: 'delayed' })).toBe(1);
+    expect(valueOf(samples, 'tollgate_queue_jobs', { queue: 'data-export', state: 'waiting' })).toBe(0);
   });
 });
