@@ -9,6 +9,7 @@ import { ReadinessController } from './readiness.controller';
 import { MetricsModule } from './platform/metrics/metrics.module';
 import { MetricsController } from './platform/metrics/metrics.controller';
 import { OperatorGaugesModule } from './operator-gauges.module';
+import { TracingModule } from './platform/tracing/tracing.module';
 import { contextModules } from './contexts';
 
 /**
@@ -27,6 +28,7 @@ export class AppModule {
         RedisModule,
         MetricsModule.forProcess('api'),
         OperatorGaugesModule,
+        TracingModule,
         ...(await contextModules('api')),
         ...(config.API_RUNS_WORKERS ? await contextModules('worker') : []),
       ],

@@ -34,7 +34,8 @@ import { admission, admittedPrice } from './request/admission';
 import { ProxyRequest } from './request/proxy-request';
 import { ChargeServices, RequestCharge } from './request/request-charge';
 import { RequestOutcome, noAnswer, requestLogRow } from './request/request-log-row';
-import { ProxyMetrics } from './proxy-metrics';
+import { OTHER_MODEL, ProxyMetrics } from './proxy-metrics';
+import { TraceSpan } from '../platform/tracing/tracing';
 
 /** A request past admission: what it asks for, its prices, how it goes upstream, and its charge. */
 interface Admitted {
@@ -46,6 +47,8 @@ interface Admitted {
   inputTokens: number;
   price: ModelPrice;
   charge: RequestCharge;
+  /** The upstream span, once a channel answered: it ends where the settle (or release) begins. */
+  upstreamSpan?: TraceSpan;
 }
 
 @Injectable()
@@ -110,7 +113,17 @@ export class ProxyService {
       });
     }
     const charge = new RequestCharge(this.charges, principal, requestId);
-    if (worstCase !== null) await charge.reserve(worstCase);
+    if (worstCase !== null) {
+      const hold = req.trace.child('hold');
+      try {
+        await charge.reserve(worstCase);
+      } catch (err) {
+        hold.fail(err instanceof ProxyError ? err.code : 'hold_failed');
+        throw err;
+      } finally {
+        hold.end();
+      }
+    }
     return { shape, table, plan, inputTokens, price, charge };
   }
 
@@ -127,13 +140,22 @@ export class ProxyService {
 
     let attempt: Sent;
     const tried = nothingTried();
+    // From the first try to the answer's last byte relayed (or the failure).
+    const upstreamSpan = req.trace.child('upstream');
     try {
       attempt = await this.sender.send(requestId, plan, shape.model, req.query, req.headers, controller.signal, tried);
     } catch (err) {
+      upstreamSpan.fail(err instanceof ProxyError ? err.code : 'upstream_error');
+      upstreamSpan.end();
       // The receipt of a request no channel answered still names the channel and the tries.
       await this.fail(req, a, tried.channelId, tried.attempts, err);
       throw err;
     }
+    upstreamSpan.set('tollgate.channel', attempt.channel.id);
+    upstreamSpan.set('tollgate.attempts', attempt.attempts);
+    upstreamSpan.set('http.response.status_code', attempt.upstream.status);
+
+    a.upstreamSpan = upstreamSpan; // ended where the settle (or release) starts
 
     const meter = new StreamMeter(plan.meterFormat);
     let usage: TokenUsage | null = null;
@@ -232,8 +254,11 @@ export class ProxyService {
       ttfbMs: ttfbMs(req, progress),
       latencyMs: elapsedMs(req),
     };
+    a.upstreamSpan?.end();
     if (charge.reservation) {
-      await charge.settle(costOf(price, usage, table.marginBps), costOf(price, usage, 0), {
+      const settle = req.trace.child('settle');
+      try {
+        await charge.settle(costOf(price, usage, table.marginBps), costOf(price, usage, 0), {
         model: shape.model,
         inputTokens: usage.inputTokens + usage.cacheWriteTokens,
         outputTokens: usage.outputTokens,
@@ -241,8 +266,14 @@ export class ProxyService {
         estimated: outcome.estimated,
         priceVersion: table.version,
       });
+      } catch (err) {
+        settle.fail('settle_failed');
+        throw err;
+      } finally {
+        settle.end();
+      }
     }
-    return this.logRow(requestLogRow(req, shape.model, shape.stream, price, charge, table, outcome), charge);
+    return this.logRow(requestLogRow(req, shape.model, shape.stream, price, charge, table, outcome), charge, req.trace);
   }
 
   /**
@@ -260,8 +291,15 @@ export class ProxyService {
 
   /** No answer to charge for: the reservation returns, and the row says how the request ended. */
   private async release(req: ProxyRequest, a: Admitted, outcome: RequestOutcome, reason: string): Promise<void> {
-    await a.charge.release(reason);
-    return this.logRow(requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome), a.charge);
+    a.upstreamSpan?.end();
+    const settle = req.trace.child('settle');
+    settle.set('tollgate.settle', 'release');
+    try {
+      await a.charge.release(reason);
+    } finally {
+      settle.end();
+    }
+    return this.logRow(requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome), a.charge, req.trace);
   }
 
   /** A request refused before anything was reserved: logged (metadata only), nothing to release. */
@@ -270,7 +308,7 @@ export class ProxyService {
     const errorCode = err instanceof ProxyError ? err.code : 'internal_error';
     const outcome = noAnswer(status, errorCode, null, 0, null, elapsedMs(req));
     const row = requestLogRow(req, model.slice(0, 200), stream, price, null, null, outcome);
-    this.measure(row);
+    this.measure(row, req.trace);
     void this.requestLog.record(row);
   }
 
@@ -279,15 +317,17 @@ export class ProxyService {
    * the settle journal (the request waits for it to be on disk); else to the request log, off
    * the response path.
    */
-  private logRow(row: RequestLogRow, charge: RequestCharge): Promise<void> | undefined {
-    this.measure(row);
+  private logRow(row: RequestLogRow, charge: RequestCharge, span: TraceSpan): Promise<void> | undefined {
+    this.measure(row, span);
     if (charge.unwritten) return charge.keep(row);
     void this.requestLog.record(row);
     return undefined;
   }
 
   /** Every request that reached the proxy service ends in one row; its metrics come from it (metadata only). */
-  private measure(row: RequestLogRow): void {
+  private measure(row: RequestLogRow, span: TraceSpan): void {
+    span.set('tollgate.model', row.provider !== null ? row.model : OTHER_MODEL);
+    if (row.errorCode) span.set('tollgate.error_code', row.errorCode);
     this.metrics.ended({
       endpoint: row.endpoint,
       model: row.model,

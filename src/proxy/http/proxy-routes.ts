@@ -7,7 +7,7 @@
  * `x-api-key` (Anthropic), `x-goog-api-key` or `?key=` (Gemini; on Gemini routes only); each
  * format's file under formats/ says which.
  */
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -29,6 +29,7 @@ import { AuthFailureLimiter } from '../limits/auth-failure-limiter';
 import { clientKeyOf } from '../formats';
 import { forwardedQuery, geminiEndpointOf } from '../formats/gemini.format';
 import { OTHER_MODEL, ProxyMetrics } from '../proxy-metrics';
+import { NO_TRACING, TRACING, Tracing } from '../../platform/tracing/tracing';
 
 declare module 'fastify' {
   /** Each proxy route's API format, for the answers given before its handler runs (body errors). */
@@ -51,6 +52,7 @@ export class ProxyRoutes implements OnModuleInit {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly authFailures: AuthFailureLimiter,
     private readonly metrics: ProxyMetrics,
+    @Optional() @Inject(TRACING) private readonly tracing: Tracing = NO_TRACING,
   ) {}
 
   onModuleInit(): void {
@@ -136,6 +138,9 @@ export class ProxyRoutes implements OnModuleInit {
     let format: ApiFormat = kind === 'gemini' ? 'gemini' : ENDPOINTS[kind].format;
     let endpoint: Endpoint | undefined;
     let handedOver = false; // past this, the proxy service measures the request (from its log row)
+    const span = this.tracing.root('proxy.request');
+    span.set('tollgate.endpoint', kind === 'gemini' ? 'gemini' : kind);
+    span.set('tollgate.request_id', requestId);
     try {
       let pathModel: string | null = null;
       if (kind === 'gemini') {
@@ -144,7 +149,16 @@ export class ProxyRoutes implements OnModuleInit {
         endpoint = ENDPOINTS[kind];
       }
       format = endpoint.format;
-      const principal = await this.authenticate(request, format === 'gemini');
+      const authSpan = span.child('auth');
+      let principal: KeyPrincipal;
+      try {
+        principal = await this.authenticate(request, format === 'gemini');
+      } catch (err) {
+        authSpan.fail(err instanceof ProxyError ? err.code : 'internal_error');
+        throw err;
+      } finally {
+        authSpan.end();
+      }
       const raw = request.body as Buffer | undefined;
       const body = parseBody(raw);
       handedOver = true;
@@ -160,9 +174,11 @@ export class ProxyRoutes implements OnModuleInit {
         res,
         startedAt,
         startedAtDate,
+        trace: span,
       });
     } catch (err) {
       const status = this.answerError(res, format, err, requestId);
+      span.fail(err instanceof ProxyError ? err.code : 'internal_error');
       if (!handedOver) {
         // Refused before its model was read (no key, bad key, unreadable body): no model to name.
         const endpointKind = endpoint?.kind ?? (kind === 'gemini' ? 'gemini.generate' : kind);
@@ -170,6 +186,8 @@ export class ProxyRoutes implements OnModuleInit {
       }
     } finally {
       this.requestLog.abandon(requestId); // a no-op once its row is recorded
+      span.set('http.response.status_code', res.headersSent ? res.statusCode : 499);
+      span.end();
     }
   }
 

@@ -1,0 +1,43 @@
+/**
+ * Traces of proxied requests (issue 22): the tiny port the proxy uses. Off (OTEL_EXPORTER_OTLP_ENDPOINT
+ * unset), every call returns the one shared NO_SPAN: no OpenTelemetry code is loaded, nothing is
+ * allocated. On, otel-tracing.ts (loaded only then) makes real spans and exports them.
+ *
+ * Parents are passed explicitly (a span makes its children), not found through async context:
+ * the four spans of a request are made in three files that all hold the request, and nothing
+ * outside the proxy is traced.
+ *
+ * Attributes carry metadata only: endpoint kind, a price-table model (else "other"), status,
+ * channel id, error codes. Never content, never an account, key or person.
+ */
+export type AttributeValue = string | number | boolean;
+
+export interface TraceSpan {
+  /** A span within this one, started now. */
+  child(name: string): TraceSpan;
+  set(key: string, value: AttributeValue): void;
+  /** Marks the span failed with a stable error code (never a message: it may quote content). */
+  fail(code: string): void;
+  end(): void;
+}
+
+export interface Tracing {
+  /** A new trace's root span, started now. */
+  root(name: string): TraceSpan;
+  /** Exports what is pending and stops (the process is stopping). */
+  shutdown(): Promise<void>;
+}
+
+export const NO_SPAN: TraceSpan = Object.freeze({
+  child: () => NO_SPAN,
+  set: () => undefined,
+  fail: () => undefined,
+  end: () => undefined,
+});
+
+export const NO_TRACING: Tracing = Object.freeze({
+  root: () => NO_SPAN,
+  shutdown: () => Promise.resolve(),
+});
+
+export const TRACING = Symbol('TRACING');
