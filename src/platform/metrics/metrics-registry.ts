@@ -10,7 +10,8 @@
  *
  * Gauges of shared state (holds open, read-model lag, queue depth, overdue requests) are read at
  * scrape time by a collector. A collector that fails or is slow leaves its gauge empty for that
- * scrape (and counts the failure): one slow store never fails the whole scrape.
+ * scrape (and counts the failure, visible from the next scrape: the counter is read before the
+ * collectors finish): one slow store never fails the whole scrape.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
