@@ -15,6 +15,8 @@ import { Queue, Worker } from 'bullmq';
 import { QUEUES, makeQueue, makeWorker } from '../../../src/platform/queue/queues';
 import { TEST_REDIS_URL } from '../../support/test-env';
 import { waitFor } from '../../support/wait';
+import { randomUUID } from 'node:crypto';
+import { SubjectRequestsRepository } from '../../../src/compliance/requests/application/subject-requests.repository';
 
 const CANARY = newCanary();
 const MODEL = 'gpt-4o-mini';
@@ -123,6 +125,24 @@ describe('GET /metrics', () => {
     expect(valueOf(samples, 'tollgate_queue_jobs', { queue: 'hold-expiry', state: 'failed' })).toBe(0);
     expect(valueOf(samples, 'tollgate_subject_requests_overdue')).toBe(0);
     expect(valueOf(samples, 'tollgate_metrics_collect_failures_total', { collector: 'tollgate_queue_jobs' })).toBe(0);
+  });
+});
+
+describe('overdue data-subject requests', () => {
+  it('counts open requests past their due date, not those still due or closed', async () => {
+    // The request rows as the compliance context writes them (its 30-day clock is not run here).
+    const repo = new SubjectRequestsRepository(gw.db.pool);
+    const row = (dueInDays: number, status: 'open' | 'closed') => ({
+      requestId: randomUUID(), userId: randomUUID(), accountId: randomUUID(), kind: 'access' as const, sealedDetails: null,
+      openedBy: 'test', openedAt: new Date(Date.now() - 40 * 86_400_000), dueAt: new Date(Date.now() + dueInDays * 86_400_000), status,
+      outcome: status === 'closed' ? ('fulfilled' as const) : null, sealedNote: null, closedBy: null, closedAt: null,
+      restrictionId: null, restrictionsApplied: 0, version: 1n,
+    });
+    await repo.write(row(-10, 'open'));
+    await repo.write(row(-1, 'open'));
+    await repo.write(row(5, 'open'));
+    await repo.write(row(-10, 'closed'));
+    expect(valueOf((await scrape()).samples, 'tollgate_subject_requests_overdue')).toBe(2);
   });
 });
 
