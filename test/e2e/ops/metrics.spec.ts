@@ -25,6 +25,7 @@ let fake: FakeUpstream;
 let gw: Gateway;
 let secret: string;
 let oa: OpenAI;
+let accountId: string;
 
 async function scrape(): Promise<{ text: string; samples: Sample[] }> {
   const res = await fetch(`${gw.url}/metrics`);
@@ -39,7 +40,7 @@ const requests = (s: Sample[], labels: Record<string, string>) => valueOf(s, 'to
 beforeAll(async () => {
   fake = await startFakeUpstream();
   gw = await startGateway({ openai: fake });
-  const accountId = await gw.account(50_000_000n);
+  accountId = await gw.account(50_000_000n);
   secret = (await gw.key(accountId)).secret;
   oa = openaiClient(gw.url, secret);
 });
@@ -55,6 +56,8 @@ describe('GET /metrics', () => {
     await oa.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: `say hi ${CANARY}` }] });
     const stream = await oa.chat.completions.create({ model: MODEL, stream: true, messages: [{ role: 'user', content: `stream ${CANARY}` }] });
     for await (const chunk of stream) void chunk;
+    // A request is measured as it ends, after its settle: which may follow the answer's last byte.
+    await gw.requests(accountId, 2);
     const { samples, text } = await scrape();
     const labels = { endpoint: 'openai.chat', model: MODEL, status: '200' };
     expect(requests(samples, labels) - requests(before, labels)).toBe(2);
