@@ -35,7 +35,7 @@ import { ProxyRequest } from './request/proxy-request';
 import { ChargeServices, RequestCharge } from './request/request-charge';
 import { RequestOutcome, noAnswer, requestLogRow } from './request/request-log-row';
 import { OTHER_MODEL, ProxyMetrics } from './proxy-metrics';
-import { TraceSpan } from '../platform/tracing/tracing';
+import { TraceSpan, inSpan } from '../platform/tracing/tracing';
 
 /** A request past admission: what it asks for, its prices, how it goes upstream, and its charge. */
 interface Admitted {
@@ -113,17 +113,7 @@ export class ProxyService {
       });
     }
     const charge = new RequestCharge(this.charges, principal, requestId);
-    if (worstCase !== null) {
-      const hold = req.trace.child('hold');
-      try {
-        await charge.reserve(worstCase);
-      } catch (err) {
-        hold.fail(err instanceof ProxyError ? err.code : 'hold_failed');
-        throw err;
-      } finally {
-        hold.end();
-      }
-    }
+    if (worstCase !== null) await inSpan(req.trace, 'hold', () => charge.reserve(worstCase));
     return { shape, table, plan, inputTokens, price, charge };
   }
 
@@ -256,22 +246,17 @@ export class ProxyService {
     };
     a.upstreamSpan?.end();
     if (charge.reservation) {
-      const settle = req.trace.child('settle');
-      try {
-        await charge.settle(costOf(price, usage, table.marginBps), costOf(price, usage, 0), {
-        model: shape.model,
-        inputTokens: usage.inputTokens + usage.cacheWriteTokens,
-        outputTokens: usage.outputTokens,
-        cachedTokens: usage.cachedTokens,
-        estimated: outcome.estimated,
-        priceVersion: table.version,
-      });
-      } catch (err) {
-        settle.fail('settle_failed');
-        throw err;
-      } finally {
-        settle.end();
-      }
+      const used = usage;
+      await inSpan(req.trace, 'settle', () =>
+        charge.settle(costOf(price, used, table.marginBps), costOf(price, used, 0), {
+          model: shape.model,
+          inputTokens: used.inputTokens + used.cacheWriteTokens,
+          outputTokens: used.outputTokens,
+          cachedTokens: used.cachedTokens,
+          estimated: outcome.estimated,
+          priceVersion: table.version,
+        }),
+      );
     }
     return this.logRow(requestLogRow(req, shape.model, shape.stream, price, charge, table, outcome), charge, req.trace);
   }
@@ -292,13 +277,7 @@ export class ProxyService {
   /** No answer to charge for: the reservation returns, and the row says how the request ended. */
   private async release(req: ProxyRequest, a: Admitted, outcome: RequestOutcome, reason: string): Promise<void> {
     a.upstreamSpan?.end();
-    const settle = req.trace.child('settle');
-    settle.set('tollgate.settle', 'release');
-    try {
-      await a.charge.release(reason);
-    } finally {
-      settle.end();
-    }
+    await inSpan(req.trace, 'settle', () => a.charge.release(reason)); // a release: the reservation returns
     return this.logRow(requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome), a.charge, req.trace);
   }
 
@@ -324,18 +303,11 @@ export class ProxyService {
     return undefined;
   }
 
-  /** Every request that reached the proxy service ends in one row; its metrics come from it (metadata only). */
+  /** Every request that reached the proxy service ends in one row; its metrics and span attributes come from it. */
   private measure(row: RequestLogRow, span: TraceSpan): void {
-    span.set('tollgate.model', row.provider !== null ? row.model : OTHER_MODEL);
-    if (row.errorCode) span.set('tollgate.error_code', row.errorCode);
-    this.metrics.ended({
-      endpoint: row.endpoint,
-      model: row.model,
-      priced: row.provider !== null,
-      status: row.status,
-      latencyMs: row.latencyMs,
-      ttfbMs: row.ttfbMs,
-    });
+    const priced = row.provider !== null;
+    span.set('tollgate.model', priced ? row.model : OTHER_MODEL);
+    this.metrics.ended({ endpoint: row.endpoint, model: row.model, priced, status: row.status, latencyMs: row.latencyMs, ttfbMs: row.ttfbMs });
   }
 }
 

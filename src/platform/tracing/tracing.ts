@@ -41,3 +41,18 @@ export const NO_TRACING: Tracing = Object.freeze({
 });
 
 export const TRACING = Symbol('TRACING');
+
+/** Runs `work` in a child span of `parent`; a throw marks the span failed with the error's code (a stable code, never its message). */
+export async function inSpan<T>(parent: TraceSpan, name: string, work: () => Promise<T>): Promise<T> {
+  if (parent === NO_SPAN) return work();
+  const span = parent.child(name);
+  try {
+    return await work();
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    span.fail(typeof code === 'string' ? code : 'error');
+    throw err;
+  } finally {
+    span.end();
+  }
+}

@@ -29,7 +29,7 @@ import { AuthFailureLimiter } from '../limits/auth-failure-limiter';
 import { clientKeyOf } from '../formats';
 import { forwardedQuery, geminiEndpointOf } from '../formats/gemini.format';
 import { OTHER_MODEL, ProxyMetrics } from '../proxy-metrics';
-import { NO_TRACING, TRACING, Tracing } from '../../platform/tracing/tracing';
+import { NO_TRACING, TRACING, Tracing, inSpan } from '../../platform/tracing/tracing';
 
 declare module 'fastify' {
   /** Each proxy route's API format, for the answers given before its handler runs (body errors). */
@@ -149,16 +149,7 @@ export class ProxyRoutes implements OnModuleInit {
         endpoint = ENDPOINTS[kind];
       }
       format = endpoint.format;
-      const authSpan = span.child('auth');
-      let principal: KeyPrincipal;
-      try {
-        principal = await this.authenticate(request, format === 'gemini');
-      } catch (err) {
-        authSpan.fail(err instanceof ProxyError ? err.code : 'internal_error');
-        throw err;
-      } finally {
-        authSpan.end();
-      }
+      const principal = await inSpan(span, 'auth', () => this.authenticate(request, format === 'gemini'));
       const raw = request.body as Buffer | undefined;
       const body = parseBody(raw);
       handedOver = true;
