@@ -5,7 +5,9 @@ COPY package.json package-lock.json ./
 # Scripts are skipped because `prepare` builds, and the sources are not in the image yet.
 RUN npm ci --ignore-scripts
 COPY . .
-RUN npm run build
+# `npm run build` builds the API and, where web/ exists, the dashboard into dist/web (served by
+# the API at /); a dashboard that did not build fails the image instead of shipping without it.
+RUN npm run build && if [ -d web ]; then test -f dist/web/index.html; fi
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
@@ -16,6 +18,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+# The API, the worker, the CLI and the dashboard's static files (dist/web).
 COPY --from=build /app/dist ./dist
 # Read at run time: migrations/*.sql, projections/*/schema.sql, and package.json marks the root.
 COPY package.json ./

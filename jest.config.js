@@ -1,4 +1,6 @@
-const ESM_PACKAGES = ['openid-client', 'oauth4webapi', 'jose'];
+// The OTLP exporter's transport loads node:http with import(), which jest's CommonJS sandbox
+// refuses (silently: no trace is ever sent); compiled, it is a require.
+const ESM_PACKAGES = ['openid-client', 'oauth4webapi', 'jose', '@opentelemetry/otlp-exporter-base'];
 
 /** One jest run for every tier: unit (pure), integration (real Postgres/Redis), e2e (booted app). */
 module.exports = {

@@ -5,6 +5,11 @@ import { DatabaseModule } from './platform/database/database.module';
 import { EventStoreModule } from './platform/event-store/event-store.module';
 import { RedisModule } from './platform/redis/redis.module';
 import { HealthController } from './health.controller';
+import { ReadinessController } from './readiness.controller';
+import { MetricsModule } from './platform/metrics/metrics.module';
+import { MetricsController } from './platform/metrics/metrics.controller';
+import { OperatorGaugesModule } from './operator-gauges.module';
+import { TracingModule } from './platform/tracing/tracing.module';
 import { contextModules } from './contexts';
 
 /**
@@ -21,10 +26,13 @@ export class AppModule {
         DatabaseModule,
         EventStoreModule,
         RedisModule,
+        MetricsModule.forProcess('api'),
+        OperatorGaugesModule,
+        TracingModule,
         ...(await contextModules('api')),
         ...(config.API_RUNS_WORKERS ? await contextModules('worker') : []),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, ReadinessController, MetricsController],
     };
   }
 }

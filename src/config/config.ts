@@ -252,6 +252,16 @@ const schema = z.object({
   // killed mid-export is noticed after this), and how often expired exports are deleted.
   EXPORT_JOB_LOCK_MS: intFrom(1_000, 600_000).default(30_000),
   EXPORT_PURGE_EVERY_MS: intFrom(100, 86_400_000).default(10 * 60_000),
+  // Operators (issue 22). GET /metrics on the API; on the worker, a listener of its own at
+  // METRICS_PORT (unset: the worker serves none). With METRICS_TOKEN set, a scrape must send it
+  // as a bearer token. /health/ready answers 503 when a read model is this far behind the log.
+  METRICS_PORT: intFrom(1, 65535).optional(),
+  METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).max(256).optional(),
+  READY_MAX_LAG_SECONDS: intFrom(1, 86_400).default(60),
+  // Traces of proxied requests, sent as OTLP over HTTP (JSON) to <endpoint>/v1/traces. Unset:
+  // no tracing code is even loaded.
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).transform((v) => v.replace(/\/+$/, '')).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(128).default('tollgate'),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

@@ -20,14 +20,22 @@ import { ExecuteAccountHandler } from './application/execute-account.handler';
 import { GrantPromoCreditsHandler } from './application/grant-promo-credits.handler';
 import { LedgerReadRepository } from './application/ledger-read.repository';
 import { OpenHoldsRepository } from './application/open-holds.repository';
+import { MetricsRegistry } from '../platform/metrics/metrics-registry';
+
+// A group commit is a millisecond or so on a quiet disk; tens of ms means fsync or lock trouble.
+const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 @Module({
   imports: [CqrsModule.forRoot()],
   providers: [
     {
       provide: LedgerService,
-      inject: [EVENT_STORE, CLOCK],
-      useFactory: (store: EventStore, clock: Clock) => new LedgerService(store, clock),
+      inject: [EVENT_STORE, CLOCK, { token: MetricsRegistry, optional: true }],
+      // The metrics registry is there in the API and the worker, not in the CLI.
+      useFactory: (store: EventStore, clock: Clock, metrics?: MetricsRegistry) =>
+        new LedgerService(store, clock, {
+          appendSeconds: metrics?.histogram('tollgate_ledger_append_seconds', "Appends of the ledger's account streams (one group commit each), in seconds", [], APPEND_BUCKETS),
+        }),
     },
     ExecuteAccountHandler,
     GrantPromoCreditsHandler,

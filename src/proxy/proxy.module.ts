@@ -26,6 +26,7 @@ import { ProxyService } from './proxy.service';
 import { CatalogService } from './catalog.service';
 import { ProxyRoutes } from './http/proxy-routes';
 import { PublicPricingController } from './pricing/http/public-pricing.controller';
+import { ProxyMetrics } from './proxy-metrics';
 import { UsageDayKeysModule } from '../compliance/retention/usage-day-keys.module';
 
 /** At start: this release's price table (with the configured margin) is in force before the first request. */
@@ -68,6 +69,7 @@ class PriceTableSeeder implements OnApplicationBootstrap, OnModuleDestroy {
     ProxyService,
     CatalogService,
     ProxyRoutes,
+    ProxyMetrics,
   ],
   exports: [PriceBook, RequestLogRepository],
 })

@@ -34,6 +34,8 @@ import { admission, admittedPrice } from './request/admission';
 import { ProxyRequest } from './request/proxy-request';
 import { ChargeServices, RequestCharge } from './request/request-charge';
 import { RequestOutcome, noAnswer, requestLogRow } from './request/request-log-row';
+import { OTHER_MODEL, ProxyMetrics } from './proxy-metrics';
+import { TraceSpan, inSpan } from '../platform/tracing/tracing';
 
 /** A request past admission: what it asks for, its prices, how it goes upstream, and its charge. */
 interface Admitted {
@@ -45,6 +47,8 @@ interface Admitted {
   inputTokens: number;
   price: ModelPrice;
   charge: RequestCharge;
+  /** The upstream span, once a channel answered: it ends where the settle (or release) begins. */
+  upstreamSpan?: TraceSpan;
 }
 
 @Injectable()
@@ -61,6 +65,7 @@ export class ProxyService {
     spendCaps: SpendCaps,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     journal: SettleJournal,
+    private readonly metrics: ProxyMetrics,
   ) {
     this.charges = { billing, spendCaps, journal, log: this.log, holdTtlSeconds: config.HOLD_TTL_SECONDS };
   }
@@ -108,7 +113,7 @@ export class ProxyService {
       });
     }
     const charge = new RequestCharge(this.charges, principal, requestId);
-    if (worstCase !== null) await charge.reserve(worstCase);
+    if (worstCase !== null) await inSpan(req.trace, 'hold', () => charge.reserve(worstCase));
     return { shape, table, plan, inputTokens, price, charge };
   }
 
@@ -125,13 +130,22 @@ export class ProxyService {
 
     let attempt: Sent;
     const tried = nothingTried();
+    // From the first try to the answer's last byte relayed (or the failure).
+    const upstreamSpan = req.trace.child('upstream');
     try {
       attempt = await this.sender.send(requestId, plan, shape.model, req.query, req.headers, controller.signal, tried);
     } catch (err) {
+      upstreamSpan.fail(err instanceof ProxyError ? err.code : 'upstream_error');
+      upstreamSpan.end();
       // The receipt of a request no channel answered still names the channel and the tries.
       await this.fail(req, a, tried.channelId, tried.attempts, err);
       throw err;
     }
+    upstreamSpan.set('tollgate.channel', attempt.channel.id);
+    upstreamSpan.set('tollgate.attempts', attempt.attempts);
+    upstreamSpan.set('http.response.status_code', attempt.upstream.status);
+
+    a.upstreamSpan = upstreamSpan; // ended where the settle (or release) starts
 
     const meter = new StreamMeter(plan.meterFormat);
     let usage: TokenUsage | null = null;
@@ -230,17 +244,21 @@ export class ProxyService {
       ttfbMs: ttfbMs(req, progress),
       latencyMs: elapsedMs(req),
     };
+    a.upstreamSpan?.end();
     if (charge.reservation) {
-      await charge.settle(costOf(price, usage, table.marginBps), costOf(price, usage, 0), {
-        model: shape.model,
-        inputTokens: usage.inputTokens + usage.cacheWriteTokens,
-        outputTokens: usage.outputTokens,
-        cachedTokens: usage.cachedTokens,
-        estimated: outcome.estimated,
-        priceVersion: table.version,
-      });
+      const used = usage;
+      await inSpan(req.trace, 'settle', () =>
+        charge.settle(costOf(price, used, table.marginBps), costOf(price, used, 0), {
+          model: shape.model,
+          inputTokens: used.inputTokens + used.cacheWriteTokens,
+          outputTokens: used.outputTokens,
+          cachedTokens: used.cachedTokens,
+          estimated: outcome.estimated,
+          priceVersion: table.version,
+        }),
+      );
     }
-    return this.logRow(requestLogRow(req, shape.model, shape.stream, price, charge, table, outcome), charge);
+    return this.logRow(requestLogRow(req, shape.model, shape.stream, price, charge, table, outcome), charge, req.trace);
   }
 
   /**
@@ -258,8 +276,9 @@ export class ProxyService {
 
   /** No answer to charge for: the reservation returns, and the row says how the request ended. */
   private async release(req: ProxyRequest, a: Admitted, outcome: RequestOutcome, reason: string): Promise<void> {
-    await a.charge.release(reason);
-    return this.logRow(requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome), a.charge);
+    a.upstreamSpan?.end();
+    await inSpan(req.trace, 'settle', () => a.charge.release(reason)); // a release: the reservation returns
+    return this.logRow(requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome), a.charge, req.trace);
   }
 
   /** A request refused before anything was reserved: logged (metadata only), nothing to release. */
@@ -267,7 +286,9 @@ export class ProxyService {
     const status = err instanceof ProxyError ? err.status : 500;
     const errorCode = err instanceof ProxyError ? err.code : 'internal_error';
     const outcome = noAnswer(status, errorCode, null, 0, null, elapsedMs(req));
-    void this.requestLog.record(requestLogRow(req, model.slice(0, 200), stream, price, null, null, outcome));
+    const row = requestLogRow(req, model.slice(0, 200), stream, price, null, null, outcome);
+    this.measure(row, req.trace);
+    void this.requestLog.record(row);
   }
 
   /**
@@ -275,10 +296,18 @@ export class ProxyService {
    * the settle journal (the request waits for it to be on disk); else to the request log, off
    * the response path.
    */
-  private logRow(row: RequestLogRow, charge: RequestCharge): Promise<void> | undefined {
+  private logRow(row: RequestLogRow, charge: RequestCharge, span: TraceSpan): Promise<void> | undefined {
+    this.measure(row, span);
     if (charge.unwritten) return charge.keep(row);
     void this.requestLog.record(row);
     return undefined;
+  }
+
+  /** Every request that reached the proxy service ends in one row; its metrics and span attributes come from it. */
+  private measure(row: RequestLogRow, span: TraceSpan): void {
+    const priced = row.provider !== null;
+    span.set('tollgate.model', priced ? row.model : OTHER_MODEL);
+    this.metrics.ended({ endpoint: row.endpoint, model: row.model, priced, status: row.status, latencyMs: row.latencyMs, ttfbMs: row.ttfbMs });
   }
 }
 

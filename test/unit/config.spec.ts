@@ -53,6 +53,9 @@ describe('loadConfig', () => {
       // Compliance (issue 21)
       EXPORT_JOB_LOCK_MS: 30_000,
       EXPORT_PURGE_EVERY_MS: 600_000,
+      // Operators (issue 22)
+      READY_MAX_LAG_SECONDS: 60,
+      OTEL_SERVICE_NAME: 'tollgate',
       REDIS_COMMAND_TIMEOUT_MS: 500,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       PUBLIC_URL: 'http://localhost:3000',

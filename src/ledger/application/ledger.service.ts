@@ -95,6 +95,8 @@ export interface LedgerServiceOptions {
   maxAttempts?: number;
   maxCachedAccounts?: number;
   maxCommandsPerAppend?: number;
+  /** Observes each append's duration in seconds (the ledger append latency metric). */
+  appendSeconds?: { observe(seconds: number): void };
 }
 
 @Injectable()
@@ -105,6 +107,7 @@ export class LedgerService implements OnModuleDestroy {
   private readonly maxAttempts: number;
   private readonly maxCached: number;
   private readonly maxPerAppend: number;
+  private readonly appendSeconds?: { observe(seconds: number): void };
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -114,6 +117,7 @@ export class LedgerService implements OnModuleDestroy {
     this.maxAttempts = options.maxAttempts ?? 25;
     this.maxCached = options.maxCachedAccounts ?? 50_000;
     this.maxPerAppend = options.maxCommandsPerAppend ?? 200;
+    this.appendSeconds = options.appendSeconds;
   }
 
   execute(accountId: string, command: AccountCommand, meta: CommandMeta = {}): Promise<CommandOutcome> {
@@ -272,9 +276,11 @@ export class LedgerService implements OnModuleDestroy {
       return;
     }
     try {
+      const appendStarted = performance.now();
       const result = await this.store.append(accountStream(lane.accountId), toAppend, {
         expectedVersion: lane.version,
       });
+      this.appendSeconds?.observe((performance.now() - appendStarted) / 1000);
       if (result.idempotent) {
         // Every event was already in the log: the commands were retries and nothing changed.
         // Our working state counted them again, so drop it and re-read what the log says.

@@ -29,6 +29,19 @@ export class OpenHoldsRepository {
     }
   }
 
+  /** How many holds are open and the credit they hold (µcr), for the metrics; null when the table is missing. */
+  async totals(): Promise<{ open: number; heldMicros: bigint } | null> {
+    try {
+      const { rows } = await this.pool.query<{ open: string; held: string }>(
+        `SELECT count(*)::text AS open, coalesce(sum(amount), 0)::text AS held FROM ${OPEN_HOLDS_TABLE}`,
+      );
+      return { open: Number(rows[0].open), heldMicros: BigInt(rows[0].held) };
+    } catch (err) {
+      if ((err as { code?: string }).code === UNDEFINED_TABLE) return null;
+      throw err;
+    }
+  }
+
   /** Up to `limit` open holds whose expiry is at or before `due`, soonest first; null when the table is missing. */
   async overdue(due: Date, limit: number): Promise<OverdueHold[] | null> {
     try {

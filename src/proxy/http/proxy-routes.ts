@@ -7,7 +7,7 @@
  * `x-api-key` (Anthropic), `x-goog-api-key` or `?key=` (Gemini; on Gemini routes only); each
  * format's file under formats/ says which.
  */
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +28,8 @@ import { receiptOf } from '../usage/receipt';
 import { AuthFailureLimiter } from '../limits/auth-failure-limiter';
 import { clientKeyOf } from '../formats';
 import { forwardedQuery, geminiEndpointOf } from '../formats/gemini.format';
+import { OTHER_MODEL, ProxyMetrics } from '../proxy-metrics';
+import { NO_TRACING, TRACING, Tracing, inSpan } from '../../platform/tracing/tracing';
 
 declare module 'fastify' {
   /** Each proxy route's API format, for the answers given before its handler runs (body errors). */
@@ -49,6 +51,8 @@ export class ProxyRoutes implements OnModuleInit {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly authFailures: AuthFailureLimiter,
+    private readonly metrics: ProxyMetrics,
+    @Optional() @Inject(TRACING) private readonly tracing: Tracing = NO_TRACING,
   ) {}
 
   onModuleInit(): void {
@@ -132,8 +136,12 @@ export class ProxyRoutes implements OnModuleInit {
     this.requestLog.expect(requestId);
     const res = reply.raw;
     let format: ApiFormat = kind === 'gemini' ? 'gemini' : ENDPOINTS[kind].format;
+    let endpoint: Endpoint | undefined;
+    let handedOver = false; // past this, the proxy service measures the request (from its log row)
+    const span = this.tracing.root('proxy.request');
+    span.set('tollgate.endpoint', kind === 'gemini' ? 'gemini' : kind);
+    span.set('tollgate.request_id', requestId);
     try {
-      let endpoint: Endpoint;
       let pathModel: string | null = null;
       if (kind === 'gemini') {
         ({ endpoint, model: pathModel } = geminiEndpointOf((request.params as { modelAction: string }).modelAction));
@@ -141,9 +149,10 @@ export class ProxyRoutes implements OnModuleInit {
         endpoint = ENDPOINTS[kind];
       }
       format = endpoint.format;
-      const principal = await this.authenticate(request, format === 'gemini');
+      const principal = await inSpan(span, 'auth', () => this.authenticate(request, format === 'gemini'));
       const raw = request.body as Buffer | undefined;
       const body = parseBody(raw);
+      handedOver = true;
       await this.proxy.handle({
         endpoint,
         requestId,
@@ -156,20 +165,30 @@ export class ProxyRoutes implements OnModuleInit {
         res,
         startedAt,
         startedAtDate,
+        trace: span,
       });
     } catch (err) {
-      this.answerError(res, format, err, requestId);
+      const status = this.answerError(res, format, err, requestId);
+      span.fail(err instanceof ProxyError ? err.code : 'internal_error');
+      if (!handedOver) {
+        // Refused before its model was read (no key, bad key, unreadable body): no model to name.
+        const endpointKind = endpoint?.kind ?? (kind === 'gemini' ? 'gemini.generate' : kind);
+        this.metrics.ended({ endpoint: endpointKind, model: OTHER_MODEL, priced: false, status, latencyMs: performance.now() - startedAt, ttfbMs: null });
+      }
     } finally {
       this.requestLog.abandon(requestId); // a no-op once its row is recorded
+      span.set('http.response.status_code', res.headersSent ? res.statusCode : 499);
+      span.end();
     }
   }
 
-  private answerError(res: ServerResponse, format: ApiFormat, err: unknown, requestId: string): void {
+  /** Answers the error (unless an answer already started); the status the client got (499: it left). */
+  private answerError(res: ServerResponse, format: ApiFormat, err: unknown, requestId: string): number {
     if (res.headersSent) {
       if (!res.writableEnded) res.end();
-      return;
+      return res.statusCode;
     }
-    if (res.destroyed) return;
+    if (res.destroyed) return 499;
     let e: ProxyError;
     if (err instanceof ProxyError) e = err;
     else if (isPgUnavailable(err)) e = databaseUnavailable();
@@ -184,6 +203,7 @@ export class ProxyRoutes implements OnModuleInit {
     const out = errorResponse(format, e, requestId);
     res.writeHead(out.status, { ...out.headers, 'content-length': String(Buffer.byteLength(out.body)) });
     res.end(out.body);
+    return out.status;
   }
 
   /** `?key=` counts only on Gemini routes, the one API that documents it (a key in a URL ends up in access logs). */

@@ -2,6 +2,7 @@
 import { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { KeyPrincipal } from '../../keys/application/api-key-authenticator';
 import { Endpoint } from '../endpoints';
+import { TraceSpan } from '../../platform/tracing/tracing';
 
 export interface ProxyRequest {
   endpoint: Endpoint;
@@ -16,4 +17,6 @@ export interface ProxyRequest {
   res: ServerResponse;
   startedAt: number; // performance.now()
   startedAtDate: Date;
+  /** The request's root span (NO_SPAN when tracing is off): hold, upstream and settle are its children. */
+  trace: TraceSpan;
 }

@@ -14,6 +14,7 @@ import { ProxyError, quoted } from '../http/proxy-error';
 import { formatOf, formatOfProvider } from '../formats';
 import { Plan } from './plan';
 import { UpstreamClient, UpstreamFailure, UpstreamResponse } from './upstream-client';
+import { ProxyMetrics } from '../proxy-metrics';
 
 export interface Sent {
   channel: Channel;
@@ -37,6 +38,7 @@ export class UpstreamSender {
   constructor(
     private readonly router: ChannelRouter,
     private readonly upstream: UpstreamClient,
+    private readonly metrics: ProxyMetrics,
   ) {}
 
   /**
@@ -76,6 +78,7 @@ export class UpstreamSender {
         if (!RETRYABLE(upstream.status)) return { ok: true, value: upstream };
         const retryAfter = Number(header(upstream.headers, 'retry-after')) || 1;
         await upstream.body.dump().catch(() => undefined);
+        this.metrics.upstreamFailed(channel.id, upstream.status === 429 ? 'rate_limited' : 'http_error');
         const failure =
           upstream.status === 429
             ? new ProxyError('rate_limited', 'the upstream provider is rate limiting; try again later', { retryAfterSeconds: retryAfter })
@@ -83,6 +86,8 @@ export class UpstreamSender {
         return { ok: false, reason: `HTTP ${upstream.status}`, value: failure };
       } catch (err) {
         if (err instanceof UpstreamFailure && err.kind === 'aborted') throw err;
+        const timedOut = err instanceof UpstreamFailure && err.kind === 'timeout';
+        this.metrics.upstreamFailed(channel.id, timedOut ? 'timeout' : 'unreachable');
         const failure =
           err instanceof UpstreamFailure && err.kind === 'timeout'
             ? new ProxyError('upstream_timeout', 'the upstream provider did not answer in time')

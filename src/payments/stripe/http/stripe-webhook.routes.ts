@@ -10,13 +10,14 @@
  * durable (store down, a ledger refusal), so Stripe delivers it again. No body or header is
  * logged: only Stripe's event id and type.
  */
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Stripe from 'stripe';
 import { APP_CONFIG, AppConfig } from '../../../config/config';
 import { isPgUnavailable } from '../../../platform/database/pg-unavailable';
 import { StripeWebhookService, WebhookRefused } from '../application/stripe-webhook.service';
+import { Counter, MetricsRegistry } from '../../../platform/metrics/metrics-registry';
 
 export const WEBHOOK_PATH = '/webhooks/stripe';
 /** Stripe's events are a few kilobytes; a charge with many refunds stays well inside this. */
@@ -27,12 +28,17 @@ export class StripeWebhookRoutes implements OnModuleInit {
   private readonly log = new Logger('StripeWebhooks');
   /** Only for the signature check (a pure function of the SDK); no API key needed. */
   private readonly verifier = Stripe.webhooks;
+  /** Deliveries by outcome (absent where no registry is, as in the CLI). */
+  private readonly outcomes?: Counter<'outcome'>;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly webhooks: StripeWebhookService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Optional() metrics?: MetricsRegistry,
+  ) {
+    this.outcomes = metrics?.counter('tollgate_stripe_webhooks_total', "Stripe webhook deliveries by outcome (recorded, ignored, invalid_signature, invalid_event, not_recorded, unavailable, not_configured)", ['outcome']);
+  }
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
@@ -51,33 +57,35 @@ export class StripeWebhookRoutes implements OnModuleInit {
 
   private async receive(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const secret = this.config.STRIPE_WEBHOOK_SECRET;
-    if (!secret) return refuse(reply, 503, 'stripe_not_configured', 'Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)');
+    if (!secret) return this.refuse(reply, 503, 'stripe_not_configured', 'Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)');
     const signature = req.headers['stripe-signature'];
-    if (typeof signature !== 'string' || signature === '') return refuse(reply, 400, 'invalid_signature', 'the Stripe-Signature header is missing');
+    if (typeof signature !== 'string' || signature === '') return this.refuse(reply, 400, 'invalid_signature', 'the Stripe-Signature header is missing');
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let event: Stripe.Event;
     try {
       event = this.verifier.constructEvent(body, signature, secret);
     } catch (err) {
       // The SDK says which: no matching signature, or a timestamp outside the tolerance.
-      return refuse(reply, 400, 'invalid_signature', (err as Error).message.split('\n')[0].slice(0, 200));
+      return this.refuse(reply, 400, 'invalid_signature', (err as Error).message.split('\n')[0].slice(0, 200));
     }
     try {
       const outcome = await this.webhooks.handle(event);
+      this.outcomes?.inc({ outcome: outcome.outcome });
       if (outcome.outcome === 'ignored') this.log.debug(`Stripe event ${event.id} (${event.type}) ignored: ${outcome.why}`);
       return void reply.code(200).send({ received: true, ...outcome });
     } catch (err) {
       if (err instanceof WebhookRefused) {
         this.log.warn(`Stripe event ${event.id} (${event.type}) refused: ${err.message}`);
-        return refuse(reply, 400, 'invalid_event', err.message);
+        return this.refuse(reply, 400, 'invalid_event', err.message);
       }
       const unavailable = isPgUnavailable(err);
       this.log.error(`Stripe event ${event.id} (${event.type}) not recorded${unavailable ? ' (the database is unavailable)' : ''}: ${(err as Error).message}`);
-      return refuse(reply, unavailable ? 503 : 500, unavailable ? 'unavailable' : 'not_recorded', 'the event was not recorded; deliver it again');
+      return this.refuse(reply, unavailable ? 503 : 500, unavailable ? 'unavailable' : 'not_recorded', 'the event was not recorded; deliver it again');
     }
   }
-}
 
-function refuse(reply: FastifyReply, status: number, code: string, message: string): void {
-  void reply.code(status).send({ error: { code, message } });
+  private refuse(reply: FastifyReply, status: number, code: string, message: string): void {
+    this.outcomes?.inc({ outcome: code === 'stripe_not_configured' ? 'not_configured' : code });
+    void reply.code(status).send({ error: { code, message } });
+  }
 }
