@@ -20,6 +20,7 @@ import { ExecuteAccountHandler } from './application/execute-account.handler';
 import { GrantPromoCreditsHandler } from './application/grant-promo-credits.handler';
 import { LedgerReadRepository } from './application/ledger-read.repository';
 import { OpenHoldsRepository } from './application/open-holds.repository';
+import { ProcessingRestriction } from './application/processing-restriction';
 
 @Module({
   imports: [CqrsModule.forRoot()],
@@ -33,7 +34,8 @@ import { OpenHoldsRepository } from './application/open-holds.repository';
     GrantPromoCreditsHandler,
     LedgerReadRepository,
     OpenHoldsRepository,
+    ProcessingRestriction,
   ],
-  exports: [LedgerService, LedgerReadRepository, OpenHoldsRepository],
+  exports: [LedgerService, LedgerReadRepository, OpenHoldsRepository, ProcessingRestriction],
 })
 export class LedgerModule {}
