@@ -4,3 +4,15 @@
 -- receipts once the ledger says its restrictions are lifted; deferral costs no attempt.
 ALTER TABLE payment_receipts ADD COLUMN deferred_since timestamptz;
 CREATE INDEX payment_receipts_deferred ON payment_receipts (account_id) WHERE deferred_since IS NOT NULL AND sent_at IS NULL;
+
+-- Breach incidents (issue 21): an erased person has no address to notify, so the selections
+-- that match people by a query (everyone, activity, data category) leave them out. Who was left
+-- out is kept per incident by pseudonymous id only, so the count the status and the report show
+-- counts each person once however many selections matched them.
+CREATE TABLE incident_left_out (
+  incident_id uuid NOT NULL,
+  user_id     uuid NOT NULL,
+  reason      text NOT NULL CHECK (reason IN ('erased')),
+  left_out_at timestamptz NOT NULL,
+  PRIMARY KEY (incident_id, user_id)
+);
