@@ -16,3 +16,13 @@ CREATE TABLE incident_left_out (
   left_out_at timestamptz NOT NULL,
   PRIMARY KEY (incident_id, user_id)
 );
+
+-- Erasure (issue 21): besides the address, the keyed hash of each sign-in identity (provider +
+-- subject, the same HMAC as the identity claims use, SecretBox.lookupHash 'identity') of an
+-- erased person, and nothing else: a later sign-up through that identity is a new person who is
+-- not given the free requests again, even when the provider vouches for no address (GitHub with
+-- no verified email, an OIDC provider without the email claim).
+CREATE TABLE erased_identities (
+  identity_hash text PRIMARY KEY CHECK (identity_hash ~ '^[0-9a-f]{64}$'),
+  erased_at     timestamptz NOT NULL
+);
