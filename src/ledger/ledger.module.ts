@@ -20,6 +20,7 @@ import { ExecuteAccountHandler } from './application/execute-account.handler';
 import { GrantPromoCreditsHandler } from './application/grant-promo-credits.handler';
 import { LedgerReadRepository } from './application/ledger-read.repository';
 import { OpenHoldsRepository } from './application/open-holds.repository';
+import { ProcessingRestriction } from './application/processing-restriction';
 import { MetricsRegistry } from '../platform/metrics/metrics-registry';
 
 // A group commit is a millisecond or so on a quiet disk; tens of ms means fsync or lock trouble.
@@ -41,7 +42,8 @@ const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
     GrantPromoCreditsHandler,
     LedgerReadRepository,
     OpenHoldsRepository,
+    ProcessingRestriction,
   ],
-  exports: [LedgerService, LedgerReadRepository, OpenHoldsRepository],
+  exports: [LedgerService, LedgerReadRepository, OpenHoldsRepository, ProcessingRestriction],
 })
 export class LedgerModule {}

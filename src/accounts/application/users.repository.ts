@@ -98,9 +98,17 @@ export class UsersRepository {
     return rows.map((r) => r.user_id);
   }
 
-  /** Whether a person with this address (keyed hash) was erased: such a sign-up gets no free requests again. */
-  async addressWasErased(emailHash: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('SELECT 1 FROM erased_addresses WHERE email_hash = $1', [emailHash]);
+  /**
+   * Whether a person with this address or this sign-in identity (keyed hashes; null: none) was
+   * erased: such a sign-up gets no free requests again.
+   */
+  async signUpWasErased(emailHash: string | null, identityHash: string | null): Promise<boolean> {
+    if (emailHash === null && identityHash === null) return false;
+    const { rowCount } = await this.pool.query(
+      `SELECT 1 FROM erased_addresses WHERE email_hash = $1
+       UNION ALL SELECT 1 FROM erased_identities WHERE identity_hash = $2 LIMIT 1`,
+      [emailHash, identityHash],
+    );
     return (rowCount ?? 0) > 0;
   }
 

@@ -155,6 +155,7 @@ export class UsersService {
       created = await this.register(owner, {
         email: ownsEmail ? address : null,
         emailHash: ownsEmail ? emailHash : null,
+        identityHash: subjectHash,
         method: 'oauth',
       });
     }
@@ -270,14 +271,15 @@ export class UsersService {
 
   private async register(
     userId: string,
-    p: { email: string | null; emailHash: string | null; method: SignInMethod; freeRequests?: number; actor?: string },
+    p: { email: string | null; emailHash: string | null; identityHash?: string; method: SignInMethod; freeRequests?: number; actor?: string },
   ): Promise<boolean> {
     const { state } = await this.load(userId);
     if (state.registered) return false;
     const accountId = accountIdOf(userId);
     const actor = p.actor ?? `user:${p.method}`;
-    // An address whose person was erased signs up as someone new, without the free requests again.
-    const freeRequests = p.freeRequests ?? (p.emailHash !== null && (await this.repo.addressWasErased(p.emailHash)) ? 0 : undefined);
+    // An address or a sign-in identity whose person was erased signs up as someone new, without
+    // the free requests again (an identity that brings no vouched address is caught by its own hash).
+    const freeRequests = p.freeRequests ?? ((await this.repo.signUpWasErased(p.emailHash, p.identityHash ?? null)) ? 0 : undefined);
     await this.commands.execute(
       new ExecuteAccountCommand(accountId, { type: 'OpenAccount', data: { accountId, ownerId: userId, freeRequests } }, { actor }),
     );

@@ -11,6 +11,9 @@
  * The rate limits come first, counted for every request whatever the address: 429 before
  * anything is stored or sent. In production without SMTP_URL the request is refused before
  * that (503 mail_not_configured): no link could ever arrive.
+ *
+ * A restriction of processing does not stop a link: the person asked for it, and signing in is
+ * their way to their export, erasure and requests (ledger/domain/processing-restriction.ts).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/config';

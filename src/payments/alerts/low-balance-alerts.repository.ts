@@ -140,6 +140,11 @@ export class LowBalanceAlertsRepository {
                 WHERE account_id = $1 AND lease_token = $2`;
         params = [accountId, token, at];
         break;
+      case 'dropped': // not to be sent (a restriction of processing): disarmed as if sent, nothing counted as sent
+        sql = `UPDATE low_balance_alerts SET ${lease}, pending_since = NULL, next_try_at = NULL, attempts = 0, last_error = $4, updated_at = $3
+                WHERE account_id = $1 AND lease_token = $2`;
+        params = [accountId, token, at, (done.error ?? 'dropped').slice(0, 500)];
+        break;
       case 'failed':
       case 'gave_up':
         sql = `UPDATE low_balance_alerts SET ${lease}, attempts = CASE WHEN $6 THEN $5 ELSE attempts + 1 END,
@@ -154,7 +159,7 @@ export class LowBalanceAlertsRepository {
 }
 
 export interface SendRecord {
-  outcome: 'sent' | 'failed' | 'gave_up' | 'stale';
+  outcome: 'sent' | 'failed' | 'gave_up' | 'stale' | 'dropped';
   /** Why not sent: a code and reason, never an address or the mail's content. */
   error?: string;
   retryAt?: Date;

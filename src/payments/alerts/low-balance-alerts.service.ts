@@ -19,12 +19,18 @@
  * ledger itself is read before each mail, so what a lagging read model shows is never mailed.
  * Mail sent and then a crash before its outcome is recorded is sent again once the lease ends
  * (at-least-once, like every SMTP outbox); nothing else sends twice.
+ *
+ * Under a restriction of processing (ledger/domain/processing-restriction.ts) an alert due is
+ * dropped, not deferred: it would tell a balance of the moment, stale by the lift. It is
+ * recorded as not sent (last_error `restricted`) and the row stays disarmed like a sent one,
+ * so the next alert is the next fall after a rise to the threshold.
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { UsersService } from '../../accounts/application/users.service';
 import { LedgerService } from '../../ledger/application/ledger.service';
+import { whileRestricted } from '../../ledger/domain/processing-restriction';
 import { CLOCK, Clock } from '../../platform/clock';
 import { Mailer, MailError } from '../../platform/mail/mailer';
 import { formatCredits } from '../../shared/money';
@@ -51,6 +57,8 @@ export interface CheckResult {
 }
 
 type SendOutcome = SendRecord & { result: 'sent' | 'failed' | 'skipped' };
+
+const RESTRICTED = 'restricted: processing of the account is restricted; the alert is dropped (a later fall after the lift alerts again)';
 
 @Injectable()
 export class LowBalanceAlerts {
@@ -122,6 +130,8 @@ export class LowBalanceAlerts {
     // after the fall), or never below at all (a threshold set just after a purchase the read
     // model had not applied yet). Then nothing is sent and the alert is armed again.
     const { state } = await this.ledger.load(alert.accountId);
+    // Asked before the address is read: reading it is processing too.
+    if (whileRestricted('low_balance_alert', state) === 'drop') return { outcome: 'dropped', error: RESTRICTED, result: 'skipped' };
     const balance = state.available + state.held;
     if (balance >= alert.threshold) return { outcome: 'stale', result: 'skipped' };
     let to: string | null;

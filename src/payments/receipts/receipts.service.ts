@@ -4,10 +4,18 @@
  * mails once), then one try to send, in the background. What could not be sent (mail down, no SMTP yet, a crash in
  * between) is retried by ReceiptRetryJob, at most MAX_ATTEMPTS times, each failure kept in
  * `last_error` for operators; an account with no address on file is marked and not retried.
+ *
+ * Under a restriction of processing (ledger/domain/processing-restriction.ts: receipts are
+ * deferred) a receipt is kept, marked `deferred_since`, and not sent; deferral costs no attempt.
+ * The retry job releases an account's deferred receipts once its restrictions are lifted and
+ * sends them then, once each. A send whose check ran just before a restriction was appended may
+ * still go out: the check and the restriction are not one transaction (the ledger and this
+ * table are apart), so the guarantee is that no send starts after the restriction is seen.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Pool } from 'pg';
 import { UsersService } from '../../accounts/application/users.service';
+import { ProcessingRestriction } from '../../ledger/application/processing-restriction';
 import { CLOCK, Clock } from '../../platform/clock';
 import { PG_POOL } from '../../platform/database/pg';
 import { Mailer } from '../../platform/mail/mailer';
@@ -45,6 +53,7 @@ export class ReceiptsService {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly mailer: Mailer,
     private readonly users: UsersService,
+    private readonly restriction: ProcessingRestriction,
   ) {}
 
   /**
@@ -63,11 +72,12 @@ export class ReceiptsService {
     void this.send(facts.paymentId, claimed).catch((err: Error) => this.log.warn(`receipt for payment ${facts.paymentId} not sent yet: ${err.message}`));
   }
 
-  /** Sends what is unsent (the retry job): returns how many were sent. */
+  /** Sends what is unsent (the retry job), deferred receipts of lifted restrictions first released: returns how many were sent. */
   async sendPending(limit = 100): Promise<number> {
+    await this.releaseLifted();
     const { rows } = await this.pool.query<{ payment_id: string }>(
       `SELECT payment_id FROM payment_receipts
-        WHERE sent_at IS NULL AND attempts < $1 AND (claimed_until IS NULL OR claimed_until < now())
+        WHERE sent_at IS NULL AND deferred_since IS NULL AND attempts < $1 AND (claimed_until IS NULL OR claimed_until < now())
         ORDER BY paid_at LIMIT $2`,
       [MAX_RECEIPT_ATTEMPTS, limit],
     );
@@ -77,13 +87,32 @@ export class ReceiptsService {
   }
 
   /**
+   * Deferred receipts of accounts whose restrictions are all lifted become sendable again. Few
+   * accounts are ever restricted, so asking the ledger for each one on every run is cheap; a
+   * release that races a new restriction is caught by send(), which asks again.
+   */
+  private async releaseLifted(): Promise<void> {
+    const { rows } = await this.pool.query<{ account_id: string }>(
+      'SELECT DISTINCT account_id FROM payment_receipts WHERE deferred_since IS NOT NULL AND sent_at IS NULL',
+    );
+    for (const { account_id } of rows) {
+      if ((await this.restriction.decide(account_id, 'receipt')) !== 'proceed') continue;
+      const { rowCount } = await this.pool.query(
+        'UPDATE payment_receipts SET deferred_since = NULL, last_error = NULL WHERE account_id = $1 AND deferred_since IS NOT NULL AND sent_at IS NULL',
+        [account_id],
+      );
+      if (rowCount) this.log.log(`account ${account_id}: restriction lifted, ${rowCount} deferred receipt(s) to send`);
+    }
+  }
+
+  /**
    * One sender per receipt across instances: a conditional UPDATE claims it for CLAIM_SECONDS
    * (and counts the attempt); no connection is held while the mail server answers.
    */
   private async trySend(paymentId: string): Promise<boolean> {
     const { rows } = await this.pool.query<Claimed>(
       `UPDATE payment_receipts SET claimed_until = now() + make_interval(secs => $3), attempts = attempts + 1
-        WHERE payment_id = $1 AND sent_at IS NULL AND attempts < $2 AND (claimed_until IS NULL OR claimed_until < now())
+        WHERE payment_id = $1 AND sent_at IS NULL AND deferred_since IS NULL AND attempts < $2 AND (claimed_until IS NULL OR claimed_until < now())
         RETURNING account_id, amount::text, detail, paid_at`,
       [paymentId, MAX_RECEIPT_ATTEMPTS, CLAIM_SECONDS],
     );
@@ -95,6 +124,8 @@ export class ReceiptsService {
     let error: string | null = null;
     let giveUp = false;
     try {
+      // Asked before the address is read: reading it is processing too.
+      if ((await this.restriction.decide(r.account_id, 'receipt')) === 'defer') return await this.defer(paymentId);
       const to = await this.addressOf(r.account_id);
       if (!to) {
         error = 'no_address: the account has no email address on file';
@@ -114,6 +145,18 @@ export class ReceiptsService {
     );
     if (error !== null) this.log.warn(`receipt for payment ${paymentId} not sent: ${error}`);
     return error === null;
+  }
+
+  /** Kept for after the lift: the claim ends and this attempt is not counted. */
+  private async defer(paymentId: string): Promise<false> {
+    await this.pool.query(
+      `UPDATE payment_receipts SET deferred_since = coalesce(deferred_since, now()), claimed_until = NULL, attempts = greatest(attempts - 1, 0),
+              last_error = 'restricted: processing of the account is restricted; sent once the restriction is lifted'
+        WHERE payment_id = $1 AND sent_at IS NULL`,
+      [paymentId],
+    );
+    this.log.log(`receipt for payment ${paymentId} deferred: the account is under a restriction of processing`);
+    return false;
   }
 
   private async addressOf(accountId: string): Promise<string | null> {

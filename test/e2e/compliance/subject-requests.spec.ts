@@ -82,6 +82,7 @@ describe('data-subject requests (booted app, fake upstream, built CLI, real Post
       gw.app.get(SubjectRequestsRepository),
       gw.app.get(StaffAudit),
       gw.app.get(PersonalDataVault),
+      gw.app.get(LedgerService),
     );
   }
 

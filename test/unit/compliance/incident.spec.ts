@@ -48,7 +48,7 @@ function run(commands: Array<[IncidentCommand, Date]>): { events: IncidentEvent[
 const id = randomUUID();
 const open: IncidentCommand = { type: 'Open', data: { incidentId: id, facts, actor: 'cli:alice' } };
 const confirm: IncidentCommand = { type: 'Confirm', data: { actor: 'cli:bob' } };
-const select = (added: number): IncidentCommand => ({ type: 'Select', data: { selection: { by: 'everyone' }, added, actor: 'cli:bob' } });
+const select = (added: number, leftOutErased = 0): IncidentCommand => ({ type: 'Select', data: { selection: { by: 'everyone' }, added, leftOutErased, actor: 'cli:bob' } });
 const queue = (queued: number): IncidentCommand => ({ type: 'Queue', data: { queued, actor: 'cli:bob' } });
 
 function codeOf(fn: () => unknown): string {
@@ -100,6 +100,21 @@ describe('the incident decider', () => {
     expect(codeOf(() => decide(confirm, null, T0))).toBe('incident_not_found');
     expect(codeOf(() => decide(open, opened, T0))).toBe('invalid_incident');
     expect(codeOf(() => decide({ type: 'Open', data: { incidentId: id, facts: { ...facts, detectedAt: at(H).toISOString() }, actor: 'cli:a' } }, null, T0))).toBe('invalid_incident');
+  });
+
+  it('counts erased people left out across selections, in the timeline and the state; an event from before the count reads as none', () => {
+    const { events, state } = run([
+      [open, T0],
+      [select(3, 2), at(1)],
+      [select(1), at(2)],
+    ]);
+    expect(state).toMatchObject({ selected: 4, leftOutErased: 2 });
+    expect(state!.timeline[1].what).toBe('affected people selected everyone: 3 added, 2 left out (erased: no address)');
+    expect(state!.timeline[2].what).toBe('affected people selected everyone: 1 added');
+    const older = events.map((e) => (e.type === 'AffectedSelected' ? { ...e, data: { ...e.data, leftOutErased: undefined } } : e));
+    expect(foldIncident(older)).toMatchObject({ selected: 4, leftOutErased: 0 });
+    // Nobody added, only erased people matched: refused as an empty selection, nothing recorded.
+    expect(codeOf(() => decide(select(0, 5), state, at(3)))).toBe('selection_empty');
   });
 
   it('refuses a stream that does not start with IncidentOpened, or an unknown event type', () => {

@@ -1,5 +1,5 @@
 /**
- * The SQL of erasure: the `erasures` and `erased_addresses` tables (migration 023), and the
+ * The SQL of erasure: the `erasures` and `erased_addresses` tables (migration 023), `erased_identities` (026), and the
  * operational rows of other contexts that hold something of a person and are not events
  * (sessions, sign-in links, low-balance alerts), deleted outright: they are state, not history.
  */
@@ -88,6 +88,11 @@ export class ErasureRepository {
 
   async recordErasedAddress(emailHash: string, at: Date): Promise<void> {
     await this.pool.query('INSERT INTO erased_addresses (email_hash, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [emailHash, at]);
+  }
+
+  /** The keyed hash of a sign-in identity (provider + subject) of an erased person. */
+  async recordErasedIdentity(identityHash: string, at: Date): Promise<void> {
+    await this.pool.query('INSERT INTO erased_identities (identity_hash, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [identityHash, at]);
   }
 
   async addressErasedAt(emailHash: string): Promise<Date | null> {

@@ -13,7 +13,8 @@
  *    and a refund request is filed for every purchase still in its refund window, sealed with
  *    the person's key while it exists; staff approve or decline them as any other.
  * 4. Sessions ended, sign-in links and the low-balance alert deleted, the keyed hash of the
- *    address kept in erased_addresses (no free requests for a new sign-up with it), the person
+ *    address kept in erased_addresses and of each sign-in identity in erased_identities (no free
+ *    requests for a new sign-up with either, even one that brings no address), the person
  *    erased on their stream (UserErased: identities, passkeys, password, roles and the users row
  *    gone), their address and identities released for new sign-ups, and their data key
  *    destroyed: every sealed field in every event and table is noise from then on. Other
@@ -224,6 +225,8 @@ export class ErasureService {
       await this.repo.recordErasedAddress(emailHash, now);
       await this.repo.deleteSignInLinks(emailHash);
     }
+    // Before the identities are released below: a sign-up through one of them finds it recorded.
+    for (const subjectHash of claims.identities) await this.repo.recordErasedIdentity(subjectHash, now);
     await this.repo.deleteLowBalanceAlert(e.accountId);
     let sessions = await this.repo.endSessions(e.userId);
     await this.users.execute(e.userId, { type: 'EraseUser', data: { erasureId: e.erasureId, at: now.toISOString() } }, actor);

@@ -29,6 +29,12 @@ export interface NoticeCounts {
   unsent: number;
 }
 
+/** What a selection did: people added, and erased people left out (not left out before). */
+export interface Selected {
+  added: number;
+  leftOutErased: number;
+}
+
 export interface ClaimedNotice {
   incidentId: string;
   userId: string;
@@ -90,12 +96,13 @@ export class IncidentsRepository {
     return rows.map((r) => r.id);
   }
 
-  async selectUsers(client: PoolClient, incidentId: string, userIds: string[], at: Date): Promise<number> {
-    return this.insertFrom(client, incidentId, 'SELECT DISTINCT id FROM unnest($3::uuid[]) AS ids(id)', [userIds], at);
+  /** The people listed (staff named them: an erased one among them is selected, and fails `no_address`). */
+  async selectUsers(client: PoolClient, incidentId: string, userIds: string[], at: Date): Promise<Selected> {
+    return this.insertFrom(client, incidentId, 'SELECT DISTINCT id FROM unnest($3::uuid[]) AS ids(id)', [userIds], at, false);
   }
 
   /** People active in [from, to): a proxied request of their account, or a session of theirs open then. */
-  async selectByActivity(client: PoolClient, incidentId: string, from: Date, to: Date, at: Date): Promise<number> {
+  async selectByActivity(client: PoolClient, incidentId: string, from: Date, to: Date, at: Date): Promise<Selected> {
     return this.insertFrom(
       client,
       incidentId,
@@ -104,23 +111,39 @@ export class IncidentsRepository {
            OR EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = u.user_id AND s.created_at < $4 AND s.last_seen_at >= $3)`,
       [from, to],
       at,
+      true,
     );
   }
 
-  async selectByCategory(client: PoolClient, incidentId: string, category: DataCategory, at: Date): Promise<number> {
-    return this.insertFrom(client, incidentId, BY_CATEGORY[category], [], at);
+  async selectByCategory(client: PoolClient, incidentId: string, category: DataCategory, at: Date): Promise<Selected> {
+    return this.insertFrom(client, incidentId, BY_CATEGORY[category], [], at, true);
   }
 
-  async selectEveryone(client: PoolClient, incidentId: string, at: Date): Promise<number> {
-    return this.insertFrom(client, incidentId, 'SELECT user_id FROM users', [], at);
+  /** Everyone: every person, and every erased one counted as left out (a finished erasure has no users row any more). */
+  async selectEveryone(client: PoolClient, incidentId: string, at: Date): Promise<Selected> {
+    return this.insertFrom(client, incidentId, 'SELECT user_id FROM users UNION SELECT user_id FROM erasures', [], at, true);
   }
 
-  private async insertFrom(client: PoolClient, incidentId: string, people: string, args: unknown[], at: Date): Promise<number> {
-    const { rowCount } = await client.query(
-      `INSERT INTO incident_notices (incident_id, user_id, selected_at) SELECT $1, p.user_id, $2 FROM (${people}) AS p(user_id) ON CONFLICT DO NOTHING`,
+  /**
+   * Adds the people matched, each once per incident. With `leaveOutErased`, an erased person
+   * (their data key destroyed, or an erasure under way: there is no address to notify) is not
+   * selected but recorded in incident_left_out; `leftOutErased` counts those not left out before.
+   */
+  private async insertFrom(client: PoolClient, incidentId: string, people: string, args: unknown[], at: Date, leaveOutErased: boolean): Promise<Selected> {
+    const erased = leaveOutErased
+      ? 'EXISTS (SELECT 1 FROM person_erasures e WHERE e.person_id = p.user_id) OR EXISTS (SELECT 1 FROM erasures x WHERE x.user_id = p.user_id)'
+      : 'false';
+    const { rows } = await client.query<{ added: number; left_out: number }>(
+      `WITH matched AS (SELECT DISTINCT p.user_id, (${erased}) AS erased FROM (${people}) AS p(user_id)),
+            added AS (INSERT INTO incident_notices (incident_id, user_id, selected_at) SELECT $1, user_id, $2 FROM matched WHERE NOT erased
+                      ON CONFLICT DO NOTHING RETURNING 1),
+            left_out AS (INSERT INTO incident_left_out (incident_id, user_id, reason, left_out_at) SELECT $1, m.user_id, 'erased', $2 FROM matched m
+                         WHERE m.erased AND NOT EXISTS (SELECT 1 FROM incident_notices n WHERE n.incident_id = $1 AND n.user_id = m.user_id)
+                         ON CONFLICT DO NOTHING RETURNING 1)
+       SELECT (SELECT count(*) FROM added)::int AS added, (SELECT count(*) FROM left_out)::int AS left_out`,
       [incidentId, at, ...args],
     );
-    return rowCount ?? 0;
+    return { added: rows[0].added, leftOutErased: rows[0].left_out };
   }
 
   /** Queues every selected person not queued yet; how many. */

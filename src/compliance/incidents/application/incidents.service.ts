@@ -18,7 +18,7 @@ import { EVENT_STORE, EventStore, LOG_START } from '../../../platform/event-stor
 import { Clock72, DataCategory, INCIDENT_PREFIX, Incident, IncidentCommand, IncidentEvent, IncidentFacts, IncidentsError, Selection, clockOf, decide, foldIncident, incidentStream } from '../domain/incident';
 import { NoticeText, noticeText } from '../domain/incident-notice';
 import { IncidentReport, buildReport } from '../domain/incident-report';
-import { IncidentRow, IncidentsRepository, NoticeCounts } from './incidents.repository';
+import { IncidentRow, IncidentsRepository, NoticeCounts, Selected } from './incidents.repository';
 import { NoticesQueue } from './notices-queue';
 
 export type SelectionInput =
@@ -69,7 +69,7 @@ export class IncidentsService {
   }
 
   /** Adds the people a selection matches (each person once per incident); how many it added. */
-  async select(incidentId: string, input: SelectionInput, step: Step): Promise<{ incident: Incident; added: number }> {
+  async select(incidentId: string, input: SelectionInput, step: Step): Promise<{ incident: Incident; added: number; leftOutErased: number }> {
     await this.get(incidentId);
     if (input.by === 'users') {
       const unknown = await this.rows.unknownUsers(input.userIds);
@@ -81,13 +81,13 @@ export class IncidentsService {
     }
     const selection = selectionOf(input);
     await this.record(step, 'incidents.select', incidentId, { by: input.by, ...(input.by === 'data_category' ? { category: input.category } : {}) });
-    let added = 0;
+    let selected: Selected = { added: 0, leftOutErased: 0 };
     const incident = await this.locked(incidentId, async (client, state) => {
       const now = this.clock.now();
-      added = await this.insertSelection(client, incidentId, input, now);
-      return decide({ type: 'Select', data: { selection, added, actor: step.actor } }, state, now);
+      selected = await this.insertSelection(client, incidentId, input, now);
+      return decide({ type: 'Select', data: { selection, ...selected, actor: step.actor } }, state, now);
     });
-    return { incident, added };
+    return { incident, ...selected };
   }
 
   /** Queues a notice for everyone selected and not queued yet, and wakes the senders. */
@@ -166,7 +166,8 @@ export class IncidentsService {
     return incident;
   }
 
-  private async insertSelection(client: PoolClient, incidentId: string, input: SelectionInput, now: Date): Promise<number> {
+  /** Erased people are left out of the selections by query (everyone, activity, data category), counted. */
+  private async insertSelection(client: PoolClient, incidentId: string, input: SelectionInput, now: Date): Promise<Selected> {
     switch (input.by) {
       case 'users':
         return this.rows.selectUsers(client, incidentId, input.userIds, now);

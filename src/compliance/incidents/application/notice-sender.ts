@@ -11,6 +11,9 @@
  * Duplicates: SMTP has no idempotency key. A sender killed after the server accepted a notice and
  * before the row says so leaves a claim that lapses; the notice is then sent again (same
  * Message-ID). So a kill costs at most the notices in flight at that moment, never a missing one.
+ *
+ * A person under a restriction of processing is notified all the same: a breach notice is a legal
+ * duty (ledger/domain/processing-restriction.ts, `breach_notice`: allow).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UsersService } from '../../../accounts/application/users.service';

@@ -205,8 +205,9 @@ export class SelectAffectedCommand extends StaffStep {
       const flag = { userIds: '--users', from: '--active-from', to: '--active-to', category: '--category' }[String(issue.path[0])] ?? '--users';
       throw new UsageError(`${flag}: ${issue.message}`);
     }
-    const { incident, added } = await this.incidents.select(o.id, parsed.data, { actor: cliActor(), reason: o.reason });
-    printResult(o.json, `${added} people added\n${human(incident)}`, { added, incident: incidentView(incident) });
+    const { incident, added, leftOutErased } = await this.incidents.select(o.id, parsed.data, { actor: cliActor(), reason: o.reason });
+    const leftOut = leftOutErased ? `, ${leftOutErased} erased left out (no address to notify)` : '';
+    printResult(o.json, `${added} people added${leftOut}\n${human(incident)}`, { added, leftOutErased, incident: incidentView(incident) });
   }
 
   @Option({ flags: '--users <ids>', description: 'comma-separated user ids' })
@@ -260,12 +261,17 @@ export class NotifyAffectedCommand extends StaffStep {
     if (o.wait) await this.follow(o.id);
     const status = statusView(await this.incidents.status(o.id));
     printResult(o.json, `${queued} notice(s) queued (the worker sends them)\n${statusText(status)}`, { queued, incident: incidentView(incident), status });
+    // Waited for, and some could not be sent: a script running this must not read it as done.
+    if (o.wait && status.notices.failed > 0) {
+      process.stderr.write(`warning: ${status.notices.failed} notice(s) could not be sent and were given up; \`tollgate compliance incident report\` lists the outcome\n`);
+      process.exitCode = 1;
+    }
   }
 
   /** Until nothing is pending: the sent and given-up count as done. */
   private async follow(incidentId: string): Promise<void> {
     let counts = (await this.incidents.status(incidentId)).counts;
-    const bar = progressBar('notices', counts.queued);
+    const bar = progressBar('notices', counts.queued, 'notices');
     try {
       while (counts.pending > 0) {
         bar.update(counts.sent + counts.failed);
@@ -278,7 +284,7 @@ export class NotifyAffectedCommand extends StaffStep {
     }
   }
 
-  @Option({ flags: '--wait', description: 'wait until every queued notice is sent or given up, with a progress bar' })
+  @Option({ flags: '--wait', description: 'wait until every queued notice is sent or given up, with a progress bar; exits 1 when any was given up' })
   parseWait(): boolean {
     return true;
   }

@@ -30,6 +30,8 @@ export interface IncidentReport {
   closingSummary: string | null;
   notices: {
     affectedSelected: number;
+    /** Erased people the selections matched and left out (no address to notify): a count only. */
+    leftOutErased: number;
     sent: number;
     failed: number;
     failedAttempts: number;
@@ -74,6 +76,7 @@ export function buildReport(i: Incident, pending: { pending: number; notQueued: 
     closingSummary: i.summary,
     notices: {
       affectedSelected: i.selected,
+      leftOutErased: i.leftOutErased,
       sent: i.sent,
       failed: i.failed,
       failedAttempts: i.failedAttempts,
@@ -136,6 +139,7 @@ export function reportMarkdown(r: IncidentReport): string {
     '|---|---|---|---|---|---|---|---|',
     `| ${n.affectedSelected} | ${n.sent} | ${n.failed} | ${n.pending} | ${n.notQueued} | ${n.firstSentAt ?? '-'} | ${n.lastSentAt ?? '-'} | ${n.allSentWithinDeadline === null ? '-' : n.allSentWithinDeadline ? 'yes' : 'no'} |`,
     '',
+    ...(n.leftOutErased ? [`Left out of the selection: ${n.leftOutErased} erased person(s), whose data (their address with it) was destroyed before the incident's selection.`, ''] : []),
     '## Timeline',
     '',
     '| when (UTC) | what | who |',

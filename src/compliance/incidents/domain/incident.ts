@@ -65,7 +65,7 @@ export interface IncidentFacts {
 export type IncidentEvent =
   | { type: 'IncidentOpened'; data: { incidentId: string; facts: IncidentFacts; actor: string; at: string } }
   | { type: 'IncidentConfirmed'; data: { incidentId: string; actor: string; at: string } }
-  | { type: 'AffectedSelected'; data: { incidentId: string; selection: Selection; added: number; actor: string; at: string } }
+  | { type: 'AffectedSelected'; data: { incidentId: string; selection: Selection; added: number; leftOutErased?: number; actor: string; at: string } }
   | { type: 'NoticesQueued'; data: { incidentId: string; queued: number; actor: string; at: string } }
   | { type: 'NoticeSent'; data: { incidentId: string; userId: string; messageId: string; attempt: number; at: string } }
   | { type: 'NoticeFailed'; data: { incidentId: string; userId: string; attempt: number; error: string; final: boolean; at: string } }
@@ -94,6 +94,8 @@ export interface Incident {
   summary: string | null;
   /** People added by all selections (each person once: incident_notices is unique per person). */
   selected: number;
+  /** Erased people a selection matched and left out (no address to notify), each counted once; absent from older events. */
+  leftOutErased: number;
   queued: number;
   sent: number;
   /** Notices given up on (attempts exhausted, no address: the person was erased). */
@@ -131,7 +133,7 @@ export const deadlineOf = (confirmedAt: string) => new Date(Date.parse(confirmed
 export type IncidentCommand =
   | { type: 'Open'; data: { incidentId: string; facts: IncidentFacts; actor: string } }
   | { type: 'Confirm'; data: { actor: string } }
-  | { type: 'Select'; data: { selection: Selection; added: number; actor: string } }
+  | { type: 'Select'; data: { selection: Selection; added: number; leftOutErased: number; actor: string } }
   | { type: 'Queue'; data: { queued: number; actor: string } }
   | { type: 'Close'; data: { summary: string; actor: string; pending: number } };
 
@@ -157,7 +159,12 @@ export function decide(command: IncidentCommand, state: Incident | null, now: Da
       return [{ type: 'IncidentConfirmed', data: { incidentId, actor: command.data.actor, at } }];
     case 'Select':
       if (command.data.added <= 0) throw new IncidentsError('selection_empty', 'the selection adds nobody (no one matched, or everyone it matched was selected before): nothing recorded');
-      return [{ type: 'AffectedSelected', data: { incidentId, selection: command.data.selection, added: command.data.added, actor: command.data.actor, at } }];
+      return [
+        {
+          type: 'AffectedSelected',
+          data: { incidentId, selection: command.data.selection, added: command.data.added, leftOutErased: command.data.leftOutErased, actor: command.data.actor, at },
+        },
+      ];
     case 'Queue':
       if (state.status !== 'confirmed') {
         throw new IncidentsError('incident_not_confirmed', `incident ${incidentId} is not confirmed: confirm it first (that starts the 72-hour clock), then notify`);
@@ -197,6 +204,7 @@ export function evolve(state: Incident | null, raw: { type: string; data: Record
       closedBy: null,
       summary: null,
       selected: 0,
+      leftOutErased: 0,
       queued: 0,
       sent: 0,
       failed: 0,
@@ -218,7 +226,15 @@ export function evolve(state: Incident | null, raw: { type: string; data: Record
       break;
     case 'AffectedSelected':
       s.selected += e.data.added;
-      s.timeline = [...s.timeline, { at: e.data.at, what: `affected people selected ${describeSelection(e.data.selection)}: ${e.data.added} added`, actor: e.data.actor }];
+      s.leftOutErased += e.data.leftOutErased ?? 0;
+      s.timeline = [
+        ...s.timeline,
+        {
+          at: e.data.at,
+          what: `affected people selected ${describeSelection(e.data.selection)}: ${e.data.added} added${e.data.leftOutErased ? `, ${e.data.leftOutErased} left out (erased: no address)` : ''}`,
+          actor: e.data.actor,
+        },
+      ];
       break;
     case 'NoticesQueued':
       s.queued += e.data.queued;

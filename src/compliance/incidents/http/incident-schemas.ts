@@ -99,6 +99,7 @@ export const incidentView = (i: Incident) => ({
   closedBy: i.closedBy,
   summary: i.summary,
   selected: i.selected,
+  leftOutErased: i.leftOutErased,
   queued: i.queued,
   sent: i.sent,
   failed: i.failed,
@@ -131,6 +132,7 @@ export function statusText(s: StatusView): string {
     c.deadline ? `72-hour clock: confirmed ${c.confirmedAt}, deadline ${c.deadline}, ${c.timeLeft}${c.msLeft !== null && c.msLeft >= 0 ? ' left' : ''}` : '72-hour clock: not started (confirm the incident to start it)',
     `notices: ${n.selected} selected, ${n.queued} queued, ${n.sent} sent, ${n.failed} failed, ${n.pending} pending`,
   ];
+  if (s.incident.leftOutErased) lines.push(`left out: ${s.incident.leftOutErased} erased person(s) matched a selection (no address to notify)`);
   if (c.warning) lines.push(`WARNING: ${c.warning}`);
   return lines.join('\n');
 }

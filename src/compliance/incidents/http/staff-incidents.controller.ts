@@ -90,8 +90,8 @@ export class StaffIncidentsController {
     const { id } = parseWith(idParams, params, 'query');
     const { reason, ...rest } = parseWith(selectBody, body);
     const selection = parseWith(selectionSchema, rest);
-    const { incident, added } = await this.incidents.select(id, selection, { actor: staff.userId, reason });
-    return { added, incident: incidentView(incident) };
+    const { incident, added, leftOutErased } = await this.incidents.select(id, selection, { actor: staff.userId, reason });
+    return { added, leftOutErased, incident: incidentView(incident) };
   }
 
   @Get(':id/preview')

@@ -12,7 +12,15 @@
  * - lifting: the ledger's LiftRestriction first, then SubjectRequestRestrictionLifted (lifting
  *   again after a crash finishes it; the ledger answers a repeated lift as a retry).
  * The account is never left restricted with no request saying so, and a request that says a
- * restriction is lifted has it lifted on the ledger.
+ * restriction is lifted has it lifted on the ledger. A restrict and a lift of one request at
+ * once (two staff members, two instances) could interleave as: the lift finds the restriction
+ * not yet on the ledger (nothing to lift there) and records it lifted, then the restrict puts it
+ * on the ledger, stuck with no request saying so. So each side checks after its last step:
+ * the restrict re-reads the request after its ledger step and lifts the restriction there if the
+ * request no longer has it in force; the lift re-reads the ledger after recording and lifts any
+ * of the request's restrictions still in force. Whichever runs last sees the other's writes.
+ * A lift also repairs what a crash left (a restriction of this request in force on the ledger
+ * that the request does not show): it is lifted, not answered 409.
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
@@ -20,6 +28,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { UsersService } from '../../../accounts/application/users.service';
 import { StaffAudit } from '../../../audit/application/staff-audit.service';
 import { ExecuteAccountCommand } from '../../../ledger/application/execute-account.command';
+import { LedgerService } from '../../../ledger/application/ledger.service';
 import { LedgerError } from '../../../ledger/domain/errors';
 import { CLOCK, Clock } from '../../../platform/clock';
 import { EVENT_STORE, EventIdConflictError, EventStore, NewEvent, VersionConflictError } from '../../../platform/event-store/event-store.port';
@@ -36,6 +45,7 @@ import {
   decideSubjectRequest,
   evolveSubjectRequest,
   foldSubjectRequest,
+  restrictionIdOf,
   subjectRequestStream,
 } from '../domain/subject-request';
 import { SubjectRequestCursor, SubjectRequestFilter, SubjectRequestRow, SubjectRequestsRepository } from './subject-requests.repository';
@@ -66,6 +76,7 @@ export class SubjectRequestsService {
     private readonly rows: SubjectRequestsRepository,
     private readonly audit: StaffAudit,
     private readonly vault: PersonalDataVault,
+    private readonly ledgerState: LedgerService,
   ) {}
 
   /** The instant due dates and "overdue" are computed at. */
@@ -151,23 +162,20 @@ export class SubjectRequestsService {
   /** Lifts the request's restriction: the proxy serves the account again. 409 restriction_not_active when none is in force. */
   async lift(requestId: string, d: { reason: string; actor: string }): Promise<SubjectRequest> {
     let r = await this.get(requestId);
-    if (!r.restrictionId) throw notActive(requestId);
+    if (!r.restrictionId && (await this.strayOnLedger(r)).length === 0) throw notActive(requestId);
     await this.audit.record({ actor: d.actor, action: 'compliance.requests.lift', subjectUserId: r.userId, reason: d.reason, details: { requestId, kind: r.kind } });
     for (let attempt = 0; r.restrictionId; attempt++) {
       if (attempt >= ATTEMPTS) throw busy(requestId);
       const restrictionId = r.restrictionId;
-      try {
-        await this.ledger(r, { type: 'LiftRestriction', data: { restrictionId, reason: `data-subject request ${requestId}: restriction lifted` } }, d.actor);
-      } catch (err) {
-        // Recorded on the request but never reached the ledger (a crash between the two): nothing to lift there.
-        if (!(err instanceof LedgerError && err.code === 'restriction_not_active')) throw err;
-      }
+      await this.liftOnLedger(r, restrictionId, d.actor);
       const events = decideSubjectRequest({ type: 'LiftRestriction', data: { actor: d.actor } }, r, this.clock.now());
       const next = await this.tryAppend(r, events, `lifted:${restrictionId}`);
-      if (next) return next;
-      r = await this.get(requestId);
+      r = next ?? (await this.get(requestId)); // null: lifted (or restricted again) meanwhile by another call
+      if (next) break;
     }
-    return r; // lifted meanwhile by another call
+    // After the request says lifted: a restrict racing this one may have reached the ledger late.
+    for (const id of await this.strayOnLedger(r)) await this.liftOnLedger(r, id, d.actor);
+    return r;
   }
 
   /**
@@ -186,8 +194,38 @@ export class SubjectRequestsService {
       const restrictionId = (events[0] as Extract<SubjectRequestEvent, { type: 'SubjectRequestRestrictionApplied' }>).data.restrictionId;
       r = (await this.tryAppend(r, events, `restricted:${restrictionId}`)) ?? (await this.get(r.requestId));
     }
-    await this.ledger(r, { type: 'RestrictAccount', data: { restrictionId: r.restrictionId, reason: `data-subject request ${r.requestId}: processing restricted` } }, actor);
-    return r;
+    const restrictionId = r.restrictionId;
+    try {
+      await this.ledger(r, { type: 'RestrictAccount', data: { restrictionId, reason: `data-subject request ${r.requestId}: processing restricted` } }, actor);
+    } catch (err) {
+      // Lifted on the ledger already by a lift that ran meanwhile: nothing to restrict, the check below agrees.
+      if (!(err instanceof LedgerError && err.code === 'idempotency_conflict')) throw err;
+    }
+    // A lift racing this one may have recorded the request lifted before this reached the ledger.
+    const now = await this.get(r.requestId);
+    if (now.restrictionId !== restrictionId) await this.liftOnLedger(now, restrictionId, actor);
+    return now;
+  }
+
+  /** Lifts one of the request's restrictions on the ledger; one that is not there (never applied, or lifted) is no error. */
+  private async liftOnLedger(r: SubjectRequest, restrictionId: string, actor: string): Promise<void> {
+    try {
+      await this.ledger(r, { type: 'LiftRestriction', data: { restrictionId, reason: `data-subject request ${r.requestId}: restriction lifted` } }, actor);
+    } catch (err) {
+      // Recorded on the request but never reached the ledger (a crash, or a restrict still on its way): nothing to lift there.
+      if (!(err instanceof LedgerError && err.code === 'restriction_not_active')) throw err;
+    }
+  }
+
+  /** The request's restrictions in force on the ledger (read afresh) that the request does not show in force. */
+  private async strayOnLedger(r: SubjectRequest): Promise<string[]> {
+    const { state } = await this.ledgerState.load(r.accountId);
+    const ids: string[] = [];
+    for (let n = 0; n < r.restrictionsApplied; n++) {
+      const id = restrictionIdOf(r.requestId, n);
+      if (id !== r.restrictionId && state.restrictions.has(id)) ids.push(id);
+    }
+    return ids;
   }
 
   /** A decision at the version read, re-decided on a lost race (the loser sees the winner's state). */

@@ -1,7 +1,8 @@
 /**
  * Tells the person who asked how their refund request ended (completed, declined, failed): one
  * try, after the outcome is durable; a mail that cannot be sent is logged (by request id, never
- * the address) and not retried: the outcome is on their billing page either way.
+ * the address) and not retried: the outcome is on their billing page either way. Sent under a
+ * restriction of processing too: it answers the person's own request (ledger/domain/processing-restriction.ts).
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { UsersService } from '../../../accounts/application/users.service';
