@@ -66,7 +66,8 @@ export class ProjectBackfill {
           this.log.warn(`key ${k.keyId} stays without a project: its account id ${JSON.stringify(k.accountId)} is not a uuid`);
           continue;
         }
-        const { project, created } = await this.projects.findOrCreate({ accountId: k.accountId, name: k.project, actor: ACTOR });
+        const name = await this.keys.openName(k.project);
+        const { project, created } = await this.projects.findOrCreate({ accountId: k.accountId, name, actor: ACTOR });
         if (created) result.projectsCreated++;
         await this.keys.moveToProject({ keyId: k.keyId, projectId: project.projectId, actor: ACTOR });
         result.keysMoved++;
