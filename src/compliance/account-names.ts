@@ -47,10 +47,21 @@ export class AccountNames implements OnModuleInit {
     this.hooks.register({ name: 'key and project names', forget: ({ accountId }) => this.scrub(accountId) });
   }
 
-  /** The person holding the account (the first registered), or null when no person does. */
+  /**
+   * The person holding the account (the first registered), or null when no person does. Once
+   * the account's erasure has started it is the erased person (whose users row goes), so a name
+   * given in a request that raced the erasure is sealed with a key about to go, or refused by
+   * the vault once it is gone: never written in clear.
+   */
   async holderOf(accountId: string): Promise<string | null> {
     if (!isUuid(accountId)) return null;
-    const { rows } = await this.pool.query<{ user_id: string }>('SELECT user_id FROM users WHERE account_id = $1 ORDER BY created_at LIMIT 1', [accountId]);
+    const { rows } = await this.pool.query<{ user_id: string }>(
+      `SELECT user_id FROM (
+         SELECT user_id, 0 AS rank, started_at AS at FROM erasures WHERE account_id = $1
+         UNION ALL SELECT user_id, 1, created_at FROM users WHERE account_id = $1
+       ) holders ORDER BY rank, at LIMIT 1`,
+      [accountId],
+    );
     return rows[0]?.user_id ?? null;
   }
 
