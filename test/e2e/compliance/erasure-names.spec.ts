@@ -18,6 +18,7 @@ import { projectStream } from '../../../src/projects/domain/project.events';
 import { EVENT_STORE, EventStore } from '../../../src/platform/event-store/event-store.port';
 import { SignedIn, signedIn, uniqueEmail } from '../../support/account-client';
 import { searchPostgres } from '../../support/canary-search';
+import { csvObjects, readZip, untilZip } from '../../support/export-zip-reader';
 import { CLI, run } from '../../support/cli-runner';
 import { Gateway, startGateway } from '../../support/gateway';
 import { TEST_REDIS_URL } from '../../support/test-env';
@@ -48,7 +49,7 @@ describe('names of keys and projects: sealed for the account holder, gone with t
   const erase = (p: SignedIn) => gw.app.get(ErasureService).erase({ userId: p.userId, actor: 'cli:test', via: 'cli', reason: 'asked by mail' }, { holdWaitMs: 1_000 });
 
   beforeAll(async () => {
-    gw = await startGateway();
+    gw = await startGateway({ env: { API_RUNS_WORKERS: 'true' } }); // the workers build data exports
   }, 120_000);
   afterAll(async () => {
     await gw?.close();
@@ -76,6 +77,13 @@ describe('names of keys and projects: sealed for the account holder, gone with t
     expect((await json(await p.fetch(`/api/projects/${project.id}/keys`))).data.map((x: Json) => x.name)).toEqual([keyName]);
     expect((await json(await p.fetch('/api/management-keys'))).data.map((x: Json) => x.name)).toEqual([mgmtName]);
     expect((await cliKeys(p.accountId)).map((k) => [k.name, k.project])).toEqual([[keyName, projectName]]);
+    // And in the person's data export (JSON and CSV).
+    const asked = await json(await p.fetch('/api/me/export', { method: 'POST' }));
+    const files = await readZip((await untilZip(() => p.fetch(asked.download))).zip);
+    for (const [section, name] of [['projects', projectName], ['api_keys', keyName], ['management_keys', mgmtName]]) {
+      expect({ section, names: (JSON.parse(files.get(`${section}.json`)!) as Json[]).map((r) => r.name) }).toEqual({ section, names: [name] });
+      expect({ section, names: csvObjects(files.get(`${section}.csv`)!).map((r) => r.name) }).toEqual({ section, names: [name] });
+    }
 
     // Stored sealed for the holder: the events and rows say whose key, never the name.
     const { rows: events } = await gw.db.pool.query<{ type: string; data: Json }>(
