@@ -108,6 +108,12 @@ describe('names of keys and projects: sealed for the account holder, gone with t
     const second = await json(await p.fetch('/api/projects', { method: 'POST', body: { name: other } }));
     const taken = await p.fetch('/api/projects', { method: 'POST', body: { name: other.toUpperCase() } });
     expect([taken.status, ((await taken.json()) as Json).error.code]).toEqual([409, 'project_name_taken']);
+    // Concurrent creations of one name (cases apart) over sealed names: exactly one is made.
+    const contested = `Contested ${hex(4)}`;
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => p.fetch('/api/projects', { method: 'POST', body: { name: i % 2 ? contested.toUpperCase() : contested } }).then((r) => r.status)),
+    );
+    expect(answers.sort()).toEqual([201, ...Array<number>(9).fill(409)]);
     const renamedTo = `Renamed ${hex(4)}`;
     expect((await json(await p.fetch(`/api/projects/${second.id}`, { method: 'PATCH', body: { name: renamedTo } }))).name).toBe(renamedTo);
     const renamed = await gw.db.pool.query<{ data: Json }>(`SELECT data FROM events WHERE stream_id = $1 AND type = 'ProjectRenamed'`, [projectStream(second.id)]);
