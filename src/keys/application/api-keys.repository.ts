@@ -196,10 +196,11 @@ export class ApiKeysRepository {
     return rows.map((r) => r.key_id);
   }
 
-  /** Keys without a project id (made before projects existed), oldest first. */
+  /** Keys without a project id (made before projects existed), oldest first; none of an erased account (its names are gone). */
   async keysWithoutProject(limit: number): Promise<Array<{ keyId: string; accountId: string; project: StoredName }>> {
     const { rows } = await this.pool.query<{ key_id: string; account_id: string; project: string; name_owner: string | null }>(
-      'SELECT key_id, account_id, project, name_owner FROM api_keys WHERE project_id IS NULL ORDER BY created_at, key_id LIMIT $1',
+      `SELECT key_id, account_id, project, name_owner FROM api_keys
+        WHERE project_id IS NULL AND NOT ${erasedAccountSql('api_keys.account_id', 'text')} ORDER BY created_at, key_id LIMIT $1`,
       [limit],
     );
     return rows.map((r) => ({ keyId: r.key_id, accountId: r.account_id, project: { value: r.project, owner: r.name_owner } }));
