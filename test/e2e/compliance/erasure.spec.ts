@@ -3,8 +3,9 @@
  * a fake upstream (proxied usage), a local Stripe (a card purchase, and the refund an erasure
  * asks for, approved as any other), a crypto payment credited through the crypto service (the
  * paying wallet sealed), a passkey, a provider identity, sessions with a known IP, a management
- * key, a low-balance alert, a sign-in link by mail. After the erasure the person's email,
- * display name, wallet, IP and provider subject are searched for in every table of the
+ * key, a project (renamed) with a key in it, a low-balance alert, a sign-in link by mail. After
+ * the erasure the person's email, display name, wallet, IP, provider subject, and the names they
+ * gave their API key, management key and project are searched for in every table of the
  * database (events included), every Redis key and value, and the captured logs: found nowhere
  * in clear, and the vault opens none of their sealed values. Each search has a positive control.
  *
