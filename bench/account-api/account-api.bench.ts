@@ -22,6 +22,9 @@ import { baseEnv } from '../proxy/bench-servers';
 import { Child, cpuSeconds, startChild, stopChild } from '../proxy/processes';
 import { percentile, round } from '../proxy/load';
 import { AccountReadsRepository } from '../../src/usage-api/application/account-reads.repository';
+import { AccountNames } from '../../src/compliance/account-names';
+import { ErasureHooks } from '../../src/compliance/erasure/erasure-hooks';
+import { PersonalDataVault } from '../../src/compliance/personal-data-vault';
 import { LoadResult, combine, runLoad } from '../proxy/load';
 import { fillRequestLog } from './request-log-fill';
 import { benchSignIn } from './bench-sign-in';
@@ -139,7 +142,7 @@ async function main(): Promise<void> {
       log(`${name.padEnd(14)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50_ms} ms  p95 ${r.p95_ms} ms  p99 ${r.p99_ms} ms  API ${cpuMs[name]} cpu-ms/req${bad}`);
     }
     // The SQL alone, one query at a time from this process (the same repository the API uses).
-    const reads = new AccountReadsRepository(pool);
+    const reads = new AccountReadsRepository(pool, new AccountNames(pool, new PersonalDataVault(pool), new ErasureHooks()));
     const sqlMs: Record<string, number> = {};
     const sqlMinMs: Record<string, number> = {};
     const window = { from, to };

@@ -49,6 +49,22 @@ export class PersonalDataVault {
     }
   }
 
+  /** Many values of one person with one read of their key (lists of names); nulls once erased. */
+  async decryptMany(personId: string, values: readonly string[]): Promise<Array<string | null>> {
+    for (const v of values) {
+      if (!isSealed(v)) throw new VaultError('malformed_value', 'not a vault value (expected v1:<iv>:<tag>:<ciphertext>)');
+    }
+    const key = values.length === 0 ? null : await this.keyFor(personId, false);
+    if (!key) return values.map(() => null);
+    return values.map((v) => {
+      try {
+        return open(key, v, personId.toLowerCase());
+      } catch {
+        throw new VaultError('undecryptable', `a personal-data value of person ${personId} does not authenticate`);
+      }
+    });
+  }
+
   /** Deletes the person's key for good. Idempotent; returns false when there was no key. */
   async erase(personId: string): Promise<boolean> {
     checkId(personId);

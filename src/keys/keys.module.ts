@@ -19,17 +19,19 @@ import { KeyBroadcaster } from './application/key-broadcaster';
 import { KeysApiStartup } from './application/keys-api-startup';
 import { KeysService } from './application/keys.service';
 import { LastUseRecorder } from './application/last-use-recorder';
+import { AccountNames } from '../compliance/account-names';
+import { ComplianceModule } from '../compliance/compliance.module';
 
 @Module({
-  imports: [ReadModelRebuildersModule, RedisModule],
+  imports: [ReadModelRebuildersModule, RedisModule, ComplianceModule],
   providers: [
     ApiKeysRepository,
     { provide: KeyBroadcaster, inject: [REDIS_FACTORY], useFactory: (factory: RedisFactory) => new KeyBroadcaster(factory) },
     {
       provide: KeysService,
-      inject: [EVENT_STORE, ApiKeysRepository, KeyBroadcaster, CLOCK],
-      useFactory: (store: EventStore, repo: ApiKeysRepository, broadcaster: KeyBroadcaster, clock: Clock) =>
-        new KeysService(store, repo, broadcaster, clock),
+      inject: [EVENT_STORE, ApiKeysRepository, KeyBroadcaster, CLOCK, AccountNames],
+      useFactory: (store: EventStore, repo: ApiKeysRepository, broadcaster: KeyBroadcaster, clock: Clock, names: AccountNames) =>
+        new KeysService(store, repo, broadcaster, clock, names),
     },
     {
       provide: ApiKeyAuthenticator,

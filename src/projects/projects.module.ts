@@ -18,6 +18,8 @@ import { KeysModule } from '../keys/keys.module';
 import { ProjectBackfill } from './application/project-backfill';
 import { ProjectsRepository } from './application/projects.repository';
 import { ProjectsService } from './application/projects.service';
+import { AccountNames } from '../compliance/account-names';
+import { ComplianceModule } from '../compliance/compliance.module';
 
 /** In the API process only (as KeysApiStartup): the CLI and the worker skip it. */
 @Injectable()
@@ -42,14 +44,14 @@ export class ProjectsApiStartup implements OnApplicationBootstrap, OnModuleDestr
 }
 
 @Module({
-  imports: [ReadModelRebuildersModule, KeysModule],
+  imports: [ReadModelRebuildersModule, KeysModule, ComplianceModule],
   providers: [
     ProjectsRepository,
     {
       provide: ProjectsService,
-      inject: [EVENT_STORE, PG_POOL, ProjectsRepository, KeysService, ApiKeysRepository, CLOCK],
-      useFactory: (store: EventStore, pool: Pool, repo: ProjectsRepository, keys: KeysService, keyRows: ApiKeysRepository, clock: Clock) =>
-        new ProjectsService(store, pool, repo, keys, keyRows, clock),
+      inject: [EVENT_STORE, PG_POOL, ProjectsRepository, KeysService, ApiKeysRepository, CLOCK, AccountNames],
+      useFactory: (store: EventStore, pool: Pool, repo: ProjectsRepository, keys: KeysService, keyRows: ApiKeysRepository, clock: Clock, names: AccountNames) =>
+        new ProjectsService(store, pool, repo, keys, keyRows, clock, names),
     },
     {
       provide: ProjectBackfill,

@@ -10,9 +10,10 @@ import { LedgerModule } from '../ledger/ledger.module';
 import { ProxyModule } from '../proxy/proxy.module';
 import { AccountReadsRepository } from './application/account-reads.repository';
 import { AccountReadsController } from './http/account-reads.controller';
+import { ComplianceModule } from '../compliance/compliance.module';
 
 @Module({
-  imports: [AuthModule, LedgerModule, ProxyModule],
+  imports: [AuthModule, LedgerModule, ProxyModule, ComplianceModule],
   controllers: [AccountReadsController],
   providers: [AccountReadsRepository],
 })

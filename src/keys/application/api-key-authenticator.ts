@@ -36,7 +36,9 @@ export type { KeyAuthErrorCode } from '../domain/key.errors';
 export interface KeyPrincipal {
   keyId: string;
   accountId: string;
+  /** As stored: sealed for the account holder on keys made since migration 027 (never opened on this path). */
   project: string;
+  /** As stored, as `project`. */
   name: string;
   models: string[] | null;
   spendCapMicros: bigint | null;

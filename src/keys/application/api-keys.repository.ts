@@ -10,6 +10,7 @@ import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
 import { ApiKeyState, KeyStatus } from '../domain/api-key.decider';
 import { API_KEY_STREAM_PREFIX } from '../domain/api-key.events';
+import { ERASED_NAME, StoredName, erasedAccountSql } from '../../compliance/account-names';
 
 export interface ApiKeyRecord {
   keyId: string;
@@ -17,6 +18,8 @@ export interface ApiKeyRecord {
   project: string;
   projectId: string | null;
   name: string;
+  /** The person `name` and `project` are sealed for; null: plain text (KeysService opens them). */
+  nameOwner: string | null;
   hash: string;
   prefix: string;
   last4: string;
@@ -33,7 +36,7 @@ export interface ApiKeyRecord {
 }
 
 const COLUMNS = `key_id, account_id, project, name, hash, prefix, last4, status, models, spend_cap_micros,
-  expires_at, rpm, tpm, version, created_at, revoked_at, project_id`;
+  expires_at, rpm, tpm, version, created_at, revoked_at, project_id, name_owner`;
 const SELECTED = `${COLUMNS}, last_used_at`;
 // What a row says about its key, beside its id.
 const DATA_COLUMNS = COLUMNS.split(',').map((c) => c.trim()).filter((c) => c !== 'key_id');
@@ -56,6 +59,7 @@ type Row = {
   created_at: Date;
   revoked_at: Date | null;
   project_id: string | null;
+  name_owner: string | null;
   last_used_at: Date | null;
 };
 
@@ -65,6 +69,7 @@ const toRecord = (r: Row): ApiKeyRecord => ({
   project: r.project,
   projectId: r.project_id,
   name: r.name,
+  nameOwner: r.name_owner,
   hash: r.hash,
   prefix: r.prefix,
   last4: r.last4,
@@ -100,20 +105,28 @@ export class ApiKeysRepository {
 
   /** Replaces a row that claims a version its stream never reached, unless it changed since it was read at `rowVersion`. */
   replace(state: ApiKeyState, version: bigint, rowVersion: bigint): Promise<boolean> {
-    return this.write(state, version, 'api_keys.version = $18::bigint', [rowVersion.toString()]);
+    return this.write(state, version, 'api_keys.version = $20::bigint', [rowVersion.toString()]);
   }
 
+  /**
+   * Once the account's erasure has started, the names are written as the placeholder (a replay
+   * of events from before names were sealed must not bring them back).
+   */
   private async write(state: ApiKeyState, version: bigint, guard: string, extra: unknown[] = []): Promise<boolean> {
     const l = state.limits;
+    const erased = erasedAccountSql('$2', 'text');
     const { rowCount } = await this.pool.query(
       `INSERT INTO api_keys (${COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10::bigint, $11::timestamptz, $12, $13, $14::bigint, $15::timestamptz, $16::timestamptz, $17::uuid)
+       VALUES ($1, $2, CASE WHEN ${erased} THEN $19::text ELSE $3 END, CASE WHEN ${erased} THEN $19::text ELSE $4 END, $5, $6, $7, $8, $9::text[],
+               $10::bigint, $11::timestamptz, $12, $13, $14::bigint, $15::timestamptz, $16::timestamptz, $17::uuid,
+               CASE WHEN ${erased} THEN NULL ELSE $18::uuid END)
        ON CONFLICT (key_id) DO UPDATE SET
          account_id = EXCLUDED.account_id, project = EXCLUDED.project, name = EXCLUDED.name,
          hash = EXCLUDED.hash, prefix = EXCLUDED.prefix, last4 = EXCLUDED.last4, status = EXCLUDED.status,
          models = EXCLUDED.models, spend_cap_micros = EXCLUDED.spend_cap_micros, expires_at = EXCLUDED.expires_at,
          rpm = EXCLUDED.rpm, tpm = EXCLUDED.tpm, version = EXCLUDED.version,
-         created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at, project_id = EXCLUDED.project_id
+         created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at, project_id = EXCLUDED.project_id,
+         name_owner = EXCLUDED.name_owner
        WHERE ${guard}`,
       [
         state.keyId,
@@ -133,6 +146,8 @@ export class ApiKeysRepository {
         state.createdAt,
         state.revokedAt,
         state.projectId,
+        state.nameOwner,
+        ERASED_NAME,
         ...extra,
       ],
     );
@@ -181,13 +196,14 @@ export class ApiKeysRepository {
     return rows.map((r) => r.key_id);
   }
 
-  /** Keys without a project id (made before projects existed), oldest first. */
-  async keysWithoutProject(limit: number): Promise<Array<{ keyId: string; accountId: string; project: string }>> {
-    const { rows } = await this.pool.query<{ key_id: string; account_id: string; project: string }>(
-      'SELECT key_id, account_id, project FROM api_keys WHERE project_id IS NULL ORDER BY created_at, key_id LIMIT $1',
+  /** Keys without a project id (made before projects existed), oldest first; none of an erased account (its names are gone). */
+  async keysWithoutProject(limit: number): Promise<Array<{ keyId: string; accountId: string; project: StoredName }>> {
+    const { rows } = await this.pool.query<{ key_id: string; account_id: string; project: string; name_owner: string | null }>(
+      `SELECT key_id, account_id, project, name_owner FROM api_keys
+        WHERE project_id IS NULL AND NOT ${erasedAccountSql('api_keys.account_id', 'text')} ORDER BY created_at, key_id LIMIT $1`,
       [limit],
     );
-    return rows.map((r) => ({ keyId: r.key_id, accountId: r.account_id, project: r.project }));
+    return rows.map((r) => ({ keyId: r.key_id, accountId: r.account_id, project: { value: r.project, owner: r.name_owner } }));
   }
 
   /**

@@ -10,6 +10,11 @@
  * and broadcasts.
  *
  * The secret is made here, returned once by create()/regenerate(), and never stored or logged.
+ *
+ * A key's name and project name are the account holder's words: KeyCreated carries them sealed
+ * with the holder's vault key (AccountNames), the row keeps them sealed, and every record this
+ * service answers has them opened (ERASED_NAME once the holder is erased). Authentication reads
+ * rows through the repository and never opens a name.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
@@ -24,6 +29,8 @@ import { describeSecret, generateSecret } from '../domain/api-key-secret';
 import { KeyError } from '../domain/key.errors';
 import { ApiKeyRecord, ApiKeysRepository } from './api-keys.repository';
 import { BroadcastResult, KeyBroadcaster } from './key-broadcaster';
+import { AccountNames } from '../../compliance/account-names';
+import { ApiKeyEvent } from '../domain/api-key.events';
 
 export interface CreateKeyInput {
   accountId: string;
@@ -68,6 +75,7 @@ export class KeysService {
     private readonly repo: ApiKeysRepository,
     private readonly broadcaster: KeyBroadcaster,
     private readonly clock: Clock,
+    private readonly names: AccountNames,
     /** The source of secrets (default crypto's): tests pass their own to know a secret beforehand. */
     options: { randomBytes?: (n: number) => Buffer } = {},
   ) {
@@ -137,11 +145,27 @@ export class KeysService {
   async list(accountId: string): Promise<ApiKeyRecord[]> {
     await this.requireAccount(accountId);
     await this.reconcile();
-    return this.repo.listByAccount(accountId);
+    return this.opened(await this.repo.listByAccount(accountId));
   }
 
   async get(keyId: string): Promise<ApiKeyRecord | null> {
-    return this.repo.findById(keyId);
+    const row = await this.repo.findById(keyId);
+    return row && (await this.opened([row]))[0];
+  }
+
+  /** Records with their names opened for display (ERASED_NAME once the holder is erased). */
+  async opened(records: readonly ApiKeyRecord[]): Promise<ApiKeyRecord[]> {
+    const stored = records.flatMap((r) => [
+      { value: r.name, owner: r.nameOwner },
+      { value: r.project, owner: r.nameOwner },
+    ]);
+    const plain = await this.names.openMany(stored);
+    return records.map((r, i) => ({ ...r, name: plain[2 * i], project: plain[2 * i + 1], nameOwner: null }));
+  }
+
+  /** A stored name opened (the project name of a key made before projects existed). */
+  openName(name: { value: string; owner: string | null }): Promise<string> {
+    return this.names.open(name);
   }
 
   /**
@@ -246,10 +270,11 @@ export class KeysService {
       stream: apiKeyStream(keyId),
       maxAttempts: MAX_ATTEMPTS,
       load: () => this.load(keyId),
-      decide: ({ state, version }) => {
+      decide: async ({ state, version }) => {
         const now = this.clock.now();
-        const events = decideKey(command, state, { now });
-        if (events.length === 0) return { answer: { state, version, changed: false } };
+        const decided = decideKey(command, state, { now });
+        if (decided.length === 0) return { answer: { state, version, changed: false } };
+        const events = await Promise.all(decided.map((e) => this.sealNames(e)));
         const append: NewEvent[] = events.map((e, i) => ({
           id: keyEventIdFor(command, i),
           ...encodeKeyEvent(e),
@@ -267,7 +292,16 @@ export class KeysService {
     await this.repo.upsert(done.state, done.version);
     const row = await this.repo.findById(done.state.keyId);
     if (!row) throw new Error(`api_keys row of key ${done.state.keyId} is missing right after its upsert`);
-    return row;
+    return (await this.opened([row]))[0];
+  }
+
+  /** KeyCreated as it is stored: name and project sealed for the account holder, when a person holds the account. */
+  private async sealNames(e: ApiKeyEvent): Promise<ApiKeyEvent> {
+    if (e.type !== 'KeyCreated') return e;
+    const owner = await this.names.holderOf(e.data.accountId);
+    if (owner === null) return e;
+    const [name, project] = [await this.names.seal(owner, e.data.name), await this.names.seal(owner, e.data.project)];
+    return { type: 'KeyCreated', data: { ...e.data, name: name.value, project: project.value, nameOwner: owner } };
   }
 
   private async load(keyId: string): Promise<{ state: ApiKeyState; version: bigint }> {

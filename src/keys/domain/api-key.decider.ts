@@ -26,6 +26,8 @@ export interface ApiKeyState {
   /** Null for a key made before projects existed, until the start step moves it. */
   projectId: string | null;
   name: string;
+  /** The person `name` and `project` are sealed for (vault values); null: plain text. */
+  nameOwner: string | null;
   hash: string;
   prefix: string;
   last4: string;
@@ -42,6 +44,7 @@ export const initialKeyState = (): ApiKeyState => ({
   project: '',
   projectId: null,
   name: '',
+  nameOwner: null,
   hash: '',
   prefix: '',
   last4: '',
@@ -133,8 +136,8 @@ export function decideKey(command: ApiKeyCommand, state: ApiKeyState, ctx: KeyDe
 export function evolveKey(state: ApiKeyState, event: ApiKeyEvent): ApiKeyState {
   switch (event.type) {
     case 'KeyCreated': {
-      const { keyId, accountId, project, projectId, name, hash, prefix, last4, createdAt } = event.data;
-      return { ...state, exists: true, keyId, accountId, project, projectId: projectId ?? null, name, hash, prefix, last4, createdAt, status: 'active' };
+      const { keyId, accountId, project, projectId, name, nameOwner, hash, prefix, last4, createdAt } = event.data;
+      return { ...state, exists: true, keyId, accountId, project, projectId: projectId ?? null, name, nameOwner: nameOwner ?? null, hash, prefix, last4, createdAt, status: 'active' };
     }
     case 'KeyMovedToProject':
       return { ...state, projectId: event.data.projectId };

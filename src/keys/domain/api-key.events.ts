@@ -28,6 +28,12 @@ export type ApiKeyEvent =
         /** Absent on keys made before projects existed: KeyMovedToProject gives them one. */
         projectId?: string;
         name: string;
+        /**
+         * Set on keys made since names are personal data (src/compliance/account-names.ts):
+         * `project` and `name` are then vault values sealed for this person, the account holder.
+         * Absent: both are plain text (older keys, or an account no person holds).
+         */
+        nameOwner?: string;
         hash: string;
         prefix: string;
         last4: string;

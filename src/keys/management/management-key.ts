@@ -24,7 +24,18 @@ export const isWellFormedManagementSecret = (s: string): boolean => MANAGEMENT_S
 export type ManagementKeyEvent =
   | {
       type: 'ManagementKeyCreated';
-      data: { keyId: string; accountId: string; userId: string; name: string; hash: string; prefix: string; last4: string; createdAt: string };
+      data: {
+        keyId: string;
+        accountId: string;
+        userId: string;
+        name: string;
+        /** Set on keys made since names are personal data: `name` is a vault value sealed for this person (the account holder). */
+        nameOwner?: string;
+        hash: string;
+        prefix: string;
+        last4: string;
+        createdAt: string;
+      };
     }
   | { type: 'ManagementKeyRevoked'; data: { keyId: string; revokedAt: string } };
 
@@ -50,6 +61,8 @@ export interface ManagementKeyState {
   accountId: string;
   userId: string;
   name: string;
+  /** The person `name` is sealed for; null: plain text. */
+  nameOwner: string | null;
   hash: string;
   prefix: string;
   last4: string;
@@ -63,6 +76,7 @@ export const initialManagementKeyState = (): ManagementKeyState => ({
   accountId: '',
   userId: '',
   name: '',
+  nameOwner: null,
   hash: '',
   prefix: '',
   last4: '',
@@ -111,7 +125,7 @@ export function decideManagementKey(command: ManagementKeyCommand, state: Manage
 export function evolveManagementKey(state: ManagementKeyState, event: ManagementKeyEvent): ManagementKeyState {
   switch (event.type) {
     case 'ManagementKeyCreated':
-      return { ...event.data, exists: true, revokedAt: null };
+      return { ...event.data, nameOwner: event.data.nameOwner ?? null, exists: true, revokedAt: null };
     case 'ManagementKeyRevoked':
       return { ...state, revokedAt: event.data.revokedAt };
     default:

@@ -10,15 +10,17 @@ import { ManagementKeyAuthenticators, ManagementKeyAuthenticatorsModule } from '
 import { ManagementKeyAuthenticator } from './management-key-authenticator';
 import { ManagementKeysRepository } from './management-keys.repository';
 import { ManagementKeysService } from './management-keys.service';
+import { AccountNames } from '../../compliance/account-names';
+import { ComplianceModule } from '../../compliance/compliance.module';
 
 @Module({
-  imports: [ManagementKeyAuthenticatorsModule],
+  imports: [ManagementKeyAuthenticatorsModule, ComplianceModule],
   providers: [
     ManagementKeysRepository,
     {
       provide: ManagementKeysService,
-      inject: [EVENT_STORE, ManagementKeysRepository, CLOCK],
-      useFactory: (store: EventStore, repo: ManagementKeysRepository, clock: Clock) => new ManagementKeysService(store, repo, clock),
+      inject: [EVENT_STORE, ManagementKeysRepository, CLOCK, AccountNames],
+      useFactory: (store: EventStore, repo: ManagementKeysRepository, clock: Clock, names: AccountNames) => new ManagementKeysService(store, repo, clock, names),
     },
     {
       provide: ManagementKeyAuthenticator,

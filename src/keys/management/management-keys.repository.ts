@@ -6,12 +6,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
 import { ManagementKeyState } from './management-key';
+import { ERASED_NAME, erasedAccountSql } from '../../compliance/account-names';
 
 export interface ManagementKeyRecord {
   keyId: string;
   accountId: string;
   userId: string;
   name: string;
+  /** The person `name` is sealed for; null: plain text (ManagementKeysService opens it). */
+  nameOwner: string | null;
   prefix: string;
   last4: string;
   createdAt: Date;
@@ -25,6 +28,7 @@ type Row = {
   account_id: string;
   user_id: string;
   name: string;
+  name_owner: string | null;
   prefix: string;
   last4: string;
   created_at: Date;
@@ -34,13 +38,14 @@ type Row = {
 };
 
 // Never the hash: nothing read from here needs it.
-const SELECTED = 'key_id, account_id, user_id, name, prefix, last4, created_at, revoked_at, last_used_at, version';
+const SELECTED = 'key_id, account_id, user_id, name, name_owner, prefix, last4, created_at, revoked_at, last_used_at, version';
 
 const toRecord = (r: Row): ManagementKeyRecord => ({
   keyId: r.key_id,
   accountId: r.account_id,
   userId: r.user_id,
   name: r.name,
+  nameOwner: r.name_owner,
   prefix: r.prefix,
   last4: r.last4,
   createdAt: r.created_at,
@@ -53,16 +58,19 @@ const toRecord = (r: Row): ManagementKeyRecord => ({
 export class ManagementKeysRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
+  /** Once the account's erasure has started the name is written as the placeholder (see AccountNames). */
   async upsert(s: ManagementKeyState, version: bigint): Promise<void> {
+    const erased = erasedAccountSql('$2', 'uuid');
     await this.pool.query(
-      `INSERT INTO management_keys (key_id, account_id, user_id, name, hash, prefix, last4, created_at, revoked_at, version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, $10::bigint)
+      `INSERT INTO management_keys (key_id, account_id, user_id, name, hash, prefix, last4, created_at, revoked_at, version, name_owner)
+       VALUES ($1, $2, $3, CASE WHEN ${erased} THEN $12::text ELSE $4 END, $5, $6, $7, $8::timestamptz, $9::timestamptz, $10::bigint,
+               CASE WHEN ${erased} THEN NULL ELSE $11::uuid END)
        ON CONFLICT (key_id) DO UPDATE SET
-         account_id = EXCLUDED.account_id, user_id = EXCLUDED.user_id, name = EXCLUDED.name, hash = EXCLUDED.hash,
+         account_id = EXCLUDED.account_id, user_id = EXCLUDED.user_id, name = EXCLUDED.name, name_owner = EXCLUDED.name_owner, hash = EXCLUDED.hash,
          prefix = EXCLUDED.prefix, last4 = EXCLUDED.last4, created_at = EXCLUDED.created_at,
          revoked_at = EXCLUDED.revoked_at, version = EXCLUDED.version
        WHERE management_keys.version < EXCLUDED.version`,
-      [s.keyId, s.accountId, s.userId, s.name, s.hash, s.prefix, s.last4, s.createdAt, s.revokedAt, version.toString()],
+      [s.keyId, s.accountId, s.userId, s.name, s.hash, s.prefix, s.last4, s.createdAt, s.revokedAt, version.toString(), s.nameOwner, ERASED_NAME],
     );
   }
 

@@ -10,6 +10,7 @@ import { decideAndAppend } from '../../platform/event-store/decide-and-append';
 import { deterministicId, isUuid } from '../../shared/ids';
 import {
   ManagementKeyCommand,
+  ManagementKeyEvent,
   ManagementKeyError,
   ManagementKeyState,
   decideManagementKey,
@@ -21,6 +22,7 @@ import {
   managementKeyStream,
 } from './management-key';
 import { ManagementKeyRecord, ManagementKeysRepository } from './management-keys.repository';
+import { AccountNames } from '../../compliance/account-names';
 
 interface Decided {
   state: ManagementKeyState;
@@ -32,6 +34,7 @@ export class ManagementKeysService {
     private readonly store: EventStore,
     private readonly repo: ManagementKeysRepository,
     private readonly clock: Clock,
+    private readonly names: AccountNames,
     private readonly random: (n: number) => Buffer = randomBytes,
   ) {}
 
@@ -54,11 +57,25 @@ export class ManagementKeysService {
   async get(accountId: string, keyId: string): Promise<ManagementKeyRecord> {
     const row = isUuid(keyId) ? await this.repo.findById(keyId) : null;
     if (!row || row.accountId !== accountId) throw new ManagementKeyError('management_key_not_found', `no management key ${keyId}`);
-    return row;
+    return (await this.opened([row]))[0];
   }
 
-  list(accountId: string, limit: number, after: { createdAt: Date; keyId: string } | null): Promise<ManagementKeyRecord[]> {
-    return this.repo.list(accountId, limit, after);
+  async list(accountId: string, limit: number, after: { createdAt: Date; keyId: string } | null): Promise<ManagementKeyRecord[]> {
+    return this.opened(await this.repo.list(accountId, limit, after));
+  }
+
+  /** Records with their names opened for display (ERASED_NAME once the holder is erased). */
+  private async opened(records: readonly ManagementKeyRecord[]): Promise<ManagementKeyRecord[]> {
+    const plain = await this.names.openMany(records.map((r) => ({ value: r.name, owner: r.nameOwner })));
+    return records.map((r, i) => ({ ...r, name: plain[i], nameOwner: null }));
+  }
+
+  /** ManagementKeyCreated as it is stored: the name sealed for the account holder. */
+  private async sealName(e: ManagementKeyEvent): Promise<ManagementKeyEvent> {
+    if (e.type !== 'ManagementKeyCreated') return e;
+    const owner = await this.names.holderOf(e.data.accountId);
+    if (owner === null) return e;
+    return { type: e.type, data: { ...e.data, name: (await this.names.seal(owner, e.data.name)).value, nameOwner: owner } };
   }
 
   private execute(keyId: string, command: ManagementKeyCommand, actor: string): Promise<Decided> {
@@ -67,10 +84,11 @@ export class ManagementKeysService {
       stream: managementKeyStream(keyId),
       maxAttempts: 10,
       load: () => this.load(keyId),
-      decide: ({ state, version }) => {
+      decide: async ({ state, version }) => {
         const now = this.clock.now();
-        const events = decideManagementKey(command, state, { now });
-        if (events.length === 0) return { answer: { state, version } };
+        const decided = decideManagementKey(command, state, { now });
+        if (decided.length === 0) return { answer: { state, version } };
+        const events = await Promise.all(decided.map((e) => this.sealName(e)));
         const name = command.type === 'CreateManagementKey' ? 'created' : 'revoked';
         const append: NewEvent[] = events.map((e, i) => ({
           id: deterministicId(`mgmtkey:${keyId}:${name}#${i}`),
@@ -89,7 +107,7 @@ export class ManagementKeysService {
     await this.repo.upsert(done.state, done.version);
     const row = await this.repo.findById(done.state.keyId);
     if (!row) throw new Error(`management_keys row of ${done.state.keyId} is missing right after its upsert`);
-    return row;
+    return (await this.opened([row]))[0];
   }
 
   private async load(keyId: string): Promise<Decided> {

@@ -1,7 +1,7 @@
 /**
  * A Postgres advisory lock per account around the writes that a project's name must be unique
  * for (create, rename): the uniqueness spans streams, so it is checked and written under this
- * lock, with the read model's unique index as the backstop. Waiters poll with
+ * lock (names are stored sealed since migration 027, so no index can compare them). Waiters poll with
  * pg_try_advisory_lock and hold no pooled connection while they wait: a crowd of waiters can
  * never take every connection from the holder that needs one to append.
  */

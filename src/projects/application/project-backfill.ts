@@ -23,7 +23,7 @@ const BATCH = 500;
 export interface BackfillResult {
   keysMoved: number;
   projectsCreated: number;
-  /** Keys left without a project: their account id is not a uuid (no project can be made for it). */
+  /** Keys left without a project: their account id is not a uuid, or its holder was erased (no project can be made for it). */
   skipped: number;
   keysRevoked: number;
 }
@@ -66,7 +66,18 @@ export class ProjectBackfill {
           this.log.warn(`key ${k.keyId} stays without a project: its account id ${JSON.stringify(k.accountId)} is not a uuid`);
           continue;
         }
-        const { project, created } = await this.projects.findOrCreate({ accountId: k.accountId, name: k.project, actor: ACTOR });
+        const name = await this.keys.openName(k.project);
+        const found = await this.projects.findOrCreate({ accountId: k.accountId, name, actor: ACTOR }).catch((err: unknown) => {
+          // The account's holder was erased: no project name can be sealed for them any more (and the key is revoked).
+          if ((err as { code?: unknown }).code === 'person_erased') return null;
+          throw err;
+        });
+        if (!found) {
+          skipped.add(k.keyId);
+          this.log.warn(`key ${k.keyId} stays without a project: the holder of account ${k.accountId} was erased`);
+          continue;
+        }
+        const { project, created } = found;
         if (created) result.projectsCreated++;
         await this.keys.moveToProject({ keyId: k.keyId, projectId: project.projectId, actor: ACTOR });
         result.keysMoved++;

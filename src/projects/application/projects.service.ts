@@ -8,6 +8,11 @@
  *
  * Every read takes the caller's account: another account's project is `project_not_found`,
  * exactly as a project that does not exist (no existence oracle).
+ *
+ * Names are the account holder's words: events and rows hold them sealed for the holder
+ * (AccountNames); loading a stream opens them for the decider, appending seals them, and every
+ * record answered here has its name opened (ERASED_NAME once the holder is erased). So the
+ * uniqueness check opens the account's live names (a handful) instead of asking an index.
  */
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
@@ -26,16 +31,21 @@ import {
   initialProjectState,
   projectEventKey,
   projectName,
+  sameName,
 } from '../domain/project.decider';
 import { ProjectError } from '../domain/project.errors';
-import { PROJECT_STREAM_PREFIX, decodeProjectEvent, projectIdOfStream, projectStream } from '../domain/project.events';
+import { PROJECT_STREAM_PREFIX, ProjectEvent, decodeProjectEvent, projectIdOfStream, projectStream } from '../domain/project.events';
+import { AccountNames, StoredName } from '../../compliance/account-names';
 import { withAccountLock } from './account-lock';
 import { ProjectPage, ProjectRecord, ProjectsRepository } from './projects.repository';
 
 const MAX_ATTEMPTS = 10;
 
 interface Decided {
+  /** Names opened: what the decider sees. */
   state: ProjectState;
+  /** The name as the events store it: what the row keeps. */
+  stored: StoredName;
   version: bigint;
 }
 
@@ -52,13 +62,14 @@ export class ProjectsService {
     private readonly keys: KeysService,
     private readonly keyRows: ApiKeysRepository,
     private readonly clock: Clock,
+    private readonly names: AccountNames,
   ) {}
 
   async create(input: { accountId: string; name: string; actor: string; projectId?: string }): Promise<ProjectRecord> {
     const name = projectName(input.name);
     accountIdOf(input.accountId);
     return withAccountLock(this.pool, input.accountId, async () => {
-      const taken = await this.repo.findLiveByName(input.accountId, name);
+      const taken = await this.liveByName(input.accountId, name);
       if (taken) throw new ProjectError('project_name_taken', `a project named ${JSON.stringify(taken.name)} already exists`);
       return this.createUnlocked(input.accountId, name, input.actor, input.projectId ?? randomUUID());
     });
@@ -68,10 +79,10 @@ export class ProjectsService {
   async findOrCreate(input: { accountId: string; name: string; actor: string }): Promise<{ project: ProjectRecord; created: boolean }> {
     const name = projectName(input.name);
     accountIdOf(input.accountId);
-    const live = await this.repo.findLiveByName(input.accountId, name);
+    const live = await this.liveByName(input.accountId, name);
     if (live) return { project: live, created: false };
     return withAccountLock(this.pool, input.accountId, async () => {
-      const found = await this.repo.findLiveByName(input.accountId, name);
+      const found = await this.liveByName(input.accountId, name);
       if (found) return { project: found, created: false };
       return { project: await this.createUnlocked(input.accountId, name, input.actor, randomUUID()), created: true };
     });
@@ -81,7 +92,7 @@ export class ProjectsService {
     const name = projectName(input.name);
     await this.get(input.accountId, input.projectId);
     return withAccountLock(this.pool, input.accountId, async () => {
-      const taken = await this.repo.findLiveByName(input.accountId, name);
+      const taken = await this.liveByName(input.accountId, name);
       if (taken && taken.projectId !== input.projectId) {
         throw new ProjectError('project_name_taken', `a project named ${JSON.stringify(taken.name)} already exists`);
       }
@@ -101,7 +112,7 @@ export class ProjectsService {
   async get(accountId: string, projectId: string): Promise<ProjectRecord> {
     const row = isUuid(projectId) ? await this.repo.findById(projectId) : null;
     if (!row || row.accountId !== accountId) throw new ProjectError('project_not_found', `no project ${projectId}`);
-    return row;
+    return (await this.opened([row]))[0];
   }
 
   /** The account's live project (creating keys in it); `project_archived` once archived. */
@@ -111,8 +122,19 @@ export class ProjectsService {
     return row;
   }
 
-  list(accountId: string, page: ProjectPage): Promise<ProjectRecord[]> {
-    return this.repo.list(accountId, page);
+  async list(accountId: string, page: ProjectPage): Promise<ProjectRecord[]> {
+    return this.opened(await this.repo.list(accountId, page));
+  }
+
+  /** Records with their names opened for display (ERASED_NAME once the holder is erased). */
+  async opened(records: readonly ProjectRecord[]): Promise<ProjectRecord[]> {
+    const plain = await this.names.openMany(records.map((r) => ({ value: r.name, owner: r.nameOwner })));
+    return records.map((r, i) => ({ ...r, name: plain[i], nameOwner: null }));
+  }
+
+  /** The account's live project of this name, whatever its case (opened). */
+  private async liveByName(accountId: string, name: string): Promise<ProjectRecord | null> {
+    return (await this.opened(await this.repo.live(accountId))).find((p) => sameName(p.name, name)) ?? null;
   }
 
   /** Revokes the active keys of archived projects (a crash between archive and revocation). */
@@ -134,10 +156,10 @@ export class ProjectsService {
     let rows = 0;
     let repaired = 0;
     for (const projectId of ids) {
-      const { state, version } = await this.load(projectId);
+      const { state, stored, version } = await this.load(projectId);
       if (state.exists) {
         rows++;
-        if (await this.repo.upsert(state, version, true)) repaired++;
+        if (await this.repo.upsert(state, stored, version, true)) repaired++;
       }
       onProgress?.(rows);
     }
@@ -164,41 +186,70 @@ export class ProjectsService {
       stream: projectStream(projectId),
       maxAttempts: MAX_ATTEMPTS,
       load: () => this.load(projectId),
-      decide: ({ state, version }) => {
+      decide: async (loaded) => {
+        // What load() returned (decideAndAppend passes it through): it carries the stored name too.
+        const { state, stored, version } = loaded as Decided;
         const now = this.clock.now();
         const events = decideProject(command, state, { now });
-        if (events.length === 0) return { answer: { state, version } };
+        if (events.length === 0) return { answer: { state, stored, version } };
         const key = projectEventKey(command, version);
-        const append: NewEvent[] = events.map((e, i) => ({
+        const owner = await this.names.holderOf(events[0].type === 'ProjectCreated' ? events[0].data.accountId : state.accountId);
+        const sealed = await Promise.all(events.map((e) => this.sealName(e, owner)));
+        const append: NewEvent[] = sealed.map((e, i) => ({
           id: deterministicId(`${key}#${i}`),
           type: e.type,
           data: { ...e.data },
           metadata: { occurredAt: now.toISOString(), command: command.type, actor },
         }));
-        return { append, appended: (result) => ({ state: evolveProjectAll(events, state), version: result.nextVersion }) };
+        const last = sealed.reduce((name, e) => storedNameOf(e) ?? name, stored);
+        return { append, appended: (result) => ({ state: evolveProjectAll(events, state), stored: last, version: result.nextVersion }) };
       },
       alreadyAppended: () => this.load(projectId),
+      // The same command at the same version appended before (a retry): its seal differs from
+      // ours, so the store sees another payload. Loading again shows it done (the decider's no-op).
+      onIdConflict: 'retry',
       gaveUp: (err) => new ProjectError('version_conflict', `project ${projectId} kept changing under us; gave up after ${err.attempts} attempts`),
     });
   }
 
   private async writeRow(done: Decided): Promise<ProjectRecord> {
-    await this.repo.upsert(done.state, done.version);
+    await this.repo.upsert(done.state, done.stored, done.version);
     const row = await this.repo.findById(done.state.projectId);
     if (!row) throw new Error(`projects row of ${done.state.projectId} is missing right after its upsert`);
-    return row;
+    return (await this.opened([row]))[0];
   }
 
+  /** A name-carrying event as it is stored: the name sealed for the account holder, when a person holds the account. */
+  private async sealName(e: ProjectEvent, owner: string | null): Promise<ProjectEvent> {
+    if (owner === null || e.type === 'ProjectArchived') return e;
+    const name = (await this.names.seal(owner, e.data.name)).value;
+    if (e.type === 'ProjectCreated') return { type: e.type, data: { ...e.data, name, nameOwner: owner } };
+    return { type: e.type, data: { ...e.data, name, nameOwner: owner } };
+  }
+
+  /** The stream folded with its names opened for the decider, and the last name as stored. */
   private async load(projectId: string): Promise<Decided> {
     let state = initialProjectState();
+    let stored: StoredName = { value: '', owner: null };
     let version = 0n;
     for (;;) {
       const page = await this.store.readStream(projectStream(projectId), { afterVersion: version, limit: 1000 });
       for (const e of page) {
-        state = evolveProject(state, decodeProjectEvent(e.type, e.data));
+        const event = decodeProjectEvent(e.type, e.data);
+        const name = storedNameOf(event);
+        if (name) stored = name;
+        const opened: ProjectEvent =
+          name && event.type !== 'ProjectArchived' ? ({ type: event.type, data: { ...event.data, name: await this.names.open(name) } } as ProjectEvent) : event;
+        state = evolveProject(state, opened);
         version = e.streamVersion;
       }
-      if (page.length < 1000) return { state, version };
+      if (page.length < 1000) return { state, stored, version };
     }
   }
+}
+
+/** The name an event sets, as stored; null for an event that sets none. */
+function storedNameOf(e: ProjectEvent): StoredName | null {
+  if (e.type === 'ProjectArchived') return null;
+  return { value: e.data.name, owner: e.data.nameOwner ?? null };
 }

@@ -6,7 +6,7 @@
  * - an archived project stays archived and cannot be renamed; archiving it again is a no-op;
  * - a rename to the same name appends nothing.
  * The uniqueness of a name among an account's live projects spans streams: ProjectsService
- * checks it under a per-account lock, and the read model's unique index is the backstop.
+ * checks it under a per-account lock, on the opened names (they are stored sealed, migration 027).
  */
 import { assertNever } from '../../shared/assert-never';
 import { ProjectError } from './project.errors';
@@ -42,7 +42,7 @@ export function projectName(value: unknown): string {
   return name;
 }
 
-/** The form two names are compared in (the read model's unique index uses lower(name) too). */
+/** The form two names are compared in (ProjectsService compares the account's opened live names so). */
 export const sameName = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 export function decideProject(command: ProjectCommand, state: ProjectState, ctx: { now: Date }): ProjectEvent[] {

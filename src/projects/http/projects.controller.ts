@@ -143,7 +143,7 @@ export class ProjectsController {
   async listKeys(@CurrentPrincipal() me: Principal, @Param('id') id: string, @Query() query: Record<string, unknown>): Promise<Page<KeyView>> {
     const project = await owned(this.projects.get(me.accountId, id));
     const { limit, cursor } = pageParams(query, keyCursor);
-    const rows = await this.keyRows.listByProject(project.projectId, limit + 1, cursor ? { createdAt: new Date(cursor.c), keyId: cursor.k } : null);
+    const rows = await this.keys.opened(await this.keyRows.listByProject(project.projectId, limit + 1, cursor ? { createdAt: new Date(cursor.c), keyId: cursor.k } : null));
     const now = this.clock.now();
     return pageOf(rows, limit, keyCursorOf, (k) => keyView(k, now));
   }

@@ -8,6 +8,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
 import { UsageGroup, UsageWindow } from '../domain/usage-window';
+import { AccountNames } from '../../compliance/account-names';
 
 export interface BalanceRow {
   available: bigint;
@@ -87,7 +88,7 @@ const USAGE_SQL: Record<UsageGroup, string> = {
   model: `SELECT u.model AS label, ${SUMS} FROM usage_by_model u WHERE ${IN_WINDOW} GROUP BY u.model ORDER BY cost DESC, label`,
   key: `SELECT u.key_id::text AS label, ${SUMS} FROM usage_by_key u WHERE ${IN_WINDOW} GROUP BY u.key_id ORDER BY cost DESC, label`,
   project: `WITH per_key AS (SELECT u.key_id, ${SUMS} FROM usage_by_key u WHERE ${IN_WINDOW} GROUP BY u.key_id)
-            SELECT coalesce(min(p.name), '(none)') AS label, sum(s.requests)::bigint AS requests, sum(s.input)::bigint AS input,
+            SELECT coalesce(min(p.name), '(none)') AS label, min(p.name_owner::text) AS owner, sum(s.requests)::bigint AS requests, sum(s.input)::bigint AS input,
                    sum(s.output)::bigint AS output, sum(s.cost)::bigint AS cost
               FROM per_key s LEFT JOIN api_keys k ON k.key_id = s.key_id::text LEFT JOIN projects p ON p.project_id = k.project_id
              GROUP BY p.project_id ORDER BY cost DESC, label`,
@@ -113,7 +114,10 @@ async function fromReadModel<T>(read: () => Promise<T>): Promise<T> {
 
 @Injectable()
 export class AccountReadsRepository {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly names: AccountNames,
+  ) {}
 
   async balance(accountId: string): Promise<BalanceRow | null> {
     const { rows } = await fromReadModel(() =>
@@ -150,12 +154,16 @@ export class AccountReadsRepository {
   }
 
   async usage(accountId: string, window: UsageWindow, groupBy: UsageGroup): Promise<UsageSum[]> {
-    const { rows } = await this.pool.query<{ label: string; requests: bigint; input: bigint; output: bigint; cost: bigint }>(USAGE_SQL[groupBy], [
-      accountId,
-      window.from,
-      window.to,
-    ]);
-    return rows.map((r) => ({ group: r.label, requests: r.requests, inputTokens: r.input, outputTokens: r.output, cost: r.cost }));
+    const { rows } = await this.pool.query<{ label: string; owner?: string | null; requests: bigint; input: bigint; output: bigint; cost: bigint }>(
+      USAGE_SQL[groupBy],
+      [accountId, window.from, window.to],
+    );
+    const sums = rows.map((r) => ({ group: r.label, requests: r.requests, inputTokens: r.input, outputTokens: r.output, cost: r.cost }));
+    if (groupBy !== 'project') return sums;
+    // Project names are stored sealed: opened here, and ordered by them (cost first) as SQL orders the other groups.
+    const names = await this.names.openMany(rows.map((r) => ({ value: r.label, owner: r.owner ?? null })));
+    sums.forEach((s, i) => (s.group = names[i]));
+    return sums.sort((a, b) => (a.cost === b.cost ? (a.group < b.group ? -1 : a.group > b.group ? 1 : 0) : a.cost > b.cost ? -1 : 1));
   }
 
   async requests(accountId: string, filters: RequestFilters, limit: number, after: Keyset | null): Promise<RequestSummaryRow[]> {

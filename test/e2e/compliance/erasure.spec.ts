@@ -3,8 +3,9 @@
  * a fake upstream (proxied usage), a local Stripe (a card purchase, and the refund an erasure
  * asks for, approved as any other), a crypto payment credited through the crypto service (the
  * paying wallet sealed), a passkey, a provider identity, sessions with a known IP, a management
- * key, a low-balance alert, a sign-in link by mail. After the erasure the person's email,
- * display name, wallet, IP and provider subject are searched for in every table of the
+ * key, a project (renamed) with a key in it, a low-balance alert, a sign-in link by mail. After
+ * the erasure the person's email, display name, wallet, IP, provider subject, and the names they
+ * gave their API key, management key and project are searched for in every table of the
  * database (events included), every Redis key and value, and the captured logs: found nowhere
  * in clear, and the vault opens none of their sealed values. Each search has a positive control.
  *
@@ -164,8 +165,16 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     const crypto = await payCrypto(accountId, 10, wallet);
     await ledger.execute(accountId, { type: 'GrantCredits', data: { grantId: `promo-${hex(4)}`, amount: c(3), reason: 'welcome' } });
     await spend(accountId, 2); // a hold, settled: from the promotional credit first
-    const mgmt = await json(await person.fetch('/api/management-keys', { method: 'POST', body: { name: 'ci' } }));
-    const apiKey = await gw.key(accountId);
+    // Names people type for their keys and projects may name them (or a client): personal data too.
+    const keyName = `Grace Hopper's notebook ${hex(4)}`;
+    const mgmtName = `deploys of ${name}`;
+    const firstProjectName = `Client Babbage ${hex(4)}`;
+    const projectName = `Client Turing ${hex(4)}`;
+    const mgmt = await json(await person.fetch('/api/management-keys', { method: 'POST', body: { name: mgmtName } }));
+    const project = await json(await person.fetch('/api/projects', { method: 'POST', body: { name: firstProjectName } }));
+    expect(await json(await person.fetch(`/api/projects/${project.id}`, { method: 'PATCH', body: { name: projectName } }))).toMatchObject({ name: projectName });
+    const apiKey = await json(await person.fetch(`/api/projects/${project.id}/keys`, { method: 'POST', body: { name: keyName } }));
+    expect(apiKey).toMatchObject({ name: keyName, secret: expect.any(String) });
     const oa = openaiClient(gw.url, apiKey.secret);
     expect((await oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] })).choices[0].message.content).toMatch(/fake-openai/);
     await gw.requests(accountId, 1);
@@ -211,19 +220,19 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     const vault = gw.app.get(PersonalDataVault);
     const sealed = (await gw.db.pool.query<{ v: string }>(
       `SELECT (regexp_matches(data::text, '"(v1:[A-Za-z0-9+/=:_-]+)"', 'g'))[1] AS v FROM events WHERE stream_id = ANY($1)`,
-      [[`user-${userId}`, `audit-${userId}`]],
+      [[`user-${userId}`, `audit-${userId}`, `apikey-${apiKey.id}`, `mgmtkey-${mgmt.id}`, `project-${project.id}`]],
     )).rows.map((r) => r.v);
     const fromTables = (await gw.db.pool.query<{ v: string }>(
       `SELECT from_sealed AS v FROM crypto_deposits WHERE account_id = $1 AND from_sealed IS NOT NULL
        UNION ALL SELECT reason FROM refund_requests WHERE user_id = $2`,
       [accountId, userId],
     )).rows.map((r) => r.v);
-    expect(sealed.length).toBeGreaterThanOrEqual(5); // email, name, subject, passkey name, sign-in IPs
+    expect(sealed.length).toBeGreaterThanOrEqual(10); // email, name, subject, passkey name, sign-in IPs; key, project (twice, renamed), management key names
     expect(fromTables.length).toBe(3); // the wallet, two refund reasons
     for (const v of [...sealed, ...fromTables]) expect(await vault.decrypt(userId, v)).toBeNull();
 
     // Found nowhere in clear: the database (every table, events included), Redis, the logs.
-    const needles = { email, name, ip, wallet, subject };
+    const needles = { email, name, ip, wallet, subject, keyName, mgmtName, firstProjectName, projectName };
     const control = await searchPostgres(gw.db.pool, accountId);
     expect(control.hits.length).toBeGreaterThan(0);
     for (const [what, needle] of Object.entries(needles)) {

@@ -12,6 +12,7 @@ import { Gateway, startGateway } from '../../support/gateway';
 import { SignedIn, signedIn } from '../../support/account-client';
 import { ReadModels } from '../../../src/ledger/application/read-models';
 import { formatCredits } from '../../../src/shared/money';
+import { AccountNames } from '../../../src/compliance/account-names';
 
 type Json = Record<string, any>;
 
@@ -66,14 +67,17 @@ describeWithProjects('usage by project, and reads by management key (booted app,
     const res = await me.fetch(`/api/usage?group_by=project&from=${today}&to=${today}`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Json;
-    const { rows } = await gw.db.pool.query<{ name: string; requests: number; input: number; output: number; cost: string }>(
-      `SELECT p.name, count(*)::int AS requests, sum(r.input_tokens + r.cached_tokens + r.cache_write_tokens)::int AS input,
+    const { rows } = await gw.db.pool.query<{ name: string; name_owner: string | null; requests: number; input: number; output: number; cost: string }>(
+      `SELECT p.name, p.name_owner, count(*)::int AS requests, sum(r.input_tokens + r.cached_tokens + r.cache_write_tokens)::int AS input,
               sum(r.output_tokens)::int AS output, sum(r.cost_micros)::text AS cost
          FROM request_log r JOIN api_keys k ON k.key_id = r.key_id::text JOIN projects p ON p.project_id = k.project_id
-        WHERE r.account_id = $1 GROUP BY p.name`,
+        WHERE r.account_id = $1 GROUP BY p.project_id, p.name, p.name_owner`,
       [me.accountId],
     );
-    const want = rows.map((r) => ({ group: r.name, requests: r.requests, inputTokens: r.input, outputTokens: r.output, cost: formatCredits(BigInt(r.cost)) }));
+    // Project names are stored sealed for the account holder (migration 027): opened as the API opens them.
+    const names = await gw.app.get(AccountNames).openMany(rows.map((r) => ({ value: r.name, owner: r.name_owner })));
+    expect(rows.every((r) => r.name_owner === me.userId)).toBe(true);
+    const want = rows.map((r, i) => ({ group: names[i], requests: r.requests, inputTokens: r.input, outputTokens: r.output, cost: formatCredits(BigInt(r.cost)) }));
     expect([...(body.data as Json[])].sort((a, b) => (a.group < b.group ? -1 : 1))).toEqual(want.sort((a, b) => (a.group < b.group ? -1 : 1)));
     expect((body.data as Json[]).map((l) => [l.group, l.requests]).sort()).toEqual([['=formula', 1], ['alpha-renamed', 5]]);
 

@@ -34,6 +34,18 @@ describe('PersonalDataVault (crypto-shredding, real Postgres)', () => {
     await expect(vault.decrypt(b, v1)).rejects.toMatchObject({ code: 'undecryptable' });
   });
 
+  it('decryptMany opens many values of one person (lists of names), refuses another\'s or a malformed one, and answers nulls once erased', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const plain = Array.from({ length: 50 }, (_, i) => `name ${i} — Zoë 客户 🚀`);
+    const sealed = await Promise.all(plain.map((p) => vault.encrypt(a, p)));
+    expect(await vault.decryptMany(a, sealed)).toEqual(plain);
+    expect(await vault.decryptMany(a, [])).toEqual([]);
+    await expect(vault.decryptMany(b, [await vault.encrypt(b, 'mine'), sealed[0]])).rejects.toMatchObject({ code: 'undecryptable' });
+    await expect(vault.decryptMany(a, [sealed[0], 'plain text'])).rejects.toMatchObject({ code: 'malformed_value' });
+    await vault.erase(a);
+    expect(await vault.decryptMany(a, sealed)).toEqual(plain.map(() => null));
+  });
+
   it('detects a tampered value', async () => {
     const person = randomUUID();
     const [v, iv, tag, ct] = (await vault.encrypt(person, 'hello world')).split(':');

@@ -3,6 +3,9 @@
  * to open accounts, and Redis under a prefix of this test file's own. Each authenticator made
  * here has its own Redis factory (so its own subscriber connection): another API instance.
  */
+import { AccountNames } from '../../../src/compliance/account-names';
+import { ErasureHooks } from '../../../src/compliance/erasure/erasure-hooks';
+import { PersonalDataVault } from '../../../src/compliance/personal-data-vault';
 import { randomBytes, randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { PostgresEventStore } from '../../../src/platform/event-store/postgres/postgres-event-store';
@@ -39,6 +42,8 @@ export interface KeysHarness {
   /** Another API instance: its own authenticator and subscriber. */
   instance(name?: string, options?: { redisUrl?: string; maxEntries?: number; maxUnknown?: number; repo?: ApiKeysRepository }): ApiKeyAuthenticator;
   openAccount(): Promise<string>;
+  /** The holder lookup and name sealing the services use (real vault, this database). */
+  names: AccountNames;
   close(): Promise<void>;
 }
 
@@ -63,8 +68,9 @@ export async function keysHarness(): Promise<KeysHarness> {
       },
     };
   };
+  const names = new AccountNames(db.pool, new PersonalDataVault(db.pool), new ErasureHooks());
   const service = (url?: string, options?: KeyBroadcasterOptions, random?: (n: number) => Buffer) =>
-    new KeysService(store, repo, new KeyBroadcaster(factory(url), options), clock, { randomBytes: random });
+    new KeysService(store, repo, new KeyBroadcaster(factory(url), options), clock, names, { randomBytes: random });
   const ledger = new LedgerService(store, clock);
   return {
     db,
@@ -74,6 +80,7 @@ export async function keysHarness(): Promise<KeysHarness> {
     prefix,
     redis: factory().create('test'),
     keys: service(),
+    names,
     service,
     instance(name, options = {}) {
       const a = new ApiKeyAuthenticator(options.repo ?? repo, factory(options.redisUrl), clock, {

@@ -31,7 +31,7 @@ export async function projectsHarness(): Promise<ProjectsHarness> {
   const extra: Array<{ pool: Pool; store: PostgresEventStore }> = [];
   const build = (pool: Pool, store: PostgresEventStore, keys: KeysService): ProjectsInstance => {
     const keyRows = new ApiKeysRepository(pool);
-    const projects = new ProjectsService(store, pool, new ProjectsRepository(pool), keys, keyRows, k.clock);
+    const projects = new ProjectsService(store, pool, new ProjectsRepository(pool), keys, keyRows, k.clock, k.names);
     return { pool, projects, backfill: new ProjectBackfill(pool, projects, keys, keyRows) };
   };
   return {

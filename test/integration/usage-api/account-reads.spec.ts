@@ -4,6 +4,9 @@
  * wrote it), each group_by sums to the log's totals, and the request-log keyset walk sees every row
  * exactly once, ties on the same instant included, while new rows arrive.
  */
+import { AccountNames } from '../../../src/compliance/account-names';
+import { ErasureHooks } from '../../../src/compliance/erasure/erasure-hooks';
+import { PersonalDataVault } from '../../../src/compliance/personal-data-vault';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { AccountReadsRepository, Keyset } from '../../../src/usage-api/application/account-reads.repository';
@@ -83,7 +86,7 @@ describe('account reads (real Postgres)', () => {
   let reads: AccountReadsRepository;
   beforeAll(async () => {
     db = await freshDb();
-    reads = new AccountReadsRepository(db.pool);
+    reads = new AccountReadsRepository(db.pool, new AccountNames(db.pool, new PersonalDataVault(db.pool), new ErasureHooks()));
     // The read models' schemas (balances, transactions), as a worker's start makes them.
     await new ProjectionRunner(db.pool, new PostgresEventStore(db.pool), allProjections()).prepare();
   });

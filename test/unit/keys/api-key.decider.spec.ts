@@ -217,3 +217,16 @@ describe('MoveKeyToProject (the start step gives an old key its project)', () =>
     expect(decodeKeyEvent('KeyMovedToProject', { keyId: KEY, projectId: 'p1' })).toEqual({ type: 'KeyMovedToProject', data: { keyId: KEY, projectId: 'p1' } });
   });
 });
+
+describe('KeyCreated of both shapes (names sealed since migration 027)', () => {
+  it('an older event holds plain text: the state says so with no name owner', () => {
+    expect(evolveKeyAll([created])).toMatchObject({ name: 'ci', project: 'default', nameOwner: null });
+  });
+
+  it('a newer event holds vault values for its owner: folded as stored, never opened here', () => {
+    const owner = '0b5c2a52-4f4e-4d55-9b8a-2f0b3f7f8c11';
+    const sealed: ApiKeyEvent = { type: 'KeyCreated', data: { ...created.data, name: 'v1:aaa:bbb:ccc', project: 'v1:ddd:eee:fff', nameOwner: owner } };
+    const stored = decodeKeyEvent(sealed.type, encodeKeyEvent(sealed).data);
+    expect(evolveKeyAll([stored, revoked])).toMatchObject({ name: 'v1:aaa:bbb:ccc', project: 'v1:ddd:eee:fff', nameOwner: owner, status: 'revoked' });
+  });
+});

@@ -68,3 +68,13 @@ describe('the management key decider', () => {
     expect(code).toBe('management_key_not_found');
   });
 });
+
+describe('ManagementKeyCreated of both shapes (names sealed since migration 027)', () => {
+  it('folds an older plain-text name with no owner, a newer sealed one with its owner', () => {
+    const [plain] = when([], create);
+    expect(fold([plain])).toMatchObject({ name: create.data.name, nameOwner: null });
+    if (plain.type !== 'ManagementKeyCreated') throw new Error('expected ManagementKeyCreated');
+    const owner = '0b5c2a52-4f4e-4d55-9b8a-2f0b3f7f8c11';
+    expect(fold([{ type: 'ManagementKeyCreated', data: { ...plain.data, name: 'v1:aaa:bbb:ccc', nameOwner: owner } }])).toMatchObject({ name: 'v1:aaa:bbb:ccc', nameOwner: owner });
+  });
+});

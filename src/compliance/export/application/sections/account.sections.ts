@@ -4,8 +4,13 @@
  * payments, receipts, refund requests, usage within retention, and the staff audit entries
  * about the person.
  */
-import { ExportSection } from '../export-section';
-import { credits, flag, instant, isoSql, num, sqlSection, text, words } from './section-helpers';
+import { ERASED_NAME } from '../../../account-names';
+import { ExportContext, ExportSection } from '../export-section';
+import { SqlRow, credits, flag, instant, isoSql, num, sqlSection, text, words } from './section-helpers';
+
+/** A key's or project's name: opened when sealed for its holder (the same rule as the account API's). */
+const openedName = async (r: SqlRow, ctx: ExportContext): Promise<string | null> =>
+  r.name_owner == null ? text(r.name) : ((await ctx.open(text(r.name), text(r.name_owner))) ?? ERASED_NAME);
 
 /** Token units of a USDC/USDT transfer (6 decimals) as an exact decimal string. */
 const tokenAmount = (units: string | null): string | null => {
@@ -20,20 +25,20 @@ export const ACCOUNT_SECTIONS: ExportSection[] = [
     order: 50,
     description: "The account's projects (groups of API keys).",
     columns: ['project_id', 'name', 'created_at', 'archived_at'],
-    sql: 'SELECT project_id, name, created_at, archived_at FROM projects WHERE account_id = $1 ORDER BY created_at, project_id',
-    map: (r) => ({ project_id: text(r.project_id), name: text(r.name), created_at: instant(r.created_at), archived_at: instant(r.archived_at) }),
+    sql: 'SELECT project_id, name, name_owner, created_at, archived_at FROM projects WHERE account_id = $1 ORDER BY created_at, project_id',
+    map: async (r, ctx) => ({ project_id: text(r.project_id), name: await openedName(r, ctx), created_at: instant(r.created_at), archived_at: instant(r.archived_at) }),
   }),
   sqlSection({
     name: 'api_keys',
     order: 60,
     description: "The account's API keys: metadata and limits. Never the secret or its hash (only the display prefix and last 4 characters).",
     columns: ['key_id', 'project_id', 'name', 'prefix', 'last4', 'status', 'models', 'spend_cap', 'expires_at', 'rpm', 'tpm', 'created_at', 'revoked_at', 'last_used_at'],
-    sql: `SELECT key_id, project_id, name, prefix, last4, status, models, spend_cap_micros::text AS spend_cap, expires_at, rpm, tpm, created_at, revoked_at, last_used_at
+    sql: `SELECT key_id, project_id, name, name_owner, prefix, last4, status, models, spend_cap_micros::text AS spend_cap, expires_at, rpm, tpm, created_at, revoked_at, last_used_at
             FROM api_keys WHERE account_id = $1::text ORDER BY created_at, key_id`,
-    map: (r) => ({
+    map: async (r, ctx) => ({
       key_id: text(r.key_id),
       project_id: text(r.project_id),
-      name: text(r.name),
+      name: await openedName(r, ctx),
       prefix: text(r.prefix),
       last4: text(r.last4),
       status: text(r.status),
@@ -52,8 +57,8 @@ export const ACCOUNT_SECTIONS: ExportSection[] = [
     order: 65,
     description: "The account's management keys (for the account API): metadata only, never the secret or its hash.",
     columns: ['key_id', 'name', 'prefix', 'last4', 'created_at', 'revoked_at', 'last_used_at'],
-    sql: 'SELECT key_id, name, prefix, last4, created_at, revoked_at, last_used_at FROM management_keys WHERE account_id = $1 ORDER BY created_at, key_id',
-    map: (r) => ({ key_id: text(r.key_id), name: text(r.name), prefix: text(r.prefix), last4: text(r.last4), created_at: instant(r.created_at), revoked_at: instant(r.revoked_at), last_used_at: instant(r.last_used_at) }),
+    sql: 'SELECT key_id, name, name_owner, prefix, last4, created_at, revoked_at, last_used_at FROM management_keys WHERE account_id = $1 ORDER BY created_at, key_id',
+    map: async (r, ctx) => ({ key_id: text(r.key_id), name: await openedName(r, ctx), prefix: text(r.prefix), last4: text(r.last4), created_at: instant(r.created_at), revoked_at: instant(r.revoked_at), last_used_at: instant(r.last_used_at) }),
   }),
   sqlSection({
     name: 'transactions',
