@@ -18,7 +18,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import Provider from 'oidc-provider';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +32,12 @@ if (!args['client-id'] || !args['client-secret'] || !args['redirect-uri']?.lengt
   process.stderr.write('usage: oidc-issuer-server.mjs --client-id ID --client-secret S --redirect-uri URL [--claims-in-id-token] [--port N]\n');
   process.exit(2);
 }
+
+// Stage markers on stderr: when a start hangs, the test's diagnosis shows the last one reached.
+const stage = (what) => process.stderr.write(`oidc-issuer: ${what} at ${Math.round(performance.now())} ms\n`);
+stage('loading oidc-provider');
+const { default: Provider } = await import('oidc-provider');
+stage('loaded');
 
 /** sub → claims the provider asserts for that person. */
 const accounts = new Map();
@@ -92,8 +97,10 @@ async function handle(req, res) {
 
 await new Promise((resolve) => server.listen(Number(args.port), '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
+stage('listening');
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
+stage('key made');
 provider = new Provider(issuer, {
   clients: [
     {
@@ -128,5 +135,6 @@ provider = new Provider(issuer, {
 // not this server's failure: nothing to print.
 provider.on('server_error', (_ctx, err) => process.stderr.write(`oidc-issuer server_error: ${err.stack}\n`));
 
+stage('provider made');
 process.stdout.write(`${JSON.stringify({ url: issuer })}\n`);
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
