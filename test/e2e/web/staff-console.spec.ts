@@ -9,11 +9,13 @@
  * test-results/screens/; the page asks no other origin for anything.
  */
 import { randomBytes } from 'node:crypto';
+import OpenAI from 'openai';
 import type { Browser, Page } from 'playwright-core';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
 import { StaffRolesService } from '../../../src/staff/application/staff-roles.service';
 import { SignedIn, signedIn, uniqueEmail } from '../../support/account-client';
 import { buildWeb, describeInBrowser, expectAccessible, launchBrowser, screenshot, signedInPage, watchRequests } from '../../support/browser';
+import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
 
 type Json = Record<string, any>;
@@ -21,6 +23,7 @@ const DAY_MS = 86_400_000;
 
 describeInBrowser('the staff console in Chromium (support, accountant, compliance, no role)', () => {
   let gw: Gateway;
+  let upstream: FakeUpstream;
   let browser: Browser;
   let customer: SignedIn;
   const seen: string[] = [];
@@ -43,8 +46,9 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
   };
 
   beforeAll(async () => {
-    const webDir = await buildWeb();
-    gw = await startGateway({ env: { WEB_DIR: webDir } });
+    const [webDir, up] = await Promise.all([buildWeb(), startFakeUpstream()]);
+    upstream = up;
+    gw = await startGateway({ openai: upstream, env: { WEB_DIR: webDir } });
     browser = await launchBrowser();
     customer = await signedIn(gw, uniqueEmail('customer'));
   }, 180_000);
@@ -53,11 +57,15 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
     expect(seen.filter((u) => !u.startsWith(gw?.url ?? '') && !u.startsWith('data:'))).toEqual([]);
     await browser?.close();
     await gw?.close();
+    await upstream?.close();
   });
 
   it('support: finds the person by email address and sees their key and their latest request', async () => {
     const project = await json(await customer.fetch('/api/projects', { method: 'POST', body: { name: 'Shop' } }));
     const key = await json(await customer.fetch(`/api/projects/${project.id}/keys`, { method: 'POST', body: { name: 'checkout-key' } }));
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key.secret, maxRetries: 0 });
+    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a canary the console never shows' }] });
+    await gw.requests(customer.accountId, 1);
     const support = await grant('support');
     const page = await open(support);
     await page.goto('/');
@@ -72,17 +80,29 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
     await page.getByRole('button', { name: 'Find' }).click();
     await page.getByText('Nobody has this address.').waitFor();
 
-    await page.getByLabel('Find a person by email address').fill(customer.email.toUpperCase());
-    await page.getByRole('button', { name: 'Find' }).click();
+    // By keyboard: the field, then Enter submits.
+    await page.getByLabel('Find a person by email address').fill('');
+    await page.getByLabel('Find a person by email address').focus();
+    await page.keyboard.type(customer.email.toUpperCase());
+    await page.keyboard.press('Enter');
     const keys = page.getByRole('table', { name: `Keys of ${customer.email}` });
     await keys.waitFor();
     expect(await keys.innerText()).toContain('checkout-key');
     expect(await keys.innerText()).toContain(key.key);
     expect(await keys.innerText()).not.toContain(key.secret);
-    await page.getByRole('table', { name: `Latest requests of ${customer.email}` }).waitFor();
+    const requests = page.getByRole('table', { name: `Latest requests of ${customer.email}` });
+    await requests.waitFor();
+    expect(await requests.locator('tbody tr').count()).toBe(1);
+    expect(await requests.innerText()).toMatch(/gpt-4o-mini\s+200\b/);
+    expect(await page.content()).not.toContain('canary');
     expect(await page.locator(`[data-person="${customer.userId}"]`).innerText()).toContain(customer.accountId);
     await expectAccessible(page, 'console (support)');
     await screenshot(page, 'console-support');
+
+    // The role revoked while the console is open: the next search shows the API's refusal.
+    await gw.app.get(StaffRolesService).revoke({ who: { userId: support.userId }, role: 'support', reason: 'browser test: left the team', actor: 'cli:test' });
+    await page.getByRole('button', { name: 'Find' }).click();
+    expect(await page.getByRole('alert').innerText()).toBe('this needs the role support (forbidden)');
     await page.close();
   });
 
@@ -203,6 +223,15 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
     expect(await page.getByRole('heading', { name: 'Support' }).count()).toBe(0);
     await expectAccessible(page, 'console (no role)');
     await screenshot(page, 'console-no-role');
+    await page.close();
+  });
+
+  it('an admin holds every role: all three sections', async () => {
+    const admin = await signedIn(gw, uniqueEmail('admin'));
+    await gw.app.get(StaffRolesService).grant({ who: { userId: admin.userId }, role: 'admin', reason: 'browser test set-up', actor: 'cli:test' });
+    const page = await open(admin);
+    await page.goto('/console');
+    for (const name of ['Support', 'Accountant', 'Compliance']) await page.getByRole('heading', { name, exact: true }).waitFor();
     await page.close();
   });
 });
