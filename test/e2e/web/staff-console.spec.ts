@@ -3,15 +3,22 @@
  * one person per role, each granted through StaffRolesService as `tollgate staff grant` does:
  * support finds a person and sees their key and request; the accountant sees the trial balance
  * as of yesterday, an account's balance, and approves a refund request (a refused decision shows
- * the API's message); compliance sees a data-subject request with its due date and an incident's
- * 72-hour clock, and queues an export. A person without a role has no console link and gets the
- * API's 403 message at /console. axe-core checks each state; screenshots go to
+ * the API's message); compliance sees data-subject requests with their due dates (an overdue one
+ * flagged) and an incident's 72-hour clock, and queues an export. A person without a role has
+ * no console link and gets the API's 403 message at /console; an admin sees every section. axe-core checks each state; screenshots go to
  * test-results/screens/; the page asks no other origin for anything.
  */
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import type { Browser, Page } from 'playwright-core';
+import { CommandBus } from '@nestjs/cqrs';
+import { UsersService } from '../../../src/accounts/application/users.service';
+import { StaffAudit } from '../../../src/audit/application/staff-audit.service';
+import { PersonalDataVault } from '../../../src/compliance/personal-data-vault';
+import { SubjectRequestsRepository } from '../../../src/compliance/requests/application/subject-requests.repository';
+import { SubjectRequestsService } from '../../../src/compliance/requests/application/subject-requests.service';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
+import { EVENT_STORE, EventStore } from '../../../src/platform/event-store/event-store.port';
 import { StaffRolesService } from '../../../src/staff/application/staff-roles.service';
 import { SignedIn, signedIn, uniqueEmail } from '../../support/account-client';
 import { buildWeb, describeInBrowser, expectAccessible, launchBrowser, screenshot, signedInPage, watchRequests } from '../../support/browser';
@@ -163,6 +170,17 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
 
   it('compliance: a data-subject request with its due date, an incident with its 72-hour clock, an export queued', async () => {
     const dsr = await json(await customer.fetch('/api/me/requests', { method: 'POST', body: { kind: 'access' } }));
+    // One opened 32 days ago, through the real service on a clock moved back (as the
+    // subject-requests e2e test does): overdue by 2 days now.
+    const late = await new SubjectRequestsService(
+      gw.app.get<EventStore>(EVENT_STORE),
+      { now: () => new Date(Date.now() - 32 * DAY_MS) },
+      gw.app.get(CommandBus),
+      gw.app.get(UsersService),
+      gw.app.get(SubjectRequestsRepository),
+      gw.app.get(StaffAudit),
+      gw.app.get(PersonalDataVault),
+    ).open({ userId: customer.userId, kind: 'export', details: null, actor: 'self' });
     const compliance = await grant('compliance');
     const incident = await json(
       await compliance.fetch('/staff/incidents', {
@@ -191,6 +209,11 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
     expect(await row.locator('[data-due]').innerText()).toBe(dsr.dueAt.slice(0, 10));
     expect(Date.parse(dsr.dueAt) - Date.parse(dsr.openedAt)).toBe(30 * DAY_MS);
     expect(await row.innerText()).toMatch(/access.*\b(29|30)$/s);
+    expect(await row.getAttribute('class')).toBeNull();
+    const lateRow = page.locator(`tr[data-request-id="${late.requestId}"]`);
+    expect(await lateRow.getAttribute('class')).toBe('overdue');
+    expect(await lateRow.innerText()).toMatch(/export.*Overdue by 2 days$/s);
+    expect(await page.locator('table.subject-requests caption').innerText()).toBe('2 open, 1 overdue');
 
     const clock = page.locator(`li[data-incident-id="${incident.id}"] [data-clock]`);
     await clock.waitFor();

@@ -60,7 +60,7 @@ function SubjectRequests() {
                   </td>
                   <td>{day(r.openedAt)}</td>
                   <td data-due>{day(r.dueAt)}</td>
-                  <td>{r.overdue ? <strong class="status-expired">Overdue ({r.daysLeft ?? 0} days)</strong> : r.daysLeft}</td>
+                  <td>{r.overdue ? <strong class="status-expired">{overdueText(r.daysLeft)}</strong> : r.daysLeft}</td>
                 </tr>
               ))}
             </tbody>
@@ -69,6 +69,12 @@ function SubjectRequests() {
       )}
     </div>
   );
+}
+
+/** daysLeft is negative once overdue (whole days: 0 while less than a day late). */
+function overdueText(daysLeft: number | null): string {
+  const late = -(daysLeft ?? 0);
+  return late > 0 ? `Overdue by ${late} day${late === 1 ? '' : 's'}` : 'Overdue';
 }
 
 function Incidents() {
