@@ -22,4 +22,6 @@ export const SCREENS: Screen[] = [
   { path: '/', title: 'Overview', nav: true, load: async () => (await import('./screens/overview.screen')).OverviewScreen },
   { path: '/projects', title: 'Projects and keys', nav: true, load: async () => (await import('./screens/projects.screen')).ProjectsScreen },
   { path: '/projects/:id', title: 'Project', nav: false, load: async () => (await import('./screens/project-keys.screen')).ProjectKeysScreen },
+  // Staff only: the navigation links to it for people with a role (components/layout.tsx).
+  { path: '/console', title: 'Staff console', nav: false, load: async () => (await import('./screens/console.screen')).ConsoleScreen },
 ];

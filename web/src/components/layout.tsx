@@ -43,6 +43,13 @@ export function Layout({ me, path, children }: { me: Me; path: string; children:
                 </li>
               );
             })}
+            {me.roles.length > 0 && (
+              <li>
+                <Link href="/console" aria-current={path === '/console' ? 'page' : undefined}>
+                  Staff console
+                </Link>
+              </li>
+            )}
           </ul>
         </nav>
         <div class="who">
