@@ -30,7 +30,7 @@ export function PricingScreen() {
           <p class="sub" data-figure="price-version">
             Price version {p.priceVersion}, in force since {new Date(p.effectiveAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.
           </p>
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Prices">
             <table class="pricing">
               <caption>Credits per million tokens</caption>
               <thead>

@@ -32,7 +32,7 @@ export function RequestsScreen() {
       <h1 tabIndex={-1}>Requests</h1>
       <p class="sub">Every request made with this account's keys, newest first, kept 90 days. Only figures are kept: never what was asked or answered.</p>
       <ErrorMessage error={log.error} />
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Request log">
         <table class="requests">
           <caption>Request log</caption>
           <thead>

@@ -109,7 +109,7 @@ export function UsageScreen() {
           </a>
         </div>
         {table.data && (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="usage-table-title">
             <table data-usage-table={groupBy}>
               <caption>
                 By {group.label.toLowerCase()}, {table.data.from} to {table.data.to}
