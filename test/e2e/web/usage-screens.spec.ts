@@ -48,7 +48,7 @@ describeInBrowser('the usage, requests, pricing and quick-start screens in Chrom
   beforeAll(async () => {
     const [webDir, up] = await Promise.all([buildWeb(), startFakeUpstream()]);
     upstream = up;
-    gw = await startGateway({ openai: upstream, env: { WEB_DIR: webDir } });
+    gw = await startGateway({ openai: upstream, env: { WEB_DIR: webDir, PRICE_MARGIN_PERCENT: '7.5' } });
     person = await signedIn(gw);
     await gw.app.get(LedgerService).execute(person.accountId, {
       type: 'GrantCredits',
@@ -216,6 +216,9 @@ describeInBrowser('the usage, requests, pricing and quick-start screens in Chrom
     const listed = pricing.models.find((m: { model: string }) => m.model === MODEL);
     expect(await field('unit-prices')).toContain(`input ${dollars(listed.input)}, cached input ${dollars(listed.cachedInput)}`);
     expect(await field('unit-prices')).toContain(`output ${dollars(listed.output)}`);
+    // 7.5 % on gpt-4o-mini's $0.15 list input: the receipt carries the list rate and the margin apart.
+    expect(listed.input).toBe('0.161250');
+    expect(await field('unit-prices')).toMatch(/\(margin 7\.5 %\)$/);
     await expectAccessible(page, 'requests with a receipt');
     await screenshot(page, 'requests-receipt');
   });
