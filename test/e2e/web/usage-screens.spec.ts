@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
+import { PublicPrices } from '../../../src/proxy/pricing/public-prices';
 import { parseCredits } from '../../../src/shared/money';
 import { SignedIn, signedIn } from '../../support/account-client';
 import { buildWeb, describeInBrowser, expectAccessible, launchBrowser, screenshot, signedInPage, watchRequests } from '../../support/browser';
@@ -181,7 +182,7 @@ describeInBrowser('the usage, requests, pricing and quick-start screens in Chrom
     await rows.first().waitFor();
     expect(await rows.count()).toBe(25);
     await page.getByRole('button', { name: 'Show older requests' }).click();
-    await page.waitForFunction((n) => document.querySelectorAll('tr[data-request-id]').length === n, CALLS);
+    await page.waitForFunction(`document.querySelectorAll('tr[data-request-id]').length === ${CALLS}`);
     const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-request-id')));
     expect(new Set(ids).size).toBe(CALLS);
     expect(await page.getByRole('button', { name: 'Show older requests' }).count()).toBe(0);
@@ -259,7 +260,7 @@ describeInBrowser('the usage, requests, pricing and quick-start screens in Chrom
   });
 
   it('pricing: signed out, every model of GET /api/pricing at its prices, margin included', async () => {
-    const pricing = await (await fetch(`${gw.url}/api/pricing`)).json();
+    const pricing = (await (await fetch(`${gw.url}/api/pricing`)).json()) as PublicPrices;
     expect(pricing.models.length).toBeGreaterThan(10);
     const anonymous = await browser.newContext({
       viewport: { width: 1280, height: 900 },
