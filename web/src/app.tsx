@@ -10,6 +10,7 @@ import type { Me } from './api/types';
 import { useApi } from './api/use-api';
 import { ErrorMessage } from './components/error-message';
 import { Layout } from './components/layout';
+import { PublicLayout } from './components/public-layout';
 import { SCREENS, Screen, ScreenProps } from './screens';
 import { match, usePath } from './router';
 import { SignInScreen } from './screens/sign-in.screen';
@@ -28,7 +29,11 @@ export function App() {
   // screen, not an error on that screen. Signing in again reloads the page, which starts afresh.
   const [ended, setEnded] = useState(false);
   useEffect(() => onSignedOut(() => setEnded(true)), []);
-  if (ended || (me.error instanceof ApiError && me.error.code === 'unauthenticated')) return <SignInScreen />;
+  const path = usePath();
+  if (ended || (me.error instanceof ApiError && me.error.code === 'unauthenticated')) {
+    // A public screen (the price list) is shown to anyone; every other path asks to sign in.
+    return routeOf(path)?.screen.public ? <Shell me={null} /> : <SignInScreen />;
+  }
   if (me.loading && !me.data) return <p class="boot" aria-busy="true">Loading…</p>;
   if (me.error || !me.data) {
     return (
@@ -41,10 +46,11 @@ export function App() {
       </main>
     );
   }
-  return <SignedIn me={me.data} />;
+  return <Shell me={me.data} />;
 }
 
-function SignedIn({ me }: { me: Me }) {
+/** The screen the path names, in the signed-in layout, or (signed out, public screens only) the public one. */
+function Shell({ me }: { me: Me | null }) {
   const path = usePath();
   const route = routeOf(path);
   const [loaded, setLoaded] = useState<{ path: string; Component: ComponentType<ScreenProps> } | null>(null);
@@ -80,6 +86,7 @@ function SignedIn({ me }: { me: Me }) {
   } else if (loadError) content = <ErrorMessage error={loadError} />;
   else if (loaded) content = <loaded.Component key={loaded.path} params={route && loaded.path === path ? route.params : {}} />;
   else content = <p aria-busy="true">Loading…</p>;
+  if (!me) return <PublicLayout path={path}>{content}</PublicLayout>;
   return (
     <Layout me={me} path={path}>
       {content}

@@ -15,6 +15,8 @@ export interface Screen {
   title: string;
   /** Shown in the navigation (screens reached from another one are not). */
   nav: boolean;
+  /** Shown signed out too (the public price list), in a frame with a sign-in link instead of the navigation. */
+  public?: boolean;
   load(): Promise<ComponentType<ScreenProps>>;
 }
 
@@ -22,6 +24,10 @@ export const SCREENS: Screen[] = [
   { path: '/', title: 'Overview', nav: true, load: async () => (await import('./screens/overview.screen')).OverviewScreen },
   { path: '/projects', title: 'Projects and keys', nav: true, load: async () => (await import('./screens/projects.screen')).ProjectsScreen },
   { path: '/projects/:id', title: 'Project', nav: false, load: async () => (await import('./screens/project-keys.screen')).ProjectKeysScreen },
+  { path: '/usage', title: 'Usage', nav: true, load: async () => (await import('./screens/usage.screen')).UsageScreen },
+  { path: '/requests', title: 'Requests', nav: true, load: async () => (await import('./screens/requests.screen')).RequestsScreen },
+  { path: '/pricing', title: 'Pricing', nav: true, public: true, load: async () => (await import('./screens/pricing.screen')).PricingScreen },
+  { path: '/quick-start', title: 'Quick start', nav: true, load: async () => (await import('./screens/quick-start.screen')).QuickStartScreen },
   // Staff only: the navigation links to it for people with a role (components/layout.tsx).
   { path: '/console', title: 'Staff console', nav: false, load: async () => (await import('./screens/console.screen')).ConsoleScreen },
 ];

@@ -180,6 +180,7 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
       gw.app.get(SubjectRequestsRepository),
       gw.app.get(StaffAudit),
       gw.app.get(PersonalDataVault),
+      gw.app.get(LedgerService),
     ).open({ userId: customer.userId, kind: 'export', details: null, actor: 'self' });
     const compliance = await grant('compliance');
     const incident = await json(

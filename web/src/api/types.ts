@@ -71,3 +71,72 @@ export interface ApiKey {
 export interface IssuedKey extends ApiKey {
   secret?: string;
 }
+
+/** A line of `GET /api/requests` (the request log: metadata only, never content). */
+export interface RequestSummary {
+  id: string;
+  createdAt: string;
+  keyId: string;
+  endpoint: string;
+  model: string;
+  provider: string | null;
+  stream: boolean;
+  status: number;
+  errorCode: string | null;
+  inputTokens: number;
+  cachedTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  estimated: boolean;
+  freeRequest: boolean;
+  cost: string;
+  billing: string;
+  latencyMs: number;
+}
+
+/** `GET /api/requests/{id}`: one request's receipt (the same as `GET /v1/generations/{id}`, snake_case as there). */
+export interface Receipt {
+  id: string;
+  created_at: string;
+  endpoint: string;
+  model: string;
+  provider: string | null;
+  status: number;
+  error_code: string | null;
+  usage: { input_tokens: number; cached_tokens: number; cache_write_tokens: number; output_tokens: number };
+  estimated: boolean;
+  free_request: boolean;
+  price_version: number | null;
+  /** µcr per million tokens before the margin (`input`, `output`, `cachedInput`, `cacheWrite` as decimal strings), and `marginBps`. */
+  unit_prices: Record<string, string | number> | null;
+  hold: string;
+  cost: string;
+  billing: 'settled' | 'voided' | 'free' | 'none' | 'unbilled';
+  latency_ms: number;
+  attempts: number;
+}
+
+export interface PriceRates {
+  input: string;
+  output: string;
+  cachedInput: string;
+  cacheWrite: string;
+}
+
+/** `GET /api/pricing` (public): credits per million tokens, margin included. */
+export interface PublicPrices {
+  priceVersion: number;
+  effectiveAt: string;
+  unit: string;
+  models: Array<
+    PriceRates & {
+      model: string;
+      provider: string;
+      aliases: string[];
+      endpoints: string[] | null;
+      contextWindow: number;
+      maxOutputTokens: number;
+      longContext: (PriceRates & { aboveInputTokens: number }) | null;
+    }
+  >;
+}
