@@ -248,6 +248,14 @@ const schema = z.object({
   // killed mid-export is noticed after this), and how often expired exports are deleted.
   EXPORT_JOB_LOCK_MS: intFrom(1_000, 600_000).default(30_000),
   EXPORT_PURGE_EVERY_MS: intFrom(100, 86_400_000).default(10 * 60_000),
+  // The dashboard assistant (issue 22): the model it asks through the gateway (unset: the
+  // assistant answers 503 assistant_not_configured), and its bounds per question.
+  ASSISTANT_MODEL: z.string().min(1).max(200).optional(),
+  ASSISTANT_MAX_MESSAGES: intFrom(1, 200).default(40),
+  ASSISTANT_MAX_INPUT_CHARS: intFrom(100, 200_000).default(32_000),
+  ASSISTANT_MAX_TOOL_ROUNDS: intFrom(1, 10).default(4),
+  ASSISTANT_MAX_OUTPUT_TOKENS: intFrom(16, 32_000).default(1_024),
+  ASSISTANT_TIMEOUT_MS: intFrom(1_000, 600_000).default(120_000),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

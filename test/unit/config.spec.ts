@@ -53,6 +53,12 @@ describe('loadConfig', () => {
       // Compliance (issue 21)
       EXPORT_JOB_LOCK_MS: 30_000,
       EXPORT_PURGE_EVERY_MS: 600_000,
+      // The dashboard assistant (issue 22)
+      ASSISTANT_MAX_MESSAGES: 40,
+      ASSISTANT_MAX_INPUT_CHARS: 32_000,
+      ASSISTANT_MAX_TOOL_ROUNDS: 4,
+      ASSISTANT_MAX_OUTPUT_TOKENS: 1_024,
+      ASSISTANT_TIMEOUT_MS: 120_000,
       REDIS_COMMAND_TIMEOUT_MS: 500,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       PUBLIC_URL: 'http://localhost:3000',
