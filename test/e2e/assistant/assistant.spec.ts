@@ -13,6 +13,9 @@ import { Gateway, startGateway } from '../../support/gateway';
 import { SignedIn, signedIn, uniqueEmail } from '../../support/account-client';
 import { ReadEvent, parseSseText, readSseUntil } from '../../support/sse-reader';
 import { waitFor } from '../../support/wait';
+import { searchPostgres } from '../../support/canary-search';
+import { AssistantKeyService } from '../../../src/assistant/application/assistant-key.service';
+import { createHash } from 'node:crypto';
 
 const MODEL = 'gpt-4o-mini';
 const FUNDS = 50_000_000n; // 50 credits
@@ -132,6 +135,15 @@ describe('a question', () => {
     // A second question uses the same key.
     await events(await ask(me, [{ role: 'user', content: 'Thanks' }]));
     expect(await assistantKeys(me)).toHaveLength(1);
+
+    // Its secret is stored nowhere, and logged nowhere: only its SHA-256 is kept, as for every key.
+    const secret = gw.app.get(AssistantKeyService).secretOf(key.id);
+    expect(secret).toMatch(/^tg-[0-9A-Za-z]{40}$/);
+    const { rows: stored } = await gw.db.pool.query('SELECT hash FROM api_keys WHERE key_id = $1', [key.id]);
+    expect(stored[0].hash).toBe(createHash('sha256').update(secret).digest('hex'));
+    expect((await searchPostgres(gw.db.pool, key.id)).hits.some((h) => h.startsWith('public.api_keys'))).toBe(true); // control
+    expect((await searchPostgres(gw.db.pool, secret)).hits).toEqual([]);
+    expect(gw.logs.filter((l) => l.includes(secret))).toEqual([]);
   });
 
   it('cannot change anything: a model that calls revoke_key is told the tool is unknown, and the key still works', async () => {
