@@ -9,7 +9,7 @@
  * under way; the proxy then settles it for what it delivered, as for any client that leaves.
  */
 import { Body, Controller, Inject, Logger, Post, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CLOCK, Clock } from '../../platform/clock';
@@ -47,8 +47,10 @@ export class AssistantController {
       'The conversation goes to the model ASSISTANT_MODEL through this gateway, billed to your account under the key named `assistant`; it is not stored.',
   })
   @ApiBody({ schema: { type: 'object', properties: { messages: { type: 'array', items: { type: 'object', properties: { role: { enum: ['user', 'assistant'] }, content: { type: 'string' } } } } } } })
-  @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'events `text` {delta}, `tool` {name, status}, `error` {code, message}, `done` {requestIds}' })
+  @ApiOkResponse({
+    description: 'events `text` {delta}, `tool` {name, status}, `error` {code, message, status?, requestId?}, `done` {requestIds}',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
   @ApiErrors('validation_failed', 'assistant_not_configured')
   async ask(@CurrentPrincipal() me: Principal, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     if (!this.config.ASSISTANT_MODEL) throw new ApiError('assistant_not_configured', 'the assistant is not configured on this gateway (ASSISTANT_MODEL)');

@@ -269,6 +269,16 @@ describe('who may ask, and what', () => {
   });
 });
 
+describe('the documentation', () => {
+  it('lists POST /api/assistant in /openapi.json, as SSE, with its errors', async () => {
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
+    const op = doc.paths['/api/assistant']?.post;
+    expect(op).toBeDefined();
+    expect(Object.keys(op.responses['200'].content ?? {})).toContain('text/event-stream');
+    expect(JSON.stringify(op.responses)).toContain('assistant_not_configured');
+  });
+});
+
 describe('a person who leaves mid-answer', () => {
   it('aborts the upstream call, and the request is settled for what was delivered, the hold released', async () => {
     const me = await person();
