@@ -20,6 +20,7 @@ import { MAIL_CONTEXT } from './mail/mail.context';
 import { USAGE_API_CONTEXT } from './usage-api/usage-api.context';
 import { PAYMENTS_CONTEXT } from './payments/payments.context';
 import { COMPLIANCE_CONTEXT } from './compliance/compliance.context';
+import { ASSISTANT_CONTEXT } from './assistant/assistant.context';
 
 export const CONTEXTS: readonly ContextModules[] = [
   ACCOUNTS_CONTEXT,
@@ -38,6 +39,7 @@ export const CONTEXTS: readonly ContextModules[] = [
   USAGE_API_CONTEXT,
   PAYMENTS_CONTEXT,
   COMPLIANCE_CONTEXT,
+  ASSISTANT_CONTEXT,
 ];
 
 export type EntryPoint = 'api' | 'worker' | 'cli';

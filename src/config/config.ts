@@ -262,6 +262,14 @@ const schema = z.object({
   // no tracing code is even loaded.
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).transform((v) => v.replace(/\/+$/, '')).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).max(128).default('tollgate'),
+  // The dashboard assistant (issue 22): the model it asks through the gateway (unset: the
+  // assistant answers 503 assistant_not_configured), and its bounds per question.
+  ASSISTANT_MODEL: z.string().min(1).max(200).optional(),
+  ASSISTANT_MAX_MESSAGES: intFrom(1, 200).default(40),
+  ASSISTANT_MAX_INPUT_CHARS: intFrom(100, 200_000).default(32_000),
+  ASSISTANT_MAX_TOOL_ROUNDS: intFrom(1, 10).default(4),
+  ASSISTANT_MAX_OUTPUT_TOKENS: intFrom(16, 32_000).default(1_024),
+  ASSISTANT_TIMEOUT_MS: intFrom(1_000, 600_000).default(120_000),
 }).superRefine((c, ctx) => {
   if (c.HTTP_HEADERS_TIMEOUT_MS > c.HTTP_REQUEST_TIMEOUT_MS) {
     ctx.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not be more than HTTP_REQUEST_TIMEOUT_MS' });

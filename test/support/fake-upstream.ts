@@ -46,7 +46,12 @@ export type Behaviour =
   /** Wait this long before sending headers, then answer normally. */
   | { kind: 'delay-headers'; ms: number }
   /** Answer normally, but with every usage count replaced by this raw JSON text (see fake-upstream/usage-override.ts). */
-  | { kind: 'usage'; counts: string };
+  | { kind: 'usage'; counts: string }
+  /**
+   * OpenAI chat/completions only: answer with a call to this function (whole or streamed, as a
+   * tool call always is), whether or not the request declared it, as a real model may.
+   */
+  | { kind: 'tool-call'; name: string; args?: Record<string, unknown> };
 
 export interface RecordedRequest {
   method: string;
@@ -174,6 +179,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     if (!parsed) return provider.badJson();
     if (!handler) return notFound(provider, rec.method, rec.path);
     const ctx: RequestContext = { method: rec.method, path: rec.path, query, headers: req.headers, body, apiKey, seq: n };
+    if (b.kind === 'tool-call') ctx.toolCall = { name: b.name, args: b.args ?? {} };
     const denied = provider.auth(ctx);
     if (denied) return denied;
     if (rec.method === 'POST' && !asObject(body)) return provider.badJson();

@@ -56,6 +56,12 @@ describe('loadConfig', () => {
       // Operators (issue 22)
       READY_MAX_LAG_SECONDS: 60,
       OTEL_SERVICE_NAME: 'tollgate',
+      // The dashboard assistant (issue 22)
+      ASSISTANT_MAX_MESSAGES: 40,
+      ASSISTANT_MAX_INPUT_CHARS: 32_000,
+      ASSISTANT_MAX_TOOL_ROUNDS: 4,
+      ASSISTANT_MAX_OUTPUT_TOKENS: 1_024,
+      ASSISTANT_TIMEOUT_MS: 120_000,
       REDIS_COMMAND_TIMEOUT_MS: 500,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       PUBLIC_URL: 'http://localhost:3000',

@@ -25,7 +25,7 @@ import { accountStream } from '../../ledger/domain/events';
 import { ApiKeyCommand, ApiKeyState, DEFAULT_PROJECT, applyLimits, decideKey, evolveKey, evolveKeyAll, initialKeyState } from '../domain/api-key.decider';
 import { keyEventIdFor } from '../domain/api-key-event-ids';
 import { API_KEY_STREAM_PREFIX, KeyLimits, NO_LIMITS, apiKeyStream, decodeKeyEvent, encodeKeyEvent, keyIdOfStream } from '../domain/api-key.events';
-import { describeSecret, generateSecret } from '../domain/api-key-secret';
+import { describeSecret, generateSecret, isWellFormedSecret } from '../domain/api-key-secret';
 import { KeyError } from '../domain/key.errors';
 import { ApiKeyRecord, ApiKeysRepository } from './api-keys.repository';
 import { BroadcastResult, KeyBroadcaster } from './key-broadcaster';
@@ -42,6 +42,11 @@ export interface CreateKeyInput {
   /** Limits set in the same call (as `changeLimits` would); a bad one creates nothing. */
   limits?: Partial<KeyLimits>;
   actor: string;
+  /**
+   * For a key the server itself uses (the dashboard assistant's): its secret is derived from
+   * the key id and a server secret, so it can be made again and never has to be stored.
+   */
+  secretFor?: (keyId: string) => string;
 }
 
 /** A key with its secret: the only time the secret exists outside the client. */
@@ -89,7 +94,8 @@ export class KeysService {
     if (input.limits) applyLimits(NO_LIMITS, input.limits); // refused before anything is written
     await this.requireAccount(input.accountId);
     const keyId = randomUUID();
-    const secret = generateSecret(this.randomBytes);
+    const secret = input.secretFor ? input.secretFor(keyId) : generateSecret(this.randomBytes);
+    if (!isWellFormedSecret(secret)) throw new KeyError('invalid_command', 'a derived secret must have the shape of a key');
     const command: ApiKeyCommand = {
       type: 'CreateKey',
       data: {

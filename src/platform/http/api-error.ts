@@ -17,6 +17,7 @@ export const API_ERROR_STATUS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   mail_not_configured: 503,
+  assistant_not_configured: 503,
   unavailable: 503,
 } as const;
 

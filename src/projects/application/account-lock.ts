@@ -11,19 +11,20 @@ import { ProjectError } from '../domain/project.errors';
 export const PROJECT_LOCK_NAMESPACE = 7_300_010; // advisory locks: one per account, for project names
 const WAIT_MS = 10_000;
 
-export async function withAccountLock<T>(pool: Pool, accountId: string, fn: () => Promise<T>): Promise<T> {
+/** `namespace`: another lock per account, for writes that need not wait for project names (e.g. the assistant's key). */
+export async function withAccountLock<T>(pool: Pool, accountId: string, fn: () => Promise<T>, namespace = PROJECT_LOCK_NAMESPACE): Promise<T> {
   const deadline = Date.now() + WAIT_MS;
   for (let attempt = 0; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
     try {
-      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [PROJECT_LOCK_NAMESPACE, accountId]);
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [namespace, accountId]);
       if (rows[0].ok) {
         try {
           return await fn();
         } finally {
           // A lock we cannot release dies with its connection, which is then not reused.
-          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [PROJECT_LOCK_NAMESPACE, accountId]).catch(() => (broken = true));
+          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [namespace, accountId]).catch(() => (broken = true));
         }
       }
     } finally {

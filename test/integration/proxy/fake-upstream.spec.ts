@@ -128,6 +128,44 @@ describe('OpenAI', () => {
     expect(JSON.parse(args)).toEqual(WEATHER_ARGS);
   });
 
+  it('answers in text once a tool result follows the question, as a model does', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: WEATHER_SCHEMA } }];
+    const messages = [
+      { role: 'user' as const, content: 'Please use the tool for Paris' },
+      { role: 'assistant' as const, content: null, tool_calls: [{ id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } }] },
+      { role: 'tool' as const, tool_call_id: 'call_1', content: 'sunny and 21 C' },
+    ];
+    const r = await oa.chat.completions.create({ model: 'gpt-4o', messages, tools });
+    expect(r.choices[0].finish_reason).toBe('stop');
+    expect(r.choices[0].message.tool_calls).toBeUndefined();
+    // The tool's result counts as input, as the user's words do.
+    expect(r.usage?.prompt_tokens).toBe(countWords('Please use the tool for Paris sunny and 21 C'));
+  });
+
+  it("calls the function a 'tool-call' behaviour names, declared or not, whole and streamed", async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: WEATHER_SCHEMA } }];
+    fake.script({ kind: 'tool-call', name: 'revoke_key', args: { key_id: 'k-1' } }, { kind: 'tool-call', name: 'revoke_key', args: { key_id: 'k-1' } });
+    const r = await oa.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], tools });
+    const call = r.choices[0].message.tool_calls![0];
+    expect(r.choices[0].finish_reason).toBe('tool_calls');
+    expect(call.type === 'function' && call.function.name).toBe('revoke_key');
+    expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ key_id: 'k-1' });
+    expect(r.usage?.completion_tokens).toBe(countWords('revoke_key {"key_id": "k-1"}'));
+    let args = '';
+    let name = '';
+    for await (const c of await oa.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true })) {
+      for (const t of c.choices[0]?.delta.tool_calls ?? []) {
+        name += t.function?.name ?? '';
+        args += t.function?.arguments ?? '';
+      }
+    }
+    expect(name).toBe('revoke_key');
+    expect(JSON.parse(args)).toEqual({ key_id: 'k-1' });
+    // Then normal answers again.
+    const after = await oa.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], tools });
+    expect(after.choices[0].message.content).toMatch(/^Hello from fake-openai/);
+  });
+
   it('answers legacy completions, whole and streamed', async () => {
     const r = await oa.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say this is a test' });
     expect(r.choices[0].text).toBe('Hello from fake-openai: 5 words received');

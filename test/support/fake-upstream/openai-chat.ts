@@ -18,6 +18,7 @@ import {
   plainText,
   splitWords,
   textStats,
+  toolCallOf,
 } from './text';
 
 type Body = Record<string, unknown>;
@@ -42,7 +43,10 @@ interface ToolDef {
   function?: { name?: string; parameters?: unknown };
 }
 
-/** The tool to call: forced by tool_choice, or asked for by the last user message. */
+/**
+ * The tool to call: forced by tool_choice, or asked for by the last message when it is the
+ * user's (after a tool's result the model answers in text, as a real one does).
+ */
 function chosenTool(b: Body): FakeToolCall | undefined {
   const tools = Array.isArray(b.tools) ? (b.tools as ToolDef[]).filter((t) => t?.type === 'function' && t.function?.name) : [];
   if (!tools.length || b.tool_choice === 'none') return undefined;
@@ -51,8 +55,8 @@ function chosenTool(b: Body): FakeToolCall | undefined {
   let tool = named ? tools.find((t) => t.function!.name === named) : tools[0];
   if (!named && choice !== 'required') {
     const messages = b.messages as { role?: string; content?: unknown }[];
-    const lastUser = [...messages].reverse().find((m) => m?.role === 'user');
-    if (!asksForTool(lastUser ? plainText(lastUser.content) : undefined)) tool = undefined;
+    const last = messages[messages.length - 1];
+    if (last?.role !== 'user' || !asksForTool(plainText(last.content))) tool = undefined;
   }
   return tool && fakeToolCall(tool.function!.name!, tool.function!.parameters);
 }
@@ -63,7 +67,7 @@ export function chatCompletions(ctx: RequestContext): Reply {
   if (typeof model !== 'string') return model;
   if (!Array.isArray(b.messages) || b.messages.length === 0) return missing('messages');
   const stats = textStats(b.messages);
-  const tool = chosenTool(b);
+  const tool = ctx.toolCall ? toolCallOf(ctx.toolCall.name, ctx.toolCall.args) : chosenTool(b);
   const id = seqId('chatcmpl-fake', ctx.seq);
   const callId = seqId('call_fake', ctx.seq);
   const created = Math.floor(Date.now() / 1000);

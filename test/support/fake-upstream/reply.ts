@@ -21,6 +21,8 @@ export interface RequestContext {
   apiKey: string;
   /** A number unique to this request within one fake server, for ids. */
   seq: number;
+  /** Set by the 'tool-call' behaviour: the call to answer with, whatever tools the request declared. */
+  toolCall?: { name: string; args: Record<string, unknown> };
 }
 
 /** A provider's handling of one route; auth has already passed. */

@@ -170,6 +170,11 @@ export function fakeToolCall(name: string, schema: unknown): FakeToolCall {
   const props = (schema as { properties?: Record<string, unknown> } | null)?.properties ?? {};
   const args: Record<string, unknown> = {};
   for (const [k, s] of Object.entries(props)) args[k] = placeholder(s);
+  return toolCallOf(name, args);
+}
+
+/** A call with these arguments, spelled as the fake spells every call (see the 'tool-call' behaviour). */
+export function toolCallOf(name: string, args: Record<string, unknown>): FakeToolCall {
   const members = Object.entries(args).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`);
   const argumentsJson = `{${members.join(', ')}}`;
   return { name, args, argumentsJson, outputTokens: countWords(name) + countWords(argumentsJson) };
