@@ -22,4 +22,6 @@ export const SCREENS: Screen[] = [
   { path: '/', title: 'Overview', nav: true, load: async () => (await import('./screens/overview.screen')).OverviewScreen },
   { path: '/projects', title: 'Projects and keys', nav: true, load: async () => (await import('./screens/projects.screen')).ProjectsScreen },
   { path: '/projects/:id', title: 'Project', nav: false, load: async () => (await import('./screens/project-keys.screen')).ProjectKeysScreen },
+  { path: '/billing', title: 'Billing', nav: true, load: async () => (await import('./screens/billing.screen')).BillingScreen },
+  { path: '/settings', title: 'Settings', nav: true, load: async () => (await import('./screens/settings.screen')).SettingsScreen },
 ];
