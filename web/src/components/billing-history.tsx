@@ -33,7 +33,7 @@ export function BillingHistory({ generation, onRequested }: { generation: number
     <>
       <h2>Transactions</h2>
       <ErrorMessage error={transactions.error} />
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Transactions">
         <table class="transactions">
           <caption>Purchases, grants, refunds and adjustments, newest first</caption>
           <thead>
@@ -70,7 +70,7 @@ export function BillingHistory({ generation, onRequested }: { generation: number
       <h2>Refunds</h2>
       <RefundForm generation={generation} onRequested={() => { refunds.reload(); onRequested(); }} />
       <ErrorMessage error={refunds.error} />
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Refund requests">
         <table class="refunds">
           <caption>Your refund requests</caption>
           <thead>

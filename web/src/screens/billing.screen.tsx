@@ -5,15 +5,28 @@
  * Stripe sends the person back to /billing?checkout=success|cancel: the credit arrives with
  * Stripe's webhook, so after a success the balance is re-read until it moves (or a minute passes).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { MeSettings, Redeemed } from '../api/billing-types';
 import { newIdempotencyKey, request } from '../api/client';
-import { formatCredits } from '../api/money';
+import { formatCredits, toMicros } from '../api/money';
 import type { Balance } from '../api/types';
 import { useApi } from '../api/use-api';
 import { BillingHistory } from '../components/billing-history';
 import { CryptoPayment } from '../components/crypto-payment';
 import { ErrorMessage } from '../components/error-message';
+
+const BEFORE_CHECKOUT = 'tollgate:balance-before-checkout';
+
+/** The balance seen when the person left for Stripe (this tab only), read once and forgotten. */
+function takeBalanceBeforeCheckout(): string | null {
+  try {
+    const v = sessionStorage.getItem(BEFORE_CHECKOUT);
+    sessionStorage.removeItem(BEFORE_CHECKOUT);
+    return v;
+  } catch {
+    return null; // storage disabled: the notice says to reload instead
+  }
+}
 
 const returnedFromStripe = (): 'success' | 'cancel' | null => {
   const v = new URLSearchParams(location.search).get('checkout');
@@ -28,28 +41,43 @@ export function BillingScreen() {
     balance.reload();
     setHistoryGeneration((g) => g + 1);
   };
-
-  // After Stripe's success page the webhook may still be on its way: re-read every 3 s, 20 times at most.
-  const first = useRef<string | null>(null);
-  const [polls, setPolls] = useState(0);
+  // A redemption answers the new balance at once; the balance read model may lag it by a moment,
+  // so re-read (every 500 ms, 20 times at most) until it shows at least that much.
+  const [expected, setExpected] = useState<{ micros: bigint; tries: number } | null>(null);
   useEffect(() => {
-    if (checkout !== 'success' || !balance.data) return;
-    first.current ??= balance.data.available;
-    if (balance.data.available !== first.current || polls >= 20) return;
+    if (!expected || !balance.data || toMicros(balance.data.available) >= expected.micros || expected.tries >= 20) return;
+    const t = setTimeout(() => {
+      setExpected({ ...expected, tries: expected.tries + 1 });
+      balance.reload();
+    }, 500);
+    return () => clearTimeout(t);
+  }, [balance.data, expected]);
+
+  // After Stripe's success page the webhook may still be on its way: re-read every 3 s (20 times
+  // at most) until the balance differs from the one seen when the person left for Stripe.
+  const [before] = useState(takeBalanceBeforeCheckout);
+  const [polls, setPolls] = useState(0);
+  const moved = before !== null && balance.data !== undefined && balance.data.available !== before;
+  const waiting = checkout === 'success' && before !== null && !moved && polls < 20;
+  useEffect(() => {
+    if (!waiting || !balance.data) return;
     const t = setTimeout(() => {
       setPolls((n) => n + 1);
       refresh();
     }, 3000);
     return () => clearTimeout(t);
-  }, [balance.data, checkout]);
-  const waitingForStripe = checkout === 'success' && balance.data?.available === first.current && polls < 20;
+  }, [balance.data, waiting]);
 
   return (
     <>
       <h1 tabIndex={-1}>Billing</h1>
       {checkout === 'success' && (
         <p class="notice" role="status">
-          {waitingForStripe ? 'Stripe took your payment; waiting for its confirmation to credit your balance…' : 'Thank you: your payment is confirmed.'}
+          {moved
+            ? 'Thank you: your payment is confirmed.'
+            : waiting || !balance.data
+              ? 'Stripe took your payment; waiting for its confirmation to credit your balance…'
+              : 'Stripe took your payment: your balance shows it once Stripe confirms it (usually within a minute; reload to see).'}
         </p>
       )}
       {checkout === 'cancel' && (
@@ -72,16 +100,21 @@ export function BillingScreen() {
           <dd>{balance.data ? formatCredits(balance.data.frozen) : '…'}</dd>
         </div>
       </dl>
-      <CardTopUp />
+      <CardTopUp available={balance.data?.available ?? null} />
       <CryptoPayment onCredited={refresh} />
-      <RedeemCode onRedeemed={refresh} />
+      <RedeemCode
+        onRedeemed={(available) => {
+          setExpected({ micros: toMicros(available), tries: 0 });
+          refresh();
+        }}
+      />
       <LowBalanceAlert />
       <BillingHistory generation={historyGeneration} onRequested={refresh} />
     </>
   );
 }
 
-function CardTopUp() {
+function CardTopUp({ available }: { available: string | null }) {
   const [amount, setAmount] = useState('25.00');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -92,6 +125,11 @@ function CardTopUp() {
     setError(null);
     try {
       const session = await request<{ url: string; id: string }>('/api/billing/checkout', { method: 'POST', body: { amount: amount.trim() }, idempotencyKey });
+      try {
+        if (available !== null) sessionStorage.setItem(BEFORE_CHECKOUT, available);
+      } catch {
+        // storage disabled: the success notice cannot tell when the credit arrived, and says so
+      }
       location.assign(session.url);
     } catch (err) {
       setError(err);
@@ -116,7 +154,7 @@ function CardTopUp() {
   );
 }
 
-function RedeemCode({ onRedeemed }: { onRedeemed: () => void }) {
+function RedeemCode({ onRedeemed }: { onRedeemed: (available: string) => void }) {
   const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -127,9 +165,10 @@ function RedeemCode({ onRedeemed }: { onRedeemed: () => void }) {
     setError(null);
     setDone(null);
     try {
-      setDone(await request<Redeemed>('/api/billing/redeem', { method: 'POST', body: { code: code.trim() } }));
+      const answer = await request<Redeemed>('/api/billing/redeem', { method: 'POST', body: { code: code.trim() } });
+      setDone(answer);
       setCode('');
-      onRedeemed();
+      onRedeemed(answer.available);
     } catch (err) {
       setError(err);
     } finally {
