@@ -104,7 +104,7 @@ describeInBrowser('the settings screen in Chromium (sessions, passkeys, manageme
     await page.locator('[data-export-status="ready"]').waitFor({ timeout: 60_000 });
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the zip' }).click()]);
     expect(download.suggestedFilename()).toMatch(/\.zip$/);
-    const files = await readZip(readFileSync((await download.path())!));
+    const files = await readZip(readFileSync(await download.path()));
     const [profile] = JSON.parse(files.get('profile.json')!) as Array<Record<string, unknown>>;
     expect(profile).toMatchObject({ user_id: person.userId, email: person.email });
     await expectAccessible(page, 'settings (export ready)');
