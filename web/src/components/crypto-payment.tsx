@@ -19,7 +19,7 @@ const POLL_MS = 5000;
 export const transferRequest = (i: CryptoIntent): string =>
   `ethereum:${i.tokenAddress}@${i.chainId}/transfer?address=${i.address}&uint256=${toMicros(i.amount).toString()}`;
 
-export function CryptoPayment({ onCredited }: { onCredited: () => void }) {
+export function CryptoPayment({ onCredited }: { onCredited: (amount: string) => void }) {
   const [chain, setChain] = useState('base');
   const [token, setToken] = useState('USDC');
   const [amount, setAmount] = useState('25');
@@ -83,13 +83,13 @@ export function CryptoPayment({ onCredited }: { onCredited: () => void }) {
   );
 }
 
-function PaymentProgress({ intent: first, onCredited, onDone }: { intent: CryptoIntent; onCredited: () => void; onDone: () => void }) {
+function PaymentProgress({ intent: first, onCredited, onDone }: { intent: CryptoIntent; onCredited: (amount: string) => void; onDone: () => void }) {
   const [intent, setIntent] = useState(first);
   const [error, setError] = useState<unknown>(null);
   const status = intent.status ?? 'pending';
   useEffect(() => {
     if (FINAL.has(status)) {
-      if (status === 'credited') onCredited();
+      if (status === 'credited') onCredited(intent.amount);
       return;
     }
     const t = setTimeout(() => {

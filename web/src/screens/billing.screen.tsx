@@ -41,7 +41,7 @@ export function BillingScreen() {
     balance.reload();
     setHistoryGeneration((g) => g + 1);
   };
-  // A redemption answers the new balance at once; the balance read model may lag it by a moment,
+  // A redemption answers the new balance at once (a crypto credit says its amount); the balance read model may lag it by a moment,
   // so re-read (every 500 ms, 20 times at most) until it shows at least that much.
   const [expected, setExpected] = useState<{ micros: bigint; tries: number } | null>(null);
   useEffect(() => {
@@ -101,7 +101,12 @@ export function BillingScreen() {
         </div>
       </dl>
       <CardTopUp available={balance.data?.available ?? null} />
-      <CryptoPayment onCredited={refresh} />
+      <CryptoPayment
+        onCredited={(amount) => {
+          if (balance.data) setExpected({ micros: toMicros(balance.data.available) + toMicros(amount), tries: 0 });
+          refresh();
+        }}
+      />
       <RedeemCode
         onRedeemed={(available) => {
           setExpected({ micros: toMicros(available), tries: 0 });
