@@ -26,6 +26,8 @@ export const SCREENS: Screen[] = [
   { path: '/projects/:id', title: 'Project', nav: false, load: async () => (await import('./screens/project-keys.screen')).ProjectKeysScreen },
   { path: '/usage', title: 'Usage', nav: true, load: async () => (await import('./screens/usage.screen')).UsageScreen },
   { path: '/requests', title: 'Requests', nav: true, load: async () => (await import('./screens/requests.screen')).RequestsScreen },
+  { path: '/billing', title: 'Billing', nav: true, load: async () => (await import('./screens/billing.screen')).BillingScreen },
+  { path: '/settings', title: 'Settings', nav: true, load: async () => (await import('./screens/settings.screen')).SettingsScreen },
   { path: '/pricing', title: 'Pricing', nav: true, public: true, load: async () => (await import('./screens/pricing.screen')).PricingScreen },
   { path: '/quick-start', title: 'Quick start', nav: true, load: async () => (await import('./screens/quick-start.screen')).QuickStartScreen },
   // Staff only: the navigation links to it for people with a role (components/layout.tsx).
