@@ -90,7 +90,9 @@ export class AssistantKeyService {
 
   private async usable(accountId: string): Promise<AssistantKey | null> {
     const now = this.clock.now().getTime();
-    const live = (k: ApiKeyRecord) => k.name === ASSISTANT_KEY_NAME && k.status === 'active' && (!k.expiresAt || k.expiresAt.getTime() > now);
+    // Known by its hash, not its name: names are sealed in the rows (they are the person's free
+    // text), and only a key this service made can have the hash of the secret derived from its id.
+    const live = (k: ApiKeyRecord) => k.status === 'active' && (!k.expiresAt || k.expiresAt.getTime() > now);
     for (const k of (await this.keyRows.listByAccount(accountId)).filter(live)) {
       const secret = this.secretOf(k.keyId);
       if (hashSecret(secret) === k.hash) return { keyId: k.keyId, secret };
