@@ -70,10 +70,14 @@ describe('the dashboard served by the API', () => {
     const account = await fetch(`${gw.url}/api/no-such-route`);
     expect(account.status).toBe(404);
     expect(((await account.json()) as any).error.code).toBe('not_found');
-    for (const path of ['/auth/nothing', '/staff/nothing', '/health/nothing', '/metrics', '/webhooks/stripe-nope']) {
+    for (const path of ['/auth/nothing', '/staff/nothing', '/health/nothing', '/metrics/nothing', '/webhooks/stripe-nope']) {
       const res = await fetch(`${gw.url}${path}`);
       expect({ path, status: res.status, html: (res.headers.get('content-type') ?? '').includes('text/html') }).toEqual({ path, status: 404, html: false });
     }
+    // /metrics itself is the scrape, never the page.
+    const metrics = await fetch(`${gw.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    await metrics.body?.cancel();
     const openai = await fetch(`${gw.url}/v1/no-such-route`);
     expect(openai.status).toBe(404);
     expect(((await openai.json()) as any).error).toMatchObject({ type: expect.any(String) });
