@@ -3,15 +3,16 @@
  * driven by playwright-core, headless, against a gateway that serves a fresh build of web/.
  *
  * - `describeInBrowser` runs a suite only where Chromium exists; elsewhere it skips, saying why.
- * - `buildWeb()` builds web/ once per test process into a temporary directory (pass it to the
- *   gateway as WEB_DIR), so the tests see the code as it is, never a stale dist/web.
+ * - `buildWeb()` builds web/ once per version of its sources into a temporary directory (pass it
+ *   to the gateway as WEB_DIR), so the tests see the code as it is, never a stale dist/web.
  * - `launchBrowser()`, `signedInPage()` (a session made the way a sign-in makes one, as a cookie),
  *   `expectAccessible()` (axe-core in the page: no serious or critical violation),
  *   `screenshot()` (to test-results/screens/, git-ignored) and `watchRequests()` (every request
  *   the page made, to prove there is none to another origin).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,17 +38,44 @@ export function describeInBrowser(name: string, body: () => void): void {
 
 let built: Promise<string> | undefined;
 
-/** web/ built with its own Vite config into a temporary directory (once per process); its path. */
+/** Every file that goes into the build, hashed: the build's name, so a changed source is built anew. */
+function sourcesHash(root: string): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else hash.update(path.slice(root.length)).update('\0').update(readFileSync(path));
+    }
+  };
+  walk(join(root, 'web'));
+  hash.update(readFileSync(join(root, 'package-lock.json')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * web/ built with its own Vite config; the directory's path. Built once per version of the
+ * sources (a hash of web/ and the lock names the directory under the temporary directory), so
+ * the browser test files of one run, in any worker, share one build, and a test never sees a
+ * stale one. Two workers building at once each build into their own directory and the first
+ * rename wins.
+ */
 export function buildWeb(): Promise<string> {
   built ??= (async () => {
-    const outDir = mkdtempSync(join(tmpdir(), 'tollgate-web-build-'));
     const root = repoRoot();
+    const finalDir = join(tmpdir(), `tollgate-web-build-${sourcesHash(root)}`);
+    if (existsSync(join(finalDir, 'index.html'))) return finalDir;
+    const outDir = mkdtempSync(join(tmpdir(), 'tollgate-web-building-'));
     await promisify(execFile)(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(root, 'web/vite.config.ts'), '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
       cwd: root,
       timeout: 120_000,
     });
-    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
-    return outDir;
+    try {
+      renameSync(outDir, finalDir);
+    } catch {
+      rmSync(outDir, { recursive: true, force: true }); // another worker's build got there first
+    }
+    return finalDir;
   })();
   return built;
 }
