@@ -204,7 +204,11 @@ describe('restriction of processing stops mail about the person (booted app with
     await l.execute(p.accountId, { type: 'SettleHold', data: { holdId: hold2, amount: 1_000_000n } });
     const mail = await smtp.messageTo(p.email, 10_000);
     expect(mail.subject).toMatch(/^Low balance: 0\.500000 credits left/);
+    // The sender records the send after the SMTP server has accepted it: the row may lag the mail.
+    await waitFor(async () => (await row()).sent_count === 1, 10_000, 'the alert recorded as sent once');
+    await sleep(QUIET_MS);
     expect(await row()).toMatchObject({ sent_count: 1 });
+    expect(mailsTo(p.email).filter((m) => m.subject.startsWith('Low balance'))).toHaveLength(1);
   }, 60_000);
 
   it('a breach notice still reaches a restricted person (a legal duty)', async () => {
