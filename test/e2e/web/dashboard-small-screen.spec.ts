@@ -3,6 +3,7 @@
  * navigation link is on screen, Tab reaches the skip link and the navigation in order, Enter
  * follows a link and lands focus on the new screen's heading, and a form submits with Enter.
  */
+import { waitFor } from '../../support/wait';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { signedIn } from '../../support/account-client';
 import { buildWeb, describeInBrowser, expectAccessible, launchBrowser, overviewReady, screenshot, signedInPage } from '../../support/browser';
@@ -58,7 +59,8 @@ describeInBrowser('the dashboard at 360 px, by keyboard', () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(`${gw.url}/projects`);
     await page.getByRole('heading', { name: 'Projects and keys' }).waitFor();
-    await page.waitForFunction(`document.activeElement && document.activeElement.tagName === 'H1'`);
+    // Polled from here: the page's CSP (no eval) refuses waitForFunction's in-page polling.
+    await waitFor(async () => (await page.evaluate('document.activeElement && document.activeElement.tagName')) === 'H1', 15_000, 'focus on the new heading');
 
     // The form: Tab to the field, type, Enter submits; the new project's page opens.
     await page.keyboard.press('Tab');

@@ -7,6 +7,7 @@
  * GET /api/pricing at its prices; the quick start's snippets name the page's own origin. axe
  * checks each screen, at 1280 and 360 px; screenshots go to test-results/screens/.
  */
+import { waitFor } from '../../support/wait';
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -182,7 +183,8 @@ describeInBrowser('the usage, requests, pricing and quick-start screens in Chrom
     await rows.first().waitFor();
     expect(await rows.count()).toBe(25);
     await page.getByRole('button', { name: 'Show older requests' }).click();
-    await page.waitForFunction(`document.querySelectorAll('tr[data-request-id]').length === ${CALLS}`);
+    // Polled from here: the page's CSP (no eval) refuses waitForFunction's in-page polling.
+    await waitFor(async () => (await rows.count()) === CALLS, 15_000, 'every request listed');
     const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-request-id')));
     expect(new Set(ids).size).toBe(CALLS);
     expect(await page.getByRole('button', { name: 'Show older requests' }).count()).toBe(0);
