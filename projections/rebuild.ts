@@ -4,6 +4,7 @@
  * bulk loaders (bulk.ts) do most of the work; a model whose load fails on the data is refilled
  * page by page up to the event it cannot apply, and swapped in halted there (halted.ts).
  */
+import { Logger } from '@nestjs/common';
 import { Pool } from 'pg';
 import { EventStore, LOG_START, LogPosition, RecordedEvent, comparePositions } from '../src/platform/event-store/event-store.port';
 import { inTransaction, quoteIdent } from '../src/platform/database/pg';
@@ -16,6 +17,10 @@ import { LOCK_NAMESPACE, applyBatch, ensureSchema, eventsOf, lockKey, prefixesOf
 // Events per page read by a rebuild. Measured: 5,000 beats 2,500 (statement overheads) and
 // 10,000-20,000 (pages outlive the young generation, and the garbage collector pays for it).
 const REBUILD_PAGE = 5_000;
+
+// How long a rebuild waits for events committed before it began that the log does not serve yet
+// (see reachHead), before it leaves them to the followers.
+const HEAD_WAIT_MS = 30_000;
 
 // Declared by the ledger's port (read-models.ts), which this folder implements.
 export type { RebuildProgress };
@@ -34,6 +39,8 @@ export interface RebuildContext {
  */
 export async function rebuildModels(ctx: RebuildContext, projections: Projection[], onProgress?: (p: RebuildProgress) => void): Promise<RebuildProgress> {
   const next = (p: Projection) => `${schemaOf(p)}__next`;
+  // Everything committed before the call is in the rebuilt models when it returns.
+  const head = await ctx.store.headPosition(prefixesOf(projections));
   for (const p of projections) {
     await ctx.pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(next(p))} CASCADE`);
     await ensureSchema(ctx.pool, p, next(p));
@@ -44,6 +51,7 @@ export async function rebuildModels(ctx: RebuildContext, projections: Projection
     const halt = await fillByPages(ctx, p, next(p), progress.position);
     if (halt) halted.set(p.name, halt);
   }
+  await reachHead(ctx, projections, next, halted, progress, head);
   const prefixes = prefixesOf(projections);
   await inTransaction(ctx.pool, async (client) => {
     for (const p of projections) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, lockKey(p)]);
@@ -71,6 +79,45 @@ export async function rebuildModels(ctx: RebuildContext, projections: Projection
   for (const h of progress.halted) ctx.onHalt?.(h);
   onProgress?.({ ...progress });
   return progress;
+}
+
+/**
+ * Applies, outside the models' locks, what was committed before the rebuild began but the bulk
+ * read did not get: the log serves only what lies below every open transaction's snapshot, and
+ * that horizon is the whole cluster's, so a transaction open elsewhere (another database's, even)
+ * can hide the newest events for a while. A rebuild that swapped in without them would answer
+ * for a moment as if they had never been written (a closed usage day missing from a replay made
+ * after its key was gone, say). Waits for them at most HEAD_WAIT_MS, then leaves the rest to the
+ * followers, saying so.
+ */
+async function reachHead(
+  ctx: RebuildContext,
+  projections: Projection[],
+  schema: (p: Projection) => string,
+  halted: Map<string, HaltedReadModel>,
+  progress: RebuildProgress,
+  head: LogPosition,
+): Promise<void> {
+  const prefixes = prefixesOf(projections);
+  const deadline = Date.now() + HEAD_WAIT_MS;
+  while (comparePositions(progress.position, head) < 0) {
+    const page = await ctx.store.readAll({ after: progress.position, limit: REBUILD_PAGE, streamPrefixes: prefixes });
+    if (page.length === 0) {
+      if (Date.now() > deadline) {
+        new Logger('Rebuild').warn(`events committed before the rebuild were still not served after ${HEAD_WAIT_MS} ms (a long transaction open?): the read models' followers apply them`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
+    for (const p of projections) {
+      if (halted.has(p.name)) continue;
+      const { halt } = await inTransaction(ctx.pool, (client) => applyBatch(client, p, schema(p), page, progress.position, prefixes));
+      if (halt) halted.set(p.name, halt);
+    }
+    progress.position = page[page.length - 1].position;
+    progress.events += page.length;
+  }
 }
 
 /**

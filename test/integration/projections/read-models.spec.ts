@@ -8,6 +8,7 @@ import { randomWorkload } from '../../../bench/ledger/workload';
 import { AccountCommand } from '../../../src/ledger/domain/account.decider';
 import { LedgerHarness, inAnHour, ledgerHarness, newAccountId } from '../../support/ledger-harness';
 import { within } from '../../support/wait';
+import { TEST_PG_URL } from '../../support/test-env';
 
 /** Every read-model table, sorted, as text: two snapshots are equal iff the tables are. */
 async function snapshot(pool: Pool): Promise<Record<string, string[]>> {
@@ -150,6 +151,31 @@ describe('read models (real Postgres)', () => {
     const report = await new LedgerVerifier(h.db.pool, h.store).verify();
     expect(report.problems).toEqual([]);
     expect(report.events).toBe(progress.events);
+  });
+
+  it('a rebuild holds what was committed before it began, though a transaction open elsewhere hides it from the log for a while', async () => {
+    // Another database's transaction with an xid older than the events below: the log serves only
+    // what lies below every snapshot's xmin (cluster-wide), so they stay unserved until it ends.
+    const other = new Pool({ connectionString: TEST_PG_URL, max: 1 });
+    const hider = await other.connect();
+    try {
+      await hider.query('BEGIN');
+      await hider.query('SELECT pg_current_xact_id()');
+      const a = newAccountId();
+      await h.ledger.execute(a, { type: 'OpenAccount', data: { accountId: a } });
+      await h.ledger.execute(a, { type: 'GrantCredits', data: { grantId: 'g', amount: 7_000_000n, reason: 'hidden for a while' } });
+      // What the models hold the moment the rebuild returns (the live runner cannot have added it before the commit).
+      const atReturn = runner
+        .rebuild()
+        .then(() => h.db.pool.query<{ available: string }>('SELECT available::text FROM rm_balances.balances WHERE account_id = $1', [a]));
+      await new Promise((r) => setTimeout(r, 1000));
+      await hider.query('COMMIT');
+      expect((await atReturn).rows).toEqual([{ available: '7000000' }]);
+    } finally {
+      await hider.query('ROLLBACK').catch(() => undefined);
+      hider.release();
+      await other.end();
+    }
   });
 
   it('verify reports a read model that drifted and an event whose hash no longer chains', async () => {
