@@ -156,6 +156,16 @@ describeInBrowser('the assistant panel in Chromium', () => {
     await panel().getByRole('button', { name: 'Ask' }).waitFor();
   });
 
+  it('sends one question for a double Enter', async () => {
+    const answers = await panel().locator('.turn.answer').count();
+    await panel().getByLabel('Your question').fill('Which models can I call?');
+    await panel().getByLabel('Your question').press('Enter');
+    await panel().getByLabel('Your question').press('Enter');
+    await waitFor(async () => (await panel().locator('.turn.answer').count()) === answers + 1 && (await stateOf()) === 'done', 30_000, 'the answer');
+    expect(chatCalls()).toHaveLength(1);
+    expect(await panel().locator('.turn.user').last().innerText()).toContain('Which models can I call?');
+  });
+
   it('shows the API’s own message when the account has no credit (insufficient_credits)', async () => {
     const broke = await signedInPage(browser, gw, await person(0n));
     try {

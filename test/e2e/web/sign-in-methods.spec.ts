@@ -121,6 +121,18 @@ describeInBrowser('every sign-in method on the sign-in screen (Chromium)', () =>
     expect((await page.request.get('/api/me')).status()).toBe(401);
   });
 
+  it('names only the callback’s own reasons: a made-up signin_error in the address shows the generic message, nothing of it', async () => {
+    const context = await browser.newContext({ baseURL: gw.url });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`/?signin_error=${encodeURIComponent('<img src=x onerror=alert(1)>you_were_hacked')}`);
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.innerText()).toBe('the provider could not sign you in; try again, or use another way below (provider_error)');
+    expect(await page.locator('main img').count()).toBe(0);
+  });
+
   it('creates an account with a password (confirmed by the mailed link), signs in with it onto the overview; a wrong password shows the API’s message', async () => {
     const email = uniqueEmail('pw');
     const page = await signInScreen();

@@ -72,6 +72,7 @@ export function AssistantPanel({ open, onClose }: { open: boolean; onClose: () =
   const [turns, setTurns] = useState<Turn[]>([]);
   const [question, setQuestion] = useState('');
   const [busy, setBusy] = useState<AbortController | null>(null);
+  const inFlight = useRef(false);
 
   useEffect(() => {
     const d = dialog.current;
@@ -105,7 +106,9 @@ export function AssistantPanel({ open, onClose }: { open: boolean; onClose: () =
   const ask = async (e: Event) => {
     e.preventDefault();
     const content = question.trim();
-    if (content === '' || busy) return;
+    // A ref, not the state: two Enters before the next render must still send one question.
+    if (content === '' || inFlight.current) return;
+    inFlight.current = true;
     const sent = [...turns, { role: 'user' as const, content }];
     setTurns([...sent, { role: 'assistant', parts: [], state: 'streaming' }]);
     setQuestion('');
@@ -143,6 +146,7 @@ export function AssistantPanel({ open, onClose }: { open: boolean; onClose: () =
       if (abort.signal.aborted) updateLast((t) => ({ ...t, state: 'stopped' }));
       else updateLast((t) => ({ ...t, state: 'failed', error: err instanceof ApiError ? err : new ApiError('network', String(err), 0) }));
     } finally {
+      inFlight.current = false;
       setBusy(null);
       input.current?.focus();
     }

@@ -36,8 +36,9 @@ function declinedAtProvider(): ApiError | null {
   params.delete('signin_error');
   const rest = params.toString();
   history.replaceState(history.state, '', `${location.pathname}${rest ? `?${rest}` : ''}${location.hash}`);
-  const code = /^[a-z_]{1,40}$/.test(reason) ? reason : 'provider_error';
-  return new ApiError(code, DECLINED[code] ?? DECLINED.provider_error, 0);
+  // Only the callback's own reasons are named: the address bar is anyone's to write.
+  const code = Object.prototype.hasOwnProperty.call(DECLINED, reason) ? reason : 'provider_error';
+  return new ApiError(code, DECLINED[code], 0);
 }
 
 export function SignInScreen() {
