@@ -23,6 +23,8 @@ describe('GET /api/assistant (e2e)', () => {
     const res = await me.fetch('/api/assistant');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ model: 'claude-haiku-4-5', provider: 'anthropic' });
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(JSON.stringify(doc.paths['/api/assistant'].get)).toContain('assistant_not_configured');
   }, 60_000);
 
   it('a model the price table does not know: its name, provider null', async () => {

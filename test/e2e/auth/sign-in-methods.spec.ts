@@ -123,6 +123,12 @@ describe('GET /auth/methods with every kind of provider (e2e)', () => {
     expect((await methodsOf(`${gw.url}`, { headers: { accept: 'text/html' } })).text).toBe(anonymous);
   });
 
+  it('is in the OpenAPI document, with the shape it answers', async () => {
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const described = JSON.stringify(doc.paths['/auth/methods'].get);
+    for (const field of ['magicLink', 'passkey', 'password', 'passwordSignUp', 'providers', 'startUrl']) expect(described).toContain(field);
+  });
+
   it('is a GET only: a write to it is the API’s 404, never the dashboard page', async () => {
     const res = await fetch(`${gw.url}/auth/methods`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(404);
