@@ -230,3 +230,27 @@ describeInBrowser('the assistant panel in Chromium', () => {
     }
   });
 });
+
+describeInBrowser('the assistant panel on a gateway without ASSISTANT_MODEL (Chromium)', () => {
+  it('shows the API’s 503 assistant_not_configured message in place of the notice, and offers no way to ask', async () => {
+    const gw = await startGateway({ env: { WEB_DIR: await buildWeb() } });
+    const browser = await launchBrowser();
+    try {
+      const { page } = await signedInPage(browser, gw, await signedIn(gw));
+      page.setDefaultTimeout(15_000);
+      await page.goto('/');
+      await overviewReady(page);
+      await page.getByRole('button', { name: 'Assistant' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Assistant' });
+      const alert = dialog.getByRole('alert');
+      await alert.waitFor();
+      expect(await alert.innerText()).toBe('the assistant is not configured on this gateway (ASSISTANT_MODEL) (assistant_not_configured)');
+      expect(await dialog.getByLabel('Your question').isDisabled()).toBe(true);
+      expect(await dialog.getByRole('button', { name: 'Ask' }).isDisabled()).toBe(true);
+      await expectAccessible(page, 'assistant panel not configured');
+    } finally {
+      await browser.close();
+      await gw.close();
+    }
+  }, 120_000);
+});
