@@ -7,13 +7,14 @@ import { AuthModule } from '../auth/auth.module';
 import { SecretBoxModule } from '../platform/crypto/secret-box';
 import { KeysModule } from '../keys/keys.module';
 import { ProjectsModule } from '../projects/projects.module';
+import { ProxyModule } from '../proxy/proxy.module';
 import { AssistantKeyService } from './application/assistant-key.service';
 import { AssistantToolsService } from './application/assistant-tools.service';
 import { GatewayClient } from './application/gateway-client';
 import { AssistantController } from './http/assistant.controller';
 
 @Module({
-  imports: [AuthModule, KeysModule, ProjectsModule, SecretBoxModule],
+  imports: [AuthModule, KeysModule, ProjectsModule, ProxyModule, SecretBoxModule],
   controllers: [AssistantController],
   providers: [AssistantKeyService, AssistantToolsService, GatewayClient],
 })

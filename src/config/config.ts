@@ -64,7 +64,7 @@ export const DEFAULT_TOKENS_BASE = 'USDC:0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02
 export const CHAIN_IDS = { ethereum: 1, base: 8453 } as const;
 export type ChainName = keyof typeof CHAIN_IDS;
 
-/** OIDC_PROVIDERS: a JSON list of issuers for company sign-in, each with a unique URL-safe name. */
+/** OIDC_PROVIDERS: a JSON list of issuers for company sign-in, each with a unique URL-safe name (and an optional displayName for its button). */
 const oidcProviders = z
   .string()
   .transform((v, ctx) => {
@@ -86,6 +86,15 @@ const oidcProviders = z
           issuer: url(['http:', 'https:']),
           clientId: z.string().min(1),
           clientSecret: z.string().min(1),
+          // What the sign-in button says ("Sign in with Acme SSO"); default the name.
+          displayName: z
+            .string()
+            .trim()
+            .min(1)
+            .max(64, { message: 'displayName must be at most 64 characters' })
+            // eslint-disable-next-line no-control-regex
+            .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), { message: 'displayName must not contain control characters' })
+            .optional(),
         }),
       )
       .max(50)
@@ -203,7 +212,7 @@ const schema = z.object({
   GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
   GITHUB_OAUTH_URL: url(['http:', 'https:']).transform((v) => v.replace(/\/+$/, '')).default('https://github.com'),
   GITHUB_API_URL: url(['http:', 'https:']).transform((v) => v.replace(/\/+$/, '')).default('https://api.github.com'),
-  // Company SSO: a JSON list of {name, issuer, clientId, clientSecret}.
+  // Company SSO: a JSON list of {name, issuer, clientId, clientSecret, displayName?}.
   OIDC_PROVIDERS: oidcProviders.default([]),
   // Passkeys: the relying party (default: PUBLIC_URL's host name and origin).
   WEBAUTHN_RP_ID: z.string().min(1).max(253).optional(),

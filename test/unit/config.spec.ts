@@ -103,6 +103,12 @@ describe('loadConfig', () => {
     expect(failure({ OIDC_PROVIDERS: 'not json' }).message).toContain('OIDC_PROVIDERS');
     expect(failure({ OIDC_PROVIDERS: JSON.stringify([{ ...sso[0], name: 'github' }]) }).message).toContain('OIDC_PROVIDERS');
     expect(failure({ OIDC_PROVIDERS: JSON.stringify([sso[0], sso[0]]) }).message).toContain('unique');
+    // displayName: the sign-in button's words, optional, trimmed, one line.
+    const named = [{ ...sso[0], displayName: '  Acme SSO ' }];
+    expect(loadConfig({ OIDC_PROVIDERS: JSON.stringify(named) }).OIDC_PROVIDERS).toEqual([{ ...sso[0], displayName: 'Acme SSO' }]);
+    expect(failure({ OIDC_PROVIDERS: JSON.stringify([{ ...sso[0], displayName: 'Acme\nSSO' }]) }).message).toContain('control characters');
+    expect(failure({ OIDC_PROVIDERS: JSON.stringify([{ ...sso[0], displayName: 'x'.repeat(65) }]) }).message).toContain('displayName');
+    expect(failure({ OIDC_PROVIDERS: JSON.stringify([{ ...sso[0], displayName: '   ' }]) }).message).toContain('OIDC_PROVIDERS');
     expect(failure({ SESSION_TTL_SECONDS: '604801' }).message).toContain('SESSION_TTL_SECONDS');
     expect(failure({ SMTP_URL: 'http://mail' }).message).toContain('SMTP_URL');
   });

@@ -1,4 +1,5 @@
 /**
+ * `GET /api/assistant`: the model the assistant asks and its provider, for the panel's notice.
  * `POST /api/assistant {messages}`: the dashboard assistant. A signed-in person only (session
  * cookie, with the CSRF token and Origin rules of every cookie write; not a management key).
  * Refusals before the answer starts are the account API's JSON errors (401, 403 `csrf`, 400
@@ -8,7 +9,7 @@
  * The person leaving (the connection closes) or ASSISTANT_TIMEOUT_MS passing aborts the call
  * under way; the proxy then settles it for what it delivered, as for any client that leaves.
  */
-import { Body, Controller, Inject, Logger, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Logger, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../../config/config';
@@ -23,7 +24,15 @@ import { AssistantEvent, answerQuestion } from '../application/assistant-convers
 import { AssistantKeyService } from '../application/assistant-key.service';
 import { AssistantToolsService } from '../application/assistant-tools.service';
 import { GatewayClient } from '../application/gateway-client';
+import { PriceBook } from '../../proxy/pricing/price-book.service';
+import { jsonSchema } from '../../platform/http/openapi';
+import { z } from 'zod';
 import { parseAssistantInput } from '../domain/assistant-input';
+
+const assistantInfoSchema = z.object({
+  model: z.string().describe('ASSISTANT_MODEL'),
+  provider: z.string().nullable().describe("the price table's provider of that model (openai, anthropic, gemini, xai, openai-compatible)"),
+});
 
 @ApiTags('assistant')
 @AccountApi()
@@ -38,7 +47,31 @@ export class AssistantController {
     private readonly tools: AssistantToolsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly prices: PriceBook,
   ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Which model the assistant asks, and its provider (the dashboard says so before the first question)',
+    description: '503 assistant_not_configured when ASSISTANT_MODEL is unset. `provider` is null when the price table does not know the model.',
+  })
+  @ApiOkResponse({ schema: jsonSchema(assistantInfoSchema) })
+  @ApiErrors('assistant_not_configured')
+  info(): z.infer<typeof assistantInfoSchema> {
+    const model = this.model();
+    let provider: string | null = null;
+    try {
+      provider = this.prices.at(this.clock.now()).get(model)?.provider ?? null;
+    } catch {
+      // prices not loaded yet: the model's name is still worth saying
+    }
+    return { model, provider };
+  }
+
+  private model(): string {
+    if (!this.config.ASSISTANT_MODEL) throw new ApiError('assistant_not_configured', 'the assistant is not configured on this gateway (ASSISTANT_MODEL)');
+    return this.config.ASSISTANT_MODEL;
+  }
 
   @Post()
   @ApiOperation({
@@ -53,7 +86,7 @@ export class AssistantController {
   })
   @ApiErrors('validation_failed', 'assistant_not_configured')
   async ask(@CurrentPrincipal() me: Principal, @Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (!this.config.ASSISTANT_MODEL) throw new ApiError('assistant_not_configured', 'the assistant is not configured on this gateway (ASSISTANT_MODEL)');
+    this.model();
     const turns = parseAssistantInput(body, { maxMessages: this.config.ASSISTANT_MAX_MESSAGES, maxChars: this.config.ASSISTANT_MAX_INPUT_CHARS });
     const key = await this.keys.keyOf(me.accountId, actorOf(me));
 

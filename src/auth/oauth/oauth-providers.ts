@@ -25,6 +25,8 @@ export type OAuthSettings = Pick<
 export interface OidcProvider {
   kind: 'oidc';
   name: string;
+  /** What the sign-in screen's button calls it. */
+  displayName: string;
   issuer: string;
   clientId: string;
   clientSecret: string;
@@ -33,6 +35,7 @@ export interface OidcProvider {
 export interface GitHubProvider {
   kind: 'github';
   name: 'github';
+  displayName: 'GitHub';
   /** Where /login/oauth/authorize and /login/oauth/access_token are. */
   oauthUrl: string;
   /** Where /user and /user/emails are (https://api.github.com, or GHE's …/api/v3). */
@@ -51,6 +54,7 @@ export function configuredProviders(s: OAuthSettings): ReadonlyMap<string, OAuth
     providers.set('google', {
       kind: 'oidc',
       name: 'google',
+      displayName: 'Google',
       issuer: s.GOOGLE_ISSUER,
       clientId: s.GOOGLE_CLIENT_ID,
       clientSecret: s.GOOGLE_CLIENT_SECRET,
@@ -60,6 +64,7 @@ export function configuredProviders(s: OAuthSettings): ReadonlyMap<string, OAuth
     providers.set('github', {
       kind: 'github',
       name: 'github',
+      displayName: 'GitHub',
       oauthUrl: trimSlash(s.GITHUB_OAUTH_URL),
       apiUrl: trimSlash(s.GITHUB_API_URL),
       clientId: s.GITHUB_CLIENT_ID,
@@ -68,7 +73,7 @@ export function configuredProviders(s: OAuthSettings): ReadonlyMap<string, OAuth
   }
   // config.ts has checked the names: unique, lower-case, neither google nor github.
   for (const p of s.OIDC_PROVIDERS) {
-    providers.set(p.name, { kind: 'oidc', name: p.name, issuer: p.issuer, clientId: p.clientId, clientSecret: p.clientSecret });
+    providers.set(p.name, { kind: 'oidc', name: p.name, displayName: p.displayName ?? p.name, issuer: p.issuer, clientId: p.clientId, clientSecret: p.clientSecret });
   }
   return providers;
 }

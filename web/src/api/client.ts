@@ -87,6 +87,20 @@ async function send(path: string, opts: RequestOptions, token: string | null): P
 
 /** A JSON answer of the API (undefined for 204), or an ApiError. */
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const res = await respond(path, opts);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+/**
+ * The answer itself, for a body read as it arrives (the assistant's server-sent events): the
+ * same CSRF token, retry and ApiError as request(); the caller reads `body` (signal aborts it).
+ */
+export function stream(path: string, opts: RequestOptions = {}): Promise<Response> {
+  return respond(path, opts);
+}
+
+async function respond(path: string, opts: RequestOptions): Promise<Response> {
   const write = (opts.method ?? 'GET') !== 'GET' && opts.csrf !== false;
   let res = await send(path, opts, write ? await csrf() : null);
   if (write && res.status === 403) {
@@ -104,8 +118,7 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
     }
     throw err;
   }
-  if (res.status === 204) return undefined as T;
-  return (await res.json()) as T;
+  return res;
 }
 
 /** A fresh Idempotency-Key for one user action (getRandomValues: randomUUID needs a secure context). */

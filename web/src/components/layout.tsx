@@ -1,7 +1,7 @@
 /**
  * The frame of every signed-in screen: a skip link, the header with the navigation (a plain
- * list of links that wraps at 360 px rather than hiding behind a menu button) and sign-out, and
- * the <main> the screen renders into.
+ * list of links that wraps at 360 px rather than hiding behind a menu button), the assistant,
+ * sign-out, and the <main> the screen renders into.
  */
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
@@ -9,6 +9,7 @@ import { request, resetSession } from '../api/client';
 import type { Me } from '../api/types';
 import { Link, match } from '../router';
 import { SCREENS } from '../screens';
+import { AssistantButton } from './assistant-button';
 import { ErrorMessage } from './error-message';
 
 export function Layout({ me, path, children }: { me: Me; path: string; children: ComponentChildren }) {
@@ -53,6 +54,7 @@ export function Layout({ me, path, children }: { me: Me; path: string; children:
           </ul>
         </nav>
         <div class="who">
+          <AssistantButton />
           <span class="email">{me.displayName ?? me.email ?? 'Signed in'}</span>
           <button type="button" class="link" onClick={() => void signOut()}>
             Sign out
