@@ -6,10 +6,11 @@
  * check, idempotency check and result; one call that conflicts fails alone. Stream rows are
  * locked in stream-id order, so two batches touching the same streams never deadlock.
  *
- * A batch is usually one statement, append_events (migrations/001; its current body is 007): the store remembers each
- * stream's head (version, last hash), hashes the new events from it, and the function writes
- * them only if the locked heads are still those; otherwise it returns the real heads and those
- * calls are planned again. A batch that meets an existing event id is written again on the
+ * A batch is usually one statement: the store remembers each stream's head (version, last
+ * hash), hashes the new events from it, and the statement writes them only if the locked heads
+ * are still those; otherwise those calls are planned again from the real heads. A batch for one
+ * stream is a prepared statement of its own (append-one-stream.ts); a batch for several is
+ * append_events (migrations/001; its current body is 028). A batch that meets an existing event id is written again on the
  * careful path (append-locked.ts).
  */
 import { Pool, PoolClient, types } from 'pg';
@@ -29,6 +30,7 @@ import {
 } from '../event-store.port';
 import { Pending, StreamHead, headOf, planBatch } from './append-plan';
 import { recheckConflicts, writeLocked } from './append-locked';
+import { readHead, writeOneStream } from './append-one-stream';
 import { validateAppend } from '../validate';
 import { PollingSubscription } from '../polling-subscription';
 
@@ -183,6 +185,7 @@ export class PostgresEventStore implements EventStore {
    */
   private async writeFast(batch: Pending[]): Promise<Array<AppendResult | Error | undefined>> {
     const streamIds = [...new Set(batch.map((p) => p.streamId))].sort();
+    if (streamIds.length === 1) return this.writeOne(batch, streamIds[0]);
     const start = new Map<string, StreamHead>();
     const unseen: string[] = [];
     for (const id of streamIds) {
@@ -201,7 +204,8 @@ export class PostgresEventStore implements EventStore {
     const plan = planBatch(batch, start, new Map());
     const heads = streamIds.map((id) => {
       const [was, now] = [start.get(id)!, plan.heads.get(id)!];
-      return { s: id, v: was.version.toString(), h: was.version === 0n ? null : was.hash.toString('hex'), nv: now.version.toString(), nh: now.hash.toString('hex') };
+      // A stream left at version 0 (its calls failed) keeps a null hash: see migrations/028.
+      return { s: id, v: was.version.toString(), h: was.version === 0n ? null : was.hash.toString('hex'), nv: now.version.toString(), nh: now.version === 0n ? null : now.hash.toString('hex') };
     });
     const { rows } = await this.pool.query<{ stale_stream: string; stale_version: bigint; stale_hash: Buffer | null }>(
       'SELECT stale_stream, stale_version, stale_hash FROM append_events($1::json, $2::json)',
@@ -213,6 +217,34 @@ export class PostgresEventStore implements EventStore {
     const outcomes = batch.map((p, i) => (stale.has(p.streamId) ? undefined : plan.outcomes[i]));
     await recheckConflicts(this.pool, batch, outcomes);
     return outcomes;
+  }
+
+  /**
+   * A batch for one stream: one prepared statement (append-one-stream.ts). A stream this store
+   * has not seen is read first, unless every call expects it not to exist: then it is assumed
+   * new, and the statement says if it was not.
+   */
+  private async writeOne(batch: Pending[], streamId: string): Promise<Array<AppendResult | Error | undefined>> {
+    let was = this.heads.get(streamId);
+    if (!was) {
+      if (batch.every((p) => p.options.expectedVersion === 'no_stream')) was = headOf(0n, null);
+      else {
+        const head = await readHead(this.pool, streamId);
+        was = headOf(head.version, head.lastHash);
+      }
+    }
+    const plan = planBatch(batch, new Map([[streamId, was]]), new Map());
+    const now = plan.heads.get(streamId)!;
+    if (!(await writeOneStream(this.pool, streamId, was, now, plan.events))) {
+      // Another writer moved the stream: read where it is now, and plan these calls again from there.
+      const head = await readHead(this.pool, streamId);
+      this.remember(streamId, headOf(head.version, head.lastHash));
+      return batch.map(() => undefined);
+    }
+    this.remember(streamId, now);
+    if (plan.touched.size > 0) this.notify();
+    await recheckConflicts(this.pool, batch, plan.outcomes);
+    return plan.outcomes;
   }
 
   private async writeLocked(batch: Pending[]): Promise<Array<AppendResult | Error>> {
