@@ -245,6 +245,17 @@ describe('Postgres event store specifics', () => {
     const other = new PostgresEventStore(db.pool, { pollMs: 20 });
     try {
       await expect(other.append(s, one('B'), { expectedVersion: 'no_stream' })).rejects.toBeInstanceOf(VersionConflictError);
+      // The same inside a batch over several streams (append_events; the first call is a batch of
+      // its own, the store being idle, and the rest queue behind it): it fails alone.
+      const existing = `seen-${randomUUID()}`;
+      await store.append(existing, one('A'), { expectedVersion: 'no_stream' });
+      const third = new PostgresEventStore(db.pool, { pollMs: 20 });
+      const streams = [...Array.from({ length: 5 }, () => `seen-new-${randomUUID()}`), existing];
+      const outcomes = await Promise.allSettled(streams.map((x) => third.append(x, one('B'), { expectedVersion: 'no_stream' })));
+      await third.close();
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+      expect((outcomes[5] as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflictError);
+      expect((await store.readStream(existing)).map((e) => e.type)).toEqual(['A']);
       // The same event again from an instance that never saw it: a retry, done already.
       const fresh = new PostgresEventStore(db.pool, { pollMs: 20 });
       await expect(fresh.append(s, first, { expectedVersion: 'no_stream' })).resolves.toEqual({ nextVersion: 1n, idempotent: true });

@@ -79,6 +79,20 @@ function likePatterns(prefixes?: string[]): string[] | null {
   return prefixes?.length ? prefixes.map((p) => p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%') : null;
 }
 
+/**
+ * Streams not worth a read before their append: every call for them expects no stream (a new
+ * payment's stream, a new account), so only a new stream lets them succeed. Planned as new;
+ * when one was not, the write finds its head moved and the calls are planned again from the
+ * head it then knows (a read that the usual case saves).
+ */
+function assumedNew(batch: Pending[]): Set<string> {
+  const ids = new Set<string>();
+  const not = new Set<string>();
+  for (const p of batch) (p.options.expectedVersion === 'no_stream' ? ids : not).add(p.streamId);
+  for (const id of not) ids.delete(id);
+  return ids;
+}
+
 export interface PostgresEventStoreOptions {
   /** Most calls in one batch transaction. */
   maxBatch?: number;
@@ -179,8 +193,8 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * The usual path: one statement (append_events, migrations/007) against the stream heads this
-   * store last saw, read once for streams it has not seen. Returns each call's outcome, or
+   * The usual path: one statement (append_events, migrations/028) against the stream heads this
+   * store last saw, read once for streams it has not seen (but see assumedNew). Returns each call's outcome, or
    * undefined for calls on streams whose head had moved (the heads are refreshed meanwhile).
    */
   private async writeFast(batch: Pending[]): Promise<Array<AppendResult | Error | undefined>> {
@@ -188,9 +202,11 @@ export class PostgresEventStore implements EventStore {
     if (streamIds.length === 1) return this.writeOne(batch, streamIds[0]);
     const start = new Map<string, StreamHead>();
     const unseen: string[] = [];
+    const assumed = assumedNew(batch);
     for (const id of streamIds) {
       const head = this.heads.get(id);
       if (head) start.set(id, head);
+      else if (assumed.has(id)) start.set(id, headOf(0n, null)); // append_events says if it was not
       else unseen.push(id);
     }
     if (unseen.length > 0) {
@@ -221,13 +237,12 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * A batch for one stream: one prepared statement (append-one-stream.ts). A stream this store
-   * has not seen is read first, unless every call expects it not to exist: then it is assumed
-   * new, and the statement says if it was not.
+   * has not seen is read first, unless it is assumed new (assumedNew).
    */
   private async writeOne(batch: Pending[], streamId: string): Promise<Array<AppendResult | Error | undefined>> {
     let was = this.heads.get(streamId);
     if (!was) {
-      if (batch.every((p) => p.options.expectedVersion === 'no_stream')) was = headOf(0n, null);
+      if (assumedNew(batch).has(streamId)) was = headOf(0n, null);
       else {
         const head = await readHead(this.pool, streamId);
         was = headOf(head.version, head.lastHash);
