@@ -1,8 +1,11 @@
 /**
  * Ledger benchmark: hold+settle pairs through the real service and Postgres, over 10,000
  * accounts and on one hot account, with the read models following live; then a full replay
- * over at least 1,000,000 events by `tollgate ledger replay` itself. Prints progress to stderr
- * and one JSON object as the last line of stdout. Run: npm run bench:ledger  (BENCH_SECONDS, BENCH_REPLAY_EVENTS to change).
+ * over at least 1,000,000 events by `tollgate ledger replay` itself. Beside each, a baseline of
+ * this machine's Postgres in the same run (one-row insert-and-commit throughput by as many
+ * callers; a bulk COPY), and the figures as ratios to it (`ratio_spread_to_baseline`,
+ * `ratio_replay_to_copy`), so a regression can be told from a slow hour. Prints progress to stderr
+ * and one JSON object as the last line of stdout. Run: npm run bench:ledger  (BENCH_SECONDS, BENCH_REPLAY_EVENTS, BENCH_BASELINE_SECONDS, BENCH_COPY_ROWS to change).
  */
 import { fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -13,18 +16,19 @@ import { LedgerService } from '../../src/ledger/application/ledger.service';
 import { accountStream, encodeLedgerEvent } from '../../src/ledger/domain/events';
 import { eventIdFor } from '../../src/ledger/domain/event-ids';
 import { AccountCommand, decide, evolve, initialState } from '../../src/ledger/domain/account.decider';
-import { createPool, ensureDatabase } from '../../src/platform/database/pg';
-import { migrate } from '../../src/platform/database/migrator';
 import { PostgresEventStore } from '../../src/platform/event-store/postgres/postgres-event-store';
 import { NewEvent } from '../../src/platform/event-store/event-store.port';
 import { systemClock } from '../../src/platform/clock';
 import { ProjectionRunner } from '../../projections/runner';
 import { allProjections } from '../../projections';
+import { copyRate, freshDatabase, insertCommitRate } from '../postgres-baseline';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 1_000_000);
 const ACCOUNTS = 10_000;
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 512);
+const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 5);
+const COPY_ROWS = Number(process.env.BENCH_COPY_ROWS ?? 500_000);
 const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tollgate_bench';
 
 const log = (msg: string) => process.stderr.write(`[bench:ledger] ${msg}\n`);
@@ -34,17 +38,6 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
-
-async function freshDatabase(): Promise<Pool> {
-  const url = new URL(baseUrl);
-  const admin = new Pool({ connectionString: Object.assign(new URL(baseUrl), { pathname: '/postgres' }).toString(), max: 1 });
-  await admin.query(`DROP DATABASE IF EXISTS "${url.pathname.slice(1)}" WITH (FORCE)`);
-  await admin.end();
-  await ensureDatabase(baseUrl);
-  const pool = createPool(baseUrl, 24, 'tollgate-bench');
-  await migrate(pool);
-  return pool;
-}
 
 interface Phase {
   pairs: number;
@@ -163,7 +156,7 @@ async function fill(store: PostgresEventStore, pool: Pool, target: number): Prom
 }
 
 async function main(): Promise<void> {
-  const pool = await freshDatabase();
+  const pool = await freshDatabase(baseUrl, 24);
   const store = new PostgresEventStore(pool, { maxBatch: 1000, concurrency: 3 });
   const ledger = new LedgerService(store, systemClock);
   // This process only asks the runner where the read models are (the replay at the end is the CLI's);
@@ -182,6 +175,11 @@ async function main(): Promise<void> {
   await Promise.all(ids.map((id) => ledger.execute(id, { type: 'PurchaseCredits', data: { paymentId: `pi_${id}`, amount: 1_000_000_000n } })));
   await runner.caughtUp(120_000);
 
+  // The machine's own Postgres, just before the phase it is the yardstick of: one-row
+  // insert-and-commit throughput by as many callers over the same pool.
+  log(`baseline: ${BASELINE_SECONDS}s of one-row inserts, each committed alone, ${CALLERS} callers`);
+  const baselineInserts = await insertCommitRate(pool, CALLERS, BASELINE_SECONDS);
+  log(`baseline: ${round(baselineInserts)} inserts/s`);
   log(`spread: ${SECONDS}s of hold+settle over ${ACCOUNTS} accounts, ${CALLERS} callers`);
   const spread = await pairs(ledger, pool, () => ids[Math.floor(Math.random() * ids.length)], SECONDS, CALLERS);
   log(`spread: ${round(spread.pairs / spread.seconds)} pairs/s`);
@@ -205,6 +203,10 @@ async function main(): Promise<void> {
   log('vacuuming and checkpointing the log before the replay');
   await pool.query('VACUUM (ANALYZE) events');
   await pool.query('CHECKPOINT');
+  // The bulk rate of this Postgres just before the replay: COPY of rows shaped like events.
+  log(`baseline: COPY of ${COPY_ROWS.toLocaleString()} rows`);
+  const copyRows = await copyRate(pool, COPY_ROWS);
+  log(`baseline: ${round(copyRows)} rows/s by COPY`);
   log(`replaying ${rows[0].n.toLocaleString()} events into every read model with \`tollgate ledger replay\``);
   const replay = await replayWithCli();
   const allLat = [...spread.latencies, ...hotPhase.latencies];
@@ -220,6 +222,12 @@ async function main(): Promise<void> {
     replay_events_per_s: replay.eventsPerSecond,
     replay_events: replay.events,
     replay_seconds: round(replay.seconds, 2),
+    // What this machine's Postgres did in the same run, and the figures as ratios to it: a
+    // regression moves the ratios, a slow hour moves the absolutes and the baseline together.
+    baseline_insert_commits_per_s: round(baselineInserts),
+    baseline_copy_rows_per_s: round(copyRows),
+    ratio_spread_to_baseline: round(spread.pairs / spread.seconds / baselineInserts, 3),
+    ratio_replay_to_copy: round(replay.eventsPerSecond / copyRows, 3),
     seconds_per_phase: SECONDS,
     callers: CALLERS,
     accounts: ACCOUNTS,

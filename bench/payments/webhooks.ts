@@ -11,14 +11,15 @@
  * `webhooks_per_s` is deliveries answered per second of wall time, each answer given only after
  * the payment's stream and the ledger credit are durable. The sender is this process (undici's request, cheaper than fetch): it shares
  * the machine's two cores with the gateway and Postgres, not the gateway's event loop.
- * `gateway_cpu_ms_per_webhook` is the gateway process's CPU per delivery. Progress on stderr; with the main guard,
+ * `gateway_cpu_ms_per_webhook` is the gateway process's CPU per delivery, `postgres_cpu_ms_per_webhook`
+ * that of the Postgres backends serving the bench database (the two cores' other big user). Progress on stderr; with the main guard,
  * `node dist/bench/payments/webhooks.js` prints the JSON alone on stdout.
  * Settings: BENCH_WEBHOOK_PAYMENTS (10000), BENCH_WEBHOOK_CONCURRENCY (64), BENCH_DATABASE_URL,
  * BENCH_PROFILE_DIR (a CPU profile of the gateway).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
 import Stripe from 'stripe';
@@ -28,7 +29,7 @@ import { PostgresEventStore } from '../../src/platform/event-store/postgres/post
 import { systemClock } from '../../src/platform/clock';
 import { freshDatabase } from '../proxy/bench-account';
 import { baseEnv } from '../proxy/bench-servers';
-import { cpuSeconds, startChild, stopChild } from '../proxy/processes';
+import { cpuBetween, cpuSeconds, startChild, stopChild } from '../proxy/processes';
 
 const DIST = join(__dirname, '..', '..');
 
@@ -54,6 +55,21 @@ export interface WebhookBenchResult {
   gateway_cpu_ms_per_webhook: number | null;
   /** CPU this process (the sender, on the same two cores) used per delivery, in ms. */
   sender_cpu_ms_per_webhook: number;
+  /** CPU the Postgres backends serving the bench database used per delivery, in ms (null without /proc). */
+  postgres_cpu_ms_per_webhook: number | null;
+  /** One-minute load average at the end: the machine is shared, and the absolute figures move with it. */
+  load_average_1m: number;
+}
+
+/** CPU seconds so far of each Postgres backend connected to `database` (other databases' backends are others' work). */
+async function backendCpu(pool: Pool, database: string): Promise<Map<number, number>> {
+  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    const s = cpuSeconds(pid);
+    if (s !== null) out.set(pid, s);
+  }
+  return out;
 }
 
 const log = (msg: string) => process.stderr.write(`[bench:webhooks] ${msg}\n`);
@@ -149,6 +165,8 @@ export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<Web
     };
     const senderBefore = process.cpuUsage();
     const cpuBefore = cpuSeconds(started.child.pid);
+    const database = new URL(databaseUrl).pathname.slice(1);
+    const pgBefore = await backendCpu(pool, database);
     const t0 = performance.now();
     // Each worker takes a payment and sends all its copies at once (they count towards the concurrency).
     const workers = Array.from({ length: Math.max(1, Math.floor(concurrency / 2)) }, async () => {
@@ -162,6 +180,7 @@ export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<Web
     const seconds = (performance.now() - t0) / 1000;
     const cpuAfter = cpuSeconds(started.child.pid);
     const sender = process.cpuUsage(senderBefore);
+    const pgAfter = await backendCpu(pool, database);
     await client.close();
 
     const { rows } = await pool.query<{ credits: number; credited: number }>(
@@ -179,6 +198,8 @@ export async function benchWebhooks(opts: WebhookBenchOptions = {}): Promise<Web
       seconds: Math.round(seconds * 100) / 100,
       gateway_cpu_ms_per_webhook: cpuBefore === null || cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 1000 * 1000) / deliveries) / 1000,
       sender_cpu_ms_per_webhook: Math.round((sender.user + sender.system) / deliveries) / 1000,
+      postgres_cpu_ms_per_webhook: pgAfter.size === 0 ? null : Math.round((cpuBetween(pgBefore, pgAfter) * 1000 * 1000) / deliveries) / 1000,
+      load_average_1m: Math.round(loadavg()[0] * 100) / 100,
     };
     log(JSON.stringify(result));
     return result;

@@ -299,6 +299,27 @@ describe('Stripe webhooks (booted app, fake Stripe, real Postgres, Redis and SMT
       const types = (await gw.db.pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [accountStream(accountId)])).rows.map((r) => r.type);
       expect(types.filter((t) => t !== 'AccountOpened')).toEqual(['CreditsPurchased', 'DisputeOpened', 'DisputeLost']);
       expect(await gw.available(accountId)).toBe(0n);
+
+      // An instance that never saw a payment decides news of it on an empty stream first (no
+      // read). Here the news is in the stream already, with more before it, and its booking
+      // failed on this instance: the other one must not take "already recorded" for "done".
+      const person = await signedIn(gw);
+      const pi2 = await paid(person, 2000);
+      const requestId = randomUUID();
+      const refundId = `re_${randomBytes(8).toString('hex')}`;
+      const refunded = chargeRefundedEvent({ paymentIntent: pi2, cents: 2000, refunds: [{ id: refundId, cents: 800, metadata: { refund_request_id: requestId } }] });
+      expect(await deliver(refunded)).toMatchObject({ status: 500 }); // recorded, not booked: the freeze is not there
+      await ledger.execute(person.accountId, { type: 'FreezeCredits', data: { freezeId: requestId, paymentId: pi2, amount: 8_000_000n, reason: 'refund request' } });
+      expect(await deliverWebhook(other.url, fake, refunded)).toMatchObject({ status: 200, body: { recorded: 0 } });
+      expect(await streamTypes(pi2)).toEqual(['StripePaymentSucceeded', 'StripeRefundSeen']);
+      expect(await count("SELECT count(*)::int AS n FROM events WHERE type = 'CreditsRefunded' AND stream_id = $1", [accountStream(person.accountId)])).toBe(1);
+      expect((await ledger.load(person.accountId)).state).toMatchObject({ available: 12_000_000n, frozen: 0n });
+      // And a new payment reaching the other instance first is recorded and credited once there.
+      const pi3 = newPi();
+      const completed3 = checkoutCompletedEvent({ accountId: person.accountId, cents: 500, paymentIntent: pi3 });
+      expect(await deliverWebhook(other.url, fake, completed3)).toMatchObject({ status: 200, body: { recorded: 1 } });
+      expect(await deliver(completed3)).toMatchObject({ status: 200, body: { recorded: 0 } });
+      expect(await credits(pi3)).toBe(1);
     } finally {
       await other.close();
     }

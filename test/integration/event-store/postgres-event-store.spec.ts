@@ -168,6 +168,129 @@ describe('Postgres event store specifics', () => {
     }
   });
 
+  /** Settles within `ms`, or fails saying what hung (a stale-head loop never settles). */
+  const within = <T>(what: string, p: Promise<T>, ms = 5000): Promise<T> =>
+    Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms).unref())]);
+  const one = (type: string) => [{ id: randomUUID(), type, data: { type } }];
+
+  it('creates a stream whose first append failed its version check (alone, in a group, and from a row left before 028)', async () => {
+    const alone = `v0-alone-${randomUUID()}`;
+    await expect(store.append(alone, one('X'), { expectedVersion: 5n })).rejects.toBeInstanceOf(VersionConflictError);
+    const other = new PostgresEventStore(db.pool, { pollMs: 20 });
+    try {
+      // Another instance (no cached head) and this one (which remembers version 0).
+      await expect(within('append after a failed first append', other.append(alone, one('A'), { expectedVersion: 'no_stream' }))).resolves.toEqual({ nextVersion: 1n, idempotent: false });
+      await expect(within('second append', store.append(alone, one('B'), { expectedVersion: 1n }))).resolves.toEqual({ nextVersion: 2n, idempotent: false });
+
+      // The same through append_events: a failed call in a batch that spans several streams.
+      const grouped = Array.from({ length: 5 }, () => `v0-group-${randomUUID()}`);
+      const failed = await Promise.allSettled(grouped.map((s, i) => store.append(s, one('X'), { expectedVersion: i === 0 ? 3n : 'no_stream' })));
+      expect(failed.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      const again = await within('grouped appends after a failed one', Promise.all(grouped.map((s, i) => other.append(s, one('A'), { expectedVersion: i === 0 ? 'no_stream' : 1n }))));
+      expect(again.map((r) => r.nextVersion)).toEqual([1n, 2n, 2n, 2n, 2n]);
+
+      // A row as 007 left it: version 0 with the genesis hash (32 zero bytes) as its last hash.
+      const legacy = [`v0-legacy-${randomUUID()}`, `v0-legacy-${randomUUID()}`];
+      await db.pool.query("INSERT INTO event_streams (stream_id, version, last_hash) SELECT unnest($1::text[]), 0, decode(repeat('00', 32), 'hex')", [legacy]);
+      await expect(within('append to a legacy version-0 row', store.append(legacy[0], one('A'), { expectedVersion: 0n }))).resolves.toEqual({ nextVersion: 1n, idempotent: false });
+      const both = await within('grouped append to legacy rows', Promise.all([other.append(legacy[1], one('A'), { expectedVersion: 'no_stream' }), other.append(`x-${randomUUID()}`, one('A'), { expectedVersion: 'no_stream' })]));
+      expect(both.map((r) => r.nextVersion)).toEqual([1n, 1n]);
+      for (const s of [alone, ...grouped, ...legacy]) {
+        const events = await store.readStream(s);
+        expect(events.map((e) => e.streamVersion)).toEqual(events.map((_e, i) => BigInt(i + 1)));
+        let prev: Buffer = GENESIS_HASH;
+        for (const e of events) {
+          prev = chainHash(prev, { id: e.id, streamId: s, streamVersion: e.streamVersion, type: e.type, data: e.data, metadata: e.metadata });
+          expect(e.hash).toBe(prev.toString('hex'));
+        }
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('lets exactly one of several instances create a stream, or move it from a version, when they race', async () => {
+    const stores = Array.from({ length: 4 }, () => new PostgresEventStore(db.pool, { pollMs: 20 }));
+    try {
+      for (let round = 0; round < 10; round++) {
+        const s = `race-${randomUUID()}`;
+        // No instance has seen the stream: each assumes it new, and the database decides.
+        const created = await Promise.allSettled(stores.map((st, i) => st.append(s, one(`create-${i}`), { expectedVersion: 'no_stream' })));
+        expect(created.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        created.filter((r): r is PromiseRejectedResult => r.status === 'rejected').forEach((r) => expect(r.reason).toBeInstanceOf(VersionConflictError));
+        // Every instance now knows the head (the losers read it); all try to move it from version 1.
+        const moved = await Promise.allSettled(stores.map((st, i) => st.append(s, one(`move-${i}`), { expectedVersion: 1n })));
+        expect(moved.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        moved.filter((r): r is PromiseRejectedResult => r.status === 'rejected').forEach((r) => expect(r.reason).toBeInstanceOf(VersionConflictError));
+        // And with 'any', every instance's event is written, in some order, chained.
+        await Promise.all(stores.map((st, i) => st.append(s, one(`any-${i}`), { expectedVersion: 'any' })));
+        const events = await store.readStream(s);
+        expect(events.map((e) => e.streamVersion)).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
+        let prev: Buffer = GENESIS_HASH;
+        for (const e of events) {
+          prev = chainHash(prev, { id: e.id, streamId: s, streamVersion: e.streamVersion, type: e.type, data: e.data, metadata: e.metadata });
+          expect(e.hash).toBe(prev.toString('hex'));
+        }
+        expect((await db.pool.query('SELECT version, last_hash FROM event_streams WHERE stream_id = $1', [s])).rows[0]).toEqual({ version: 6n, last_hash: prev });
+      }
+    } finally {
+      await Promise.all(stores.map((st) => st.close()));
+    }
+  });
+
+  it('answers an append with "no stream" to an existing stream it has not seen as a conflict, and a repeat of it as done', async () => {
+    const s = `seen-${randomUUID()}`;
+    const first = one('A');
+    await store.append(s, first, { expectedVersion: 'no_stream' });
+    const other = new PostgresEventStore(db.pool, { pollMs: 20 });
+    try {
+      await expect(other.append(s, one('B'), { expectedVersion: 'no_stream' })).rejects.toBeInstanceOf(VersionConflictError);
+      // The same inside a batch over several streams (append_events; the first call is a batch of
+      // its own, the store being idle, and the rest queue behind it): it fails alone.
+      const existing = `seen-${randomUUID()}`;
+      await store.append(existing, one('A'), { expectedVersion: 'no_stream' });
+      const third = new PostgresEventStore(db.pool, { pollMs: 20 });
+      const streams = [...Array.from({ length: 5 }, () => `seen-new-${randomUUID()}`), existing];
+      const outcomes = await Promise.allSettled(streams.map((x) => third.append(x, one('B'), { expectedVersion: 'no_stream' })));
+      await third.close();
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+      expect((outcomes[5] as PromiseRejectedResult).reason).toBeInstanceOf(VersionConflictError);
+      expect((await store.readStream(existing)).map((e) => e.type)).toEqual(['A']);
+      // The same event again from an instance that never saw it: a retry, done already.
+      const fresh = new PostgresEventStore(db.pool, { pollMs: 20 });
+      await expect(fresh.append(s, first, { expectedVersion: 'no_stream' })).resolves.toEqual({ nextVersion: 1n, idempotent: true });
+      await fresh.close();
+      expect((await store.readStream(s)).map((e) => e.type)).toEqual(['A']);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('writes a new stream in one statement, without reading its head first, when the append expects no stream', async () => {
+    const statements: string[] = [];
+    const explained = new Pool({
+      connectionString: db.url,
+      max: 1,
+      options: '-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 -c client_min_messages=log',
+    });
+    explained.on('connect', (c) => c.on('notice', (n) => statements.push(n.message ?? '')));
+    const watched = new PostgresEventStore(explained);
+    try {
+      const s = `one-statement-${randomUUID()}`;
+      await watched.append(s, one('A'), { expectedVersion: 'no_stream' });
+      await watched.append(s, one('B'), { expectedVersion: 1n });
+      // One message per top-level statement (its text and plan): those that touch the stream table.
+      const texts = statements.filter((t) => /event_streams/.test(t));
+      expect(texts).toHaveLength(2); // one statement per append, no read of the head
+      expect(texts[0]).toMatch(/INSERT INTO event_streams/);
+      expect(texts[1]).toMatch(/UPDATE event_streams/);
+      expect((await store.readStream(s)).map((e) => [e.type, e.streamVersion])).toEqual([['A', 1n], ['B', 2n]]);
+    } finally {
+      await watched.close();
+      await explained.end();
+    }
+  });
+
   it('counts the events of the streams under a prefix exactly, its _ and % taken literally', async () => {
     const tag = randomUUID().slice(0, 8);
     const add = (s: string, n: number) => store.append(s, Array.from({ length: n }, () => ({ id: randomUUID(), type: 'A', data: {} })), { expectedVersion: 'any' });

@@ -127,8 +127,14 @@ export class StripeWebhookService {
   private async record(pi: string, facts: StripeFact[], event: { id: string; type: string }): Promise<{ state: PaymentState; recorded: number }> {
     const stream = paymentStream(pi);
     const known = new Map<string, boolean>();
+    // A payment this process has not carried out is usually new: decide on an empty stream and
+    // append with "no stream", which succeeds only if the stream was empty indeed, so the state
+    // decided on was the real one; that saves a read per new payment. Anything else (the stream
+    // exists; these very events are in it already, maybe with more; nothing to decide on an
+    // empty stream) proves nothing about the stream, and the loop reads it and decides again.
+    let assumeEmpty = !this.carriedOut.has(pi);
     for (let attempt = 1; ; attempt++) {
-      const events = await this.store.readStream(stream);
+      const events = assumeEmpty ? [] : await this.store.readStream(stream);
       const state = foldPayment(pi, events);
       const version = events.length === 0 ? 0n : events[events.length - 1].streamVersion;
       // Whether the account exists is asked of the ledger only for a payment not yet decided.
@@ -139,6 +145,10 @@ export class StripeWebhookService {
         }
       }
       const decided = decidePayment(facts, state, { accountExists: (id) => known.get(id) === true });
+      if (decided.length === 0 && assumeEmpty) {
+        assumeEmpty = false;
+        continue;
+      }
       if (decided.length === 0) return { state, recorded: 0 };
       const metadata = { stripeEventId: event.id, stripeEventType: event.type, occurredAt: this.clock.now().toISOString() };
       let appended;
@@ -151,6 +161,11 @@ export class StripeWebhookService {
       } catch (err) {
         // Another delivery about this payment wrote first: read what it wrote and decide again.
         if (!(err instanceof VersionConflictError || err instanceof EventIdConflictError) || attempt >= MAX_APPEND_ATTEMPTS) throw err;
+        assumeEmpty = false;
+        continue;
+      }
+      if (assumeEmpty && appended.idempotent) {
+        assumeEmpty = false;
         continue;
       }
       for (const d of appended.idempotent ? [] : decided) {

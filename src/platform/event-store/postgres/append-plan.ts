@@ -23,7 +23,7 @@ export interface StreamHead {
 
 export type Stored = { streamId: string; type: string; data: unknown; version: bigint };
 
-/** One row for `events`, in the shape append_events (migrations/001, as last redefined in 007) reads. */
+/** One row for `events`, in the shape append_events (migrations/001, as last redefined in 028) reads; append-one-stream.ts takes its columns as arrays. */
 export interface PlannedEvent {
   s: string;
   v: string;

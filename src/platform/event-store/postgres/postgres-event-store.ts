@@ -6,10 +6,11 @@
  * check, idempotency check and result; one call that conflicts fails alone. Stream rows are
  * locked in stream-id order, so two batches touching the same streams never deadlock.
  *
- * A batch is usually one statement, append_events (migrations/001; its current body is 007): the store remembers each
- * stream's head (version, last hash), hashes the new events from it, and the function writes
- * them only if the locked heads are still those; otherwise it returns the real heads and those
- * calls are planned again. A batch that meets an existing event id is written again on the
+ * A batch is usually one statement: the store remembers each stream's head (version, last
+ * hash), hashes the new events from it, and the statement writes them only if the locked heads
+ * are still those; otherwise those calls are planned again from the real heads. A batch for one
+ * stream is a prepared statement of its own (append-one-stream.ts); a batch for several is
+ * append_events (migrations/001; its current body is 028). A batch that meets an existing event id is written again on the
  * careful path (append-locked.ts).
  */
 import { Pool, PoolClient, types } from 'pg';
@@ -29,6 +30,7 @@ import {
 } from '../event-store.port';
 import { Pending, StreamHead, headOf, planBatch } from './append-plan';
 import { recheckConflicts, writeLocked } from './append-locked';
+import { readHead, writeOneStream } from './append-one-stream';
 import { validateAppend } from '../validate';
 import { PollingSubscription } from '../polling-subscription';
 
@@ -75,6 +77,20 @@ function isEventIdViolation(err: unknown): boolean {
 /** Stream-id prefixes as LIKE patterns, or null for "every stream". */
 function likePatterns(prefixes?: string[]): string[] | null {
   return prefixes?.length ? prefixes.map((p) => p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%') : null;
+}
+
+/**
+ * Streams not worth a read before their append: every call for them expects no stream (a new
+ * payment's stream, a new account), so only a new stream lets them succeed. Planned as new;
+ * when one was not, the write finds its head moved and the calls are planned again from the
+ * head it then knows (a read that the usual case saves).
+ */
+function assumedNew(batch: Pending[]): Set<string> {
+  const ids = new Set<string>();
+  const not = new Set<string>();
+  for (const p of batch) (p.options.expectedVersion === 'no_stream' ? ids : not).add(p.streamId);
+  for (const id of not) ids.delete(id);
+  return ids;
 }
 
 export interface PostgresEventStoreOptions {
@@ -177,17 +193,20 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * The usual path: one statement (append_events, migrations/007) against the stream heads this
-   * store last saw, read once for streams it has not seen. Returns each call's outcome, or
+   * The usual path: one statement (append_events, migrations/028) against the stream heads this
+   * store last saw, read once for streams it has not seen (but see assumedNew). Returns each call's outcome, or
    * undefined for calls on streams whose head had moved (the heads are refreshed meanwhile).
    */
   private async writeFast(batch: Pending[]): Promise<Array<AppendResult | Error | undefined>> {
     const streamIds = [...new Set(batch.map((p) => p.streamId))].sort();
+    if (streamIds.length === 1) return this.writeOne(batch, streamIds[0]);
     const start = new Map<string, StreamHead>();
     const unseen: string[] = [];
+    const assumed = assumedNew(batch);
     for (const id of streamIds) {
       const head = this.heads.get(id);
       if (head) start.set(id, head);
+      else if (assumed.has(id)) start.set(id, headOf(0n, null)); // append_events says if it was not
       else unseen.push(id);
     }
     if (unseen.length > 0) {
@@ -201,18 +220,49 @@ export class PostgresEventStore implements EventStore {
     const plan = planBatch(batch, start, new Map());
     const heads = streamIds.map((id) => {
       const [was, now] = [start.get(id)!, plan.heads.get(id)!];
-      return { s: id, v: was.version.toString(), h: was.version === 0n ? null : was.hash.toString('hex'), nv: now.version.toString(), nh: now.hash.toString('hex') };
+      // A stream left at version 0 (its calls failed) keeps a null hash: see migrations/028.
+      return { s: id, v: was.version.toString(), h: was.version === 0n ? null : was.hash.toString('hex'), nv: now.version.toString(), nh: now.version === 0n ? null : now.hash.toString('hex') };
     });
-    const { rows } = await this.pool.query<{ stale_stream: string; stale_version: bigint; stale_hash: Buffer | null }>(
-      'SELECT stale_stream, stale_version, stale_hash FROM append_events($1::json, $2::json)',
-      [JSON.stringify(heads), JSON.stringify(plan.events)],
-    );
+    // Prepared once per connection: parsing and planning even this one call each time was a
+    // measurable part of a batch (bench:append's method, on batches of one).
+    const { rows } = await this.pool.query<{ stale_stream: string; stale_version: bigint; stale_hash: Buffer | null }>({
+      name: 'tollgate-append-events',
+      text: 'SELECT stale_stream, stale_version, stale_hash FROM append_events($1::json, $2::json)',
+      values: [JSON.stringify(heads), JSON.stringify(plan.events)],
+    });
     const stale = new Map(rows.map((r) => [r.stale_stream, headOf(r.stale_version, r.stale_hash)]));
     for (const id of streamIds) this.remember(id, stale.get(id) ?? plan.heads.get(id)!);
     if ([...plan.touched].some((id) => !stale.has(id))) this.notify();
     const outcomes = batch.map((p, i) => (stale.has(p.streamId) ? undefined : plan.outcomes[i]));
     await recheckConflicts(this.pool, batch, outcomes);
     return outcomes;
+  }
+
+  /**
+   * A batch for one stream: one prepared statement (append-one-stream.ts). A stream this store
+   * has not seen is read first, unless it is assumed new (assumedNew).
+   */
+  private async writeOne(batch: Pending[], streamId: string): Promise<Array<AppendResult | Error | undefined>> {
+    let was = this.heads.get(streamId);
+    if (!was) {
+      if (assumedNew(batch).has(streamId)) was = headOf(0n, null);
+      else {
+        const head = await readHead(this.pool, streamId);
+        was = headOf(head.version, head.lastHash);
+      }
+    }
+    const plan = planBatch(batch, new Map([[streamId, was]]), new Map());
+    const now = plan.heads.get(streamId)!;
+    if (!(await writeOneStream(this.pool, streamId, was, now, plan.events))) {
+      // Another writer moved the stream: read where it is now, and plan these calls again from there.
+      const head = await readHead(this.pool, streamId);
+      this.remember(streamId, headOf(head.version, head.lastHash));
+      return batch.map(() => undefined);
+    }
+    this.remember(streamId, now);
+    if (plan.touched.size > 0) this.notify();
+    await recheckConflicts(this.pool, batch, plan.outcomes);
+    return plan.outcomes;
   }
 
   private async writeLocked(batch: Pending[]): Promise<Array<AppendResult | Error>> {
