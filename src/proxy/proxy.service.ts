@@ -147,11 +147,11 @@ export class ProxyService {
     });
     // The reservation may still be committing: refused (or not taken), the upstream call is
     // aborted at once (no reason given: an abort, not a failure of the channel's).
-    let refusal: { err: unknown } | null = null;
+    const commit: { refused: boolean; err?: unknown } = { refused: false };
     const durable = a.charge.durable.then(
       () => undefined,
       (err: unknown) => {
-        refusal = { err };
+        Object.assign(commit, { refused: true, err });
         controller.abort();
       },
     );
@@ -164,10 +164,10 @@ export class ProxyService {
       attempt = await this.sender.send(requestId, plan, shape.model, req.query, req.headers, controller.signal, tried);
     } catch (err) {
       await durable; // a hold to void is a durable one; a refusal at commit is what the client is told
-      const thrown = refusal ? (refusal as { err: unknown }).err : err;
+      const thrown = commit.refused ? commit.err : err;
       upstreamSpan.fail(thrown instanceof ProxyError ? thrown.code : 'upstream_error');
       upstreamSpan.end();
-      if (refusal) return this.refusedAtCommit(req, a, tried.channelId, tried.attempts, thrown);
+      if (commit.refused) this.refusedAtCommit(req, a, tried.channelId, tried.attempts, thrown);
       // The receipt of a request no channel answered still names the channel and the tries.
       await this.fail(req, a, tried.channelId, tried.attempts, err);
       throw err;
@@ -177,11 +177,11 @@ export class ProxyService {
     attempt.upstream.watch.busy = true;
     await durable;
     attempt.upstream.watch.busy = false;
-    if (refusal) {
+    if (commit.refused) {
       attempt.upstream.body.destroy(); // aborted already; a whole answer read to its end is dropped too
       upstreamSpan.fail('refused_at_commit');
       upstreamSpan.end();
-      return this.refusedAtCommit(req, a, attempt.channel.id, attempt.attempts, (refusal as { err: unknown }).err);
+      this.refusedAtCommit(req, a, attempt.channel.id, attempt.attempts, commit.err);
     }
     upstreamSpan.set('tollgate.channel', attempt.channel.id);
     upstreamSpan.set('tollgate.attempts', attempt.attempts);
@@ -328,7 +328,7 @@ export class ProxyService {
    * asked: the upstream call is aborted, nothing was reserved or charged, and the client gets the
    * refusal it would have had before the upstream was asked. The row names the channel tried.
    */
-  private refusedAtCommit(req: ProxyRequest, a: Admitted, channelId: string | null, attempts: number, thrown: unknown): Promise<never> {
+  private refusedAtCommit(req: ProxyRequest, a: Admitted, channelId: string | null, attempts: number, thrown: unknown): never {
     const err = isPgUnavailable(thrown) ? databaseUnavailable() : thrown;
     const status = err instanceof ProxyError ? err.status : 500;
     const errorCode = err instanceof ProxyError ? err.code : 'internal_error';
@@ -336,7 +336,7 @@ export class ProxyService {
     const row = requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome);
     this.measure(row, req.trace);
     void this.requestLog.record(row);
-    return Promise.reject(err);
+    throw err;
   }
 
   /** A request refused before anything was reserved: logged (metadata only), nothing to release. */
