@@ -261,6 +261,28 @@ describe('the hold commits while the upstream works', () => {
     expect(state.available).toBe(0n);
   });
 
+  it('a client that leaves while its hold commits: the hold is voided once durable, nothing charged', async () => {
+    const accountId = await gw.account(FUNDS);
+    const { secret } = await gw.key(accountId);
+    await gw.app.get(LedgerService).load(accountId);
+    fake.script({ kind: 'hang' }); // the provider has not answered when the client leaves
+    const lock = await lockAccountStreams(gw.db.pool, [accountId]);
+    try {
+      const exchange = rawPost(gw.url, '/v1/chat/completions', { authorization: `Bearer ${secret}` }, CHAT);
+      const [asked] = await fake.waitForRequests(1);
+      await untilAppendsWait(gw.db.pool, 1);
+      exchange.destroy();
+      await fake.settled(asked); // the gateway hung up on the provider when the client left
+      expect(asked.aborted).toBe(true);
+    } finally {
+      await lock.release();
+    }
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 499, error_code: 'client_disconnected', billing: 'voided', cost_micros: 0n });
+    expect(await holdEventTypes(accountId)).toEqual(['HoldPlaced', 'HoldVoided']);
+    expect(await gw.available(accountId)).toBe(FUNDS);
+  });
+
   it('a spending cap is still checked before the upstream is asked', async () => {
     const hold = holdFor(CHAT);
     const accountId = await gw.account(FUNDS);
