@@ -5,6 +5,13 @@
  * reaches the client) → relay while metering → settle or void → one metadata-only request log
  * row, built once from how the request ended (request/request-log-row.ts). Authentication and
  * body parsing happen in the routes.
+ *
+ * The reservation and the upstream call overlap: the upstream is asked as soon as the ledger has
+ * accepted the reservation in memory (a refusal is answered before anything goes upstream), and
+ * the relay to the client waits until the reservation is durable. Refused at commit (another
+ * request or instance spent the credit) or not taken (Postgres gone), the upstream call is
+ * aborted and the client gets the refusal, as it would have without the overlap; nothing is
+ * charged. A crash in between costs an upstream call and leaves no hold.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/config';
@@ -113,7 +120,18 @@ export class ProxyService {
       });
     }
     const charge = new RequestCharge(this.charges, principal, requestId);
-    if (worstCase !== null) await inSpan(req.trace, 'hold', () => charge.reserve(worstCase));
+    if (worstCase !== null) {
+      // Admitted once the ledger accepts the reservation in memory; the 'hold' span lasts until it is durable.
+      let decided!: () => void;
+      const accepted = new Promise<void>((resolve) => (decided = resolve));
+      const hold = inSpan(req.trace, 'hold', async () => {
+        await charge.reserve(worstCase);
+        decided();
+        await charge.durable;
+      });
+      hold.catch(() => undefined); // forward() answers a refusal at commit, from `charge.durable`
+      await Promise.race([accepted, hold]);
+    }
     return { shape, table, plan, inputTokens, price, charge };
   }
 
@@ -127,6 +145,16 @@ export class ProxyService {
     req.res.on('close', () => {
       if (!progress.completed) controller.abort();
     });
+    // The reservation may still be committing: refused (or not taken), the upstream call is
+    // aborted at once (no reason given: an abort, not a failure of the channel's).
+    const commit: { refused: boolean; err?: unknown } = { refused: false };
+    const durable = a.charge.durable.then(
+      () => undefined,
+      (err: unknown) => {
+        Object.assign(commit, { refused: true, err });
+        controller.abort();
+      },
+    );
 
     let attempt: Sent;
     const tried = nothingTried();
@@ -135,11 +163,25 @@ export class ProxyService {
     try {
       attempt = await this.sender.send(requestId, plan, shape.model, req.query, req.headers, controller.signal, tried);
     } catch (err) {
-      upstreamSpan.fail(err instanceof ProxyError ? err.code : 'upstream_error');
+      await durable; // a hold to void is a durable one; a refusal at commit is what the client is told
+      const thrown = commit.refused ? commit.err : err;
+      upstreamSpan.fail(thrown instanceof ProxyError ? thrown.code : 'upstream_error');
       upstreamSpan.end();
+      if (commit.refused) this.refusedAtCommit(req, a, tried.channelId, tried.attempts, thrown);
       // The receipt of a request no channel answered still names the channel and the tries.
       await this.fail(req, a, tried.channelId, tried.attempts, err);
       throw err;
+    }
+    // No byte of the answer reaches the client before the reservation is durable. Meanwhile the
+    // answer waits in the upstream socket (backpressure), and that wait is ours, not the upstream's silence.
+    attempt.upstream.watch.busy = true;
+    await durable;
+    attempt.upstream.watch.busy = false;
+    if (commit.refused) {
+      attempt.upstream.body.destroy(); // aborted already; a whole answer read to its end is dropped too
+      upstreamSpan.fail('refused_at_commit');
+      upstreamSpan.end();
+      this.refusedAtCommit(req, a, attempt.channel.id, attempt.attempts, commit.err);
     }
     upstreamSpan.set('tollgate.channel', attempt.channel.id);
     upstreamSpan.set('tollgate.attempts', attempt.attempts);
@@ -279,6 +321,22 @@ export class ProxyService {
     a.upstreamSpan?.end();
     await inSpan(req.trace, 'settle', () => a.charge.release(reason)); // a release: the reservation returns
     return this.logRow(requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome), a.charge, req.trace);
+  }
+
+  /**
+   * The reservation was refused at commit (or Postgres could not take it) after the upstream was
+   * asked: the upstream call is aborted, nothing was reserved or charged, and the client gets the
+   * refusal it would have had before the upstream was asked. The row names the channel tried.
+   */
+  private refusedAtCommit(req: ProxyRequest, a: Admitted, channelId: string | null, attempts: number, thrown: unknown): never {
+    const err = isPgUnavailable(thrown) ? databaseUnavailable() : thrown;
+    const status = err instanceof ProxyError ? err.status : 500;
+    const errorCode = err instanceof ProxyError ? err.code : 'internal_error';
+    const outcome = noAnswer(status, errorCode, channelId, attempts, null, elapsedMs(req));
+    const row = requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome);
+    this.measure(row, req.trace);
+    void this.requestLog.record(row);
+    throw err;
   }
 
   /** A request refused before anything was reserved: logged (metadata only), nothing to release. */

@@ -19,6 +19,15 @@
  *  - re-decision of state-dependent refusals: a refusal decided on the cached state (no credit,
  *    hold not open, ...) is never final until the stream has been read after the cached version,
  *    and retries of resolved holds and placements are told apart from new commands.
+ *
+ * A caller that can start work before its command is durable (the proxy asks the upstream while
+ * its hold commits) passes `onAccepted`: it is called, at most once, as soon as this instance
+ * knows the command is accepted on the account as it will be when the command's turn comes: the
+ * cached state with every command ahead of it in the lane applied (`ahead`), or, failing that,
+ * the round's own decision just before the append. It is a forecast, not a promise: the append
+ * may still conflict and the command be decided again (and refused), which the returned promise
+ * says. A forecast refusal is not an answer either: the command goes through the lane as usual
+ * and only the round (on a fresh read) refuses it.
  * Commands reach this service through the CommandBus (ExecuteAccountCommand); see ledger.module.ts.
  */
 import { Injectable, Inject, Logger, OnModuleDestroy } from '@nestjs/common';
@@ -41,6 +50,11 @@ export interface CommandMeta {
   causationId?: string;
 }
 
+/** What a caller may learn of its command before the command is durable (see the header). */
+export interface CommandHooks {
+  onAccepted?: () => void;
+}
+
 export interface CommandOutcome {
   /** Events this command appended; empty when it changed nothing (a retry, or a no-op). */
   events: LedgerEvent[];
@@ -56,6 +70,7 @@ interface Job {
   attempts: number;
   solo: boolean; // append on its own (after an id conflict in a group)
   redecided?: boolean; // decided again on a fresh state after its ids conflicted
+  onAccepted?: () => void; // cleared once called
   resolve: (o: CommandOutcome) => void;
   reject: (e: Error) => void;
 }
@@ -66,6 +81,14 @@ interface Lane {
   version: bigint;
   loaded: boolean;
   queue: Job[];
+  /** The jobs the running round took from the queue, until their append is answered. */
+  current: Job[];
+  /**
+   * `state` with the current round's and the queued commands applied as each would be decided:
+   * what a command enqueued now will most likely be decided on. Built on demand (by forecast)
+   * and dropped whenever `state` or the jobs ahead change in any other way than an enqueue.
+   */
+  ahead: AccountState | null;
   running: boolean;
   lastUsed: number;
 }
@@ -120,12 +143,35 @@ export class LedgerService implements OnModuleDestroy {
     this.appendSeconds = options.appendSeconds;
   }
 
-  execute(accountId: string, command: AccountCommand, meta: CommandMeta = {}): Promise<CommandOutcome> {
+  execute(accountId: string, command: AccountCommand, meta: CommandMeta = {}, hooks: CommandHooks = {}): Promise<CommandOutcome> {
     return new Promise<CommandOutcome>((resolve, reject) => {
       const lane = this.lane(accountId);
-      lane.queue.push({ command, meta, attempts: 0, solo: false, resolve, reject });
+      const job: Job = { command, meta, attempts: 0, solo: false, onAccepted: hooks.onAccepted, resolve, reject };
+      if (job.onAccepted && lane.loaded && lane.ahead === null) {
+        lane.ahead = lane.state;
+        for (const j of [...lane.current, ...lane.queue]) lane.ahead = this.forecast(lane.ahead, j) ?? lane.ahead;
+      }
+      lane.queue.push(job);
+      if (lane.ahead !== null) {
+        const next = this.forecast(lane.ahead, job);
+        if (next) {
+          lane.ahead = next;
+          tellAccepted(job);
+        }
+      }
       if (!lane.running) void this.drain(lane);
     });
+  }
+
+  /** `state` after `job` as its decider would decide it there, or null when it would refuse (no I/O). */
+  private forecast(state: AccountState, job: Job): AccountState | null {
+    try {
+      let s = state;
+      for (const e of decide(job.command, state, { now: this.clock.now() })) s = evolve(s, e);
+      return s;
+    } catch {
+      return null;
+    }
   }
 
   /** The account's state as the log has it now (refreshing the cached one). */
@@ -156,7 +202,7 @@ export class LedgerService implements OnModuleDestroy {
       lane.lastUsed = ++this.tick;
       return lane;
     }
-    lane = { accountId, state: initialState(), version: 0n, loaded: false, queue: [], running: false, lastUsed: ++this.tick };
+    lane = { accountId, state: initialState(), version: 0n, loaded: false, queue: [], current: [], ahead: null, running: false, lastUsed: ++this.tick };
     this.lanes.set(accountId, lane);
     if (this.lanes.size > this.maxCached) this.evictIdle();
     return lane;
@@ -193,6 +239,7 @@ export class LedgerService implements OnModuleDestroy {
       lane.state = state;
       lane.version = version;
       lane.loaded = true;
+      lane.ahead = null;
     }
   }
 
@@ -207,7 +254,13 @@ export class LedgerService implements OnModuleDestroy {
           break;
         }
         const take = lane.queue[0].solo ? 1 : Math.min(this.maxPerAppend, countUntilSolo(lane.queue));
-        await this.round(lane, lane.queue.splice(0, take));
+        lane.current = lane.queue.splice(0, take);
+        try {
+          await this.round(lane, lane.current);
+        } finally {
+          lane.current = [];
+          lane.ahead = null; // the state moved on, or jobs went back to the queue: build it again when asked
+        }
       }
     } finally {
       lane.running = false;
@@ -266,6 +319,7 @@ export class LedgerService implements OnModuleDestroy {
         continue;
       }
       newEvents.forEach((e) => inGroup.set(e.id, e));
+      tellAccepted(job);
       toAppend.push(...newEvents);
       for (const e of events) working = evolve(working, e);
       accepted.push({ job, events, first: newEvents[0] });
@@ -423,6 +477,18 @@ export class LedgerService implements OnModuleDestroy {
       return job.reject(new LedgerError('hold_not_open', `hold ${holdId} was already settled late for ${settledLate.data.amount}`));
     }
     this.reject(lane, job, lateSettleRefused(holdId, 'its expiry is no longer remembered'));
+  }
+}
+
+/** Tells the caller its command is accepted on the state ahead of it (once; a throwing hook is its own business). */
+function tellAccepted(job: Job): void {
+  const hook = job.onAccepted;
+  if (!hook) return;
+  job.onAccepted = undefined;
+  try {
+    hook();
+  } catch {
+    // the caller's hook failing must not fail the lane
   }
 }
 

@@ -7,6 +7,9 @@ types.setTypeParser(20, (v) => BigInt(v));
 
 export type Db = Pool;
 
+/** How often a running statement's backend checks that its client is still there (ms). */
+const CLIENT_CHECK_MS = 1000;
+
 /** A SQL identifier (schema, table, database name) quoted for use in a statement. */
 export const quoteIdent = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
 
@@ -24,7 +27,14 @@ export function createPool(connectionString: string, max = 10, applicationName =
   // a transaction, or under the chain scan's advisory-lock session) fails its queries, which the
   // caller sees, and also emits 'error', which pg-pool listens for only while the client is idle:
   // unheard, that ended the process. The pool drops such a client on release (not queryable).
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    // A statement of a process that died (say, a hold's append waiting on its stream's lock while
+    // the proxy had already asked the upstream) must not commit after it: Postgres notices a
+    // closed client only when it answers, unless asked to look while the statement runs (PG 14+;
+    // an older server refuses the setting, which changes nothing else). Queued before any query.
+    client.query(`SET client_connection_check_interval = ${CLIENT_CHECK_MS}`).catch(() => undefined);
+  });
   keepConnectionsAfterRefusals(pool);
   return pool;
 }

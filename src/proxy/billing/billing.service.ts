@@ -1,7 +1,10 @@
 /**
  * The money side of a proxied request, all through the ledger:
- *   reserve  — before any byte goes upstream: one of the account's free requests if it has any
- *              left, else a durable hold for the worst case (402 at once when it cannot be held);
+ *   reserve  — one of the account's free requests if it has any left, else a hold for the worst
+ *              case (402 when it cannot be held). `accepted` is told as soon as the ledger
+ *              decides in memory that the reservation goes through (the upstream may be asked
+ *              then); the returned promise resolves once it is durable, which the relay to the
+ *              client waits for, or rejects with what the client is told (see proxy.service.ts);
  *   settle   — the hold settles for what the request cost (at most what was held);
  *   release  — the request failed before the first byte reached the client: the hold is voided.
  *   extend   — a request still running after half the hold's TTL moves the expiry on;
@@ -17,7 +20,7 @@ import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CLOCK, Clock } from '../../platform/clock';
 import { CommandBus } from '@nestjs/cqrs';
 import { ExecuteAccountCommand } from '../../ledger/application/execute-account.command';
-import { LedgerService } from '../../ledger/application/ledger.service';
+import { CommandHooks, LedgerService } from '../../ledger/application/ledger.service';
 import { LedgerError } from '../../ledger/domain/errors';
 import { UsageFigures } from '../../ledger/domain/events';
 import { formatCredits } from '../../shared/money';
@@ -71,30 +74,35 @@ export class BillingService {
     @Optional() private readonly dayKeys?: UsageDayKeys,
   ) {}
 
-  /** `keyId`: the API key of the request, recorded on its hold (per-key spend is counted from the holds). */
-  async reserve(accountId: string, requestId: string, worstCase: bigint, keyId: string): Promise<Reservation> {
+  /**
+   * `keyId`: the API key of the request, recorded on its hold (per-key spend is counted from the
+   * holds). `accepted`: called (perhaps more than once) when a command of the reservation is
+   * accepted in memory, before it is durable; never for a refusal.
+   */
+  async reserve(accountId: string, requestId: string, worstCase: bigint, keyId: string, accepted?: () => void): Promise<Reservation> {
+    const hooks = { onAccepted: accepted };
     const cached = this.ledger.cachedState(accountId);
     if (!cached || cached.freeRequests > 0) {
-      const free = await this.useFreeRequest(accountId, requestId);
+      const free = await this.useFreeRequest(accountId, requestId, hooks);
       if (free) return free;
     }
     try {
-      return await this.placeHold(accountId, requestId, worstCase, keyId);
+      return await this.placeHold(accountId, requestId, worstCase, keyId, hooks);
     } catch (err) {
       // The refusal was decided on the account as the log has it now (LedgerService reads the
       // stream before refusing): free requests granted elsewhere since we last looked count.
       if (!(err instanceof ProxyError) || err.code !== 'insufficient_credits') throw err;
       if (!((this.ledger.cachedState(accountId)?.freeRequests ?? 0) > 0)) throw err;
-      const free = await this.useFreeRequest(accountId, requestId);
+      const free = await this.useFreeRequest(accountId, requestId, hooks);
       if (free) return free;
       throw err;
     }
   }
 
   /** One of the account's free requests, or null when it has none left. */
-  private async useFreeRequest(accountId: string, requestId: string): Promise<Reservation | null> {
+  private async useFreeRequest(accountId: string, requestId: string, hooks: CommandHooks): Promise<Reservation | null> {
     try {
-      await this.commands.execute(new ExecuteAccountCommand(accountId, { type: 'UseFreeRequest', data: { requestId } }, { causationId: requestId }));
+      await this.commands.execute(new ExecuteAccountCommand(accountId, { type: 'UseFreeRequest', data: { requestId } }, { causationId: requestId }, hooks));
       return { kind: 'free' };
     } catch (err) {
       if (err instanceof LedgerError && err.code === 'no_free_requests') return null;
@@ -102,7 +110,7 @@ export class BillingService {
     }
   }
 
-  private async placeHold(accountId: string, requestId: string, worstCase: bigint, keyId: string): Promise<Reservation> {
+  private async placeHold(accountId: string, requestId: string, worstCase: bigint, keyId: string, hooks: CommandHooks): Promise<Reservation> {
     const amount = worstCase > 0n ? worstCase : 1n; // a hold is never zero: the ledger refuses those
     const expiresAt = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
     try {
@@ -112,6 +120,7 @@ export class BillingService {
           accountId,
           { type: 'PlaceHold', data: { holdId: requestId, amount, expiresAt: expiresAt.toISOString(), ...key } },
           { causationId: requestId },
+          hooks,
         ),
       );
     } catch (err) {

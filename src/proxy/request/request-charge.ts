@@ -1,8 +1,10 @@
 /**
  * The money of one proxied request, from its reservation to its end, in one place:
  *   reserve — the spending-cap reservation (when the key has a cap), then a free request or a
- *             durable hold for the worst case (billing.service.ts); the cap's share is given
- *             back if the ledger refuses;
+ *             hold for the worst case (billing.service.ts); the cap's share is given back if the
+ *             ledger refuses. reserve() returns once the ledger has decided in memory that the
+ *             reservation goes through (the upstream may be asked then); `durable` resolves once
+ *             it is committed (nothing may reach the client before) or rejects with the refusal;
  *   while it runs — the hold's expiry is moved on (keep-alive), so a long answer keeps its hold;
  *   settle or release — the hold settles for the cost (or is voided, or the free request given
  *             back), and the unspent part of the cap reservation returns.
@@ -41,8 +43,16 @@ export class RequestCharge {
   unwritten: NotWritten | null = null;
   /** µcr reserved under the key's spending cap, given back (less what was spent) as the request ends. */
   private spendReserved = 0n;
+  /**
+   * Resolves once the reservation is durable (at once when there is none); rejects with what the
+   * client is told when the ledger refused it at commit, or could not take it (no byte of the
+   * answer may reach the client before it resolves). Never left unhandled: see reserve().
+   */
+  durable: Promise<void> = Promise.resolve();
   /** While the request runs: the next extension of its hold (see keepHoldAlive). */
   private holdKeepAlive: NodeJS.Timeout | undefined = undefined;
+  /** The request is done with its hold: a reservation that commits after this starts no keep-alive. */
+  private ended = false;
 
   constructor(
     private readonly s: ChargeServices,
@@ -50,7 +60,13 @@ export class RequestCharge {
     private readonly requestId: string,
   ) {}
 
-  /** Reserves the worst case: under the key's spending cap first, then in the ledger. */
+  /**
+   * Reserves the worst case: under the key's spending cap first (a refusal throws at once), then
+   * in the ledger. Returns as soon as the ledger accepts the reservation in memory, or throws the
+   * refusal: a state the ledger refuses on is read again before the refusal is final, so a
+   * refusal always waits for the ledger's answer (as before anything went upstream). What the
+   * commit says afterwards is in `durable`.
+   */
   async reserve(worstCase: bigint): Promise<void> {
     const { accountId, keyId, spendCapMicros } = this.principal;
     if (spendCapMicros !== null) {
@@ -59,13 +75,21 @@ export class RequestCharge {
       }
       this.spendReserved = worstCase;
     }
-    try {
-      this.reservation = await this.s.billing.reserve(accountId, this.requestId, worstCase, keyId);
-    } catch (err) {
-      await this.giveBackSpend(0n);
-      throw err;
-    }
-    this.keepHoldAlive(this.reservation);
+    let decided!: () => void;
+    const accepted = new Promise<void>((resolve) => (decided = resolve));
+    this.durable = this.s.billing.reserve(accountId, this.requestId, worstCase, keyId, decided).then(
+      (reservation) => {
+        this.reservation = reservation;
+        if (!this.ended) this.keepHoldAlive(reservation);
+      },
+      async (err: unknown) => {
+        await this.giveBackSpend(0n);
+        throw err;
+      },
+    );
+    // Whoever goes on past an acceptance awaits `durable`; a rejection nobody awaited yet is not unhandled.
+    this.durable.catch(() => undefined);
+    await Promise.race([accepted, this.durable]);
   }
 
   /** Settles for `cost` (the ledger caps it at the hold); `upstreamCost` is what the provider is owed. */
@@ -121,6 +145,7 @@ export class RequestCharge {
 
   /** The request is done with its hold (settling, voiding, or gone): no more extensions. */
   stopHoldKeepAlive(): void {
+    this.ended = true;
     clearTimeout(this.holdKeepAlive);
     this.holdKeepAlive = undefined;
   }

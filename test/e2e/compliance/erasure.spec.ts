@@ -31,6 +31,7 @@ import { Gateway, startGateway } from '../../support/gateway';
 import { openaiClient } from '../../support/proxy-formats';
 import { SmtpReceiver, startSmtpReceiver } from '../../support/smtp-receiver';
 import { TEST_REDIS_URL } from '../../support/test-env';
+import { waitFor } from '../../support/wait';
 
 const c = (n: number) => BigInt(Math.round(n * 1_000_000));
 type Json = Record<string, any>;
@@ -360,6 +361,8 @@ describe('erasure (booted app, fake upstream and Stripe, real Postgres and Redis
     upstream.script({ kind: 'delay-headers', ms: 1500 });
     const inFlight = oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'slow one' }], max_tokens: 50 });
     await upstream.waitForRequests(1);
+    // The upstream is asked while the hold commits (issue 23): in flight means with its hold placed.
+    await waitFor(async () => (await ledger.load(user.accountId)).state.held > 0n, 10_000, 'the hold');
     const erased = await gw.app.get(ErasureService).erase({ userId: user.userId, actor: 'cli:test', via: 'cli', reason: 'asked' });
     const answer = await inFlight;
     expect(answer.choices[0].message.content).toMatch(/fake-openai/);

@@ -243,6 +243,8 @@ describe('the API process dies mid-request', () => {
     }).catch(() => undefined);
     await fake.waitForRequests(1);
     const ledger = gw.app.get(LedgerService);
+    // The upstream is asked while the hold commits (issue 23): wait for the hold, not just the call.
+    await waitFor(async () => (await ledger.load(accountId)).state.held > 0n, 10_000, 'the hold');
     const during = (await ledger.load(accountId)).state;
     expect(during.held).toBeGreaterThan(0n);
     expect(during.available).toBe(FUNDS - during.held);

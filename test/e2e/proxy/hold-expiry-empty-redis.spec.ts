@@ -80,7 +80,8 @@ if (skipReason) {
       }).catch(() => undefined);
       await fake.waitForRequests(1);
       const ledger = gw.app.get(LedgerService);
-      expect((await ledger.load(accountId)).state.held).toBeGreaterThan(0n);
+      // The upstream is asked while the hold commits (issue 23): wait for the hold, not just the call.
+      await waitFor(async () => (await ledger.load(accountId)).state.held > 0n, 10_000, 'the hold');
       api.kill('SIGKILL');
       await new Promise((r) => api.once('exit', r));
 

@@ -1,0 +1,148 @@
+/**
+ * onAccepted (issue 23): the ledger tells a caller its command is accepted before the command is
+ * durable, so the proxy can ask the upstream while the hold commits. The forecast counts every
+ * command ahead in the account's lane; it is never the final word (the promise is). Appends are
+ * held back for real by locking the stream's row from another connection.
+ */
+import { randomUUID } from 'node:crypto';
+import { LedgerService } from '../../../src/ledger/application/ledger.service';
+import { LedgerHarness, inAnHour, ledgerHarness, newAccountId } from '../../support/ledger-harness';
+import { lockAccountStreams, untilAppendsWait } from '../../support/stream-lock';
+
+describe('accepted before durable (real Postgres)', () => {
+  let h: LedgerHarness;
+  beforeAll(async () => {
+    h = await ledgerHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  async function account(ledger: LedgerService, credits: bigint): Promise<string> {
+    const id = newAccountId();
+    await ledger.execute(id, { type: 'OpenAccount', data: { accountId: id, freeRequests: 0 } });
+    if (credits > 0n) await ledger.execute(id, { type: 'GrantCredits', data: { grantId: randomUUID(), amount: credits, reason: 'test' } });
+    return id;
+  }
+
+  interface Tracked {
+    accepted: boolean;
+    /** 'pending', 'done', or the refusal's code. */
+    settled: string;
+    done: Promise<void>;
+  }
+
+  function hold(ledger: LedgerService, accountId: string, amount: bigint): Tracked {
+    const t: Tracked = { accepted: false, settled: 'pending', done: Promise.resolve() };
+    t.done = ledger
+      .execute(accountId, { type: 'PlaceHold', data: { holdId: randomUUID(), amount, expiresAt: inAnHour() } }, {}, { onAccepted: () => (t.accepted = true) })
+      .then(
+        () => void (t.settled = 'done'),
+        (err: { code?: string }) => void (t.settled = err.code ?? 'error'),
+      );
+    return t;
+  }
+
+  const holdCount = async (accountId: string) =>
+    (await h.db.pool.query(`SELECT count(*)::int AS n FROM events WHERE stream_id = $1 AND type = 'HoldPlaced'`, [`account-${accountId}`])).rows[0].n as number;
+
+  it('accepts in memory while the append waits, and resolves once it is durable', async () => {
+    const id = await account(h.ledger, 1_000n);
+    const lock = await lockAccountStreams(h.db.pool, [id]);
+    let t: Tracked;
+    try {
+      t = hold(h.ledger, id, 600n);
+      expect(t.accepted).toBe(true); // decided on the cached state, synchronously
+      await untilAppendsWait(h.db.pool, 1);
+      expect(t.settled).toBe('pending');
+      expect(await holdCount(id)).toBe(0);
+    } finally {
+      await lock.release();
+    }
+    await t.done;
+    expect(t.settled).toBe('done');
+    expect(await holdCount(id)).toBe(1);
+  });
+
+  it('counts the commands ahead in the lane: credit for two holds, a third is not accepted and is refused at commit', async () => {
+    const id = await account(h.ledger, 1_000n);
+    const lock = await lockAccountStreams(h.db.pool, [id]);
+    const ts: Tracked[] = [];
+    try {
+      for (let i = 0; i < 3; i++) ts.push(hold(h.ledger, id, 500n));
+      expect(ts.map((t) => t.accepted)).toEqual([true, true, false]);
+      await untilAppendsWait(h.db.pool, 1);
+    } finally {
+      await lock.release();
+    }
+    await Promise.all(ts.map((t) => t.done));
+    expect(ts.map((t) => t.settled)).toEqual(['done', 'done', 'insufficient_credits']);
+    expect(ts[2].accepted).toBe(false);
+  });
+
+  it('a credit queued ahead (no hook of its own) counts for the hold behind it', async () => {
+    const id = await account(h.ledger, 0n);
+    const lock = await lockAccountStreams(h.db.pool, [id]);
+    let t: Tracked;
+    let grant: Promise<unknown>;
+    try {
+      grant = h.ledger.execute(id, { type: 'GrantCredits', data: { grantId: randomUUID(), amount: 800n, reason: 'test' } });
+      await untilAppendsWait(h.db.pool, 1);
+      t = hold(h.ledger, id, 800n);
+      expect(t.accepted).toBe(true);
+    } finally {
+      await lock.release();
+    }
+    await grant;
+    await t.done;
+    expect(t.settled).toBe('done');
+  });
+
+  it('an instance that has not cached the account is told at its round, still before the append', async () => {
+    const id = await account(h.ledger, 1_000n);
+    const fresh = h.other(); // another instance: nothing cached
+    const lock = await lockAccountStreams(h.db.pool, [id]);
+    let t: Tracked;
+    try {
+      t = hold(fresh, id, 700n);
+      expect(t.accepted).toBe(false); // no state in memory yet
+      await untilAppendsWait(h.db.pool, 1); // read the stream, decided, appending
+      expect(t.accepted).toBe(true);
+      expect(t.settled).toBe('pending');
+    } finally {
+      await lock.release();
+    }
+    await t.done;
+    expect(t.settled).toBe('done');
+  });
+
+  it('a forecast on a stale cache is not final either way', async () => {
+    const a = h.ledger;
+    const b = h.other();
+    // Accepted on b's stale state (a spent the credit since), then refused at commit.
+    const spent = await account(a, 1_000n);
+    await b.load(spent);
+    await a.execute(spent, { type: 'PlaceHold', data: { holdId: randomUUID(), amount: 1_000n, expiresAt: inAnHour() } });
+    const stale = hold(b, spent, 1_000n);
+    expect(stale.accepted).toBe(true);
+    await stale.done;
+    expect(stale.settled).toBe('insufficient_credits');
+
+    // Not accepted on b's stale state (a granted credit since), then accepted on a fresh read, before the append.
+    const granted = await account(a, 0n);
+    await b.load(granted);
+    await a.execute(granted, { type: 'GrantCredits', data: { grantId: randomUUID(), amount: 1_000n, reason: 'test' } });
+    const lock = await lockAccountStreams(h.db.pool, [granted]);
+    let late: Tracked;
+    try {
+      late = hold(b, granted, 1_000n);
+      expect(late.accepted).toBe(false);
+      await untilAppendsWait(h.db.pool, 1);
+      expect(late.accepted).toBe(true);
+    } finally {
+      await lock.release();
+    }
+    await late.done;
+    expect(late.settled).toBe('done');
+  });
+});
