@@ -68,11 +68,24 @@ export class RequestCharge {
     this.keepHoldAlive(this.reservation);
   }
 
-  /** Settles for `cost` (the ledger caps it at the hold); `upstreamCost` is what the provider is owed. */
+  /**
+   * Settles for `cost` (the ledger caps it at the hold); `upstreamCost` is what the provider is owed.
+   * Runs after the answer's last byte, in the ledger's group commit with other requests' writes.
+   * The hold is kept alive until the settle is written (or kept in the journal), not only until
+   * it starts: a settle queued behind a slow commit must not let its hold lapse meanwhile (were
+   * it to lapse all the same, the settle is a late debit, never a free answer).
+   */
   async settle(cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<void> {
-    this.stopHoldKeepAlive();
     const reservation = this.reservation;
     if (!reservation) return;
+    try {
+      await this.settleHeld(reservation, cost, upstreamCost, usage);
+    } finally {
+      this.stopHoldKeepAlive();
+    }
+  }
+
+  private async settleHeld(reservation: Reservation, cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<void> {
     try {
       this.costMicros = await this.s.billing.settle(this.principal.accountId, this.requestId, reservation, cost, upstreamCost, usage);
       this.billing = reservation.kind === 'free' ? 'free' : 'settled';
