@@ -55,11 +55,8 @@ export interface FrontDoorOptions<K extends string> {
   track: <T>(work: Promise<T>) => Promise<T>;
 }
 
-/**
- * Puts the front door before the server's own `request` listeners (Fastify's). Returns a
- * function that takes it away again.
- */
-export function installFrontDoor<K extends string>(server: Server, opts: FrontDoorOptions<K>): () => void {
+/** Puts the front door before the server's own `request` listeners (Fastify's). */
+export function installFrontDoor<K extends string>(server: Server, opts: FrontDoorOptions<K>): void {
   const others = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const taken = req.method === 'POST' && !opts.passThrough() ? route(req.url ?? '', opts) : null;
@@ -67,14 +64,12 @@ export function installFrontDoor<K extends string>(server: Server, opts: FrontDo
       for (const l of others) l.call(server, req, res);
       return;
     }
-    void opts.track(opts.handle({ ...taken, raw: req, res }));
+    // The handler answers its own errors; should it still throw, the connection ends rather
+    // than the process (an unhandled rejection), as Fastify would have ended a hijacked reply.
+    void opts.track(opts.handle({ ...taken, raw: req, res }).catch(() => res.destroy()));
   };
   server.removeAllListeners('request');
   server.on('request', onRequest);
-  return () => {
-    server.removeListener('request', onRequest);
-    for (const l of others) server.on('request', l);
-  };
 }
 
 function route<K extends string>(url: string, opts: FrontDoorOptions<K>): { kind: K; modelAction: string | null; query: Record<string, unknown> } | null {
