@@ -72,8 +72,10 @@ export class RequestCharge {
    * Settles for `cost` (the ledger caps it at the hold); `upstreamCost` is what the provider is owed.
    * Runs after the answer's last byte, in the ledger's group commit with other requests' writes.
    * The hold is kept alive until the settle is written (or kept in the journal), not only until
-   * it starts: a settle queued behind a slow commit must not let its hold lapse meanwhile (were
-   * it to lapse all the same, the settle is a late debit, never a free answer).
+   * it starts: a settle slow to reach the ledger (the day's sealing key read from Postgres, say)
+   * must not let its hold lapse meanwhile. An extension queued behind the settle's own stuck
+   * commit cannot overtake it; there the settle, waiting first, goes first, and were the hold to
+   * expire all the same, the settle is a late debit, never a free answer.
    */
   async settle(cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<void> {
     const reservation = this.reservation;
