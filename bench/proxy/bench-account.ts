@@ -10,6 +10,7 @@ import { LedgerService } from '../../src/ledger/application/ledger.service';
 import { accountStream } from '../../src/ledger/domain/events';
 import { formatCredits } from '../../src/shared/money';
 import { PostgresEventStore } from '../../src/platform/event-store/postgres/postgres-event-store';
+import { createPool } from '../../src/platform/database/pg';
 import { systemClock } from '../../src/platform/clock';
 
 const run = promisify(execFile);
@@ -74,7 +75,9 @@ export class AccountAudit {
     databaseUrl: string,
     private readonly accountId: string,
   ) {
-    this.pool = new Pool({ connectionString: databaseUrl, max: 2 });
+    // The app's pool (bigint columns as BigInt): with pg's default strings the ledger compared
+    // stream versions as text, and a fold that ended at "21875" was taken as older than "3".
+    this.pool = createPool(databaseUrl, 2, 'tollgate-bench-audit');
     this.store = new PostgresEventStore(this.pool);
     this.ledger = new LedgerService(this.store, systemClock);
   }

@@ -16,7 +16,7 @@ const DIST = join(__dirname, '..', '..');
 const MODEL = 'gpt-4o-mini';
 
 /** The node flags `npm start` and docker-compose run the gateway with (the minimal proxy gets them too, to be fair). */
-const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=64'];
+const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=16'];
 
 export type Target = 'direct' | 'minimal' | 'gateway';
 export type Mode = 'json' | 'stream';

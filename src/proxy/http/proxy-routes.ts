@@ -11,7 +11,7 @@ import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/comm
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { ServerResponse } from 'node:http';
+import { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { CLOCK, Clock } from '../../platform/clock';
 import { ApiKeyAuthenticator, KeyAuthError, KeyPrincipal } from '../../keys/application/api-key-authenticator';
@@ -30,6 +30,33 @@ import { clientKeyOf } from '../formats';
 import { forwardedQuery, geminiEndpointOf } from '../formats/gemini.format';
 import { OTHER_MODEL, ProxyMetrics } from '../proxy-metrics';
 import { NO_TRACING, TRACING, Tracing, inSpan } from '../../platform/tracing/tracing';
+import { inFlightOf } from '../../platform/http/in-flight-requests';
+import { BodyTooLarge, BodyUnreadable, FrontDoorRequest, installFrontDoor, readBody } from './proxy-front-door';
+
+type RouteKind = EndpointKind | 'gemini';
+
+/** What authentication reads of a request (a FastifyRequest is one). */
+interface Asking {
+  ip: string;
+  headers: IncomingHttpHeaders;
+  query: unknown;
+}
+
+const formatOfKind = (kind: RouteKind): ApiFormat => (kind === 'gemini' ? 'gemini' : ENDPOINTS[kind].format);
+
+const unreadable = () => new ProxyError('invalid_request', 'the request could not be read');
+
+/** One proxied request as either door hands it over: the body read, nothing of a framework's. */
+interface Arrived {
+  kind: RouteKind;
+  /** The Gemini route's `{model}:{action}`; null elsewhere. */
+  modelAction: string | null;
+  body: Buffer | undefined;
+  query: Record<string, unknown>;
+  headers: IncomingHttpHeaders;
+  ip: string;
+  res: ServerResponse;
+}
 
 declare module 'fastify' {
   /** Each proxy route's API format, for the answers given before its handler runs (body errors). */
@@ -41,6 +68,8 @@ declare module 'fastify' {
 @Injectable()
 export class ProxyRoutes implements OnModuleInit {
   private readonly log = new Logger('ProxyRoutes');
+  /** Set as the app starts closing: from then on Fastify takes every request (and answers 503). */
+  private closing = false;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -58,6 +87,7 @@ export class ProxyRoutes implements OnModuleInit {
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     const known: KnownRoute[] = []; // every served method and path, for 405s
+    const frontPaths = new Map<string, EndpointKind>();
     // Plugins that register synchronously (done at the end), so each scope's routes exist when register resolves.
     void fastify.register((scope, _opts, done) => {
       scope.removeAllContentTypeParsers();
@@ -66,22 +96,32 @@ export class ProxyRoutes implements OnModuleInit {
       );
       scope.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
         const format = request.routeOptions.config.format ?? 'openai';
-        const requestId = randomUUID();
         const e =
           err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-            ? new ProxyError('body_too_large', `the body is larger than ${this.config.PROXY_BODY_LIMIT_BYTES} bytes`)
+            ? this.bodyTooLarge()
             : (err.statusCode ?? 500) < 500
-              ? new ProxyError('invalid_request', 'the request could not be read')
+              ? unreadable()
               : new ProxyError('internal_error', 'internal error');
-        const out = errorResponse(format, e, requestId);
+        const out = errorResponse(format, e, randomUUID());
         void reply.code(out.status).headers(out.headers).send(out.body);
       });
 
-      const post = (url: string, kind: EndpointKind | 'gemini') => {
+      // The same routes as the front door's (below): Fastify answers what the front door leaves to it.
+      const post = (url: string, kind: RouteKind) => {
         known.push(knownRoute('POST', url));
-        scope.post(url, { config: { format: kind === 'gemini' ? 'gemini' : ENDPOINTS[kind].format } }, (req, reply) =>
-          this.serve(req, reply, kind),
-        );
+        if (kind !== 'gemini') frontPaths.set(url, kind);
+        scope.post(url, { config: { format: formatOfKind(kind) } }, (req, reply) => {
+          reply.hijack();
+          return this.serve({
+            kind,
+            modelAction: kind === 'gemini' ? (req.params as { modelAction: string }).modelAction : null,
+            body: req.body as Buffer | undefined,
+            query: req.query as Record<string, unknown>,
+            headers: req.headers,
+            ip: req.ip,
+            res: reply.raw,
+          });
+        });
       };
       const get = (url: string, format: ApiFormat, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<void>) => {
         known.push(knownRoute('GET', url));
@@ -100,6 +140,23 @@ export class ProxyRoutes implements OnModuleInit {
       get('/v1/generations/:id', 'openai', (req, reply) => this.generation(req, reply));
       done();
     });
+
+    // The plain case of every POST route above, answered before Fastify and Nest see it (see
+    // proxy-front-door.ts). Behind trusted proxies the client's address is Fastify's to read.
+    if (this.config.TRUST_PROXY.length === 0) {
+      const tracker = inFlightOf(fastify);
+      installFrontDoor<RouteKind>(fastify.server, {
+        paths: frontPaths,
+        geminiKind: 'gemini',
+        passThrough: () => this.closing,
+        handle: (d) => this.enterFront(d),
+        track: (work) => (tracker ? tracker.track(work) : work),
+      });
+      fastify.addHook('preClose', (done) => {
+        this.closing = true;
+        done();
+      });
+    }
 
     // Anything else under the proxy's prefixes is answered in that API's shape, not Nest's: 405
     // with Allow for a served path and another method, else 404. Bodies are not read.
@@ -128,14 +185,35 @@ export class ProxyRoutes implements OnModuleInit {
     void reply.code(out.status).headers(out.headers).send(out.body);
   }
 
-  private async serve(request: FastifyRequest, reply: FastifyReply, kind: EndpointKind | 'gemini'): Promise<void> {
+  /** A request the front door took: its body read as Fastify would (limit, length), then served alike. */
+  private async enterFront(d: FrontDoorRequest<RouteKind>): Promise<void> {
+    let body: Buffer;
+    try {
+      body = await readBody(d.raw, this.config.PROXY_BODY_LIMIT_BYTES);
+    } catch (err) {
+      const e = err instanceof BodyTooLarge ? this.bodyTooLarge() : err instanceof BodyUnreadable ? unreadable() : new ProxyError('internal_error', 'internal error');
+      const out = errorResponse(formatOfKind(d.kind), e, randomUUID());
+      // The rest of the body is not read: the connection ends with this answer.
+      if (!d.res.headersSent && !d.res.destroyed) {
+        d.res.writeHead(out.status, { ...out.headers, connection: 'close', 'content-length': String(Buffer.byteLength(out.body)) });
+        d.res.end(out.body);
+      }
+      return;
+    }
+    return this.serve({ kind: d.kind, modelAction: d.modelAction, body, query: d.query, headers: d.raw.headers, ip: d.raw.socket.remoteAddress ?? '', res: d.res });
+  }
+
+  private bodyTooLarge(): ProxyError {
+    return new ProxyError('body_too_large', `the body is larger than ${this.config.PROXY_BODY_LIMIT_BYTES} bytes`);
+  }
+
+  private async serve(request: Arrived): Promise<void> {
+    const { kind, res } = request;
     const startedAt = performance.now();
     const startedAtDate = this.clock.now();
     const requestId = randomUUID();
-    reply.hijack();
     this.requestLog.expect(requestId);
-    const res = reply.raw;
-    let format: ApiFormat = kind === 'gemini' ? 'gemini' : ENDPOINTS[kind].format;
+    let format: ApiFormat = formatOfKind(kind);
     let endpoint: Endpoint | undefined;
     let handedOver = false; // past this, the proxy service measures the request (from its log row)
     const span = this.tracing.root('proxy.request');
@@ -144,13 +222,13 @@ export class ProxyRoutes implements OnModuleInit {
     try {
       let pathModel: string | null = null;
       if (kind === 'gemini') {
-        ({ endpoint, model: pathModel } = geminiEndpointOf((request.params as { modelAction: string }).modelAction));
+        ({ endpoint, model: pathModel } = geminiEndpointOf(request.modelAction ?? ''));
       } else {
         endpoint = ENDPOINTS[kind];
       }
       format = endpoint.format;
       const principal = await inSpan(span, 'auth', () => this.authenticate(request, format === 'gemini'));
-      const raw = request.body as Buffer | undefined;
+      const raw = request.body;
       const body = parseBody(raw);
       handedOver = true;
       await this.proxy.handle({
@@ -207,7 +285,7 @@ export class ProxyRoutes implements OnModuleInit {
   }
 
   /** `?key=` counts only on Gemini routes, the one API that documents it (a key in a URL ends up in access logs). */
-  private async authenticate(request: FastifyRequest, queryKeyAllowed: boolean): Promise<KeyPrincipal> {
+  private async authenticate(request: Asking, queryKeyAllowed: boolean): Promise<KeyPrincipal> {
     // An address past its failures is refused before its key costs a lookup, good key or not.
     const wait = this.authFailures.refusal(request.ip);
     if (wait !== null) throw tooManyFailures(wait);
@@ -225,7 +303,7 @@ export class ProxyRoutes implements OnModuleInit {
   }
 
   /** Counts the failure; the error to answer with (429 once the address is past its limit). */
-  private async failedAuth(request: FastifyRequest, err: ProxyError): Promise<ProxyError> {
+  private async failedAuth(request: Asking, err: ProxyError): Promise<ProxyError> {
     const wait = await this.authFailures.failed(request.ip);
     return wait === null ? err : tooManyFailures(wait);
   }
@@ -276,7 +354,7 @@ function knownRoute(method: KnownRoute['method'], url: string): KnownRoute {
 }
 
 /** Where each format's SDK sends the key: see formats/. */
-function presentedKey(request: FastifyRequest, queryKeyAllowed: boolean): string | null {
+function presentedKey(request: Asking, queryKeyAllowed: boolean): string | null {
   return clientKeyOf(request.headers, queryKeyAllowed ? (request.query as Record<string, unknown> | undefined) : undefined);
 }
 

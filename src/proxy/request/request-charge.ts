@@ -92,11 +92,26 @@ export class RequestCharge {
     await Promise.race([accepted, this.durable]);
   }
 
-  /** Settles for `cost` (the ledger caps it at the hold); `upstreamCost` is what the provider is owed. */
+  /**
+   * Settles for `cost` (the ledger caps it at the hold); `upstreamCost` is what the provider is owed.
+   * Runs after the answer's last byte, in the ledger's group commit with other requests' writes.
+   * The hold is kept alive until the settle is written (or kept in the journal), not only until
+   * it starts: a settle slow to reach the ledger (the day's sealing key read from Postgres, say)
+   * must not let its hold lapse meanwhile. An extension queued behind the settle's own stuck
+   * commit cannot overtake it; there the settle, waiting first, goes first, and were the hold to
+   * expire all the same, the settle is a late debit, never a free answer.
+   */
   async settle(cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<void> {
-    this.stopHoldKeepAlive();
     const reservation = this.reservation;
     if (!reservation) return;
+    try {
+      await this.settleHeld(reservation, cost, upstreamCost, usage);
+    } finally {
+      this.stopHoldKeepAlive();
+    }
+  }
+
+  private async settleHeld(reservation: Reservation, cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<void> {
     try {
       this.costMicros = await this.s.billing.settle(this.principal.accountId, this.requestId, reservation, cost, upstreamCost, usage);
       this.billing = reservation.kind === 'free' ? 'free' : 'settled';
