@@ -140,6 +140,11 @@ const schema = z.object({
     .default('0'),
   PROXY_BODY_LIMIT_BYTES: intFrom(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
   UPSTREAM_TIMEOUT_MS: intFrom(100, 600_000).default(60_000),
+  // Requests one instance may have in flight on one channel at once (each an upstream
+  // connection over HTTP/1.1), for channels that set none of their own (`tollgate channels
+  // update --max-connections`); 0 is no limit. Past it a request goes to another channel or is
+  // refused with 503 and retry-after, never queued out of sight.
+  UPSTREAM_MAX_CONNECTIONS: intFrom(0, 1_000_000).default(4_096),
   CIRCUIT_FAILURES: intFrom(1, 1000).default(5),
   CIRCUIT_WINDOW: intFrom(1, 10_000).default(20),
   CIRCUIT_COOLDOWN_MS: intFrom(100, 3_600_000).default(30_000),
