@@ -145,6 +145,10 @@ const schema = z.object({
   // update --max-connections`); 0 is no limit. Past it a request goes to another channel or is
   // refused with 503 and retry-after, never queued out of sight.
   UPSTREAM_MAX_CONNECTIONS: intFrom(0, 1_000_000).default(4_096),
+  // A hold is sized from the body's bytes; when the account cannot afford that, a model whose
+  // exact tokenizer ships here (OpenAI's o200k models) gets a second, tighter bound counted with
+  // it, for bodies up to this size (counting costs ~0.1 ms per KB); 0 turns the second bound off.
+  HOLD_TOKENIZER_MAX_BYTES: intFrom(0, 100 * 1024 * 1024).default(256 * 1024),
   CIRCUIT_FAILURES: intFrom(1, 1000).default(5),
   CIRCUIT_WINDOW: intFrom(1, 10_000).default(20),
   CIRCUIT_COOLDOWN_MS: intFrom(100, 3_600_000).default(30_000),
