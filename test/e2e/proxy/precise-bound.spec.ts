@@ -110,6 +110,18 @@ describe('the precise bound, only when the byte bound is unaffordable', () => {
     expect(row).toMatchObject({ status: 402, error_code: 'insufficient_credits' });
   });
 
+  it("a key whose spending cap affords the precise bound but not the byte bound: served (the cap, like the balance, is asked again)", async () => {
+    const body = { model: 'gpt-4o-mini', max_tokens: MAX_TOKENS, messages: [{ role: 'user' as const, content: PROMPT }] };
+    const { cheap, precise } = worstCases('openai.chat', 'gpt-4o-mini', body);
+    const accountId = await gw.account(cheap * 10n);
+    const { secret } = await gw.key(accountId, { spendCapMicros: (cheap + precise!) / 2n });
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    await openai.chat.completions.create(body);
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 200, billing: 'settled' });
+    expect(BigInt(row.held_micros)).toBe(precise);
+  });
+
   it('an account that affords the byte bound never runs the tokenizer: the hold is the byte bound', async () => {
     const body = { model: 'gpt-4o-mini', max_tokens: MAX_TOKENS, messages: [{ role: 'user' as const, content: PROMPT }] };
     const { cheap } = worstCases('openai.chat', 'gpt-4o-mini', body);
