@@ -8,7 +8,10 @@
  *   takes as long as a fast model to start (the hold's commit can hide in those 50 ms).
  * - manyStreams(): 2,000 streams open at once, 50 chunks 200 ms apart (10 s each, 10,000 chunks/s
  *   in all): errors, the gateway's peak memory while they run, and the delay it adds between
- *   chunks, to the first byte and to a whole stream.
+ *   chunks, to the first byte and to a whole stream. They are opened evenly over `rampMs` (2 s by
+ *   default, so all 2,000 are open together for 8 s): clients do not arrive in one instant, and a
+ *   herd of 2,000 connects in one millisecond measures the kernel's accept queue and the load
+ *   generator, direct as much as through the gateway.
  *
  * "First byte" is the first byte of the body (the gateway sends its headers with it).
  */
@@ -116,7 +119,7 @@ interface ManyRun {
 }
 
 /** `count` streams opened at once on `target`, each on a connection of its own; the gateway's RSS sampled meanwhile. */
-async function manyOn(s: Servers, target: Target, count: number, body: string): Promise<ManyRun> {
+async function manyOn(s: Servers, target: Target, count: number, body: string, rampMs: number): Promise<ManyRun> {
   const pool = new Pool(s.urls[target], { connections: count, pipelining: 1, keepAliveTimeout: 60_000 });
   let peak: number | null = null;
   const sample = () => {
@@ -126,7 +129,8 @@ async function manyOn(s: Servers, target: Target, count: number, body: string): 
   const sampler = setInterval(sample, 100);
   const started = performance.now();
   try {
-    const timings = await Promise.all(Array.from({ length: count }, () => timedStream(pool, '/v1/chat/completions', s.keys[target], body)));
+    const opened = (i: number) => new Promise<void>((resolve) => setTimeout(resolve, (i * rampMs) / count));
+    const timings = await Promise.all(Array.from({ length: count }, (_, i) => opened(i).then(() => timedStream(pool, '/v1/chat/completions', s.keys[target], body))));
     sample();
     return { timings, seconds: (performance.now() - started) / 1000, peakRssMiB: peak };
   } finally {
@@ -145,11 +149,11 @@ export interface ManyStreamsFigures {
 }
 
 /** Direct first, then the gateway, `count` streams of 50 chunks 200 ms apart each time. */
-export async function manyStreams(s: Servers, count: number, log: (msg: string) => void): Promise<ManyStreamsFigures> {
+export async function manyStreams(s: Servers, count: number, rampMs: number, log: (msg: string) => void): Promise<ManyStreamsFigures> {
   const body = pacedBody(50, 0, 200);
-  const direct = await manyOn(s, 'direct', count, body);
+  const direct = await manyOn(s, 'direct', count, body, rampMs);
   log(`${count} streams direct: ${direct.timings.filter((t) => !t.ok).length} errors in ${round(direct.seconds, 1)} s`);
-  const gateway = await manyOn(s, 'gateway', count, body);
+  const gateway = await manyOn(s, 'gateway', count, body, rampMs);
   const failed = gateway.timings.filter((t) => !t.ok);
   log(`${count} streams through the gateway: ${failed.length} errors in ${round(gateway.seconds, 1)} s, peak RSS ${gateway.peakRssMiB === null ? '?' : round(gateway.peakRssMiB, 1)} MiB`);
   const figures = (run: ManyRun) => {
@@ -175,6 +179,6 @@ export async function manyStreams(s: Servers, count: number, log: (msg: string) 
     streams_2000_added_chunk_p99_ms: round(g.chunk_gap_p99_ms - d.chunk_gap_p99_ms, 3),
     streams_2000_ttfb_p99_ms: g.ttfb_p99_ms,
     streams_2000_added_total_p50_ms: round(g.total_p50_ms - d.total_p50_ms, 3),
-    streams_2000_detail: { streams: count, direct: d, gateway: g, gateway_error_kinds: errorKinds },
+    streams_2000_detail: { streams: count, opened_over_ms: rampMs, direct: d, gateway: g, gateway_error_kinds: errorKinds },
   };
 }
