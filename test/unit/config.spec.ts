@@ -109,6 +109,14 @@ describe('loadConfig', () => {
     expect(failure({ SMTP_URL: 'http://mail' }).message).toContain('SMTP_URL');
   });
 
+  it('reads the upstream connection limit and the precise hold bound\'s size limit (0: no limit / off)', () => {
+    expect(loadConfig({ UPSTREAM_MAX_CONNECTIONS: '0', HOLD_TOKENIZER_MAX_BYTES: '0' })).toMatchObject({ UPSTREAM_MAX_CONNECTIONS: 0, HOLD_TOKENIZER_MAX_BYTES: 0 });
+    expect(loadConfig({ UPSTREAM_MAX_CONNECTIONS: '2' }).UPSTREAM_MAX_CONNECTIONS).toBe(2);
+    expect(failure({ UPSTREAM_MAX_CONNECTIONS: '-1' }).message).toContain('UPSTREAM_MAX_CONNECTIONS');
+    expect(failure({ UPSTREAM_MAX_CONNECTIONS: '1000001' }).message).toContain('UPSTREAM_MAX_CONNECTIONS');
+    expect(failure({ HOLD_TOKENIZER_MAX_BYTES: 'lots' }).message).toContain('HOLD_TOKENIZER_MAX_BYTES');
+  });
+
   it('reads WEB_DIR (unset by default: the checkout\'s dist/web; empty is unset)', () => {
     expect(loadConfig({}).WEB_DIR).toBeUndefined();
     expect(loadConfig({ WEB_DIR: '' }).WEB_DIR).toBeUndefined();
