@@ -171,6 +171,25 @@ describe('per-channel connection limits', () => {
     await waitFor(() => upstream.inFlight(primaryId) === 0, 5_000, 'every slot back');
   });
 
+  it('HTTP/2 on for a cleartext upstream: nothing to negotiate, so it is served over HTTP/1.1 as before, and the limit still holds', async () => {
+    await channels.update('env-openai', { http2: true, maxConnections: 1 });
+    await gw.app.get(ChannelDirectory).reload();
+    try {
+      const { openai } = await client();
+      primary.script({ kind: 'slow', delayMsPerChunk: 40 });
+      const running = await streamOf(openai, 5);
+      expectBusy(await streamOf(openai, 3).then(() => null, (err: unknown) => err));
+      expect(await drain(running)).toMatch(/\w/);
+      const whole = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi [reply:3]' }] });
+      expect(whole.choices[0].message.content).toMatch(/\w/);
+      expect(primary.requests.every((r) => r.headers[':method'] === undefined)).toBe(true); // HTTP/1.1 requests, no HTTP/2 pseudo-headers
+      await waitFor(() => upstream.inFlight(primaryId) === 0, 5_000, 'every slot back');
+    } finally {
+      await channels.update('env-openai', { http2: false });
+      await gw.app.get(ChannelDirectory).reload();
+    }
+  });
+
   /** A small seeded generator, so a failing sequence can be replayed from its seed. */
   function rng(seed: number): () => number {
     let s = seed >>> 0;
