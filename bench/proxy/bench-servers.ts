@@ -93,6 +93,8 @@ async function startEach(
   const gateway = await startChild('gateway', [...nodeArgs, join(DIST, 'src/main.js')], {
     env: {
       ...env,
+      // One process (`npm start` as shipped) runs the read models and hold expiry itself.
+      API_RUNS_WORKERS: opts.workersInApi ? 'true' : 'false',
       OPENAI_API_KEY: fakeKey,
       OPENAI_BASE_URL: `${upstream.ready}/v1`,
       HOST: '127.0.0.1',
@@ -110,7 +112,7 @@ async function startEach(
   const worker = opts.workersInApi
     ? null
     : await startChild('worker', [...PRODUCTION_NODE_FLAGS, join(DIST, 'src/worker.js')], {
-        env,
+        env: { ...env, API_RUNS_WORKERS: 'false' },
         logFile: join(workDir, 'worker.log'),
         ready: (line) => (json(line).msg === 'worker started' ? true : undefined),
         timeoutMs: 60_000,

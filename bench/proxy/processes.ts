@@ -78,6 +78,16 @@ export function peakRssMiB(pid: number): number | null {
   }
 }
 
+/** The process's resident set now (VmRSS), in MiB; null where /proc is not there (or it has exited). */
+export function rssMiB(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Total CPU time (user + system) the process has used, in seconds; null where /proc is not there. */
 export function cpuSeconds(pid: number): number | null {
   try {

@@ -7,10 +7,19 @@
  * of its own; the load generator is this process. Afterwards the ledger is checked: every 2xx
  * the gateway gave was billed, and the account was charged exactly what its holds settled for.
  *
+ * Two layouts, each measured against the minimal proxy in the same turns: `split` (the API and
+ * a worker process, as docker-compose runs them: today's keys) and `one_process` (`npm start` as
+ * shipped: the API runs the workers itself; keys ending `_one_process`). On the one-process
+ * gateway then, streams at a real model's pace (streams.ts): `realistic` (one connection, first
+ * byte after 50 ms, 100 chunks 10 ms apart) and `streams` (2,000 at once, 50 chunks 200 ms apart).
+ *
  * Progress on stderr; the last line of stdout is one JSON object. Run: npm run bench:proxy
- * (BENCH_SECONDS per path and kind, taken in BENCH_ROUNDS turns; BENCH_WARMUP_SECONDS,
- * BENCH_CONNECTIONS, BENCH_LATENCY_SECONDS; `--quick` for a short run; BENCH_PROFILE=1
- * profiles the gateway during its runs and prints its hot spots).
+ * (BENCH_PARTS, comma-separated, picks parts: split, one_process, realistic, streams (default all);
+ * BENCH_SECONDS per path and kind, taken in BENCH_ROUNDS turns; BENCH_WARMUP_SECONDS,
+ * BENCH_CONNECTIONS, BENCH_LATENCY_SECONDS; BENCH_REALISTIC_SAMPLES; BENCH_STREAMS (2000) opened
+ * over BENCH_STREAMS_RAMP_MS (2000);
+ * `--quick` for a short run; BENCH_PROFILE=1 profiles the gateway during its runs and prints its
+ * hot spots).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -22,6 +31,7 @@ import { Measured, Mode, Servers, TARGETS, Target, baseEnv, combineMeasured, cpu
 import { round } from './load';
 import { cpuSeconds, peakRssMiB, stopChild } from './processes';
 import { formatSummary, summarize } from './profile-summary';
+import { manyStreams, realistic } from './streams';
 
 const quick = process.argv.includes('--quick');
 const setting = (name: string, full: number, short: number) => Number(process.env[name] ?? (quick ? short : full));
@@ -30,10 +40,15 @@ const WARMUP_SECONDS = setting('BENCH_WARMUP_SECONDS', 2, 1);
 const CONNECTIONS = setting('BENCH_CONNECTIONS', 50, 50);
 const LATENCY_SECONDS = setting('BENCH_LATENCY_SECONDS', 5, 2);
 const ROUNDS = setting('BENCH_ROUNDS', 2, 1);
+const REALISTIC_SAMPLES = setting('BENCH_REALISTIC_SAMPLES', 20, 6);
+const STREAMS = setting('BENCH_STREAMS', 2000, 2000);
+const STREAMS_RAMP_MS = setting('BENCH_STREAMS_RAMP_MS', 2000, 2000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
-// The production layout (docker-compose): read models and hold expiry in a worker process of
-// their own. BENCH_WORKERS_IN_API=1 runs them inside the API process instead (one-process setup).
-const WORKERS_IN_API = process.env.BENCH_WORKERS_IN_API === '1';
+const ALL_PARTS = ['split', 'one_process', 'realistic', 'streams'] as const;
+type Part = (typeof ALL_PARTS)[number];
+const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((x) => x.trim()).filter(Boolean));
+for (const part of PARTS) if (!(ALL_PARTS as readonly string[]).includes(part)) throw new Error(`BENCH_PARTS: unknown part ${part} (known: ${ALL_PARTS.join(', ')})`);
+const runs_ = (part: Part) => PARTS.has(part);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tollgate_bench_proxy';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CREDITS = 1_000_000;
@@ -55,9 +70,10 @@ async function main(): Promise<void> {
     // Far above what two cores can reach: the limiter runs on every request but never refuses.
     ACCOUNT_RPM: '10000000',
     ACCOUNT_TPM: '1000000000',
-    API_RUNS_WORKERS: WORKERS_IN_API ? 'true' : 'false',
+    // 2,000 streams from one address: nothing per address may stand in the way.
+    AUTH_FAILURES_PER_MINUTE: '0',
   });
-  log(`logs in ${workDir}; ${SECONDS}s per run after ${WARMUP_SECONDS}s warm-up, ${CONNECTIONS} connections`);
+  log(`logs in ${workDir}; parts ${[...PARTS].join(', ')}; ${SECONDS}s per run after ${WARMUP_SECONDS}s warm-up, ${CONNECTIONS} connections`);
   log(`fresh database ${new URL(DATABASE_URL).pathname.slice(1)}; an account funded with ${CREDITS} credits and a key`);
   await freshDatabase(DATABASE_URL, env);
   const { accountId, secret } = await fundedKey(env, CREDITS);
@@ -65,143 +81,207 @@ async function main(): Promise<void> {
   const before = await audit.state();
 
   let servers: Servers | null = null;
+  const stopServers = async () => {
+    if (!servers) return;
+    const running = [servers.gateway, servers.worker, servers.minimal, servers.upstream].filter((c) => c !== null);
+    servers = null;
+    await Promise.all(running.map((c) => stopChild(c)));
+  };
+  const counts = { gateway2xx: 0, inFlightAllowance: 0 };
+  const profiles: Record<Mode, string[]> = { json: [], stream: [] };
+  const result: Record<string, unknown> = {};
+  let totalErrors = 0;
   try {
-    servers = await startServers(workDir, env, secret, { profileDir, workersInApi: WORKERS_IN_API });
-    const s = servers;
-    log(`fake upstream ${s.urls.direct} (pid ${s.upstream.pid}), minimal proxy ${s.urls.minimal} (pid ${s.minimal.pid}), gateway ${s.urls.gateway} (pid ${s.gateway.pid})`);
-
-    let gateway2xx = 0;
-    let inFlightAllowance = 0; // each load run on the gateway may leave up to `connections` requests in flight when it stops
-    const load = async (target: Target, mode: Mode, connections: number, seconds: number) => {
-      const r = await measure(s, target, mode, connections, seconds);
-      if (target === 'gateway') {
-        gateway2xx += r.ok;
-        inFlightAllowance += connections;
-      }
-      return r;
-    };
-
-    for (const target of TARGETS) {
-      for (const mode of ['json', 'stream'] as Mode[]) {
-        await probe(s, target, mode);
-        if (target === 'gateway') gateway2xx++;
-      }
+    if (runs_('split')) {
+      servers = await startServers(workDir, env, secret, { profileDir, workersInApi: false });
+      const { runs, rss } = await throughput(servers, 'split', counts, profileDir ? { dir: workDir, into: profiles } : null);
+      await stopServers();
+      Object.assign(result, figures(runs, rss, ''));
+      totalErrors += errorsIn(runs);
     }
-    log('probes: every path answers JSON and SSE correctly');
-
-    const runs: Record<string, Measured> = {};
-    const profiles: Record<Mode, string[]> = { json: [], stream: [] };
-    let profileCount = 0;
-    for (const mode of ['json', 'stream'] as Mode[]) {
+    if (runs_('one_process') || runs_('realistic') || runs_('streams')) {
+      servers = await startServers(workDir, env, secret, { profileDir: null, workersInApi: true });
+      const s = servers;
+      if (runs_('one_process')) {
+        const { runs, rss } = await throughput(s, 'one process', counts, null);
+        const f = figures(runs, rss, '_one_process');
+        Object.assign(result, pick(f, ['ratio_gateway_to_minimal_json_one_process', 'ratio_gateway_to_minimal_stream_one_process', 'added_p50_ms_one_connection_one_process']), f);
+        totalErrors += errorsIn(runs);
+      }
+      if (runs_('realistic')) {
+        await quiet(s);
+        log(`realistic upstream: one connection, ${REALISTIC_SAMPLES} streams per path (first byte after 50 ms, 100 chunks 10 ms apart)`);
+        const r = await realistic(s, REALISTIC_SAMPLES);
+        counts.gateway2xx += r.realistic_gateway_answers;
+        log(`realistic: TTFB p50 direct ${r.ttfb_p50_ms_realistic_direct} ms, gateway ${r.ttfb_p50_ms_realistic_gateway} ms (+${r.added_ttfb_p50_ms_realistic} ms); whole stream +${r.added_total_p50_ms_realistic} ms`);
+        Object.assign(result, r);
+        totalErrors += r.realistic_errors;
+      }
+      if (runs_('streams')) {
+        await quiet(s);
+        log(`${STREAMS} concurrent streams of 50 chunks 200 ms apart, opened over ${STREAMS_RAMP_MS} ms, direct then through the gateway`);
+        const m = await manyStreams(s, STREAMS, STREAMS_RAMP_MS, log);
+        counts.gateway2xx += STREAMS - m.streams_2000_errors;
+        counts.inFlightAllowance += m.streams_2000_errors; // a failed stream may still have been billed for what it delivered
+        Object.assign(result, m);
+        totalErrors += m.streams_2000_errors;
+      }
       await quiet(s);
-      for (const target of TARGETS) await load(target, mode, CONNECTIONS, WARMUP_SECONDS);
-      // Short rounds taking turns, so noise from outside (the machine is shared) falls on every
-      // path alike rather than on whichever ran when it struck.
-      const rounds: Record<Target, Measured[]> = { direct: [], minimal: [], gateway: [] };
-      for (let round = 0; round < ROUNDS; round++) {
-        for (let i = 0; i < TARGETS.length; i++) {
-          const target = TARGETS[(i + round) % TARGETS.length];
-          const profiling = PROFILE && target === 'gateway';
-          if (profiling) s.gateway.proc.kill('SIGUSR2');
-          rounds[target].push(await load(target, mode, CONNECTIONS, SECONDS / ROUNDS));
-          if (profiling) {
-            s.gateway.proc.kill('SIGUSR2');
-            profiles[mode].push(join(workDir, `profile-${++profileCount}.cpuprofile`));
-          }
-        }
-      }
-      for (const target of TARGETS) {
-        const r = combineMeasured(rounds[target]);
-        runs[`${target}_${mode}`] = r;
-        const bad = r.non2xx + r.errors ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors} errors` : '';
-        log(`${mode.padEnd(6)} ${target.padEnd(7)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms  ${cpuPerRequest(r)} cpu-ms/req  cores ${JSON.stringify(r.cores)}${bad}`);
-      }
-    }
-    await quiet(s);
-    const single: Record<Target, Measured[]> = { direct: [], minimal: [], gateway: [] };
-    for (const target of TARGETS) await load(target, 'json', 1, Math.min(WARMUP_SECONDS, 1));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (let i = 0; i < TARGETS.length; i++) {
-        const target = TARGETS[(i + round) % TARGETS.length];
-        single[target].push(await load(target, 'json', 1, LATENCY_SECONDS / ROUNDS));
-      }
-    }
-    for (const target of TARGETS) {
-      const r = combineMeasured(single[target]);
-      runs[`${target}_json_c1`] = r;
-      log(`1 conn ${target.padEnd(7)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms  ${cpuPerRequest(r)} cpu-ms/req  cores ${JSON.stringify(r.cores)}`);
     }
 
-    const rss = { gateway: peakRssMiB(s.gateway.pid), minimal: peakRssMiB(s.minimal.pid), upstream: peakRssMiB(s.upstream.pid) };
+    // With the last gateway still up: its read models (or the split layout's worker's, caught up
+    // before it stopped) are what the audit reads.
     log('checking the ledger: every answered request billed, the account charged what its holds settled for');
-    const billing = await audit.check(before.available, gateway2xx, inFlightAllowance);
+    const billing = await audit.check(before.available, counts.gateway2xx, counts.inFlightAllowance);
+    await stopServers();
     log(billing.ok ? `billing ok: ${billing.billed} billed for ${billing.gateway_2xx} answers, ${billing.charged_credits} credits charged` : `billing NOT ok: ${billing.problems.join('; ')}`);
 
     if (PROFILE) {
       await new Promise((r) => setTimeout(r, 1000)); // the last profile is written after its run
       for (const mode of ['json', 'stream'] as Mode[]) {
         const files = profiles[mode].filter((f) => existsSync(f));
-        log(`profile of the gateway, ${mode} (${files.join(' ')}):\n${formatSummary(summarize(files, 30))}`);
+        log(`profile of the gateway (split layout), ${mode} (${files.join(' ')}):\n${formatSummary(summarize(files, 30))}`);
       }
     }
 
-    const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : 0);
-    const errorsOf = (r: Measured) => r.non2xx + r.errors;
-    const totalErrors = Object.values(runs).reduce((n, r) => n + errorsOf(r), 0);
-    const result: Record<string, unknown> = {
-      rps_direct_json: runs.direct_json.rps,
-      rps_minimal_json: runs.minimal_json.rps,
-      rps_gateway_json: runs.gateway_json.rps,
-      rps_direct_stream: runs.direct_stream.rps,
-      rps_minimal_stream: runs.minimal_stream.rps,
-      rps_gateway_stream: runs.gateway_stream.rps,
-      ratio_gateway_to_minimal_json: ratio(runs.gateway_json.rps, runs.minimal_json.rps),
-      ratio_gateway_to_minimal_stream: ratio(runs.gateway_stream.rps, runs.minimal_stream.rps),
-      ratio_minimal_to_direct_json: ratio(runs.minimal_json.rps, runs.direct_json.rps),
-      ratio_minimal_to_direct_stream: ratio(runs.minimal_stream.rps, runs.direct_stream.rps),
-      // The same ratio from CPU time per request (minimal ÷ gateway): what the throughput ratio
-      // would be with each proxy CPU-bound on a core of its own; outside load barely moves it.
-      ratio_gateway_to_minimal_json_by_cpu: ratio(cpuPerRequest(runs.minimal_json), cpuPerRequest(runs.gateway_json)),
-      ratio_gateway_to_minimal_stream_by_cpu: ratio(cpuPerRequest(runs.minimal_stream), cpuPerRequest(runs.gateway_stream)),
-      added_p50_ms_one_connection: round(runs.gateway_json_c1.p50_ms - runs.direct_json_c1.p50_ms, 3),
-      added_p50_ms_one_connection_minimal: round(runs.minimal_json_c1.p50_ms - runs.direct_json_c1.p50_ms, 3),
-      gateway_peak_rss_mib: rss.gateway === null ? null : round(rss.gateway, 1),
-      minimal_peak_rss_mib: rss.minimal === null ? null : round(rss.minimal, 1),
-    };
-    for (const [name, r] of Object.entries(runs)) {
-      result[`p50_ms_${name}`] = r.p50_ms;
-      result[`p99_ms_${name}`] = r.p99_ms;
-    }
-    for (const [name, r] of Object.entries(runs)) {
-      result[`errors_${name}`] = errorsOf(r);
-      if (errorsOf(r)) result[`error_detail_${name}`] = { non2xx: r.non2xx, statuses: r.statuses, connection_errors: r.errors, timeouts: r.timeouts };
-    }
-    for (const [name, r] of Object.entries(runs)) result[`cpu_ms_per_request_${name}`] = cpuPerRequest(r);
-    for (const [name, r] of Object.entries(runs)) if (!name.endsWith('_c1')) result[`cores_${name}`] = r.cores;
     Object.assign(result, {
       errors_total: totalErrors,
       billing,
       ok: totalErrors === 0 && billing.ok,
+      parts: [...PARTS],
       seconds_per_run: SECONDS,
       rounds: ROUNDS,
       warmup_seconds: WARMUP_SECONDS,
       latency_seconds_one_connection: LATENCY_SECONDS,
       connections: CONNECTIONS,
       cpus: cpus().length,
-      placement: `own processes, not pinned, all sharing the CPUs: load generator (autocannon) = this process; fake upstream, minimal proxy, gateway = one node process each; ${WORKERS_IN_API ? 'read models and hold expiry inside the gateway process' : 'read models and hold expiry in a worker process (src/worker.ts), as docker-compose runs them'}; Postgres and Redis local`,
+      placement:
+        'own processes, not pinned, all sharing the CPUs: load generator (autocannon, and undici for the paced streams) = this process; fake upstream, minimal proxy, gateway = one node process each; ' +
+        'split: read models and hold expiry in a worker process (src/worker.ts), as docker-compose runs them; one_process, realistic, streams: inside the gateway process, as `npm start` runs it; Postgres and Redis local',
       load_average: loadavg().map((n) => round(n, 2)),
       profile_dir: PROFILE ? workDir : null,
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
     if (!result.ok) process.exitCode = 1;
   } finally {
-    if (servers) {
-      const running = [servers.gateway, servers.worker, servers.minimal, servers.upstream].filter((c) => c !== null);
-      await Promise.all(running.map((c) => stopChild(c)));
-    }
+    await stopServers();
     await audit.close();
     await dropRedisKeys(prefix);
   }
+}
+
+type Runs = Record<string, Measured>;
+type Rss = { gateway: number | null; minimal: number | null };
+
+/**
+ * JSON and streaming at CONNECTIONS connections, then JSON at one connection, on every path in
+ * alternating short rounds (noise from outside, the machine being shared, falls on every path
+ * alike rather than on whichever ran when it struck).
+ */
+async function throughput(
+  s: Servers,
+  layout: string,
+  counts: { gateway2xx: number; inFlightAllowance: number },
+  profile: { dir: string; into: Record<Mode, string[]> } | null,
+): Promise<{ runs: Runs; rss: Rss }> {
+  log(`${layout}: fake upstream ${s.urls.direct} (pid ${s.upstream.pid}), minimal proxy ${s.urls.minimal} (pid ${s.minimal.pid}), gateway ${s.urls.gateway} (pid ${s.gateway.pid})${s.worker ? `, worker pid ${s.worker.pid}` : ''}`);
+  const load = async (target: Target, mode: Mode, connections: number, seconds: number) => {
+    const r = await measure(s, target, mode, connections, seconds);
+    if (target === 'gateway') {
+      counts.gateway2xx += r.ok;
+      counts.inFlightAllowance += connections; // each load run may leave up to `connections` requests in flight when it stops
+    }
+    return r;
+  };
+  for (const target of TARGETS) {
+    for (const mode of ['json', 'stream'] as Mode[]) {
+      await probe(s, target, mode);
+      if (target === 'gateway') counts.gateway2xx++;
+    }
+  }
+  log(`${layout}: probes: every path answers JSON and SSE correctly`);
+  const runs: Runs = {};
+  for (const mode of ['json', 'stream'] as Mode[]) {
+    await quiet(s);
+    for (const target of TARGETS) await load(target, mode, CONNECTIONS, WARMUP_SECONDS);
+    const rounds: Record<Target, Measured[]> = { direct: [], minimal: [], gateway: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < TARGETS.length; i++) {
+        const target = TARGETS[(i + round) % TARGETS.length];
+        const profiling = profile !== null && target === 'gateway';
+        if (profiling) s.gateway.proc.kill('SIGUSR2');
+        rounds[target].push(await load(target, mode, CONNECTIONS, SECONDS / ROUNDS));
+        if (profiling) {
+          s.gateway.proc.kill('SIGUSR2');
+          profile.into[mode].push(join(profile.dir, `profile-${profile.into.json.length + profile.into.stream.length + 1}.cpuprofile`));
+        }
+      }
+    }
+    for (const target of TARGETS) {
+      const r = combineMeasured(rounds[target]);
+      runs[`${target}_${mode}`] = r;
+      const bad = r.non2xx + r.errors ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors} errors` : '';
+      log(`${layout}: ${mode.padEnd(6)} ${target.padEnd(7)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms  ${cpuPerRequest(r)} cpu-ms/req  cores ${JSON.stringify(r.cores)}${bad}`);
+    }
+  }
+  await quiet(s);
+  const single: Record<Target, Measured[]> = { direct: [], minimal: [], gateway: [] };
+  for (const target of TARGETS) await load(target, 'json', 1, Math.min(WARMUP_SECONDS, 1));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < TARGETS.length; i++) {
+      const target = TARGETS[(i + round) % TARGETS.length];
+      single[target].push(await load(target, 'json', 1, LATENCY_SECONDS / ROUNDS));
+    }
+  }
+  for (const target of TARGETS) {
+    const r = combineMeasured(single[target]);
+    runs[`${target}_json_c1`] = r;
+    log(`${layout}: 1 conn ${target.padEnd(7)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms  ${cpuPerRequest(r)} cpu-ms/req  cores ${JSON.stringify(r.cores)}`);
+  }
+  return { runs, rss: { gateway: peakRssMiB(s.gateway.pid), minimal: peakRssMiB(s.minimal.pid) } };
+}
+
+const errorsOf = (r: Measured) => r.non2xx + r.errors;
+const errorsIn = (runs: Runs) => Object.values(runs).reduce((n, r) => n + errorsOf(r), 0);
+
+function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]]));
+}
+
+/** One layout's figures; `suffix` '' gives today's keys (the split layout), '_one_process' the single process's. */
+function figures(runs: Runs, rss: Rss, suffix: string): Record<string, unknown> {
+  const ratio = (a: number, b: number) => (b > 0 ? round(a / b, 3) : 0);
+  const out: Record<string, unknown> = {
+    rps_direct_json: runs.direct_json.rps,
+    rps_minimal_json: runs.minimal_json.rps,
+    rps_gateway_json: runs.gateway_json.rps,
+    rps_direct_stream: runs.direct_stream.rps,
+    rps_minimal_stream: runs.minimal_stream.rps,
+    rps_gateway_stream: runs.gateway_stream.rps,
+    ratio_gateway_to_minimal_json: ratio(runs.gateway_json.rps, runs.minimal_json.rps),
+    ratio_gateway_to_minimal_stream: ratio(runs.gateway_stream.rps, runs.minimal_stream.rps),
+    ratio_minimal_to_direct_json: ratio(runs.minimal_json.rps, runs.direct_json.rps),
+    ratio_minimal_to_direct_stream: ratio(runs.minimal_stream.rps, runs.direct_stream.rps),
+    // The same ratio from CPU time per request (minimal ÷ gateway): what the throughput ratio
+    // would be with each proxy CPU-bound on a core of its own; outside load barely moves it.
+    ratio_gateway_to_minimal_json_by_cpu: ratio(cpuPerRequest(runs.minimal_json), cpuPerRequest(runs.gateway_json)),
+    ratio_gateway_to_minimal_stream_by_cpu: ratio(cpuPerRequest(runs.minimal_stream), cpuPerRequest(runs.gateway_stream)),
+    added_p50_ms_one_connection: round(runs.gateway_json_c1.p50_ms - runs.direct_json_c1.p50_ms, 3),
+    added_p50_ms_one_connection_minimal: round(runs.minimal_json_c1.p50_ms - runs.direct_json_c1.p50_ms, 3),
+    gateway_peak_rss_mib: rss.gateway === null ? null : round(rss.gateway, 1),
+    minimal_peak_rss_mib: rss.minimal === null ? null : round(rss.minimal, 1),
+  };
+  for (const [name, r] of Object.entries(runs)) {
+    out[`p50_ms_${name}`] = r.p50_ms;
+    out[`p99_ms_${name}`] = r.p99_ms;
+  }
+  for (const [name, r] of Object.entries(runs)) {
+    out[`errors_${name}`] = errorsOf(r);
+    if (errorsOf(r)) out[`error_detail_${name}`] = { non2xx: r.non2xx, statuses: r.statuses, connection_errors: r.errors, timeouts: r.timeouts };
+  }
+  for (const [name, r] of Object.entries(runs)) out[`cpu_ms_per_request_${name}`] = cpuPerRequest(r);
+  for (const [name, r] of Object.entries(runs)) if (!name.endsWith('_c1')) out[`cores_${name}`] = r.cores;
+  return suffix ? Object.fromEntries(Object.entries(out).map(([k, v]) => [k + suffix, v])) : out;
 }
 
 /**

@@ -149,6 +149,15 @@ const schema = z.object({
     .default('0'),
   PROXY_BODY_LIMIT_BYTES: intFrom(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
   UPSTREAM_TIMEOUT_MS: intFrom(100, 600_000).default(60_000),
+  // Requests one instance may have in flight on one channel at once (each an upstream
+  // connection over HTTP/1.1), for channels that set none of their own (`tollgate channels
+  // update --max-connections`); 0 is no limit. Past it a request goes to another channel or is
+  // refused with 503 and retry-after, never queued out of sight.
+  UPSTREAM_MAX_CONNECTIONS: intFrom(0, 1_000_000).default(4_096),
+  // A hold is sized from the body's bytes; when the account cannot afford that, a model whose
+  // exact tokenizer ships here (OpenAI's o200k models) gets a second, tighter bound counted with
+  // it, for bodies up to this size (counting costs ~0.1 ms per KB); 0 turns the second bound off.
+  HOLD_TOKENIZER_MAX_BYTES: intFrom(0, 100 * 1024 * 1024).default(256 * 1024),
   CIRCUIT_FAILURES: intFrom(1, 1000).default(5),
   CIRCUIT_WINDOW: intFrom(1, 10_000).default(20),
   CIRCUIT_COOLDOWN_MS: intFrom(100, 3_600_000).default(30_000),

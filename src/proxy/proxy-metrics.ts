@@ -24,7 +24,7 @@ export interface RequestEnd {
   ttfbMs: number | null;
 }
 
-export type UpstreamFailureKind = 'rate_limited' | 'http_error' | 'timeout' | 'unreachable';
+export type UpstreamFailureKind = 'rate_limited' | 'http_error' | 'timeout' | 'unreachable' | 'busy';
 
 /** The model label for a request whose model is not in the price table (or not known yet). */
 export const OTHER_MODEL = 'other';

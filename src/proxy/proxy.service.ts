@@ -34,6 +34,7 @@ import { PriceTableVersion } from './pricing/price-table-version';
 import { TokenUsage, costOf } from './pricing/cost';
 import { estimateInputTokens, estimateTokens } from './metering/estimate';
 import { inputTokenBound } from './metering/input-bound';
+import { preciseInputBound } from './metering/precise-bound';
 import { StreamMeter } from './metering/stream-meter';
 import { SseParser } from './streaming/sse';
 import { Plan, planFor } from './upstream/plan';
@@ -120,19 +121,29 @@ export class ProxyService {
       });
     }
     const charge = new RequestCharge(this.charges, principal, requestId);
+    let bound = inputTokens;
     if (worstCase !== null) {
       // Admitted once the ledger accepts the reservation in memory; the 'hold' span lasts until it is durable.
       let decided!: () => void;
       const accepted = new Promise<void>((resolve) => (decided = resolve));
       const hold = inSpan(req.trace, 'hold', async () => {
-        await charge.reserve(worstCase);
+        try {
+          await charge.reserve(worstCase);
+        } catch (err) {
+          // The cheap bound was refused: a tighter one, where the model's exact tokenizer ships (metering/precise-bound.ts).
+          const refused = err instanceof ProxyError && (err.code === 'insufficient_credits' || err.code === 'spend_cap_reached');
+          const tighter = refused ? preciseInputBound(endpoint.kind, req.body, req.raw.length, price, price.model, this.config.HOLD_TOKENIZER_MAX_BYTES) : null;
+          if (tighter === null || tighter >= inputTokens) throw err;
+          bound = tighter;
+          await charge.reserve(admission(principal, shape, price, tighter, endpoint.billed, this.config, table.marginBps).worstCase!);
+        }
         decided();
         await charge.durable;
       });
       hold.catch(() => undefined); // forward() answers a refusal at commit, from `charge.durable`
       await Promise.race([accepted, hold]);
     }
-    return { shape, table, plan, inputTokens, price, charge };
+    return { shape, table, plan, inputTokens: bound, price, charge };
   }
 
   /** From the upstream call to the settle (or void): everything after admission. */

@@ -76,7 +76,7 @@ describe('tollgate channels … (built CLI, real Postgres and Redis)', () => {
     const r = await withStdin(`${STDIN_KEY}\n`, 'add', '--provider', 'anthropic', '--base-url', 'https://api.anthropic.com', '--api-key', '-');
     expect(r.stderr).toBe('');
     expect(r).toMatchObject({ code: 0 }); // on failure, shows its stderr
-    expect(r.stdout).toMatch(/^added channel anthropic-[0-9a-f]{6} \([0-9a-f-]{36}\): anthropic at https:\/\/api\.anthropic\.com, key …[0-9a-f]{4}, priority 0, weight 1, models: all anthropic models/);
+    expect(r.stdout).toMatch(/^added channel anthropic-[0-9a-f]{6} \([0-9a-f-]{36}\): anthropic at https:\/\/api\.anthropic\.com, key …[0-9a-f]{4}, priority 0, weight 1, connections default, models: all anthropic models/);
     expect(r.stdout).not.toContain(STDIN_KEY);
     const load = await new ChannelRepository(db.pool, new SecretBox({ ENCRYPTION_KEY })).loadForRouting();
     expect(load.channels.map((c) => c.apiKey)).toContain(STDIN_KEY);
@@ -87,9 +87,9 @@ describe('tollgate channels … (built CLI, real Postgres and Redis)', () => {
     const human = await tollgate('list');
     expect(human).toMatchObject({ code: 0 }); // on failure, shows its stderr
     const lines = human.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+NAME\s+PROVIDER\s+STATE\s+PRIORITY\s+WEIGHT\s+KEY\s+SOURCE\s+BASE URL\s+MODELS$/);
-    expect(lines[1]).toMatch(/oa-main\s+openai\s+enabled\s+10\s+3\s+…\S{4}\s+cli\s+https:\/\/api\.openai\.com\/v1\s+gpt-4o,gpt-4o-mini$/);
-    expect(lines[2]).toMatch(/anthropic-\w+\s+anthropic\s+enabled\s+0\s+1\s+…\S{4}\s+cli\s+https:\/\/api\.anthropic\.com\s+\(all\)$/);
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+PROVIDER\s+STATE\s+PRIORITY\s+WEIGHT\s+CONNECTIONS\s+KEY\s+SOURCE\s+BASE URL\s+MODELS$/);
+    expect(lines[1]).toMatch(/oa-main\s+openai\s+enabled\s+10\s+3\s+default\s+…\S{4}\s+cli\s+https:\/\/api\.openai\.com\/v1\s+gpt-4o,gpt-4o-mini$/);
+    expect(lines[2]).toMatch(/anthropic-\w+\s+anthropic\s+enabled\s+0\s+1\s+default\s+…\S{4}\s+cli\s+https:\/\/api\.anthropic\.com\s+\(all\)$/);
     const json = await tollgate('list', '--json');
     const { channels } = JSON.parse(json.stdout);
     expect(channels.map((c: { name: string }) => c.name)).toEqual(['oa-main', expect.stringMatching(/^anthropic-/)]);
@@ -113,6 +113,26 @@ describe('tollgate channels … (built CLI, real Postgres and Redis)', () => {
     expect(on).toMatchObject({ code: 0, stdout: expect.stringMatching(/^enabled channel oa-main/) });
     expect(await noticesAfter(before + 2)).toBe(before + 2);
     expect(notices.slice(before)).toEqual(['changed', 'changed']); // the notice carries nothing
+  });
+
+  it('add and update the connection limit and HTTP/2: only what is given changes, a real change is announced, the same again is not', async () => {
+    const added = await tollgate('add', '--provider', 'xai', '--base-url', 'https://api.x.ai/v1', '--api-key', 'sk-xai-limits-000000000', '--name', 'xai-lim',
+      '--max-connections', '64', '--http2', 'on', '--json');
+    expect(added).toMatchObject({ code: 0 }); // on failure, shows its stderr
+    expect(JSON.parse(added.stdout)).toMatchObject({ name: 'xai-lim', maxConnections: 64, http2: true, priority: 0, weight: 1 });
+    let seen = notices.length;
+    const up = await tollgate('update', '--channel', 'xai-lim', '--max-connections', '0', '--http2', 'off', '--priority', '-3');
+    expect(up).toMatchObject({ code: 0, stdout: expect.stringMatching(/^updated channel xai-lim .*priority -3, weight 1, connections no-limit, models/) });
+    expect(await noticesAfter(seen + 1)).toBe(seen + 1);
+    seen = notices.length;
+    const same = await tollgate('update', '--channel', 'xai-lim', '--max-connections', '0', '--json');
+    expect(JSON.parse(same.stdout)).toMatchObject({ name: 'xai-lim', maxConnections: 0, http2: false, priority: -3, changed: false });
+    const back = await tollgate('update', '--channel', 'xai-lim', '--max-connections', 'default', '--json');
+    expect(JSON.parse(back.stdout)).toMatchObject({ maxConnections: null, changed: true });
+    expect(await noticesAfter(seen + 1)).toBe(seen + 1);
+    const { rows } = await db.pool.query(`SELECT max_connections, http2, priority FROM channels WHERE name = 'xai-lim'`);
+    expect(rows[0]).toEqual({ max_connections: null, http2: false, priority: -3 });
+    await db.pool.query(`DELETE FROM channels WHERE name = 'xai-lim'`);
   });
 
   it('bad input: one error line, a non-zero exit, nothing written', async () => {
@@ -142,5 +162,26 @@ describe('tollgate channels … (built CLI, real Postgres and Redis)', () => {
     }
     expectOneErrorLine(await withStdin('', ...add().slice(0, 5), '--api-key', '-'), /--api-key: must not be empty/);
     expect(await rowCount()).toBe(count);
+  });
+
+  it('bad connection settings: one error line, a non-zero exit, nothing written', async () => {
+    const count = await rowCount();
+    const before = (await db.pool.query(`SELECT t::text AS whole FROM channels t WHERE name = 'oa-main'`)).rows[0].whole;
+    const add = (...extra: string[]) => ['add', '--provider', 'openai', '--base-url', 'https://x.test/v1', '--api-key', 'sk-valid-key', ...extra];
+    const cases: [string[], RegExp][] = [
+      [add('--max-connections', '-1'), /--max-connections: must be a whole number \(0 for no limit\) or default/],
+      [add('--max-connections', '2000000'), /--max-connections: must be at most 1000000/],
+      [add('--http2', 'yes'), /--http2: must be on or off/],
+      [['update', '--channel', 'oa-main'], /nothing to change: give --priority, --weight, --max-connections or --http2/],
+      [['update', '--channel', 'oa-main', '--max-connections', 'lots'], /--max-connections: must be a whole number/],
+      [['update', '--channel', 'nope', '--weight', '2'], /no channel nope \(channel_not_found\)/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await tollgate(...args);
+      expectOneErrorLine(r, pattern);
+      expect(r.stdout).toBe('');
+    }
+    expect(await rowCount()).toBe(count);
+    expect((await db.pool.query(`SELECT t::text AS whole FROM channels t WHERE name = 'oa-main'`)).rows[0].whole).toBe(before);
   });
 });

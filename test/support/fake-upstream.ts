@@ -10,6 +10,9 @@
  *
  * Tests steer it in-process, never over HTTP, so no control route can leak through the
  * gateway: `script()` queues behaviours (500s, hangs, slow or cut streams), one per request.
+ * Benchmarks pace a normal answer from its prompt, so the same body paces it directly and
+ * through a proxy: `[first-byte-ms:N]` sends the headers and first chunk after N ms, and
+ * `[chunk-ms:N]` each further chunk of a stream N ms after the one before (a real model's rhythm).
  *
  * Run alone (after a build): `node dist/test/support/fake-upstream.js [--port N]
  * [--api-key K] [--latency-ms N]` prints `{"url","apiKey"}` on one line and serves until
@@ -143,6 +146,15 @@ function scripted(provider: Provider, b: { status: number; body?: unknown; heade
   return { type: 'json', status: b.status, headers: { ...base.headers, ...b.headers }, body };
 }
 
+const FIRST_BYTE_MS = /\[first-byte-ms:(\d{1,5})\]/;
+const CHUNK_MS = /\[chunk-ms:(\d{1,5})\]/;
+
+/** The pace a prompt asks for (see the header); no marker, no wait. */
+function paceOf(raw: string): { firstMs: number; gapMs: number } {
+  if (raw.indexOf('-ms:') < 0) return { firstMs: 0, gapMs: 0 };
+  return { firstMs: Number(FIRST_BYTE_MS.exec(raw)?.[1] ?? 0), gapMs: Number(CHUNK_MS.exec(raw)?.[1] ?? 0) };
+}
+
 export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const apiKey = opts.apiKey ?? `sk-fake-${randomBytes(12).toString('hex')}`;
   const latencyMs = opts.latencyMs ?? 0;
@@ -191,7 +203,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
   };
 
-  const write = async (res: ServerResponse, rec: RecordedRequest, reply: Reply, b: Behaviour, cut: () => void) => {
+  const write = async (res: ServerResponse, rec: RecordedRequest, reply: Reply, b: Behaviour, cut: () => void, gapMs = 0) => {
     const slowMs = b.kind === 'slow' ? b.delayMsPerChunk : 0;
     const silentAfter = b.kind === 'headers-then-silence' ? (b.afterChunks ?? 0) : undefined;
     const cutAfter = b.kind === 'cut' ? b.afterChunks : silentAfter;
@@ -206,7 +218,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
     rec.status = reply.status;
     res.writeHead(reply.status, headers);
-    if (!slowMs && cutAfter === undefined) {
+    if (!slowMs && !gapMs && cutAfter === undefined) {
       res.end(chunks.length === 1 ? chunks[0] : chunks.join(''));
       return;
     }
@@ -214,6 +226,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     const n = cutAfter === undefined ? chunks.length : Math.min(cutAfter, chunks.length);
     for (let i = 0; i < n; i++) {
       if (slowMs) await sleep(slowMs);
+      else if (gapMs && i > 0) await sleep(gapMs);
       if (res.destroyed) return;
       // Wait for the chunk to reach the socket, so a cut after it cannot swallow it.
       await new Promise<void>((resolve) => res.write(chunks[i], () => resolve()));
@@ -230,7 +243,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   const respond = async (req: IncomingMessage, res: ServerResponse, rec: RecordedRequest, raw: string, query: URLSearchParams, n: number, b: Behaviour, cut: () => void) => {
     const reply = build(req, rec, raw, query, n, b);
     if (!reply) return;
-    const delay = latencyMs + (b.kind === 'delay-headers' ? b.ms : 0);
+    const pace = paceOf(raw);
+    const delay = latencyMs + (b.kind === 'delay-headers' ? b.ms : 0) + pace.firstMs;
     if (delay > 0) {
       await sleep(delay);
       if (res.destroyed) return;
@@ -239,7 +253,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       await opts.gate;
       if (res.destroyed) return;
     }
-    await write(res, rec, reply, b, cut);
+    await write(res, rec, reply, b, cut, reply.type === 'stream' ? pace.gapMs : 0);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {

@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       PRICE_MARGIN_PERCENT: '0',
       PROXY_BODY_LIMIT_BYTES: 10 * 1024 * 1024,
       UPSTREAM_TIMEOUT_MS: 60_000,
+      UPSTREAM_MAX_CONNECTIONS: 4_096,
+      HOLD_TOKENIZER_MAX_BYTES: 262_144,
       USAGE_RETENTION_DAYS: 90,
       USAGE_RETENTION_EVERY_MS: 3_600_000,
       INCIDENT_NOTICE_SWEEP_SECONDS: 15,
@@ -111,6 +113,14 @@ describe('loadConfig', () => {
     expect(failure({ OIDC_PROVIDERS: JSON.stringify([{ ...sso[0], displayName: '   ' }]) }).message).toContain('OIDC_PROVIDERS');
     expect(failure({ SESSION_TTL_SECONDS: '604801' }).message).toContain('SESSION_TTL_SECONDS');
     expect(failure({ SMTP_URL: 'http://mail' }).message).toContain('SMTP_URL');
+  });
+
+  it('reads the upstream connection limit and the precise hold bound\'s size limit (0: no limit / off)', () => {
+    expect(loadConfig({ UPSTREAM_MAX_CONNECTIONS: '0', HOLD_TOKENIZER_MAX_BYTES: '0' })).toMatchObject({ UPSTREAM_MAX_CONNECTIONS: 0, HOLD_TOKENIZER_MAX_BYTES: 0 });
+    expect(loadConfig({ UPSTREAM_MAX_CONNECTIONS: '2' }).UPSTREAM_MAX_CONNECTIONS).toBe(2);
+    expect(failure({ UPSTREAM_MAX_CONNECTIONS: '-1' }).message).toContain('UPSTREAM_MAX_CONNECTIONS');
+    expect(failure({ UPSTREAM_MAX_CONNECTIONS: '1000001' }).message).toContain('UPSTREAM_MAX_CONNECTIONS');
+    expect(failure({ HOLD_TOKENIZER_MAX_BYTES: 'lots' }).message).toContain('HOLD_TOKENIZER_MAX_BYTES');
   });
 
   it('reads WEB_DIR (unset by default: the checkout\'s dist/web; empty is unset)', () => {

@@ -31,8 +31,12 @@ export interface ChannelSource {
   refresh?(): Promise<void>;
 }
 
-/** What one try on a channel came to. `ok: false` only for a failure before the first byte (429, 5xx, connect error, timeout). */
-export type Attempt<T> = { ok: true; value: T } | { ok: false; reason: string; value?: T };
+/**
+ * What one try on a channel came to. `ok: false` only for a failure before the first byte (429,
+ * 5xx, connect error, timeout), or with `busy` when nothing was sent because the channel had no
+ * room: the next channel is tried, and the circuit is not told (a full channel is not a failing one).
+ */
+export type Attempt<T> = { ok: true; value: T } | { ok: false; reason: string; value?: T; busy?: boolean };
 
 export interface Routed<T> {
   /** The last attempt's value: the success, or the last failure's (for the caller's 502/504). */
@@ -193,7 +197,7 @@ export class ChannelRouter {
         this.record(channel.id, 'ok', { model });
         return { ok: true, value: last.value, channel, failures };
       }
-      this.record(channel.id, 'failure', { model, reason: last.reason });
+      if (!last.busy) this.record(channel.id, 'failure', { model, reason: last.reason });
       failures.push({ channel, reason: last.reason });
       i = nextAdmitted(i + 1);
       const next = ranked[i];

@@ -20,6 +20,17 @@ export interface NewChannel {
   models?: string[];
   priority?: number;
   weight?: number;
+  maxConnections?: number | null;
+  http2?: boolean;
+}
+
+/** What `channels update` may change; a field left undefined stays as it is. */
+export interface ChannelChanges {
+  priority?: number;
+  weight?: number;
+  /** null: back to UPSTREAM_MAX_CONNECTIONS. */
+  maxConnections?: number | null;
+  http2?: boolean;
 }
 
 export interface EnvChannel {
@@ -46,13 +57,15 @@ interface Row {
   models: string[];
   priority: number;
   weight: number;
+  max_connections: number | null;
+  http2: boolean;
   enabled: boolean;
   source: 'env' | 'cli';
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = `id, name, provider, base_url, api_key_last4, models, priority, weight, enabled, source, created_at, updated_at`;
+const COLUMNS = `id, name, provider, base_url, api_key_last4, models, priority, weight, max_connections, http2, enabled, source, created_at, updated_at`;
 
 @Injectable()
 export class ChannelRepository {
@@ -65,8 +78,8 @@ export class ChannelRepository {
     const id = randomUUID();
     try {
       const { rows } = await this.pool.query<Row>(
-        `INSERT INTO channels (id, name, provider, base_url, api_key_ciphertext, api_key_last4, models, priority, weight, enabled, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, 'cli')
+        `INSERT INTO channels (id, name, provider, base_url, api_key_ciphertext, api_key_last4, models, priority, weight, max_connections, http2, enabled, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true, 'cli')
          RETURNING ${COLUMNS}`,
         [
           id,
@@ -78,6 +91,8 @@ export class ChannelRepository {
           input.models ?? [],
           input.priority ?? 0,
           input.weight ?? 1,
+          input.maxConnections ?? null,
+          input.http2 ?? false,
         ],
       );
       return toRecord(rows[0]);
@@ -115,6 +130,35 @@ export class ChannelRepository {
     return { record, changed: false };
   }
 
+  /**
+   * Changes the given settings; `changed` is false when every one already had that value (then
+   * nothing is written and nobody need be told).
+   */
+  async update(ref: string, changes: ChannelChanges): Promise<{ record: ChannelRecord; changed: boolean }> {
+    const sets: string[] = [];
+    const differs: string[] = [];
+    const values: unknown[] = [ref];
+    const set = (column: string, value: unknown) => {
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+      differs.push(`${column} IS DISTINCT FROM $${values.length}`);
+    };
+    if (changes.priority !== undefined) set('priority', changes.priority);
+    if (changes.weight !== undefined) set('weight', changes.weight);
+    if (changes.maxConnections !== undefined) set('max_connections', changes.maxConnections);
+    if (changes.http2 !== undefined) set('http2', changes.http2);
+    if (sets.length > 0) {
+      const { rows } = await this.pool.query<Row>(
+        `UPDATE channels SET ${sets.join(', ')}, updated_at = now() WHERE ${whereRef(ref)} AND (${differs.join(' OR ')}) RETURNING ${COLUMNS}`,
+        values,
+      );
+      if (rows[0]) return { record: toRecord(rows[0]), changed: true };
+    }
+    const record = await this.find(ref);
+    if (!record) throw new ChannelError('channel_not_found', `no channel ${ref}`);
+    return { record, changed: false };
+  }
+
   /** The enabled channels with their keys decrypted, for the in-memory directory only. */
   async loadForRouting(): Promise<RoutingLoad> {
     const { rows } = await this.pool.query<Row & { api_key_ciphertext: string }>(
@@ -133,6 +177,8 @@ export class ChannelRepository {
           models: r.models,
           priority: r.priority,
           weight: r.weight,
+          maxConnections: r.max_connections,
+          http2: r.http2,
         });
       } catch (err) {
         if (!(err instanceof SecretBoxError)) throw err;
@@ -207,6 +253,8 @@ function toRecord(r: Row): ChannelRecord {
     models: r.models,
     priority: r.priority,
     weight: r.weight,
+    maxConnections: r.max_connections,
+    http2: r.http2,
     enabled: r.enabled,
     source: r.source,
     createdAt: r.created_at,

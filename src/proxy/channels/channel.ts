@@ -42,6 +42,10 @@ export interface Channel {
   models: string[];
   priority: number;
   weight: number;
+  /** Requests in flight at once on this instance; null: UPSTREAM_MAX_CONNECTIONS; 0: no limit. */
+  maxConnections: number | null;
+  /** Offer HTTP/2 (ALPN over TLS; a cleartext upstream stays on HTTP/1.1). */
+  http2: boolean;
 }
 
 /** A channel as operators see it: everything but the key, of which only the last 4 show. */
@@ -54,6 +58,8 @@ export interface ChannelRecord {
   models: string[];
   priority: number;
   weight: number;
+  maxConnections: number | null;
+  http2: boolean;
   enabled: boolean;
   source: 'env' | 'cli';
   createdAt: Date;
@@ -71,6 +77,8 @@ export const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$/;
 export const ENV_CHANNEL_PREFIX = 'env-';
 export const MAX_WEIGHT = 1_000_000;
 export const MAX_ABS_PRIORITY = 1_000_000;
+/** The most `--max-connections` takes (the column's check says the same). */
+export const MAX_CONNECTIONS = 1_000_000;
 
 /**
  * The base URL without a trailing slash (paths are appended to it), or an error message: only

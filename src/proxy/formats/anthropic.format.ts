@@ -49,6 +49,7 @@ const ERROR_TYPE: Partial<Record<ProxyErrorCode, string>> = {
   upstream_timeout: 'api_error',
   no_channel: 'overloaded_error',
   upstream_unavailable: 'overloaded_error',
+  upstream_busy: 'overloaded_error',
   unavailable: 'overloaded_error',
   internal_error: 'api_error',
 };

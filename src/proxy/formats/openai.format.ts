@@ -81,6 +81,7 @@ const ERROR_TYPE: Partial<Record<ProxyErrorCode, string>> = {
   upstream_timeout: 'api_error',
   no_channel: 'api_error',
   upstream_unavailable: 'api_error',
+  upstream_busy: 'api_error',
   unavailable: 'api_error',
   internal_error: 'api_error',
 };

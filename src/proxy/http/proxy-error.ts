@@ -24,6 +24,7 @@ export type ProxyErrorCode =
   | 'body_too_large'
   | 'no_channel'
   | 'upstream_unavailable'
+  | 'upstream_busy'
   | 'unavailable'
   | 'upstream_error'
   | 'upstream_timeout'
@@ -51,6 +52,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   body_too_large: 413,
   no_channel: 503,
   upstream_unavailable: 503,
+  upstream_busy: 503,
   unavailable: 503,
   upstream_error: 502,
   upstream_timeout: 504,

@@ -67,17 +67,25 @@ const mime = (o: Json): string => {
   return typeof m === 'string' ? m : '';
 };
 
-class Walk {
+/** What a walk over a body found: its objects, media and tools, and whether its input is bounded at all. */
+export class Walk {
   objects = 0;
   images = 0;
   builtinTools = 0;
   /** Bytes of media payloads, which are not text and are priced per part instead. */
   mediaBytes = 0;
   unbounded = false;
+  /** Whether tools (or functions) are declared: the provider adds its tool prompt. */
+  tools = false;
+  /** The media payload strings, by how often each occurs (collected only for the precise bound, which must not tokenize them). */
+  readonly mediaPayloads = new Map<string, number>();
+
+  constructor(private readonly collectPayloads = false) {}
 
   image(payload: unknown): void {
     this.images++;
     this.mediaBytes += byteLength(payload);
+    if (this.collectPayloads && typeof payload === 'string') this.mediaPayloads.set(payload, (this.mediaPayloads.get(payload) ?? 0) + 1);
   }
 
   /** Recognises media parts by their own shape, wherever they sit in the body. */
@@ -117,7 +125,7 @@ class Walk {
     }
   }
 
-  tools(kind: EndpointKind, tools: unknown): boolean {
+  declaredTools(kind: EndpointKind, tools: unknown): boolean {
     if (!Array.isArray(tools) || tools.length === 0) return false;
     for (const t of tools) {
       if (!isObj(t)) continue;
@@ -135,6 +143,57 @@ class Walk {
 }
 
 /**
+ * Walks a parsed body once, iteratively (a deeply nested body cannot overflow the stack),
+ * visiting every object; `leaf` (for the precise bound) sees every key and every value that is
+ * not an object or array.
+ */
+export function walkBody(kind: EndpointKind, body: unknown, leaf?: (v: string | number | boolean | null, isKey: boolean) => void): Walk {
+  const b = isObj(body) ? body : {};
+  const w = new Walk(leaf !== undefined);
+  const stack: unknown[] = [body];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if (x !== null && typeof x === 'object') stack.push(x);
+        else if (leaf) leaf(x as string | number | boolean | null, false);
+      }
+    } else if (isObj(v)) {
+      w.visit(v);
+      for (const k in v) {
+        const x = v[k];
+        if (leaf) leaf(k, true);
+        if (x !== null && typeof x === 'object') stack.push(x);
+        else if (leaf) leaf(x as string | number | boolean | null, false);
+      }
+    } else if (leaf && v !== undefined) {
+      leaf(v as string | number | boolean | null, false);
+    }
+  }
+  for (const field of REFERENCES[kind] ?? []) if (b[field] !== undefined && b[field] !== null) w.unbounded = true;
+  // The Responses API's `prompt` is a stored prompt template, referred to by id.
+  if (kind === 'openai.responses' && isObj(b.prompt)) w.unbounded = true;
+  w.tools = w.declaredTools(kind, b.tools) || w.declaredTools(kind, b.functions);
+  return w;
+}
+
+/** The window: the context window once per prompt the request holds. */
+export function inputWindow(kind: EndpointKind, body: unknown, price: Pick<ModelPrice, 'contextWindow'>): number {
+  return price.contextWindow * inputCount(kind, isObj(body) ? body : {});
+}
+
+/** What a bound adds to the text's tokens: framing, objects, images, built-in tools, the tool prompt. */
+export function overheadTokens(w: Walk, price: Pick<ModelPrice, 'provider' | 'contextWindow' | 'maxImageTokens'>): number {
+  return (
+    PER_REQUEST +
+    PER_OBJECT * w.objects +
+    (price.maxImageTokens ?? price.contextWindow) * w.images +
+    BUILTIN_TOOL_TOKENS * w.builtinTools +
+    (w.tools ? TOOLS_PROMPT_TOKENS[price.provider] : 0)
+  );
+}
+
+/**
  * The input-token bound of a request (see the header): `rawBytes` is the body's length as it
  * came, `body` the same body parsed.
  */
@@ -144,38 +203,11 @@ export function inputTokenBound(
   rawBytes: number,
   price: Pick<ModelPrice, 'provider' | 'contextWindow' | 'maxImageTokens'>,
 ): number {
-  const b = isObj(body) ? body : {};
-  const window = price.contextWindow * inputCount(kind, b);
-  const w = new Walk();
-  // Iterative, so a deeply nested body cannot overflow the stack.
-  const stack: unknown[] = [body];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (Array.isArray(v)) {
-      for (const x of v) if (x !== null && typeof x === 'object') stack.push(x);
-    } else if (isObj(v)) {
-      w.visit(v);
-      for (const k in v) {
-        const x = v[k];
-        if (x !== null && typeof x === 'object') stack.push(x);
-      }
-    }
-  }
-  for (const field of REFERENCES[kind] ?? []) if (b[field] !== undefined && b[field] !== null) w.unbounded = true;
-  // The Responses API's `prompt` is a stored prompt template, referred to by id.
-  if (kind === 'openai.responses' && isObj(b.prompt)) w.unbounded = true;
-  const tools = w.tools(kind, b.tools) || w.tools(kind, b.functions);
+  const window = inputWindow(kind, body, price);
+  const w = walkBody(kind, body);
   if (w.unbounded) return window;
-
   const text = Math.max(0, rawBytes - w.mediaBytes);
-  const bound =
-    text +
-    PER_REQUEST +
-    PER_OBJECT * w.objects +
-    (price.maxImageTokens ?? price.contextWindow) * w.images +
-    BUILTIN_TOOL_TOKENS * w.builtinTools +
-    (tools ? TOOLS_PROMPT_TOKENS[price.provider] : 0);
-  return Math.min(window, bound);
+  return Math.min(window, text + overheadTokens(w, price));
 }
 
 /** How many prompts a request holds: a list of them for embeddings and legacy completions, else one. */

@@ -1,6 +1,14 @@
 /**
- * Calls to upstream providers over undici pools: one keep-alive pool per origin, made once,
+ * Calls to upstream providers over undici pools: one keep-alive pool per channel, made once,
  * with Node streams (no WHATWG fetch/Response on the hot path; see DESIGN.md).
+ *
+ * No hidden cap: a channel takes at most its limit of requests in flight at once on this
+ * instance (the channel's max_connections, else UPSTREAM_MAX_CONNECTIONS; 0 is none), and its
+ * pool has that many connections, so a request is never queued inside the pool out of sight.
+ * One past the limit is refused at once with UpstreamFailure('busy'): the router tries another
+ * channel, or the client gets 503 with retry-after. A slot is taken as the request goes out and
+ * given back exactly once, when the answer's body closes (read to the end, cut, aborted by the
+ * client, or destroyed by the silence watch) or the call fails before it.
  *
  * A call resolves when the upstream's status and headers arrive; the body is then read by the
  * caller, who counts each chunk on the response's SilenceWatch (see silence-watch.ts: it, not
@@ -14,8 +22,16 @@ import { Dispatcher, Pool, errors } from 'undici';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { SilenceWatch, UpstreamSilence } from './silence-watch';
 
+/** What the client needs of a channel: where it is, and how to connect to it. */
+export interface UpstreamTarget {
+  id: string;
+  baseUrl: string; // may carry a path, e.g. https://api.openai.com/v1
+  maxConnections: number | null;
+  http2: boolean;
+}
+
 export interface UpstreamCall {
-  baseUrl: string; // the channel's base URL (may carry a path, e.g. https://api.openai.com/v1)
+  channel: UpstreamTarget;
   path: string; // appended to the base URL's path
   headers: Record<string, string>;
   body: Buffer | string;
@@ -33,7 +49,7 @@ export interface UpstreamResponse {
 
 export class UpstreamFailure extends Error {
   constructor(
-    readonly kind: 'timeout' | 'connect' | 'aborted',
+    readonly kind: 'timeout' | 'connect' | 'aborted' | 'busy',
     message: string,
   ) {
     super(message);
@@ -41,20 +57,54 @@ export class UpstreamFailure extends Error {
   }
 }
 
+/** One channel's connections on this instance: its pool (remade when its settings change) and its requests in flight. */
+interface Lane {
+  pool: Pool;
+  /** What the pool was made for: a channel whose settings differ gets a new one. */
+  settings: string;
+  basePath: string;
+  limit: number; // Infinity: no limit
+  /** Shared by the channel's lanes, old and new, so a request on a replaced pool still counts. */
+  slots: { inFlight: number };
+}
+
 @Injectable()
 export class UpstreamClient implements OnModuleDestroy {
-  private readonly pools = new Map<string, Pool>();
+  private readonly lanes = new Map<string, Lane>();
   private readonly timeoutMs: number;
+  private readonly defaultLimit: number;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'UPSTREAM_TIMEOUT_MS' | 'UPSTREAM_MAX_CONNECTIONS'>) {
     this.timeoutMs = config.UPSTREAM_TIMEOUT_MS;
+    this.defaultLimit = config.UPSTREAM_MAX_CONNECTIONS;
+  }
+
+  /** Whether a request sent to the channel now would be taken (not refused as busy). */
+  hasRoom(channel: UpstreamTarget): boolean {
+    const lane = this.lanes.get(channel.id);
+    return !lane || lane.slots.inFlight < this.limitOf(channel);
+  }
+
+  /** Requests in flight on the channel on this instance (for tests and metrics). */
+  inFlight(channelId: string): number {
+    return this.lanes.get(channelId)?.slots.inFlight ?? 0;
+  }
+
+  /** The channel's limit: its own, else the default; Infinity for none. */
+  limitOf(channel: Pick<UpstreamTarget, 'maxConnections'>): number {
+    const n = channel.maxConnections ?? this.defaultLimit;
+    return n === 0 ? Infinity : n;
   }
 
   async send(call: UpstreamCall): Promise<UpstreamResponse> {
-    const base = new URL(call.baseUrl);
-    const pool = this.pool(base.origin);
-    const basePath = base.pathname.replace(/\/$/, '');
     if (call.signal.aborted) throw new UpstreamFailure('aborted', 'the request was aborted');
+    const lane = this.lane(call.channel);
+    const slots = lane.slots;
+    if (slots.inFlight >= lane.limit) {
+      throw new UpstreamFailure('busy', `the channel has ${lane.limit} request(s) in flight, its limit`);
+    }
+    slots.inFlight++;
+    let held = true;
     // One signal for undici: the client's going away, or the upstream's silence.
     const own = new AbortController();
     const clientGone = () => own.abort(call.signal.reason);
@@ -63,11 +113,15 @@ export class UpstreamClient implements OnModuleDestroy {
     const done = () => {
       watch.stop();
       call.signal.removeEventListener('abort', clientGone);
+      if (held) {
+        held = false;
+        slots.inFlight--;
+      }
     };
     try {
-      const res = await pool.request({
+      const res = await lane.pool.request({
         method: 'POST',
-        path: basePath + call.path,
+        path: lane.basePath + call.path,
         headers: call.headers,
         body: call.body,
         signal: own.signal,
@@ -114,17 +168,32 @@ export class UpstreamClient implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined)));
-    this.pools.clear();
+    await Promise.all([...this.lanes.values()].map((l) => l.pool.close().catch(() => undefined)));
+    this.lanes.clear();
   }
 
-  private pool(origin: string): Pool {
-    let pool = this.pools.get(origin);
-    if (!pool) {
-      pool = new Pool(origin, { connections: 256, keepAliveTimeout: 30_000, connectTimeout: Math.min(this.timeoutMs, 10_000) });
-      this.pools.set(origin, pool);
-    }
-    return pool;
+  /**
+   * The channel's lane, its pool made on first use. When the channel's URL, limit or HTTP/2
+   * changed, a new pool takes over and the old one closes once its requests finish; the count in
+   * flight carries over, so the new limit holds from the first request.
+   */
+  private lane(channel: UpstreamTarget): Lane {
+    const limit = this.limitOf(channel);
+    const settings = `${channel.baseUrl} ${limit} ${channel.http2}`;
+    const lane = this.lanes.get(channel.id);
+    if (lane?.settings === settings) return lane;
+    const base = new URL(channel.baseUrl);
+    const pool = new Pool(base.origin, {
+      // As many connections as requests may be in flight, so none waits in the pool's queue.
+      connections: limit === Infinity ? null : limit,
+      allowH2: channel.http2,
+      keepAliveTimeout: 30_000,
+      connectTimeout: Math.min(this.timeoutMs, 10_000),
+    });
+    const next: Lane = { pool, settings, basePath: base.pathname.replace(/\/$/, ''), limit, slots: lane?.slots ?? { inFlight: 0 } };
+    if (lane) void lane.pool.close().catch(() => undefined); // waits for its requests to finish
+    this.lanes.set(channel.id, next);
+    return next;
   }
 }
 

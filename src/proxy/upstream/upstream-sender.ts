@@ -43,13 +43,15 @@ export class UpstreamSender {
 
   /**
    * Checked before anything is reserved: throws 503 `no_channel` when no channel serves the
-   * model (after reloading the channels, so one added elsewhere counts at once), 503 `upstream_unavailable` (with retry-after) while every one of them is failing.
+   * model (after reloading the channels, so one added elsewhere counts at once), 503 `upstream_unavailable` (with retry-after) while every one of them is failing,
+   * 503 `upstream_busy` (with retry-after) while every one it could try has its limit of requests in flight.
    * Takes no circuit's probe: that happens in send(), where the request really goes out.
    */
   async ensureRoutable(plan: Plan, model: string): Promise<void> {
     const { configured, waitMs } = await this.router.availabilityFresh(model, plan.providers);
     if (!configured) throw noChannel(model);
     if (waitMs > 0) throw everyChannelFailing(waitMs);
+    if (!this.router.candidates(model, plan.providers).some((c) => this.upstream.hasRoom(c))) throw channelsBusy();
   }
 
   /** The first answer that is not a retryable failure; else the last failure as a ProxyError. */
@@ -68,7 +70,7 @@ export class UpstreamSender {
       tried.attempts++;
       try {
         const upstream = await this.upstream.send({
-          baseUrl: channel.baseUrl,
+          channel,
           path: plan.path(model, query),
           headers: formatOf(formatOfProvider(channel.provider)).upstreamHeaders(channel.apiKey, clientHeaders),
           body: plan.body,
@@ -86,6 +88,11 @@ export class UpstreamSender {
         return { ok: false, reason: `HTTP ${upstream.status}`, value: failure };
       } catch (err) {
         if (err instanceof UpstreamFailure && err.kind === 'aborted') throw err;
+        if (err instanceof UpstreamFailure && err.kind === 'busy') {
+          // Nothing went out: the channel is full, not failing (its circuit is not told).
+          this.metrics.upstreamFailed(channel.id, 'busy');
+          return { ok: false, busy: true, reason: err.message, value: channelsBusy() };
+        }
         const timedOut = err instanceof UpstreamFailure && err.kind === 'timeout';
         this.metrics.upstreamFailed(channel.id, timedOut ? 'timeout' : 'unreachable');
         const failure =
@@ -109,6 +116,13 @@ export class UpstreamSender {
 
 function noChannel(model: string): ProxyError {
   return new ProxyError('no_channel', `no upstream is configured for the model ${quoted(model)}`);
+}
+
+/** Every channel that could take the request has its limit in flight: come back in a second, as one ends. */
+function channelsBusy(): ProxyError {
+  return new ProxyError('upstream_busy', 'every channel for this model is at its limit of concurrent requests; try again shortly', {
+    retryAfterSeconds: 1,
+  });
 }
 
 function everyChannelFailing(waitMs: number): ProxyError {

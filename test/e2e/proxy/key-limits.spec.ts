@@ -5,9 +5,21 @@ import { Gateway, startGateway } from '../../support/gateway';
 import { PriceBook } from '../../../src/proxy/pricing/price-book.service';
 import { worstCaseCost } from '../../../src/proxy/pricing/cost';
 import { inputTokenBound } from '../../../src/proxy/metering/input-bound';
+import { preciseInputBound } from '../../../src/proxy/metering/precise-bound';
+import { ModelPrice } from '../../../src/proxy/pricing/model-price';
 import Redis from 'ioredis';
 import { ReadModels } from '../../../src/ledger/application/read-models';
 import { TEST_REDIS_URL } from '../../support/test-env';
+
+/**
+ * The input bound the smallest hold the gateway would place is sized from: for gpt-4o-mini (its
+ * exact tokenizer ships) the precise bound, used once the byte bound does not fit under the cap
+ * (metering/precise-bound.ts).
+ */
+function heldBound(body: object, price: ModelPrice): number {
+  const raw = Buffer.byteLength(JSON.stringify(body));
+  return preciseInputBound('openai.chat', body, raw, price, price.model, Number.MAX_SAFE_INTEGER) ?? inputTokenBound('openai.chat', body, raw, price);
+}
 
 describe('key limits', () => {
   let fake: FakeUpstream;
@@ -25,7 +37,7 @@ describe('key limits', () => {
     const body = { model: 'gpt-4o-mini', max_tokens: 500, messages: [{ role: 'user' as const, content: 'cap me at some point' }] };
     const table = gw.app.get(PriceBook).at(new Date());
     const price = table.get('gpt-4o-mini')!;
-    const worst = worstCaseCost(price, inputTokenBound('openai.chat', body, Buffer.byteLength(JSON.stringify(body)), price), 500, table.marginBps);
+    const worst = worstCaseCost(price, heldBound(body, price), 500, table.marginBps);
     const each = gw.price('gpt-4o-mini', { inputTokens: 5, outputTokens: 6, cachedTokens: 0, cacheWriteTokens: 0 });
     const accountId = await gw.account(10_000_000n);
     // Room for the worst case of one request after two have been spent: the third fits, the fourth does not.
@@ -50,7 +62,7 @@ describe('key limits', () => {
     const body = { model: 'gpt-4o-mini', max_tokens: 500, messages: [{ role: 'user' as const, content: 'cap me across a Redis restart' }] };
     const table = gw.app.get(PriceBook).at(new Date());
     const price = table.get('gpt-4o-mini')!;
-    const worst = worstCaseCost(price, inputTokenBound('openai.chat', body, Buffer.byteLength(JSON.stringify(body)), price), 500, table.marginBps);
+    const worst = worstCaseCost(price, heldBound(body, price), 500, table.marginBps);
     const each = gw.price('gpt-4o-mini', { inputTokens: 5, outputTokens: 6, cachedTokens: 0, cacheWriteTokens: 0 });
     const accountId = await gw.account(10_000_000n);
     const { keyId, secret } = await gw.key(accountId, { spendCapMicros: worst + 2n * each });

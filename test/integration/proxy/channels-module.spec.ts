@@ -46,7 +46,7 @@ describe('ChannelsModule with the seeder, as in the API', () => {
   it('routes to the seeded channels from the first request, with their keys', () => {
     const router = app.get(ChannelRouter);
     expect(router.candidates('gpt-4o', ['openai', 'openai-compatible'])).toEqual([
-      { id: expect.any(String), name: 'env-openai', provider: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-seeded-openai-0000001', models: [], priority: 0, weight: 1 },
+      { id: expect.any(String), name: 'env-openai', provider: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-seeded-openai-0000001', models: [], priority: 0, weight: 1, maxConnections: null, http2: false },
     ]);
     expect(router.candidates('grok-4', ['xai']).map((c) => c.name)).toEqual(['env-xai']);
     expect(app.get(ChannelDirectory).list()).toHaveLength(2);

@@ -61,7 +61,7 @@ describe('channels (real Postgres and Redis)', () => {
 
     const { channels, unreadable } = await repo.loadForRouting();
     expect(unreadable).toEqual([]);
-    expect(channels).toEqual([{ id: added.id, name: 'primary', provider: 'openai', baseUrl: 'https://api.openai.com/v1', apiKey: KEY, models: ['gpt-4o', 'gpt-4o-mini'], priority: 5, weight: 3 }]);
+    expect(channels).toEqual([{ id: added.id, name: 'primary', provider: 'openai', baseUrl: 'https://api.openai.com/v1', apiKey: KEY, models: ['gpt-4o', 'gpt-4o-mini'], priority: 5, weight: 3, maxConnections: null, http2: false }]);
 
     const { rows } = await db.pool.query('SELECT api_key_ciphertext, t::text AS whole FROM channels t WHERE id = $1', [added.id]);
     expect(rows[0].api_key_ciphertext).not.toBe(KEY);
@@ -80,6 +80,26 @@ describe('channels (real Postgres and Redis)', () => {
     expect((await repo.setEnabled(off.record.id, true)).changed).toBe(true);
     await expect(repo.setEnabled('nope', true)).rejects.toBeInstanceOf(ChannelError);
     await expect(repo.setEnabled(randomUUID(), true)).rejects.toMatchObject({ code: 'channel_not_found' });
+  });
+
+  it('update: changes only what is given, by id or name; the same values again change nothing; routing sees the limit and HTTP/2', async () => {
+    const before = (await repo.find('primary'))!;
+    const first = await repo.update('primary', { maxConnections: 2, http2: true });
+    expect(first.changed).toBe(true);
+    expect(first.record).toMatchObject({ maxConnections: 2, http2: true, priority: before.priority, weight: before.weight, models: before.models });
+    expect(first.record.updatedAt.getTime()).toBeGreaterThanOrEqual(before.updatedAt.getTime());
+    expect((await repo.update(before.id, { maxConnections: 2, http2: true })).changed).toBe(false);
+    expect((await repo.update('primary', {})).changed).toBe(false);
+    expect((await repo.loadForRouting()).channels[0]).toMatchObject({ name: 'primary', maxConnections: 2, http2: true });
+    // 0 is "no limit", null goes back to the global default; both are kept as said.
+    expect((await repo.update('primary', { maxConnections: 0 })).record.maxConnections).toBe(0);
+    const back = await repo.update('primary', { maxConnections: null, http2: false, priority: 7, weight: 2 });
+    expect(back).toMatchObject({ changed: true, record: { maxConnections: null, http2: false, priority: 7, weight: 2 } });
+    await repo.update('primary', { priority: before.priority, weight: before.weight });
+    await expect(repo.update('nope', { weight: 2 })).rejects.toMatchObject({ code: 'channel_not_found' });
+    await expect(repo.update(randomUUID(), {})).rejects.toMatchObject({ code: 'channel_not_found' });
+    // The table refuses what the CLI refuses, whatever writes it.
+    await expect(repo.update('primary', { maxConnections: -1 })).rejects.toMatchObject({ code: '23514' });
   });
 
   it('a key copied to another row, or read with another ENCRYPTION_KEY, does not decrypt: that channel is left out', async () => {

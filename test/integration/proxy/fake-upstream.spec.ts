@@ -231,6 +231,24 @@ describe('OpenAI', () => {
     expect(last.type === 'response.completed' && last.response.usage).toEqual(expectedUsage);
   });
 
+  it('paces a stream from its prompt: [first-byte-ms:N] before the first chunk, [chunk-ms:N] between the others', async () => {
+    const started = performance.now();
+    const stream = await oa.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'pace [first-byte-ms:120] [chunk-ms:30] [reply:4]' }] });
+    const arrivals: number[] = [];
+    let text = '';
+    for await (const chunk of stream) {
+      arrivals.push(performance.now() - started);
+      text += chunk.choices[0]?.delta?.content ?? '';
+    }
+    expect(countWords(text)).toBe(4);
+    expect(arrivals[0]).toBeGreaterThanOrEqual(115); // timers may fire a millisecond or so early
+    // role, 4 words, finish: each chunk at least ~30 ms after the one before it went out.
+    expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThanOrEqual((arrivals.length - 1) * 30 - 10);
+    // Without markers, no wait: the same answer at once (not timed: only that it is whole).
+    const plain = await oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'no pace [reply:4]' }] });
+    expect(countWords(plain.choices[0].message.content ?? '')).toBe(4);
+  });
+
   it('lists models', async () => {
     const ids = [];
     for await (const m of oa.models.list()) ids.push(m.id);

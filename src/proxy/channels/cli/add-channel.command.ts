@@ -2,18 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { CommandRunner, Option, SubCommand } from 'nest-commander';
 import { z } from 'zod';
 import { parseOptions, printResult } from '../../../cli/cli-options';
-import {
-  CHANNEL_NAME,
-  CHANNEL_PROVIDERS,
-  ENV_CHANNEL_PREFIX,
-  MAX_ABS_PRIORITY,
-  MAX_WEIGHT,
-  MODEL_ID,
-  normalizeBaseUrl,
-} from '../channel';
+import { CHANNEL_NAME, CHANNEL_PROVIDERS, ENV_CHANNEL_PREFIX, MODEL_ID, normalizeBaseUrl } from '../channel';
 import { ChannelChangeNotifier } from '../channel-change-notifier';
 import { ChannelRepository } from '../channel.repository';
-import { announce, channelJson, describeChannel, readStdin } from './channel-cli';
+import { announce, channelJson, describeChannel, maxConnections, onOff, priority, readStdin, weight } from './channel-cli';
 
 const apiKey = z
   .string()
@@ -58,18 +50,10 @@ const options = z.object({
         .max(1000, 'lists too many models'),
     )
     .optional(),
-  priority: z
-    .string()
-    .regex(/^-?\d{1,7}$/, 'must be a whole number')
-    .transform(Number)
-    .refine((n) => Math.abs(n) <= MAX_ABS_PRIORITY, `must be from -${MAX_ABS_PRIORITY} to ${MAX_ABS_PRIORITY}`)
-    .optional(),
-  weight: z
-    .string()
-    .regex(/^\d{1,7}$/, 'must be a whole number')
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= MAX_WEIGHT, `must be from 1 to ${MAX_WEIGHT}`)
-    .optional(),
+  priority: priority.optional(),
+  weight: weight.optional(),
+  maxConnections: maxConnections.optional(),
+  http2: onOff.optional(),
   json: z.boolean().optional(),
 });
 
@@ -98,6 +82,8 @@ export class AddChannelCommand extends CommandRunner {
       models: opts.models,
       priority: opts.priority,
       weight: opts.weight,
+      maxConnections: opts.maxConnections,
+      http2: opts.http2,
     });
     await announce(this.notifier);
     printResult(opts.json, `added channel ${describeChannel(channel)}`, channelJson(channel));
@@ -135,6 +121,16 @@ export class AddChannelCommand extends CommandRunner {
 
   @Option({ flags: '--weight <n>', description: 'share of traffic among channels of equal priority (default 1)' })
   parseWeight(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--max-connections <n|default>', description: 'requests in flight at once per instance, 0 for no limit (default: UPSTREAM_MAX_CONNECTIONS)' })
+  parseMaxConnections(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--http2 <on|off>', description: 'offer HTTP/2 to an https upstream (default off)' })
+  parseHttp2(v: string): string {
     return v;
   }
 

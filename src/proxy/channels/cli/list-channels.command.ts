@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseOptions, printResult } from '../../../cli/cli-options';
 import { maskedKey } from '../channel';
 import { ChannelRepository } from '../channel.repository';
-import { channelJson } from './channel-cli';
+import { channelJson, connectionsLabel } from './channel-cli';
 
 const options = z.object({ json: z.boolean().optional() });
 
@@ -18,7 +18,7 @@ export class ListChannelsCommand extends CommandRunner {
     const { json } = parseOptions(options, raw);
     const all = await this.channels.list();
     const rows = [
-      ['ID', 'NAME', 'PROVIDER', 'STATE', 'PRIORITY', 'WEIGHT', 'KEY', 'SOURCE', 'BASE URL', 'MODELS'],
+      ['ID', 'NAME', 'PROVIDER', 'STATE', 'PRIORITY', 'WEIGHT', 'CONNECTIONS', 'KEY', 'SOURCE', 'BASE URL', 'MODELS'],
       ...all.map((c) => [
         c.id,
         c.name,
@@ -26,6 +26,7 @@ export class ListChannelsCommand extends CommandRunner {
         c.enabled ? 'enabled' : 'disabled',
         String(c.priority),
         String(c.weight),
+        connectionsLabel(c),
         maskedKey(c.apiKeyLast4),
         c.source,
         c.baseUrl,

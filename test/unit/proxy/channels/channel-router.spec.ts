@@ -21,7 +21,7 @@ function seeded(seed: number): () => number {
 }
 
 function channel(name: string, over: Partial<Channel> = {}): Channel {
-  return { id: `id-${name}`, name, provider: 'openai', baseUrl: `https://${name}.test/v1`, apiKey: `sk-${name}`, models: [], priority: 0, weight: 1, ...over };
+  return { id: `id-${name}`, name, provider: 'openai', baseUrl: `https://${name}.test/v1`, apiKey: `sk-${name}`, models: [], priority: 0, weight: 1, maxConnections: null, http2: false, ...over };
 }
 
 /** The directory's read side over a fixed list (the real directory is tested against Postgres and Redis). */
@@ -197,6 +197,22 @@ describe('ChannelRouter', () => {
     expect(logged()).toEqual([expect.stringMatching(/no channel left for model m after 1 failure\(s\); last: only \(id-only\): status 429/)]);
     const none = await router.route('m', ['anthropic'], async () => ({ ok: true, value: 1 }));
     expect(none).toEqual({ ok: false, value: undefined, channel: undefined, failures: [] });
+  });
+
+  it('route(): a busy channel (full, nothing sent) is passed over without its circuit hearing of it', async () => {
+    const cs = [channel('full', { priority: 1 }), channel('spare')];
+    const router = new ChannelRouter(fixed(cs), circuit, manualClock(), seeded(1));
+    for (let i = 0; i < 5; i++) {
+      const routed = await router.route('gpt-4o', ['openai'], async (ch) =>
+        ch.name === 'full' ? { ok: false, busy: true, reason: 'at its limit', value: 503 } : { ok: true, value: 200 },
+      );
+      expect(routed).toMatchObject({ ok: true, value: 200, channel: { name: 'spare' } });
+    }
+    expect(router.circuitState('id-full')).toBe('closed'); // five busy tries, CIRCUIT_FAILURES = 2: still closed
+    const allFull = await router.route('gpt-4o', ['openai'], async () => ({ ok: false, busy: true, reason: 'at its limit', value: 503 }));
+    expect(allFull).toMatchObject({ ok: false, value: 503, failures: [{ reason: 'at its limit' }, { reason: 'at its limit' }] });
+    expect(router.circuitState('id-full')).toBe('closed');
+    expect(router.circuitState('id-spare')).toBe('closed');
   });
 
   it('formatOf: OpenAI, xAI and OpenAI-compatible channels speak the OpenAI format', () => {
