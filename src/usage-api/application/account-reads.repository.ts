@@ -7,7 +7,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
-import { UsageGroup, UsageWindow } from '../domain/usage-window';
+import { UsageGroup, UsageWindow, isTwoDimensions } from '../domain/usage-window';
 import { AccountNames } from '../../compliance/account-names';
 
 export interface BalanceRow {
@@ -40,6 +40,8 @@ export interface TransactionRow {
 
 export interface UsageSum {
   group: string;
+  /** Two-dimension groupings only: the model or key of the day in `group`; null sums those past `top`. */
+  subgroup?: string | null;
   requests: bigint;
   inputTokens: bigint;
   outputTokens: bigint;
@@ -92,7 +94,26 @@ const USAGE_SQL: Record<UsageGroup, string> = {
                    sum(s.output)::bigint AS output, sum(s.cost)::bigint AS cost
               FROM per_key s LEFT JOIN api_keys k ON k.key_id = s.key_id::text LEFT JOIN projects p ON p.project_id = k.project_id
              GROUP BY p.project_id ORDER BY cost DESC, label`,
+  'day,model': perDayBy('usage_by_model', 'u.model'),
+  'day,key': perDayBy('usage_by_key', 'u.key_id::text'),
 };
+
+/**
+ * Per day and model (or key): the subgroups ranked by their cost over the whole window, the
+ * first $4 (all when null) named, the rest summed per day as one line with subgroup NULL, so a
+ * chart's series are bounded whatever an account sent. Days in order; in a day, named lines by
+ * cost, then the rest.
+ */
+function perDayBy(table: string, column: string): string {
+  return `WITH per AS (SELECT u.day, ${column} AS sub, ${SUMS} FROM ${table} u WHERE ${IN_WINDOW} GROUP BY u.day, ${column}),
+               ranked AS (SELECT sub, row_number() OVER (ORDER BY sum(cost) DESC, sub COLLATE "C") AS r FROM per GROUP BY sub),
+               folded AS (SELECT per.day, CASE WHEN $4::int IS NULL OR ranked.r <= $4::int THEN per.sub END AS sub,
+                                 sum(per.requests)::bigint AS requests, sum(per.input)::bigint AS input, sum(per.output)::bigint AS output, sum(per.cost)::bigint AS cost
+                            FROM per JOIN ranked ON ranked.sub = per.sub
+                           GROUP BY 1, 2)
+          SELECT to_char(day, 'YYYY-MM-DD') AS label, sub, requests, input, output, cost
+            FROM folded ORDER BY day, sub IS NULL, cost DESC, sub COLLATE "C"`;
+}
 
 /**
  * A read model's schema is made by the projection runner when a worker (or an API running the
@@ -153,12 +174,21 @@ export class AccountReadsRepository {
     }));
   }
 
-  async usage(accountId: string, window: UsageWindow, groupBy: UsageGroup): Promise<UsageSum[]> {
-    const { rows } = await this.pool.query<{ label: string; owner?: string | null; requests: bigint; input: bigint; output: bigint; cost: bigint }>(
+  /** `top`: for a two-dimension grouping, how many subgroups to name (null: all). */
+  async usage(accountId: string, window: UsageWindow, groupBy: UsageGroup, top: number | null = null): Promise<UsageSum[]> {
+    const two = isTwoDimensions(groupBy);
+    const { rows } = await this.pool.query<{ label: string; sub?: string | null; owner?: string | null; requests: bigint; input: bigint; output: bigint; cost: bigint }>(
       USAGE_SQL[groupBy],
-      [accountId, window.from, window.to],
+      two ? [accountId, window.from, window.to, top] : [accountId, window.from, window.to],
     );
-    const sums = rows.map((r) => ({ group: r.label, requests: r.requests, inputTokens: r.input, outputTokens: r.output, cost: r.cost }));
+    const sums: UsageSum[] = rows.map((r) => ({
+      group: r.label,
+      ...(two ? { subgroup: r.sub ?? null } : {}),
+      requests: r.requests,
+      inputTokens: r.input,
+      outputTokens: r.output,
+      cost: r.cost,
+    }));
     if (groupBy !== 'project') return sums;
     // Project names are stored sealed: opened here, and ordered by them (cost first) as SQL orders the other groups.
     const names = await this.names.openMany(rows.map((r) => ({ value: r.label, owner: r.owner ?? null })));

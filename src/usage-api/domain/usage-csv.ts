@@ -7,6 +7,8 @@
 
 export interface UsageLine {
   group: string;
+  /** Only in a two-dimension answer (`group_by=day,model`): the model or key; null for the sum of the ones past `top`. */
+  subgroup?: string | null;
   requests: number;
   inputTokens: number;
   outputTokens: number;
@@ -15,6 +17,8 @@ export interface UsageLine {
 }
 
 export const USAGE_CSV_COLUMNS = ['group', 'requests', 'inputTokens', 'outputTokens', 'cost'] as const;
+/** A two-dimension report: `subgroup` after `group`; the line of the ones past `top` has it empty. */
+export const USAGE_CSV_COLUMNS_TWO = ['group', 'subgroup', 'requests', 'inputTokens', 'outputTokens', 'cost'] as const;
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 
@@ -26,8 +30,11 @@ export function csvCell(value: string | number): string {
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function usageCsv(lines: readonly UsageLine[]): string {
-  const rows = [USAGE_CSV_COLUMNS.join(',')];
-  for (const l of lines) rows.push([csvCell(l.group), csvCell(l.requests), csvCell(l.inputTokens), csvCell(l.outputTokens), csvCell(l.cost)].join(','));
+export function usageCsv(lines: readonly UsageLine[], twoDimensions = false): string {
+  const rows = [(twoDimensions ? USAGE_CSV_COLUMNS_TWO : USAGE_CSV_COLUMNS).join(',')];
+  for (const l of lines) {
+    const head = twoDimensions ? [csvCell(l.group), csvCell(l.subgroup ?? '')] : [csvCell(l.group)];
+    rows.push([...head, csvCell(l.requests), csvCell(l.inputTokens), csvCell(l.outputTokens), csvCell(l.cost)].join(','));
+  }
   return rows.join('\r\n') + '\r\n';
 }

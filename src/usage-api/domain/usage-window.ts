@@ -4,8 +4,17 @@
  * report straddle the edges). Pure: today is an argument.
  */
 
-export const USAGE_GROUPS = ['day', 'model', 'key', 'project'] as const;
+/**
+ * One dimension, or two: `day,model` and `day,key` answer a line per day and model (or key),
+ * the day in `group` and the model (or key) in `subgroup`, what a chart of spend per day by
+ * model draws. Only pairs one rollup holds (migrations/013): model × key is in neither.
+ */
+export const USAGE_GROUPS = ['day', 'model', 'key', 'project', 'day,model', 'day,key'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
+export type TwoDimensionGroup = Extract<UsageGroup, `${string},${string}`>;
+export const isTwoDimensions = (g: UsageGroup): g is TwoDimensionGroup => g.includes(',');
+/** The most subgroups a two-dimension answer names one by one (`top`); the rest are summed as one, `subgroup: null`. */
+export const MAX_USAGE_TOP = 50;
 
 export const DEFAULT_USAGE_DAYS = 30;
 export const MAX_USAGE_DAYS = 92;

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { formatCredits } from '../../shared/money';
 import { BalanceRow, RequestSummaryRow, TransactionRow, UsageSum } from '../application/account-reads.repository';
-import { USAGE_GROUPS } from '../domain/usage-window';
+import { MAX_USAGE_TOP, USAGE_GROUPS } from '../domain/usage-window';
 import { UsageLine } from '../domain/usage-csv';
 import { MODEL_MAX_CHARS } from '../../proxy/usage/request-log.repository';
 import { storableText } from '../../platform/database/storable-text';
@@ -36,7 +36,12 @@ export const transactionSchema = z.object({
 });
 
 export const usageLineSchema = z.object({
-  group: z.string().describe('the UTC day (YYYY-MM-DD), the model, the key id, or the project name ("(none)" for keys without one)'),
+  group: z.string().describe('the UTC day (YYYY-MM-DD), the model, the key id, or the project name ("(none)" for keys without one); with two dimensions, the day'),
+  subgroup: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('only with two dimensions (group_by=day,model or day,key): the model or key id of that day; null for the sum of those past `top`'),
   requests: z.number().int(),
   inputTokens: z.number().int().describe('all input the model read: uncached, read from and written to the prompt cache'),
   outputTokens: z.number().int(),
@@ -105,6 +110,12 @@ export const usageQuerySchema = z.object({
   to: z.string().max(64).optional(),
   group_by: z.enum(USAGE_GROUPS).default('day'),
   format: z.enum(['json', 'csv']).default('json'),
+  top: z
+    .string()
+    .regex(/^\d{1,3}$/, `a whole number, 1 to ${MAX_USAGE_TOP}`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_USAGE_TOP, `a whole number, 1 to ${MAX_USAGE_TOP}`)
+    .optional(),
 });
 
 export const requestsQuerySchema = z.object({
@@ -155,6 +166,7 @@ export const transactionView = (t: TransactionRow) => ({
 
 export const usageLineView = (u: UsageSum): UsageLine => ({
   group: u.group,
+  ...(u.subgroup !== undefined ? { subgroup: u.subgroup } : {}),
   requests: big(u.requests),
   inputTokens: big(u.inputTokens),
   outputTokens: big(u.outputTokens),

@@ -152,6 +152,42 @@ describe('account API reads (booted app, real proxy)', () => {
     expect(dflt.data).toEqual([expect.objectContaining({ group: today, requests: 24 })]);
   });
 
+  it('sums by day and model (or key) as the log does, names the top N and folds the rest, and CSV says the same', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    for (const [by, column] of [
+      ['day,model', 'model'],
+      ['day,key', 'key_id::text'],
+    ] as const) {
+      const { rows } = await gw.db.pool.query<{ g: string; requests: number; cost: string }>(
+        `SELECT ${column} AS g, count(*)::int AS requests, sum(cost_micros)::text AS cost FROM request_log WHERE account_id = $1 GROUP BY 1 ORDER BY sum(cost_micros) DESC, 1`,
+        [me.accountId],
+      );
+      expect(rows).toHaveLength(2);
+      const res = await me.fetch(`/api/usage?group_by=${by}&from=${today}&to=${today}`);
+      expect(res.status).toBe(200);
+      const body = await json(res);
+      expect(body).toMatchObject({ from: today, to: today, groupBy: by });
+      expect((body.data as Json[]).map((l) => [l.group, l.subgroup, l.requests, l.cost])).toEqual(rows.map((r) => [today, r.g, r.requests, formatCredits(BigInt(r.cost))]));
+
+      // top=1: the costliest named, the other summed as the rest (subgroup null).
+      const top = await json(await me.fetch(`/api/usage?group_by=${by}&from=${today}&to=${today}&top=1`));
+      expect((top.data as Json[]).map((l) => [l.group, l.subgroup, l.requests, l.cost])).toEqual([
+        [today, rows[0].g, rows[0].requests, formatCredits(BigInt(rows[0].cost))],
+        [today, null, rows[1].requests, formatCredits(BigInt(rows[1].cost))],
+      ]);
+
+      const csv = await me.fetch(`/api/usage?group_by=${by}&from=${today}&to=${today}&top=1&format=csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get('content-disposition')).toBe(`attachment; filename="usage-by-${by.replace(',', '-and-')}-${today}-to-${today}.csv"`);
+      const [header, ...lines] = parseCsv(await csv.text());
+      expect(header).toEqual(['group', 'subgroup', 'requests', 'inputTokens', 'outputTokens', 'cost']);
+      expect(lines).toEqual((top.data as Json[]).map((l) => [l.group, l.subgroup ?? '', String(l.requests), String(l.inputTokens), String(l.outputTokens), l.cost]));
+    }
+    // One dimension answers no subgroup at all, as before.
+    const byModel = await json(await me.fetch(`/api/usage?group_by=model&from=${today}&to=${today}`));
+    expect((byModel.data as Json[]).every((l) => !('subgroup' in l))).toBe(true);
+  });
+
   it('walks the request log newest first, every row once at any page size, with filters', async () => {
     const log = await gw.requests(me.accountId, 24);
     for (const limit of [1, 5, 200]) {
@@ -200,6 +236,13 @@ describe('account API reads (booted app, real proxy)', () => {
     ['/api/usage?from=2025-01-01&to=2025-04-03', 'from'],
     ['/api/usage?group_by=week', 'group_by'],
     ['/api/usage?format=xml', 'format'],
+    ['/api/usage?group_by=model,day', 'group_by'],
+    ['/api/usage?group_by=day,model,key', 'group_by'],
+    ['/api/usage?group_by=model&top=3', 'top'],
+    ['/api/usage?group_by=day,model&top=0', 'top'],
+    ['/api/usage?group_by=day,model&top=51', 'top'],
+    ['/api/usage?group_by=day,model&top=1e1', 'top'],
+    ['/api/usage?group_by=day,model&top=-1', 'top'],
     [`/api/usage?from=${'9'.repeat(5000)}`, 'from'],
     ['/api/requests?limit=0', 'limit'],
     ['/api/requests?limit=201', 'limit'],

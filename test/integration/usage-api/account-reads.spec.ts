@@ -147,6 +147,62 @@ describe('account reads (real Postgres)', () => {
     }
   });
 
+  it('sums by day and model (or key) as the log does, naming the top N over the whole range and folding the rest per day', async () => {
+    const accountId = randomUUID();
+    const keys = [randomUUID(), randomUUID(), randomUUID()];
+    const base = Date.parse('2026-06-10T00:00:00.000Z');
+    const rowArb = fc.record({
+      key: fc.integer({ min: 0, max: 2 }),
+      model: fc.constantFrom('gpt-4o', 'claude-x', '=cmd', 'a,b', 'tie-1', 'tie-2'),
+      at: fc.oneof(fc.integer({ min: 0, max: 4 * 86_400_000 - 1 }), fc.constantFrom(0, 86_399_999, 86_400_000)),
+      cost: fc.bigInt({ min: 0n, max: 10n ** 9n }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(rowArb, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 7 }), async (spec, top) => {
+        await db.pool.query('DELETE FROM request_log WHERE account_id = $1', [accountId]);
+        await db.pool.query('DELETE FROM usage_by_model WHERE account_id = $1', [accountId]);
+        await db.pool.query('DELETE FROM usage_by_key WHERE account_id = $1', [accountId]);
+        const rows = spec.map((r) => row({ accountId, keyId: keys[r.key], model: r.model, startedAt: new Date(base + r.at), costMicros: r.cost }));
+        await insertRequestLogRows(db.pool, rows);
+        const w = { from: '2026-06-10', to: '2026-06-12' }; // a day of the rows falls outside
+        for (const [by, sub] of [
+          ['day,model', (r: RequestLogRow) => r.model],
+          ['day,key', (r: RequestLogRow) => r.keyId],
+        ] as const) {
+          // The reference: the log's rows in the window, ranked by cost over the window (then by name), the rest folded per day.
+          const inWindow = rows.filter((r) => r.startedAt.toISOString().slice(0, 10) >= w.from && r.startedAt.toISOString().slice(0, 10) <= w.to);
+          const totals = new Map<string, bigint>();
+          for (const r of inWindow) totals.set(sub(r), (totals.get(sub(r)) ?? 0n) + r.costMicros);
+          const ranked = [...totals].sort(([a, x], [b, y]) => (x === y ? (a < b ? -1 : 1) : x > y ? -1 : 1)).map(([name]) => name);
+          const named = new Set(ranked.slice(0, top));
+          const want = new Map<string, { requests: bigint; cost: bigint }>();
+          for (const r of inWindow) {
+            const k = `${r.startedAt.toISOString().slice(0, 10)}|${named.has(sub(r)) ? sub(r) : '(rest)'}`;
+            const o = want.get(k) ?? { requests: 0n, cost: 0n };
+            want.set(k, { requests: o.requests + 1n, cost: o.cost + r.costMicros });
+          }
+          const got = await reads.usage(accountId, w, by, top);
+          expect(new Map(got.map((u) => [`${u.group}|${u.subgroup ?? '(rest)'}`, { requests: u.requests, cost: u.cost }]))).toEqual(want);
+          // One line per day and subgroup; days in order, in a day the named lines by cost, the rest last.
+          expect(new Set(got.map((u) => `${u.group}|${u.subgroup}`)).size).toBe(got.length);
+          for (let i = 1; i < got.length; i++) {
+            const [a, b] = [got[i - 1], got[i]];
+            expect(a.group <= b.group).toBe(true);
+            if (a.group === b.group) {
+              expect(a.subgroup).not.toBeNull();
+              if (b.subgroup !== null) expect(a.cost >= b.cost).toBe(true);
+            }
+          }
+          // Without top, every subgroup is named.
+          const all = await reads.usage(accountId, w, by);
+          expect(all.every((u) => u.subgroup !== null)).toBe(true);
+          expect(all.reduce((n, u) => n + u.requests, 0n)).toBe(BigInt(inWindow.length));
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('counts every row of concurrent batches over the same groups once, without deadlocks', async () => {
     const accountId = randomUUID();
     const keys = [randomUUID(), randomUUID()];

@@ -32,6 +32,22 @@ describe('usage CSV', () => {
     for (const r of rows) expect(r).toHaveLength(5);
   });
 
+  it('with two dimensions, has a subgroup column after group, empty for the rest, neutralised like the group', () => {
+    const csv = usageCsv(
+      [
+        { group: '2026-03-01', subgroup: '=cmd', requests: 3, inputTokens: 30, outputTokens: 12, cost: '0.000123' },
+        { group: '2026-03-01', subgroup: null, requests: 1, inputTokens: 0, outputTokens: 0, cost: '0.000001' },
+      ],
+      true,
+    );
+    expect(parseCsv(csv)).toEqual([
+      ['group', 'subgroup', 'requests', 'inputTokens', 'outputTokens', 'cost'],
+      ['2026-03-01', "'=cmd", '3', '30', '12', '0.000123'],
+      ['2026-03-01', '', '1', '0', '0', '0.000001'],
+    ]);
+    expect(usageCsv([], true)).toBe('group,subgroup,requests,inputTokens,outputTokens,cost\r\n');
+  });
+
   it('leaves numbers as numbers', () => {
     expect(csvCell(12)).toBe('12');
     expect(csvCell('12.000000')).toBe('12.000000');

@@ -28,6 +28,8 @@ export interface Balance {
 
 export interface UsageLine {
   group: string;
+  /** Only with two dimensions (`group_by=day,model`): the model or key of the day in `group`; null sums those past `top`. */
+  subgroup?: string | null;
   requests: number;
   inputTokens: number;
   outputTokens: number;
@@ -38,7 +40,7 @@ export interface Usage {
   data: UsageLine[];
   from: string;
   to: string;
-  groupBy: 'day' | 'model' | 'key' | 'project';
+  groupBy: 'day' | 'model' | 'key' | 'project' | 'day,model' | 'day,key';
 }
 
 export interface Project {
