@@ -9,6 +9,8 @@ export interface UsageLine {
   group: string;
   /** Only in a two-dimension answer (`group_by=day,model`): the model or key; null for the sum of the ones past `top`. */
   subgroup?: string | null;
+  /** Only when grouped by key: the key's name ('(erased)' once erased; null when unknown, and on the rest line). */
+  name?: string | null;
   requests: number;
   inputTokens: number;
   outputTokens: number;
@@ -17,8 +19,12 @@ export interface UsageLine {
 }
 
 export const USAGE_CSV_COLUMNS = ['group', 'requests', 'inputTokens', 'outputTokens', 'cost'] as const;
-/** A two-dimension report: `subgroup` after `group`; the line of the ones past `top` has it empty. */
-export const USAGE_CSV_COLUMNS_TWO = ['group', 'subgroup', 'requests', 'inputTokens', 'outputTokens', 'cost'] as const;
+
+/** Which columns a report has besides the sums: a two-dimension one `subgroup` (empty on the rest line), one by key the key's `name`. */
+export interface UsageCsvShape {
+  subgroup?: boolean;
+  name?: boolean;
+}
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 
@@ -30,11 +36,14 @@ export function csvCell(value: string | number): string {
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function usageCsv(lines: readonly UsageLine[], twoDimensions = false): string {
-  const rows = [(twoDimensions ? USAGE_CSV_COLUMNS_TWO : USAGE_CSV_COLUMNS).join(',')];
+export function usageCsv(lines: readonly UsageLine[], shape: UsageCsvShape = {}): string {
+  const head = ['group', ...(shape.subgroup ? ['subgroup'] : []), ...(shape.name ? ['name'] : [])];
+  const rows = [[...head, ...USAGE_CSV_COLUMNS.slice(1)].join(',')];
   for (const l of lines) {
-    const head = twoDimensions ? [csvCell(l.group), csvCell(l.subgroup ?? '')] : [csvCell(l.group)];
-    rows.push([...head, csvCell(l.requests), csvCell(l.inputTokens), csvCell(l.outputTokens), csvCell(l.cost)].join(','));
+    const cells = [csvCell(l.group)];
+    if (shape.subgroup) cells.push(csvCell(l.subgroup ?? ''));
+    if (shape.name) cells.push(csvCell(l.name ?? ''));
+    rows.push([...cells, csvCell(l.requests), csvCell(l.inputTokens), csvCell(l.outputTokens), csvCell(l.cost)].join(','));
   }
   return rows.join('\r\n') + '\r\n';
 }

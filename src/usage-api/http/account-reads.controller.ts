@@ -93,7 +93,8 @@ export class AccountReadsController {
       'Days are UTC; `to` is included. Default: the last 30 days; at most 92 days. Every request of the request log counts, refused ones included (cost 0). ' +
       '`group_by=day,model` (or `day,key`) answers a line per day and model (or key) that had requests: the day in `group`, the model (or key id) in `subgroup`; ' +
       `with \`top=N\` (1 to ${MAX_USAGE_TOP}) the N costliest over the whole range are named and the rest are summed per day in one line with \`subgroup: null\`. ` +
-      '`format=csv` answers the same columns as a download (with two dimensions a `subgroup` column, empty for the rest).',
+      'By key, each line also has the key’s `name`. ' +
+      '`format=csv` answers the same columns as a download (with two dimensions a `subgroup` column, empty for the rest; by key a `name` column).',
   })
   @ApiQuery({ name: 'from', required: false, schema: { type: 'string', format: 'date' } })
   @ApiQuery({ name: 'to', required: false, schema: { type: 'string', format: 'date' } })
@@ -118,7 +119,7 @@ export class AccountReadsController {
       void reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="usage-by-${q.group_by.replace(',', '-and-')}-${window.from}-to-${window.to}.csv"`);
-      return usageCsv(data, two);
+      return usageCsv(data, { subgroup: two, name: q.group_by === 'key' || q.group_by === 'day,key' });
     }
     return { data, from: window.from, to: window.to, groupBy: q.group_by };
   }

@@ -42,6 +42,11 @@ export const usageLineSchema = z.object({
     .nullable()
     .optional()
     .describe('only with two dimensions (group_by=day,model or day,key): the model or key id of that day; null for the sum of those past `top`'),
+  name: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('only by key (group_by=key or day,key): the key’s name, "(erased)" once its person is erased; null for a key not known yet and for the line of the rest'),
   requests: z.number().int(),
   inputTokens: z.number().int().describe('all input the model read: uncached, read from and written to the prompt cache'),
   outputTokens: z.number().int(),
@@ -167,6 +172,7 @@ export const transactionView = (t: TransactionRow) => ({
 export const usageLineView = (u: UsageSum): UsageLine => ({
   group: u.group,
   ...(u.subgroup !== undefined ? { subgroup: u.subgroup } : {}),
+  ...(u.name !== undefined ? { name: u.name } : {}),
   requests: big(u.requests),
   inputTokens: big(u.inputTokens),
   outputTokens: big(u.outputTokens),

@@ -135,7 +135,9 @@ describe('account API reads (booted app, real proxy)', () => {
       const body = await json(res);
       expect(body).toMatchObject({ from: today, to: today, groupBy: by });
       const got = [...(body.data as Json[])].sort((a, b) => (a.group < b.group ? -1 : 1));
-      expect(got).toEqual(await log(sql));
+      // By key, each line also names its key (checked in the test of key names below).
+      expect(got.map(({ name: _name, ...sums }) => sums)).toEqual(await log(sql));
+      expect(got.every((l) => (by === 'key' ? typeof l.name === 'string' : !('name' in l)))).toBe(true);
       expect(got.reduce((n, l) => n + (l.requests as number), 0)).toBe(24);
 
       const csv = await me.fetch(`/api/usage?group_by=${by}&from=${today}&to=${today}&format=csv`);
@@ -143,8 +145,9 @@ describe('account API reads (booted app, real proxy)', () => {
       expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
       expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="usage-by-/);
       const [header, ...lines] = parseCsv(await csv.text());
-      expect(header).toEqual(['group', 'requests', 'inputTokens', 'outputTokens', 'cost']);
-      expect(lines).toEqual((body.data as Json[]).map((l) => [l.group, String(l.requests), String(l.inputTokens), String(l.outputTokens), l.cost]));
+      const named = by === 'key';
+      expect(header).toEqual(['group', ...(named ? ['name'] : []), 'requests', 'inputTokens', 'outputTokens', 'cost']);
+      expect(lines).toEqual((body.data as Json[]).map((l) => [l.group, ...(named ? [l.name] : []), String(l.requests), String(l.inputTokens), String(l.outputTokens), l.cost]));
     }
     // The default window (the last 30 days) holds today.
     const dflt = await json(await me.fetch('/api/usage'));
@@ -180,8 +183,11 @@ describe('account API reads (booted app, real proxy)', () => {
       expect(csv.status).toBe(200);
       expect(csv.headers.get('content-disposition')).toBe(`attachment; filename="usage-by-${by.replace(',', '-and-')}-${today}-to-${today}.csv"`);
       const [header, ...lines] = parseCsv(await csv.text());
-      expect(header).toEqual(['group', 'subgroup', 'requests', 'inputTokens', 'outputTokens', 'cost']);
-      expect(lines).toEqual((top.data as Json[]).map((l) => [l.group, l.subgroup ?? '', String(l.requests), String(l.inputTokens), String(l.outputTokens), l.cost]));
+      const named = by === 'day,key';
+      expect(header).toEqual(['group', 'subgroup', ...(named ? ['name'] : []), 'requests', 'inputTokens', 'outputTokens', 'cost']);
+      expect(lines).toEqual(
+        (top.data as Json[]).map((l) => [l.group, l.subgroup ?? '', ...(named ? [l.name ?? ''] : []), String(l.requests), String(l.inputTokens), String(l.outputTokens), l.cost]),
+      );
     }
     // One dimension answers no subgroup at all, as before.
     const byModel = await json(await me.fetch(`/api/usage?group_by=model&from=${today}&to=${today}`));
