@@ -54,6 +54,11 @@ export interface RequestFilters {
   keyId?: string;
   model?: string;
   status?: number;
+  /** ok: the client got a status below 400; error: 400 or above. */
+  outcome?: 'ok' | 'error';
+  /** UTC days (YYYY-MM-DD), both included. */
+  from?: string | null;
+  to?: string | null;
 }
 
 export interface RequestSummaryRow {
@@ -222,9 +227,23 @@ export class AccountReadsRepository {
           AND ($3::text IS NULL OR model = $3::text)
           AND ($4::int IS NULL OR status = $4::int)
           AND ($5::timestamptz IS NULL OR (started_at, request_id) < ($5::timestamptz, $6::text))
+          AND ($8::text IS NULL OR ($8::text = 'error') = (status >= 400))
+          AND ($9::date IS NULL OR started_at >= $9::date::timestamp AT TIME ZONE 'UTC')
+          AND ($10::date IS NULL OR started_at < ($10::date + 1)::timestamp AT TIME ZONE 'UTC')
         ORDER BY started_at DESC, request_id DESC
         LIMIT $7`,
-      [accountId, filters.keyId ?? null, filters.model ?? null, filters.status ?? null, after?.at ?? null, after?.id ?? null, limit],
+      [
+        accountId,
+        filters.keyId ?? null,
+        filters.model ?? null,
+        filters.status ?? null,
+        after?.at ?? null,
+        after?.id ?? null,
+        limit,
+        filters.outcome ?? null,
+        filters.from ?? null,
+        filters.to ?? null,
+      ],
     );
     return rows.map((r) => ({
       id: r.request_id,

@@ -19,7 +19,7 @@ import { RequestLogRepository } from '../../proxy/usage/request-log.repository';
 import { receiptOf } from '../../proxy/usage/receipt';
 import { AccountReadsRepository, ReadModelNotReady } from '../application/account-reads.repository';
 import { usageCsv } from '../domain/usage-csv';
-import { MAX_USAGE_TOP, USAGE_GROUPS, isTwoDimensions, isWindowProblem, usageWindow } from '../domain/usage-window';
+import { MAX_USAGE_TOP, USAGE_GROUPS, isTwoDimensions, isWindowProblem, requestDays, usageWindow } from '../domain/usage-window';
 import {
   balanceSchema,
   balanceView,
@@ -125,18 +125,31 @@ export class AccountReadsController {
   }
 
   @Get('requests')
-  @ApiOperation({ summary: 'The request log (metadata only, never content), newest first; kept 90 days' })
+  @ApiOperation({
+    summary: 'The request log (metadata only, never content), newest first; kept 90 days',
+    description: 'Filters combine (all must hold); send the same filters with a page’s cursor to walk on through them.',
+  })
   @ApiQuery({ name: 'key', required: false, schema: { type: 'string', format: 'uuid' } })
   @ApiQuery({ name: 'model', required: false, schema: { type: 'string' } })
   @ApiQuery({ name: 'status', required: false, schema: { type: 'integer', minimum: 100, maximum: 599 }, description: 'the HTTP status the client got' })
+  @ApiQuery({ name: 'outcome', required: false, schema: { type: 'string', enum: ['ok', 'error'] }, description: 'ok: a status below 400; error: 400 and above' })
+  @ApiQuery({ name: 'from', required: false, schema: { type: 'string', format: 'date' }, description: 'the first UTC day' })
+  @ApiQuery({ name: 'to', required: false, schema: { type: 'string', format: 'date' }, description: 'the last UTC day (included)' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' } })
   @ApiOkResponse({ schema: jsonSchema(pageSchema(requestSummarySchema)) })
   @ApiErrors('validation_failed')
   async requests(@CurrentPrincipal() me: Principal, @Query() query: Record<string, unknown>): Promise<Page<ReturnType<typeof requestSummaryView>>> {
     const filters = parseWith(requestsQuerySchema, query, 'query');
+    const days = requestDays(filters);
+    if (isWindowProblem(days)) throw new ApiError('validation_failed', `${days.field}: ${days.message}`, { param: days.field });
     const { limit, cursor } = pageParams(query, requestKeysetSchema);
-    const rows = await this.reads.requests(me.accountId, { keyId: filters.key, model: filters.model, status: filters.status }, limit + 1, cursor);
+    const rows = await this.reads.requests(
+      me.accountId,
+      { keyId: filters.key, model: filters.model, status: filters.status, outcome: filters.outcome, from: days.from, to: days.to },
+      limit + 1,
+      cursor,
+    );
     return pageOf(rows, limit, (r) => r.keyset, requestSummaryView);
   }
 

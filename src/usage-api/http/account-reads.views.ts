@@ -132,6 +132,9 @@ export const requestsQuerySchema = z.object({
     .regex(/^[1-5]\d\d$/, 'an HTTP status, 100 to 599')
     .transform(Number)
     .optional(),
+  outcome: z.enum(['ok', 'error'], { error: 'must be ok (a status below 400) or error (400 and above)' }).optional(),
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
 });
 
 /**

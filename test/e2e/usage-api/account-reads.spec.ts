@@ -212,6 +212,25 @@ describe('account API reads (booted app, real proxy)', () => {
     expect(refused).toHaveLength(1);
     const failed = await walk(me, `/api/requests?status=${refused[0].status}`, 50);
     expect(failed.map((r) => r.id)).toEqual([refused[0].request_id]);
+    // ok-vs-error and UTC days, alone and together, each page walking on with the same filters.
+    const errors = await walk(me, '/api/requests?outcome=error', 1);
+    expect(errors.map((r) => r.id)).toEqual([refused[0].request_id]);
+    const oks = await walk(me, '/api/requests?outcome=ok', 5);
+    expect(oks.map((r) => r.id).sort()).toEqual(log.filter((r) => r.status < 400).map((r) => r.request_id).sort());
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    expect(await walk(me, `/api/requests?from=${yesterday}&to=${today}`, 7)).toHaveLength(24); // yesterday too: a run that straddles midnight
+    expect(await walk(me, `/api/requests?from=${tomorrow}`, 50)).toEqual([]);
+    expect(await walk(me, `/api/requests?to=${yesterday}`, 50)).toEqual([]);
+    const combined = await walk(me, `/api/requests?outcome=ok&key=${keys[1].keyId}&model=gpt-4o-mini&from=${yesterday}&to=${today}`, 2);
+    expect(combined.map((r) => r.id).sort()).toEqual(
+      log
+        .filter((r) => r.status < 400 && r.key_id === keys[1].keyId && r.model === 'gpt-4o-mini')
+        .map((r) => r.request_id)
+        .sort(),
+    );
+    expect(combined.length).toBeGreaterThan(2); // more than one page
     const item = (await walk(me, '/api/requests', 200))[0];
     expect(Object.keys(item).sort()).toEqual(
       ['billing', 'cacheWriteTokens', 'cachedTokens', 'cost', 'createdAt', 'endpoint', 'errorCode', 'estimated', 'freeRequest', 'id', 'inputTokens', 'keyId', 'latencyMs', 'model', 'outputTokens', 'provider', 'status', 'stream'].sort(),
@@ -258,6 +277,12 @@ describe('account API reads (booted app, real proxy)', () => {
     ['/api/requests?key=not-a-uuid', 'key'],
     ['/api/requests?status=99', 'status'],
     ['/api/requests?status=2OO', 'status'],
+    ['/api/requests?outcome=failed', 'outcome'],
+    ['/api/requests?from=2026-02-30', 'from'],
+    ['/api/requests?to=yesterday', 'to'],
+    ['/api/requests?from=2026-03-02&to=2026-03-01', 'from'],
+    [`/api/requests?from=${'9'.repeat(5000)}`, 'from'],
+    ['/api/requests?outcome=ok&outcome=error', 'outcome'],
     ['/api/transactions?cursor=e30', 'cursor'],
     // Forged cursors of the right shape: a day that does not exist, an id Postgres could not read.
     [`/api/requests?cursor=${Buffer.from(JSON.stringify({ at: '2026-02-30T00:00:00.000000Z', id: 'x' })).toString('base64url')}`, 'cursor'],

@@ -277,6 +277,49 @@ describe('account reads (real Postgres)', () => {
     expect(await walk({ model: 'no-such-model' }, 50)).toEqual([]);
   });
 
+  it('walks the log with every filter combined (outcome, UTC days, key, model): each matching row once, in order, none other', async () => {
+    const accountId = randomUUID();
+    const keys = [randomUUID(), randomUUID()];
+    // 240 rows over four UTC days, many right at midnight, statuses ok and not, two keys, two models.
+    const start = Date.parse('2026-07-01T00:00:00Z');
+    const at = (i: number) => new Date(start + Math.floor(i / 60) * 86_400_000 + [0, -1, 1, 43_200_000, 86_399_999][i % 5]);
+    const rows = Array.from({ length: 240 }, (_, i) =>
+      row({ accountId, keyId: keys[i % 2], model: i % 3 ? 'gpt-4o' : 'claude-x', startedAt: at(i), status: [200, 429, 500, 399, 400][i % 5] }),
+    );
+    await insertRequestLogRows(db.pool, rows);
+    const day = (r: RequestLogRow) => r.startedAt.toISOString().slice(0, 10);
+    const cases: Array<Parameters<AccountReadsRepository['requests']>[1]> = [
+      { outcome: 'ok' },
+      { outcome: 'error' },
+      { from: '2026-07-02' },
+      { to: '2026-07-02' },
+      { from: '2026-07-02', to: '2026-07-02' },
+      { from: '2026-06-30', to: '2026-06-30' },
+      { outcome: 'error', keyId: keys[1], from: '2026-07-01', to: '2026-07-03', model: 'gpt-4o' },
+      { outcome: 'ok', status: 429 },
+    ];
+    for (const filters of cases) {
+      const want = rows
+        .filter((r) => (filters.outcome === undefined || (filters.outcome === 'error') === r.status >= 400) && (!filters.from || day(r) >= filters.from) && (!filters.to || day(r) <= filters.to))
+        .filter((r) => (!filters.keyId || r.keyId === filters.keyId) && (!filters.model || r.model === filters.model) && (filters.status === undefined || r.status === filters.status));
+      const seen: string[] = [];
+      let after: Keyset | null = null;
+      let prev: Keyset | null = null;
+      for (;;) {
+        const page = await reads.requests(accountId, filters, 7, after);
+        for (const r of page) {
+          if (prev) expect(r.keyset.at < prev.at || (r.keyset.at === prev.at && r.id < prev.id)).toBe(true);
+          prev = r.keyset;
+          seen.push(r.id);
+        }
+        if (page.length < 7) break;
+        after = page[page.length - 1].keyset;
+      }
+      expect({ filters, count: seen.length, distinct: new Set(seen).size }).toEqual({ filters, count: want.length, distinct: want.length });
+      expect(new Set(seen)).toEqual(new Set(want.map((r) => r.requestId)));
+    }
+  });
+
   it('keeps microseconds in the keyset, so rows a microsecond apart are neither skipped nor repeated', async () => {
     const accountId = randomUUID();
     const key = randomUUID();
