@@ -229,6 +229,27 @@ describeInBrowser('the staff console’s compliance actions in Chromium', () => 
     expect(await item.locator('[data-clock]').count()).toBe(0);
   });
 
+  it('at 360 px, with a confirmation open, nothing is wider than the screen and axe finds nothing serious', async () => {
+    const open = await json(await customer.fetch('/api/me/requests', { method: 'POST', body: { kind: 'export' } }));
+    const small = await signedInPage(browser, gw, officer, { width: 360, height: 740 });
+    try {
+      const p = small.page;
+      p.setDefaultTimeout(15_000);
+      seen.push(...watchRequests(p));
+      await p.goto('/console');
+      const row = p.locator(`tr[data-request-id="${open.id as string}"]`);
+      await row.waitFor();
+      await row.getByRole('button', { name: `Close the export request of ${customer.userId}…`, exact: true }).click();
+      await p.getByRole('form', { name: `Close the export request of ${customer.userId}`, exact: true }).waitFor();
+      await p.getByRole('button', { name: 'Declare incident…', exact: true }).click();
+      expect(await p.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(0);
+      await expectAccessible(p, 'console (compliance actions, 360 px)');
+      await screenshot(p, 'console-compliance-actions-360');
+    } finally {
+      await small.context.close();
+    }
+  });
+
   it('a support agent sees no compliance section, and the API refuses them the same writes', async () => {
     const support = await grant('support');
     const { context, page: p } = await signedInPage(browser, gw, support);
