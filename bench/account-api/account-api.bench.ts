@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     // The answers first: usage over the 90 days counts every request of the log, each way.
     const to = new Date().toISOString().slice(0, 10);
     const from = new Date(Date.now() - 91 * 86_400_000).toISOString().slice(0, 10);
-    const groups = ['day', 'model', 'key', 'project'] as const;
+    const groups = ['day', 'model', 'key', 'project', 'day,model'] as const;
     const problems: string[] = [];
     for (const g of groups) {
       const res = await fetch(`${url}/api/usage?group_by=${g}&from=${from}&to=${to}`, { headers: auth.headers });

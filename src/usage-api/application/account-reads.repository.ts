@@ -7,7 +7,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
-import { UsageGroup, UsageWindow } from '../domain/usage-window';
+import { UsageGroup, UsageWindow, isTwoDimensions } from '../domain/usage-window';
 import { AccountNames } from '../../compliance/account-names';
 
 export interface BalanceRow {
@@ -40,6 +40,10 @@ export interface TransactionRow {
 
 export interface UsageSum {
   group: string;
+  /** Two-dimension groupings only: the model or key of the day in `group`; null sums those past `top`. */
+  subgroup?: string | null;
+  /** Groupings by key only: the key's name as shown (opened; ERASED_NAME once erased); null when the keys read model has no such key, and on the rest line. */
+  name?: string | null;
   requests: bigint;
   inputTokens: bigint;
   outputTokens: bigint;
@@ -50,6 +54,11 @@ export interface RequestFilters {
   keyId?: string;
   model?: string;
   status?: number;
+  /** ok: the client got a status below 400; error: 400 or above. */
+  outcome?: 'ok' | 'error';
+  /** UTC days (YYYY-MM-DD), both included. */
+  from?: string | null;
+  to?: string | null;
 }
 
 export interface RequestSummaryRow {
@@ -86,13 +95,38 @@ const IN_WINDOW = 'u.account_id = $1 AND u.day BETWEEN $2::date AND $3::date';
 const USAGE_SQL: Record<UsageGroup, string> = {
   day: `SELECT to_char(u.day, 'YYYY-MM-DD') AS label, ${SUMS} FROM usage_by_model u WHERE ${IN_WINDOW} GROUP BY u.day ORDER BY u.day`,
   model: `SELECT u.model AS label, ${SUMS} FROM usage_by_model u WHERE ${IN_WINDOW} GROUP BY u.model ORDER BY cost DESC, label`,
-  key: `SELECT u.key_id::text AS label, ${SUMS} FROM usage_by_key u WHERE ${IN_WINDOW} GROUP BY u.key_id ORDER BY cost DESC, label`,
+  // The key's name as stored (sealed: opened after), from the keys read model.
+  key: `WITH per_key AS (SELECT u.key_id::text AS label, ${SUMS} FROM usage_by_key u WHERE ${IN_WINDOW} GROUP BY u.key_id)
+        SELECT s.label, k.name, k.name_owner::text AS owner, s.requests, s.input, s.output, s.cost
+          FROM per_key s LEFT JOIN api_keys k ON k.key_id = s.label AND k.account_id = $1::text
+         ORDER BY s.cost DESC, s.label`,
   project: `WITH per_key AS (SELECT u.key_id, ${SUMS} FROM usage_by_key u WHERE ${IN_WINDOW} GROUP BY u.key_id)
             SELECT coalesce(min(p.name), '(none)') AS label, min(p.name_owner::text) AS owner, sum(s.requests)::bigint AS requests, sum(s.input)::bigint AS input,
                    sum(s.output)::bigint AS output, sum(s.cost)::bigint AS cost
               FROM per_key s LEFT JOIN api_keys k ON k.key_id = s.key_id::text LEFT JOIN projects p ON p.project_id = k.project_id
              GROUP BY p.project_id ORDER BY cost DESC, label`,
+  'day,model': perDayBy('usage_by_model', 'u.model'),
+  'day,key': perDayBy('usage_by_key', 'u.key_id::text', true),
 };
+
+/**
+ * Per day and model (or key): the subgroups ranked by their cost over the whole window, the
+ * first $4 (all when null) named, the rest summed per day as one line with subgroup NULL, so a
+ * chart's series are bounded whatever an account sent. Days in order; in a day, named lines by
+ * cost, then the rest.
+ */
+function perDayBy(table: string, column: string, keyNames = false): string {
+  const name = keyNames ? ', k.name, k.name_owner::text AS owner' : '';
+  const join = keyNames ? ' LEFT JOIN api_keys k ON k.key_id = folded.sub AND k.account_id = $1::text' : '';
+  return `WITH per AS (SELECT u.day, ${column} AS sub, ${SUMS} FROM ${table} u WHERE ${IN_WINDOW} GROUP BY u.day, ${column}),
+               ranked AS (SELECT sub, row_number() OVER (ORDER BY sum(cost) DESC, sub COLLATE "C") AS r FROM per GROUP BY sub),
+               folded AS (SELECT per.day, CASE WHEN $4::int IS NULL OR ranked.r <= $4::int THEN per.sub END AS sub,
+                                 sum(per.requests)::bigint AS requests, sum(per.input)::bigint AS input, sum(per.output)::bigint AS output, sum(per.cost)::bigint AS cost
+                            FROM per JOIN ranked ON ranked.sub = per.sub
+                           GROUP BY 1, 2)
+          SELECT to_char(folded.day, 'YYYY-MM-DD') AS label, folded.sub, folded.requests, folded.input, folded.output, folded.cost${name}
+            FROM folded${join} ORDER BY folded.day, folded.sub IS NULL, folded.cost DESC, folded.sub COLLATE "C"`;
+}
 
 /**
  * A read model's schema is made by the projection runner when a worker (or an API running the
@@ -153,12 +187,28 @@ export class AccountReadsRepository {
     }));
   }
 
-  async usage(accountId: string, window: UsageWindow, groupBy: UsageGroup): Promise<UsageSum[]> {
-    const { rows } = await this.pool.query<{ label: string; owner?: string | null; requests: bigint; input: bigint; output: bigint; cost: bigint }>(
+  /** `top`: for a two-dimension grouping, how many subgroups to name (null: all). */
+  async usage(accountId: string, window: UsageWindow, groupBy: UsageGroup, top: number | null = null): Promise<UsageSum[]> {
+    const two = isTwoDimensions(groupBy);
+    const { rows } = await this.pool.query<{ label: string; sub?: string | null; name?: string | null; owner?: string | null; requests: bigint; input: bigint; output: bigint; cost: bigint }>(
       USAGE_SQL[groupBy],
-      [accountId, window.from, window.to],
+      two ? [accountId, window.from, window.to, top] : [accountId, window.from, window.to],
     );
-    const sums = rows.map((r) => ({ group: r.label, requests: r.requests, inputTokens: r.input, outputTokens: r.output, cost: r.cost }));
+    const sums: UsageSum[] = rows.map((r) => ({
+      group: r.label,
+      ...(two ? { subgroup: r.sub ?? null } : {}),
+      requests: r.requests,
+      inputTokens: r.input,
+      outputTokens: r.output,
+      cost: r.cost,
+    }));
+    if (groupBy === 'key' || groupBy === 'day,key') {
+      // Key names are stored sealed (migration 027): opened here, each person's key read once.
+      const named = rows.flatMap((r, i) => (r.name == null ? [] : [{ i, name: { value: r.name, owner: r.owner ?? null } }]));
+      const opened = await this.names.openMany(named.map((n) => n.name));
+      sums.forEach((s) => (s.name = null));
+      named.forEach((n, j) => (sums[n.i].name = opened[j]));
+    }
     if (groupBy !== 'project') return sums;
     // Project names are stored sealed: opened here, and ordered by them (cost first) as SQL orders the other groups.
     const names = await this.names.openMany(rows.map((r) => ({ value: r.label, owner: r.owner ?? null })));
@@ -177,9 +227,23 @@ export class AccountReadsRepository {
           AND ($3::text IS NULL OR model = $3::text)
           AND ($4::int IS NULL OR status = $4::int)
           AND ($5::timestamptz IS NULL OR (started_at, request_id) < ($5::timestamptz, $6::text))
+          AND ($8::text IS NULL OR ($8::text = 'error') = (status >= 400))
+          AND ($9::date IS NULL OR started_at >= $9::date::timestamp AT TIME ZONE 'UTC')
+          AND ($10::date IS NULL OR started_at < ($10::date + 1)::timestamp AT TIME ZONE 'UTC')
         ORDER BY started_at DESC, request_id DESC
         LIMIT $7`,
-      [accountId, filters.keyId ?? null, filters.model ?? null, filters.status ?? null, after?.at ?? null, after?.id ?? null, limit],
+      [
+        accountId,
+        filters.keyId ?? null,
+        filters.model ?? null,
+        filters.status ?? null,
+        after?.at ?? null,
+        after?.id ?? null,
+        limit,
+        filters.outcome ?? null,
+        filters.from ?? null,
+        filters.to ?? null,
+      ],
     );
     return rows.map((r) => ({
       id: r.request_id,

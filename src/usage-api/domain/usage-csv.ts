@@ -7,6 +7,10 @@
 
 export interface UsageLine {
   group: string;
+  /** Only in a two-dimension answer (`group_by=day,model`): the model or key; null for the sum of the ones past `top`. */
+  subgroup?: string | null;
+  /** Only when grouped by key: the key's name ('(erased)' once erased; null when unknown, and on the rest line). */
+  name?: string | null;
   requests: number;
   inputTokens: number;
   outputTokens: number;
@@ -15,6 +19,12 @@ export interface UsageLine {
 }
 
 export const USAGE_CSV_COLUMNS = ['group', 'requests', 'inputTokens', 'outputTokens', 'cost'] as const;
+
+/** Which columns a report has besides the sums: a two-dimension one `subgroup` (empty on the rest line), one by key the key's `name`. */
+export interface UsageCsvShape {
+  subgroup?: boolean;
+  name?: boolean;
+}
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 
@@ -26,8 +36,14 @@ export function csvCell(value: string | number): string {
   return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function usageCsv(lines: readonly UsageLine[]): string {
-  const rows = [USAGE_CSV_COLUMNS.join(',')];
-  for (const l of lines) rows.push([csvCell(l.group), csvCell(l.requests), csvCell(l.inputTokens), csvCell(l.outputTokens), csvCell(l.cost)].join(','));
+export function usageCsv(lines: readonly UsageLine[], shape: UsageCsvShape = {}): string {
+  const head = ['group', ...(shape.subgroup ? ['subgroup'] : []), ...(shape.name ? ['name'] : [])];
+  const rows = [[...head, ...USAGE_CSV_COLUMNS.slice(1)].join(',')];
+  for (const l of lines) {
+    const cells = [csvCell(l.group)];
+    if (shape.subgroup) cells.push(csvCell(l.subgroup ?? ''));
+    if (shape.name) cells.push(csvCell(l.name ?? ''));
+    rows.push([...cells, csvCell(l.requests), csvCell(l.inputTokens), csvCell(l.outputTokens), csvCell(l.cost)].join(','));
+  }
   return rows.join('\r\n') + '\r\n';
 }

@@ -4,8 +4,17 @@
  * report straddle the edges). Pure: today is an argument.
  */
 
-export const USAGE_GROUPS = ['day', 'model', 'key', 'project'] as const;
+/**
+ * One dimension, or two: `day,model` and `day,key` answer a line per day and model (or key),
+ * the day in `group` and the model (or key) in `subgroup`, what a chart of spend per day by
+ * model draws. Only pairs one rollup holds (migrations/013): model × key is in neither.
+ */
+export const USAGE_GROUPS = ['day', 'model', 'key', 'project', 'day,model', 'day,key'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
+export type TwoDimensionGroup = Extract<UsageGroup, `${string},${string}`>;
+export const isTwoDimensions = (g: UsageGroup): g is TwoDimensionGroup => g.includes(',');
+/** The most subgroups a two-dimension answer names one by one (`top`); the rest are summed as one, `subgroup: null`. */
+export const MAX_USAGE_TOP = 50;
 
 export const DEFAULT_USAGE_DAYS = 30;
 export const MAX_USAGE_DAYS = 92;
@@ -63,4 +72,17 @@ export function usageWindow(query: { from?: string; to?: string }, now: Date): U
   return { from: dayOf(fromMs), to: dayOf(toMs) };
 }
 
-export const isWindowProblem = (w: UsageWindow | UsageWindowProblem): w is UsageWindowProblem => 'field' in w;
+/**
+ * The request log's optional range of UTC days (`from`, `to` included), either end open; the
+ * log keeps 90 days, so no bound on its length is needed. Pure, like usageWindow.
+ */
+export function requestDays(query: { from?: string; to?: string }): { from: string | null; to: string | null } | UsageWindowProblem {
+  const from = query.from === undefined ? null : dayStart(query.from);
+  if (from === null && query.from !== undefined) return { field: 'from', message: 'from must be a date as YYYY-MM-DD (a UTC day)' };
+  const to = query.to === undefined ? null : dayStart(query.to);
+  if (to === null && query.to !== undefined) return { field: 'to', message: 'to must be a date as YYYY-MM-DD (a UTC day, included)' };
+  if (from !== null && to !== null && from > to) return { field: 'from', message: `from (${dayOf(from)}) is after to (${dayOf(to)})` };
+  return { from: from === null ? null : dayOf(from), to: to === null ? null : dayOf(to) };
+}
+
+export const isWindowProblem = <W extends object>(w: W | UsageWindowProblem): w is UsageWindowProblem => 'field' in w && 'message' in w;

@@ -19,7 +19,7 @@ import { RequestLogRepository } from '../../proxy/usage/request-log.repository';
 import { receiptOf } from '../../proxy/usage/receipt';
 import { AccountReadsRepository, ReadModelNotReady } from '../application/account-reads.repository';
 import { usageCsv } from '../domain/usage-csv';
-import { USAGE_GROUPS, isWindowProblem, usageWindow } from '../domain/usage-window';
+import { MAX_USAGE_TOP, USAGE_GROUPS, isTwoDimensions, isWindowProblem, requestDays, usageWindow } from '../domain/usage-window';
 import {
   balanceSchema,
   balanceView,
@@ -88,14 +88,19 @@ export class AccountReadsController {
 
   @Get('usage')
   @ApiOperation({
-    summary: 'Requests, tokens and cost summed by UTC day, model, key or project',
+    summary: 'Requests, tokens and cost summed by UTC day, model, key or project, or by day and model (or key)',
     description:
-      'Days are UTC; `to` is included. Default: the last 30 days; at most 92 days. Every request of the request log counts, refused ones included (cost 0). `format=csv` answers the same columns as a download.',
+      'Days are UTC; `to` is included. Default: the last 30 days; at most 92 days. Every request of the request log counts, refused ones included (cost 0). ' +
+      '`group_by=day,model` (or `day,key`) answers a line per day and model (or key) that had requests: the day in `group`, the model (or key id) in `subgroup`; ' +
+      `with \`top=N\` (1 to ${MAX_USAGE_TOP}) the N costliest over the whole range are named and the rest are summed per day in one line with \`subgroup: null\`. ` +
+      'By key, each line also has the key’s `name`. ' +
+      '`format=csv` answers the same columns as a download (with two dimensions a `subgroup` column, empty for the rest; by key a `name` column).',
   })
   @ApiQuery({ name: 'from', required: false, schema: { type: 'string', format: 'date' } })
   @ApiQuery({ name: 'to', required: false, schema: { type: 'string', format: 'date' } })
   @ApiQuery({ name: 'group_by', required: false, schema: { type: 'string', enum: [...USAGE_GROUPS], default: 'day' } })
   @ApiQuery({ name: 'format', required: false, schema: { type: 'string', enum: ['json', 'csv'], default: 'json' } })
+  @ApiQuery({ name: 'top', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_USAGE_TOP }, description: 'two dimensions only: how many subgroups to name' })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ schema: jsonSchema(usageSchema) })
   @ApiErrors('validation_failed')
@@ -107,29 +112,44 @@ export class AccountReadsController {
     const q = parseWith(usageQuerySchema, query, 'query');
     const window = usageWindow(q, this.clock.now());
     if (isWindowProblem(window)) throw new ApiError('validation_failed', `${window.field}: ${window.message}`, { param: window.field });
-    const data = (await this.reads.usage(me.accountId, window, q.group_by)).map(usageLineView);
+    const two = isTwoDimensions(q.group_by);
+    if (q.top !== undefined && !two) throw new ApiError('validation_failed', 'top: only with two dimensions (group_by=day,model or day,key)', { param: 'top' });
+    const data = (await this.reads.usage(me.accountId, window, q.group_by, q.top ?? null)).map(usageLineView);
     if (q.format === 'csv') {
       void reply
         .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="usage-by-${q.group_by}-${window.from}-to-${window.to}.csv"`);
-      return usageCsv(data);
+        .header('content-disposition', `attachment; filename="usage-by-${q.group_by.replace(',', '-and-')}-${window.from}-to-${window.to}.csv"`);
+      return usageCsv(data, { subgroup: two, name: q.group_by === 'key' || q.group_by === 'day,key' });
     }
     return { data, from: window.from, to: window.to, groupBy: q.group_by };
   }
 
   @Get('requests')
-  @ApiOperation({ summary: 'The request log (metadata only, never content), newest first; kept 90 days' })
+  @ApiOperation({
+    summary: 'The request log (metadata only, never content), newest first; kept 90 days',
+    description: 'Filters combine (all must hold); send the same filters with a page’s cursor to walk on through them.',
+  })
   @ApiQuery({ name: 'key', required: false, schema: { type: 'string', format: 'uuid' } })
   @ApiQuery({ name: 'model', required: false, schema: { type: 'string' } })
   @ApiQuery({ name: 'status', required: false, schema: { type: 'integer', minimum: 100, maximum: 599 }, description: 'the HTTP status the client got' })
+  @ApiQuery({ name: 'outcome', required: false, schema: { type: 'string', enum: ['ok', 'error'] }, description: 'ok: a status below 400; error: 400 and above' })
+  @ApiQuery({ name: 'from', required: false, schema: { type: 'string', format: 'date' }, description: 'the first UTC day' })
+  @ApiQuery({ name: 'to', required: false, schema: { type: 'string', format: 'date' }, description: 'the last UTC day (included)' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' } })
   @ApiOkResponse({ schema: jsonSchema(pageSchema(requestSummarySchema)) })
   @ApiErrors('validation_failed')
   async requests(@CurrentPrincipal() me: Principal, @Query() query: Record<string, unknown>): Promise<Page<ReturnType<typeof requestSummaryView>>> {
     const filters = parseWith(requestsQuerySchema, query, 'query');
+    const days = requestDays(filters);
+    if (isWindowProblem(days)) throw new ApiError('validation_failed', `${days.field}: ${days.message}`, { param: days.field });
     const { limit, cursor } = pageParams(query, requestKeysetSchema);
-    const rows = await this.reads.requests(me.accountId, { keyId: filters.key, model: filters.model, status: filters.status }, limit + 1, cursor);
+    const rows = await this.reads.requests(
+      me.accountId,
+      { keyId: filters.key, model: filters.model, status: filters.status, outcome: filters.outcome, from: days.from, to: days.to },
+      limit + 1,
+      cursor,
+    );
     return pageOf(rows, limit, (r) => r.keyset, requestSummaryView);
   }
 

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { formatCredits } from '../../shared/money';
 import { BalanceRow, RequestSummaryRow, TransactionRow, UsageSum } from '../application/account-reads.repository';
-import { USAGE_GROUPS } from '../domain/usage-window';
+import { MAX_USAGE_TOP, USAGE_GROUPS } from '../domain/usage-window';
 import { UsageLine } from '../domain/usage-csv';
 import { MODEL_MAX_CHARS } from '../../proxy/usage/request-log.repository';
 import { storableText } from '../../platform/database/storable-text';
@@ -36,7 +36,17 @@ export const transactionSchema = z.object({
 });
 
 export const usageLineSchema = z.object({
-  group: z.string().describe('the UTC day (YYYY-MM-DD), the model, the key id, or the project name ("(none)" for keys without one)'),
+  group: z.string().describe('the UTC day (YYYY-MM-DD), the model, the key id, or the project name ("(none)" for keys without one); with two dimensions, the day'),
+  subgroup: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('only with two dimensions (group_by=day,model or day,key): the model or key id of that day; null for the sum of those past `top`'),
+  name: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('only by key (group_by=key or day,key): the key’s name, "(erased)" once its person is erased; null for a key not known yet and for the line of the rest'),
   requests: z.number().int(),
   inputTokens: z.number().int().describe('all input the model read: uncached, read from and written to the prompt cache'),
   outputTokens: z.number().int(),
@@ -105,6 +115,12 @@ export const usageQuerySchema = z.object({
   to: z.string().max(64).optional(),
   group_by: z.enum(USAGE_GROUPS).default('day'),
   format: z.enum(['json', 'csv']).default('json'),
+  top: z
+    .string()
+    .regex(/^\d{1,3}$/, `a whole number, 1 to ${MAX_USAGE_TOP}`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_USAGE_TOP, `a whole number, 1 to ${MAX_USAGE_TOP}`)
+    .optional(),
 });
 
 export const requestsQuerySchema = z.object({
@@ -116,6 +132,9 @@ export const requestsQuerySchema = z.object({
     .regex(/^[1-5]\d\d$/, 'an HTTP status, 100 to 599')
     .transform(Number)
     .optional(),
+  outcome: z.enum(['ok', 'error'], { error: 'must be ok (a status below 400) or error (400 and above)' }).optional(),
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
 });
 
 /**
@@ -155,6 +174,8 @@ export const transactionView = (t: TransactionRow) => ({
 
 export const usageLineView = (u: UsageSum): UsageLine => ({
   group: u.group,
+  ...(u.subgroup !== undefined ? { subgroup: u.subgroup } : {}),
+  ...(u.name !== undefined ? { name: u.name } : {}),
   requests: big(u.requests),
   inputTokens: big(u.inputTokens),
   outputTokens: big(u.outputTokens),

@@ -60,6 +60,23 @@ describe('crypto intents (booted app, real Postgres and Redis)', () => {
     expect(await got.json()).toEqual({ ...body, status: 'pending', txHash: null, confirmations: null });
   });
 
+  it('lists the configured chains and tokens (no RPC URL), and each one it lists is one an intent may name', async () => {
+    const res = await person.fetch('/api/billing/crypto-options');
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const body = JSON.parse(text) as { chains: Array<{ name: string; chainId: number; tokens: Array<{ symbol: string; address: string }> }> };
+    expect(body.chains.map((c) => [c.name, c.chainId, c.tokens.map((t) => t.symbol)])).toEqual([
+      ['ethereum', 1, ['USDC', 'USDT']],
+      ['base', 8453, ['USDC']],
+    ]);
+    expect(body.chains[0].tokens[0]).toEqual({ symbol: 'USDC', address: USDC_ETH });
+    // The RPC URL may carry a provider's key: never in the answer.
+    expect(text).not.toContain('127.0.0.1:9');
+    expect(text).not.toMatch(/rpc/i);
+    for (const c of body.chains) for (const t of c.tokens) expect((await create(person, { chain: c.name, token: t.symbol, amount: '5' })).status).toBe(201);
+    expect((await fetch(`${gw.url}/api/billing/crypto-options`)).status).toBe(401);
+  });
+
   it('refuses bad amounts, unknown fields, chains and tokens with a 400 naming what is wrong, and writes nothing', async () => {
     const count = async () => (await gw.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM crypto_intents')).rows[0].n;
     const before = await count();
@@ -144,5 +161,25 @@ describe('crypto intents (booted app, real Postgres and Redis)', () => {
     await gw.db.pool.query(`UPDATE crypto_intents SET expires_at = now() - interval '1 second' WHERE intent_id = $1`, [id]);
     const got = (await (await person.fetch(`/api/billing/crypto-intents/${id}`)).json()) as { status: string };
     expect(got.status).toBe('expired');
+  });
+});
+
+describe('crypto options with no chain configured', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  }, 120_000);
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('lists none, and an intent on any chain is refused', async () => {
+    const person = await signedIn(gw);
+    const res = await person.fetch('/api/billing/crypto-options');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ chains: [] });
+    const refused = await person.fetch('/api/billing/crypto-intents', { method: 'POST', body: { chain: 'base', token: 'USDC', amount: '5' } });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('chain_not_offered');
   });
 });

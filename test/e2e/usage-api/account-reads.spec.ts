@@ -135,7 +135,9 @@ describe('account API reads (booted app, real proxy)', () => {
       const body = await json(res);
       expect(body).toMatchObject({ from: today, to: today, groupBy: by });
       const got = [...(body.data as Json[])].sort((a, b) => (a.group < b.group ? -1 : 1));
-      expect(got).toEqual(await log(sql));
+      // By key, each line also names its key (checked in the test of key names below).
+      expect(got.map(({ name: _name, ...sums }) => sums)).toEqual(await log(sql));
+      expect(got.every((l) => (by === 'key' ? typeof l.name === 'string' : !('name' in l)))).toBe(true);
       expect(got.reduce((n, l) => n + (l.requests as number), 0)).toBe(24);
 
       const csv = await me.fetch(`/api/usage?group_by=${by}&from=${today}&to=${today}&format=csv`);
@@ -143,13 +145,53 @@ describe('account API reads (booted app, real proxy)', () => {
       expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
       expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="usage-by-/);
       const [header, ...lines] = parseCsv(await csv.text());
-      expect(header).toEqual(['group', 'requests', 'inputTokens', 'outputTokens', 'cost']);
-      expect(lines).toEqual((body.data as Json[]).map((l) => [l.group, String(l.requests), String(l.inputTokens), String(l.outputTokens), l.cost]));
+      const named = by === 'key';
+      expect(header).toEqual(['group', ...(named ? ['name'] : []), 'requests', 'inputTokens', 'outputTokens', 'cost']);
+      expect(lines).toEqual((body.data as Json[]).map((l) => [l.group, ...(named ? [l.name] : []), String(l.requests), String(l.inputTokens), String(l.outputTokens), l.cost]));
     }
     // The default window (the last 30 days) holds today.
     const dflt = await json(await me.fetch('/api/usage'));
     expect(dflt.groupBy).toBe('day');
     expect(dflt.data).toEqual([expect.objectContaining({ group: today, requests: 24 })]);
+  });
+
+  it('sums by day and model (or key) as the log does, names the top N and folds the rest, and CSV says the same', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    for (const [by, column] of [
+      ['day,model', 'model'],
+      ['day,key', 'key_id::text'],
+    ] as const) {
+      const { rows } = await gw.db.pool.query<{ g: string; requests: number; cost: string }>(
+        `SELECT ${column} AS g, count(*)::int AS requests, sum(cost_micros)::text AS cost FROM request_log WHERE account_id = $1 GROUP BY 1 ORDER BY sum(cost_micros) DESC, 1`,
+        [me.accountId],
+      );
+      expect(rows).toHaveLength(2);
+      const res = await me.fetch(`/api/usage?group_by=${by}&from=${today}&to=${today}`);
+      expect(res.status).toBe(200);
+      const body = await json(res);
+      expect(body).toMatchObject({ from: today, to: today, groupBy: by });
+      expect((body.data as Json[]).map((l) => [l.group, l.subgroup, l.requests, l.cost])).toEqual(rows.map((r) => [today, r.g, r.requests, formatCredits(BigInt(r.cost))]));
+
+      // top=1: the costliest named, the other summed as the rest (subgroup null).
+      const top = await json(await me.fetch(`/api/usage?group_by=${by}&from=${today}&to=${today}&top=1`));
+      expect((top.data as Json[]).map((l) => [l.group, l.subgroup, l.requests, l.cost])).toEqual([
+        [today, rows[0].g, rows[0].requests, formatCredits(BigInt(rows[0].cost))],
+        [today, null, rows[1].requests, formatCredits(BigInt(rows[1].cost))],
+      ]);
+
+      const csv = await me.fetch(`/api/usage?group_by=${by}&from=${today}&to=${today}&top=1&format=csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get('content-disposition')).toBe(`attachment; filename="usage-by-${by.replace(',', '-and-')}-${today}-to-${today}.csv"`);
+      const [header, ...lines] = parseCsv(await csv.text());
+      const named = by === 'day,key';
+      expect(header).toEqual(['group', 'subgroup', ...(named ? ['name'] : []), 'requests', 'inputTokens', 'outputTokens', 'cost']);
+      expect(lines).toEqual(
+        (top.data as Json[]).map((l) => [l.group, l.subgroup ?? '', ...(named ? [l.name ?? ''] : []), String(l.requests), String(l.inputTokens), String(l.outputTokens), l.cost]),
+      );
+    }
+    // One dimension answers no subgroup at all, as before.
+    const byModel = await json(await me.fetch(`/api/usage?group_by=model&from=${today}&to=${today}`));
+    expect((byModel.data as Json[]).every((l) => !('subgroup' in l))).toBe(true);
   });
 
   it('walks the request log newest first, every row once at any page size, with filters', async () => {
@@ -170,6 +212,25 @@ describe('account API reads (booted app, real proxy)', () => {
     expect(refused).toHaveLength(1);
     const failed = await walk(me, `/api/requests?status=${refused[0].status}`, 50);
     expect(failed.map((r) => r.id)).toEqual([refused[0].request_id]);
+    // ok-vs-error and UTC days, alone and together, each page walking on with the same filters.
+    const errors = await walk(me, '/api/requests?outcome=error', 1);
+    expect(errors.map((r) => r.id)).toEqual([refused[0].request_id]);
+    const oks = await walk(me, '/api/requests?outcome=ok', 5);
+    expect(oks.map((r) => r.id).sort()).toEqual(log.filter((r) => r.status < 400).map((r) => r.request_id).sort());
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    expect(await walk(me, `/api/requests?from=${yesterday}&to=${today}`, 7)).toHaveLength(24); // yesterday too: a run that straddles midnight
+    expect(await walk(me, `/api/requests?from=${tomorrow}`, 50)).toEqual([]);
+    expect(await walk(me, `/api/requests?to=${yesterday}`, 50)).toEqual([]);
+    const combined = await walk(me, `/api/requests?outcome=ok&key=${keys[1].keyId}&model=gpt-4o-mini&from=${yesterday}&to=${today}`, 2);
+    expect(combined.map((r) => r.id).sort()).toEqual(
+      log
+        .filter((r) => r.status < 400 && r.key_id === keys[1].keyId && r.model === 'gpt-4o-mini')
+        .map((r) => r.request_id)
+        .sort(),
+    );
+    expect(combined.length).toBeGreaterThan(2); // more than one page
     const item = (await walk(me, '/api/requests', 200))[0];
     expect(Object.keys(item).sort()).toEqual(
       ['billing', 'cacheWriteTokens', 'cachedTokens', 'cost', 'createdAt', 'endpoint', 'errorCode', 'estimated', 'freeRequest', 'id', 'inputTokens', 'keyId', 'latencyMs', 'model', 'outputTokens', 'provider', 'status', 'stream'].sort(),
@@ -200,6 +261,13 @@ describe('account API reads (booted app, real proxy)', () => {
     ['/api/usage?from=2025-01-01&to=2025-04-03', 'from'],
     ['/api/usage?group_by=week', 'group_by'],
     ['/api/usage?format=xml', 'format'],
+    ['/api/usage?group_by=model,day', 'group_by'],
+    ['/api/usage?group_by=day,model,key', 'group_by'],
+    ['/api/usage?group_by=model&top=3', 'top'],
+    ['/api/usage?group_by=day,model&top=0', 'top'],
+    ['/api/usage?group_by=day,model&top=51', 'top'],
+    ['/api/usage?group_by=day,model&top=1e1', 'top'],
+    ['/api/usage?group_by=day,model&top=-1', 'top'],
     [`/api/usage?from=${'9'.repeat(5000)}`, 'from'],
     ['/api/requests?limit=0', 'limit'],
     ['/api/requests?limit=201', 'limit'],
@@ -209,6 +277,12 @@ describe('account API reads (booted app, real proxy)', () => {
     ['/api/requests?key=not-a-uuid', 'key'],
     ['/api/requests?status=99', 'status'],
     ['/api/requests?status=2OO', 'status'],
+    ['/api/requests?outcome=failed', 'outcome'],
+    ['/api/requests?from=2026-02-30', 'from'],
+    ['/api/requests?to=yesterday', 'to'],
+    ['/api/requests?from=2026-03-02&to=2026-03-01', 'from'],
+    [`/api/requests?from=${'9'.repeat(5000)}`, 'from'],
+    ['/api/requests?outcome=ok&outcome=error', 'outcome'],
     ['/api/transactions?cursor=e30', 'cursor'],
     // Forged cursors of the right shape: a day that does not exist, an id Postgres could not read.
     [`/api/requests?cursor=${Buffer.from(JSON.stringify({ at: '2026-02-30T00:00:00.000000Z', id: 'x' })).toString('base64url')}`, 'cursor'],

@@ -13,6 +13,7 @@ import { SignedIn, signedIn } from '../../support/account-client';
 import { ReadModels } from '../../../src/ledger/application/read-models';
 import { formatCredits } from '../../../src/shared/money';
 import { AccountNames } from '../../../src/compliance/account-names';
+import { PersonalDataVault } from '../../../src/compliance/personal-data-vault';
 
 type Json = Record<string, any>;
 
@@ -33,6 +34,7 @@ describeWithProjects('usage by project, and reads by management key (booted app,
   let fake: FakeUpstream;
   let gw: Gateway;
   let me: SignedIn;
+  let keys: Json[] = [];
   const today = new Date().toISOString().slice(0, 10);
 
   beforeAll(async () => {
@@ -41,7 +43,7 @@ describeWithProjects('usage by project, and reads by management key (booted app,
     me = await signedIn(gw);
     const projects = [await created(await me.fetch('/api/projects', { method: 'POST', body: { name: 'alpha' } })), await created(await me.fetch('/api/projects', { method: 'POST', body: { name: '=formula' } }))];
     // Three keys: two in alpha, one in =formula; requests 3, 2 and 1 of them.
-    const keys = [
+    keys = [
       await created(await me.fetch(`/api/projects/${projects[0].id}/keys`, { method: 'POST', body: { name: 'a1' } })),
       await created(await me.fetch(`/api/projects/${projects[0].id}/keys`, { method: 'POST', body: { name: 'a2' } })),
       await created(await me.fetch(`/api/projects/${projects[1].id}/keys`, { method: 'POST', body: { name: 'f1' } })),
@@ -109,5 +111,33 @@ describeWithProjects('usage by project, and reads by management key (booted app,
     expect((await me.fetch(`/api/management-keys/${key.id as string}`, { method: 'DELETE' })).status).toBeLessThan(300);
     const after = await fetch(`${gw.url}/api/balance`, { headers });
     expect(after.status).toBe(401);
+  });
+
+  it('names each key in the usage by key (JSON and CSV, one dimension or two), and reads "(erased)" once its person’s key is destroyed', async () => {
+    const want = Object.fromEntries(keys.map((k, i) => [k.id as string, ['a1', 'a2', 'f1'][i]]));
+    const byKey = (await (await me.fetch(`/api/usage?group_by=key&from=${today}&to=${today}`)).json()) as Json;
+    expect(Object.fromEntries((byKey.data as Json[]).map((l) => [l.group, l.name]))).toEqual(want);
+    expect((byKey.data as Json[]).map((l) => [l.name, l.requests]).sort()).toEqual([
+      ['a1', 3],
+      ['a2', 2],
+      ['f1', 1],
+    ]);
+    const csv = (await (await me.fetch(`/api/usage?group_by=key&from=${today}&to=${today}&format=csv`)).text()).split('\r\n');
+    expect(csv[0]).toBe('group,name,requests,inputTokens,outputTokens,cost');
+    expect(csv).toContainEqual(expect.stringMatching(new RegExp(`^${keys[0].id as string},a1,3,`)));
+    const perDay = (await (await me.fetch(`/api/usage?group_by=day,key&top=2&from=${today}&to=${today}`)).json()) as Json;
+    const lines = perDay.data as Json[];
+    expect(lines).toHaveLength(3);
+    for (const l of lines.slice(0, 2)) expect(l.name).toBe(want[l.subgroup as string]);
+    expect(lines[2]).toMatchObject({ subgroup: null, name: null });
+    expect(lines.reduce((n, l) => n + (l.requests as number), 0)).toBe(6);
+    // No name in the clear anywhere in the rows the report reads from.
+    const stored = await gw.db.pool.query<{ name: string }>('SELECT name FROM api_keys WHERE account_id = $1', [me.accountId]);
+    expect(stored.rows.map((r) => r.name).filter((n) => ['a1', 'a2', 'f1'].includes(n))).toEqual([]);
+
+    // Crypto-shredding: the holder's vault key destroyed, every key name reads as erased.
+    expect(await gw.app.get(PersonalDataVault).erase(me.userId)).toBe(true);
+    const after = (await (await me.fetch(`/api/usage?group_by=key&from=${today}&to=${today}`)).json()) as Json;
+    expect((after.data as Json[]).map((l) => l.name)).toEqual(['(erased)', '(erased)', '(erased)']);
   });
 });

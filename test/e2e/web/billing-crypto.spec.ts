@@ -4,8 +4,8 @@
  * chain id 8453 as Base, a test USDC): the screen shows the exact amount and the address, and a
  * QR code whose modules are those of the EIP-681 transfer request for exactly that amount
  * (encoded again here with uqr, the screen's own library, and compared module by module); then
- * the payment's progress: waiting → on chain (seen) → credited, and the balance moves. A chain
- * the gateway does not offer is refused with the API's message.
+ * the payment's progress: waiting → on chain (seen) → credited, and the balance moves. Only the
+ * chain and token configured are offered.
  */
 import { Wallet } from 'ethers';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -58,16 +58,19 @@ maybe('paying with USDC on the billing screen (Chromium, anvil, app with workers
     await chain?.close();
   });
 
-  it('refuses a chain that is not offered, with the API’s message', async () => {
+  it('offers only the chain and token configured here (Base, USDC), as GET /api/billing/crypto-options lists them', async () => {
     await page.goto('/billing');
     await page.waitForSelector('[data-ready="billing"]');
-    await page.getByLabel('Network').selectOption('ethereum');
-    await page.getByRole('button', { name: 'Get the payment address' }).click();
-    await page.locator('section[aria-labelledby="crypto-title"]').getByText('(chain_not_offered)').waitFor();
+    const options = (await (await person.fetch('/api/billing/crypto-options')).json()) as { chains: Array<{ name: string; tokens: Array<{ symbol: string }> }> };
+    expect(options.chains.map((c) => [c.name, c.tokens.map((t) => t.symbol)])).toEqual([['base', ['USDC']]]);
+    const section = page.locator('section[aria-labelledby="crypto-title"]');
+    await section.getByRole('heading', { name: 'Pay with USDC' }).waitFor();
+    expect(await section.getByLabel('Network').locator('option').allInnerTexts()).toEqual(['Base']);
+    expect(await section.getByLabel('Token').locator('option').allInnerTexts()).toEqual(['USDC']);
+    expect(await page.locator('[data-crypto-options="none"]').count()).toBe(0);
   });
 
   it('shows the exact amount, the address and its QR code, then the payment’s progress to credited', async () => {
-    await page.getByLabel('Network').selectOption('base');
     await page.getByLabel('Amount', { exact: true }).fill('15');
     await page.getByRole('button', { name: 'Get the payment address' }).click();
     const panel = page.locator('[data-intent]');

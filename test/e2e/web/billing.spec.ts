@@ -54,6 +54,10 @@ describeInBrowser('the billing screen in Chromium (Stripe top-up, codes, alert, 
     await page.goto('/billing');
     await page.waitForSelector('[data-ready="billing"]');
     expect(await available().innerText()).toBe('$0.00');
+    // No chain is configured here: no crypto payment is offered (GET /api/billing/crypto-options answered none).
+    await page.locator('[data-crypto-options="none"]').waitFor({ state: 'attached' });
+    expect(await page.locator('section[aria-labelledby="crypto-title"]').count()).toBe(0);
+    expect(await page.getByLabel('Network').count()).toBe(0);
     await expectAccessible(page, 'billing');
     await screenshot(page, 'billing');
 

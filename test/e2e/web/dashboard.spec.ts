@@ -79,6 +79,13 @@ describeInBrowser('the dashboard in Chromium (magic link, projects and keys, ove
   it('creates a project and a key; the secret is shown once, with a copy button that copies it', async () => {
     await page.getByRole('link', { name: 'Projects and keys' }).click();
     await page.getByRole('heading', { name: 'Projects and keys' }).waitFor();
+    // The table's scroll region is named and reachable by keyboard (it scrolls sideways on a small screen).
+    const region = page.getByRole('region', { name: 'Your projects' });
+    expect(await region.getAttribute('tabindex')).toBe('0');
+    expect(await region.locator('table caption').innerText()).toBe('Your projects');
+    await region.focus();
+    expect(await page.evaluate('document.activeElement.getAttribute("aria-label")')).toBe('Your projects');
+    await expectAccessible(page, 'projects (empty)');
     await screenshot(page, 'projects-empty');
     await page.getByLabel('New project').fill('Website');
     await page.getByRole('button', { name: 'Create project' }).click();

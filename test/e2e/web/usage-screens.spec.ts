@@ -139,7 +139,11 @@ describeInBrowser('the usage, requests, pricing and quick-start screens in Chrom
         }),
       ]);
       const row = page.locator(`tr[data-group="${group}"]`);
-      expect(await row.locator('th').innerText()).toBe(group);
+      // A key shows its name (the API's, opened), with its id beneath.
+      if (groupBy === 'key') {
+        expect(answer.data[0].name).toBe('production');
+        expect(await row.locator('th').innerText()).toBe(`production\n${keyId}`);
+      } else expect(await row.locator('th').innerText()).toBe(group);
       expect(await row.innerText()).toContain(dollars(answer.data[0].cost));
       expect(await row.innerText()).toContain(answer.data[0].inputTokens.toLocaleString('en-US'));
     }

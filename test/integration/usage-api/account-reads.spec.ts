@@ -147,6 +147,62 @@ describe('account reads (real Postgres)', () => {
     }
   });
 
+  it('sums by day and model (or key) as the log does, naming the top N over the whole range and folding the rest per day', async () => {
+    const accountId = randomUUID();
+    const keys = [randomUUID(), randomUUID(), randomUUID()];
+    const base = Date.parse('2026-06-10T00:00:00.000Z');
+    const rowArb = fc.record({
+      key: fc.integer({ min: 0, max: 2 }),
+      model: fc.constantFrom('gpt-4o', 'claude-x', '=cmd', 'a,b', 'tie-1', 'tie-2'),
+      at: fc.oneof(fc.integer({ min: 0, max: 4 * 86_400_000 - 1 }), fc.constantFrom(0, 86_399_999, 86_400_000)),
+      cost: fc.bigInt({ min: 0n, max: 10n ** 9n }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(rowArb, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 7 }), async (spec, top) => {
+        await db.pool.query('DELETE FROM request_log WHERE account_id = $1', [accountId]);
+        await db.pool.query('DELETE FROM usage_by_model WHERE account_id = $1', [accountId]);
+        await db.pool.query('DELETE FROM usage_by_key WHERE account_id = $1', [accountId]);
+        const rows = spec.map((r) => row({ accountId, keyId: keys[r.key], model: r.model, startedAt: new Date(base + r.at), costMicros: r.cost }));
+        await insertRequestLogRows(db.pool, rows);
+        const w = { from: '2026-06-10', to: '2026-06-12' }; // a day of the rows falls outside
+        for (const [by, sub] of [
+          ['day,model', (r: RequestLogRow) => r.model],
+          ['day,key', (r: RequestLogRow) => r.keyId],
+        ] as const) {
+          // The reference: the log's rows in the window, ranked by cost over the window (then by name), the rest folded per day.
+          const inWindow = rows.filter((r) => r.startedAt.toISOString().slice(0, 10) >= w.from && r.startedAt.toISOString().slice(0, 10) <= w.to);
+          const totals = new Map<string, bigint>();
+          for (const r of inWindow) totals.set(sub(r), (totals.get(sub(r)) ?? 0n) + r.costMicros);
+          const ranked = [...totals].sort(([a, x], [b, y]) => (x === y ? (a < b ? -1 : 1) : x > y ? -1 : 1)).map(([name]) => name);
+          const named = new Set(ranked.slice(0, top));
+          const want = new Map<string, { requests: bigint; cost: bigint }>();
+          for (const r of inWindow) {
+            const k = `${r.startedAt.toISOString().slice(0, 10)}|${named.has(sub(r)) ? sub(r) : '(rest)'}`;
+            const o = want.get(k) ?? { requests: 0n, cost: 0n };
+            want.set(k, { requests: o.requests + 1n, cost: o.cost + r.costMicros });
+          }
+          const got = await reads.usage(accountId, w, by, top);
+          expect(new Map(got.map((u) => [`${u.group}|${u.subgroup ?? '(rest)'}`, { requests: u.requests, cost: u.cost }]))).toEqual(want);
+          // One line per day and subgroup; days in order, in a day the named lines by cost, the rest last.
+          expect(new Set(got.map((u) => `${u.group}|${u.subgroup}`)).size).toBe(got.length);
+          for (let i = 1; i < got.length; i++) {
+            const [a, b] = [got[i - 1], got[i]];
+            expect(a.group <= b.group).toBe(true);
+            if (a.group === b.group) {
+              expect(a.subgroup).not.toBeNull();
+              if (b.subgroup !== null) expect(a.cost >= b.cost).toBe(true);
+            }
+          }
+          // Without top, every subgroup is named.
+          const all = await reads.usage(accountId, w, by);
+          expect(all.every((u) => u.subgroup !== null)).toBe(true);
+          expect(all.reduce((n, u) => n + u.requests, 0n)).toBe(BigInt(inWindow.length));
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('counts every row of concurrent batches over the same groups once, without deadlocks', async () => {
     const accountId = randomUUID();
     const keys = [randomUUID(), randomUUID()];
@@ -219,6 +275,49 @@ describe('account reads (real Postgres)', () => {
     const refused = await walk({ status: 429 }, 50);
     expect(new Set(refused)).toEqual(new Set(rows.filter((r) => r.status === 429).map((r) => r.requestId)));
     expect(await walk({ model: 'no-such-model' }, 50)).toEqual([]);
+  });
+
+  it('walks the log with every filter combined (outcome, UTC days, key, model): each matching row once, in order, none other', async () => {
+    const accountId = randomUUID();
+    const keys = [randomUUID(), randomUUID()];
+    // 240 rows over four UTC days, many right at midnight, statuses ok and not, two keys, two models.
+    const start = Date.parse('2026-07-01T00:00:00Z');
+    const at = (i: number) => new Date(start + Math.floor(i / 60) * 86_400_000 + [0, -1, 1, 43_200_000, 86_399_999][i % 5]);
+    const rows = Array.from({ length: 240 }, (_, i) =>
+      row({ accountId, keyId: keys[i % 2], model: i % 3 ? 'gpt-4o' : 'claude-x', startedAt: at(i), status: [200, 429, 500, 399, 400][i % 5] }),
+    );
+    await insertRequestLogRows(db.pool, rows);
+    const day = (r: RequestLogRow) => r.startedAt.toISOString().slice(0, 10);
+    const cases: Array<Parameters<AccountReadsRepository['requests']>[1]> = [
+      { outcome: 'ok' },
+      { outcome: 'error' },
+      { from: '2026-07-02' },
+      { to: '2026-07-02' },
+      { from: '2026-07-02', to: '2026-07-02' },
+      { from: '2026-06-30', to: '2026-06-30' },
+      { outcome: 'error', keyId: keys[1], from: '2026-07-01', to: '2026-07-03', model: 'gpt-4o' },
+      { outcome: 'ok', status: 429 },
+    ];
+    for (const filters of cases) {
+      const want = rows
+        .filter((r) => (filters.outcome === undefined || (filters.outcome === 'error') === r.status >= 400) && (!filters.from || day(r) >= filters.from) && (!filters.to || day(r) <= filters.to))
+        .filter((r) => (!filters.keyId || r.keyId === filters.keyId) && (!filters.model || r.model === filters.model) && (filters.status === undefined || r.status === filters.status));
+      const seen: string[] = [];
+      let after: Keyset | null = null;
+      let prev: Keyset | null = null;
+      for (;;) {
+        const page = await reads.requests(accountId, filters, 7, after);
+        for (const r of page) {
+          if (prev) expect(r.keyset.at < prev.at || (r.keyset.at === prev.at && r.id < prev.id)).toBe(true);
+          prev = r.keyset;
+          seen.push(r.id);
+        }
+        if (page.length < 7) break;
+        after = page[page.length - 1].keyset;
+      }
+      expect({ filters, count: seen.length, distinct: new Set(seen).size }).toEqual({ filters, count: want.length, distinct: want.length });
+      expect(new Set(seen)).toEqual(new Set(want.map((r) => r.requestId)));
+    }
   });
 
   it('keeps microseconds in the keyset, so rows a microsecond apart are neither skipped nor repeated', async () => {

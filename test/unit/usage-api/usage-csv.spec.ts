@@ -32,6 +32,38 @@ describe('usage CSV', () => {
     for (const r of rows) expect(r).toHaveLength(5);
   });
 
+  it('with two dimensions, has a subgroup column after group, empty for the rest, neutralised like the group', () => {
+    const csv = usageCsv(
+      [
+        { group: '2026-03-01', subgroup: '=cmd', requests: 3, inputTokens: 30, outputTokens: 12, cost: '0.000123' },
+        { group: '2026-03-01', subgroup: null, requests: 1, inputTokens: 0, outputTokens: 0, cost: '0.000001' },
+      ],
+      { subgroup: true },
+    );
+    expect(parseCsv(csv)).toEqual([
+      ['group', 'subgroup', 'requests', 'inputTokens', 'outputTokens', 'cost'],
+      ['2026-03-01', "'=cmd", '3', '30', '12', '0.000123'],
+      ['2026-03-01', '', '1', '0', '0', '0.000001'],
+    ]);
+    expect(usageCsv([], { subgroup: true })).toBe('group,subgroup,requests,inputTokens,outputTokens,cost\r\n');
+  });
+
+  it('by key, has the key’s name after the id, neutralised, empty when unknown', () => {
+    const csv = usageCsv(
+      [
+        { group: 'k1', name: '@prod, "main"', requests: 1, inputTokens: 2, outputTokens: 3, cost: '0.000001' },
+        { group: 'k2', name: null, requests: 1, inputTokens: 2, outputTokens: 3, cost: '0.000001' },
+      ],
+      { name: true },
+    );
+    expect(parseCsv(csv)).toEqual([
+      ['group', 'name', 'requests', 'inputTokens', 'outputTokens', 'cost'],
+      ['k1', `'@prod, "main"`, '1', '2', '3', '0.000001'],
+      ['k2', '', '1', '2', '3', '0.000001'],
+    ]);
+    expect(usageCsv([], { subgroup: true, name: true }).split('\r\n')[0]).toBe('group,subgroup,name,requests,inputTokens,outputTokens,cost');
+  });
+
   it('leaves numbers as numbers', () => {
     expect(csvCell(12)).toBe('12');
     expect(csvCell('12.000000')).toBe('12.000000');

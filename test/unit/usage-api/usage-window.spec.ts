@@ -1,4 +1,4 @@
-import { MAX_USAGE_DAYS, UsageWindow, isWindowProblem, usageWindow } from '../../../src/usage-api/domain/usage-window';
+import { MAX_USAGE_DAYS, UsageWindow, isWindowProblem, requestDays, usageWindow } from '../../../src/usage-api/domain/usage-window';
 
 const NOW = new Date('2026-03-10T23:59:59.999Z');
 const ok = (q: { from?: string; to?: string }): UsageWindow => {
@@ -56,5 +56,27 @@ describe('usageWindow', () => {
   it('knows leap days', () => {
     expect(ok({ from: '2028-02-29', to: '2028-02-29' })).toEqual({ from: '2028-02-29', to: '2028-02-29' });
     expect(problem({ from: '2027-02-29', to: '2027-03-01' }).field).toBe('from');
+  });
+});
+
+describe('requestDays (the request log’s optional range)', () => {
+  it('leaves either end open, and keeps a real date as it is', () => {
+    expect(requestDays({})).toEqual({ from: null, to: null });
+    expect(requestDays({ from: '2026-03-01' })).toEqual({ from: '2026-03-01', to: null });
+    expect(requestDays({ to: '2028-02-29' })).toEqual({ from: null, to: '2028-02-29' });
+    expect(requestDays({ from: '2026-03-01', to: '2026-03-01' })).toEqual({ from: '2026-03-01', to: '2026-03-01' });
+    // No bound on the length: the log itself keeps 90 days.
+    expect(requestDays({ from: '2020-01-01', to: '2026-03-01' })).toEqual({ from: '2020-01-01', to: '2026-03-01' });
+  });
+  it.each([
+    [{ from: '2026-02-30' }, 'from'],
+    [{ to: '2026-13-01' }, 'to'],
+    [{ from: '2026-3-1' }, 'from'],
+    [{ to: 'today' }, 'to'],
+    [{ from: '' }, 'from'],
+    [{ from: '2026-03-02', to: '2026-03-01' }, 'from'],
+  ])('names the wrong end of %j', (q, field) => {
+    const d = requestDays(q);
+    expect(isWindowProblem(d) && d.field).toBe(field);
   });
 });

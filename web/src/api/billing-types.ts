@@ -44,6 +44,11 @@ export interface RefundRequest {
   failure: string | null;
 }
 
+/** `GET /api/billing/crypto-options`: the chains and tokens this gateway receives payments on (none: crypto payments are off). */
+export interface CryptoOptions {
+  chains: Array<{ name: string; chainId: number; tokens: Array<{ symbol: string; address: string }> }>;
+}
+
 export interface CryptoIntent {
   id: string;
   chain: string;

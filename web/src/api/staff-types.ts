@@ -91,6 +91,7 @@ export interface SubjectRequest {
   daysLeft: number | null;
   overdue: boolean;
   outcome: string | null;
+  restricted: boolean;
   userId: string;
   accountId: string;
 }
@@ -112,7 +113,7 @@ export interface IncidentRow {
 }
 
 export interface IncidentStatus {
-  incident: { id: string; status: string };
+  incident: { id: string; status: 'open' | 'confirmed' | 'closed' };
   notices: { selected: number; queued: number; sent: number; failed: number; pending: number };
   clock: { confirmedAt: string | null; deadline: string | null; msLeft: number | null; unsent: number; warning: string | null; timeLeft: string | null };
 }

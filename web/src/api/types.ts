@@ -28,6 +28,10 @@ export interface Balance {
 
 export interface UsageLine {
   group: string;
+  /** Only with two dimensions (`group_by=day,model`): the model or key of the day in `group`; null sums those past `top`. */
+  subgroup?: string | null;
+  /** Only by key (`group_by=key`, `day,key`): the key's name, '(erased)' once its person is erased; null when not known (and on the rest line). */
+  name?: string | null;
   requests: number;
   inputTokens: number;
   outputTokens: number;
@@ -38,7 +42,7 @@ export interface Usage {
   data: UsageLine[];
   from: string;
   to: string;
-  groupBy: 'day' | 'model' | 'key' | 'project';
+  groupBy: 'day' | 'model' | 'key' | 'project' | 'day,model' | 'day,key';
 }
 
 export interface Project {

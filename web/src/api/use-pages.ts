@@ -2,7 +2,7 @@
  * A paged list of the account API (`{ data, nextCursor }`) as screen state: the first page, then
  * `more()` appends the next one. `reload()` starts again from the first page (after a write).
  */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, request } from './client';
 import type { Page } from './types';
 
@@ -18,6 +18,10 @@ export interface Pages<T> {
 const withCursor = (path: string, cursor: string) => `${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(cursor)}`;
 
 export function usePages<T>(path: string): Pages<T> {
+  // The path the screen asks for now: a page of an earlier path (a filter changed while "more"
+  // was loading) must not land in this list.
+  const current = useRef(path);
+  current.current = path;
   const [items, setItems] = useState<T[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | undefined>();
@@ -29,11 +33,12 @@ export function usePages<T>(path: string): Pages<T> {
       setLoading(true);
       try {
         const page = await request<Page<T>>(cursor ? withCursor(path, cursor) : path, { signal });
+        if (current.current !== path) return;
         setItems((old) => (cursor ? [...old, ...page.data] : page.data));
         setNext(page.nextCursor);
         setError(undefined);
       } catch (err) {
-        if (signal?.aborted) return;
+        if (signal?.aborted || current.current !== path) return;
         setError(err instanceof ApiError ? err : new ApiError('bad_response', String(err), 0));
       } finally {
         if (!signal?.aborted) setLoading(false);

@@ -3,13 +3,15 @@
  * amount and the address (as text with copy buttons, and as a QR code of an EIP-681 transfer
  * request that wallets read), then follow the payment to final by polling
  * GET /api/billing/crypto-intents/{id}: pending → seen (confirmations) → credited, or expired /
- * rejected. Chains the gateway does not offer are refused by the API with its own message.
+ * rejected. Only the chains and tokens the gateway is configured for are offered (GET
+ * /api/billing/crypto-options); with none, the section is not shown at all.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { encode } from 'uqr';
-import type { CryptoIntent } from '../api/billing-types';
+import type { CryptoIntent, CryptoOptions } from '../api/billing-types';
 import { newIdempotencyKey, request } from '../api/client';
 import { toMicros } from '../api/money';
+import { useApi } from '../api/use-api';
 import { ErrorMessage } from './error-message';
 
 const FINAL = new Set(['credited', 'expired', 'rejected']);
@@ -19,9 +21,37 @@ const POLL_MS = 5000;
 export const transferRequest = (i: CryptoIntent): string =>
   `ethereum:${i.tokenAddress}@${i.chainId}/transfer?address=${i.address}&uint256=${toMicros(i.amount).toString()}`;
 
+const CHAIN_NAMES: Record<string, string> = { base: 'Base', ethereum: 'Ethereum' };
+export const chainName = (name: string) => CHAIN_NAMES[name] ?? name;
+
 export function CryptoPayment({ onCredited }: { onCredited: (amount: string) => void }) {
-  const [chain, setChain] = useState('base');
-  const [token, setToken] = useState('USDC');
+  const options = useApi<CryptoOptions>('/api/billing/crypto-options');
+  const chains = options.data?.chains ?? [];
+  if (options.error) {
+    return (
+      <section class="card" aria-labelledby="crypto-title">
+        <h2 id="crypto-title">Pay with a stablecoin</h2>
+        <ErrorMessage error={options.error} />
+      </section>
+    );
+  }
+  if (!options.data) return null;
+  // Not offered here: nothing to show (the marker tells a test the answer has come).
+  if (chains.length === 0) return <div data-crypto-options="none" hidden />;
+  return <CryptoForm chains={chains} onCredited={onCredited} />;
+}
+
+function CryptoForm({ chains, onCredited }: { chains: CryptoOptions['chains']; onCredited: (amount: string) => void }) {
+  // Base first when offered (cheaper transfers), else the first configured.
+  const [chain, setChainState] = useState((chains.find((c) => c.name === 'base') ?? chains[0]).name);
+  const tokens = (chains.find((c) => c.name === chain) ?? chains[0]).tokens;
+  const [token, setToken] = useState(tokens[0].symbol);
+  const symbols = [...new Set(chains.flatMap((c) => c.tokens.map((t) => t.symbol)))];
+  const setChain = (name: string) => {
+    setChainState(name);
+    const offered = (chains.find((c) => c.name === name) ?? chains[0]).tokens;
+    if (!offered.some((t) => t.symbol === token)) setToken(offered[0].symbol);
+  };
   const [amount, setAmount] = useState('25');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -47,7 +77,7 @@ export function CryptoPayment({ onCredited }: { onCredited: (amount: string) => 
 
   return (
     <section class="card" aria-labelledby="crypto-title">
-      <h2 id="crypto-title">Pay with USDC or USDT</h2>
+      <h2 id="crypto-title">Pay with {symbols.join(' or ')}</h2>
       {intent ? (
         <PaymentProgress intent={intent} onCredited={onCredited} onDone={() => { setIntent(null); setIdempotencyKey(newIdempotencyKey()); }} />
       ) : (
@@ -57,15 +87,21 @@ export function CryptoPayment({ onCredited }: { onCredited: (amount: string) => 
             <div class="grow">
               <label for="crypto-chain">Network</label>
               <select id="crypto-chain" value={chain} onChange={changed(setChain)}>
-                <option value="base">Base</option>
-                <option value="ethereum">Ethereum</option>
+                {chains.map((c) => (
+                  <option key={c.name} value={c.name}>
+                    {chainName(c.name)}
+                  </option>
+                ))}
               </select>
             </div>
             <div class="grow">
               <label for="crypto-token">Token</label>
               <select id="crypto-token" value={token} onChange={changed(setToken)}>
-                <option value="USDC">USDC</option>
-                <option value="USDT">USDT</option>
+                {tokens.map((t) => (
+                  <option key={t.symbol} value={t.symbol}>
+                    {t.symbol}
+                  </option>
+                ))}
               </select>
             </div>
             <div class="grow">
@@ -116,7 +152,7 @@ function PaymentProgress({ intent: first, onCredited, onDone }: { intent: Crypto
   return (
     <div data-intent={intent.id} data-status={status}>
       <p>
-        Send exactly <strong data-crypto-amount>{intent.amount} {intent.token}</strong> on {intent.chain === 'base' ? 'Base' : intent.chain === 'ethereum' ? 'Ethereum' : intent.chain} to
+        Send exactly <strong data-crypto-amount>{intent.amount} {intent.token}</strong> on {chainName(intent.chain)} to
       </p>
       <code class="secret" data-crypto-address>
         {intent.address}

@@ -47,7 +47,7 @@ export function ProjectsScreen() {
         <ErrorMessage error={error} />
       </form>
       <ErrorMessage error={projects.error} />
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Your projects">
         <table>
           <caption>Your projects</caption>
           <thead>

@@ -6,7 +6,7 @@
  */
 import { useState } from 'preact/hooks';
 import { formatCredits, formatMicros, sumMicros, toMicros } from '../api/money';
-import type { Usage } from '../api/types';
+import type { Usage, UsageLine } from '../api/types';
 import { useApi } from '../api/use-api';
 import { ErrorMessage } from '../components/error-message';
 import { DailySpend, UsageChart } from '../components/usage-chart';
@@ -19,7 +19,7 @@ type Group = Usage['groupBy'];
 const GROUPS: Array<{ value: Group; label: string; column: string }> = [
   { value: 'day', label: 'Day', column: 'Day (UTC)' },
   { value: 'model', label: 'Model', column: 'Model' },
-  { value: 'key', label: 'API key', column: 'Key id' },
+  { value: 'key', label: 'API key', column: 'Key' },
   { value: 'project', label: 'Project', column: 'Project' },
 ];
 
@@ -131,7 +131,7 @@ export function UsageScreen() {
                 )}
                 {table.data.data.map((l) => (
                   <tr key={l.group} data-group={l.group}>
-                    <th scope="row">{l.group}</th>
+                    <th scope="row">{groupBy === 'key' ? <KeyName line={l} /> : l.group}</th>
                     <td class="num">{l.requests.toLocaleString('en-US')}</td>
                     <td class="num">{l.inputTokens.toLocaleString('en-US')}</td>
                     <td class="num">{l.outputTokens.toLocaleString('en-US')}</td>
@@ -144,5 +144,16 @@ export function UsageScreen() {
         )}
       </section>
     </div>
+  );
+}
+
+/** A key by its name as the API gives it ('(erased)' once its person is erased), with its id to tell two of one name apart. */
+function KeyName({ line }: { line: UsageLine }) {
+  return (
+    <>
+      <span data-key-name>{line.name ?? 'Key not known yet'}</span>
+      <br />
+      <code class="key-id">{line.group}</code>
+    </>
   );
 }

@@ -7,7 +7,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../../../config/config';
+import { APP_CONFIG, AppConfig, ChainConfig } from '../../../config/config';
 import { CLOCK, Clock } from '../../../platform/clock';
 import { ApiError } from '../../../platform/http/api-error';
 import { isUuid } from '../../../shared/ids';
@@ -34,6 +34,11 @@ export class IntentsService {
     private readonly clients: ChainClients,
     private readonly repo: CryptoRepository,
   ) {}
+
+  /** The chains (and their tokens) an intent may name: those configured with an RPC, an address and tokens. */
+  offered(): readonly ChainConfig[] {
+    return this.clients.chains;
+  }
 
   async create(accountId: string, input: { chain: string; token: string; amount: string }): Promise<IntentRow & { chain: string }> {
     const chain = this.clients.chain(input.chain);

@@ -1,5 +1,6 @@
 /**
- * The account API of USDC/USDT payments: intents (POST/GET /api/billing/crypto-intents) and
+ * The account API of USDC/USDT payments: what is offered (GET /api/billing/crypto-options),
+ * intents (POST/GET /api/billing/crypto-intents) and
  * claims of transfers that matched no intent (GET /api/billing/crypto-claims/message, POST
  * /api/billing/crypto-claims). Amounts are decimal strings of 6 decimals (1 token = 1 credit).
  */
@@ -47,6 +48,17 @@ const claimBody = z
     signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte signature: 0x and 130 hex digits'),
   })
   .strict();
+const optionsAnswer = z.object({
+  chains: z
+    .array(
+      z.object({
+        name: z.string().describe('what POST /api/billing/crypto-intents takes as `chain`'),
+        chainId: z.number().int(),
+        tokens: z.array(z.object({ symbol: z.string().describe('what it takes as `token`'), address: z.string().describe("the token contract's address (lower case)") })),
+      }),
+    )
+    .describe('the chains this gateway is configured to receive payments on, and their tokens; empty when none (crypto payments are off)'),
+});
 const claimAnswer = z.object({ chain: z.string(), txHash: z.string(), logIndex: z.number(), token: z.string(), amount: z.string(), status: z.literal('credited') });
 
 @ApiTags('usage and billing')
@@ -57,6 +69,13 @@ export class CryptoController {
     private readonly intents: IntentsService,
     private readonly claims: ClaimsService,
   ) {}
+
+  @Get('crypto-options')
+  @ApiOperation({ summary: 'The chains and tokens crypto payments are offered on here (no RPC URL: it may carry a provider key)' })
+  @ApiOkResponse({ schema: jsonSchema(optionsAnswer) })
+  options(): z.infer<typeof optionsAnswer> {
+    return { chains: this.intents.offered().map((c) => ({ name: c.name, chainId: c.chainId, tokens: c.tokens.map((t) => ({ symbol: t.symbol, address: t.address })) })) };
+  }
 
   @Post('crypto-intents')
   @HttpCode(201)
