@@ -121,19 +121,36 @@ describeInBrowser('the staff console’s compliance actions in Chromium', () => 
     await row.waitFor();
     const what = `the restriction request of ${customer.userId}`;
 
+    // Each panel has its own reason: words typed to decline are not the reason to restrict, and
+    // a panel closed (Cancel) opens again empty.
+    const decline = await opened(row, `Decline ${what}`);
+    await decline.getByLabel('Reason for declining (kept in the audit trail)').fill('words meant for declining');
     let form = await opened(row, `Restrict processing for ${what}`);
     expect(await form.innerText()).toContain('The proxy refuses the account');
-    await form.getByLabel('Reason for restricting (kept in the audit trail)').fill('accuracy contested');
+    const restrictReason = form.getByLabel('Reason for restricting (kept in the audit trail)');
+    expect(await restrictReason.inputValue()).toBe('');
+    await restrictReason.fill('accuracy contested');
+    expect(await decline.getByLabel('Reason for declining (kept in the audit trail)').inputValue()).toBe('words meant for declining');
+    await decline.getByRole('button', { name: 'Cancel' }).click();
+    await decline.waitFor({ state: 'detached' });
+    const declineAgain = await opened(row, `Decline ${what}`);
+    expect(await declineAgain.getByLabel('Reason for declining (kept in the audit trail)').inputValue()).toBe('');
+    await declineAgain.getByRole('button', { name: 'Cancel' }).click();
     await form.getByRole('button', { name: 'Yes, restrict' }).click();
     await row.getByText('· restricted').waitFor();
     expect(await dsr(mine.id)).toMatchObject({ restricted: true, status: 'open' });
     await expect(call()).rejects.toMatchObject({ status: 403 });
 
     form = await opened(row, `Lift restriction of ${what}`);
+    // After success the restrict reason went with its panel: lifting starts empty.
+    expect(await form.getByLabel('Reason for lifting (kept in the audit trail)').inputValue()).toBe('');
     await form.getByLabel('Reason for lifting (kept in the audit trail)').fill('accuracy checked');
     await form.getByRole('button', { name: 'Yes, lift restriction' }).click();
     await row.getByRole('button', { name: `Restrict processing for ${what}…` }).waitFor();
     expect((await dsr(mine.id)).restricted).toBe(false);
+    form = await opened(row, `Restrict processing for ${what}`);
+    expect(await form.getByLabel('Reason for restricting (kept in the audit trail)').inputValue()).toBe('');
+    await form.getByRole('button', { name: 'Cancel' }).click();
     await expect(call()).resolves.toBeTruthy();
 
     form = await opened(row, `Close ${what}`);
@@ -181,20 +198,38 @@ describeInBrowser('the staff console’s compliance actions in Chromium', () => 
     await form.getByRole('button', { name: 'Cancel' }).click();
 
     form = await opened(item, `Select people affected by ${title}`);
+    // The reason typed to notify stayed with that panel.
+    expect(await form.getByLabel('Reason for selecting (kept in the audit trail)').inputValue()).toBe('');
     await form.getByLabel('Who is affected').selectOption('users');
     await form.getByLabel('User ids (separated by spaces or commas)').fill(customer.userId);
     await form.getByLabel('Reason for selecting (kept in the audit trail)').fill('their usage was in the logs');
     await form.getByRole('button', { name: 'Yes, select people' }).click();
-    await page.getByRole('status').getByText(`1 people added to ${title}.`).waitFor();
+    await page.getByRole('status').getByText(`1 person added to ${title}.`, { exact: true }).waitFor();
     await item.getByText(/Notices: 1 selected, 0 sent/).waitFor();
 
     form = await opened(item, `Notify people affected by ${title}`);
-    expect(await form.innerText()).toContain('(1 people)');
+    expect(await form.innerText()).toContain('(1 person)? Each person gets it once.');
     await form.getByLabel('Reason for notifying (kept in the audit trail)').fill('notify everyone affected');
     await form.getByRole('button', { name: 'Yes, notify people' }).click();
-    await page.getByRole('status').getByText(`1 notices queued for ${title}; the worker sends them.`).waitFor();
+    await page.getByRole('status').getByText(`1 notice queued for ${title}; the worker sends them.`, { exact: true }).waitFor();
     const after = await json(await officer.fetch(`/staff/incidents/${incident.id}`));
     expect(after.notices).toMatchObject({ selected: 1, queued: 1 });
+
+    // Two more (one named twice, the person already selected named again): counted once each, in the plural.
+    const [second, third] = await Promise.all([signedIn(gw, uniqueEmail('affected')), signedIn(gw, uniqueEmail('affected'))]);
+    form = await opened(item, `Select people affected by ${title}`);
+    await form.getByLabel('Who is affected').selectOption('users');
+    await form.getByLabel('User ids (separated by spaces or commas)').fill(`${second.userId}, ${customer.userId} ${third.userId},${second.userId}`);
+    await form.getByLabel('Reason for selecting (kept in the audit trail)').fill('found in a second log');
+    await form.getByRole('button', { name: 'Yes, select people' }).click();
+    await page.getByRole('status').getByText(`2 people added to ${title}.`, { exact: true }).waitFor();
+    await item.getByText(/Notices: 3 selected/).waitFor();
+    form = await opened(item, `Notify people affected by ${title}`);
+    expect(await form.innerText()).toContain('(2 people)? Each person gets it once.');
+    await form.getByLabel('Reason for notifying (kept in the audit trail)').fill('notify the two found later');
+    await form.getByRole('button', { name: 'Yes, notify people' }).click();
+    await page.getByRole('status').getByText(`2 notices queued for ${title}; the worker sends them.`, { exact: true }).waitFor();
+    expect((await json(await officer.fetch(`/staff/incidents/${incident.id}`))).notices).toMatchObject({ selected: 3, queued: 3 });
     const audit = await gw.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE stream_id = $1", [`incident-${incident.id}`]);
     expect(audit.rows[0].n).toBeGreaterThanOrEqual(4); // opened, confirmed, selected, notified
     await expectAccessible(page, 'console (incident steps)');

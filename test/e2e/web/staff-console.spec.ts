@@ -52,6 +52,20 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
     return page;
   };
 
+  /**
+   * Every sideways-scrolling table region on the page is focusable (a keyboard can scroll it) and
+   * named; the one named `name` holds its table and takes the focus.
+   */
+  const expectNamedRegions = async (page: Page, name: string) => {
+    expect(await page.locator('.table-wrap').count()).toBeGreaterThan(0);
+    expect(await page.locator('.table-wrap:not([role="region"][tabindex="0"]:is([aria-label], [aria-labelledby]))').count()).toBe(0);
+    const region = page.getByRole('region', { name, exact: true });
+    expect(await region.getAttribute('tabindex')).toBe('0');
+    expect(await region.getByRole('table').count()).toBe(1);
+    await region.focus();
+    expect(await page.evaluate('document.activeElement.getAttribute("aria-label")')).toBe(name);
+  };
+
   beforeAll(async () => {
     const [webDir, up] = await Promise.all([buildWeb(), startFakeUpstream()]);
     upstream = up;
@@ -103,6 +117,8 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
     expect(await requests.innerText()).toMatch(/gpt-4o-mini\s+200\b/);
     expect(await page.content()).not.toContain('canary');
     expect(await page.locator(`[data-person="${customer.userId}"]`).innerText()).toContain(customer.accountId);
+    await expectNamedRegions(page, `Keys of ${customer.email}`);
+    await expectNamedRegions(page, `Latest requests of ${customer.email}`);
     await expectAccessible(page, 'console (support)');
     await screenshot(page, 'console-support');
 
@@ -131,6 +147,7 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
     await tb.waitFor();
     expect(await tb.getAttribute('data-as-of')).toBe(`${yesterday}T23:59:59.999Z`);
     expect(await tb.locator('tfoot').innerText()).toContain('0.000000 (balanced)');
+    await expectNamedRegions(page, 'Trial balance');
     // A date in the future: the API's refusal, as it words it.
     const tomorrow = new Date(Date.now() + 2 * DAY_MS).toISOString().slice(0, 10);
     await page.getByLabel('As of the end of (UTC; empty for now)').first().fill(tomorrow);
@@ -217,6 +234,7 @@ describeInBrowser('the staff console in Chromium (support, accountant, complianc
     expect(await lateRow.locator('td').first().innerText()).toBe('export');
     expect(await lateRow.locator('[data-days-left]').innerText()).toBe('Overdue by 2 days');
     expect(await page.locator('table.subject-requests caption').innerText()).toBe('2 open, 1 overdue');
+    await expectNamedRegions(page, 'Open data-subject requests');
 
     const clock = page.locator(`li[data-incident-id="${incident.id}"] [data-clock]`);
     await clock.waitFor();

@@ -10,6 +10,7 @@ import { formatCredits } from '../api/money';
 import { useApi } from '../api/use-api';
 import { usePages } from '../api/use-pages';
 import { ErrorMessage } from './error-message';
+import { TableRegion } from './table-region';
 
 const KINDS: Record<Transaction['kind'], string> = {
   purchase: 'Card purchase',
@@ -33,7 +34,7 @@ export function BillingHistory({ generation, onRequested }: { generation: number
     <>
       <h2>Transactions</h2>
       <ErrorMessage error={transactions.error} />
-      <div class="table-wrap" tabIndex={0} role="region" aria-label="Transactions">
+      <TableRegion label="Transactions">
         <table class="transactions">
           <caption>Purchases, grants, refunds and adjustments, newest first</caption>
           <thead>
@@ -61,7 +62,7 @@ export function BillingHistory({ generation, onRequested }: { generation: number
             ))}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
       {transactions.hasMore && (
         <button type="button" class="secondary" onClick={transactions.more} disabled={transactions.loading}>
           Show more transactions
@@ -70,7 +71,7 @@ export function BillingHistory({ generation, onRequested }: { generation: number
       <h2>Refunds</h2>
       <RefundForm generation={generation} onRequested={() => { refunds.reload(); onRequested(); }} />
       <ErrorMessage error={refunds.error} />
-      <div class="table-wrap" tabIndex={0} role="region" aria-label="Refund requests">
+      <TableRegion label="Refund requests">
         <table class="refunds">
           <caption>Your refund requests</caption>
           <thead>
@@ -102,7 +103,7 @@ export function BillingHistory({ generation, onRequested }: { generation: number
             ))}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
       {refunds.hasMore && (
         <button type="button" class="secondary" onClick={refunds.more} disabled={refunds.loading}>
           Show more refund requests

@@ -7,6 +7,7 @@ import { formatCredits } from '../api/money';
 import type { PublicPrices } from '../api/types';
 import { useApi } from '../api/use-api';
 import { ErrorMessage } from '../components/error-message';
+import { TableRegion } from '../components/table-region';
 
 const tokens = (n: number) => (n >= 1000 ? `${(n / 1000).toLocaleString('en-US')}k` : String(n));
 
@@ -30,7 +31,7 @@ export function PricingScreen() {
           <p class="sub" data-figure="price-version">
             Price version {p.priceVersion}, in force since {new Date(p.effectiveAt).toISOString().slice(0, 16).replace('T', ' ')} UTC.
           </p>
-          <div class="table-wrap" tabIndex={0} role="region" aria-label="Prices">
+          <TableRegion label="Prices">
             <table class="pricing">
               <caption>Credits per million tokens</caption>
               <thead>
@@ -67,7 +68,7 @@ export function PricingScreen() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableRegion>
         </>
       )}
     </div>

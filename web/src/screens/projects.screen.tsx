@@ -5,6 +5,7 @@ import type { Project } from '../api/types';
 import { usePages } from '../api/use-pages';
 import { ErrorMessage } from '../components/error-message';
 import { Link, navigate } from '../router';
+import { TableRegion } from '../components/table-region';
 
 export function ProjectsScreen() {
   const projects = usePages<Project>('/api/projects?limit=50');
@@ -47,7 +48,7 @@ export function ProjectsScreen() {
         <ErrorMessage error={error} />
       </form>
       <ErrorMessage error={projects.error} />
-      <div class="table-wrap" tabIndex={0} role="region" aria-label="Your projects">
+      <TableRegion label="Your projects">
         <table>
           <caption>Your projects</caption>
           <thead>
@@ -72,7 +73,7 @@ export function ProjectsScreen() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
       {projects.hasMore && (
         <button type="button" class="secondary" onClick={projects.more} disabled={projects.loading}>
           Show more

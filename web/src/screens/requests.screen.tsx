@@ -13,6 +13,8 @@ import type { Receipt, RequestSummary, Usage } from '../api/types';
 import { useApi } from '../api/use-api';
 import { usePages } from '../api/use-pages';
 import { ErrorMessage } from '../components/error-message';
+import { TableRegion } from '../components/table-region';
+import { plural } from '../plural';
 
 const PAGE = 25;
 const RATES: Array<[key: string, label: string]> = [
@@ -126,7 +128,7 @@ export function RequestsScreen() {
         <ErrorMessage error={models.error ?? keys.error} />
       </form>
       <ErrorMessage error={log.error} />
-      <div class="table-wrap" tabIndex={0} role="region" aria-label="Request log">
+      <TableRegion label="Request log">
         <table class="requests">
           <caption>Request log</caption>
           <thead>
@@ -150,7 +152,7 @@ export function RequestsScreen() {
             ))}
           </tbody>
         </table>
-      </div>
+      </TableRegion>
       {log.hasMore && (
         <button type="button" class="secondary" onClick={log.more} disabled={log.loading} aria-busy={log.loading}>
           {log.loading ? 'Loading…' : 'Show older requests'}
@@ -243,7 +245,7 @@ function ReceiptView({ id }: { id: string }) {
       </dd>
       <dt>Latency</dt>
       <dd>
-        {count(r.latency_ms)} ms, {r.attempts} attempt{r.attempts === 1 ? '' : 's'}
+        {count(r.latency_ms)} ms, {plural(r.attempts, 'attempt', 'attempts')}
       </dd>
     </dl>
   );

@@ -10,6 +10,7 @@ import type { Usage, UsageLine } from '../api/types';
 import { useApi } from '../api/use-api';
 import { ErrorMessage } from '../components/error-message';
 import { DailySpend, UsageChart } from '../components/usage-chart';
+import { TableRegion } from '../components/table-region';
 
 const DAY_MS = 86_400_000;
 const MAX_DAYS = 92;
@@ -109,7 +110,7 @@ export function UsageScreen() {
           </a>
         </div>
         {table.data && (
-          <div class="table-wrap" tabIndex={0} role="region" aria-labelledby="usage-table-title">
+          <TableRegion labelledBy="usage-table-title">
             <table data-usage-table={groupBy}>
               <caption>
                 By {group.label.toLowerCase()}, {table.data.from} to {table.data.to}
@@ -140,7 +141,7 @@ export function UsageScreen() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableRegion>
         )}
       </section>
     </div>

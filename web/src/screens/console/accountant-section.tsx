@@ -8,8 +8,10 @@ import { request } from '../../api/client';
 import { formatCredits } from '../../api/money';
 import type { AccountBalance, Reconciliation, TrialBalance } from '../../api/staff-types';
 import { ErrorMessage } from '../../components/error-message';
+import { plural } from '../../plural';
 import { RefundDecisions } from './refund-decisions';
 import { asOfQuery, useAction, when } from './use-action';
+import { TableRegion } from '../../components/table-region';
 
 export function AccountantSection() {
   return (
@@ -45,7 +47,7 @@ function TrialBalanceCard() {
       </div>
       <ErrorMessage error={tb.error} />
       {t && (
-        <div class="table-wrap">
+        <TableRegion label="Trial balance">
           <table class="trial-balance" data-as-of={t.asOf ?? 'now'}>
             <caption>Trial balance as of {t.asOf ? when(t.asOf) : 'now'}</caption>
             <thead>
@@ -76,7 +78,7 @@ function TrialBalanceCard() {
               </tr>
             </tfoot>
           </table>
-        </div>
+        </TableRegion>
       )}
     </form>
   );
@@ -152,7 +154,7 @@ function ReconcileCard() {
       {r && (
         <div data-reconciled={r.matches ? 'matches' : 'differs'}>
           <p role="status">
-            {when(r.from)} to {when(r.to)}: {r.matches ? 'everything matches.' : `${r.differences.length} difference(s) or a source that could not be read.`}
+            {when(r.from)} to {when(r.to)}: {r.matches ? 'everything matches.' : `${plural(r.differences.length, 'difference', 'differences')} or a source that could not be read.`}
           </p>
           <ul>
             {r.sources.map((s) => (

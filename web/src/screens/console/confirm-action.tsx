@@ -3,6 +3,10 @@
  * action's fields (a reason, kept in the audit trail, at least), and carries it out only on "Yes,
  * …". While the API works, the button says "…ing" with aria-busy; a refusal shows the API's own
  * message and code, and the panel stays open so it can be fixed and sent again.
+ *
+ * The reason belongs to the panel (`reason` prop): several actions on one row each have their
+ * own, so words typed to decline never become the reason to restrict. It is gone once the panel
+ * closes, by Cancel or after success, as is a refusal shown in it.
  */
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
@@ -20,14 +24,16 @@ export interface ConfirmActionProps<T> {
   target?: string;
   danger?: boolean;
   children?: ComponentChildren;
-  run: () => Promise<T>;
+  /** The panel's own reason field (after `children`); its text is what `run` receives. */
+  reason?: { id: string; label: string };
+  run: (reason: string) => Promise<T>;
   done: (result: T) => void;
 }
 
-export function ConfirmAction<T>({ label, busyLabel, question, target, danger, children, run, done }: ConfirmActionProps<T>) {
+export function ConfirmAction<T>(props: ConfirmActionProps<T>) {
   const [open, setOpen] = useState(false);
-  const action = useAction<T>();
   if (!open) {
+    const { label, target, danger } = props;
     return (
       // The name starts with the words shown (WCAG 2.5.3), then says what it acts on.
       <button type="button" class={danger ? 'danger' : 'secondary'} aria-expanded="false" aria-label={target ? `${label} ${target}…` : undefined} onClick={() => setOpen(true)}>
@@ -35,17 +41,24 @@ export function ConfirmAction<T>({ label, busyLabel, question, target, danger, c
       </button>
     );
   }
+  return <ConfirmPanel {...props} close={() => setOpen(false)} />;
+}
+
+/** The open panel: mounted only while open, so its reason and its last refusal go when it closes. */
+function ConfirmPanel<T>({ label, busyLabel, question, target, danger, children, reason: field, run, done, close }: ConfirmActionProps<T> & { close: () => void }) {
+  const [reason, setReason] = useState('');
+  const action = useAction<T>();
   const confirm = async (e: Event) => {
     e.preventDefault();
     let ok = false;
     let result: T | undefined;
     await action.run(async () => {
-      result = await run();
+      result = await run(reason);
       ok = true;
       return result;
     });
     if (ok) {
-      setOpen(false);
+      close();
       done(result as T);
     }
   };
@@ -55,12 +68,13 @@ export function ConfirmAction<T>({ label, busyLabel, question, target, danger, c
         <strong>{question}</strong>
       </p>
       {children}
+      {field && <ReasonField id={field.id} label={field.label} value={reason} set={setReason} />}
       <ErrorMessage error={action.error} />
       <div class="row">
         <button type="submit" class={danger ? 'danger' : undefined} disabled={action.busy} aria-busy={action.busy}>
           {action.busy ? busyLabel : `Yes, ${label.toLowerCase()}`}
         </button>
-        <button type="button" class="secondary" disabled={action.busy} onClick={() => setOpen(false)}>
+        <button type="button" class="secondary" disabled={action.busy} onClick={close}>
           Cancel
         </button>
       </div>

@@ -10,7 +10,8 @@ import { request } from '../../api/client';
 import type { IncidentRow, IncidentStatus } from '../../api/staff-types';
 import { useApi } from '../../api/use-api';
 import { ErrorMessage } from '../../components/error-message';
-import { ConfirmAction, ReasonField } from './confirm-action';
+import { plural } from '../../plural';
+import { ConfirmAction } from './confirm-action';
 import { when } from './use-action';
 
 const DATA_CATEGORIES = ['email', 'display_name', 'ip_address', 'wallet_address', 'usage_metadata', 'payment_records', 'api_key_metadata'] as const;
@@ -57,7 +58,6 @@ export function Incidents() {
 
 function IncidentSteps({ row, said }: { row: IncidentRow; said: (text: string) => void }) {
   const s = useApi<IncidentStatus>(`/staff/incidents/${row.id}`);
-  const [reason, setReason] = useState('');
   const [by, setBy] = useState<'everyone' | 'users' | 'data_category'>('users');
   const [userIds, setUserIds] = useState('');
   const [category, setCategory] = useState<string>('email');
@@ -66,7 +66,7 @@ function IncidentSteps({ row, said }: { row: IncidentRow; said: (text: string) =
   const c = s.data.clock;
   const n = s.data.notices;
   const confirmed = s.data.incident.status !== 'open';
-  const post = <T,>(verb: string, body: unknown) => () => request<T>(`/staff/incidents/${row.id}/${verb}`, { method: 'POST', body });
+  const post = <T,>(verb: string, body: unknown) => request<T>(`/staff/incidents/${row.id}/${verb}`, { method: 'POST', body });
   const step = (text: string) => () => {
     s.reload();
     said(text);
@@ -94,19 +94,19 @@ function IncidentSteps({ row, said }: { row: IncidentRow; said: (text: string) =
             danger
             target={`of ${title}`}
             question="Confirm the breach? The 72-hour clock to notify the supervisory authority starts now."
-            run={post('confirm', { reason })}
+            reason={{ id: `confirm-${row.id}`, label: 'Reason for confirming' }}
+            run={(reason) => post('confirm', { reason })}
             done={step(`The breach of ${title} is confirmed: the 72-hour clock runs.`)}
-          >
-            <ReasonField id={`confirm-${row.id}`} label="Reason for confirming" value={reason} set={setReason} />
-          </ConfirmAction>
+          />
         )}
         <ConfirmAction<{ added: number }>
           label="Select people"
           busyLabel="Selecting…"
           target={`affected by ${title}`}
           question="Add these people to those affected (each person once)?"
-          run={post('select', { ...selection, reason })}
-          done={(r) => step(`${r.added} people added to ${title}.`)()}
+          reason={{ id: `select-${row.id}`, label: 'Reason for selecting' }}
+          run={(reason) => post('select', { ...selection, reason })}
+          done={(r) => step(`${plural(r.added, 'person', 'people')} added to ${title}.`)()}
         >
           <label for={`by-${row.id}`}>Who is affected</label>
           <select id={`by-${row.id}`} value={by} onChange={(e) => setBy(e.currentTarget.value as typeof by)}>
@@ -132,28 +132,25 @@ function IncidentSteps({ row, said }: { row: IncidentRow; said: (text: string) =
               </select>
             </>
           )}
-          <ReasonField id={`select-${row.id}`} label="Reason for selecting" value={reason} set={setReason} />
         </ConfirmAction>
         <ConfirmAction<{ queued: number }>
           label="Notify people"
           busyLabel="Notifying…"
           target={`affected by ${title}`}
-          question={`Send the notice to everyone selected and not yet notified (${n.selected - n.queued} people)? Each person gets it once.`}
-          run={post('notify', { reason })}
-          done={(r) => step(`${r.queued} notices queued for ${title}; the worker sends them.`)()}
-        >
-          <ReasonField id={`notify-${row.id}`} label="Reason for notifying" value={reason} set={setReason} />
-        </ConfirmAction>
+          question={`Send the notice to everyone selected and not yet notified (${plural(n.selected - n.queued, 'person', 'people')})? Each person gets it once.`}
+          reason={{ id: `notify-${row.id}`, label: 'Reason for notifying' }}
+          run={(reason) => post('notify', { reason })}
+          done={(r) => step(`${plural(r.queued, 'notice', 'notices')} queued for ${title}; the worker sends them.`)()}
+        />
         <ConfirmAction
           label="Close incident"
           busyLabel="Closing…"
           target={`"${row.title}"`}
           question="Close the incident? The reason is its closing summary."
-          run={post('close', { reason })}
+          reason={{ id: `close-${row.id}`, label: 'Closing summary' }}
+          run={(reason) => post('close', { reason })}
           done={step(`${title[0].toUpperCase()}${title.slice(1)} is closed.`)}
-        >
-          <ReasonField id={`close-${row.id}`} label="Closing summary" value={reason} set={setReason} />
-        </ConfirmAction>
+        />
       </div>
     </div>
   );

@@ -9,8 +9,10 @@ import { request } from '../../api/client';
 import type { SubjectRequest, SubjectRequestList } from '../../api/staff-types';
 import { useApi } from '../../api/use-api';
 import { ErrorMessage } from '../../components/error-message';
+import { plural } from '../../plural';
 import { ConfirmAction, ReasonField } from './confirm-action';
 import { day } from './use-action';
+import { TableRegion } from '../../components/table-region';
 
 const KINDS = ['access', 'export', 'correction', 'deletion', 'restriction'] as const;
 const OUTCOMES = [
@@ -39,7 +41,7 @@ export function SubjectRequests() {
         </p>
       )}
       {l && (
-        <div class="table-wrap" tabIndex={0} role="region" aria-label="Open data-subject requests">
+        <TableRegion label="Open data-subject requests">
           <table class="subject-requests">
             <caption>
               {l.open} open, {l.overdue} overdue
@@ -80,7 +82,7 @@ export function SubjectRequests() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
       <RecordRequest done={after('was recorded')} />
     </div>
@@ -90,12 +92,11 @@ export function SubjectRequests() {
 function RequestActions({ r, after }: { r: SubjectRequest; after: (what: string) => (r: SubjectRequest) => void }) {
   const [outcome, setOutcome] = useState<string>(r.kind === 'restriction' ? 'restricted' : 'fulfilled');
   const [note, setNote] = useState('');
-  const [reason, setReason] = useState('');
-  const post = (verb: string, body: unknown) => () => request<SubjectRequest>(`/staff/requests/${r.id}/${verb}`, { method: 'POST', body });
+  const post = (verb: string, body: unknown) => request<SubjectRequest>(`/staff/requests/${r.id}/${verb}`, { method: 'POST', body });
   const what = `the ${r.kind} request of ${r.userId}`;
   return (
     <div class="stack">
-      <ConfirmAction label="Close" busyLabel="Closing…" target={what} question={`Close ${what} as answered?`} run={post('close', { outcome, note })} done={after('was closed')}>
+      <ConfirmAction label="Close" busyLabel="Closing…" target={what} question={`Close ${what} as answered?`} run={() => post('close', { outcome, note })} done={after('was closed')}>
         <label for={`outcome-${r.id}`}>Outcome</label>
         <select id={`outcome-${r.id}`} value={outcome} onChange={(e) => setOutcome(e.currentTarget.value)}>
           {OUTCOMES.map((o) => (
@@ -107,13 +108,9 @@ function RequestActions({ r, after }: { r: SubjectRequest; after: (what: string)
         <label for={`note-${r.id}`}>What was done (kept in the audit trail)</label>
         <input id={`note-${r.id}`} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
       </ConfirmAction>
-      <ConfirmAction label="Decline" busyLabel="Declining…" danger target={what} question={`Decline ${what}? The person is told the reason.`} run={post('decline', { reason })} done={after('was declined')}>
-        <ReasonField id={`decline-${r.id}`} label="Reason for declining" value={reason} set={setReason} />
-      </ConfirmAction>
+      <ConfirmAction label="Decline" busyLabel="Declining…" danger target={what} question={`Decline ${what}? The person is told the reason.`} reason={{ id: `decline-${r.id}`, label: 'Reason for declining' }} run={(reason) => post('decline', { reason })} done={after('was declined')} />
       {r.restricted ? (
-        <ConfirmAction label="Lift restriction" busyLabel="Lifting…" target={`of ${what}`} question="Lift the restriction? The proxy serves the account again." run={post('lift', { reason })} done={after('no longer restricts the account')}>
-          <ReasonField id={`lift-${r.id}`} label="Reason for lifting" value={reason} set={setReason} />
-        </ConfirmAction>
+        <ConfirmAction label="Lift restriction" busyLabel="Lifting…" target={`of ${what}`} question="Lift the restriction? The proxy serves the account again." reason={{ id: `lift-${r.id}`, label: 'Reason for lifting' }} run={(reason) => post('lift', { reason })} done={after('no longer restricts the account')} />
       ) : (
         <ConfirmAction
           label="Restrict"
@@ -121,11 +118,10 @@ function RequestActions({ r, after }: { r: SubjectRequest; after: (what: string)
           danger
           target={`processing for ${what}`}
           question="Restrict processing? The proxy refuses the account's requests until lifted; the person can still sign in, read, export and erase."
-          run={post('restrict', { reason })}
+          reason={{ id: `restrict-${r.id}`, label: 'Reason for restricting' }}
+          run={(reason) => post('restrict', { reason })}
           done={after('restricts the account now')}
-        >
-          <ReasonField id={`restrict-${r.id}`} label="Reason for restricting" value={reason} set={setReason} />
-        </ConfirmAction>
+        />
       )}
     </div>
   );
@@ -174,5 +170,5 @@ function RecordRequest({ done }: { done: (r: SubjectRequest) => void }) {
 /** daysLeft is negative once overdue (whole days: 0 while less than a day late). */
 function overdueText(daysLeft: number | null): string {
   const late = -(daysLeft ?? 0);
-  return late > 0 ? `Overdue by ${late} day${late === 1 ? '' : 's'}` : 'Overdue';
+  return late > 0 ? `Overdue by ${plural(late, 'day', 'days')}` : 'Overdue';
 }

@@ -7,6 +7,7 @@ import type { Page } from '../../api/types';
 import { useApi } from '../../api/use-api';
 import { ErrorMessage } from '../../components/error-message';
 import { useAction, when } from './use-action';
+import { TableRegion } from '../../components/table-region';
 
 export function SupportSection() {
   const [email, setEmail] = useState('');
@@ -50,7 +51,7 @@ function Person({ person }: { person: StaffUser }) {
       <ErrorMessage error={keys.error} />
       {keys.loading && <p aria-busy="true">Loading keys…</p>}
       {keys.data && (
-        <div class="table-wrap">
+        <TableRegion label={`Keys of ${name}`}>
           <table class="staff-keys">
             <caption>Keys of {name}</caption>
             <thead>
@@ -79,12 +80,12 @@ function Person({ person }: { person: StaffUser }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
       <ErrorMessage error={requests.error} />
       {requests.loading && <p aria-busy="true">Loading requests…</p>}
       {requests.data && (
-        <div class="table-wrap">
+        <TableRegion label={`Latest requests of ${name}`}>
           <table class="staff-requests">
             <caption>Latest requests of {name}</caption>
             <thead>
@@ -121,7 +122,7 @@ function Person({ person }: { person: StaffUser }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableRegion>
       )}
     </div>
   );
