@@ -7,6 +7,7 @@
  * reads; who runs it (with the person's own session) is application/assistant-tools.service.ts.
  */
 import { z } from 'zod';
+import { MAX_USAGE_TOP } from '../../usage-api/domain/usage-window';
 
 export type ToolPlan =
   | { kind: 'account_api'; path: string }
@@ -20,11 +21,17 @@ export type QuickStartFormat = 'openai' | 'anthropic' | 'gemini';
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date, YYYY-MM-DD');
 const ARGUMENTS = {
   get_balance: z.strictObject({}),
-  get_usage: z.strictObject({
-    from: day.optional(),
-    to: day.optional(),
-    group_by: z.enum(['day', 'model', 'key', 'project']).optional(),
-  }),
+  // day,model (a line per day and model) and not day,key: what "which model cost what, day by
+  // day" asks; a line per day and key the model can already build from group_by key and the log.
+  // `top` keeps that answer short enough to reach the model whole (MAX_TOOL_RESULT_CHARS).
+  get_usage: z
+    .strictObject({
+      from: day.optional(),
+      to: day.optional(),
+      group_by: z.enum(['day', 'model', 'key', 'project', 'day,model']).optional(),
+      top: z.number().int().min(1).max(MAX_USAGE_TOP).optional().describe('With group_by day,model only: name the N costliest models; the others are summed per day in one line whose subgroup is null.'),
+    })
+    .refine((a) => a.top === undefined || a.group_by === 'day,model', { message: 'only with group_by day,model', path: ['top'] }),
   list_recent_requests: z.strictObject({ limit: z.number().int().min(1).max(50).optional() }),
   list_keys: z.strictObject({}),
   get_prices: z.strictObject({ model: z.string().min(1).max(200).optional() }),
@@ -35,7 +42,8 @@ export type ToolName = keyof typeof ARGUMENTS;
 
 const DESCRIPTIONS: Record<ToolName, string> = {
   get_balance: "The account's balance in credits (1 credit = 1 USD): available, held by requests under way, frozen, owed, free requests left.",
-  get_usage: 'Requests, tokens and cost summed by UTC day, model, key or project; default the last 30 days, at most 92.',
+  get_usage:
+    'Requests, tokens and cost summed by UTC day, model, key or project, or by day and model (day,model: a line per day and model, the day in group, the model in subgroup); default the last 30 days, at most 92.',
   list_recent_requests: 'The most recent requests (metadata only: model, tokens, cost, status, key).',
   list_keys: "The account's projects and their API keys: names, display prefix, status, limits, last use. Never a secret.",
   get_prices: 'Models callable through the gateway with their prices in credits per million tokens (margin included).',
@@ -71,7 +79,7 @@ export function planTool(name: string, argumentsJson: string): ToolPlan {
     case 'get_balance':
       return { kind: 'account_api', path: '/api/balance' };
     case 'get_usage':
-      return { kind: 'account_api', path: `/api/usage${query({ from: args.from, to: args.to, group_by: args.group_by })}` };
+      return { kind: 'account_api', path: `/api/usage${query({ from: args.from, to: args.to, group_by: args.group_by, top: args.top })}` };
     case 'list_recent_requests':
       return { kind: 'account_api', path: `/api/requests${query({ limit: args.limit ?? 10 })}` };
     case 'list_keys':

@@ -15,6 +15,15 @@ describe('assistant tools', () => {
     }
   });
 
+  it('offers usage by day and model (with top), but no other pair', () => {
+    const usage = toolDefinitions().find((d) => d.function.name === 'get_usage')!.function.parameters as {
+      properties: { group_by: { enum: string[] }; top: { type: string; minimum: number; maximum: number; description: string } };
+    };
+    expect(usage.properties.group_by.enum).toEqual(['day', 'model', 'key', 'project', 'day,model']);
+    expect(usage.properties.top).toMatchObject({ type: 'integer', minimum: 1, maximum: 50 });
+    expect(usage.properties.top.description).toMatch(/day,model only/);
+  });
+
   it.each(['revoke_key', 'create_key', 'regenerate_key', 'delete_account', '__proto__', 'constructor', 'toString', ''])(
     'answers %j as an unknown tool, whatever its arguments',
     (name) => {
@@ -29,6 +38,11 @@ describe('assistant tools', () => {
       kind: 'account_api',
       path: '/api/usage?from=2026-11-01&to=2026-11-30&group_by=model',
     });
+    expect(planTool('get_usage', '{"group_by":"day,model"}')).toEqual({ kind: 'account_api', path: '/api/usage?group_by=day%2Cmodel' });
+    expect(planTool('get_usage', '{"from":"2026-11-01","group_by":"day,model","top":3}')).toEqual({
+      kind: 'account_api',
+      path: '/api/usage?from=2026-11-01&group_by=day%2Cmodel&top=3',
+    });
     expect(planTool('list_recent_requests', '{}')).toEqual({ kind: 'account_api', path: '/api/requests?limit=10' });
     expect(planTool('list_keys', '{}')).toEqual({ kind: 'account_api', path: '/api/projects?limit=200' });
     expect(planTool('get_prices', '{"model":"gpt-4o"}')).toEqual({ kind: 'catalog', model: 'gpt-4o' });
@@ -40,6 +54,17 @@ describe('assistant tools', () => {
     ['get_balance', '{"account_id":"someone-else"}', /account_id|unrecognized|Unrecognized/],
     ['get_usage', '{"from":"2026-01-01\'; DROP TABLE x"}', /from/],
     ['get_usage', '{"group_by":"everything"}', /group_by/],
+    ['get_usage', '{"group_by":"day,key"}', /group_by/],
+    ['get_usage', '{"group_by":"model,day"}', /group_by/],
+    ['get_usage', '{"group_by":"day,model,key"}', /group_by/],
+    ['get_usage', '{"group_by":["day","model"]}', /group_by/],
+    ['get_usage', '{"top":3}', /^top: only with group_by day,model$/],
+    ['get_usage', '{"group_by":"model","top":3}', /^top: only with group_by day,model$/],
+    ['get_usage', '{"group_by":"day,model","top":0}', /top/],
+    ['get_usage', '{"group_by":"day,model","top":51}', /top/],
+    ['get_usage', '{"group_by":"day,model","top":2.5}', /top/],
+    ['get_usage', '{"group_by":"day,model","top":"3"}', /top/],
+    ['get_usage', '{"group_by":"day,model","top":1e400}', /top/],
     ['list_recent_requests', '{"limit":100000}', /limit/],
     ['get_usage', '[1,2]', /arguments|expected object/],
     ['get_balance', 'null', /expected object|arguments/],
