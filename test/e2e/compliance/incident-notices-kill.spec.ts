@@ -125,7 +125,11 @@ describe('breach notices survive a kill -9 of the worker (1,000 people, real SMT
     await startWorker();
     const wanted = new Set(people.map((p) => p.email.toLowerCase()));
     const received = () => new Set(smtp.messages.flatMap((m) => m.envelopeTo.map((t) => t.toLowerCase())).filter((t) => wanted.has(t)));
-    await waitFor(() => received().size === ALL, 90_000, 'every person to receive the notice');
+    await waitFor(() => received().size === ALL, 90_000, 'every person to receive the notice').catch((err: Error) => {
+      // What the restarted worker said, to tell a stuck sender from a slow one.
+      console.error(`received ${received().size} of ${ALL}; the workers' last output:\n${output.join('').slice(-4000)}`);
+      throw err;
+    });
     await waitFor(async () => {
       const r = await staff.fetch(`/staff/incidents/${id}`);
       return ((await r.json()) as Json).notices.pending === 0;

@@ -365,6 +365,41 @@ describe('breach incidents (booted app, real SMTP, built CLI, real Postgres and 
     expect((await json(await get(`/${id}/report`))).notices).toMatchObject({ sent: 1, pending: 0 });
   }, 60_000);
 
+  it('leftovers of a sender killed between its append and marking its rows recorded, beside rows never written, are each recorded once', async () => {
+    const [a, b] = [await signedIn(gw), await signedIn(gw)];
+    const id = await opened();
+    await post(`/${id}/select`, { by: 'users', userIds: [a.userId, b.userId], ...reason });
+    await post(`/${id}/confirm`, reason);
+    await post(`/${id}/notify`, reason);
+    expect(await sender.sendDue()).toEqual({ sent: 2, failed: 0 });
+    // A third person, whose notice goes out while its event cannot be written…
+    const c = await signedIn(gw);
+    await post(`/${id}/select`, { by: 'users', userIds: [c.userId], ...reason });
+    await post(`/${id}/notify`, reason);
+    await gw.db.pool.query(
+      `CREATE FUNCTION refuse_notice() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.stream_id = 'incident-${id}' AND NEW.type = 'NoticeSent' THEN RAISE EXCEPTION 'notice refused by the test'; END IF; RETURN NEW; END $$`,
+    );
+    await gw.db.pool.query('CREATE TRIGGER refuse_notice BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_notice()');
+    try {
+      await expect(sender.sendDue()).rejects.toThrow(/refused by the test/);
+    } finally {
+      await gw.db.pool.query('DROP TRIGGER refuse_notice ON events');
+      await gw.db.pool.query('DROP FUNCTION refuse_notice()');
+    }
+    // …and the first two as a sender killed after appending their events, before marking them, leaves them.
+    await gw.db.pool.query('UPDATE incident_notices SET recorded = false WHERE incident_id = $1', [id]);
+    expect(await sender.sendDue()).toEqual({ sent: 0, failed: 0 });
+    const { rows: events } = await gw.db.pool.query<{ user_id: string; n: string }>(
+      `SELECT data->>'userId' AS user_id, count(*)::text AS n FROM events WHERE stream_id = $1 AND type = 'NoticeSent' GROUP BY 1 ORDER BY 1`,
+      [`incident-${id}`],
+    );
+    expect(events).toEqual([a, b, c].map((p) => ({ user_id: p.userId, n: '1' })).sort((x, y) => (x.user_id < y.user_id ? -1 : 1)));
+    const { rows } = await gw.db.pool.query('SELECT 1 FROM incident_notices WHERE incident_id = $1 AND NOT recorded', [id]);
+    expect(rows).toHaveLength(0);
+    for (const p of [a, b, c]) expect(mailsFor((await smtp.messageTo(p.email)).headers['message-id'])).toHaveLength(1); // none sent again
+  }, 60_000);
+
   it('documents the routes and their error codes in /openapi.json', async () => {
     const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { tags: string[]; responses: Record<string, unknown> }>> };
     expect(Object.keys(doc.paths)).toEqual(

@@ -19,7 +19,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UsersService } from '../../../accounts/application/users.service';
 import { APP_CONFIG, AppConfig } from '../../../config/config';
 import { CLOCK, Clock } from '../../../platform/clock';
-import { EVENT_STORE, EventStore, NewEvent } from '../../../platform/event-store/event-store.port';
+import { EVENT_STORE, EventIdConflictError, EventStore, NewEvent } from '../../../platform/event-store/event-store.port';
 import { Mailer } from '../../../platform/mail/mailer';
 import { deterministicId } from '../../../shared/ids';
 import { IncidentEvent, IncidentFacts, incidentStream } from '../domain/incident';
@@ -129,8 +129,24 @@ export class NoticeSender {
         data: { ...o.event.data },
         metadata: { occurredAt: o.event.data.at, actor: SENDER_ACTOR },
       }));
-      await this.store.append(incidentStream(incidentId), events, { expectedVersion: 'any' });
+      await this.appendFacts(incidentStream(incidentId), events);
       await this.rows.markRecorded(incidentId, list.map((o) => ({ userId: o.n.userId, attempts: o.n.attempts })));
+    }
+  }
+
+  /**
+   * Appends outcome events (facts, any version). The store refuses whole a batch only part of
+   * which is in the log already, and leftovers can be such a batch: the rows of a sender killed
+   * between its append and marking them recorded come back beside rows whose events were never
+   * written. Then the events go one by one: each is either there already (the same: nothing
+   * happens) or new. An id stored with a different payload still fails, loudly.
+   */
+  private async appendFacts(stream: string, events: NewEvent[]): Promise<void> {
+    try {
+      await this.store.append(stream, events, { expectedVersion: 'any' });
+    } catch (err) {
+      if (!(err instanceof EventIdConflictError) || events.length === 1) throw err;
+      for (const e of events) await this.store.append(stream, [e], { expectedVersion: 'any' });
     }
   }
 
