@@ -152,7 +152,19 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       return costOf(p, usage, table.marginBps);
     },
     async close() {
-      await app.close();
+      // A connection a test left open (a stream its client never read to the end) would hold
+      // Fastify's close for ever: after 10 s it is cut, as the processes' bounded shutdown cuts
+      // what is still under way, and said, so a test that leaks one can be found.
+      const server = app.getHttpServer();
+      const stuck = setTimeout(() => {
+        console.warn(`gateway close: connections still open after 10 s (${server.listening ? 'listening' : 'not listening'}); cutting them`);
+        server.closeAllConnections();
+      }, 10_000);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(stuck);
+      }
       if (!opts.db) await db.drop();
       rmSync(ownDataDir, { recursive: true, force: true });
     },

@@ -167,8 +167,13 @@ export class UpstreamClient implements OnModuleDestroy {
     res.watch.reads++;
   }
 
+  /**
+   * The app closes after its HTTP server, so a request still in flight upstream has nobody to
+   * answer: each pool is given a moment to finish, then destroyed (a pool's close alone waits for
+   * an answer that may never end, and the app's close with it).
+   */
   async onModuleDestroy(): Promise<void> {
-    await Promise.all([...this.lanes.values()].map((l) => l.pool.close().catch(() => undefined)));
+    await Promise.all([...this.lanes.values()].map((l) => closeWithin(l.pool, 2_000)));
     this.lanes.clear();
   }
 
@@ -194,6 +199,21 @@ export class UpstreamClient implements OnModuleDestroy {
     if (lane) void lane.pool.close().catch(() => undefined); // waits for its requests to finish
     this.lanes.set(channel.id, next);
     return next;
+  }
+}
+
+/** Closes the pool (its requests finish first), or destroys it once `ms` have passed. */
+async function closeWithin(pool: Pool, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  try {
+    const closed = pool.close().then(
+      () => 'closed' as const,
+      () => 'closed' as const,
+    );
+    if ((await Promise.race([closed, late])) === 'late') await pool.destroy().catch(() => undefined);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
