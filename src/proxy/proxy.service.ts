@@ -298,20 +298,26 @@ export class ProxyService {
       latencyMs: elapsedMs(req),
     };
     a.upstreamSpan?.end();
+    const row = () => requestLogRow(req, shape.model, shape.stream, price, charge, table, outcome);
     if (charge.reservation) {
       const used = usage;
       await inSpan(req.trace, 'settle', () =>
-        charge.settle(costOf(price, used, table.marginBps), costOf(price, used, 0), {
-          model: shape.model,
-          inputTokens: used.inputTokens + used.cacheWriteTokens,
-          outputTokens: used.outputTokens,
-          cachedTokens: used.cachedTokens,
-          estimated: outcome.estimated,
-          priceVersion: table.version,
-        }),
+        charge.settle(
+          costOf(price, used, table.marginBps),
+          costOf(price, used, 0),
+          {
+            model: shape.model,
+            inputTokens: used.inputTokens + used.cacheWriteTokens,
+            outputTokens: used.outputTokens,
+            cachedTokens: used.cachedTokens,
+            estimated: outcome.estimated,
+            priceVersion: table.version,
+          },
+          row, // committed with the settle, in the ledger's group commit
+        ),
       );
     }
-    return this.logRow(requestLogRow(req, shape.model, shape.stream, price, charge, table, outcome), charge, req.trace);
+    return this.logRow(row(), charge, req.trace);
   }
 
   /**
@@ -330,8 +336,9 @@ export class ProxyService {
   /** No answer to charge for: the reservation returns, and the row says how the request ended. */
   private async release(req: ProxyRequest, a: Admitted, outcome: RequestOutcome, reason: string): Promise<void> {
     a.upstreamSpan?.end();
-    await inSpan(req.trace, 'settle', () => a.charge.release(reason)); // a release: the reservation returns
-    return this.logRow(requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome), a.charge, req.trace);
+    const row = () => requestLogRow(req, a.shape.model, a.shape.stream, a.price, a.charge, a.table, outcome);
+    await inSpan(req.trace, 'settle', () => a.charge.release(reason, row)); // a release: the reservation returns, with the row
+    return this.logRow(row(), a.charge, req.trace);
   }
 
   /**
@@ -361,12 +368,17 @@ export class ProxyService {
   }
 
   /**
-   * The row goes where the charge's ledger write went: with a write Postgres could not take, to
-   * the settle journal (the request waits for it to be on disk); else to the request log, off
-   * the response path.
+   * The row goes where the charge's ledger write went: committed with it already (the usual
+   * case), or with a write Postgres could not take, to the settle journal (the request waits for
+   * it to be on disk); else (no ledger write, or one refused) to the request log, off the
+   * response path.
    */
   private logRow(row: RequestLogRow, charge: RequestCharge, span: TraceSpan): Promise<void> | undefined {
     this.measure(row, span);
+    if (charge.rowWritten) {
+      this.requestLog.writtenWithLedger(row.requestId);
+      return undefined;
+    }
     if (charge.unwritten) return charge.keep(row);
     void this.requestLog.record(row);
     return undefined;

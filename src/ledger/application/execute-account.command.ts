@@ -1,4 +1,5 @@
 import { Command } from '@nestjs/cqrs';
+import { SideRows } from '../../platform/event-store/event-store.port';
 import { AccountCommand } from '../domain/account.decider';
 import { CommandHooks, CommandMeta, CommandOutcome } from './ledger.service';
 
@@ -10,6 +11,8 @@ export class ExecuteAccountCommand extends Command<CommandOutcome> {
     readonly meta: CommandMeta = {},
     /** `onAccepted`: told before the command is durable that it is accepted (LedgerService's header). */
     readonly hooks: CommandHooks = {},
+    /** Rows to commit with the command's events (LedgerService's header): a settle's request log row. */
+    readonly alongside?: SideRows[],
   ) {
     super();
   }

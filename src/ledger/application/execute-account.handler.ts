@@ -6,7 +6,7 @@ import { CommandOutcome, LedgerService } from './ledger.service';
 export class ExecuteAccountHandler implements ICommandHandler<ExecuteAccountCommand, CommandOutcome> {
   constructor(private readonly ledger: LedgerService) {}
 
-  execute({ accountId, command, meta, hooks }: ExecuteAccountCommand): Promise<CommandOutcome> {
-    return this.ledger.execute(accountId, command, meta, hooks);
+  execute({ accountId, command, meta, hooks, alongside }: ExecuteAccountCommand): Promise<CommandOutcome> {
+    return this.ledger.execute(accountId, command, meta, hooks, alongside);
   }
 }

@@ -28,6 +28,12 @@
  * may still conflict and the command be decided again (and refused), which the returned promise
  * says. A forecast refusal is not an answer either: the command goes through the lane as usual
  * and only the round (on a fresh read) refuses it.
+ *
+ * A command may bring rows of plain tables to write in its append's transaction (`alongside`:
+ * the request log row of a settle or void). They are committed with the command's events, in
+ * the group commit of its round, or not at all; the outcome says which (`alongsideWritten`), so
+ * the caller writes them its own way when the command was refused, found done already, or the
+ * store could not take them.
  * Commands reach this service through the CommandBus (ExecuteAccountCommand); see ledger.module.ts.
  */
 import { Injectable, Inject, Logger, OnModuleDestroy } from '@nestjs/common';
@@ -36,6 +42,7 @@ import {
   EventIdConflictError,
   EventStore,
   NewEvent,
+  SideRows,
   VersionConflictError,
 } from '../../platform/event-store/event-store.port';
 import { CLOCK, Clock } from '../../platform/clock';
@@ -62,6 +69,8 @@ export interface CommandOutcome {
   idempotent: boolean;
   /** The account stream's version after the command. */
   version: bigint;
+  /** True when the command's `alongside` rows were committed with its events (see the header). */
+  alongsideWritten?: boolean;
 }
 
 interface Job {
@@ -71,6 +80,7 @@ interface Job {
   solo: boolean; // append on its own (after an id conflict in a group)
   redecided?: boolean; // decided again on a fresh state after its ids conflicted
   onAccepted?: () => void; // cleared once called
+  alongside?: SideRows[];
   resolve: (o: CommandOutcome) => void;
   reject: (e: Error) => void;
 }
@@ -143,10 +153,10 @@ export class LedgerService implements OnModuleDestroy {
     this.appendSeconds = options.appendSeconds;
   }
 
-  execute(accountId: string, command: AccountCommand, meta: CommandMeta = {}, hooks: CommandHooks = {}): Promise<CommandOutcome> {
+  execute(accountId: string, command: AccountCommand, meta: CommandMeta = {}, hooks: CommandHooks = {}, alongside?: SideRows[]): Promise<CommandOutcome> {
     return new Promise<CommandOutcome>((resolve, reject) => {
       const lane = this.lane(accountId);
-      const job: Job = { command, meta, attempts: 0, solo: false, onAccepted: hooks.onAccepted, resolve, reject };
+      const job: Job = { command, meta, attempts: 0, solo: false, onAccepted: hooks.onAccepted, alongside, resolve, reject };
       if (job.onAccepted && lane.loaded && lane.ahead === null) {
         lane.ahead = lane.state;
         for (const j of [...lane.current, ...lane.queue]) lane.ahead = this.forecast(lane.ahead, j) ?? lane.ahead;
@@ -281,6 +291,7 @@ export class LedgerService implements OnModuleDestroy {
     let working = lane.state;
     const accepted: Array<{ job: Job; events: LedgerEvent[]; first: NewEvent }> = [];
     const toAppend: NewEvent[] = [];
+    const alongside: SideRows[] = [];
     const inGroup = new Map<string, NewEvent>();
     const repeats: Job[] = []; // the same command twice in one group: the second is a retry
     for (const job of jobs) {
@@ -321,6 +332,7 @@ export class LedgerService implements OnModuleDestroy {
       newEvents.forEach((e) => inGroup.set(e.id, e));
       tellAccepted(job);
       toAppend.push(...newEvents);
+      if (job.alongside) alongside.push(...job.alongside);
       for (const e of events) working = evolve(working, e);
       accepted.push({ job, events, first: newEvents[0] });
     }
@@ -333,20 +345,22 @@ export class LedgerService implements OnModuleDestroy {
       const appendStarted = performance.now();
       const result = await this.store.append(accountStream(lane.accountId), toAppend, {
         expectedVersion: lane.version,
+        ...(alongside.length > 0 && { alongside }),
       });
+      const withRows = (job: Job) => (result.alongsideWritten === true && job.alongside !== undefined ? { alongsideWritten: true } : {});
       this.appendSeconds?.observe((performance.now() - appendStarted) / 1000);
       if (result.idempotent) {
         // Every event was already in the log: the commands were retries and nothing changed.
         // Our working state counted them again, so drop it and re-read what the log says.
         lane.loaded = false;
-        accepted.forEach(({ job }) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
+        accepted.forEach(({ job }) => job.resolve({ events: [], idempotent: true, version: result.nextVersion, ...withRows(job) }));
         // Repeats of those retries in the same group are retries too: left unanswered, their callers waited forever.
         repeats.forEach((job) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
         return;
       }
       lane.state = working;
       lane.version = result.nextVersion;
-      accepted.forEach(({ job, events }) => job.resolve({ events, idempotent: false, version: result.nextVersion }));
+      accepted.forEach(({ job, events }) => job.resolve({ events, idempotent: false, version: result.nextVersion, ...withRows(job) }));
       repeats.forEach((job) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
     } catch (err) {
       const all = [...accepted.map((a) => a.job), ...repeats];

@@ -24,3 +24,9 @@ export function isPgUnavailable(err: unknown): boolean {
   // An AggregateError (a dual-stack connect that failed on every address) is down if its parts are.
   return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isPgUnavailable);
 }
+
+/** Postgres refused the data itself (class 22: data exception, 23: integrity constraint): the rows' fault, not an outage. */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}

@@ -50,6 +50,33 @@ export type ExpectedVersion = bigint | 'any' | 'no_stream' | 'stream_exists';
 
 export interface AppendOptions {
   expectedVersion: ExpectedVersion;
+  /**
+   * Rows of plain tables to insert in the append's own transaction: committed if and only if
+   * the events are (a request's log row with its settle). An adapter that cannot (EventStoreDB)
+   * leaves them out and says so (`alongsideWritten` false): the caller writes them itself. Rows
+   * whose insert Postgres refuses for their data never cost the events: the append is written
+   * without them, and says so.
+   */
+  alongside?: SideRows[];
+}
+
+/**
+ * Rows for one table, written beside an append. `writer` is the table owner's (a repository
+ * class): its SQL, not the event store's, says how a row becomes a tuple.
+ */
+export interface SideRows {
+  writer: SideWriter;
+  rows: JsonObject[];
+}
+
+export interface SideWriter {
+  /** Stable and unique per table: names the prepared statement the writer's SQL is part of. */
+  name: string;
+  /**
+   * An INSERT taking its rows, one JSON object each, from `source`: a subquery (SQL text)
+   * yielding one json column `j`. It must skip rows already there (a replay).
+   */
+  insert(source: string): string;
 }
 
 export interface AppendResult {
@@ -57,6 +84,8 @@ export interface AppendResult {
   nextVersion: bigint;
   /** True when every event already existed with the same payload and nothing was written. */
   idempotent: boolean;
+  /** True when the `alongside` rows were committed in the same transaction as the events. */
+  alongsideWritten?: boolean;
 }
 
 export interface ReadStreamOptions {

@@ -11,6 +11,10 @@
  * A crash between reserve and settle leaves the hold open until the worker's expiry sweep
  * (ledger/jobs/hold-expiry.job.ts) finds it overdue and the credit returns.
  *
+ * A settle or release may bring the request's log row (`row`, built once the charge is known):
+ * it is committed with the ledger write, in the same group commit (LedgerService), and the
+ * answer says whether it was (else the caller records it the usual way).
+ *
  * A settle or release that Postgres cannot take now (an outage, not a refusal) is thrown back
  * as NotWritten, carrying the command: the caller keeps it, with the request's log row, in the
  * settle journal (settle-journal.ts), which writes it once Postgres is back.
@@ -29,6 +33,7 @@ import { proxyErrorFor } from '../http/domain-error-map';
 import { KeptCommand } from './settle-journal.codec';
 import { isPgUnavailable } from '../../platform/database/pg-unavailable';
 import { UsageDayKeys } from '../../compliance/retention/usage-day-keys';
+import { SideRows } from '../../platform/event-store/event-store.port';
 
 /** The ledger write an answer's end needed could not be made (Postgres unreachable): keep it for later. */
 export class NotWritten extends Error {
@@ -146,9 +151,20 @@ export class BillingService {
     r.expiresAt = expiresAt;
   }
 
-  /** Settles the hold for `cost` (capped at what was held); returns what was charged. */
-  async settle(accountId: string, requestId: string, r: Reservation, cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<bigint> {
-    if (r.kind === 'free') return 0n;
+  /**
+   * Settles the hold for `cost` (capped at what was held); returns what was charged, and whether
+   * the rows `row(charged)` gave were committed with the settle.
+   */
+  async settle(
+    accountId: string,
+    requestId: string,
+    r: Reservation,
+    cost: bigint,
+    upstreamCost: bigint,
+    usage: UsageFigures,
+    row?: (charged: bigint) => SideRows[],
+  ): Promise<{ charged: bigint; rowWritten: boolean }> {
+    if (r.kind === 'free') return { charged: 0n, rowWritten: false };
     let charged = cost;
     if (charged > r.amount) {
       // Never charge past the hold; count and log it (ids and amounts only, no content).
@@ -159,17 +175,18 @@ export class BillingService {
     }
     const owed = upstreamCost > charged ? charged : upstreamCost;
     const figures = await this.sealedUsage(requestId, usage);
-    await this.write(accountId, requestId, { type: 'SettleHold', data: { holdId: requestId, amount: charged, upstreamCost: owed, ...figures } }, charged);
-    return charged;
+    const rowWritten = await this.write(accountId, requestId, { type: 'SettleHold', data: { holdId: requestId, amount: charged, upstreamCost: owed, ...figures } }, charged, row?.(charged));
+    return { charged, rowWritten };
   }
 
-  async release(accountId: string, requestId: string, r: Reservation, reason: string): Promise<void> {
+  /** Voids the hold (or gives the free request back); true when `row` was committed with it. */
+  async release(accountId: string, requestId: string, r: Reservation, reason: string, row?: SideRows[]): Promise<boolean> {
     // Nothing is charged for a failed request, and a free request is a charge: give it back.
     const command: KeptCommand =
       r.kind === 'free'
         ? { type: 'GrantFreeRequests', data: { grantId: `returned:${requestId}`, count: 1 } }
         : { type: 'VoidHold', data: { holdId: requestId, reason } };
-    await this.write(accountId, requestId, command, 0n);
+    return this.write(accountId, requestId, command, 0n, row);
   }
 
   /**
@@ -188,9 +205,10 @@ export class BillingService {
     }
   }
 
-  private async write(accountId: string, requestId: string, command: KeptCommand, charged: bigint): Promise<void> {
+  private async write(accountId: string, requestId: string, command: KeptCommand, charged: bigint, row?: SideRows[]): Promise<boolean> {
     try {
-      await this.commands.execute(new ExecuteAccountCommand(accountId, command, { causationId: requestId }));
+      const outcome = await this.commands.execute(new ExecuteAccountCommand(accountId, command, { causationId: requestId }, {}, row));
+      return outcome.alongsideWritten === true;
     } catch (err) {
       throw isPgUnavailable(err) ? new NotWritten(command, charged, err) : err;
     }

@@ -5,6 +5,7 @@
  * appended to a file under DATA_DIR and fsynced before the request is done with, then retried
  * with backoff until written; at start every journal file in the directory is read and replayed.
  *
+ * A replayed settle commits with its row, as it would have without the outage (request-log.repository.ts).
  * Replaying is safe anywhere and any number of times: ledger event ids derive from the command
  * (a settle already written is answered idempotently) and a request-log row already in the table
  * is skipped (ON CONFLICT DO NOTHING). So a process may replay another's journal.
@@ -26,7 +27,7 @@ import { isPgUnavailable } from '../../platform/database/pg-unavailable';
 import { CommandBus } from '@nestjs/cqrs';
 import { ExecuteAccountCommand } from '../../ledger/application/execute-account.command';
 import { LedgerError } from '../../ledger/domain/errors';
-import { insertRequestLogRows, isDataError } from '../usage/request-log.repository';
+import { insertRequestLogRows, isDataError, requestLogAlongside } from '../usage/request-log.repository';
 import { KeptWrite, WriteKeeper, decodeLine, encodeLine } from './settle-journal.codec';
 
 const RETRY_FIRST_MS = 100;
@@ -146,11 +147,15 @@ export class SettleJournal implements WriteKeeper, OnApplicationBootstrap, OnMod
     if (this.pending.size) setImmediate(() => this.retrySoon(0));
   }
 
-  /** The ledger command (idempotent by event id), then the row (skipped if already there). */
+  /**
+   * The ledger command (idempotent by event id) with the row in its commit; the row on its own
+   * (skipped if already there) when the ledger did not take it with the command.
+   */
   private async apply(w: KeptWrite): Promise<void> {
     if (w.command) {
       try {
-        await this.commands.execute(new ExecuteAccountCommand(w.accountId, w.command, { causationId: w.id }));
+        const outcome = await this.commands.execute(new ExecuteAccountCommand(w.accountId, w.command, { causationId: w.id }, {}, requestLogAlongside(w.row)));
+        if (outcome.alongsideWritten) return;
       } catch (err) {
         if (!(err instanceof LedgerError) || err.code === 'version_conflict') throw err;
         // The ledger refused it for good (say the hold expired meanwhile and was taken back):

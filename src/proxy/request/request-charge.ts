@@ -8,6 +8,8 @@
  *   while it runs — the hold's expiry is moved on (keep-alive), so a long answer keeps its hold;
  *   settle or release — the hold settles for the cost (or is voided, or the free request given
  *             back), and the unspent part of the cap reservation returns.
+ * The request's log row rides with its settle or release when there is one (`rowWritten`): one
+ * commit, in the ledger's group commit, carries both.
  * A ledger write Postgres cannot take now (NotWritten) is charged all the same: it goes to the
  * settle journal together with the request's log row (keep), to be written once Postgres is back.
  *
@@ -21,7 +23,7 @@ import { BillingService, NotWritten, Reservation } from '../billing/billing.serv
 import { SettleJournal } from '../billing/settle-journal';
 import { ProxyError } from '../http/proxy-error';
 import { SpendCaps } from '../limits/spend-caps';
-import { RequestLogRow } from '../usage/request-log.repository';
+import { RequestLogRow, requestLogAlongside } from '../usage/request-log.repository';
 
 /** What every request's charge works with: made once by the proxy service. */
 export interface ChargeServices {
@@ -41,6 +43,8 @@ export class RequestCharge {
   billing: RequestLogRow['billing'] = 'none';
   /** The settle or void Postgres could not take: kept in the settle journal with the row. */
   unwritten: NotWritten | null = null;
+  /** The request's log row was committed with its settle or release (nothing left to record). */
+  rowWritten = false;
   /** µcr reserved under the key's spending cap, given back (less what was spent) as the request ends. */
   private spendReserved = 0n;
   /**
@@ -94,27 +98,37 @@ export class RequestCharge {
 
   /**
    * Settles for `cost` (the ledger caps it at the hold); `upstreamCost` is what the provider is owed.
-   * Runs after the answer's last byte, in the ledger's group commit with other requests' writes.
+   * Runs after the answer's last byte, in the ledger's group commit with other requests' writes;
+   * `row` (built once the charge is known, from this object) is committed with it.
    * The hold is kept alive until the settle is written (or kept in the journal), not only until
    * it starts: a settle slow to reach the ledger (the day's sealing key read from Postgres, say)
    * must not let its hold lapse meanwhile. An extension queued behind the settle's own stuck
    * commit cannot overtake it; there the settle, waiting first, goes first, and were the hold to
    * expire all the same, the settle is a late debit, never a free answer.
    */
-  async settle(cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<void> {
+  async settle(cost: bigint, upstreamCost: bigint, usage: UsageFigures, row?: () => RequestLogRow): Promise<void> {
     const reservation = this.reservation;
     if (!reservation) return;
     try {
-      await this.settleHeld(reservation, cost, upstreamCost, usage);
+      await this.settleHeld(reservation, cost, upstreamCost, usage, row);
     } finally {
       this.stopHoldKeepAlive();
     }
   }
 
-  private async settleHeld(reservation: Reservation, cost: bigint, upstreamCost: bigint, usage: UsageFigures): Promise<void> {
+  private async settleHeld(reservation: Reservation, cost: bigint, upstreamCost: bigint, usage: UsageFigures, row?: () => RequestLogRow): Promise<void> {
+    const billing = reservation.kind === 'free' ? 'free' : 'settled';
+    // The row as it reads once the settle is written: committed with it, or not at all.
+    const rowFor = row && ((charged: bigint) => {
+      this.costMicros = charged;
+      this.billing = billing;
+      return requestLogAlongside(row());
+    });
     try {
-      this.costMicros = await this.s.billing.settle(this.principal.accountId, this.requestId, reservation, cost, upstreamCost, usage);
-      this.billing = reservation.kind === 'free' ? 'free' : 'settled';
+      const settled = await this.s.billing.settle(this.principal.accountId, this.requestId, reservation, cost, upstreamCost, usage, rowFor);
+      this.costMicros = settled.charged;
+      this.billing = billing;
+      this.rowWritten = settled.rowWritten;
       await this.giveBackSpend(this.costMicros);
     } catch (err) {
       if (err instanceof NotWritten) {
@@ -126,18 +140,19 @@ export class RequestCharge {
         return;
       }
       this.billing = 'unbilled';
+      this.costMicros = 0n;
       this.s.log.error(`request ${this.requestId}: could not settle its hold (${(err as Error).message}); the hold expires`);
     }
   }
 
   /** Failed before the first byte reached the client: nothing is charged, the reservation returns. */
-  async release(reason: string): Promise<void> {
+  async release(reason: string, row?: () => RequestLogRow): Promise<void> {
     this.stopHoldKeepAlive();
     const reservation = this.reservation;
     if (!reservation) return;
     try {
-      await this.s.billing.release(this.principal.accountId, this.requestId, reservation, reason);
-      this.billing = 'voided';
+      this.billing = 'voided'; // as the row committed with the release says
+      this.rowWritten = await this.s.billing.release(this.principal.accountId, this.requestId, reservation, reason, row && requestLogAlongside(row()));
       await this.giveBackSpend(0n);
     } catch (err) {
       if (err instanceof NotWritten) {

@@ -7,6 +7,11 @@
  * receipt right after the answer always finds it; asked of another instance, a receipt not
  * found yet is looked for again for a moment (RECEIPT_GRACE_MS) before the answer is 404.
  *
+ * A request whose money ends in a ledger write (a settle, a void, a returned free request)
+ * does not come here: its row rides with that write (requestLogAlongside), in the ledger's
+ * group commit, so one commit carries both or neither; only when the ledger could not take it
+ * with the write (refused, done already, or the store could not) is it recorded here after.
+ *
  * While Postgres is unreachable, rows go to the settle journal (on disk, written when it
  * returns), like the settles that could not be written.
  */
@@ -15,7 +20,8 @@ import { WRITE_KEEPER, WriteKeeper } from '../billing/settle-journal.codec';
 import { Pool } from 'pg';
 import { PG_POOL } from '../../platform/database/pg';
 import { storableText } from '../../platform/database/storable-text';
-import { isPgUnavailable } from '../../platform/database/pg-unavailable';
+import { isDataError, isPgUnavailable } from '../../platform/database/pg-unavailable';
+import { JsonObject, SideRows, SideWriter } from '../../platform/event-store/event-store.port';
 
 export interface RequestLogRow {
   requestId: string;
@@ -115,6 +121,11 @@ export class RequestLogRepository implements OnModuleDestroy {
     end();
     this.ends.delete(requestId);
     this.pending.delete(requestId);
+  }
+
+  /** The row was committed with its ledger write (requestLogAlongside): a receipt waiting for it may look. */
+  writtenWithLedger(requestId: string): void {
+    this.abandon(requestId);
   }
 
   /** Queues the row; the promise settles once it is in the table (or its write failed and was logged). */
@@ -237,11 +248,28 @@ export async function insertRequestLogRows(pool: Pool, rows: RequestLogRow[]): P
   );
 }
 
-/** Postgres refused the data itself (class 22: data exception, 23: integrity constraint). */
-export function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+/**
+ * Rows inserted by the event store in a ledger append's transaction (AppendOptions.alongside),
+ * from JSON objects keyed by column: the same columns and the same ON CONFLICT as the batched
+ * INSERT above, so a replay of either leaves the row as it is.
+ */
+const REQUEST_LOG_WRITER: SideWriter = {
+  name: 'request_log',
+  insert: (source) => `INSERT INTO request_log (${COLUMNS.join(',')})
+  SELECT ${COLUMNS.map((c) => `r.${c}`).join(',')} FROM (${source}) AS src, json_populate_record(null::request_log, src.j) AS r
+  ON CONFLICT (request_id) DO NOTHING`,
+};
+
+/** A request's log row, to be committed with its settle, void or returned free request. */
+export function requestLogAlongside(row: RequestLogRow): SideRows[] {
+  const v = values(row);
+  const obj: JsonObject = {};
+  COLUMNS.forEach((c, i) => (obj[c] = v[i]));
+  obj.unit_prices = row.unitPrices; // the object itself: the INSERT above takes it as jsonb, not as a JSON string
+  return [{ writer: REQUEST_LOG_WRITER, rows: [obj] }];
 }
+
+export { isDataError };
 
 /** A request_log row as pg returns it (bigint columns as text or bigint, per the pool's type parsers). */
 export interface DbRow {

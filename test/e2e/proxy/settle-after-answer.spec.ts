@@ -5,7 +5,8 @@
  * the client (the official SDK) gets its whole answer while the settle is stuck behind the
  * lock, and only then, once the lock goes, are the settle and the row written, each once.
  * With Postgres stopped while the settle waits, the settle goes to the settle journal and
- * lands, once, when Postgres is back.
+ * lands, once, when Postgres is back. Either way the settle and its row are one commit: the
+ * row's xmin is the transaction that wrote the HoldSettled event.
  */
 import OpenAI from 'openai';
 import { Client } from 'pg';
@@ -75,7 +76,18 @@ async function logRows(gw: Gateway, requestId: string): Promise<Record<string, u
   return (await gw.db.pool.query('SELECT * FROM request_log WHERE request_id = $1', [requestId])).rows;
 }
 
-/** Each request settled exactly once and logged exactly once, and the account charged what the receipts say. */
+/** The row and the settle of a request were written by one transaction (a row's xmin is its inserting transaction). */
+async function sameCommit(gw: Gateway, accountId: string, requestId: string): Promise<boolean> {
+  const { rows } = await gw.db.pool.query<{ same: boolean }>(
+    `SELECT (e.transaction_id::text::bigint % 4294967296)::text = r.xmin::text AS same
+       FROM events e, request_log r
+      WHERE e.stream_id = $1 AND e.type = 'HoldSettled' AND e.data->>'holdId' = $2 AND r.request_id = $2`,
+    [`account-${accountId}`, requestId],
+  );
+  return rows.length === 1 && rows[0].same;
+}
+
+/** Each request settled exactly once and logged exactly once, in one commit, and the account charged what the receipts say. */
 async function expectBilledOnce(gw: Gateway, accountId: string, requestIds: string[]): Promise<void> {
   let spent = 0n;
   for (const id of requestIds) {
@@ -84,6 +96,7 @@ async function expectBilledOnce(gw: Gateway, accountId: string, requestIds: stri
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ billing: 'settled', status: 200, output_tokens: BigInt(WORDS) });
     expect(BigInt(rows[0].cost_micros as bigint)).toBe(receiptCost(rows[0]));
+    expect(await sameCommit(gw, accountId, id)).toBe(true);
     spent += BigInt(rows[0].cost_micros as bigint);
   }
   expect(spent).toBeGreaterThan(0n);
@@ -166,7 +179,8 @@ describe('the settle and the request-log row come after the answer', () => {
     await waitFor(async () => (await gw.db.pool.query('SELECT 1 FROM request_log WHERE request_id = ANY($1)', [ids])).rowCount === n, 10_000, 'every row');
     await expectBilledOnce(gw, accountId, ids);
     // The first settle took the lane's round that waited on the lock; the others queued meanwhile
-    // and were decided together and appended as one: at most two commits for the four settles.
+    // and were decided together and appended as one: at most two commits for the four settles
+    // and their four rows (expectBilledOnce: each row in its settle's commit).
     const { rows } = await gw.db.pool.query(
       `SELECT count(DISTINCT transaction_id) AS n FROM events WHERE stream_id = $1 AND type = 'HoldSettled' AND data->>'holdId' = ANY($2)`,
       [`account-${accountId}`, ids],

@@ -6,6 +6,7 @@
 import { Pool, PoolClient } from 'pg';
 import { AppendResult, JsonObject, VersionConflictError } from '../event-store.port';
 import { Pending, Plan, Stored, headOf, judgeRepeat, planBatch } from './append-plan';
+import { sideGroups } from './append-alongside';
 
 /** Writes a batch in one transaction; returns the plan it carried out. */
 export async function writeLocked(pool: Pool, batch: Pending[]): Promise<Plan> {
@@ -45,6 +46,10 @@ export async function writeLocked(pool: Pool, batch: Pending[]): Promise<Plan> {
          WHERE s.stream_id = v.stream_id`,
         [ids, ids.map((id) => plan.heads.get(id)!.version.toString()), ids.map((id) => plan.heads.get(id)!.hash)],
       );
+    }
+    // Side rows of the calls written, or found written already (a retry: the rows skip what is there).
+    for (const g of sideGroups(batch, plan.outcomes)) {
+      await client.query(g.writer.insert('SELECT j FROM json_array_elements($1::json) AS t(j)'), [JSON.stringify(g.rows)]);
     }
     await client.query('COMMIT');
     return plan;

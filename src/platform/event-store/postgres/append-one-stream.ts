@@ -15,6 +15,7 @@
  */
 import { Pool } from 'pg';
 import { PlannedEvent, StreamHead } from './append-plan';
+import { SideGroup, sideCtes } from './append-alongside';
 
 /** The events' columns as arrays (one parameter each, however many events). */
 const EVENTS_FROM_ARRAYS = (first: number) => `INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata, hash)
@@ -54,12 +55,24 @@ SELECT count(*)::int AS moved FROM head`,
 };
 
 /**
+ * The statement with side rows (append-alongside.ts) inserted by the same statement, only when
+ * the head moved: CTEs between the events' and the final SELECT. One prepared statement per set
+ * of writers; `first` is its first free parameter.
+ */
+function withSide(base: { name: string; text: string }, first: number, side: SideGroup[]): { name: string; text: string; sideValues: string[] } {
+  if (side.length === 0) return { ...base, sideValues: [] };
+  const ctes = sideCtes(side, first, (param) => `SELECT j FROM json_array_elements(${param}) AS t(j) WHERE EXISTS (SELECT FROM head)`);
+  const at = base.text.lastIndexOf('\nSELECT count(*)');
+  return { name: base.name + ctes.name, text: base.text.slice(0, at) + ctes.sql + base.text.slice(at), sideValues: ctes.values };
+}
+
+/**
  * Writes `events` (all of `streamId`) and moves the stream's head from `was` to `now`, in one
  * statement and one implicit transaction. Resolves false, writing nothing, when the stream's
  * row no longer holds `was` (another writer moved it); throws what Postgres refused (an event
  * id already in the log: the caller's careful path sorts that out).
  */
-export async function writeOneStream(pool: Pool, streamId: string, was: StreamHead, now: StreamHead, events: PlannedEvent[]): Promise<boolean> {
+export async function writeOneStream(pool: Pool, streamId: string, was: StreamHead, now: StreamHead, events: PlannedEvent[], side: SideGroup[] = []): Promise<boolean> {
   const arrays = [
     events.map((e) => e.v),
     events.map((e) => e.id),
@@ -72,9 +85,13 @@ export async function writeOneStream(pool: Pool, streamId: string, was: StreamHe
   const nowHash = now.version === 0n ? null : now.hash;
   const { rows } =
     was.version === 0n
-      ? await pool.query<{ moved: number }>({ ...MOVE_NEW, values: [streamId, now.version.toString(), nowHash, ...arrays] })
-      : await pool.query<{ moved: number }>({ ...MOVE_EXISTING, values: [streamId, was.version.toString(), was.hash, now.version.toString(), nowHash, ...arrays] });
+      ? await query(pool, withSide(MOVE_NEW, 10, side), [streamId, now.version.toString(), nowHash, ...arrays])
+      : await query(pool, withSide(MOVE_EXISTING, 12, side), [streamId, was.version.toString(), was.hash, now.version.toString(), nowHash, ...arrays]);
   return rows[0].moved === 1;
+}
+
+function query(pool: Pool, s: { name: string; text: string; sideValues: string[] }, values: unknown[]) {
+  return pool.query<{ moved: number }>({ name: s.name, text: s.text, values: [...values, ...s.sideValues] });
 }
 
 /** The stream's head as stored (version 0 and the genesis hash when it has no row). */

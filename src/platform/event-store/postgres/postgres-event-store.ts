@@ -12,6 +12,11 @@
  * stream is a prepared statement of its own (append-one-stream.ts); a batch for several is
  * append_events (migrations/001; its current body is 028). A batch that meets an existing event id is written again on the
  * careful path (append-locked.ts).
+ *
+ * A call may bring rows of plain tables to insert in the same transaction (`alongside`,
+ * append-alongside.ts): a request's log row with its settle. Each path writes the rows of the
+ * calls it writes, in the same statement or transaction; a batch Postgres refuses because of
+ * such a row is written again without any (the events never wait on a side row).
  */
 import { Pool, PoolClient, types } from 'pg';
 import {
@@ -31,6 +36,8 @@ import {
 import { Pending, StreamHead, headOf, planBatch } from './append-plan';
 import { recheckConflicts, writeLocked } from './append-locked';
 import { readHead, writeOneStream } from './append-one-stream';
+import { isDataError } from '../../database/pg-unavailable';
+import { carriesSideRows, markWritten, sideCtes, sideGroups, withoutSideRows } from './append-alongside';
 import { validateAppend } from '../validate';
 import { PollingSubscription } from '../polling-subscription';
 
@@ -160,6 +167,13 @@ export class PostgresEventStore implements EventStore {
       outcomes = checkIds ? await this.writeLocked(batch) : await this.writeFast(batch);
     } catch (err) {
       this.forgetHeads(batch);
+      if (!isEventIdViolation(err) && isDataError(err) && carriesSideRows(batch)) {
+        // A side row Postgres refuses (its data) must not cost the events: write them without
+        // the rows, whose callers learn so (alongsideWritten false) and write them their own way.
+        withoutSideRows(batch);
+        await this.commit(batch, checkIds);
+        return;
+      }
       if (!checkIds && isEventIdViolation(err)) {
         // Some event id is already in the log: a retry. Write the batch again, this time
         // looking up its ids first, so each call learns exists / exists_with_different.
@@ -224,16 +238,30 @@ export class PostgresEventStore implements EventStore {
       return { s: id, v: was.version.toString(), h: was.version === 0n ? null : was.hash.toString('hex'), nv: now.version.toString(), nh: now.version === 0n ? null : now.hash.toString('hex') };
     });
     // Prepared once per connection: parsing and planning even this one call each time was a
-    // measurable part of a batch (bench:append's method, on batches of one).
-    const { rows } = await this.pool.query<{ stale_stream: string; stale_version: bigint; stale_hash: Buffer | null }>({
-      name: 'tollgate-append-events',
-      text: 'SELECT stale_stream, stale_version, stale_hash FROM append_events($1::json, $2::json)',
-      values: [JSON.stringify(heads), JSON.stringify(plan.events)],
-    });
+    // measurable part of a batch (bench:append's method, on batches of one). Side rows go in
+    // the same statement, those of calls on a stream append_events found moved left out.
+    const side = sideGroups(batch, plan.outcomes, true);
+    const ctes = sideCtes(side, 3, (param) => `SELECT x->'r' AS j FROM json_array_elements(${param}) AS t(x)
+   WHERE NOT EXISTS (SELECT FROM a WHERE a.stale_stream = x->>'s')`);
+    const { rows } = await this.pool.query<{ stale_stream: string; stale_version: bigint; stale_hash: Buffer | null }>(
+      side.length === 0
+        ? {
+            name: 'tollgate-append-events',
+            text: 'SELECT stale_stream, stale_version, stale_hash FROM append_events($1::json, $2::json)',
+            values: [JSON.stringify(heads), JSON.stringify(plan.events)],
+          }
+        : {
+            name: `tollgate-append-events${ctes.name}`,
+            text: `WITH a AS MATERIALIZED (SELECT stale_stream, stale_version, stale_hash FROM append_events($1::json, $2::json))${ctes.sql}
+SELECT stale_stream, stale_version, stale_hash FROM a`,
+            values: [JSON.stringify(heads), JSON.stringify(plan.events), ...ctes.values],
+          },
+    );
     const stale = new Map(rows.map((r) => [r.stale_stream, headOf(r.stale_version, r.stale_hash)]));
     for (const id of streamIds) this.remember(id, stale.get(id) ?? plan.heads.get(id)!);
     if ([...plan.touched].some((id) => !stale.has(id))) this.notify();
     const outcomes = batch.map((p, i) => (stale.has(p.streamId) ? undefined : plan.outcomes[i]));
+    markWritten(batch, outcomes);
     await recheckConflicts(this.pool, batch, outcomes);
     return outcomes;
   }
@@ -253,7 +281,7 @@ export class PostgresEventStore implements EventStore {
     }
     const plan = planBatch(batch, new Map([[streamId, was]]), new Map());
     const now = plan.heads.get(streamId)!;
-    if (!(await writeOneStream(this.pool, streamId, was, now, plan.events))) {
+    if (!(await writeOneStream(this.pool, streamId, was, now, plan.events, sideGroups(batch, plan.outcomes)))) {
       // Another writer moved the stream: read where it is now, and plan these calls again from there.
       const head = await readHead(this.pool, streamId);
       this.remember(streamId, headOf(head.version, head.lastHash));
@@ -261,15 +289,19 @@ export class PostgresEventStore implements EventStore {
     }
     this.remember(streamId, now);
     if (plan.touched.size > 0) this.notify();
-    await recheckConflicts(this.pool, batch, plan.outcomes);
-    return plan.outcomes;
+    const outcomes: Array<AppendResult | Error | undefined> = plan.outcomes;
+    markWritten(batch, outcomes);
+    await recheckConflicts(this.pool, batch, outcomes);
+    return outcomes;
   }
 
   private async writeLocked(batch: Pending[]): Promise<Array<AppendResult | Error>> {
     const plan = await writeLocked(this.pool, batch);
     for (const id of plan.touched) this.remember(id, plan.heads.get(id)!);
     if (plan.touched.size > 0) this.notify();
-    return plan.outcomes;
+    const outcomes: Array<AppendResult | Error> = plan.outcomes;
+    markWritten(batch, outcomes);
+    return outcomes;
   }
 
   /**
