@@ -37,9 +37,18 @@ export function sideGroups(batch: Pending[], outcomes: ReadonlyArray<AppendResul
  * suffix for the prepared statement's name (one statement per set of writers).
  */
 export function sideCtes(groups: SideGroup[], first: number, source: (param: string) => string): { sql: string; values: string[]; name: string } {
-  const sql = groups.map((g, i) => `, side_${i} AS (\n  ${g.writer.insert(source(`$${first + i}::json`))}\n)`).join('');
-  return { sql, values: groups.map((g) => JSON.stringify(g.rows)), name: groups.map((g) => `+${g.writer.name}`).join('') };
+  const name = groups.map((g) => `+${g.writer.name}`).join('');
+  // Built once per statement and set of writers (the text of a prepared statement never changes).
+  const key = `${first}${name}${source('')}`;
+  let sql = texts.get(key);
+  if (sql === undefined) {
+    sql = groups.map((g, i) => `, side_${i} AS (\n  ${g.writer.insert(source(`$${first + i}::json`))}\n)`).join('');
+    texts.set(key, sql);
+  }
+  return { sql, values: groups.map((g) => JSON.stringify(g.rows)), name };
 }
+
+const texts = new Map<string, string>();
 
 /** The outcomes of calls that carried rows and were written with them, marked so. */
 export function markWritten(batch: Pending[], outcomes: Array<AppendResult | Error | undefined>): void {

@@ -62,9 +62,16 @@ SELECT count(*)::int AS moved FROM head`,
 function withSide(base: { name: string; text: string }, first: number, side: SideGroup[]): { name: string; text: string; sideValues: string[] } {
   if (side.length === 0) return { ...base, sideValues: [] };
   const ctes = sideCtes(side, first, (param) => `SELECT j FROM json_array_elements(${param}) AS t(j) WHERE EXISTS (SELECT FROM head)`);
-  const at = base.text.lastIndexOf('\nSELECT count(*)');
-  return { name: base.name + ctes.name, text: base.text.slice(0, at) + ctes.sql + base.text.slice(at), sideValues: ctes.values };
+  const name = base.name + ctes.name;
+  let text = withSideTexts.get(name);
+  if (text === undefined) {
+    const at = base.text.lastIndexOf('\nSELECT count(*)');
+    withSideTexts.set(name, (text = base.text.slice(0, at) + ctes.sql + base.text.slice(at)));
+  }
+  return { name, text, sideValues: ctes.values };
 }
+
+const withSideTexts = new Map<string, string>();
 
 /**
  * Writes `events` (all of `streamId`) and moves the stream's head from `was` to `now`, in one
