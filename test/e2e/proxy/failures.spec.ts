@@ -142,6 +142,13 @@ describe('failures', () => {
     const [row] = await gw.requests(accountId, 1);
     expect(row).toMatchObject({ status: 502, billing: 'voided', cost_micros: 0n });
     expect(await gw.available(accountId)).toBe(FUNDS);
+    // The void and the row were one commit (a row's xmin is the transaction that inserted it).
+    const { rows } = await gw.db.pool.query(
+      `SELECT (e.transaction_id::text::bigint % 4294967296)::text = r.xmin::text AS same
+         FROM events e, request_log r WHERE e.type = 'HoldVoided' AND e.data->>'holdId' = r.request_id AND r.request_id = $1`,
+      [row.request_id],
+    );
+    expect(rows).toEqual([{ same: true }]);
   });
 });
 
