@@ -15,6 +15,7 @@ import { Gateway, receiptCost, startGateway } from '../../support/gateway';
 import { PrivatePostgres, privateDb, startPrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
 import { waitFor, within } from '../../support/wait';
 import { SettleJournal } from '../../../src/proxy/billing/settle-journal';
+import { LedgerService } from '../../../src/ledger/application/ledger.service';
 
 const FUNDS = 10_000_000n;
 const WORDS = 8;
@@ -186,6 +187,20 @@ describe('the settle and the request-log row come after the answer', () => {
       [`account-${accountId}`, ids],
     );
     expect(Number(rows[0].n)).toBeLessThanOrEqual(2);
+  });
+
+  it('a settle the ledger refuses still leaves its row, written on its own: unbilled, nothing charged', async () => {
+    const accountId = await gw.account(FUNDS);
+    const { secret } = await gw.key(accountId);
+    fake.script({ kind: 'slow', delayMsPerChunk: 100 });
+    const answer = await startStream(gw.url, secret);
+    // Another hand voids the hold while the answer streams: the settle that follows is refused.
+    await gw.app.get(LedgerService).execute(accountId, { type: 'VoidHold', data: { holdId: answer.requestId, reason: 'test' } });
+    expect((await within(answer.text, 20_000, 'the answer')).split(' ')).toHaveLength(WORDS);
+    await waitFor(async () => (await logRows(gw, answer.requestId)).length === 1, 10_000, 'the request log row');
+    expect((await logRows(gw, answer.requestId))[0]).toMatchObject({ billing: 'unbilled', cost_micros: 0n, status: 200 });
+    expect(await holdEvents(gw, accountId, answer.requestId)).toEqual(['HoldPlaced', 'HoldVoided']);
+    expect(await gw.available(accountId)).toBe(FUNDS);
   });
 });
 
