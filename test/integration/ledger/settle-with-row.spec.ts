@@ -96,6 +96,21 @@ describe('a settle and its request-log row in one commit (real Postgres)', () =>
     expect(Math.max(...[...accountsPerCommit.values()].map((s) => s.size))).toBeGreaterThan(1);
   });
 
+  it('two instances settling one account at once (appends that may conflict and go again): each row in its settle commit, once', async () => {
+    const account = newAccountId();
+    const ids = await withHolds(h.ledger, account, 30);
+    const other = h.other();
+    const outs = await Promise.all(
+      ids.map((id, i) => (i % 2 ? other : h.ledger).execute(account, settle(id), {}, {}, requestLogAlongside(row(id, account)))),
+    );
+    expect(outs.every((o) => o.alongsideWritten === true)).toBe(true);
+    const tx = await txOf(h.db.pool, ids);
+    for (const id of ids) {
+      expect(tx.get(id)!.settle).not.toBeNull();
+      expect(tx.get(id)!.row).toBe(tx.get(id)!.settle);
+    }
+  });
+
   it('a void carries its row the same way', async () => {
     const account = newAccountId();
     const [hold] = await withHolds(h.ledger, account, 1);
