@@ -3,9 +3,10 @@
  * upstream has already been asked (issue 23): the client gets the 503 it gets today, no byte of
  * the answer, the upstream call is aborted, and nothing is charged once Postgres is back.
  */
-import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
-import { Gateway, startGateway } from '../../support/gateway';
-import { PrivatePostgres, privateDb, startPrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
+import { FakeUpstream } from '../../support/fake-upstream';
+import { Gateway } from '../../support/gateway';
+import { PrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
+import { closePrivateGateway, startPrivateGateway } from '../../support/private-gateway';
 import { openaiClient } from '../../support/proxy-formats';
 import { rawPost } from '../../support/raw-http';
 import { lockAccountStreams, untilAppendsWait } from '../../support/stream-lock';
@@ -25,16 +26,9 @@ if (skipReason) {
     let gw: Gateway;
 
     beforeAll(async () => {
-      pg = await startPrivatePostgres();
-      fake = await startFakeUpstream();
-      gw = await startGateway({ db: await privateDb(pg), openai: fake });
+      ({ pg, fake, gw } = await startPrivateGateway());
     });
-    afterAll(async () => {
-      await gw?.close().catch(() => undefined);
-      await gw?.db.drop();
-      await fake?.close();
-      pg?.destroy();
-    });
+    afterAll(() => closePrivateGateway({ pg, fake, gw }));
 
     it('503 unavailable with retry-after, no byte of the answer, the upstream call aborted, nothing charged', async () => {
       const accountId = await gw.account(FUNDS);

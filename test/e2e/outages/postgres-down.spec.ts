@@ -3,9 +3,10 @@
  * new request is answered at once with 503 `unavailable` and retry-after, in each API's own
  * shape, whether its key is already known to the process or has to be looked up.
  */
-import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
-import { Gateway, startGateway } from '../../support/gateway';
-import { PrivatePostgres, privateDb, startPrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
+import { FakeUpstream } from '../../support/fake-upstream';
+import { Gateway } from '../../support/gateway';
+import { PrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
+import { closePrivateGateway, startPrivateGateway } from '../../support/private-gateway';
 import { FORMATS, expectGatewayError, rawCall, sdkCall } from '../../support/proxy-formats';
 import { SettleJournal } from '../../../src/proxy/billing/settle-journal';
 
@@ -21,16 +22,9 @@ if (skipReason) {
     let gw: Gateway;
 
     beforeAll(async () => {
-      pg = await startPrivatePostgres();
-      fake = await startFakeUpstream();
-      gw = await startGateway({ db: await privateDb(pg), openai: fake, anthropic: fake, gemini: fake });
+      ({ pg, fake, gw } = await startPrivateGateway(['openai', 'anthropic', 'gemini']));
     });
-    afterAll(async () => {
-      await gw?.close().catch(() => undefined);
-      await gw?.db.drop();
-      await fake?.close();
-      pg?.destroy();
-    });
+    afterAll(() => closePrivateGateway({ pg, fake, gw }));
 
     it('get 503 unavailable with retry-after in each format within a second, known key or not', async () => {
       const accountId = await gw.account(10_000_000n);

@@ -9,10 +9,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
+import { FakeUpstream } from '../../support/fake-upstream';
 import { Gateway, receiptCost, startGateway, testRedisPrefix } from '../../support/gateway';
 import { spawnBuilt } from '../../support/cli-runner';
-import { PrivatePostgres, freePort, privateDb, startPrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
+import { PrivatePostgres, freePort, whyNoPrivatePostgres } from '../../support/private-postgres';
+import { closePrivateGateway, startPrivateGateway } from '../../support/private-gateway';
 import { TEST_REDIS_URL } from '../../support/test-env';
 import { untilHealthy } from '../../support/wait';
 import { SettleJournal } from '../../../src/proxy/billing/settle-journal';
@@ -63,16 +64,11 @@ if (skipReason) {
     const children: ChildProcess[] = [];
 
     beforeAll(async () => {
-      pg = await startPrivatePostgres();
-      fake = await startFakeUpstream();
-      gw = await startGateway({ db: await privateDb(pg), openai: fake });
+      ({ pg, fake, gw } = await startPrivateGateway());
     });
     afterAll(async () => {
       for (const c of children) c.kill('SIGKILL');
-      await gw?.close().catch(() => undefined);
-      await gw?.db.drop();
-      await fake?.close();
-      pg?.destroy();
+      await closePrivateGateway({ pg, fake, gw });
     });
 
     /** The account's events of one request's hold, by type. */

@@ -12,7 +12,8 @@ import OpenAI from 'openai';
 import { Client } from 'pg';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, receiptCost, startGateway } from '../../support/gateway';
-import { PrivatePostgres, privateDb, startPrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
+import { PrivatePostgres, whyNoPrivatePostgres } from '../../support/private-postgres';
+import { closePrivateGateway, startPrivateGateway } from '../../support/private-gateway';
 import { waitFor, within } from '../../support/wait';
 import { SettleJournal } from '../../../src/proxy/billing/settle-journal';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
@@ -215,16 +216,9 @@ if (skipReason) {
     let gw: Gateway;
 
     beforeAll(async () => {
-      pg = await startPrivatePostgres();
-      fake = await startFakeUpstream();
-      gw = await startGateway({ db: await privateDb(pg), openai: fake });
+      ({ pg, fake, gw } = await startPrivateGateway());
     });
-    afterAll(async () => {
-      await gw?.close().catch(() => undefined);
-      await gw?.db.drop();
-      await fake?.close();
-      pg?.destroy();
-    });
+    afterAll(() => closePrivateGateway({ pg, fake, gw }));
 
     it('the settle goes to the journal and lands once Postgres is back; the row appears once', async () => {
       const accountId = await gw.account(FUNDS);
