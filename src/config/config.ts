@@ -178,6 +178,9 @@ const schema = z.object({
   // update --max-connections`); 0 is no limit. Past it a request goes to another channel or is
   // refused with 503 and retry-after, never queued out of sight.
   UPSTREAM_MAX_CONNECTIONS: intFrom(0, 1_000_000).default(4_096),
+  // A PEM file of CA certificates trusted for upstream TLS besides Node's own roots (an
+  // OpenAI-compatible upstream behind a private CA). Read once at start. Verification is never off.
+  UPSTREAM_CA_FILE: z.string().min(1).max(1024).optional(),
   // A hold is sized from the body's bytes; when the account cannot afford that, a model whose
   // exact tokenizer ships here (OpenAI's o200k models) gets a second, tighter bound counted with
   // it, for bodies up to this size (counting costs ~0.1 ms per KB); 0 turns the second bound off.
