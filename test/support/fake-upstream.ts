@@ -25,6 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import { IncomingHttpHeaders, IncomingMessage, ServerResponse, createServer } from 'node:http';
 import { Http2ServerRequest, Http2ServerResponse, createSecureServer } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { testCert } from './tls-cert';
@@ -74,6 +75,8 @@ export interface RecordedRequest {
   behaviour: Behaviour['kind'];
   /** The status sent, once headers went out. */
   status?: number;
+  /** When the headers went out. */
+  answeredAt?: number;
   /** True when the client went away before the response was complete (not when 'cut' did it). */
   aborted: boolean;
   receivedAt: number;
@@ -132,8 +135,11 @@ export interface FakeUpstreamOptions {
   gate?: Promise<void>;
   /** Keep `requests` (default true); benchmarks turn it off so memory stays flat. */
   record?: boolean;
-  /** HTTPS offering h2 and HTTP/1.1 (see the header); `url` is then https://127.0.0.1:PORT. */
-  tls?: boolean;
+  /**
+   * HTTPS offering h2 and HTTP/1.1 (see the header); 'http/1.1': HTTPS offering HTTP/1.1 only (an
+   * upstream that declines h2). `url` is then https://127.0.0.1:PORT.
+   */
+  tls?: boolean | 'http/1.1';
 }
 
 const OPENAI_POST: Record<string, Handler> = {
@@ -246,6 +252,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       chunks = reply.chunks;
     }
     rec.status = reply.status;
+    rec.answeredAt = Date.now();
     res.writeHead(reply.status, headers);
     if (!slowMs && !gapMs && cutAfter === undefined) {
       res.end(chunks.length === 1 ? chunks[0] : chunks.join(''));
@@ -342,11 +349,17 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     connections.push({ id, alpn });
     if (socket.remotePort !== undefined) connectionIds.set(socket.remotePort, id);
   };
-  let server: ReturnType<typeof createServer> | ReturnType<typeof createSecureServer>;
+  let server: ReturnType<typeof createServer> | ReturnType<typeof createSecureServer> | ReturnType<typeof createHttpsServer>;
   if (opts.tls) {
     const cert = testCert();
     if ('missing' in cert) throw new Error(`fake upstream: ${cert.missing}`);
-    server = createSecureServer({ key: cert.key, cert: cert.cert, allowHTTP1: true }, onRequest);
+    if (opts.tls === 'http/1.1') {
+      const h1 = createHttpsServer({ key: cert.key, cert: cert.cert, ALPNProtocols: ['http/1.1'], keepAlive: true, noDelay: true }, onRequest);
+      h1.keepAliveTimeout = 65_000;
+      server = h1;
+    } else {
+      server = createSecureServer({ key: cert.key, cert: cert.cert, allowHTTP1: true }, onRequest);
+    }
     server.on('secureConnection', (socket: TLSSocket) => opened(socket, socket.alpnProtocol || false));
   } else {
     const plain = createServer({ keepAlive: true, noDelay: true }, onRequest);

@@ -166,4 +166,33 @@ maybe('HTTP/2 to upstreams', () => {
       await untrusting.close();
     }
   });
+
+  it('a --http2 channel whose upstream declines h2 (ALPN http/1.1) keeps one request per connection: answers never queue behind each other', async () => {
+    const h1 = await startFakeUpstream({ tls: 'http/1.1' });
+    const behind = await startGateway({ db: gw.db, openai: h1, env: { UPSTREAM_CA_FILE: (cert as { certFile: string }).certFile } });
+    try {
+      await behind.app.get(ChannelRepository).update('env-openai', { http2: true });
+      await behind.app.get(ChannelDirectory).reload();
+      const accountId = await behind.account(100_000_000n);
+      const openai = new OpenAI({ baseURL: `${behind.url}/v1`, apiKey: (await behind.key(accountId)).secret, maxRetries: 0 });
+      await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'warm up [reply:2]' }] });
+      h1.reset();
+      await concurrently(openai, 8); // each waits 150 ms for its first byte
+      expect(new Set(h1.requests.map((r) => r.protocol))).toEqual(new Set(['http/1.1']));
+      const inFlightAt = (t: number) => h1.requests.filter((r) => r.receivedAt <= t && r.endedAt! > t).length;
+      expect(Math.max(...h1.requests.map((r) => inFlightAt(r.receivedAt)))).toBeGreaterThan(4);
+      // Never a request sent down a connection whose previous answer has not begun (HTTP/1.1
+      // pipelining: it would wait behind that answer). Each answer begins 150 ms after its
+      // request, so a pipelined one arrives well before the one ahead is answered.
+      for (const r of h1.requests) {
+        const ahead = h1.requests.filter((q) => q !== r && q.connection === r.connection && q.receivedAt <= r.receivedAt && q.answeredAt! - r.receivedAt > 50);
+        expect(ahead).toHaveLength(0);
+      }
+      const rows = await behind.requests(accountId, 9);
+      expect(rows.filter((r) => r.status === 200 && r.billing === 'settled')).toHaveLength(9);
+    } finally {
+      await behind.close();
+      await h1.close();
+    }
+  });
 });
