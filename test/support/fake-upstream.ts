@@ -84,7 +84,7 @@ export interface RecordedRequest {
   endedAt?: number;
   /** 'h2' or 'http/1.1' (over TLS, as ALPN chose; plain HTTP is 'http/1.1'). */
   protocol: 'h2' | 'http/1.1';
-  /** Which connection carried it: 1 for the server's first, and so on. */
+  /** Which connection carried it: 1 for the server's first, and so on (kept across reset()). */
   connection: number;
   /** Its h2 stream id; undefined over HTTP/1.1. */
   streamId?: number;
@@ -340,12 +340,13 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   // Connections by the client's port (h2's request.socket is a proxy: its port is what is the same).
   const connectionIds = new Map<number, number>();
   const connections: RecordedConnection[] = [];
+  let connectionSeq = 0;
   const sockets = new Set<Socket>();
   const opened = (socket: Socket, alpn: string | false) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     if (!record) return;
-    const id = connections.length + 1;
+    const id = ++connectionSeq; // never reused: reset() forgets the list, not the numbering
     connections.push({ id, alpn });
     if (socket.remotePort !== undefined) connectionIds.set(socket.remotePort, id);
   };

@@ -179,8 +179,6 @@ maybe('HTTP/2 to upstreams', () => {
       h1.reset();
       await concurrently(openai, 8); // each waits 150 ms for its first byte
       expect(new Set(h1.requests.map((r) => r.protocol))).toEqual(new Set(['http/1.1']));
-      const inFlightAt = (t: number) => h1.requests.filter((r) => r.receivedAt <= t && r.endedAt! > t).length;
-      expect(Math.max(...h1.requests.map((r) => inFlightAt(r.receivedAt)))).toBeGreaterThan(4);
       // Never a request sent down a connection whose previous answer has not begun (HTTP/1.1
       // pipelining: it would wait behind that answer). Each answer begins 150 ms after its
       // request, so a pipelined one arrives well before the one ahead is answered.
