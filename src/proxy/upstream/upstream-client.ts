@@ -23,8 +23,10 @@
  * holds a POST back while another request runs), so each connection that negotiated h2 is given
  * H2_STREAMS and the requests are marked replayable-safe (`idempotent`; undici never retries
  * them, this only lets them share the session). A connection that fell back to HTTP/1.1 keeps one
- * request at a time: pipelining POSTs would queue answers behind each other. The first requests
- * of a cold channel each open a connection before any has negotiated, as many as arrive at once.
+ * request at a time: pipelined, a request would go out once the answer ahead had its headers,
+ * and its own answer would wait behind the whole of that one (a stream may last minutes). The
+ * first requests of a cold channel each open a connection before any has negotiated, as many as
+ * arrive at once.
  *
  * TLS is verified against Node's roots, plus the PEM bundle of UPSTREAM_CA_FILE when set (an
  * upstream behind a private CA, or a test's own); verification is never turned off.
