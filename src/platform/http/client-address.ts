@@ -25,5 +25,27 @@ export function clientAddressReader(trust: TrustProxy): ClientAddress {
 function trustFunction(trust: true | number | string[]): (addr: string, hop: number) => boolean {
   if (trust === true) return () => true;
   if (typeof trust === 'number') return (_addr, hop) => hop < trust;
-  return proxyAddr.compile(trust);
+  const compiled = proxyAddr.compile(trust); // its functions read the address only, never the hop
+  return remembered((addr) => compiled(addr, 0));
+}
+
+/** Addresses whose answer is kept; past it, the memory starts again (a flood of new addresses costs what no memory would). */
+const REMEMBERED = 10_000;
+
+/**
+ * A list's verdict on an address depends on the address alone, and proxy-addr's costs ~7 µs a
+ * request (it parses every address it is asked about), while the load balancers and most clients
+ * come back again and again: each answer is kept, so a request usually costs a map lookup or two.
+ */
+function remembered(trusted: (addr: string) => boolean): (addr: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (addr) => {
+    let verdict = known.get(addr);
+    if (verdict === undefined) {
+      verdict = trusted(addr);
+      if (known.size >= REMEMBERED) known.clear();
+      known.set(addr, verdict);
+    }
+    return verdict;
+  };
 }

@@ -7,7 +7,9 @@
  * X-Forwarded-For chains (spoofed, partly trusted, malformed, repeated headers), each request
  * read both ways on a real Fastify from a real socket.
  */
+import proxyAddr from '@fastify/proxy-addr';
 import fc from 'fast-check';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { FastifyInstance } from 'fastify';
 import { request as httpRequest } from 'node:http';
 import { loadConfig } from '../../../src/config/config';
@@ -96,6 +98,18 @@ describe('the front door reads the client address as Fastify does', () => {
       } finally {
         await app.close();
       }
+    }
+  });
+
+  it('past its memory of addresses (a flood of new ones) a list still answers as proxy-addr does', () => {
+    const list = ['10.0.0.0/8', '127.0.0.1'];
+    const read = clientAddressReader(list);
+    const compiled = proxyAddr.compile(list);
+    for (let i = 0; i < 25_000; i++) {
+      const hop = i % 3 === 0 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `203.0.${(i >> 8) & 255}.${i & 255}`;
+      const req = { socket: { remoteAddress: '127.0.0.1' }, headers: { 'x-forwarded-for': `198.51.100.${i & 255}, ${hop}` } } as unknown as IncomingMessage;
+      const expected = proxyAddr(req, compiled);
+      if (read(req) !== expected) throw new Error(`request ${i}: ${read(req)} where proxy-addr says ${expected}`);
     }
   });
 });
