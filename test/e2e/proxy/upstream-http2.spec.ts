@@ -16,6 +16,7 @@ import { Gateway, receiptCost, startGateway } from '../../support/gateway';
 import { testCert } from '../../support/tls-cert';
 import { ChannelRepository } from '../../../src/proxy/channels/channel.repository';
 import { ChannelDirectory } from '../../../src/proxy/channels/channel-directory';
+import { UpstreamClient } from '../../../src/proxy/upstream/upstream-client';
 
 const cert = testCert();
 const skip = 'missing' in cert ? cert.missing : null;
@@ -192,5 +193,9 @@ maybe('HTTP/2 to upstreams', () => {
       await behind.close();
       await h1.close();
     }
+  });
+
+  it('UPSTREAM_CA_FILE that cannot be read stops the start, rather than failing every request', () => {
+    expect(() => new UpstreamClient({ UPSTREAM_TIMEOUT_MS: 1_000, UPSTREAM_MAX_CONNECTIONS: 8, UPSTREAM_CA_FILE: '/nonexistent/ca.pem' })).toThrow(/ENOENT/);
   });
 });
