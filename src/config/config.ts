@@ -29,11 +29,35 @@ function isAddressOrCidr(v: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
-/** A comma list of addresses and CIDRs, parsed to an array (empty: none). */
-const addressList = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-  .refine((list) => list.every(isAddressOrCidr), { message: 'must be a comma list of IP addresses or CIDRs (10.0.0.0/8, ::1)' });
+/** proxy-addr's named ranges, which Fastify's trustProxy takes in its list. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Whose X-Forwarded-For is believed, in the forms Fastify's `trustProxy` takes, handed to it as
+ * is (and read the same way by the proxy's front door, platform/http/client-address.ts): false
+ * (none), true (every hop: the leftmost forwarded address), a hop count (the nearest N hops are
+ * proxies), or a list of addresses, CIDRs and the named ranges loopback, linklocal, uniquelocal.
+ */
+export type TrustProxy = boolean | number | string[];
+
+const MAX_PROXY_HOPS = 64;
+const trustProxy = z.string().transform((v, ctx): TrustProxy => {
+  const t = v.trim();
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  if (/^\d+$/.test(t)) {
+    const hops = Number(t);
+    if (hops >= 1 && hops <= MAX_PROXY_HOPS) return hops;
+    ctx.addIssue({ code: 'custom', message: `a hop count is 1 to ${MAX_PROXY_HOPS}` });
+    return z.NEVER;
+  }
+  const list = t.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!list.every((a) => isAddressOrCidr(a) || PROXY_RANGES.has(a))) {
+    ctx.addIssue({ code: 'custom', message: 'must be true, a hop count, or a comma list of IP addresses, CIDRs (10.0.0.0/8, ::1) and loopback, linklocal, uniquelocal' });
+    return z.NEVER;
+  }
+  return list.length ? list : false;
+});
 
 const OIDC_NAME = /^[a-z0-9-]{1,32}$/;
 
@@ -154,6 +178,9 @@ const schema = z.object({
   // update --max-connections`); 0 is no limit. Past it a request goes to another channel or is
   // refused with 503 and retry-after, never queued out of sight.
   UPSTREAM_MAX_CONNECTIONS: intFrom(0, 1_000_000).default(4_096),
+  // A PEM file of CA certificates trusted for upstream TLS besides Node's own roots (an
+  // OpenAI-compatible upstream behind a private CA). Read once at start. Verification is never off.
+  UPSTREAM_CA_FILE: z.string().min(1).max(1024).optional(),
   // A hold is sized from the body's bytes; when the account cannot afford that, a model whose
   // exact tokenizer ships here (OpenAI's o200k models) gets a second, tighter bound counted with
   // it, for bodies up to this size (counting costs ~0.1 ms per KB); 0 turns the second bound off.
@@ -175,8 +202,8 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: intFrom(100, 3_600_000).default(25_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: intFrom(100, 600_000).default(72_000),
   // Peers (load balancers) whose X-Forwarded-For is believed; from anyone else the socket's
-  // address is the client's. Default none.
-  TRUST_PROXY: addressList.default([]),
+  // address is the client's. Default none. `true`, a hop count, or a list (see TrustProxy).
+  TRUST_PROXY: trustProxy.default(false),
 
   // Postgres outages (issue 17). Where the API keeps, fsynced, the settles (and request-log rows)
   // it could not write while Postgres was unreachable, until they are written: a directory on a

@@ -112,16 +112,26 @@ export class ProxyService {
     // Refused before the ledger is touched: no hold (or free request) for a request nobody can serve.
     await this.sender.ensureRoutable(plan, shape.model);
     // An upper bound from the body's bytes, not a tokenizer's guess (see metering/input-bound.ts).
-    const inputTokens = inputTokenBound(endpoint.kind, req.body, req.raw.length, price);
-    const { limits, worstCase } = admission(principal, shape, price, inputTokens, endpoint.billed, this.config, table.marginBps);
-    const verdict = await this.limiter.admit(limits);
+    let bound = inputTokenBound(endpoint.kind, req.body, req.raw.length, price);
+    const terms = (inputTokens: number) => admission(principal, shape, price, inputTokens, endpoint.billed, this.config, table.marginBps);
+    // The tighter bound where the model's exact tokenizer ships (metering/precise-bound.ts), counted
+    // only when the cheap one is refused, so the cheap bound never refuses what it would admit.
+    let precise: number | null | undefined;
+    const tighter = () => (precise ??= preciseInputBound(endpoint.kind, req.body, req.raw.length, price, price.model, this.config.HOLD_TOKENIZER_MAX_BYTES));
+    let { limits, worstCase } = terms(bound);
+    let verdict = await this.limiter.admit(limits);
+    if (!verdict.ok && verdict.unit === 'tokens' && (tighter() ?? bound) < bound) {
+      bound = tighter()!;
+      ({ limits, worstCase } = terms(bound));
+      verdict = await this.limiter.admit(limits); // the refusal took nothing: asked again, afresh
+    }
     if (!verdict.ok) {
       throw new ProxyError('rate_limited', `rate limit reached: ${verdict.limit} ${verdict.label}`, {
         retryAfterSeconds: verdict.retryAfterSeconds,
       });
     }
+    const taken = verdict.taken;
     const charge = new RequestCharge(this.charges, principal, requestId);
-    let bound = inputTokens;
     if (worstCase !== null) {
       // Admitted once the ledger accepts the reservation in memory; the 'hold' span lasts until it is durable.
       let decided!: () => void;
@@ -130,12 +140,15 @@ export class ProxyService {
         try {
           await charge.reserve(worstCase);
         } catch (err) {
-          // The cheap bound was refused: a tighter one, where the model's exact tokenizer ships (metering/precise-bound.ts).
+          // The cheap bound was refused: the tighter one, and the tokens counters are given the
+          // difference back, so they hold the bound the request is admitted on.
           const refused = err instanceof ProxyError && (err.code === 'insufficient_credits' || err.code === 'spend_cap_reached');
-          const tighter = refused ? preciseInputBound(endpoint.kind, req.body, req.raw.length, price, price.model, this.config.HOLD_TOKENIZER_MAX_BYTES) : null;
-          if (tighter === null || tighter >= inputTokens) throw err;
-          bound = tighter;
-          await charge.reserve(admission(principal, shape, price, tighter, endpoint.billed, this.config, table.marginBps).worstCase!);
+          const less = refused ? tighter() : null;
+          if (less === null || less >= bound) throw err;
+          const givenBack = this.limiter.giveBack(taken, bound - less);
+          bound = less;
+          await charge.reserve(terms(less).worstCase!);
+          await givenBack;
         }
         decided();
         await charge.durable;

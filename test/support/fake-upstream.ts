@@ -14,13 +14,21 @@
  * through a proxy: `[first-byte-ms:N]` sends the headers and first chunk after N ms, and
  * `[chunk-ms:N]` each further chunk of a stream N ms after the one before (a real model's rhythm).
  *
+ * With `tls` it serves HTTPS instead (a certificate made at test time, support/tls-cert.ts),
+ * offering HTTP/2 and HTTP/1.1 by ALPN (node:http2's secure server with allowHTTP1), so a client
+ * gets h2 only if it asks for it; each request records the protocol, its connection and h2 stream.
+ *
  * Run alone (after a build): `node dist/test/support/fake-upstream.js [--port N]
  * [--api-key K] [--latency-ms N]` prints `{"url","apiKey"}` on one line and serves until
  * SIGTERM/SIGINT, recording nothing.
  */
 import { randomBytes } from 'node:crypto';
 import { IncomingHttpHeaders, IncomingMessage, ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Http2ServerRequest, Http2ServerResponse, createSecureServer } from 'node:http2';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { testCert } from './tls-cert';
 import { anthropic, countTokens, messages } from './fake-upstream/anthropic';
 import { gemini, geminiNotFound, generateContent } from './fake-upstream/gemini';
 import { embeddings, models, openai } from './fake-upstream/openai';
@@ -67,12 +75,32 @@ export interface RecordedRequest {
   behaviour: Behaviour['kind'];
   /** The status sent, once headers went out. */
   status?: number;
+  /** When the headers went out. */
+  answeredAt?: number;
   /** True when the client went away before the response was complete (not when 'cut' did it). */
   aborted: boolean;
   receivedAt: number;
   /** When the response finished, was cut, or the client went away. */
   endedAt?: number;
+  /** 'h2' or 'http/1.1' (over TLS, as ALPN chose; plain HTTP is 'http/1.1'). */
+  protocol: 'h2' | 'http/1.1';
+  /** Which connection carried it: 1 for the server's first, and so on (kept across reset()). */
+  connection: number;
+  /** Its h2 stream id; undefined over HTTP/1.1. */
+  streamId?: number;
 }
+
+/** One client connection, in arrival order (see `connections`). */
+export interface RecordedConnection {
+  id: number;
+  /** What ALPN chose: 'h2', 'http/1.1', or false (none offered, or plain HTTP). */
+  alpn: string | false;
+}
+
+type AnyRequest = IncomingMessage | Http2ServerRequest;
+type AnyResponse = ServerResponse | Http2ServerResponse;
+/** Node's HTTP/2 compatibility response has no `destroyed`: its stream has. */
+const gone = (res: AnyResponse): boolean => (res instanceof Http2ServerResponse ? res.stream.destroyed : res.destroyed);
 
 export interface FakeUpstream {
   /** http://127.0.0.1:PORT, no trailing slash. */
@@ -80,6 +108,8 @@ export interface FakeUpstream {
   apiKey: string;
   /** Every request in arrival order (empty when started with `record: false`). */
   requests: RecordedRequest[];
+  /** Every connection a client opened, in arrival order (empty when started with `record: false`). */
+  connections: RecordedConnection[];
   /**
    * Queues behaviours, consumed one per request in arrival order; then normal answers.
    * 'status' and 'hang' apply to any request as it is (no route or auth check first).
@@ -105,6 +135,11 @@ export interface FakeUpstreamOptions {
   gate?: Promise<void>;
   /** Keep `requests` (default true); benchmarks turn it off so memory stays flat. */
   record?: boolean;
+  /**
+   * HTTPS offering h2 and HTTP/1.1 (see the header); 'http/1.1': HTTPS offering HTTP/1.1 only (an
+   * upstream that declines h2). `url` is then https://127.0.0.1:PORT.
+   */
+  tls?: boolean | 'http/1.1';
 }
 
 const OPENAI_POST: Record<string, Handler> = {
@@ -176,7 +211,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     });
 
   /** Parses and records the body, then the normal answer (or undefined when 'hang' wants none). */
-  const build = (req: IncomingMessage, rec: RecordedRequest, raw: string, query: URLSearchParams, n: number, b: Behaviour): Reply | undefined => {
+  const build = (req: AnyRequest, rec: RecordedRequest, raw: string, query: URLSearchParams, n: number, b: Behaviour): Reply | undefined => {
     const { provider, handler } = route(rec.method, rec.path);
     let body: unknown;
     let parsed = true;
@@ -203,7 +238,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
   };
 
-  const write = async (res: ServerResponse, rec: RecordedRequest, reply: Reply, b: Behaviour, cut: () => void, gapMs = 0) => {
+  const write = async (res: AnyResponse, rec: RecordedRequest, reply: Reply, b: Behaviour, cut: () => void, gapMs = 0) => {
     const slowMs = b.kind === 'slow' ? b.delayMsPerChunk : 0;
     const silentAfter = b.kind === 'headers-then-silence' ? (b.afterChunks ?? 0) : undefined;
     const cutAfter = b.kind === 'cut' ? b.afterChunks : silentAfter;
@@ -217,21 +252,24 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       chunks = reply.chunks;
     }
     rec.status = reply.status;
+    rec.answeredAt = Date.now();
     res.writeHead(reply.status, headers);
     if (!slowMs && !gapMs && cutAfter === undefined) {
       res.end(chunks.length === 1 ? chunks[0] : chunks.join(''));
       return;
     }
-    res.flushHeaders();
+    // Both kinds of response have these two; the h2 one's types just do not say so (flushHeaders).
+    const out = res as ServerResponse;
+    out.flushHeaders();
     const n = cutAfter === undefined ? chunks.length : Math.min(cutAfter, chunks.length);
     for (let i = 0; i < n; i++) {
       if (slowMs) await sleep(slowMs);
       else if (gapMs && i > 0) await sleep(gapMs);
-      if (res.destroyed) return;
+      if (gone(res)) return;
       // Wait for the chunk to reach the socket, so a cut after it cannot swallow it.
-      await new Promise<void>((resolve) => res.write(chunks[i], () => resolve()));
+      await new Promise<void>((resolve) => out.write(chunks[i], () => resolve()));
     }
-    if (res.destroyed || silentAfter !== undefined) return; // silent: the client (or close()) ends it
+    if (gone(res) || silentAfter !== undefined) return; // silent: the client (or close()) ends it
     if (cutAfter === undefined) {
       res.end();
     } else {
@@ -240,23 +278,23 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
   };
 
-  const respond = async (req: IncomingMessage, res: ServerResponse, rec: RecordedRequest, raw: string, query: URLSearchParams, n: number, b: Behaviour, cut: () => void) => {
+  const respond = async (req: AnyRequest, res: AnyResponse, rec: RecordedRequest, raw: string, query: URLSearchParams, n: number, b: Behaviour, cut: () => void) => {
     const reply = build(req, rec, raw, query, n, b);
     if (!reply) return;
     const pace = paceOf(raw);
     const delay = latencyMs + (b.kind === 'delay-headers' ? b.ms : 0) + pace.firstMs;
     if (delay > 0) {
       await sleep(delay);
-      if (res.destroyed) return;
+      if (gone(res)) return;
     }
     if (opts.gate) {
       await opts.gate;
-      if (res.destroyed) return;
+      if (gone(res)) return;
     }
     await write(res, rec, reply, b, cut, reply.type === 'stream' ? pace.gapMs : 0);
   };
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: AnyRequest, res: AnyResponse) => {
     const n = ++seq;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -271,6 +309,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       behaviour: b.kind,
       aborted: false,
       receivedAt: Date.now(),
+      protocol: req.httpVersion === '2.0' ? 'h2' : 'http/1.1',
+      connection: connectionIds.get(req.socket.remotePort ?? -1) ?? 0,
+      streamId: req instanceof Http2ServerRequest ? req.stream.id : undefined,
     };
     let wasCut = false;
     let settle = () => {};
@@ -280,7 +321,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       for (const wake of arrivals) wake();
     }
     res.on('close', () => {
-      if (!res.writableFinished && !wasCut) rec.aborted = true;
+      // An h2 stream the client closed counts as finished for writing (and undici closes it with
+      // NO_ERROR): it left if the stream closed before this side ended it, or with an error code.
+      const left = res instanceof Http2ServerResponse ? !res.writableEnded || res.stream.rstCode !== 0 : !res.writableFinished;
+      if (left && !wasCut) rec.aborted = true;
       rec.endedAt = Date.now();
       settle();
     });
@@ -293,8 +337,37 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     });
   };
 
-  const server = createServer({ keepAlive: true, noDelay: true }, onRequest);
-  server.keepAliveTimeout = 65_000; // longer than undici's default idle time, so the client closes first
+  // Connections by the client's port (h2's request.socket is a proxy: its port is what is the same).
+  const connectionIds = new Map<number, number>();
+  const connections: RecordedConnection[] = [];
+  let connectionSeq = 0;
+  const sockets = new Set<Socket>();
+  const opened = (socket: Socket, alpn: string | false) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    if (!record) return;
+    const id = ++connectionSeq; // never reused: reset() forgets the list, not the numbering
+    connections.push({ id, alpn });
+    if (socket.remotePort !== undefined) connectionIds.set(socket.remotePort, id);
+  };
+  let server: ReturnType<typeof createServer> | ReturnType<typeof createSecureServer> | ReturnType<typeof createHttpsServer>;
+  if (opts.tls) {
+    const cert = testCert();
+    if ('missing' in cert) throw new Error(`fake upstream: ${cert.missing}`);
+    if (opts.tls === 'http/1.1') {
+      const h1 = createHttpsServer({ key: cert.key, cert: cert.cert, ALPNProtocols: ['http/1.1'], keepAlive: true, noDelay: true }, onRequest);
+      h1.keepAliveTimeout = 65_000;
+      server = h1;
+    } else {
+      server = createSecureServer({ key: cert.key, cert: cert.cert, allowHTTP1: true }, onRequest);
+    }
+    server.on('secureConnection', (socket: TLSSocket) => opened(socket, socket.alpnProtocol || false));
+  } else {
+    const plain = createServer({ keepAlive: true, noDelay: true }, onRequest);
+    plain.keepAliveTimeout = 65_000; // longer than undici's default idle time, so the client closes first
+    plain.on('connection', (socket: Socket) => opened(socket, false));
+    server = plain;
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -303,12 +376,14 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   let closing: Promise<void> | undefined;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     apiKey,
     requests,
+    connections,
     script: (...behaviours) => void queue.push(...behaviours),
     reset() {
       requests.length = 0;
+      connections.length = 0;
       queue.length = 0;
     },
     waitForRequests(count, timeoutMs = 5000) {
@@ -336,7 +411,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         for (const t of timers) clearTimeout(t);
         timers.clear();
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       });
       return closing;
     },

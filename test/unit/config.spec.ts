@@ -50,7 +50,7 @@ describe('loadConfig', () => {
       HTTP_HEADERS_TIMEOUT_MS: 10_000,
       HTTP_REQUEST_TIMEOUT_MS: 25_000,
       HTTP_KEEP_ALIVE_TIMEOUT_MS: 72_000,
-      TRUST_PROXY: [],
+      TRUST_PROXY: false,
       DATA_DIR: './data',
       // Compliance (issue 21)
       EXPORT_JOB_LOCK_MS: 30_000,
@@ -136,9 +136,15 @@ describe('loadConfig', () => {
     expect(failure({ DATA_DIR: 'x'.repeat(1025) }).message).toContain('DATA_DIR:');
   });
 
-  it('reads TRUST_PROXY as a list of addresses and CIDRs, and refuses anything else', () => {
+  it("reads TRUST_PROXY in Fastify's forms (true, a hop count, a list of addresses, CIDRs and named ranges), and refuses anything else", () => {
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,fd00::/8' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8']);
-    for (const bad of ['10.0.0.0/33', 'loadbalancer', '10.0.0.1/8/1', '::1/129', '10.0.0.0/x']) {
+    expect(loadConfig({ TRUST_PROXY: 'loopback, uniquelocal,10.1.2.3' }).TRUST_PROXY).toEqual(['loopback', 'uniquelocal', '10.1.2.3']);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: ' , ' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    for (const bad of ['10.0.0.0/33', 'loadbalancer', '10.0.0.1/8/1', '::1/129', '10.0.0.0/x', '0', '65', 'true,10.0.0.1', '-1', '1.5']) {
       expect(failure({ TRUST_PROXY: bad }).message).toContain('TRUST_PROXY:');
     }
   });

@@ -34,9 +34,10 @@ export function httpServerOptions(config: AppConfig, answers?: ConnectionErrorAn
       requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
       connectionsCheckingInterval,
     },
-    // request.ip is the socket's address unless the socket is a listed proxy; then it is the
-    // nearest address in X-Forwarded-For that is not itself a listed proxy.
-    trustProxy: config.TRUST_PROXY.length ? config.TRUST_PROXY : false,
+    // request.ip is the socket's address unless the socket is a trusted proxy; then it is the
+    // nearest address in X-Forwarded-For that is not itself one. The proxy's front door reads
+    // the same setting the same way (client-address.ts).
+    trustProxy: config.TRUST_PROXY,
     ...(answers ? { clientErrorHandler: answers.clientErrorHandler, frameworkErrors: answers.frameworkErrors } : {}),
   };
 }

@@ -11,8 +11,8 @@
  * in the URL and a Gemini model segment of the router's length. Everything else (and every
  * request while the app is closing, which Fastify answers 503) goes on to Fastify, whose
  * routes for the same paths stay registered and answer the same way, so an odd request
- * never depends on this file's reading of the URL. So does every request when TRUST_PROXY is
- * set: the client address then comes from Fastify's reading of X-Forwarded-For.
+ * never depends on this file's reading of the URL. The client's address is read by the caller
+ * exactly as Fastify reads request.ip, TRUST_PROXY included (platform/http/client-address.ts).
  *
  * The body is read here as Fastify reads it: at most the limit (413 as soon as the declared or
  * received length passes it), the received length must equal Content-Length (else 400), and

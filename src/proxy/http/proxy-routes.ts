@@ -31,6 +31,7 @@ import { forwardedQuery, geminiEndpointOf } from '../formats/gemini.format';
 import { OTHER_MODEL, ProxyMetrics } from '../proxy-metrics';
 import { NO_TRACING, TRACING, Tracing, inSpan } from '../../platform/tracing/tracing';
 import { inFlightOf } from '../../platform/http/in-flight-requests';
+import { clientAddressReader } from '../../platform/http/client-address';
 import { BodyTooLarge, BodyUnreadable, FrontDoorRequest, installFrontDoor, readBody } from './proxy-front-door';
 
 type RouteKind = EndpointKind | 'gemini';
@@ -142,21 +143,20 @@ export class ProxyRoutes implements OnModuleInit {
     });
 
     // The plain case of every POST route above, answered before Fastify and Nest see it (see
-    // proxy-front-door.ts). Behind trusted proxies the client's address is Fastify's to read.
-    if (this.config.TRUST_PROXY.length === 0) {
-      const tracker = inFlightOf(fastify);
-      installFrontDoor<RouteKind>(fastify.server, {
-        paths: frontPaths,
-        geminiKind: 'gemini',
-        passThrough: () => this.closing,
-        handle: (d) => this.enterFront(d),
-        track: (work) => (tracker ? tracker.track(work) : work),
-      });
-      fastify.addHook('preClose', (done) => {
-        this.closing = true;
-        done();
-      });
-    }
+    // proxy-front-door.ts), the client's address read as Fastify reads request.ip.
+    const tracker = inFlightOf(fastify);
+    const addressOf = clientAddressReader(this.config.TRUST_PROXY);
+    installFrontDoor<RouteKind>(fastify.server, {
+      paths: frontPaths,
+      geminiKind: 'gemini',
+      passThrough: () => this.closing,
+      handle: (d) => this.enterFront(d, addressOf(d.raw)),
+      track: (work) => (tracker ? tracker.track(work) : work),
+    });
+    fastify.addHook('preClose', (done) => {
+      this.closing = true;
+      done();
+    });
 
     // Anything else under the proxy's prefixes is answered in that API's shape, not Nest's: 405
     // with Allow for a served path and another method, else 404. Bodies are not read.
@@ -186,7 +186,7 @@ export class ProxyRoutes implements OnModuleInit {
   }
 
   /** A request the front door took: its body read as Fastify would (limit, length), then served alike. */
-  private async enterFront(d: FrontDoorRequest<RouteKind>): Promise<void> {
+  private async enterFront(d: FrontDoorRequest<RouteKind>, ip: string): Promise<void> {
     let body: Buffer;
     try {
       body = await readBody(d.raw, this.config.PROXY_BODY_LIMIT_BYTES);
@@ -200,7 +200,7 @@ export class ProxyRoutes implements OnModuleInit {
       }
       return;
     }
-    return this.serve({ kind: d.kind, modelAction: d.modelAction, body, query: d.query, headers: d.raw.headers, ip: d.raw.socket.remoteAddress ?? '', res: d.res });
+    return this.serve({ kind: d.kind, modelAction: d.modelAction, body, query: d.query, headers: d.raw.headers, ip, res: d.res });
   }
 
   private bodyTooLarge(): ProxyError {

@@ -8,7 +8,8 @@
  * here this minute, and each failure's INCR brings back everyone's count. So a client that
  * authenticates costs nothing, and an address blocked by other instances is blocked here
  * from its first failure here on. Fixed one-minute windows, as the rate limiter's.
- * The address is Fastify's request.ip (proxy headers count only from trusted proxies). An IP
+ * The address is Fastify's request.ip, or the front door's same reading of it (proxy headers
+ * count only from trusted proxies: platform/http/client-address.ts). An IP
  * address is personal data: Redis gets a hash of it, not the address in clear, for 70 s (only
  * a pseudonym: the IPv4 space is small enough to search), and this process keeps addresses
  * in memory for the current minute only.

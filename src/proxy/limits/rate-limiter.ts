@@ -12,7 +12,9 @@
  *   can overshoot by what all instances admit within one flush interval (a fraction of a
  *   percent of such a limit), and cost no Redis round trip per request: that round trip was a
  *   tenth of the proxy's CPU time.
- * A refused request uses up nothing.
+ * A refused request uses up nothing. A request admitted on a tokens figure that its hold then
+ * tightens (the exact tokenizer's bound, metering/precise-bound.ts) gives the difference back
+ * (giveBack), so the tokens counters hold the bound the request was actually admitted on.
  */
 import './lua-commands';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
@@ -25,11 +27,23 @@ export interface Limit {
   /** What the counter is for, reported when it refuses: e.g. "key requests per minute". */
   label: string;
   id: string;
+  /** What it counts: a refusal on tokens may be retried with a tighter bound on them. */
+  unit: 'requests' | 'tokens';
   limit: number;
   cost: number;
 }
 
-export type Admission = { ok: true } | { ok: false; label: string; limit: number; retryAfterSeconds: number };
+/** The tokens counters an admission took from, for giveBack. */
+export interface Taken {
+  tokenKeys: string[];
+  exact: boolean;
+}
+
+export type Admission =
+  | { ok: true; taken: Taken }
+  | { ok: false; label: string; unit: Limit['unit']; limit: number; retryAfterSeconds: number };
+
+const NOTHING_TAKEN: Taken = { tokenKeys: [], exact: false };
 
 export const EXACT_BELOW = 1_000;
 const FLUSH_MS = 20;
@@ -49,6 +63,18 @@ end
 for i = 1, #KEYS do
   local cost = tonumber(ARGV[i * 2 + 1])
   if redis.call('INCRBY', KEYS[i], cost) == cost then redis.call('EXPIRE', KEYS[i], ttl) end
+end
+return 0
+`;
+
+// KEYS: counters; ARGV: the amount. Lowers each by it, never below zero, never making a counter
+// (one gone with its minute, or with Redis's data, stays gone); DECRBY keeps the expiry.
+const GIVE_BACK = `
+local amount = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local back = math.min(used, amount)
+  if back > 0 then redis.call('DECRBY', KEYS[i], back) end
 end
 return 0
 `;
@@ -82,20 +108,23 @@ export class RateLimiter implements OnModuleDestroy {
   ) {
     this.prefix = `${factory.prefix}rl:`;
     this.redis.defineCommand('tollgateAdmit', { lua: SCRIPT });
+    this.redis.defineCommand('tollgateGiveBack', { lua: GIVE_BACK });
   }
 
   async admit(limits: Limit[]): Promise<Admission> {
     const active = limits.filter((l) => l.cost > 0);
-    if (active.length === 0) return { ok: true };
+    if (active.length === 0) return { ok: true, taken: NOTHING_TAKEN };
     // Even a limit counted here (no round trip) is refused while Redis is away: what other
     // instances admit meanwhile is unknown, and the flush of ours could not happen.
     await whenConnected(this.redis);
     const nowMs = this.clock.now().getTime();
     const minute = Math.floor(nowMs / 60_000);
     const keys = active.map((l) => `${this.prefix}${l.id}:${minute}`);
+    const tokenKeys = keys.filter((_, i) => active[i].unit === 'tokens');
     const refuse = (l: Limit): Admission => ({
       ok: false,
       label: l.label,
+      unit: l.unit,
       limit: l.limit,
       retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - nowMs) / 1000)),
     });
@@ -104,7 +133,7 @@ export class RateLimiter implements OnModuleDestroy {
       const argv: (string | number)[] = [TTL_SECONDS];
       for (const l of active) argv.push(l.limit, l.cost);
       const refused = await onLimitsStore(() => this.redis.tollgateAdmit(keys.length, ...keys, ...argv));
-      return refused === 0 ? { ok: true } : refuse(active[refused - 1]);
+      return refused === 0 ? { ok: true, taken: { tokenKeys, exact: true } } : refuse(active[refused - 1]);
     }
 
     const counters = keys.map((k) => this.counter(k));
@@ -116,7 +145,29 @@ export class RateLimiter implements OnModuleDestroy {
     }
     for (let i = 0; i < active.length; i++) counters[i].pending += active[i].cost;
     this.flushSoon();
-    return { ok: true };
+    return { ok: true, taken: { tokenKeys, exact: false } };
+  }
+
+  /**
+   * Gives `tokens` back to every tokens counter an admission took from (never below zero). Never
+   * throws: Redis failing here leaves the counters high, which refuses early but admits nothing
+   * past a limit, so the request goes on.
+   */
+  async giveBack(taken: Taken, tokens: number): Promise<void> {
+    if (tokens <= 0 || taken.tokenKeys.length === 0) return;
+    if (!taken.exact) {
+      for (const key of taken.tokenKeys) {
+        const c = this.counters.get(key); // gone: its minute is over and flushed, nothing left to lower
+        if (c) c.pending -= Math.max(0, Math.min(tokens, c.known + c.pending));
+      }
+      this.flushSoon();
+      return;
+    }
+    try {
+      await this.redis.tollgateGiveBack(taken.tokenKeys.length, ...taken.tokenKeys, tokens);
+    } catch (err) {
+      this.log.warn(`could not give tokens back to their rate-limit counters: ${(err as Error).message}`);
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -150,7 +201,7 @@ export class RateLimiter implements OnModuleDestroy {
     const currentMinute = `:${Math.floor(this.clock.now().getTime() / 60_000)}`;
     const sending: Array<[string, Counter]> = [];
     for (const [key, c] of this.counters) {
-      if (c.pending > 0) sending.push([key, c]);
+      if (c.pending !== 0) sending.push([key, c]); // below zero: tokens given back since
       else if (!key.endsWith(currentMinute)) this.counters.delete(key);
     }
     if (sending.length === 0) return;

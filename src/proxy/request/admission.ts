@@ -47,11 +47,11 @@ export function admission(
   const maxOutput = Math.min(shape.maxOutputTokens ?? price.maxOutputTokens, price.maxOutputTokens) * shape.answers;
   const tokens = inputTokens + maxOutput;
   const limits: Limit[] = [
-    { label: 'requests per minute for this account', id: `a:${p.accountId}:r`, limit: config.ACCOUNT_RPM, cost: 1 },
-    { label: 'tokens per minute for this account', id: `a:${p.accountId}:t`, limit: config.ACCOUNT_TPM, cost: tokens },
+    { label: 'requests per minute for this account', id: `a:${p.accountId}:r`, unit: 'requests', limit: config.ACCOUNT_RPM, cost: 1 },
+    { label: 'tokens per minute for this account', id: `a:${p.accountId}:t`, unit: 'tokens', limit: config.ACCOUNT_TPM, cost: tokens },
   ];
-  if (p.rpm !== null) limits.push({ label: 'requests per minute for this key', id: `k:${p.keyId}:r`, limit: p.rpm, cost: 1 });
-  if (p.tpm !== null) limits.push({ label: 'tokens per minute for this key', id: `k:${p.keyId}:t`, limit: p.tpm, cost: tokens });
+  if (p.rpm !== null) limits.push({ label: 'requests per minute for this key', id: `k:${p.keyId}:r`, unit: 'requests', limit: p.rpm, cost: 1 });
+  if (p.tpm !== null) limits.push({ label: 'tokens per minute for this key', id: `k:${p.keyId}:t`, unit: 'tokens', limit: p.tpm, cost: tokens });
   // An output bound past 2^53 tokens (a huge `n`) is above every tokens-per-minute limit, so the
   // limiter refuses the request before this figure is used; clamped only so that computing it
   // here, ahead of that refusal, cannot throw.

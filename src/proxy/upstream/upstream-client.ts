@@ -16,11 +16,30 @@
  * destroyed with an UpstreamSilence). "Before the first byte" failures (connect error, timeout
  * waiting for headers or for the first byte of a 2xx body) reject with an UpstreamFailure, which
  * the router uses to try the next channel.
+ *
+ * HTTP/2 (a channel's `--http2 on`) is offered by ALPN; what the upstream picks decides how a
+ * connection is used. On h2 it carries many requests at once as streams: undici 7 puts one
+ * request per connection unless told otherwise (its `pipelining` factor gates h2 too, and it
+ * holds a POST back while another request runs), so each connection that negotiated h2 is given
+ * H2_STREAMS and the requests are marked replayable-safe (`idempotent`; undici never retries
+ * them, this only lets them share the session). A connection that fell back to HTTP/1.1 keeps one
+ * request at a time: pipelined, a request would go out once the answer ahead had its headers,
+ * and its own answer would wait behind the whole of that one (a stream may last minutes). The
+ * first requests of a cold channel each open a connection before any has negotiated, as many as
+ * arrive at once.
+ *
+ * TLS is verified against Node's roots, plus the PEM bundle of UPSTREAM_CA_FILE when set (an
+ * upstream behind a private CA, or a test's own); verification is never turned off.
  */
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Dispatcher, Pool, errors } from 'undici';
+import { readFileSync } from 'node:fs';
+import { rootCertificates, type TLSSocket } from 'node:tls';
+import { Client, Dispatcher, Pool, buildConnector, errors } from 'undici';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { SilenceWatch, UpstreamSilence } from './silence-watch';
+
+/** Streams one h2 connection carries at once (undici's own default for maxConcurrentStreams). */
+export const H2_STREAMS = 100;
 
 /** What the client needs of a channel: where it is, and how to connect to it. */
 export interface UpstreamTarget {
@@ -63,6 +82,8 @@ interface Lane {
   /** What the pool was made for: a channel whose settings differ gets a new one. */
   settings: string;
   basePath: string;
+  /** Offers h2: requests may share a connection that negotiated it. */
+  h2: boolean;
   limit: number; // Infinity: no limit
   /** Shared by the channel's lanes, old and new, so a request on a replaced pool still counts. */
   slots: { inFlight: number };
@@ -73,10 +94,14 @@ export class UpstreamClient implements OnModuleDestroy {
   private readonly lanes = new Map<string, Lane>();
   private readonly timeoutMs: number;
   private readonly defaultLimit: number;
+  /** TLS options of every upstream connection: the trusted CAs when UPSTREAM_CA_FILE adds some. */
+  private readonly tls: { ca?: string[] };
 
-  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'UPSTREAM_TIMEOUT_MS' | 'UPSTREAM_MAX_CONNECTIONS'>) {
+  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'UPSTREAM_TIMEOUT_MS' | 'UPSTREAM_MAX_CONNECTIONS' | 'UPSTREAM_CA_FILE'>) {
     this.timeoutMs = config.UPSTREAM_TIMEOUT_MS;
     this.defaultLimit = config.UPSTREAM_MAX_CONNECTIONS;
+    // Read once, at start: a missing or unreadable file stops the boot rather than every request.
+    this.tls = config.UPSTREAM_CA_FILE ? { ca: [...rootCertificates, readFileSync(config.UPSTREAM_CA_FILE, 'utf8')] } : {};
   }
 
   /** Whether a request sent to the channel now would be taken (not refused as busy). */
@@ -125,6 +150,8 @@ export class UpstreamClient implements OnModuleDestroy {
         headers: call.headers,
         body: call.body,
         signal: own.signal,
+        // Lets h2 carry it beside others (see the header); on HTTP/1.1 one request per connection regardless.
+        idempotent: lane.h2 || undefined,
         // Off: the watch keeps this timeout, on time (undici's own timers fire up to ~1 s late).
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -194,12 +221,32 @@ export class UpstreamClient implements OnModuleDestroy {
       allowH2: channel.http2,
       keepAliveTimeout: 30_000,
       connectTimeout: Math.min(this.timeoutMs, 10_000),
+      connect: this.tls,
+      ...(channel.http2 ? { factory: h2Client } : {}),
     });
-    const next: Lane = { pool, settings, basePath: base.pathname.replace(/\/$/, ''), limit, slots: lane?.slots ?? { inFlight: 0 } };
+    const next: Lane = { pool, settings, basePath: base.pathname.replace(/\/$/, ''), h2: channel.http2, limit, slots: lane?.slots ?? { inFlight: 0 } };
     if (lane) void lane.pool.close().catch(() => undefined); // waits for its requests to finish
     this.lanes.set(channel.id, next);
     return next;
   }
+}
+
+/**
+ * A pool's connection that carries H2_STREAMS requests at once once it has negotiated h2, and one
+ * otherwise (see the header). The pool's own connector does the TLS; this only reads its ALPN.
+ */
+function h2Client(origin: URL | string, opts: object): Dispatcher {
+  const options = opts as Client.Options & { connect: buildConnector.connector };
+  const connect = options.connect;
+  const client: Client = new Client(origin, {
+    ...options,
+    connect: (o, done) =>
+      connect(o, (err, socket) => {
+        if (socket) client.pipelining = (socket as TLSSocket).alpnProtocol === 'h2' ? H2_STREAMS : 1;
+        (done as (e: Error | null, s: typeof socket) => void)(err, socket);
+      }),
+  });
+  return client;
 }
 
 /** Closes the pool (its requests finish first), or destroys it once `ms` have passed. */

@@ -3,13 +3,15 @@
  * which keeps its own routes for the same paths for whatever the front door leaves to it. Both
  * doors must answer alike: the body limit however the body comes (declared, chunked), a body
  * the client gives up on, URLs only the router reads (escapes, a trailing slash, other
- * methods), many requests at once, and a gateway behind a trusted proxy.
+ * methods), many requests at once, and a gateway behind a trusted proxy, where the front door reads
+ * the client's address as Fastify does (platform/http/client-address.ts).
  */
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
 import { Gateway, startGateway } from '../../support/gateway';
 import { DEFAULT_MODEL, geminiClient, openaiClient, rawCall } from '../../support/proxy-formats';
+import { ProxyRoutes } from '../../../src/proxy/http/proxy-routes';
 
 const BODY_LIMIT = 4096;
 let fake: FakeUpstream;
@@ -125,17 +127,48 @@ it('many requests at once, through the official SDKs, each answered and billed',
   expect(rows.filter((r) => r.billing === 'settled' && r.status === 200)).toHaveLength(24);
 });
 
-it('behind a trusted proxy the router serves every request, with the address from X-Forwarded-For', async () => {
-  const behind = await startGateway({ db: gw.db, openai: fake, env: { TRUST_PROXY: '127.0.0.1', AUTH_FAILURES_PER_MINUTE: '2' } });
-  try {
-    const bad = (ip: string) =>
-      fetch(`${behind.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-wrong', 'x-forwarded-for': ip, 'content-type': 'application/json' }, body: '{}' });
+describe('behind a trusted proxy (TRUST_PROXY)', () => {
+  let behind: Gateway;
+  let entered: jest.SpyInstance;
+  beforeAll(async () => {
+    behind = await startGateway({ db: gw.db, openai: fake, env: { TRUST_PROXY: '127.0.0.1', AUTH_FAILURES_PER_MINUTE: '3' } });
+    // Counts (and calls through to) the front door's entry, to show which door took a request.
+    const routes = behind.app.get<ProxyRoutes, { enterFront: () => Promise<void> }>(ProxyRoutes);
+    entered = jest.spyOn(routes, 'enterFront');
+  });
+  afterAll(async () => {
+    entered?.mockRestore();
+    await behind?.close();
+  });
+
+  const bad = (ip: string, path = '/v1/chat/completions') =>
+    fetch(`${behind.url}${path}`, { method: 'POST', headers: { authorization: 'Bearer sk-wrong', 'x-forwarded-for': ip, 'content-type': 'application/json' }, body: '{}' });
+
+  it('the front door still takes plain requests, and counts failures per forwarded address', async () => {
+    const before = entered.mock.calls.length;
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await bad('203.0.113.7')).status);
-    expect(statuses.at(-1)).toBe(429); // one address past its failures
+    expect(statuses).toEqual([401, 401, 401, 429]); // one address past its 3 failures
+    expect(entered.mock.calls.length - before).toBe(4); // every one answered by the front door
     expect((await bad('203.0.113.8')).status).toBe(401); // another address is not
     expect((await rawCall(behind.url, 'openai', { secret })).status).toBe(200);
-  } finally {
-    await behind.close();
-  }
+  });
+
+  it('a forwarded chain: the nearest untrusted hop is the client (what the client wrote itself is ignored)', async () => {
+    // The client wrote "198.51.100.9" itself; the (untrusted) hop 203.0.113.20 appended it, and our trusted peer that.
+    for (let i = 0; i < 3; i++) await bad('198.51.100.9, 203.0.113.20');
+    expect((await bad('198.51.100.9, 203.0.113.20')).status).toBe(429);
+    expect((await bad('198.51.100.10, 203.0.113.20')).status).toBe(429); // a new spoofed prefix buys nothing
+    expect((await bad('198.51.100.9')).status).toBe(401); // the address it claimed is not the one that failed
+  });
+
+  it('the two doors count against one budget: the router (an escaped URL) sees the same address', async () => {
+    const before = entered.mock.calls.length;
+    expect((await bad('203.0.113.30')).status).toBe(401); // front door
+    expect((await bad('203.0.113.30', '/v1/chat/completion%73')).status).toBe(401); // Fastify's route
+    expect((await bad('203.0.113.30')).status).toBe(401);
+    expect(entered.mock.calls.length - before).toBe(2);
+    expect((await bad('203.0.113.30')).status).toBe(429);
+    expect((await bad('203.0.113.30', '/v1/chat/completion%73')).status).toBe(429);
+  });
 });

@@ -5,7 +5,11 @@
  * OpenAI o200k model); the same account asking another provider's model with the same prompt is
  * refused 402, since a count in another tokenizer bounds nothing there.
  *
- * The real app, the fake upstream, the official OpenAI and Anthropic SDKs.
+ * Tokens per minute are counted on the same bound the request is admitted on: a byte bound past
+ * the limit is asked again with the precise bound (where one ships), and a hold tightened to the
+ * precise bound gives the difference back to the tokens counters.
+ *
+ * The real app, the fake upstream, the official OpenAI and Anthropic SDKs, the real Redis.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -17,15 +21,21 @@ import { worstCaseCost } from '../../../src/proxy/pricing/cost';
 import { PriceBook } from '../../../src/proxy/pricing/price-book.service';
 import { EndpointKind } from '../../../src/proxy/endpoints';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
+import Redis from 'ioredis';
+import { TEST_REDIS_URL } from '../../support/test-env';
+import { waitFor } from '../../support/wait';
 
 let fake: FakeUpstream;
 let gw: Gateway;
+let redis: Redis;
 
 beforeAll(async () => {
   fake = await startFakeUpstream();
   gw = await startGateway({ openai: fake, anthropic: fake });
+  redis = new Redis(TEST_REDIS_URL);
 });
 afterAll(async () => {
+  redis?.disconnect();
   await gw?.close();
   await fake?.close();
 });
@@ -41,7 +51,14 @@ function worstCases(kind: EndpointKind, model: string, body: Record<string, unkn
   const raw = Buffer.byteLength(JSON.stringify(body));
   const cheap = worstCaseCost(price, inputTokenBound(kind, body, raw, price), MAX_TOKENS, 0);
   const tight = preciseInputBound(kind, body, raw, price, price.model, gw.config.HOLD_TOKENIZER_MAX_BYTES);
-  return { cheap, precise: tight === null ? null : worstCaseCost(price, tight, MAX_TOKENS, 0), preciseTokens: tight };
+  return { cheap, precise: tight === null ? null : worstCaseCost(price, tight, MAX_TOKENS, 0), preciseTokens: tight, cheapTokens: inputTokenBound(kind, body, raw, price) };
+}
+
+/** A rate-limit counter's use in Redis (this minute and the last: a request may straddle them). */
+async function counted(id: string): Promise<number> {
+  const minute = Math.floor(Date.now() / 60_000);
+  const values = await redis.mget(`${gw.config.REDIS_KEY_PREFIX}rl:${id}:${minute}`, `${gw.config.REDIS_KEY_PREFIX}rl:${id}:${minute - 1}`);
+  return values.reduce((sum, v) => sum + Number(v ?? 0), 0);
 }
 
 async function openHolds(accountId: string): Promise<bigint> {
@@ -130,5 +147,69 @@ describe('the precise bound, only when the byte bound is unaffordable', () => {
     await openai.chat.completions.create(body);
     const [row] = await gw.requests(accountId, 1);
     expect(BigInt(row.held_micros)).toBe(cheap);
+  });
+});
+
+describe('tokens per minute, on the bound the request is admitted on', () => {
+  const body = { model: 'gpt-4o-mini', max_tokens: MAX_TOKENS, messages: [{ role: 'user' as const, content: PROMPT }] };
+  const bounds = () => {
+    const w = worstCases('openai.chat', 'gpt-4o-mini', body);
+    expect(w.preciseTokens! * 1.3).toBeLessThan(w.cheapTokens); // a wide gap, or the test means nothing
+    return { cheap: w.cheapTokens + MAX_TOKENS, precise: w.preciseTokens! + MAX_TOKENS, cheapMicros: w.cheap, preciseMicros: w.precise! };
+  };
+
+  it.each([
+    ['exact (a small limit: one Redis script per request)', { rpm: 60 }],
+    ['counted locally (large limits, flushed to Redis)', {}],
+  ])('a key whose TPM the byte bound passes but the precise bound fits is served; its counters hold the precise figure: %s', async (_mode, extra) => {
+    const { cheap, precise } = bounds();
+    const accountId = await gw.account(100_000_000n);
+    const { keyId, secret } = await gw.key(accountId, { tpm: Math.floor((cheap + precise) / 2), ...extra });
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const answer = await openai.chat.completions.create(body);
+    expect(answer.choices[0].message.content).toMatch(/\w/);
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 200, billing: 'settled' });
+    await waitFor(async () => (await counted(`k:${keyId}:t`)) === precise, 2_000, 'the key tokens counter at the precise bound');
+    expect(await counted(`a:${accountId}:t`)).toBe(precise);
+    expect(await counted(`k:${keyId}:t`)).toBe(precise);
+  });
+
+  it('a TPM the precise bound passes too is refused 429, nothing sent and nothing counted', async () => {
+    const { precise } = bounds();
+    const accountId = await gw.account(100_000_000n);
+    const { keyId, secret } = await gw.key(accountId, { tpm: precise - 1, rpm: 60 });
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    await expect(openai.chat.completions.create(body)).rejects.toMatchObject({ status: 429 });
+    expect(fake.requests).toHaveLength(0);
+    expect(await counted(`k:${keyId}:t`)).toBe(0);
+    expect(await counted(`k:${keyId}:r`)).toBe(0); // a refusal takes nothing, the request counter included
+  });
+
+  it("another provider's model (no exact tokenizer shipped) gets no second bound: a TPM the byte bound passes refuses it", async () => {
+    const model = 'claude-haiku-4-5';
+    const anthropicBody = { model, max_tokens: MAX_TOKENS, messages: [{ role: 'user' as const, content: PROMPT }] };
+    const w = worstCases('anthropic.messages', model, anthropicBody);
+    const accountId = await gw.account(100_000_000n);
+    const { secret } = await gw.key(accountId, { tpm: Math.floor((w.cheapTokens + MAX_TOKENS) * 0.7), rpm: 60 });
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: secret, maxRetries: 0 });
+    await expect(anthropic.messages.create(anthropicBody)).rejects.toMatchObject({ status: 429 });
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it.each([
+    ['exact', { rpm: 60 }],
+    ['counted locally', {}],
+  ])('a hold tightened to the precise bound (the account affords only that) gives the difference back to the tokens counters: %s', async (_mode, extra) => {
+    const { cheap, precise, cheapMicros, preciseMicros } = bounds();
+    const accountId = await gw.account((cheapMicros + preciseMicros) / 2n);
+    const { keyId, secret } = await gw.key(accountId, { tpm: cheap * 4, ...extra }); // the byte bound fits: admitted on it first
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    await openai.chat.completions.create(body);
+    const [row] = await gw.requests(accountId, 1);
+    expect(row).toMatchObject({ status: 200, billing: 'settled' });
+    expect(BigInt(row.held_micros)).toBe(preciseMicros);
+    await waitFor(async () => (await counted(`k:${keyId}:t`)) === precise, 2_000, 'the key tokens counter at the precise bound');
+    expect(await counted(`a:${accountId}:t`)).toBe(precise);
   });
 });

@@ -26,7 +26,7 @@ describe('RateLimiter (real Redis, two instances)', () => {
     await Promise.all(factories.map((f) => f.closeAll()));
   });
 
-  const limit = (n: number, cost = 1): Limit[] => [{ label: 'requests per minute', id: 'a:acct:r', limit: n, cost }];
+  const limit = (n: number, cost = 1): Limit[] => [{ label: 'requests per minute', id: 'a:acct:r', unit: 'requests', limit: n, cost }];
   const admitted = async (l: RateLimiter, n: number, lim: Limit[]) => {
     let ok = 0;
     for (let i = 0; i < n; i++) if ((await l.admit(lim)).ok) ok++;
@@ -38,7 +38,7 @@ describe('RateLimiter (real Redis, two instances)', () => {
     const results = await Promise.all([admitted(a, 10, limit(7)), admitted(b, 10, limit(7))]);
     expect(results[0] + results[1]).toBe(7);
     const refused = await a.admit(limit(7));
-    expect(refused).toEqual({ ok: false, label: 'requests per minute', limit: 7, retryAfterSeconds: 50 });
+    expect(refused).toEqual({ ok: false, label: 'requests per minute', unit: 'requests', limit: 7, retryAfterSeconds: 50 });
   });
 
   it('large limits are counted locally and shared through Redis within a flush', async () => {
@@ -63,5 +63,59 @@ describe('RateLimiter (real Redis, two instances)', () => {
     expect(await admitted(a, 3, limit(2))).toBe(2);
     now += 60_000;
     expect(await admitted(a, 3, limit(2))).toBe(2);
+  });
+
+  describe('giving tokens back (a request admitted on a bound its hold then tightened)', () => {
+    const tokens = (n: number, cost: number, id = 'a:acct:t'): Limit[] => [
+      { label: 'requests per minute', id: 'a:acct:r', unit: 'requests', limit: 100_000, cost: 1 },
+      { label: 'tokens per minute', id, unit: 'tokens', limit: n, cost },
+    ];
+    const taken = async (l: RateLimiter, lim: Limit[]) => {
+      const a = await l.admit(lim);
+      if (!a.ok) throw new Error(`refused: ${a.label}`);
+      return a.taken;
+    };
+
+    it('exact limits: the tokens counters are lowered in Redis, for every instance, never below zero', async () => {
+      const [a, b] = instances(testRedisPrefix());
+      const small = tokens(900, 600);
+      small[0].limit = 50; // every counter exact
+      const t = await taken(a, small);
+      expect((await b.admit(tokens(900, 400))).ok).toBe(false); // 600 + 400 > 900
+      await a.giveBack(t, 450); // the request went on 150 tokens
+      expect((await b.admit(tokens(900, 750))).ok).toBe(true); // 150 + 750 = 900: room, seen by the other instance
+      expect((await b.admit(tokens(900, 1))).ok).toBe(false);
+      await a.giveBack(t, 10_000); // more than the counter holds: down to zero, not below
+      expect((await b.admit(tokens(900, 900))).ok).toBe(true);
+      expect((await b.admit(tokens(900, 1))).ok).toBe(false);
+    });
+
+    it('large limits: given back locally, sent with the next flush, seen by every instance', async () => {
+      const big = EXACT_BELOW * 10;
+      const id = 'a:acct2:t';
+      const [a, b] = instances(testRedisPrefix());
+      const first = await taken(a, tokens(big, 8_000, id));
+      await a.giveBack(first, 5_000); // 3,000 left
+      const second = await taken(a, tokens(big, 7_000, id)); // 3,000 + 7,000 = 10,000: room only because of the give-back
+      await new Promise((r) => setTimeout(r, 100)); // a flushes: 10,000 in Redis
+      expect((await b.admit(tokens(big, 1, id))).ok).toBe(false);
+      await a.giveBack(second, 4_000); // a negative count, sent with the next flush
+      await new Promise((r) => setTimeout(r, 100));
+      now += 1_500; // b's total is stale: it asks Redis (6,000) before admitting
+      expect((await b.admit(tokens(big, 4_000, id))).ok).toBe(true);
+      expect((await b.admit(tokens(big, 1, id))).ok).toBe(false);
+    });
+
+    it('a failed give-back (Redis gone) does not throw: the counters stay high, which admits nothing past a limit', async () => {
+      const f = redisFactory(TEST_REDIS_URL, testRedisPrefix());
+      factories.push(f);
+      const redis = f.create('commands', { enableAutoPipelining: true });
+      const l = new RateLimiter(redis, f, clock);
+      const small = tokens(900, 600);
+      small[0].limit = 50;
+      const t = await taken(l, small);
+      redis.disconnect();
+      await expect(l.giveBack(t, 100)).resolves.toBeUndefined();
+    });
   });
 });

@@ -59,8 +59,8 @@ describe('admission', () => {
   it.each(cases)('counts %s', (_what, p, s, inputTokens, billed, marginBps, tokens, maxOutput) => {
     const a = admission(p, s, price, inputTokens, billed, config, marginBps);
     expect(a.limits).toEqual([
-      { label: 'requests per minute for this account', id: 'a:a1:r', limit: 3_000, cost: 1 },
-      { label: 'tokens per minute for this account', id: 'a:a1:t', limit: 10_000_000, cost: tokens },
+      { label: 'requests per minute for this account', id: 'a:a1:r', unit: 'requests', limit: 3_000, cost: 1 },
+      { label: 'tokens per minute for this account', id: 'a:a1:t', unit: 'tokens', limit: 10_000_000, cost: tokens },
     ]);
     expect(a.worstCase).toBe(worstCaseCost(price, inputTokens, maxOutput, marginBps));
   });
@@ -68,10 +68,10 @@ describe('admission', () => {
   it('adds the key limits when the key has them', () => {
     const a = admission(principal({ rpm: 60, tpm: 5_000 }), shape({ maxOutputTokens: 10 }), price, 90, true, config, 0);
     expect(a.limits).toEqual([
-      { label: 'requests per minute for this account', id: 'a:a1:r', limit: 3_000, cost: 1 },
-      { label: 'tokens per minute for this account', id: 'a:a1:t', limit: 10_000_000, cost: 100 },
-      { label: 'requests per minute for this key', id: 'k:k1:r', limit: 60, cost: 1 },
-      { label: 'tokens per minute for this key', id: 'k:k1:t', limit: 5_000, cost: 100 },
+      { label: 'requests per minute for this account', id: 'a:a1:r', unit: 'requests', limit: 3_000, cost: 1 },
+      { label: 'tokens per minute for this account', id: 'a:a1:t', unit: 'tokens', limit: 10_000_000, cost: 100 },
+      { label: 'requests per minute for this key', id: 'k:k1:r', unit: 'requests', limit: 60, cost: 1 },
+      { label: 'tokens per minute for this key', id: 'k:k1:t', unit: 'tokens', limit: 5_000, cost: 100 },
     ]);
     expect(admission(principal({ tpm: 5_000 }), shape(), price, 1, true, config, 0).limits.map((l) => l.id)).toEqual(['a:a1:r', 'a:a1:t', 'k:k1:t']);
   });
