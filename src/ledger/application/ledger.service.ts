@@ -47,7 +47,7 @@ import {
 } from '../../platform/event-store/event-store.port';
 import { CLOCK, Clock } from '../../platform/clock';
 import { samePayload } from '../../platform/event-store/canonical';
-import { AccountCommand, AccountState, decide, evolve, initialState, lateSettleRefused } from '../domain/account.decider';
+import { AccountCommand, AccountFold, AccountState, decide, initialState, lateSettleRefused } from '../domain/account.decider';
 import { LedgerError, LedgerErrorCode } from '../domain/errors';
 import { eventIdFor, lateSettleEventId } from '../domain/event-ids';
 import { LedgerEvent, accountStream, decodeLedgerEvent, encodeLedgerEvent } from '../domain/events';
@@ -98,7 +98,7 @@ interface Lane {
    * what a command enqueued now will most likely be decided on. Built on demand (by forecast)
    * and dropped whenever `state` or the jobs ahead change in any other way than an enqueue.
    */
-  ahead: AccountState | null;
+  ahead: AccountFold | null;
   running: boolean;
   lastUsed: number;
 }
@@ -158,30 +158,27 @@ export class LedgerService implements OnModuleDestroy {
       const lane = this.lane(accountId);
       const job: Job = { command, meta, attempts: 0, solo: false, onAccepted: hooks.onAccepted, alongside, resolve, reject };
       if (job.onAccepted && lane.loaded && lane.ahead === null) {
-        lane.ahead = lane.state;
-        for (const j of [...lane.current, ...lane.queue]) lane.ahead = this.forecast(lane.ahead, j) ?? lane.ahead;
+        const ahead = new AccountFold(lane.state);
+        for (const j of lane.current) this.forecast(ahead, j);
+        for (const j of lane.queue) this.forecast(ahead, j);
+        lane.ahead = ahead;
       }
       lane.queue.push(job);
-      if (lane.ahead !== null) {
-        const next = this.forecast(lane.ahead, job);
-        if (next) {
-          lane.ahead = next;
-          tellAccepted(job);
-        }
-      }
+      if (lane.ahead !== null && this.forecast(lane.ahead, job)) tellAccepted(job);
       if (!lane.running) void this.drain(lane);
     });
   }
 
-  /** `state` after `job` as its decider would decide it there, or null when it would refuse (no I/O). */
-  private forecast(state: AccountState, job: Job): AccountState | null {
+  /** Folds `job` into `ahead` as its decider would decide it there; false (and `ahead` as it was) when it would refuse (no I/O). */
+  private forecast(ahead: AccountFold, job: Job): boolean {
+    let events: LedgerEvent[];
     try {
-      let s = state;
-      for (const e of decide(job.command, state, { now: this.clock.now() })) s = evolve(s, e);
-      return s;
+      events = decide(job.command, ahead.state, { now: this.clock.now() });
     } catch {
-      return null;
+      return false;
     }
+    for (const e of events) ahead.apply(e);
+    return true;
   }
 
   /** The account's state as the log has it now (refreshing the cached one). */
@@ -234,19 +231,19 @@ export class LedgerService implements OnModuleDestroy {
    * round left would count its events twice.
    */
   private async refresh(lane: Lane): Promise<void> {
-    let state = lane.loaded ? lane.state : initialState();
+    const state = new AccountFold(lane.loaded ? lane.state : initialState());
     let version = lane.loaded ? lane.version : 0n;
     const stream = accountStream(lane.accountId);
     for (;;) {
       const page = await this.store.readStream(stream, { afterVersion: version, limit: 5000 });
       for (const e of page) {
-        state = evolve(state, decodeLedgerEvent(e.type, e.data));
+        state.apply(decodeLedgerEvent(e.type, e.data));
         version = e.streamVersion;
       }
       if (page.length < 5000) break;
     }
     if (!lane.loaded || version >= lane.version) {
-      lane.state = state;
+      lane.state = state.state;
       lane.version = version;
       lane.loaded = true;
       lane.ahead = null;
@@ -288,7 +285,7 @@ export class LedgerService implements OnModuleDestroy {
    */
   private async round(lane: Lane, jobs: Job[], fresh = false): Promise<void> {
     const now = this.clock.now();
-    let working = lane.state;
+    const working = new AccountFold(lane.state); // lane.state itself stays as it is until the append is answered
     const accepted: Array<{ job: Job; events: LedgerEvent[]; first: NewEvent }> = [];
     const toAppend: NewEvent[] = [];
     const alongside: SideRows[] = [];
@@ -297,7 +294,7 @@ export class LedgerService implements OnModuleDestroy {
     for (const job of jobs) {
       let events: LedgerEvent[];
       try {
-        events = decide(job.command, working, { now });
+        events = decide(job.command, working.state, { now });
       } catch (err) {
         if (!fresh && err instanceof LedgerError && STATE_DEPENDENT.has(err.code)) {
           try {
@@ -333,7 +330,7 @@ export class LedgerService implements OnModuleDestroy {
       tellAccepted(job);
       toAppend.push(...newEvents);
       if (job.alongside) alongside.push(...job.alongside);
-      for (const e of events) working = evolve(working, e);
+      for (const e of events) working.apply(e);
       accepted.push({ job, events, first: newEvents[0] });
     }
     if (toAppend.length === 0) {
@@ -358,7 +355,7 @@ export class LedgerService implements OnModuleDestroy {
         repeats.forEach((job) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));
         return;
       }
-      lane.state = working;
+      lane.state = working.state;
       lane.version = result.nextVersion;
       accepted.forEach(({ job, events }) => job.resolve({ events, idempotent: false, version: result.nextVersion, ...withRows(job) }));
       repeats.forEach((job) => job.resolve({ events: [], idempotent: true, version: result.nextVersion }));

@@ -202,16 +202,15 @@ export function decide(command: AccountCommand, state: AccountState, ctx: Decide
     events.push({ type: 'ReceivableRepaid', data: { amount: repaid, reference: referenceOf(events[0]) } });
     next = figuresAfter(state, events);
   }
-  const figures: Array<[string, Micros]> = [
-    ['the available balance', next.available],
-    ['the held balance', next.held],
-    ['the receivable', next.receivable],
-    ['the frozen balance', next.frozen],
-    ['the lifetime purchases', next.lifetimePurchased],
-    ['the lifetime spending', next.lifetimeSpent],
-    ['the lifetime spending and open holds', next.lifetimeSpent + next.held],
-  ];
-  for (const [what, value] of figures) if (value > MAX_MICROS) throw outOfRange(what, value);
+  // Checked one by one rather than from a list of pairs: decide() runs two or three times per
+  // proxied request (the ledger's forecast, then its round), and the list was eight arrays each time.
+  checkBound('the available balance', next.available);
+  checkBound('the held balance', next.held);
+  checkBound('the receivable', next.receivable);
+  checkBound('the frozen balance', next.frozen);
+  checkBound('the lifetime purchases', next.lifetimePurchased);
+  checkBound('the lifetime spending', next.lifetimeSpent);
+  checkBound('the lifetime spending and open holds', next.lifetimeSpent + next.held);
   if (next.freeRequests > MAX_FREE_REQUESTS) {
     throw new LedgerError('amount_out_of_range', `an account can have at most ${MAX_FREE_REQUESTS} free requests`, {
       freeRequests: next.freeRequests,
@@ -309,6 +308,10 @@ export function figuresAfter(state: AccountState, events: LedgerEvent[]): Figure
     }
   }
   return f;
+}
+
+function checkBound(what: string, value: Micros): void {
+  if (value > MAX_MICROS) throw outOfRange(what, value);
 }
 
 function outOfRange(what: string, value: Micros): LedgerError {
@@ -516,6 +519,47 @@ function decideWithinBound(command: AccountCommand, state: AccountState, ctx: De
 }
 
 export function evolve(state: AccountState, event: LedgerEvent): AccountState {
+  return evolveWith(state, event, null);
+}
+
+/**
+ * A state folded event by event, for a caller that keeps only the latest (the ledger service's
+ * round, its forecast of what is queued, a replay): evolve() copies the map of open holds on
+ * every hold event, O(open holds) each, which on a busy account was most of what deciding and
+ * folding cost (a profile of the proxy: evolve and withoutHold 2.7% of the gateway's time). Here
+ * the holds map is copied once, on the first hold event, and changed in place afterwards.
+ *
+ * So a state read from `state` stays valid only until the next apply(): its holds may change
+ * then. The state the fold started from is never changed (its map is copied before any change),
+ * which is what lets a caller drop the fold and keep that state (an append that conflicted).
+ */
+export class AccountFold {
+  /** The holds map this fold made, and only it may change; null until the first hold event. */
+  private ownHolds: Map<string, OpenHold> | null = null;
+
+  constructor(private current: AccountState) {}
+
+  get state(): AccountState {
+    return this.current;
+  }
+
+  apply(event: LedgerEvent): void {
+    this.current = evolveWith(this.current, event, this);
+  }
+
+  /** The holds of `state` to change: in place when they are this fold's own, else a copy that becomes its own. */
+  holdsOf(state: AccountState): Map<string, OpenHold> {
+    if (this.ownHolds !== null && state.holds === this.ownHolds) return this.ownHolds;
+    this.ownHolds = new Map(state.holds);
+    return this.ownHolds;
+  }
+}
+
+/** The holds of `state` to change: a copy, unless the fold owns them (see AccountFold). */
+const changeableHolds = (state: AccountState, fold: AccountFold | null): Map<string, OpenHold> =>
+  fold ? fold.holdsOf(state) : new Map(state.holds);
+
+function evolveWith(state: AccountState, event: LedgerEvent, fold: AccountFold | null): AccountState {
   switch (event.type) {
     case 'AccountOpened':
       return { ...state, opened: true };
@@ -534,32 +578,32 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
     case 'FreeRequestUsed':
       return { ...state, freeRequests: state.freeRequests - 1 };
     case 'HoldPlaced': {
-      const holds = new Map(state.holds);
+      const holds = changeableHolds(state, fold);
       holds.set(event.data.holdId, { amount: event.data.amount, expiresAt: event.data.expiresAt });
       return { ...state, available: state.available - event.data.amount, held: state.held + event.data.amount, holds };
     }
     case 'HoldExtended': {
       const open = state.holds.get(event.data.holdId);
       if (!open) return state;
-      const holds = new Map(state.holds);
+      const holds = changeableHolds(state, fold);
       holds.set(event.data.holdId, { ...open, expiresAt: event.data.expiresAt });
       return { ...state, holds };
     }
     case 'HoldSettled': {
       const { amount, released } = event.data;
       return {
-        ...withoutHold(state, event.data.holdId, amount + released),
+        ...withoutHold(state, event.data.holdId, amount + released, fold),
         available: state.available + released,
         lifetimeSpent: state.lifetimeSpent + amount,
         funds: state.funds.spent(amount),
       };
     }
     case 'HoldVoided':
-      return { ...withoutHold(state, event.data.holdId, event.data.amount), available: state.available + event.data.amount };
+      return { ...withoutHold(state, event.data.holdId, event.data.amount, fold), available: state.available + event.data.amount };
     case 'HoldExpired': {
       const open = state.holds.get(event.data.holdId);
       return {
-        ...withoutHold(state, event.data.holdId, event.data.amount),
+        ...withoutHold(state, event.data.holdId, event.data.amount, fold),
         available: state.available + event.data.amount,
         expired: open ? state.expired.with(event.data.holdId, { amount: event.data.amount, expiresAt: open.expiresAt }) : state.expired,
       };
@@ -692,8 +736,8 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
 
 export const evolveAll = (events: LedgerEvent[], state = initialState()) => events.reduce(evolve, state);
 
-function withoutHold(state: AccountState, holdId: string, amount: Micros): AccountState {
-  const holds = new Map(state.holds);
+function withoutHold(state: AccountState, holdId: string, amount: Micros, fold: AccountFold | null): AccountState {
+  const holds = changeableHolds(state, fold);
   holds.delete(holdId);
   return { ...state, held: state.held - amount, holds };
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { canonicalJson, chainHash, GENESIS_HASH } from '../../../src/platform/event-store/canonical';
 
 // Every stored event's hash was computed from this form: a change to it breaks every chain
@@ -14,6 +15,21 @@ describe('canonical JSON and the hash chain', () => {
     expect(canonicalJson(value)).toBe(
       '{"a":[3,"x\\"y",null,null,{"a":"10","b":true}],"big":"-12345678901234567890",' +
         '"m":{"occurredAt":"2026-01-02T03:04:05.678Z","é\\n":"tab\\there"},"n":-2.5,"z":1}',
+    );
+  });
+
+  it('writes every string, as a value or a key, as JSON.stringify does (plain ASCII skips the call)', () => {
+    const edges = ['', 'plain', 'a"b', 'a\\b', '\u0000', '\u001f', ' ', '~', '\u007f', 'é', '\ud800', '\udc00x', '🙂', '</script>', '2026-12-07:v1:AAAA+/==:BB'];
+    for (const s of edges) {
+      expect(canonicalJson(s)).toBe(JSON.stringify(s));
+      expect(canonicalJson({ [s]: s })).toBe(`{${JSON.stringify(s)}:${JSON.stringify(s)}}`);
+    }
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme-ascii' })), (s) => {
+        expect(canonicalJson(s)).toBe(JSON.stringify(s));
+        expect(canonicalJson({ [s]: [s] })).toBe(`{${JSON.stringify(s)}:[${JSON.stringify(s)}]}`);
+      }),
+      { numRuns: 2000 },
     );
   });
 
