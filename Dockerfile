@@ -30,4 +30,4 @@ RUN mkdir -p /var/lib/tollgate && chown node:node /var/lib/tollgate
 ENV DATA_DIR=/var/lib/tollgate
 USER node
 EXPOSE 3000
-CMD ["node", "--max-semi-space-size=16", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=20", "dist/src/main.js"]

@@ -15,8 +15,12 @@ import { Child, cpuBetween, cpuByPid, cpuSeconds, machineCpuSeconds, startChild,
 const DIST = join(__dirname, '..', '..');
 const MODEL = 'gpt-4o-mini';
 
-/** The node flags `npm start` and docker-compose run the gateway with (the minimal proxy gets them too, to be fair). */
-const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=16'];
+/**
+ * The node flags `npm start` and docker-compose run the gateway with (the minimal proxy gets them
+ * too, to be fair); BENCH_GATEWAY_NODE_ARGS adds flags to the gateway's alone, to compare them.
+ */
+export const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=20'];
+const EXTRA_GATEWAY_FLAGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 export type Target = 'direct' | 'minimal' | 'gateway';
 export type Mode = 'json' | 'stream';
@@ -89,7 +93,7 @@ async function startEach(
   });
   started.push(minimal.child);
   const { profileDir } = opts;
-  const nodeArgs = [...PRODUCTION_NODE_FLAGS, ...(profileDir ? ['-r', join(__dirname, 'profiler-preload.js')] : [])];
+  const nodeArgs = [...PRODUCTION_NODE_FLAGS, ...EXTRA_GATEWAY_FLAGS, ...(profileDir ? ['-r', join(__dirname, 'profiler-preload.js')] : [])];
   const gateway = await startChild('gateway', [...nodeArgs, join(DIST, 'src/main.js')], {
     env: {
       ...env,

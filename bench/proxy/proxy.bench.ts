@@ -29,7 +29,7 @@ import Redis from 'ioredis';
 import { AccountAudit, freshDatabase, fundedKey } from './bench-account';
 import { Measured, Mode, Servers, TARGETS, Target, baseEnv, combineMeasured, cpuPerRequest, measure, probe, startServers } from './bench-servers';
 import { round } from './load';
-import { cpuSeconds, peakRssMiB, stopChild } from './processes';
+import { cpuSeconds, peakRssMiB, rssMiB, stopChild } from './processes';
 import { formatSummary, summarize } from './profile-summary';
 import { manyStreams, realistic } from './streams';
 
@@ -171,7 +171,8 @@ async function main(): Promise<void> {
 }
 
 type Runs = Record<string, Measured>;
-type Rss = { gateway: number | null; minimal: number | null };
+/** Peak RSS of each proxy, and the gateway's RSS after each of its load runs (flat once warm: nothing accumulates). */
+type Rss = { gateway: number | null; minimal: number | null; gatewayAfterRuns: number[] };
 
 /**
  * JSON and streaming at CONNECTIONS connections, then JSON at one connection, on every path in
@@ -185,9 +186,12 @@ async function throughput(
   profile: { dir: string; into: Record<Mode, string[]> } | null,
 ): Promise<{ runs: Runs; rss: Rss }> {
   log(`${layout}: fake upstream ${s.urls.direct} (pid ${s.upstream.pid}), minimal proxy ${s.urls.minimal} (pid ${s.minimal.pid}), gateway ${s.urls.gateway} (pid ${s.gateway.pid})${s.worker ? `, worker pid ${s.worker.pid}` : ''}`);
+  const gatewayAfterRuns: number[] = [];
   const load = async (target: Target, mode: Mode, connections: number, seconds: number) => {
     const r = await measure(s, target, mode, connections, seconds);
     if (target === 'gateway') {
+      const now = rssMiB(s.gateway.pid);
+      if (now !== null) gatewayAfterRuns.push(round(now, 1));
       counts.gateway2xx += r.ok;
       counts.inFlightAllowance += connections; // each load run may leave up to `connections` requests in flight when it stops
     }
@@ -238,7 +242,7 @@ async function throughput(
     runs[`${target}_json_c1`] = r;
     log(`${layout}: 1 conn ${target.padEnd(7)} ${String(r.rps).padStart(8)} req/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms  ${cpuPerRequest(r)} cpu-ms/req  cores ${JSON.stringify(r.cores)}`);
   }
-  return { runs, rss: { gateway: peakRssMiB(s.gateway.pid), minimal: peakRssMiB(s.minimal.pid) } };
+  return { runs, rss: { gateway: peakRssMiB(s.gateway.pid), minimal: peakRssMiB(s.minimal.pid), gatewayAfterRuns } };
 }
 
 const errorsOf = (r: Measured) => r.non2xx + r.errors;
@@ -270,6 +274,7 @@ function figures(runs: Runs, rss: Rss, suffix: string): Record<string, unknown> 
     added_p50_ms_one_connection_minimal: round(runs.minimal_json_c1.p50_ms - runs.direct_json_c1.p50_ms, 3),
     gateway_peak_rss_mib: rss.gateway === null ? null : round(rss.gateway, 1),
     minimal_peak_rss_mib: rss.minimal === null ? null : round(rss.minimal, 1),
+    gateway_rss_mib_after_runs: rss.gatewayAfterRuns,
   };
   for (const [name, r] of Object.entries(runs)) {
     out[`p50_ms_${name}`] = r.p50_ms;

@@ -13,15 +13,12 @@
  *
  * The text is read in memory and dropped; none of it is kept, logged or stored.
  */
-import { countTokens } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import { Provider } from '../pricing/model-price';
 import type { EndpointKind } from '../endpoints';
+import { countO200kTokens } from './o200k';
 
 /** The request kinds, by the shape of their bodies: the proxy's endpoints. */
 export type EstimateKind = EndpointKind;
-
-// "<|endoftext|>" in a prompt is text to count, not a reason to throw.
-const TEXT_ONLY = { disallowedSpecial: new Set<string>() };
 
 /** Texts up to this many characters are counted exactly (≈3 ms for English on this machine). */
 export const EXACT_LIMIT_CHARS = 32_768;
@@ -35,13 +32,13 @@ const SAMPLE_CHARS = 2_048;
  */
 export function estimateTokens(text: string): number {
   if (text.length === 0) return 0;
-  if (text.length <= EXACT_LIMIT_CHARS) return countTokens(text, TEXT_ONLY);
+  if (text.length <= EXACT_LIMIT_CHARS) return countO200kTokens(text);
   const step = Math.floor((text.length - SAMPLE_CHARS) / (SAMPLES - 1));
   let tokens = 0;
   let chars = 0;
   for (let i = 0; i < SAMPLES; i++) {
     const sample = text.slice(i * step, i * step + SAMPLE_CHARS);
-    tokens += countTokens(sample, TEXT_ONLY);
+    tokens += countO200kTokens(sample);
     chars += sample.length;
   }
   return Math.ceil((text.length * tokens * 11) / (chars * 10));

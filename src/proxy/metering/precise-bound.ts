@@ -26,13 +26,11 @@
  * no sample looks), so the cost grows with the body: bodies over HOLD_TOKENIZER_MAX_BYTES get
  * no second bound. Nothing here is kept, logged or stored.
  */
-import { countTokens } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import type { EndpointKind } from '../endpoints';
 import { ModelPrice } from '../pricing/model-price';
 import { inputTokenBound, inputWindow, overheadTokens, walkBody } from './input-bound';
+import { countO200kTokens } from './o200k';
 
-// "<|endoftext|>" in a prompt is text to count, not a reason to throw.
-const TEXT_ONLY = { disallowedSpecial: new Set<string>() };
 /** Per string: its quotes, and a token at each end where the provider's text joins it. */
 export const PER_STRING = 2;
 
@@ -75,7 +73,7 @@ export function preciseInputBound(
       payloads.set(s, left - 1);
       continue;
     }
-    text += (s.length === 0 ? 0 : countTokens(s, TEXT_ONLY)) + PER_STRING;
+    text += (s.length === 0 ? 0 : countO200kTokens(s)) + PER_STRING;
   }
   const precise = text + overheadTokens(w, price);
   return Math.min(precise, inputWindow(kind, body, price), inputTokenBound(kind, body, rawBytes, price));
