@@ -74,7 +74,8 @@ function locate(f: CallFrame): { file: string; line: number } {
   return { file: path.startsWith('/') ? relative(process.cwd(), path) : path, line: f.lineNumber + 1 };
 }
 
-const isOurs = (f: CallFrame) => /\/dist\/(src|projections)\//.test(f.url);
+// (dist-*: a second build beside dist, of the commit a change is measured against)
+const isOurs = (f: CallFrame) => /\/dist(-[^/]+)?\/(src|projections)\//.test(f.url);
 
 /** The package (or node: module, or native) a frame belongs to. */
 function packageOf(f: CallFrame, file: string): string {

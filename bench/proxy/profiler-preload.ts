@@ -1,8 +1,9 @@
 /**
  * Loaded into the gateway with `node -r` when the proxy benchmark profiles it (BENCH_PROFILE=1):
  * each SIGUSR2 starts V8's CPU profiler or, when it runs, stops it and writes
- * `<dir>/profile-<n>.cpuprofile`, so each load run gets a profile of its own without the
- * start-up or the idle time between runs (which `node --cpu-prof` would include).
+ * `<dir>/profile-<pid>-<n>.cpuprofile` (by pid: each layout's gateway is a process of its own),
+ * so each load run gets a profile of its own without the start-up or the idle time between runs
+ * (which `node --cpu-prof` would include).
  * The directory comes from TOLLGATE_BENCH_PROFILE_DIR; the gateway's config ignores it.
  */
 import { Session } from 'node:inspector';
@@ -24,6 +25,6 @@ process.on('SIGUSR2', () => {
   running = false;
   session.post('Profiler.stop', (err, out) => {
     if (err) return void process.stderr.write(`[profiler] ${err.message}\n`);
-    writeFileSync(join(dir, `profile-${++n}.cpuprofile`), JSON.stringify(out.profile));
+    writeFileSync(join(dir, `profile-${process.pid}-${++n}.cpuprofile`), JSON.stringify(out.profile));
   });
 });

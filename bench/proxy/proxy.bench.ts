@@ -19,7 +19,8 @@
  * BENCH_CONNECTIONS, BENCH_LATENCY_SECONDS; BENCH_REALISTIC_SAMPLES; BENCH_STREAMS (2000) opened
  * over BENCH_STREAMS_RAMP_MS (2000);
  * `--quick` for a short run; BENCH_PROFILE=1 profiles the gateway during its runs and prints its
- * hot spots).
+ * hot spots: the split layout's JSON and streaming load, and the one-process gateway's realistic
+ * streams and its 2,000 streams (the gateway's half only)).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -31,7 +32,7 @@ import { Measured, Mode, Servers, TARGETS, Target, baseEnv, combineMeasured, cpu
 import { round } from './load';
 import { cpuSeconds, peakRssMiB, rssMiB, stopChild } from './processes';
 import { formatSummary, summarize } from './profile-summary';
-import { manyStreams, realistic } from './streams';
+import { Profiled, manyStreams, realistic } from './streams';
 
 const quick = process.argv.includes('--quick');
 const setting = (name: string, full: number, short: number) => Number(process.env[name] ?? (quick ? short : full));
@@ -88,19 +89,39 @@ async function main(): Promise<void> {
     await Promise.all(running.map((c) => stopChild(c)));
   };
   const counts = { gateway2xx: 0, inFlightAllowance: 0 };
-  const profiles: Record<Mode, string[]> = { json: [], stream: [] };
+  const profiles: Record<ProfiledRun, string[]> = { json: [], stream: [], realistic: [], streams: [] };
+  // The gateway's profiler numbers its files from 1, per process (profiler-preload.ts).
+  const profileCounts = new Map<number, number>();
+  const profileFile = (pid: number) => {
+    const n = (profileCounts.get(pid) ?? 0) + 1;
+    profileCounts.set(pid, n);
+    return join(workDir, `profile-${pid}-${n}.cpuprofile`);
+  };
+  /** Profiles the one-process gateway while `work` runs (BENCH_PROFILE), into profiles[name]. */
+  const profiledAs =
+    (s: Servers, name: ProfiledRun): Profiled =>
+    async (work) => {
+      if (!PROFILE) return work();
+      s.gateway.proc.kill('SIGUSR2');
+      try {
+        return await work();
+      } finally {
+        s.gateway.proc.kill('SIGUSR2');
+        profiles[name].push(profileFile(s.gateway.pid));
+      }
+    };
   const result: Record<string, unknown> = {};
   let totalErrors = 0;
   try {
     if (runs_('split')) {
       servers = await startServers(workDir, env, secret, { profileDir, workersInApi: false });
-      const { runs, rss } = await throughput(servers, 'split', counts, profileDir ? { dir: workDir, into: profiles } : null);
+      const { runs, rss } = await throughput(servers, 'split', counts, profileDir ? { into: profiles, file: profileFile } : null);
       await stopServers();
       Object.assign(result, figures(runs, rss, ''));
       totalErrors += errorsIn(runs);
     }
     if (runs_('one_process') || runs_('realistic') || runs_('streams')) {
-      servers = await startServers(workDir, env, secret, { profileDir: null, workersInApi: true });
+      servers = await startServers(workDir, env, secret, { profileDir, workersInApi: true });
       const s = servers;
       if (runs_('one_process')) {
         const { runs, rss } = await throughput(s, 'one process', counts, null);
@@ -111,7 +132,7 @@ async function main(): Promise<void> {
       if (runs_('realistic')) {
         await quiet(s);
         log(`realistic upstream: one connection, ${REALISTIC_SAMPLES} streams per path (first byte after 50 ms, 100 chunks 10 ms apart)`);
-        const r = await realistic(s, REALISTIC_SAMPLES);
+        const r = await realistic(s, REALISTIC_SAMPLES, profiledAs(s, 'realistic'));
         counts.gateway2xx += r.realistic_gateway_answers;
         log(`realistic: TTFB p50 direct ${r.ttfb_p50_ms_realistic_direct} ms, gateway ${r.ttfb_p50_ms_realistic_gateway} ms (+${r.added_ttfb_p50_ms_realistic} ms); whole stream +${r.added_total_p50_ms_realistic} ms`);
         Object.assign(result, r);
@@ -120,7 +141,7 @@ async function main(): Promise<void> {
       if (runs_('streams')) {
         await quiet(s);
         log(`${STREAMS} concurrent streams of 50 chunks 200 ms apart, opened over ${STREAMS_RAMP_MS} ms, direct then through the gateway`);
-        const m = await manyStreams(s, STREAMS, STREAMS_RAMP_MS, log);
+        const m = await manyStreams(s, STREAMS, STREAMS_RAMP_MS, log, profiledAs(s, 'streams'));
         counts.gateway2xx += STREAMS - m.streams_2000_errors;
         counts.inFlightAllowance += m.streams_2000_errors; // a failed stream may still have been billed for what it delivered
         Object.assign(result, m);
@@ -138,9 +159,15 @@ async function main(): Promise<void> {
 
     if (PROFILE) {
       await new Promise((r) => setTimeout(r, 1000)); // the last profile is written after its run
-      for (const mode of ['json', 'stream'] as Mode[]) {
-        const files = profiles[mode].filter((f) => existsSync(f));
-        log(`profile of the gateway (split layout), ${mode} (${files.join(' ')}):\n${formatSummary(summarize(files, 30))}`);
+      const described: Record<ProfiledRun, string> = {
+        json: 'split layout, JSON',
+        stream: 'split layout, streaming',
+        realistic: 'one process, realistic streams',
+        streams: `one process, ${STREAMS} paced streams`,
+      };
+      for (const name of Object.keys(described) as ProfiledRun[]) {
+        const files = profiles[name].filter((f) => existsSync(f));
+        if (files.length) log(`profile of the gateway (${described[name]}) (${files.join(' ')}):\n${formatSummary(summarize(files, 30))}`);
       }
     }
 
@@ -171,6 +198,8 @@ async function main(): Promise<void> {
 }
 
 type Runs = Record<string, Measured>;
+/** The runs the gateway is profiled in (BENCH_PROFILE): the split layout's load by mode, and the one-process paced streams. */
+type ProfiledRun = Mode | 'realistic' | 'streams';
 /** Peak RSS of each proxy, and the gateway's RSS after each of its load runs (flat once warm: nothing accumulates). */
 type Rss = { gateway: number | null; minimal: number | null; gatewayAfterRuns: number[] };
 
@@ -183,7 +212,7 @@ async function throughput(
   s: Servers,
   layout: string,
   counts: { gateway2xx: number; inFlightAllowance: number },
-  profile: { dir: string; into: Record<Mode, string[]> } | null,
+  profile: { into: Record<ProfiledRun, string[]>; file: (pid: number) => string } | null,
 ): Promise<{ runs: Runs; rss: Rss }> {
   log(`${layout}: fake upstream ${s.urls.direct} (pid ${s.upstream.pid}), minimal proxy ${s.urls.minimal} (pid ${s.minimal.pid}), gateway ${s.urls.gateway} (pid ${s.gateway.pid})${s.worker ? `, worker pid ${s.worker.pid}` : ''}`);
   const gatewayAfterRuns: number[] = [];
@@ -217,7 +246,7 @@ async function throughput(
         rounds[target].push(await load(target, mode, CONNECTIONS, SECONDS / ROUNDS));
         if (profiling) {
           s.gateway.proc.kill('SIGUSR2');
-          profile.into[mode].push(join(profile.dir, `profile-${profile.into.json.length + profile.into.stream.length + 1}.cpuprofile`));
+          profile.into[mode].push(profile.file(s.gateway.pid));
         }
       }
     }

@@ -18,7 +18,7 @@
 import { Pool } from 'undici';
 import { percentile, round } from './load';
 import { Servers, Target } from './bench-servers';
-import { rssMiB } from './processes';
+import { cpuBetween, cpuByPid, cpuSeconds, rssMiB } from './processes';
 
 const MODEL = 'gpt-4o-mini';
 
@@ -81,8 +81,15 @@ export interface RealisticFigures {
   realistic_gateway_answers: number;
 }
 
+/**
+ * Runs `work` with the gateway profiled (BENCH_PROFILE: proxy.bench.ts starts V8's profiler
+ * before and stops it after); the identity when the gateway is not profiled.
+ */
+export type Profiled = <T>(work: () => Promise<T>) => Promise<T>;
+const unprofiled: Profiled = (work) => work();
+
 /** One connection per path, `samples` streams each, the two paths taking turns. */
-export async function realistic(s: Servers, samples: number): Promise<RealisticFigures> {
+export async function realistic(s: Servers, samples: number, profiled: Profiled = unprofiled): Promise<RealisticFigures> {
   const body = pacedBody(100, 50, 10);
   const targets: Target[] = ['direct', 'gateway'];
   const pools = Object.fromEntries(targets.map((t) => [t, new Pool(s.urls[t], { connections: 1 })])) as Record<string, Pool>;
@@ -92,9 +99,11 @@ export async function realistic(s: Servers, samples: number): Promise<RealisticF
     let warm = 0;
     for (const t of targets) if ((await timedStream(pools[t], '/v1/chat/completions', s.keys[t], body)).ok && t === 'gateway') warm++; // connection open, code paths hot
     warmGateway = warm;
-    for (let i = 0; i < samples; i++) {
-      for (const t of i % 2 ? [...targets].reverse() : targets) runs[t].push(await timedStream(pools[t], '/v1/chat/completions', s.keys[t], body));
-    }
+    await profiled(async () => {
+      for (let i = 0; i < samples; i++) {
+        for (const t of i % 2 ? [...targets].reverse() : targets) runs[t].push(await timedStream(pools[t], '/v1/chat/completions', s.keys[t], body));
+      }
+    });
   } finally {
     await Promise.all(Object.values(pools).map((pool) => pool.close()));
   }
@@ -116,10 +125,14 @@ interface ManyRun {
   timings: StreamTiming[];
   seconds: number;
   peakRssMiB: number | null;
+  /** CPU seconds the process answering (the fake upstream when direct, else the gateway) and Postgres spent on the run. */
+  cpu: { server: number; postgres: number };
 }
 
 /** `count` streams opened at once on `target`, each on a connection of its own; the gateway's RSS sampled meanwhile. */
 async function manyOn(s: Servers, target: Target, count: number, body: string, rampMs: number): Promise<ManyRun> {
+  const serverPid = target === 'direct' ? s.upstream.pid : s.gateway.pid;
+  const cpuBefore = { server: cpuSeconds(serverPid) ?? 0, postgres: cpuByPid('postgres') };
   const pool = new Pool(s.urls[target], { connections: count, pipelining: 1, keepAliveTimeout: 60_000 });
   let peak: number | null = null;
   const sample = () => {
@@ -132,7 +145,8 @@ async function manyOn(s: Servers, target: Target, count: number, body: string, r
     const opened = (i: number) => new Promise<void>((resolve) => setTimeout(resolve, (i * rampMs) / count));
     const timings = await Promise.all(Array.from({ length: count }, (_, i) => opened(i).then(() => timedStream(pool, '/v1/chat/completions', s.keys[target], body))));
     sample();
-    return { timings, seconds: (performance.now() - started) / 1000, peakRssMiB: peak };
+    const cpu = { server: (cpuSeconds(serverPid) ?? 0) - cpuBefore.server, postgres: cpuBetween(cpuBefore.postgres, cpuByPid('postgres')) };
+    return { timings, seconds: (performance.now() - started) / 1000, peakRssMiB: peak, cpu };
   } finally {
     clearInterval(sampler);
     await pool.close();
@@ -145,15 +159,17 @@ export interface ManyStreamsFigures {
   streams_2000_added_chunk_p99_ms: number;
   streams_2000_ttfb_p99_ms: number;
   streams_2000_added_total_p50_ms: number;
+  /** The gateway's CPU per stream (admission, 50 chunks relayed and metered, settle), ms. */
+  streams_2000_gateway_cpu_ms_per_stream: number;
   streams_2000_detail: Record<string, unknown>;
 }
 
 /** Direct first, then the gateway, `count` streams of 50 chunks 200 ms apart each time. */
-export async function manyStreams(s: Servers, count: number, rampMs: number, log: (msg: string) => void): Promise<ManyStreamsFigures> {
+export async function manyStreams(s: Servers, count: number, rampMs: number, log: (msg: string) => void, profiled: Profiled = unprofiled): Promise<ManyStreamsFigures> {
   const body = pacedBody(50, 0, 200);
   const direct = await manyOn(s, 'direct', count, body, rampMs);
   log(`${count} streams direct: ${direct.timings.filter((t) => !t.ok).length} errors in ${round(direct.seconds, 1)} s`);
-  const gateway = await manyOn(s, 'gateway', count, body, rampMs);
+  const gateway = await profiled(() => manyOn(s, 'gateway', count, body, rampMs));
   const failed = gateway.timings.filter((t) => !t.ok);
   log(`${count} streams through the gateway: ${failed.length} errors in ${round(gateway.seconds, 1)} s, peak RSS ${gateway.peakRssMiB === null ? '?' : round(gateway.peakRssMiB, 1)} MiB`);
   const figures = (run: ManyRun) => {
@@ -167,6 +183,10 @@ export async function manyStreams(s: Servers, count: number, rampMs: number, log
       chunk_gap_p99_ms: p(ok.flatMap((t) => t.gaps), 99),
       errors: run.timings.length - ok.length,
       seconds: round(run.seconds, 2),
+      // CPU per stream (admission, 50 chunks, settle): unlike the timings, barely moved by outside load.
+      server_cpu_ms_per_stream: round((run.cpu.server * 1000) / run.timings.length, 3),
+      server_cores: round(run.cpu.server / run.seconds),
+      postgres_cpu_ms_per_stream: round((run.cpu.postgres * 1000) / run.timings.length, 3),
     };
   };
   const d = figures(direct);
@@ -179,6 +199,7 @@ export async function manyStreams(s: Servers, count: number, rampMs: number, log
     streams_2000_added_chunk_p99_ms: round(g.chunk_gap_p99_ms - d.chunk_gap_p99_ms, 3),
     streams_2000_ttfb_p99_ms: g.ttfb_p99_ms,
     streams_2000_added_total_p50_ms: round(g.total_p50_ms - d.total_p50_ms, 3),
+    streams_2000_gateway_cpu_ms_per_stream: g.server_cpu_ms_per_stream,
     streams_2000_detail: { streams: count, opened_over_ms: rampMs, direct: d, gateway: g, gateway_error_kinds: errorKinds },
   };
 }

@@ -253,6 +253,11 @@ export class LedgerService implements OnModuleDestroy {
   private async drain(lane: Lane): Promise<void> {
     lane.running = true;
     try {
+      // An idle lane's round starts on the next turn of the event loop, not inside execute(): a
+      // caller told of its acceptance goes on first (the proxy sends its upstream request before
+      // this round decides, encodes and sends the append, so the hold's commit is not added to
+      // the time to first byte), and the commands issued in the same turn share one append.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (lane.queue.length > 0) {
         try {
           if (!lane.loaded) await this.refresh(lane);

@@ -145,4 +145,21 @@ describe('accepted before durable (real Postgres)', () => {
     await late.done;
     expect(late.settled).toBe('done');
   });
+
+  it('an idle lane waits for the turn to end: the caller acts on its acceptance first, and commands issued in one turn share one append', async () => {
+    const id = await account(h.ledger, 1_000n);
+    const order: string[] = [];
+    const held = [1, 2, 3].map(() =>
+      h.ledger
+        .execute(id, { type: 'PlaceHold', data: { holdId: randomUUID(), amount: 100n, expiresAt: inAnHour() } }, {}, { onAccepted: () => order.push('accepted') })
+        .then(() => order.push('durable')),
+    );
+    // What the caller does once told (the proxy: its upstream request) runs before the round takes the lane's turn.
+    await Promise.resolve();
+    order.push('caller went on');
+    await Promise.all(held);
+    expect(order).toEqual(['accepted', 'accepted', 'accepted', 'caller went on', 'durable', 'durable', 'durable']);
+    const { rows } = await h.db.pool.query(`SELECT count(DISTINCT transaction_id)::int AS n FROM events WHERE stream_id = $1 AND type = 'HoldPlaced'`, [`account-${id}`]);
+    expect(rows[0].n).toBe(1);
+  });
 });
