@@ -190,7 +190,7 @@ function pump(
     const onBodyEnd = () => finish(undefined, true);
     const onError = (err: unknown) => finish(err, false);
     // Closed without its end (destroyed unread): cut, as an async iterator would have said.
-    const onBodyClose = () => finish(Object.assign(new Error('the upstream answer closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }), false);
+    const onBodyClose = () => finish(prematureClose(), false);
     const onClientClose = () => finish(undefined, false);
     body.on('data', onData);
     body.once('end', onBodyEnd);
@@ -198,6 +198,12 @@ function pump(
     body.on('error', ignore); // an abort after the end (the client gone) must not be an unhandled error
     body.once('close', onBodyClose);
     res.once('close', onClientClose);
+    // The body may be over before the relay starts: the hold's commit is awaited between the
+    // upstream's headers and here, and an upstream can break off meanwhile. Its events are then
+    // gone, so its state says how it ended (else the relay would wait for ever).
+    if (body.destroyed) return finish(body.errored ?? prematureClose(), false);
     body.resume();
   });
 }
+
+const prematureClose = () => Object.assign(new Error('the upstream answer closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });

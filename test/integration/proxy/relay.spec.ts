@@ -21,14 +21,18 @@ describe('relayRaw (real HTTP on loopback)', () => {
   let port: number;
   let next: ((r: Relayed) => void) | null = null;
   let tap: (chunk: Buffer, res: ServerResponse) => void = () => undefined;
+  /** What happens to the upstream's body before the relay starts (the hold's commit is awaited there). */
+  let before: (body: PassThrough) => Promise<void> | void = () => undefined;
 
   beforeAll(async () => {
     server = createServer((_req, res) => {
       const body = new PassThrough();
-      const watch = new SilenceWatch(60_000, () => undefined);
-      const progress = newProgress();
-      const done = relayRaw(res, progress, 200, { 'content-type': 'text/event-stream' }, { body, watch }, (c) => tap(c, res), (err) => `data: cut (${(err as Error).message})\n\n`).finally(() => watch.stop());
-      next?.({ progress, body, watch, res, done });
+      void Promise.resolve(before(body)).then(() => {
+        const watch = new SilenceWatch(60_000, () => undefined);
+        const progress = newProgress();
+        const done = relayRaw(res, progress, 200, { 'content-type': 'text/event-stream' }, { body, watch }, (c) => tap(c, res), (err) => `data: cut (${(err as Error).message})\n\n`).finally(() => watch.stop());
+        next?.({ progress, body, watch, res, done });
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -36,6 +40,7 @@ describe('relayRaw (real HTTP on loopback)', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
   afterEach(() => {
     tap = () => undefined;
+    before = () => undefined;
   });
 
   /** Opens a request; resolves with the relay on the server side and the client's response. */
@@ -127,4 +132,27 @@ describe('relayRaw (real HTTP on loopback)', () => {
     expect(relayed.progress).toMatchObject({ completed: false, clientGone: true, upstreamCut: false });
     expect(relayed.body.destroyed).toBe(true); // its connection goes back to the pool
   });
+
+  for (const [how, end] of [
+    ['broken off with an error', (b: PassThrough) => b.destroy(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }))],
+    ['closed without its end', (b: PassThrough) => b.destroy()],
+  ] as const) {
+    it(`an upstream answer ${how} before the relay starts (while the hold commits): the client gets the cut event at once, never a hang`, async () => {
+      before = async (body) => {
+        body.on('error', () => undefined); // as undici's body: destroyed unread, it raises no unhandled error
+        body.write('data: lost\n\n');
+        end(body);
+        await new Promise<void>((resolve) => body.once('close', () => resolve())); // its events are gone by the time the relay starts
+      };
+      const relayed = new Promise<Relayed>((resolve) => (next = resolve));
+      const client = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false });
+      client.end();
+      const r = await relayed;
+      const res = await new Promise<IncomingMessage>((resolve) => client.once('response', resolve));
+      const text = await readAll(res);
+      await r.done;
+      expect(text).toMatch(/^data: cut \((other side closed|the upstream answer closed before its end)\)\n\n$/);
+      expect(r.progress).toMatchObject({ completed: false, upstreamCut: true });
+    });
+  }
 });
