@@ -428,8 +428,7 @@ describe('account decider, random command sequences (property)', () => {
   it('keeps every balance invariant and agrees with the reference model', () => {
     const seen = { appended: 0, rejected: 0, 'no-op': 0, exists: 0, 'id-conflict': 0 } as Record<Outcome, number>;
     const paths: Record<string, number> = { 'late settle, paid': 0, 'late settle, partly owed': 0, repayment: 0, 'hold refused while restricted': 0, 'restriction lifted': 0 };
-    fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 50, size: 'max' }), (ops) => {
+    const property = fc.property(fc.array(opArb, { minLength: 1, maxLength: 50, size: 'max' }), (ops) => {
         const account = new Account();
         const model = new Model();
         expect(account.execute({ type: 'OpenAccount', data: { accountId: ACC } }, T0)).toBe('appended');
@@ -452,10 +451,12 @@ describe('account decider, random command sequences (property)', () => {
           done.push(step);
           checkInvariants(account, model);
         }
-      }),
-      { numRuns: 400 },
-    );
-    // The generator must reach every path, or the property says less than it seems to.
+      });
+    // The generator must reach every path, or the property says less than it seems to. A rare
+    // path (a repayment needs a late settle the account cannot cover, then a credit) is missed by
+    // about one batch of 400 in ten: more batches are run until every path came up, at most six.
+    const reachedAll = () => Object.values({ ...seen, ...paths }).every((n) => n > 0);
+    for (let batch = 0; batch < 6 && (batch === 0 || !reachedAll()); batch++) fc.assert(property, { numRuns: 400 });
     for (const [outcome, n] of Object.entries({ ...seen, ...paths })) expect([outcome, n > 0]).toEqual([outcome, true]);
   });
 });
