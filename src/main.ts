@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   try {
     if (config.MIGRATE_ON_START) await prepareDatabase(config.DATABASE_URL);
     const app = await createApiApp(config, logger);
-    await app.listen(config.PORT, config.HOST);
+    await app.listen({ port: config.PORT, host: config.HOST, backlog: config.LISTEN_BACKLOG });
     // Stops accepting, lets answers under way finish and settle, then exits within SHUTDOWN_TIMEOUT_MS.
     const inFlight = inFlightOf(app.getHttpAdapter().getInstance());
     stopWithinBound(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger, http: inFlight && { server: app.getHttpServer(), inFlight } });

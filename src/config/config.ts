@@ -129,6 +129,11 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: intFrom(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  // Connections the kernel queues for the API before it accepts them. Node's default, 511, is
+  // soon full when a thousand clients connect in a second (a burst of streams, a reconnect
+  // storm): past it the kernel drops their SYNs and each client waits out a retransmit, 1 s
+  // then 3 s. Linux caps it at net.core.somaxconn.
+  LISTEN_BACKLOG: intFrom(1, 65535).default(4096),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/tollgate'),
   DATABASE_POOL_SIZE: intFrom(1, 200).default(10),
   // A Postgres that accepts connections but does not answer (frozen, or a network that drops
