@@ -86,7 +86,24 @@ export async function closeWithin(q: Queue | Worker, ms: number): Promise<void> 
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), ms);
   });
+  // A connection that reached Redis but is still setting itself up (BullMQ's version check) is
+  // let finish first: BullMQ's close() drops its listeners at once, and such a connection then
+  // reports its own closing as an 'error' event nobody hears, an uncaught exception (an app
+  // stopped right after it started). One that has not reached Redis (Redis away) closes at once.
+  const first = settingUp(q) ? await Promise.race([q.waitUntilReady().then(() => 'ready' as const, () => 'failed' as const), late]) : 'ready';
   const closing = q.close().then(() => 'closed' as const, () => 'late' as const);
-  const outcome = await Promise.race([closing, late]).finally(() => clearTimeout(timer));
+  const outcome = first === 'late' ? 'late' : await Promise.race([closing, late]);
+  clearTimeout(timer);
   if (outcome === 'late') await Promise.race([q.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
+}
+
+/**
+ * True while a queue's or worker's connection is up but BullMQ has not finished setting it up.
+ * BullMQ keeps its connections private; read defensively (false when its shape changes: then the
+ * close goes on at once, as it always did, and test/integration/queue/close-within.spec.ts fails).
+ */
+function settingUp(q: Queue | Worker): boolean {
+  type Conn = { status?: string; _client?: { status?: string } };
+  const { connection, blockingConnection } = q as unknown as { connection?: Conn; blockingConnection?: Conn };
+  return [connection, blockingConnection].some((c) => c?.status === 'initializing' && (c._client?.status === 'connect' || c._client?.status === 'ready'));
 }
