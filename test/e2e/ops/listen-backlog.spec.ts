@@ -1,9 +1,9 @@
 /**
- * The built API listens with the accept queue LISTEN_BACKLOG asks for (Node's default is 511).
- * With 2,000 streams opened over two seconds, a 511-deep queue overflowed while the gateway was
- * busy, the kernel dropped the SYNs, and each client waited out a retransmit (1 s, then 3 s): the
- * benchmark's 1.2 s median wait for a first byte. `ss` reads the queue's size off the listening
- * socket (its Send-Q); Linux caps it at net.core.somaxconn.
+ * The built API listens with the accept queue LISTEN_BACKLOG asks for (Node's default is 511),
+ * so a burst of new connections (a thousand clients in a second, a reconnect storm) is queued by
+ * the kernel rather than dropped (a dropped SYN costs its client a 1 s, then 3 s, retransmit).
+ * `ss` reads the queue's size off the listening socket (its Send-Q); Linux caps it at
+ * net.core.somaxconn.
  */
 import { execFileSync, ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
