@@ -39,3 +39,30 @@ export async function readSseUntil(res: Response, until: (events: ReadEvent[]) =
     }
   }
 }
+
+/**
+ * A client that leaves mid-stream: POSTs a streaming chat completion (OpenAI's wire) to the
+ * gateway, reads until `events` data lines have arrived, then aborts the request. Resolves with
+ * the answer's status once it has left.
+ */
+export async function leaveStreamAfter(gatewayUrl: string, secret: string, body: unknown, events: number): Promise<number> {
+  const abort = new AbortController();
+  const res = await fetch(`${gatewayUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: abort.signal,
+  });
+  if (res.status !== 200) return res.status;
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let seen = '';
+  while ((seen.match(/^data: /gm) ?? []).length < events) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += decoder.decode(value, { stream: true });
+  }
+  abort.abort();
+  await reader.cancel().catch(() => undefined);
+  return res.status;
+}

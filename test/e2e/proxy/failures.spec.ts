@@ -6,6 +6,7 @@ import { ChildProcess } from 'node:child_process';
 import OpenAI from 'openai';
 import { GoogleGenAI } from '@google/genai';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
+import { leaveStreamAfter } from '../../support/sse-reader';
 import { Gateway, startGateway, testRedisPrefix } from '../../support/gateway';
 import { spawnBuilt } from '../../support/cli-runner';
 import { ChannelRepository } from '../../../src/proxy/channels/channel.repository';
@@ -53,19 +54,7 @@ describe('failures', () => {
   it('a client that leaves mid-stream: the upstream call is aborted and only what was delivered is billed', async () => {
     const { accountId, secret } = await client();
     primary.script({ kind: 'slow', delayMsPerChunk: 100 });
-    const abort = new AbortController();
-    const res = await fetch(`${gw.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a long answer please [reply:60]' }] }),
-      signal: abort.signal,
-    });
-    expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    let seen = '';
-    while ((seen.match(/^data: /gm) ?? []).length < 4) seen += new TextDecoder().decode((await reader.read()).value);
-    abort.abort();
-    await reader.cancel().catch(() => undefined);
+    expect(await leaveStreamAfter(gw.url, secret, { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a long answer please [reply:60]' }] }, 4)).toBe(200);
 
     const [upstream] = await primary.waitForRequests(1);
     await primary.settled(upstream);

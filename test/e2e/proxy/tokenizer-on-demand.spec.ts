@@ -8,6 +8,7 @@
  */
 import OpenAI from 'openai';
 import { FakeUpstream, startFakeUpstream } from '../../support/fake-upstream';
+import { leaveStreamAfter } from '../../support/sse-reader';
 import { Gateway, startGateway } from '../../support/gateway';
 import { o200kLoaded } from '../../../src/proxy/metering/o200k';
 
@@ -36,19 +37,7 @@ it('starts and answers with usage without the tokenizer; the first answer withou
   expect(o200kLoaded()).toBe(false);
 
   fake.script({ kind: 'slow', delayMsPerChunk: 100 });
-  const abort = new AbortController();
-  const res = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a long answer please [reply:60]' }] }),
-    signal: abort.signal,
-  });
-  expect(res.status).toBe(200);
-  const reader = res.body!.getReader();
-  let seen = '';
-  while ((seen.match(/^data: /gm) ?? []).length < 4) seen += new TextDecoder().decode((await reader.read()).value);
-  abort.abort();
-  await reader.cancel().catch(() => undefined);
+  expect(await leaveStreamAfter(gw.url, secret, { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a long answer please [reply:60]' }] }, 4)).toBe(200);
 
   const rows = await gw.requests(accountId, 3);
   expect(rows[2]).toMatchObject({ status: 499, estimated: true, billing: 'settled' });
