@@ -36,6 +36,8 @@ export type CutEvent = (err: unknown) => string;
 
 export type Headers = Record<string, string>;
 
+const ignore = () => undefined;
+
 /** Writes the head once, on the first byte, so a failure before it can still become an error answer. */
 function head(res: ServerResponse, p: RelayProgress, status: number, headers: Headers): void {
   if (res.headersSent) return;
@@ -43,14 +45,45 @@ function head(res: ServerResponse, p: RelayProgress, status: number, headers: He
   p.firstByteAt = performance.now();
 }
 
-/** Reads the whole body (a JSON answer). */
-export async function collect({ body, watch }: UpstreamBody): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of body) {
-    watch.reads++;
-    parts.push(c as Buffer);
-  }
-  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+/**
+ * Reads the whole body (a JSON answer), on its events as the relay's loop does: an async
+ * iterator cost a promise per chunk and its own end-of-stream machinery (1.6% of the gateway's
+ * busy time on JSON). Rejects as the iterator did: with the body's error, or a premature close
+ * when it closes (or was destroyed before this started) without its end.
+ */
+export function collect({ body, watch }: UpstreamBody): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let over = false;
+    const finish = (err: unknown) => {
+      if (over) return;
+      over = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      if (err !== undefined) {
+        if (!body.destroyed) body.destroy();
+        reject(err);
+      } else {
+        resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+      }
+    };
+    const onData = (c: Buffer) => {
+      watch.reads++;
+      parts.push(c);
+    };
+    const onEnd = () => finish(undefined);
+    const onError = (err: unknown) => finish(err ?? prematureClose());
+    const onClose = () => finish(body.errored ?? prematureClose());
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.on('error', ignore); // an abort after the end (the client gone) must not be an unhandled error
+    body.once('close', onClose);
+    if (body.destroyed) return finish(body.errored ?? prematureClose());
+    body.resume();
+  });
 }
 
 /** Sends a complete answer. */
@@ -111,7 +144,6 @@ export function relayEvents(
   }, cut);
 }
 
-const ignore = () => undefined;
 
 /**
  * The relay's loop, on the body's events rather than an async iterator: a chunk costs no promise
