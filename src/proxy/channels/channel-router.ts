@@ -25,6 +25,10 @@ export type ServesModel = (channel: Channel, model: string) => boolean;
 export type ModelsOf = (provider: ChannelProvider) => ReadonlySet<string> | readonly string[];
 
 export interface ChannelSource {
+  /**
+   * The channels now. The same array until the list changes, then another (never changed in
+   * place, nor are its channels): the router keeps what it worked out of one array until it sees another.
+   */
   list(): readonly Channel[];
   get(id: string): Channel | undefined;
   /** Loads the list again, if the source can (before a refusal for want of a channel). */
@@ -79,14 +83,24 @@ export function rankChannels(
   servesModel: ServesModel,
   random: RandomSource,
 ): Channel[] {
+  return rankServing(servingChannels(channels, model, providers, servesModel), random);
+}
+
+/** The channels that serve the model, by priority (highest first), in the list's order within a priority. */
+export function servingChannels(channels: readonly Channel[], model: string, providers: ProviderFilter, servesModel: ServesModel): Channel[] {
   const allowed = typeof providers === 'function' ? providers : (p: ChannelProvider) => providers.includes(p);
   const matching = channels.filter((c) => allowed(c.provider) && servesModel(c, model));
-  matching.sort((a, b) => b.priority - a.priority);
+  return matching.sort((a, b) => b.priority - a.priority);
+}
+
+/** servingChannels' list (by priority) in the order to try: a weighted random order within each priority. */
+export function rankServing(serving: readonly Channel[], random: RandomSource): Channel[] {
+  if (serving.length <= 1) return serving.slice();
   const ranked: Channel[] = [];
-  for (let start = 0; start < matching.length; ) {
+  for (let start = 0; start < serving.length; ) {
     let end = start + 1;
-    while (end < matching.length && matching[end].priority === matching[start].priority) end++;
-    ranked.push(...weightedOrder(matching.slice(start, end), random));
+    while (end < serving.length && serving[end].priority === serving[start].priority) end++;
+    ranked.push(...weightedOrder(serving.slice(start, end), random));
     start = end;
   }
   return ranked;
@@ -108,11 +122,20 @@ function weightedOrder(group: Channel[], random: RandomSource): Channel[] {
   return out;
 }
 
+/** Model and provider lists whose serving channels are kept per channel list (a bound: models come from clients). */
+const MAX_CACHED_SERVING = 4096;
+
 @Injectable()
 export class ChannelRouter {
   private readonly log = new Logger('ChannelRouter');
   private readonly breakers: CircuitBreakers;
   private readonly random: RandomSource;
+  /**
+   * servingChannels() of the source's current list, per providers and model: a request asked for
+   * it three times (the check before the hold, its candidates, the fallback loop), each a filter
+   * and a sort. Dropped whole when the source hands out another list (ChannelSource.list).
+   */
+  private serving: { list: readonly Channel[]; byKey: Map<string, readonly Channel[]> } = { list: [], byKey: new Map() };
 
   constructor(
     @Inject(ChannelDirectory) private readonly source: ChannelSource,
@@ -133,7 +156,7 @@ export class ChannelRouter {
    * no half-open channel's probe: route() takes it when the request really goes there.
    */
   candidates(model: string, providers: ProviderFilter, servesModel: ServesModel = servesListedOrAny): Channel[] {
-    return rankChannels(this.source.list(), model, providers, servesModel, this.random).filter((c) => this.breakers.waitMs(c.id) === 0);
+    return rankServing(this.servingOf(model, providers, servesModel), this.random).filter((c) => this.breakers.waitMs(c.id) === 0);
   }
 
   /**
@@ -141,9 +164,11 @@ export class ChannelRouter {
    * one may be tried (`waitMs`, 0 = now; else until the first circuit's cooldown or probe ends).
    */
   availability(model: string, providers: ProviderFilter, servesModel: ServesModel = servesListedOrAny): { configured: boolean; waitMs: number } {
-    const serving = rankChannels(this.source.list(), model, providers, servesModel, () => 0);
+    const serving = this.servingOf(model, providers, servesModel);
     if (serving.length === 0) return { configured: false, waitMs: 0 };
-    return { configured: true, waitMs: Math.min(...serving.map((c) => this.breakers.waitMs(c.id))) };
+    let waitMs = Infinity;
+    for (const c of serving) waitMs = Math.min(waitMs, this.breakers.waitMs(c.id));
+    return { configured: true, waitMs };
   }
 
   /** availability(), after reloading the channels first when none serves the model. */
@@ -178,7 +203,7 @@ export class ChannelRouter {
     requestId?: string,
   ): Promise<Routed<T>> {
     const on = requestId ? `request ${requestId}: ` : '';
-    const ranked = rankChannels(this.source.list(), model, providers, servesModel, this.random);
+    const ranked = rankServing(this.servingOf(model, providers, servesModel), this.random);
     const channels: Channel[] = []; // those tried
     const failures: Routed<T>['failures'] = [];
     let last: Attempt<T> | undefined;
@@ -209,6 +234,21 @@ export class ChannelRouter {
     }
     if (channels.length === 0) this.log.warn(`${on}no channel available for model ${model} (none serves it, or every circuit is open)`);
     return { ok: false, value: last?.value, channel: channels[channels.length - 1], failures };
+  }
+
+  /** servingChannels() for the source's current list, computed once per list, providers and model (the default rule only). */
+  private servingOf(model: string, providers: ProviderFilter, servesModel: ServesModel): readonly Channel[] {
+    const list = this.source.list();
+    if (typeof providers === 'function' || servesModel !== servesListedOrAny) return servingChannels(list, model, providers, servesModel);
+    if (this.serving.list !== list) this.serving = { list, byKey: new Map() };
+    const key = `${providers.join(',')}\n${model}`;
+    let found = this.serving.byKey.get(key);
+    if (found === undefined) {
+      if (this.serving.byKey.size >= MAX_CACHED_SERVING) this.serving.byKey.clear();
+      found = servingChannels(list, model, providers, servesModel);
+      this.serving.byKey.set(key, found);
+    }
+    return found;
   }
 
   private logTransition(t: CircuitTransition): void {

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import fc from 'fast-check';
 import { Channel, ChannelProvider, formatOf } from '../../../../src/proxy/channels/channel';
 import {
   ChannelRouter,
@@ -221,5 +222,49 @@ describe('ChannelRouter', () => {
     expect(formatOf('openai-compatible')).toBe('openai');
     expect(formatOf('anthropic')).toBe('anthropic');
     expect(formatOf('gemini')).toBe('gemini');
+  });
+});
+
+describe('the router works out a list\'s serving channels once', () => {
+  const providerList = fc.subarray(['openai', 'xai', 'openai-compatible', 'anthropic'] as ChannelProvider[], { minLength: 1 });
+  const channelList = fc.array(
+    fc.record({
+      provider: fc.constantFrom<ChannelProvider>('openai', 'xai', 'openai-compatible', 'anthropic'),
+      models: fc.subarray(['gpt-4o', 'gpt-5', 'grok-4']),
+      priority: fc.integer({ min: 0, max: 2 }),
+      weight: fc.integer({ min: 1, max: 5 }),
+    }),
+    { maxLength: 8 },
+  ).map((specs) => specs.map((o, i) => channel(`c${i}`, o)));
+
+  it('ranks, request after request, exactly as ranking the list afresh would (same random draws)', () => {
+    fc.assert(
+      fc.property(channelList, providerList, fc.constantFrom('gpt-4o', 'gpt-5', 'grok-4'), fc.integer(), (cs, providers, model, seed) => {
+        const router = new ChannelRouter(fixed(cs), circuit, manualClock(), seeded(seed));
+        const fresh = seeded(seed);
+        for (let i = 0; i < 3; i++) {
+          expect(names(router.candidates(model, providers))).toEqual(names(rankChannels(cs, model, providers, servesListedOrAny, fresh)));
+          expect(router.availability(model, providers).configured).toBe(rankChannels(cs, model, providers, servesListedOrAny, () => 0).length > 0);
+        }
+      }),
+    );
+  });
+
+  it('sees a new list at once (a channel added, removed or changed elsewhere)', async () => {
+    let list: Channel[] = [channel('a', { models: ['gpt-4o'] })];
+    const router = new ChannelRouter({ list: () => list, get: (id) => list.find((c) => c.id === id) }, circuit, manualClock(), seeded(1));
+    expect(names(router.candidates('gpt-4o', ['openai']))).toEqual(['a']);
+    expect(router.availability('gpt-5', ['openai']).configured).toBe(false);
+    list = [channel('a', { models: ['gpt-5'] }), channel('b', { models: ['gpt-4o'], priority: 3 })];
+    expect(names(router.candidates('gpt-4o', ['openai']))).toEqual(['b']);
+    expect(router.availability('gpt-5', ['openai']).configured).toBe(true);
+    const tried: string[] = [];
+    await router.route('gpt-4o', ['openai'], async (c) => {
+      tried.push(c.name);
+      return { ok: true, value: null };
+    });
+    expect(tried).toEqual(['b']);
+    list = [];
+    expect(router.candidates('gpt-4o', ['openai'])).toEqual([]);
   });
 });
