@@ -67,7 +67,9 @@ function passThrough(endpoint: Endpoint, price: ModelPrice, body: Record<string,
   if (shape.stream && (endpoint.kind === 'openai.chat' || endpoint.kind === 'openai.completions')) {
     const opts = (body.stream_options ?? {}) as Record<string, unknown>;
     if (opts.include_usage !== true) {
-      upstreamBody = JSON.stringify({ ...body, stream_options: { ...opts, include_usage: true } });
+      upstreamBody =
+        (!Object.hasOwn(body, 'stream_options') && withLeadingKey(raw, ASK_FOR_USAGE)) ||
+        JSON.stringify({ ...body, stream_options: { ...opts, include_usage: true } });
       mapEvent = withoutUsage;
     }
   }
@@ -81,6 +83,27 @@ function passThrough(endpoint: Endpoint, price: ModelPrice, body: Record<string,
     endEvents: mapEvent ? () => [] : undefined,
     finishJson: (buf) => ({ body: buf, usage: endpoint.billed ? usageOfJson(endpoint.format, buf) : null }),
   };
+}
+
+const ASK_FOR_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
+
+const isJsonSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+/**
+ * The raw bytes of a JSON object with `member` (`"key":value,`) put first: the client's bytes
+ * around it untouched, instead of parsing and serialising the whole body again (a cost that
+ * grows with the prompt). Null when the bytes are not a non-empty object (`{` first, something
+ * but `}` after it), for the caller to serialise instead. The caller makes sure the key is not
+ * in the object already (the body check refuses duplicate keys, so the parsed body says).
+ */
+export function withLeadingKey(raw: Buffer, member: Buffer): Buffer | null {
+  let open = 0;
+  while (open < raw.length && isJsonSpace(raw[open])) open++;
+  if (raw[open] !== 0x7b /* { */) return null;
+  let next = open + 1;
+  while (next < raw.length && isJsonSpace(raw[next])) next++;
+  if (next >= raw.length || raw[next] === 0x7d /* } */) return null;
+  return Buffer.concat([raw.subarray(0, open + 1), member, raw.subarray(open + 1)]);
 }
 
 /** What an OpenAI chat request needs to be served by another provider, and its answer read back. */
