@@ -55,7 +55,7 @@ export function collect({ body, watch }: UpstreamBody): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const parts: Buffer[] = [];
     let over = false;
-    const finish = (err: unknown) => {
+    const finish = (err: Error | undefined) => {
       if (over) return;
       over = true;
       body.off('data', onData);
@@ -74,7 +74,7 @@ export function collect({ body, watch }: UpstreamBody): Promise<Buffer> {
       parts.push(c);
     };
     const onEnd = () => finish(undefined);
-    const onError = (err: unknown) => finish(err ?? prematureClose());
+    const onError = (err: Error | undefined) => finish(err ?? prematureClose());
     const onClose = () => finish(body.errored ?? prematureClose());
     body.on('data', onData);
     body.once('end', onEnd);
