@@ -54,7 +54,47 @@ export interface UpstreamCall {
   path: string; // appended to the base URL's path
   headers: Record<string, string>;
   body: Buffer | string;
-  signal: AbortSignal;
+  signal: CallSignal;
+}
+
+/** What says the caller gave up (the client went away): an AbortSignal, or a RequestAbort. */
+export interface CallSignal {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * A proxied request's own abort, the CallSignal of all its upstream tries: an AbortController
+ * without the EventTarget. Each try (send() below) still makes the one AbortController undici is
+ * given; making a second per request, and listening on its signal, cost 12-16 µs against 4-6 µs
+ * for this (in-process, loaded machine), about 1% of the gateway's CPU per request.
+ * Listeners run once, on the first abort; one added after it never runs, one added twice runs
+ * once (as with an AbortSignal).
+ */
+export class RequestAbort implements CallSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: (() => void)[] = [];
+
+  abort(reason: unknown = new DOMException('This operation was aborted', 'AbortError')): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const l of listeners) l();
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.aborted && !this.listeners.includes(listener)) this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
 }
 
 export interface UpstreamResponse {

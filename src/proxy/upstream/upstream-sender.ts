@@ -13,7 +13,7 @@ import { ChannelRouter } from '../channels/channel-router';
 import { ProxyError, quoted } from '../http/proxy-error';
 import { formatOf, formatOfProvider } from '../formats';
 import { Plan } from './plan';
-import { UpstreamClient, UpstreamFailure, UpstreamResponse } from './upstream-client';
+import { CallSignal, UpstreamClient, UpstreamFailure, UpstreamResponse } from './upstream-client';
 import { ProxyMetrics } from '../proxy-metrics';
 
 export interface Sent {
@@ -61,7 +61,7 @@ export class UpstreamSender {
     model: string,
     query: string,
     clientHeaders: IncomingHttpHeaders,
-    signal: AbortSignal,
+    signal: CallSignal,
     tried: Tried = nothingTried(),
   ): Promise<Sent> {
     const routed = await this.router.route<UpstreamResponse | ProxyError>(model, plan.providers, async (channel) => {
