@@ -5,7 +5,7 @@
 import { AddressInfo } from 'node:net';
 import { IncomingMessage, Server, ServerResponse, createServer, request } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { RelayProgress, newProgress, relayRaw } from '../../../src/proxy/relay';
+import { RelayProgress, collect, newProgress, relayRaw } from '../../../src/proxy/relay';
 import { SilenceWatch } from '../../../src/proxy/upstream/silence-watch';
 
 interface Relayed {
@@ -155,4 +155,45 @@ describe('relayRaw (real HTTP on loopback)', () => {
       expect(r.progress).toMatchObject({ completed: false, upstreamCut: true });
     });
   }
+});
+
+describe('collect (a JSON answer read whole)', () => {
+  const upstream = () => {
+    const body = new PassThrough();
+    const watch = new SilenceWatch(60_000, () => undefined);
+    return { body, watch, read: () => collect({ body, watch }).finally(() => watch.stop()) };
+  };
+
+  it('the chunks in order, each counted on the watch, once the body ends', async () => {
+    const u = upstream();
+    const got = u.read();
+    u.body.write('{"a":');
+    setImmediate(() => u.body.end('1}'));
+    expect((await got).toString()).toBe('{"a":1}');
+    expect(u.watch.reads).toBe(2);
+  });
+
+  it('what was already waiting in the body when the read starts', async () => {
+    const u = upstream();
+    u.body.end('{"whole":true}');
+    await new Promise((r) => setImmediate(r));
+    expect((await u.read()).toString()).toBe('{"whole":true}');
+  });
+
+  it('the body\'s error when it breaks off, and a premature close when it closes without its end (before the read too)', async () => {
+    const broken = upstream();
+    const a = broken.read();
+    broken.body.write('{"a":');
+    setImmediate(() => broken.body.destroy(Object.assign(new Error('socket hang up'), { code: 'UND_ERR_SOCKET' })));
+    await expect(a).rejects.toMatchObject({ code: 'UND_ERR_SOCKET' });
+
+    const closed = upstream();
+    const b = closed.read();
+    setImmediate(() => closed.body.destroy());
+    await expect(b).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+
+    const gone = upstream();
+    gone.body.destroy();
+    await expect(gone.read()).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  });
 });
