@@ -10,13 +10,18 @@
  * in development and tests).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import * as client from 'openid-client';
+import type * as Oidc from 'openid-client';
 import { APP_CONFIG } from '../../config/config';
+import { onFirstUse } from '../../platform/on-first-use';
 import { ApiError } from '../../platform/http/api-error';
 import { ExternalIdentity, GitHubEmail, GitHubProfile, identityFromGitHub, identityFromOidcClaims } from './oauth-identity';
 import { GitHubProvider, OAuthProvider, OAuthSettings, OidcProvider, configuredProviders } from './oauth-providers';
 import { OAUTH_STATE_TTL_SECONDS, PendingSignIn } from './oauth-state-cookie';
 import { OAuthError } from './oauth.errors';
+
+/** Loaded on the first OAuth sign-in (platform/on-first-use.ts). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const client = onFirstUse(() => require('openid-client') as typeof Oidc);
 
 const HTTP_TIMEOUT_SECONDS = 10;
 const CONFIGURATION_TTL_MS = 24 * 3600_000;
@@ -26,7 +31,7 @@ const GITHUB_SCOPE = 'read:user user:email';
 @Injectable()
 export class OAuthClients {
   private readonly providers: ReadonlyMap<string, OAuthProvider>;
-  private readonly configurations = new Map<string, { config: Promise<client.Configuration>; at: number }>();
+  private readonly configurations = new Map<string, { config: Promise<Oidc.Configuration>; at: number }>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: OAuthSettings) {
     this.providers = configuredProviders(config);
@@ -47,20 +52,20 @@ export class OAuthClients {
     const config = await this.configuration(p);
     const pending: PendingSignIn = {
       provider: p.name,
-      state: client.randomState(),
-      codeVerifier: client.randomPKCECodeVerifier(),
-      nonce: p.kind === 'oidc' ? client.randomNonce() : null,
+      state: client().randomState(),
+      codeVerifier: client().randomPKCECodeVerifier(),
+      nonce: p.kind === 'oidc' ? client().randomNonce() : null,
       expiresAt: now + OAUTH_STATE_TTL_SECONDS * 1000,
     };
     const params: Record<string, string> = {
       redirect_uri: this.redirectUri(p),
       scope: p.kind === 'oidc' ? OIDC_SCOPE : GITHUB_SCOPE,
       state: pending.state,
-      code_challenge: await client.calculatePKCECodeChallenge(pending.codeVerifier),
+      code_challenge: await client().calculatePKCECodeChallenge(pending.codeVerifier),
       code_challenge_method: 'S256',
     };
     if (pending.nonce) params.nonce = pending.nonce;
-    return { url: client.buildAuthorizationUrl(config, params), pending };
+    return { url: client().buildAuthorizationUrl(config, params), pending };
   }
 
   /** Exchanges the callback's code with the verifier, checks the answer, and reads who the person is. */
@@ -69,7 +74,7 @@ export class OAuthClients {
     const current = new URL(this.redirectUri(p));
     current.search = callbackSearch;
     try {
-      const tokens = await client.authorizationCodeGrant(config, current, {
+      const tokens = await client().authorizationCodeGrant(config, current, {
         pkceCodeVerifier: pending.codeVerifier,
         expectedState: pending.state,
         ...(p.kind === 'oidc' ? { expectedNonce: pending.nonce ?? '' } : {}),
@@ -80,7 +85,7 @@ export class OAuthClients {
       // Providers may keep email and name out of the ID token (oidc-provider does by default);
       // then userinfo has them, for the same subject (openid-client checks it).
       if (typeof claims.email !== 'string' && config.serverMetadata().userinfo_endpoint) {
-        const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+        const info = await client().fetchUserInfo(config, tokens.access_token, claims.sub);
         return identityFromOidcClaims(p.name, { ...info, sub: claims.sub });
       }
       return identityFromOidcClaims(p.name, claims);
@@ -89,7 +94,7 @@ export class OAuthClients {
     }
   }
 
-  private configuration(p: OAuthProvider): Promise<client.Configuration> {
+  private configuration(p: OAuthProvider): Promise<Oidc.Configuration> {
     const now = Date.now();
     const kept = this.configurations.get(p.name);
     if (kept && now - kept.at < CONFIGURATION_TTL_MS) return kept.config;
@@ -101,13 +106,13 @@ export class OAuthClients {
     return made;
   }
 
-  private async discover(p: OidcProvider): Promise<client.Configuration> {
+  private async discover(p: OidcProvider): Promise<Oidc.Configuration> {
     const issuer = new URL(p.issuer);
     this.checkScheme(p, issuer);
-    let found: client.Configuration;
+    let found: Oidc.Configuration;
     try {
-      found = await client.discovery(issuer, p.clientId, p.clientSecret, undefined, {
-        execute: issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [],
+      found = await client().discovery(issuer, p.clientId, p.clientSecret, undefined, {
+        execute: issuer.protocol === 'http:' ? [client().allowInsecureRequests] : [],
         timeout: HTTP_TIMEOUT_SECONDS,
       });
     } catch (err) {
@@ -118,28 +123,28 @@ export class OAuthClients {
     const methods = found.serverMetadata().token_endpoint_auth_methods_supported;
     const post = methods !== undefined && methods.includes('client_secret_post') && !methods.includes('client_secret_basic');
     return this.finish(
-      new client.Configuration(found.serverMetadata(), p.clientId, p.clientSecret, post ? client.ClientSecretPost(p.clientSecret) : client.ClientSecretBasic(p.clientSecret)),
+      new (client().Configuration)(found.serverMetadata(), p.clientId, p.clientSecret, post ? client().ClientSecretPost(p.clientSecret) : client().ClientSecretBasic(p.clientSecret)),
       issuer,
     );
   }
 
   /** GitHub is plain OAuth 2 with fixed endpoints: nothing to discover. */
-  private gitHubConfiguration(p: GitHubProvider): client.Configuration {
+  private gitHubConfiguration(p: GitHubProvider): Oidc.Configuration {
     const base = new URL(p.oauthUrl);
     this.checkScheme(p, base);
     const tokenEndpoint = `${p.oauthUrl}/login/oauth/access_token`;
     const config = this.finish(
-      new client.Configuration(
+      new (client().Configuration)(
         { issuer: p.oauthUrl, authorization_endpoint: `${p.oauthUrl}/login/oauth/authorize`, token_endpoint: tokenEndpoint },
         p.clientId,
         p.clientSecret,
-        client.ClientSecretPost(p.clientSecret),
+        client().ClientSecretPost(p.clientSecret),
       ),
       base,
     );
     // GitHub refuses a code with 200 and an `error` field; as a 400 it reaches openid-client as
     // the OAuth error it is (bad_verification_code) rather than "no access_token".
-    config[client.customFetch] = async (url, options) => {
+    config[client().customFetch] = async (url, options) => {
       const res = await fetch(url, options);
       if (url !== tokenEndpoint || res.status !== 200) return res;
       const text = await res.text();
@@ -149,8 +154,8 @@ export class OAuthClients {
     return config;
   }
 
-  private finish(config: client.Configuration, base: URL): client.Configuration {
-    if (base.protocol === 'http:') client.allowInsecureRequests(config);
+  private finish(config: Oidc.Configuration, base: URL): Oidc.Configuration {
+    if (base.protocol === 'http:') client().allowInsecureRequests(config);
     config.timeout = HTTP_TIMEOUT_SECONDS;
     return config;
   }
@@ -193,7 +198,7 @@ const log = new Logger('OAuth');
 function failure(p: OAuthProvider, err: unknown): unknown {
   if (err instanceof OAuthError || err instanceof ApiError) return err;
   if (unreachable(err)) return unavailable(`${p.name} could not be reached to complete the sign-in (${reason(err)}); try again`);
-  if (err instanceof client.ResponseBodyError) {
+  if (err instanceof client().ResponseBodyError) {
     if (CODE_REFUSALS.has(err.error)) {
       return new OAuthError('oauth_failed', `${p.name} refused the sign-in code (${err.error}): it was used already, has expired, or belongs to another sign-in; start again`);
     }
@@ -201,14 +206,14 @@ function failure(p: OAuthProvider, err: unknown): unknown {
     log.warn(`${p.name} refused the code exchange with ${err.error}: check its client id and secret`);
     return new OAuthError('oauth_failed', `${p.name} refused the code exchange (${err.error})`);
   }
-  if (err instanceof client.WWWAuthenticateChallengeError) {
+  if (err instanceof client().WWWAuthenticateChallengeError) {
     // A 401 challenge at the token endpoint: the client authentication (id or secret) failed.
     const error = err.cause[0]?.parameters.error ?? `HTTP ${err.status}`;
     log.warn(`${p.name} refused the code exchange with ${error}: check its client id and secret`);
     return new OAuthError('oauth_failed', `${p.name} refused the code exchange (${error})`);
   }
-  if (err instanceof client.AuthorizationResponseError) return new OAuthError('oauth_failed', `${p.name} answered the sign-in with an error (${err.error})`);
-  if (err instanceof client.ClientError) return new OAuthError('oauth_failed', `${p.name}'s answer did not validate: ${reason(err)}`);
+  if (err instanceof client().AuthorizationResponseError) return new OAuthError('oauth_failed', `${p.name} answered the sign-in with an error (${err.error})`);
+  if (err instanceof client().ClientError) return new OAuthError('oauth_failed', `${p.name}'s answer did not validate: ${reason(err)}`);
   return err;
 }
 

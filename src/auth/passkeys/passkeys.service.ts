@@ -13,17 +13,15 @@
  */
 import { isIP } from 'node:net';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import {
+import type * as SimpleWebAuthn from '@simplewebauthn/server';
+import type {
   AuthenticationResponseJSON,
   PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { APP_CONFIG, AppConfig } from '../../config/config';
+import { onFirstUse } from '../../platform/on-first-use';
 import { CLOCK, Clock } from '../../platform/clock';
 import { UsersService } from '../../accounts/application/users.service';
 import { Passkey } from '../../accounts/domain/user.decider';
@@ -42,6 +40,10 @@ export interface VerifiedSignIn {
 }
 
 type RpConfig = Pick<AppConfig, 'WEBAUTHN_RP_ID' | 'WEBAUTHN_ORIGIN' | 'WEBAUTHN_RP_NAME'>;
+
+/** Loaded on the first ceremony (platform/on-first-use.ts). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const webauthn = onFirstUse(() => require('@simplewebauthn/server') as typeof SimpleWebAuthn);
 
 @Injectable()
 export class PasskeysService implements OnApplicationBootstrap {
@@ -65,7 +67,7 @@ export class PasskeysService implements OnApplicationBootstrap {
     const [user, { state }] = await Promise.all([this.users.get(userId), this.users.load(userId)]);
     // The authenticator shows userName to tell the person's accounts apart; it goes to their
     // browser only, never into anything stored here.
-    const options = await generateRegistrationOptions({
+    const options = await webauthn().generateRegistrationOptions({
       rpName: this.config.WEBAUTHN_RP_NAME,
       rpID: this.config.WEBAUTHN_RP_ID,
       userID: userHandleOf(userId),
@@ -85,7 +87,7 @@ export class PasskeysService implements OnApplicationBootstrap {
     if (!(await this.challenges.takeRegistration(userId, challenge))) {
       throw new PasskeyError('passkey_challenge', 'this registration was not started in this session, was used already, or expired: start again');
     }
-    const verified = await verifyRegistrationResponse({
+    const verified = await webauthn().verifyRegistrationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: this.config.WEBAUTHN_ORIGIN,
@@ -119,7 +121,7 @@ export class PasskeysService implements OnApplicationBootstrap {
 
   /** Options for a discoverable sign-in, and the ceremony id the browser keeps for it. */
   async loginOptions(): Promise<{ options: PublicKeyCredentialRequestOptionsJSON; ceremonyId: string }> {
-    const options = await generateAuthenticationOptions({
+    const options = await webauthn().generateAuthenticationOptions({
       rpID: this.config.WEBAUTHN_RP_ID,
       userVerification: 'preferred',
       allowCredentials: [],
@@ -136,7 +138,7 @@ export class PasskeysService implements OnApplicationBootstrap {
     const userId = response.response.userHandle ? userIdOfHandle(response.response.userHandle) : null;
     const passkey = userId ? (await this.users.load(userId)).state.passkeys.get(response.id) : undefined;
     if (!userId || !passkey) throw new PasskeyError('passkey_unknown', 'this passkey is not registered here (it may have been removed)');
-    const verified = await verifyAuthenticationResponse({
+    const verified = await webauthn().verifyAuthenticationResponse({
       response,
       expectedChallenge: expected,
       expectedOrigin: this.config.WEBAUTHN_ORIGIN,

@@ -3,8 +3,16 @@
  * (tests point it at a local server that answers the few calls made: test/support/fake-stripe.ts).
  * Null when Stripe is not configured: card payments are then not offered (503 stripe_not_configured).
  */
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { AppConfig } from '../../config/config';
+import { onFirstUse } from '../../platform/on-first-use';
+
+/**
+ * The SDK itself, loaded when Stripe is configured or a webhook arrives (platform/on-first-use.ts):
+ * an API without STRIPE_SECRET_KEY, or a worker that never sees a card payment, never loads it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const stripeSdk = onFirstUse(() => require('stripe') as typeof Stripe);
 
 export const STRIPE_CLIENT = Symbol('STRIPE_CLIENT');
 export type StripeClient = Stripe | null;
@@ -18,7 +26,8 @@ export function stripeClientFrom(config: Pick<AppConfig, 'STRIPE_SECRET_KEY' | '
     options.protocol = u.protocol === 'http:' ? 'http' : 'https';
     options.port = Number(u.port || (u.protocol === 'http:' ? 80 : 443));
   }
-  return new Stripe(config.STRIPE_SECRET_KEY, options);
+  const Sdk = stripeSdk();
+  return new Sdk(config.STRIPE_SECRET_KEY, options);
 }
 
 /** Dollars as Stripe counts them (cents) → µcr: $1 = 1 credit = 10^6 µcr. */

@@ -12,7 +12,7 @@
  *   amount_differs     both have it, for other amounts.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { AccountCommand } from '../../ledger/domain/account.decider';
 import { accountStream, decodeLedgerEvent } from '../../ledger/domain/events';
 import { eventIdFor } from '../../ledger/domain/event-ids';

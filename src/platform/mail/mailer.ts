@@ -9,11 +9,17 @@
  * failure is reported by nodemailer's error code only (its message may quote the address).
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { createTransport, Transporter } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { DomainError } from '../../shared/domain-error';
 import { CLOCK, Clock } from '../clock';
 import { Outbox } from './outbox';
+import { onFirstUse } from '../on-first-use';
+
+// Loaded when SMTP is configured (platform/on-first-use.ts): a process that sends no mail never loads it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodemailer = onFirstUse(() => require('nodemailer') as typeof Nodemailer);
 
 export type MailSettings = Pick<AppConfig, 'NODE_ENV' | 'SMTP_URL' | 'MAIL_FROM' | 'MAIL_OUTBOX_DIR'>;
 
@@ -62,7 +68,7 @@ export class Mailer implements OnApplicationBootstrap, OnModuleDestroy {
   ) {
     if (config.SMTP_URL) {
       this.transport = 'smtp';
-      this.smtp = createTransport({
+      this.smtp = nodemailer().createTransport({
         url: config.SMTP_URL,
         connectionTimeout: CONNECTION_TIMEOUT_MS,
         greetingTimeout: GREETING_TIMEOUT_MS,
@@ -96,7 +102,7 @@ export class Mailer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private bulkTransport(): Transporter {
-    this.pooled ??= createTransport({
+    this.pooled ??= nodemailer().createTransport({
       url: this.config.SMTP_URL!,
       pool: true,
       maxConnections: BULK_CONNECTIONS,

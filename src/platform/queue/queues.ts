@@ -2,7 +2,16 @@
  * BullMQ queues and workers, made in one place. Jobs are typed by one name list and carry ids
  * only, never content; a job id derived from the work (the hold id) deduplicates.
  */
-import { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
+import type * as BullMQ from 'bullmq';
+import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
+import { onFirstUse } from '../on-first-use';
+
+/**
+ * BullMQ itself, loaded by the first queue or worker made (platform/on-first-use.ts): an API
+ * whose jobs run in the worker process queues nothing until someone asks for an export.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const bullmq = onFirstUse(() => require('bullmq') as typeof BullMQ);
 
 export const QUEUES = {
   holdExpiry: 'hold-expiry',
@@ -59,6 +68,7 @@ export function bullConnection(redisUrl: string): ConnectionOptions {
 export const bullPrefix = (keyPrefix: string) => `${keyPrefix.replace(/:$/, '')}:bull`;
 
 export function makeQueue<N extends QueueName>(name: N, redisUrl: string, keyPrefix: string): Queue<JobData[N]> {
+  const { Queue } = bullmq();
   return new Queue<JobData[N]>(name, { connection: bullConnection(redisUrl), prefix: bullPrefix(keyPrefix) });
 }
 
@@ -69,6 +79,7 @@ export function makeWorker<N extends QueueName>(
   handle: (job: Job<JobData[N]>) => Promise<void>,
   concurrency = 8,
 ): Worker<JobData[N]> {
+  const { Worker } = bullmq();
   return new Worker<JobData[N]>(name, handle, {
     connection: bullConnection(redisUrl),
     prefix: bullPrefix(keyPrefix),

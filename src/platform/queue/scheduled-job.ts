@@ -8,7 +8,7 @@
  * model to exist; jobs without such a wait use this.
  */
 import { Logger } from '@nestjs/common';
-import { Queue, Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import { AppConfig } from '../../config/config';
 import { QueueName, closeWithin, makeQueue, makeWorker } from './queues';
 

@@ -2,7 +2,7 @@
  * Token estimates with a tokenizer, for what the providers have not counted: the input and
  * output of a request whose usage is missing or unusable (a cut stream, a provider that did not
  * say, a count that is not a whole number), billed as an estimate and marked so. Counted with
- * OpenAI's o200k_base encoding (gpt-tokenizer), walking the fields a provider bills as input,
+ * OpenAI's o200k_base encoding (o200k.ts), walking the fields a provider bills as input,
  * plus small fixed overheads; other providers' tokenizers produce more tokens than o200k for the
  * same text, so a slack per provider is added.
  *

@@ -4,7 +4,7 @@
  * export id only, and is that id: queuing an export twice queues one job.
  */
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../../../config/config';
 import { JobData, QUEUES, closeWithin, makeQueue } from '../../../platform/queue/queues';
 import { ExportError } from '../domain/export.errors';

@@ -12,9 +12,9 @@
  *   spends closing its connections).
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { Job, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../../../config/config';
-import { JobData, QUEUES, bullConnection, bullPrefix, closeWithin } from '../../../platform/queue/queues';
+import { JobData, QUEUES, bullConnection, bullPrefix, bullmq, closeWithin } from '../../../platform/queue/queues';
 import { EXPORT_ATTEMPTS, ExportQueue } from '../application/export-queue';
 import { ExportsService } from '../application/exports.service';
 
@@ -40,6 +40,7 @@ export class ExportBuildWorker implements OnApplicationBootstrap, OnModuleDestro
   ) {}
 
   onApplicationBootstrap(): void {
+    const { Worker } = bullmq();
     this.worker = new Worker<JobData['data-export']>(QUEUES.dataExport, (job) => this.run(job), {
       connection: bullConnection(this.config.REDIS_URL),
       prefix: bullPrefix(this.config.REDIS_KEY_PREFIX),

@@ -4,7 +4,7 @@
  * the work, so a wake-up lost (Redis down) costs at most one sweep period, never a notice.
  */
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../../../config/config';
 import { JobData, QUEUES, closeWithin, makeQueue } from '../../../platform/queue/queues';
 

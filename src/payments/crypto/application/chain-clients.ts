@@ -6,9 +6,15 @@
  * serves the chain it is configured for: an RPC of another chain is refused loudly, by name.
  */
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { FetchRequest, JsonRpcProvider, Network } from 'ethers';
+import type * as Ethers from 'ethers';
+import type { JsonRpcProvider } from 'ethers';
 import { APP_CONFIG, AppConfig, ChainConfig, ChainName } from '../../../config/config';
+import { onFirstUse } from '../../../platform/on-first-use';
 import { CryptoError } from '../domain/crypto';
+
+/** ethers, loaded when a chain is first called or a claim verified (platform/on-first-use.ts). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const ethers = onFirstUse(() => require('ethers') as typeof Ethers);
 
 export const RPC_TIMEOUT_MS = 15_000;
 
@@ -35,6 +41,7 @@ export class ChainClients implements OnModuleDestroy {
     if (!p) {
       // The scanner polls with eth_getLogs; a WebSocket URL (which the configuration accepts) is refused by name.
       if (!/^https?:/.test(chain.rpcUrl)) throw new Error(`the ${chain.name} RPC URL must be http(s) for the chain scanner (CHAIN_${chain.name.toUpperCase()}_RPC_URL)`);
+      const { FetchRequest, JsonRpcProvider, Network } = ethers();
       const request = new FetchRequest(chain.rpcUrl);
       request.timeout = RPC_TIMEOUT_MS;
       p = new JsonRpcProvider(request, Network.from(chain.chainId), { cacheTimeout: -1, staticNetwork: true, batchMaxCount: 20 });

@@ -5,10 +5,9 @@
  * transaction (nothing about the payer is kept before a claim). What arrived is credited, once.
  */
 import { Injectable } from '@nestjs/common';
-import { verifyMessage } from 'ethers';
 import { ChainConfig } from '../../../config/config';
 import { CryptoError, TRANSFER_TOPIC, addressOfTopic, claimMessage } from '../domain/crypto';
-import { ChainClients, shortError } from './chain-clients';
+import { ChainClients, ethers, shortError } from './chain-clients';
 import { CryptoCreditsService } from './crypto-credits.service';
 import { CryptoRepository, DepositRow } from './crypto.repository';
 
@@ -49,7 +48,7 @@ export class ClaimsService {
     const message = claimMessage({ accountId, chain: chain.name, chainId: chain.chainId, txHash: dep.txHash, receiveAddress: chain.receiveAddress });
     let signer: string;
     try {
-      signer = verifyMessage(message, input.signature).toLowerCase();
+      signer = ethers().verifyMessage(message, input.signature).toLowerCase();
     } catch {
       throw badSignature();
     }

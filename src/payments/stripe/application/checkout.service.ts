@@ -10,11 +10,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { APP_CONFIG, AppConfig } from '../../../config/config';
 import { DomainError } from '../../../shared/domain-error';
 import { IdempotencyError } from '../../../platform/http/idempotency';
-import { STRIPE_CLIENT, StripeClient } from '../stripe-client';
+import { STRIPE_CLIENT, StripeClient, stripeSdk } from '../stripe-client';
 
 export type StripeErrorCode = 'stripe_not_configured' | 'stripe_unavailable';
 
@@ -57,7 +57,7 @@ export class CheckoutService {
     try {
       session = await this.stripe.checkout.sessions.create(params, { idempotencyKey });
     } catch (err) {
-      if (err instanceof Stripe.errors.StripeIdempotencyError) {
+      if (err instanceof stripeSdk().errors.StripeIdempotencyError) {
         throw new IdempotencyError('idempotency_mismatch', 'this Idempotency-Key was used for another checkout (another amount)');
       }
       const e = err as Error & { type?: string; statusCode?: number };

@@ -13,11 +13,12 @@
 import { Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { APP_CONFIG, AppConfig } from '../../../config/config';
 import { isPgUnavailable } from '../../../platform/database/pg-unavailable';
 import { StripeWebhookService, WebhookRefused } from '../application/stripe-webhook.service';
 import { Counter, MetricsRegistry } from '../../../platform/metrics/metrics-registry';
+import { stripeSdk } from '../stripe-client';
 
 export const WEBHOOK_PATH = '/webhooks/stripe';
 /** Stripe's events are a few kilobytes; a charge with many refunds stays well inside this. */
@@ -26,8 +27,6 @@ export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 @Injectable()
 export class StripeWebhookRoutes implements OnModuleInit {
   private readonly log = new Logger('StripeWebhooks');
-  /** Only for the signature check (a pure function of the SDK); no API key needed. */
-  private readonly verifier = Stripe.webhooks;
   /** Deliveries by outcome (absent where no registry is, as in the CLI). */
   private readonly outcomes?: Counter<'outcome'>;
 
@@ -63,7 +62,8 @@ export class StripeWebhookRoutes implements OnModuleInit {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let event: Stripe.Event;
     try {
-      event = this.verifier.constructEvent(body, signature, secret);
+      // The signature check is a pure function of the SDK (no API key needed), loaded on the first delivery.
+      event = stripeSdk().webhooks.constructEvent(body, signature, secret);
     } catch (err) {
       // The SDK says which: no matching signature, or a timestamp outside the tolerance.
       return this.refuse(reply, 400, 'invalid_signature', (err as Error).message.split('\n')[0].slice(0, 200));
