@@ -529,7 +529,7 @@ export function evolve(state: AccountState, event: LedgerEvent): AccountState {
  * one account the copy per fold was 4% of the gateway's time).
  *
  * So a state read from `state` stays valid only until the next apply(): its holds may change
- * then. The state the fold started from is never changed (its map is copied before any change),
+ * then. The state the fold started from is never changed (its holds are forked before any change),
  * which is what lets a caller drop the fold and keep that state (an append that conflicted).
  */
 export class AccountFold {
