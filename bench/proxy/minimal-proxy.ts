@@ -1,6 +1,6 @@
 /**
  * The fair baseline for the proxy benchmark: the least a Node reverse proxy can do. One undici
- * Pool to the upstream (keep-alive, the same pool settings as the gateway's UpstreamClient), the
+ * Pool to the upstream (keep-alive, the same pool size as the gateway's UpstreamClient), the
  * request body piped up and the answer piped back, hop-by-hop headers dropped. No auth, no
  * parsing, no billing, no logging.
  *
@@ -25,7 +25,9 @@ function endToEnd(h: IncomingHttpHeaders | Record<string, string | string[] | un
 }
 
 export async function startMinimalProxy(upstream: string, port = 0): Promise<{ url: string; close(): Promise<void> }> {
-  const pool = new Pool(upstream, { connections: 256, keepAliveTimeout: 30_000 });
+  // As many connections as the gateway's UPSTREAM_MAX_CONNECTIONS default: 2,000 paced streams
+  // (streams.ts) must not queue in the pool, which would measure the queue, not the proxy.
+  const pool = new Pool(upstream, { connections: 4096, keepAliveTimeout: 30_000 });
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const fail = () => {
       if (!res.headersSent) res.writeHead(502).end();
@@ -47,7 +49,7 @@ export async function startMinimalProxy(upstream: string, port = 0): Promise<{ u
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', 4096, () => resolve()); // the gateway's LISTEN_BACKLOG default
   });
   const { port: bound } = server.address() as AddressInfo;
   return {

@@ -11,7 +11,8 @@
  * a worker process, as docker-compose runs them: today's keys) and `one_process` (`npm start` as
  * shipped: the API runs the workers itself; keys ending `_one_process`). On the one-process
  * gateway then, streams at a real model's pace (streams.ts): `realistic` (one connection, first
- * byte after 50 ms, 100 chunks 10 ms apart) and `streams` (2,000 at once, 50 chunks 200 ms apart).
+ * byte after 50 ms, 100 chunks 10 ms apart) and `streams` (2,000 at once, 50 chunks 200 ms apart,
+ * direct, through the minimal proxy as the yardstick, then through the gateway).
  *
  * Progress on stderr; the last line of stdout is one JSON object. Run: npm run bench:proxy
  * (BENCH_PARTS, comma-separated, picks parts: split, one_process, realistic, streams (default all);

@@ -8,7 +8,8 @@
  *   takes as long as a fast model to start (the hold's commit can hide in those 50 ms).
  * - manyStreams(): 2,000 streams open at once, 50 chunks 200 ms apart (10 s each, 10,000 chunks/s
  *   in all): errors, the gateway's peak memory while they run, and the delay it adds between
- *   chunks, to the first byte and to a whole stream. They are opened evenly over `rampMs` (2 s by
+ *   chunks, to the first byte and to a whole stream; the minimal proxy under the same load is
+ *   the yardstick (its CPU per stream and the delay it adds). They are opened evenly over `rampMs` (2 s by
  *   default, so all 2,000 are open together for 8 s): clients do not arrive in one instant, and a
  *   herd of 2,000 connects in one millisecond measures the kernel's accept queue and the load
  *   generator, direct as much as through the gateway.
@@ -131,12 +132,12 @@ interface ManyRun {
 
 /** `count` streams opened at once on `target`, each on a connection of its own; the gateway's RSS sampled meanwhile. */
 async function manyOn(s: Servers, target: Target, count: number, body: string, rampMs: number): Promise<ManyRun> {
-  const serverPid = target === 'direct' ? s.upstream.pid : s.gateway.pid;
+  const serverPid = { direct: s.upstream.pid, minimal: s.minimal.pid, gateway: s.gateway.pid }[target];
   const cpuBefore = { server: cpuSeconds(serverPid) ?? 0, postgres: cpuByPid('postgres') };
   const pool = new Pool(s.urls[target], { connections: count, pipelining: 1, keepAliveTimeout: 60_000 });
   let peak: number | null = null;
   const sample = () => {
-    const rss = rssMiB(s.gateway.pid);
+    const rss = rssMiB(target === 'minimal' ? s.minimal.pid : s.gateway.pid);
     if (rss !== null) peak = Math.max(peak ?? 0, rss);
   };
   const sampler = setInterval(sample, 100);
@@ -161,14 +162,25 @@ export interface ManyStreamsFigures {
   streams_2000_added_total_p50_ms: number;
   /** The gateway's CPU per stream (admission, 50 chunks relayed and metered, settle), ms. */
   streams_2000_gateway_cpu_ms_per_stream: number;
+  /** The minimal proxy (minimal-proxy.ts) under the same load: the yardstick for the gateway's figures above. */
+  streams_2000_minimal_errors: number;
+  streams_2000_minimal_added_total_p50_ms: number;
+  /** A bare proxy's CPU per stream (accept, connect upstream, 50 chunks piped), ms. */
+  streams_2000_minimal_cpu_ms_per_stream: number;
+  streams_2000_minimal_peak_rss_mib: number | null;
   streams_2000_detail: Record<string, unknown>;
 }
 
-/** Direct first, then the gateway, `count` streams of 50 chunks 200 ms apart each time. */
+/**
+ * Direct first, then the minimal proxy (the yardstick: what a bare Node proxy costs per stream
+ * under the same load), then the gateway, `count` streams of 50 chunks 200 ms apart each time.
+ */
 export async function manyStreams(s: Servers, count: number, rampMs: number, log: (msg: string) => void, profiled: Profiled = unprofiled): Promise<ManyStreamsFigures> {
   const body = pacedBody(50, 0, 200);
   const direct = await manyOn(s, 'direct', count, body, rampMs);
   log(`${count} streams direct: ${direct.timings.filter((t) => !t.ok).length} errors in ${round(direct.seconds, 1)} s`);
+  const minimal = await manyOn(s, 'minimal', count, body, rampMs);
+  log(`${count} streams through the minimal proxy: ${minimal.timings.filter((t) => !t.ok).length} errors in ${round(minimal.seconds, 1)} s, peak RSS ${minimal.peakRssMiB === null ? '?' : round(minimal.peakRssMiB, 1)} MiB`);
   const gateway = await profiled(() => manyOn(s, 'gateway', count, body, rampMs));
   const failed = gateway.timings.filter((t) => !t.ok);
   log(`${count} streams through the gateway: ${failed.length} errors in ${round(gateway.seconds, 1)} s, peak RSS ${gateway.peakRssMiB === null ? '?' : round(gateway.peakRssMiB, 1)} MiB`);
@@ -190,6 +202,7 @@ export async function manyStreams(s: Servers, count: number, rampMs: number, log
     };
   };
   const d = figures(direct);
+  const m = figures(minimal);
   const g = figures(gateway);
   const errorKinds: Record<string, number> = {};
   for (const t of failed) errorKinds[t.error ?? 'incomplete'] = (errorKinds[t.error ?? 'incomplete'] ?? 0) + 1;
@@ -200,6 +213,10 @@ export async function manyStreams(s: Servers, count: number, rampMs: number, log
     streams_2000_ttfb_p99_ms: g.ttfb_p99_ms,
     streams_2000_added_total_p50_ms: round(g.total_p50_ms - d.total_p50_ms, 3),
     streams_2000_gateway_cpu_ms_per_stream: g.server_cpu_ms_per_stream,
-    streams_2000_detail: { streams: count, opened_over_ms: rampMs, direct: d, gateway: g, gateway_error_kinds: errorKinds },
+    streams_2000_minimal_errors: m.errors,
+    streams_2000_minimal_added_total_p50_ms: round(m.total_p50_ms - d.total_p50_ms, 3),
+    streams_2000_minimal_cpu_ms_per_stream: m.server_cpu_ms_per_stream,
+    streams_2000_minimal_peak_rss_mib: minimal.peakRssMiB === null ? null : round(minimal.peakRssMiB, 1),
+    streams_2000_detail: { streams: count, opened_over_ms: rampMs, direct: d, minimal: m, gateway: g, gateway_error_kinds: errorKinds },
   };
 }

@@ -255,7 +255,7 @@ export class ProxyService {
           await this.release(req, a, broken, `upstream broke off before any content (${code})`);
           return;
         }
-        usage = meter.result().usage;
+        usage = meter.finalUsage(); // the text is read only if it is needed (finish)
       } else {
         const buf = await collect(attempt.upstream).catch((err: unknown) => {
           throw brokenAnswer(err, controller);

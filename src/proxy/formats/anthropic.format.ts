@@ -98,6 +98,8 @@ export const ANTHROPIC_FORMAT: Format = {
  * output_tokens, cumulative, and may repeat the input side.
  */
 export const ANTHROPIC_METER: MeterReader = {
+  // message_start's message.usage and message_delta's usage.
+  usageMayChange: /"usage"\s*:\s*\{|\\u/,
   event(s, msg) {
     switch (msg.type) {
       case 'message_start': {

@@ -155,4 +155,4 @@ function meterChunk(s: MeterState, msg: Json): void {
   }
 }
 
-export const GEMINI_METER: MeterReader = { event: meterChunk, answer: meterChunk };
+export const GEMINI_METER: MeterReader = { usageMayChange: /"usageMetadata"\s*:\s*\{|"finishReason"\s*:\s*"|\\u/, event: meterChunk, answer: meterChunk };

@@ -173,6 +173,7 @@ function messageText(s: MeterState, m: Json): void {
  * after the chunk with finish_reason, usually with `choices: []`.
  */
 export const OPENAI_CHAT_METER: MeterReader = {
+  usageMayChange: /"usage"\s*:\s*\{|"finish_reason"\s*:\s*"|\\u/,
   event(s, msg) {
     const choices = Array.isArray(msg.choices) ? msg.choices : [];
     for (const c of choices) {
@@ -199,6 +200,7 @@ export const OPENAI_CHAT_METER: MeterReader = {
 
 /** Responses streams: `response.completed` (or `.incomplete` / `.failed`) carries response.usage. */
 export const OPENAI_RESPONSES_METER: MeterReader = {
+  usageMayChange: /"usage"\s*:\s*\{|\\u/,
   event(s, msg) {
     const type = typeof msg.type === 'string' ? msg.type : '';
     // Text, refusal, reasoning, tool arguments and code deltas; audio deltas are base64, not text.

@@ -19,6 +19,13 @@ export interface MeterState {
 
 /** One format's reading of its stream events and whole answers (in its formats/ file). */
 export interface MeterReader {
+  /**
+   * Matches the data of every event that may change the usage (or what a later usage counts as,
+   * such as a choice finishing): those are read as they pass. The others are read only for their
+   * text, and only if it is asked for (StreamMeter). A superset is harmless (an event read early);
+   * a miss would lose a usage, so it also matches any \u escape (a key could be spelled with one).
+   */
+  readonly usageMayChange: RegExp;
   event(state: MeterState, msg: Json): void;
   answer(state: MeterState, msg: Json): void;
 }

@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { MeterFormat, StreamMeter } from '../../../../src/proxy/metering/stream-meter';
+import { MeterFormat, PENDING_MAX_CHARS, StreamMeter } from '../../../../src/proxy/metering/stream-meter';
+import { MeterReader, MeterState } from '../../../../src/proxy/metering/meter-reader';
+import { TokenUsage } from '../../../../src/proxy/pricing/cost';
+import { Json, isJsonObject } from '../../../../src/proxy/formats/format';
+import { ANTHROPIC_METER } from '../../../../src/proxy/formats/anthropic.format';
+import { GEMINI_METER } from '../../../../src/proxy/formats/gemini.format';
+import { OPENAI_CHAT_METER, OPENAI_RESPONSES_METER } from '../../../../src/proxy/formats/openai.format';
 import { SseEvent, SseParser, formatSse } from '../../../../src/proxy/streaming/sse';
 
 /** Events as a provider sends them: JSON data, optionally named. */
@@ -311,5 +317,121 @@ describe('answer(): the text of a whole JSON answer, in each format', () => {
     const m = new StreamMeter('openai-chat');
     m.answer(Buffer.from('<html>'));
     expect(m.result().deliveredText).toBe('');
+  });
+});
+
+/**
+ * The meter as it was before events were kept unread for their text: every event parsed as it
+ * passes, into one state. The same readers; the reference for the property below.
+ */
+class ParseEveryEvent implements MeterState {
+  readonly parts: string[] = [];
+  final: TokenUsage | null = null;
+  partial: TokenUsage | null = null;
+  finished = false;
+  start: Json | null = null;
+  constructor(private readonly reader: MeterReader) {}
+  push(ev: SseEvent): void {
+    if (ev.data.length === 0 || ev.data === '[DONE]') return;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    if (isJsonObject(msg)) this.reader.event(this, msg);
+  }
+  result() {
+    return { usage: this.final, partialUsage: this.final ? null : this.partial, deliveredText: this.parts.join('') };
+  }
+}
+
+describe('StreamMeter: events read for their text only when it is asked for (property)', () => {
+  const READERS: Record<MeterFormat, MeterReader> = {
+    'openai-chat': OPENAI_CHAT_METER,
+    'openai-completions': OPENAI_CHAT_METER,
+    'openai-responses': OPENAI_RESPONSES_METER,
+    anthropic: ANTHROPIC_METER,
+    gemini: GEMINI_METER,
+  };
+  // Text short and long (a few long events pass PENDING_MAX_CHARS), with quotes, backslashes and
+  // non-ASCII, which JSON.stringify escapes or not.
+  const text = fc.oneof(
+    { weight: 6, arbitrary: fc.string({ maxLength: 12 }) },
+    { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 12 }) },
+    { weight: 1, arbitrary: fc.constantFrom('"usage": {', '\\u0075', 'finish_reason":"stop', '{"usage":{"prompt_tokens":1}}') },
+    { weight: 1, arbitrary: fc.string({ minLength: 2000, maxLength: 6000, unit: 'binary-ascii', size: 'max' }) },
+  );
+  const count = fc.oneof(fc.nat(5000), fc.constantFrom(-1, 1.5, '7', null));
+  const openaiUsage = fc.record({ prompt_tokens: count, completion_tokens: count, total_tokens: count }, { requiredKeys: ['prompt_tokens', 'completion_tokens'] });
+  const anthropicUsage = fc.record({ input_tokens: count, output_tokens: count, cache_read_input_tokens: count }, { requiredKeys: ['output_tokens'] });
+  const geminiUsage = fc.record({ promptTokenCount: count, candidatesTokenCount: count, thoughtsTokenCount: count }, { requiredKeys: ['promptTokenCount'] });
+  const finish = fc.constantFrom(null, 'stop', 'length', 'STOP', 'FINISH_REASON_UNSPECIFIED');
+  // Events of every format, so each reader also meets what is not its own.
+  const object = fc.oneof(
+    fc.record({ choices: fc.array(fc.record({ index: fc.nat(2), delta: fc.record({ content: text }, { requiredKeys: [] }), text: text, finish_reason: finish }, { requiredKeys: ['delta', 'finish_reason'] }), { maxLength: 2 }), usage: fc.option(openaiUsage) }, { requiredKeys: ['choices'] }),
+    fc.record({ type: fc.constantFrom('response.output_text.delta', 'response.audio.delta', 'response.function_call_arguments.delta'), delta: text }),
+    fc.record({ type: fc.constantFrom('response.completed', 'response.incomplete', 'response.created'), response: fc.record({ usage: fc.option(fc.record({ input_tokens: count, output_tokens: count })) }) }),
+    fc.record({ type: fc.constant('message_start'), message: fc.record({ usage: fc.option(anthropicUsage) }) }),
+    fc.record({ type: fc.constant('content_block_delta'), delta: fc.record({ text: text, partial_json: text }, { requiredKeys: [] }) }),
+    fc.record({ type: fc.constant('message_delta'), usage: fc.option(anthropicUsage) }),
+    fc.record({ candidates: fc.array(fc.record({ content: fc.record({ parts: fc.array(fc.record({ text }), { maxLength: 2 }) }), finishReason: finish }, { requiredKeys: ['content'] }), { maxLength: 2 }), usageMetadata: fc.option(geminiUsage) }, { requiredKeys: ['candidates'] }),
+  );
+  // As a provider may write it: compact or indented (`"usage": {` across lines), a key spelled
+  // with a \u escape, or data that is not a JSON object at all.
+  const data = fc.oneof(
+    { weight: 12, arbitrary: fc.tuple(object, fc.constantFrom(undefined, 1, '\t')).map(([o, indent]) => JSON.stringify(o, null, indent)) },
+    { weight: 2, arbitrary: object.map((o) => JSON.stringify(o).replace(/"(usage|usageMetadata|finish_reason|finishReason)"/g, (_, k: string) => `"\\u00${k.charCodeAt(0).toString(16)}${k.slice(1)}"`)) },
+    { weight: 1, arbitrary: fc.constantFrom('', '[DONE]', 'not json', '{"trunc', 'null', '[1]', '{"usage":{"prompt_tokens":') },
+  );
+
+  it('gives exactly the result of parsing every event, in every format, however the stream ends and whenever the result is asked for', () => {
+    fc.assert(
+      fc.property(fc.constantFrom<MeterFormat>('openai-chat', 'openai-completions', 'openai-responses', 'anthropic', 'gemini'), fc.array(data, { maxLength: 60, size: 'max' }), fc.nat(), (format, stream, askAt) => {
+        const m = new StreamMeter(format);
+        const ref = new ParseEveryEvent(READERS[format]);
+        stream.forEach((d, i) => {
+          m.push({ data: d });
+          ref.push({ data: d });
+          if (i === askAt % stream.length) expect(m.result()).toEqual(ref.result()); // asked mid-stream, then it goes on
+          expect(m.finalUsage()).toEqual(ref.final);
+        });
+        expect(m.finalUsage()).toEqual(ref.final);
+        expect(m.result()).toEqual(ref.result());
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads no event for its text while the text is not asked for and the stream is short', () => {
+    const m = new StreamMeter('openai-chat');
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      for (const ev of OPENAI_CHAT) m.push(ev);
+      // The finish chunk and the usage chunk only.
+      expect(parse).toHaveBeenCalledTimes(2);
+      expect(m.finalUsage()).not.toBeNull();
+    } finally {
+      parse.mockRestore();
+    }
+    expect(m.result().deliveredText).toBe('Hello world');
+  });
+
+  it('reads what it kept once the kept data passes PENDING_MAX_CHARS, so a long stream holds no more than that', () => {
+    const m = new StreamMeter('openai-chat');
+    const piece = 'x'.repeat(1000);
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      const ev = { data: JSON.stringify(chunk([delta({ content: piece })])) };
+      const events = Math.floor(PENDING_MAX_CHARS / ev.data.length) + 1; // the one that passes it
+      for (let i = 0; i < events - 1; i++) m.push(ev);
+      expect(parse).not.toHaveBeenCalled();
+      m.push(ev);
+      expect(parse).toHaveBeenCalledTimes(events); // every one read once, and none kept
+      m.push(ev);
+      expect(parse).toHaveBeenCalledTimes(events);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
