@@ -56,6 +56,8 @@ interface Admitted {
   inputTokens: number;
   price: ModelPrice;
   charge: RequestCharge;
+  /** Resolves once the rate limits' verdict admits it (perhaps after the upstream was asked); rejects with the refusal. */
+  limited: Promise<unknown>;
   /** The upstream span, once a channel answered: it ends where the settle (or release) begins. */
   upstreamSpan?: TraceSpan;
 }
@@ -120,33 +122,46 @@ export class ProxyService {
     let precise: number | null | undefined;
     const tighter = () => (precise ??= preciseInputBound(endpoint.kind, req.body, req.raw.length, price, price.model, this.config.HOLD_TOKENIZER_MAX_BYTES));
     let { limits, worstCase } = terms(bound);
-    let verdict = await this.limiter.admit(limits);
-    if (!verdict.ok && verdict.unit === 'tokens' && (tighter() ?? bound) < bound) {
-      bound = tighter()!;
-      ({ limits, worstCase } = terms(bound));
-      verdict = await this.limiter.admit(limits); // the refusal took nothing: asked again, afresh
-    }
-    if (!verdict.ok) {
-      throw new ProxyError('rate_limited', `rate limit reached: ${verdict.limit} ${verdict.label}`, {
-        retryAfterSeconds: verdict.retryAfterSeconds,
-      });
-    }
-    const taken = verdict.taken;
+    // The limits' verdict. Where this instance's counts are over a second old it waits for Redis,
+    // and meanwhile says whether its own counts admit (RateLimiter.admit): if they do, the request
+    // goes on as admitted (its hold decided, the upstream asked) and forward() relays nothing
+    // before the verdict; a refusal then aborts the upstream call and returns the hold.
+    let goAhead!: () => void;
+    const early = new Promise<void>((resolve) => (goAhead = resolve));
+    const limited = (async () => {
+      let verdict = await this.limiter.admit(limits, goAhead);
+      if (!verdict.ok && verdict.unit === 'tokens' && (tighter() ?? bound) < bound) {
+        bound = tighter()!;
+        ({ limits, worstCase } = terms(bound));
+        verdict = await this.limiter.admit(limits); // the refusal took nothing: asked again, afresh
+      }
+      if (!verdict.ok) {
+        throw new ProxyError('rate_limited', `rate limit reached: ${verdict.limit} ${verdict.label}`, {
+          retryAfterSeconds: verdict.retryAfterSeconds,
+        });
+      }
+      return verdict.taken;
+    })();
+    limited.catch(() => undefined); // forward() answers a refusal that came after the go-ahead
+    await Promise.race([early, limited]);
     const charge = new RequestCharge(this.charges, principal, requestId);
     if (worstCase !== null) {
       // Admitted once the ledger accepts the reservation in memory; the 'hold' span lasts until it is durable.
       let decided!: () => void;
       const accepted = new Promise<void>((resolve) => (decided = resolve));
+      const held = worstCase;
+      const heldBound = bound;
       const hold = inSpan(req.trace, 'hold', async () => {
         try {
-          await charge.reserve(worstCase);
+          await charge.reserve(held);
         } catch (err) {
           // The cheap bound was refused: the tighter one, and the tokens counters are given the
           // difference back, so they hold the bound the request is admitted on.
           const refused = err instanceof ProxyError && (err.code === 'insufficient_credits' || err.code === 'spend_cap_reached');
           const less = refused ? tighter() : null;
-          if (less === null || less >= bound) throw err;
-          const givenBack = this.limiter.giveBack(taken, bound - less);
+          if (less === null || less >= heldBound) throw err;
+          const taken = await limited; // what the counters took (a refusal there is the answer)
+          const givenBack = bound > less ? this.limiter.giveBack(taken, bound - less) : undefined;
           bound = less;
           await charge.reserve(terms(less).worstCase!);
           await givenBack;
@@ -157,7 +172,7 @@ export class ProxyService {
       hold.catch(() => undefined); // forward() answers a refusal at commit, from `charge.durable`
       await Promise.race([accepted, hold]);
     }
-    return { shape, table, plan, inputTokens: bound, price, charge };
+    return { shape, table, plan, inputTokens: bound, price, charge, limited };
   }
 
   /** From the upstream call to the settle (or void): everything after admission. */
@@ -180,6 +195,16 @@ export class ProxyService {
         controller.abort();
       },
     );
+    // The rate limits' verdict may still be on its way from Redis: a refusal (or Redis failing)
+    // aborts the upstream call too, and the reservation is returned.
+    const limits: { refused: boolean; err?: unknown } = { refused: false };
+    const limited = a.limited.then(
+      () => undefined,
+      (err: unknown) => {
+        Object.assign(limits, { refused: true, err });
+        controller.abort();
+      },
+    );
 
     let attempt: Sent;
     const tried = nothingTried();
@@ -189,24 +214,30 @@ export class ProxyService {
       attempt = await this.sender.send(requestId, plan, shape.model, req.query, req.headers, controller, tried);
     } catch (err) {
       await durable; // a hold to void is a durable one; a refusal at commit is what the client is told
-      const thrown = commit.refused ? commit.err : err;
+      await limited;
+      // What the client is told: a refusal at commit, else the limits' refusal, else what the upstream did.
+      const thrown = commit.refused ? commit.err : limits.refused ? limits.err : err;
       upstreamSpan.fail(thrown instanceof ProxyError ? thrown.code : 'upstream_error');
       upstreamSpan.end();
       if (commit.refused) this.refusedAtCommit(req, a, tried.channelId, tried.attempts, thrown);
       // The receipt of a request no channel answered still names the channel and the tries.
-      await this.fail(req, a, tried.channelId, tried.attempts, err);
-      throw err;
+      await this.fail(req, a, tried.channelId, tried.attempts, thrown);
+      throw thrown;
     }
-    // No byte of the answer reaches the client before the reservation is durable. Meanwhile the
-    // answer waits in the upstream socket (backpressure), and that wait is ours, not the upstream's silence.
+    // No byte of the answer reaches the client before the reservation is durable and the limits
+    // admitted it. Meanwhile the answer waits in the upstream socket (backpressure), and that
+    // wait is ours, not the upstream's silence.
     attempt.upstream.watch.busy = true;
     await durable;
+    await limited;
     attempt.upstream.watch.busy = false;
-    if (commit.refused) {
+    if (commit.refused || limits.refused) {
       attempt.upstream.body.destroy(); // aborted already; a whole answer read to its end is dropped too
-      upstreamSpan.fail('refused_at_commit');
+      upstreamSpan.fail(commit.refused ? 'refused_at_commit' : 'refused_by_limits');
       upstreamSpan.end();
-      this.refusedAtCommit(req, a, attempt.channel.id, attempt.attempts, commit.err);
+      if (commit.refused) this.refusedAtCommit(req, a, attempt.channel.id, attempt.attempts, commit.err);
+      await this.fail(req, a, attempt.channel.id, attempt.attempts, limits.err);
+      throw limits.err;
     }
     upstreamSpan.set('tollgate.channel', attempt.channel.id);
     upstreamSpan.set('tollgate.attempts', attempt.attempts);

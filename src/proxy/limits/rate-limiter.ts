@@ -111,7 +111,14 @@ export class RateLimiter implements OnModuleDestroy {
     this.redis.defineCommand('tollgateGiveBack', { lua: GIVE_BACK });
   }
 
-  async admit(limits: Limit[]): Promise<Admission> {
+  /**
+   * The verdict on `limits`, taking from them when it admits. Where this instance's counts are
+   * older than STALE_MS, Redis's totals decide: they are asked for first, and `early` (if given)
+   * is called meanwhile when this instance's own counts would admit, so the caller can start
+   * work it can still undo (the proxy asks its upstream) while Redis answers. `early` is a
+   * forecast, never the verdict: the promise is.
+   */
+  async admit(limits: Limit[], early?: () => void): Promise<Admission> {
     const active = limits.filter((l) => l.cost > 0);
     if (active.length === 0) return { ok: true, taken: NOTHING_TAKEN };
     // Even a limit counted here (no round trip) is refused while Redis is away: what other
@@ -137,12 +144,14 @@ export class RateLimiter implements OnModuleDestroy {
     }
 
     const counters = keys.map((k) => this.counter(k));
+    const over = () => active.findIndex((l, i) => counters[i].known + counters[i].pending + l.cost > l.limit);
     if (counters.some((c) => c.syncedAt < nowMs - STALE_MS)) {
-      await onLimitsStore(() => this.exchange(keys.map((k, i) => [k, counters[i]])));
+      const asked = onLimitsStore(() => this.exchange(keys.map((k, i) => [k, counters[i]])));
+      if (early && over() < 0) early();
+      await asked;
     }
-    for (let i = 0; i < active.length; i++) {
-      if (counters[i].known + counters[i].pending + active[i].cost > active[i].limit) return refuse(active[i]);
-    }
+    const refused = over();
+    if (refused >= 0) return refuse(active[refused]);
     for (let i = 0; i < active.length; i++) counters[i].pending += active[i].cost;
     this.flushSoon();
     return { ok: true, taken: { tokenKeys, exact: false } };

@@ -5,7 +5,13 @@
  * held back for real by locking the stream's row from another connection.
  */
 import { randomUUID } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { Pool as UndiciPool } from 'undici';
 import { LedgerService } from '../../../src/ledger/application/ledger.service';
+import { systemClock } from '../../../src/platform/clock';
+import { AppendOptions, NewEvent } from '../../../src/platform/event-store/event-store.port';
+import { PostgresEventStore } from '../../../src/platform/event-store/postgres/postgres-event-store';
+import { startFakeUpstream } from '../../support/fake-upstream';
 import { LedgerHarness, inAnHour, ledgerHarness, newAccountId } from '../../support/ledger-harness';
 import { lockAccountStreams, untilAppendsWait } from '../../support/stream-lock';
 
@@ -161,5 +167,43 @@ describe('accepted before durable (real Postgres)', () => {
     expect(order).toEqual(['accepted', 'accepted', 'accepted', 'caller went on', 'durable', 'durable', 'durable']);
     const { rows } = await h.db.pool.query(`SELECT count(DISTINCT transaction_id)::int AS n FROM events WHERE stream_id = $1 AND type = 'HoldPlaced'`, [`account-${id}`]);
     expect(rows[0].n).toBe(1);
+  });
+
+  it("what the caller leaves to the next check phase goes first too: undici's request on a kept-alive connection is written before the round's append", async () => {
+    // undici writes a request to an idle kept-alive connection only after a setImmediate (it reads
+    // what the socket may have received first); the proxy's upstream request is such a request.
+    const order: string[] = [];
+    // The real store, its appends noted as they are asked for (the round's encoding and hashing come just before).
+    class NotedStore extends PostgresEventStore {
+      override append(streamId: string, events: NewEvent[], options: AppendOptions) {
+        if (events.some((e) => e.type === 'HoldPlaced')) order.push('append');
+        return super.append(streamId, events, options);
+      }
+    }
+    const store = new NotedStore(h.db.pool, { pollMs: 20 });
+    const ledger = new LedgerService(store, systemClock);
+    const upstream = await startFakeUpstream();
+    const pool = new UndiciPool(upstream.url, { connections: 1 });
+    const written = () => order.push('upstream request written');
+    subscribe('undici:client:sendHeaders', written);
+    try {
+      const id = await account(ledger, 1_000n); // the lane has the account: acceptance is told at once, as in the proxy
+      await (await pool.request({ method: 'GET', path: '/v1/models' })).body.dump(); // the connection, kept alive and idle
+      order.length = 0;
+      let asked!: Promise<unknown>;
+      const placed = ledger.execute(id, { type: 'PlaceHold', data: { holdId: randomUUID(), amount: 100n, expiresAt: inAnHour() } }, {}, {
+        onAccepted: () => {
+          asked = pool.request({ method: 'GET', path: '/v1/models' }).then((r) => r.body.dump());
+        },
+      });
+      await placed;
+      await asked;
+      expect(order).toEqual(['upstream request written', 'append']);
+    } finally {
+      unsubscribe('undici:client:sendHeaders', written);
+      await pool.close();
+      await upstream.close();
+      await store.close();
+    }
   });
 });

@@ -58,6 +58,29 @@ describe('RateLimiter (real Redis, two instances)', () => {
     expect((await a.admit(limit(big))).ok).toBe(false);
   });
 
+  it("an instance whose counts are old says early whether they admit, while Redis's totals decide", async () => {
+    const big = EXACT_BELOW * 2;
+    const [a, b] = instances(testRedisPrefix());
+    let told = 0;
+    const early = () => told++;
+    expect((await a.admit(limit(big), early)).ok).toBe(true); // nothing known yet: asked, and its own counts (none) admit
+    expect(told).toBe(1);
+    expect((await a.admit(limit(big), early)).ok).toBe(true); // fresh counts: the verdict at once, no early word
+    expect(told).toBe(1);
+    await new Promise((r) => setTimeout(r, 100)); // a flushes its two
+    expect(await admitted(b, big, limit(big))).toBe(big - 2); // another instance fills the minute
+    await new Promise((r) => setTimeout(r, 100)); // b flushes
+    now += 1_500;
+    // a's old counts would admit: it says so early, and Redis's totals refuse.
+    expect((await a.admit(limit(big), early)).ok).toBe(false);
+    expect(told).toBe(2);
+    now += 1_500;
+    // Old counts that refuse already: no early word, and still Redis's verdict (a refusal).
+    const huge = limit(big, big + 1);
+    expect((await a.admit(huge, early)).ok).toBe(false);
+    expect(told).toBe(2);
+  });
+
   it('a new minute starts from zero', async () => {
     const [a] = instances(testRedisPrefix());
     expect(await admitted(a, 3, limit(2))).toBe(2);
