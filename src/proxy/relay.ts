@@ -144,7 +144,6 @@ export function relayEvents(
   }, cut);
 }
 
-
 /**
  * The relay's loop, on the body's events rather than an async iterator: a chunk costs no promise
  * and no turn of the microtask queue (with 2,000 streams open that is 10,000 chunks a second).
