@@ -86,6 +86,12 @@ interface Counter {
   pending: number;
   /** When `known` was learnt (clock ms); 0: never. */
   syncedAt: number;
+  /**
+   * Admissions told to go ahead early (admit's `early`) whose verdict from Redis is still on its
+   * way: counted in the forecast for the next, so a burst on old counts gets no more early words
+   * than its own counts have room for (each early word is an upstream call that a refusal aborts).
+   */
+  ahead: number;
 }
 
 // An instance idle for a while knows an old total: it asks before admitting on it again.
@@ -144,13 +150,22 @@ export class RateLimiter implements OnModuleDestroy {
     }
 
     const counters = keys.map((k) => this.counter(k));
-    const over = () => active.findIndex((l, i) => counters[i].known + counters[i].pending + l.cost > l.limit);
+    const over = (ahead: boolean) =>
+      active.findIndex((l, i) => counters[i].known + counters[i].pending + (ahead ? counters[i].ahead : 0) + l.cost > l.limit);
     if (counters.some((c) => c.syncedAt < nowMs - STALE_MS)) {
       const asked = onLimitsStore(() => this.exchange(keys.map((k, i) => [k, counters[i]])));
-      if (early && over() < 0) early();
-      await asked;
+      const goesEarly = early !== undefined && over(true) < 0;
+      if (goesEarly) {
+        for (let i = 0; i < active.length; i++) counters[i].ahead += active[i].cost;
+        early();
+      }
+      try {
+        await asked;
+      } finally {
+        if (goesEarly) for (let i = 0; i < active.length; i++) counters[i].ahead -= active[i].cost;
+      }
     }
-    const refused = over();
+    const refused = over(false);
     if (refused >= 0) return refuse(active[refused]);
     for (let i = 0; i < active.length; i++) counters[i].pending += active[i].cost;
     this.flushSoon();
@@ -190,7 +205,7 @@ export class RateLimiter implements OnModuleDestroy {
   private counter(key: string): Counter {
     let c = this.counters.get(key);
     if (!c) {
-      c = { known: 0, pending: 0, syncedAt: 0 };
+      c = { known: 0, pending: 0, syncedAt: 0, ahead: 0 };
       this.counters.set(key, c);
     }
     return c;

@@ -81,6 +81,25 @@ describe('RateLimiter (real Redis, two instances)', () => {
     expect(told).toBe(2);
   });
 
+  it('a burst on old counts gets no more early words than those counts have room for', async () => {
+    const big = EXACT_BELOW * 2;
+    const [a, b] = instances(testRedisPrefix());
+    expect((await a.admit(limit(big))).ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 100)); // a flushes its one
+    expect(await admitted(b, big - 11, limit(big))).toBe(big - 11); // 10 left in the minute
+    await new Promise((r) => setTimeout(r, 100)); // b flushes
+    now += 1_500;
+    // a's old counts say 1 used: room for 25 of these, so 25 go early, not 100. Redis's totals
+    // then admit the 10 that fit.
+    let told = 0;
+    const verdicts = await Promise.all(Array.from({ length: 100 }, () => a.admit(limit(big, 79), () => told++)));
+    expect(told).toBe(25);
+    expect(verdicts.filter((v) => v.ok)).toHaveLength(0); // 79 each: none fits in the 10 left
+    now += 1_500;
+    const small = await Promise.all(Array.from({ length: 30 }, () => a.admit(limit(big), () => told++)));
+    expect(small.filter((v) => v.ok)).toHaveLength(10);
+  });
+
   it('a new minute starts from zero', async () => {
     const [a] = instances(testRedisPrefix());
     expect(await admitted(a, 3, limit(2))).toBe(2);
