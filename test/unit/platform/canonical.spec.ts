@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { canonicalJson, chainHash, GENESIS_HASH } from '../../../src/platform/event-store/canonical';
+import { canonicalJson, chainHash, GENESIS_HASH, HashedFields } from '../../../src/platform/event-store/canonical';
+import { referenceCanonicalJson, referenceChainHash } from '../../support/canonical-reference';
 
 // Every stored event's hash was computed from this form: a change to it breaks every chain
 // already in a log. These golden values were produced by the first implementation.
@@ -50,6 +51,71 @@ describe('canonical JSON and the hash chain', () => {
       metadata: { occurredAt: '2026-01-02T03:04:05.678Z', command: 'PurchaseCredits' },
     });
     expect(hash.toString('hex')).toBe('e7a66e0ae6f75c17d57fbbde6a88629ab3dedbb8429a52ca24f1a94af48a6da8');
+  });
+
+  // canonicalJson finds an object's sorted key order once per set of keys (a cache); the
+  // reference is the form before it (test/support/canonical-reference.ts), byte for byte.
+  describe('is byte-identical to the form every stored hash was computed with', () => {
+    const anything = fc.anything({
+      withBigInt: true,
+      withDate: true,
+      withNullPrototype: true,
+      withBoxedValues: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      withUnicodeString: true,
+      key: fc.oneof(fc.constantFrom('a', 'b', 'amount', 'holdId', '__proto__', '0', '10', '2', 'é', 'B', ''), fc.string({ unit: 'binary' })),
+    });
+
+    it('over generated values', () => {
+      fc.assert(
+        fc.property(anything, (v) => {
+          expect(canonicalJson(v)).toBe(referenceCanonicalJson(v));
+        }),
+        { numRuns: 3000 },
+      );
+    });
+
+    it('for one set of keys added in every order, and with keys left undefined', () => {
+      const keys = ['holdId', 'amount', 'expiresAt', '1', 'free', 'z', 'A'];
+      fc.assert(
+        fc.property(fc.shuffledSubarray(keys), fc.array(fc.boolean(), { minLength: keys.length, maxLength: keys.length }), (order, gone) => {
+          const obj: Record<string, unknown> = {};
+          order.forEach((k, i) => (obj[k] = gone[i] ? undefined : `${k}-value`));
+          expect(canonicalJson(obj)).toBe(referenceCanonicalJson(obj));
+          expect(canonicalJson({ nested: [obj, { ...obj }] })).toBe(referenceCanonicalJson({ nested: [obj, { ...obj }] }));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('past the bound on remembered key sets (each then sorted every time)', () => {
+      for (let i = 0; i < 6000; i++) {
+        const obj = { [`k${i}`]: i, [`j${6000 - i}`]: [i], a: { [`n${i}`]: 1, m: 2 } };
+        expect(canonicalJson(obj)).toBe(referenceCanonicalJson(obj));
+      }
+      const usual = { holdId: 'h', amount: 1n, expiresAt: 'x' };
+      expect(canonicalJson(usual)).toBe(referenceCanonicalJson(usual));
+    });
+
+    it('hashes generated events to the same value (fields missing too)', () => {
+      const field = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+      const event = fc.record({
+        id: field(fc.uuid()),
+        streamId: field(fc.string({ unit: 'binary' })),
+        streamVersion: field(fc.bigInt({ min: 0n, max: 2n ** 63n - 1n })),
+        type: field(fc.string()),
+        data: field(anything),
+        metadata: field(anything),
+      });
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), event, (prev, e) => {
+          const fields = e as unknown as HashedFields;
+          expect(chainHash(Buffer.from(prev), fields).toString('hex')).toBe(referenceChainHash(Buffer.from(prev), fields).toString('hex'));
+        }),
+        { numRuns: 2000 },
+      );
+    });
   });
 
   it('refuses what JSON cannot say', () => {
