@@ -7,9 +7,9 @@
  *  - `allocated_bytes_per_round`: JavaScript heap allocated per round (used heap after minus
  *    before, the young generation made big enough that no collection runs inside a sample;
  *    a sample in which one ran anyway is left out and counted);
- *  - `cpu_us_per_round`: this process's CPU time per round (p50 over samples, each of rounds
- *    run apart from the allocation's, with no collection forced before them), and where /proc
- *    shows it, `postgres_cpu_us_per_round`: the CPU of the one backend that served them all;
+ *  - `cpu_us_per_round`: this process's CPU time per round (p50 over samples of rounds run
+ *    after the allocation's, with no collection forced), and where /proc shows it,
+ *    `postgres_cpu_us_per_round`: the CPU of the one backend that served those rounds;
  *  - `pieces`: the two parts of an append that issue 23 changed, each alone, old form against
  *    new, in bytes and CPU microseconds per event (p50 of 20 samples each, alternating): the
  *    hash (canonicalJson; the old form is
@@ -197,19 +197,26 @@ async function pieces(): Promise<Record<string, unknown>> {
     },
     params_new: (i) => JSON.stringify([planned[i]]),
   };
-  const got = Object.fromEntries(Object.keys(kinds).map((k) => [k, [] as Sample[]]));
+  const bytes = Object.fromEntries(Object.keys(kinds).map((k) => [k, [] as number[]]));
+  const cpu = Object.fromEntries(Object.keys(kinds).map((k) => [k, [] as number[]]));
   for (let r = 0; r < 25; r++) {
     for (const [k, op] of Object.entries(kinds)) {
       const s = await sampleSync(events.length, op);
-      // Its CPU from a run of its own, without a collection forced before it: right after one,
-      // every allocation touches a fresh page of the (big) young generation, which costs the
-      // kernel time in proportion to the bytes allocated, and much more than it does otherwise.
+      if (s && r >= 5) bytes[k].push(s.bytes);
+    }
+  }
+  // The CPU from runs of their own, after the allocation's and with no collection forced between
+  // them: right after one, every allocation touches a fresh page of the (big) young generation,
+  // which costs the kernel time in proportion to the bytes allocated, and more than the work.
+  for (let r = 0; r < 25; r++) {
+    for (const [k, op] of Object.entries(kinds)) {
       const c0 = process.cpuUsage();
       for (let j = 0; j < 5 * events.length; j++) op(j % events.length);
       const c = process.cpuUsage(c0);
-      if (s && r >= 5) got[k].push({ bytes: s.bytes, cpuUs: (c.user + c.system) / (5 * events.length) });
+      if (r >= 5) cpu[k].push((c.user + c.system) / (5 * events.length));
     }
   }
+  const got = Object.fromEntries(Object.keys(kinds).map((k) => [k, bytes[k].map((b, i) => ({ bytes: b, cpuUs: cpu[k][i] ?? cpu[k][0] }))]));
   const per = (k: string) => summary(got[k]);
   return {
     hash_per_event: { old: per('hash_old'), new: per('hash_new') },
@@ -251,41 +258,48 @@ async function main(): Promise<void> {
         if (!settled.alongsideWritten) throw new Error('the log row was not written with the settle');
         version = settled.nextVersion;
       };
-      return { b, pool, store, backend, prepare, ledgerRound, samples: [] as Sample[], dropped: 0, serverUs: 0, serverRounds: 0 };
+      return { b, pool, store, backend, prepare, ledgerRound, bytes: [] as number[], cpuUs: [] as number[], dropped: 0, serverUs: 0, serverRounds: 0 };
     }),
   );
   try {
     log(`${SAMPLES} samples of ${PER_SAMPLE} ledger rounds per build (${builds.map((b) => b.name).join(', ')}), alternating`);
+    // Allocation first: samples with a collection forced before each.
+    for (let r = -3; r < SAMPLES; r++) {
+      for (const run of r % 2 === 0 ? runs : [...runs].reverse()) {
+        run.prepare();
+        const s = await sample(PER_SAMPLE, run.ledgerRound);
+        if (r < 0) continue; // warming up
+        if (s) run.bytes.push(s.bytes);
+        else run.dropped++;
+      }
+      if (r > 0 && r % 10 === 0) log(`allocation: ${r} / ${SAMPLES}`);
+    }
+    // Then CPU, from rounds with no collection forced before them (see pieces): the collections
+    // their allocation causes are counted, as they would be in the gateway.
     for (let r = -3; r < SAMPLES; r++) {
       for (const run of r % 2 === 0 ? runs : [...runs].reverse()) {
         run.prepare();
         const s0 = processCpuUs(run.backend);
-        const s = await sample(PER_SAMPLE, run.ledgerRound);
-        // The CPU from rounds of their own, without a collection forced before them (see pieces):
-        // the collections their allocation causes are counted, as they would be in the gateway.
-        run.prepare();
         const c0 = process.cpuUsage();
         for (let i = 0; i < PER_SAMPLE; i++) await run.ledgerRound();
         const c = process.cpuUsage(c0);
         const s1 = processCpuUs(run.backend);
-        if (r < 0) continue; // warming up
-        if (s) run.samples.push({ bytes: s.bytes, cpuUs: (c.user + c.system) / PER_SAMPLE });
-        else run.dropped++;
+        if (r < 0) continue;
+        run.cpuUs.push((c.user + c.system) / PER_SAMPLE);
         if (s0 !== null && s1 !== null) {
           run.serverUs += s1 - s0;
-          run.serverRounds += 2 * PER_SAMPLE;
+          run.serverRounds += PER_SAMPLE;
         }
       }
-      if (r > 0 && r % 10 === 0) log(`${r} / ${SAMPLES}`);
+      if (r > 0 && r % 10 === 0) log(`CPU: ${r} / ${SAMPLES}`);
     }
     const result: Record<string, unknown> = {};
     for (const run of runs) {
-      const s = summary(run.samples);
       result[run.b.name] = {
-        allocated_bytes_per_round: s.allocated_bytes,
-        cpu_us_per_round: s.cpu_us,
+        allocated_bytes_per_round: Math.round(percentile(run.bytes, 50)),
+        cpu_us_per_round: round(percentile(run.cpuUs, 50), 2),
         postgres_cpu_us_per_round: run.serverRounds > 0 ? round(run.serverUs / run.serverRounds, 1) : null,
-        samples: run.samples.length,
+        samples: run.bytes.length,
         samples_with_a_collection_left_out: run.dropped,
       };
     }
