@@ -16,7 +16,10 @@ const quote = (s: string): string => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(
  * (about 1 KiB for four keys: the sort's work arrays), and events come in a few shapes: the
  * order is found once per shape and looked up after, along a tree keyed by the keys in the
  * order Object.keys gives them (the same set in another order is another path, to the same
- * sorted order). The tree is bounded: past MAX_SHAPE_NODES, a new shape is sorted each time.
+ * sorted order). What it keeps is bounded, as it may come from a client (an idempotent
+ * request's body is fingerprinted with canonicalJson): past MAX_REMEMBERED keys (tree nodes and
+ * remembered shapes' keys together, a few MiB at most), or for an object with a key longer than
+ * MAX_SHAPE_KEY_CHARS, the keys are sorted each time, as before.
  */
 interface Shape {
   keys: string[];
@@ -29,8 +32,9 @@ interface ShapeNode {
   shape?: Shape;
 }
 
-const MAX_SHAPE_NODES = 4096;
-let shapeNodes = 0;
+const MAX_REMEMBERED = 16_384;
+const MAX_SHAPE_KEY_CHARS = 64;
+let remembered = 0;
 const shapes: ShapeNode = { next: new Map() };
 
 function shapeFor(keys: string[]): Shape {
@@ -44,13 +48,17 @@ function shapeOf(obj: object): Shape {
   for (let i = 0; i < keys.length; i++) {
     let next = node.next.get(keys[i]);
     if (next === undefined) {
-      if (shapeNodes >= MAX_SHAPE_NODES) return shapeFor(keys);
-      shapeNodes++;
+      if (remembered >= MAX_REMEMBERED || keys[i].length > MAX_SHAPE_KEY_CHARS) return shapeFor(keys);
+      remembered++;
       node.next.set(keys[i], (next = { next: new Map() }));
     }
     node = next;
   }
-  return (node.shape ??= shapeFor(keys));
+  if (node.shape) return node.shape;
+  const shape = shapeFor(keys);
+  if (remembered + keys.length > MAX_REMEMBERED) return shape;
+  remembered += keys.length;
+  return (node.shape = shape);
 }
 
 /**

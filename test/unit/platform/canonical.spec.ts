@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { canonicalJson, chainHash, GENESIS_HASH, HashedFields } from '../../../src/platform/event-store/canonical';
 import { referenceCanonicalJson, referenceChainHash } from '../../support/canonical-reference';
 
@@ -89,13 +91,65 @@ describe('canonical JSON and the hash chain', () => {
       );
     });
 
-    it('past the bound on remembered key sets (each then sorted every time)', () => {
+    it('for keys too long to remember, and past the bound on what is remembered (each then sorted every time)', () => {
+      const long = 'k'.repeat(65);
+      for (const obj of [{ [long]: 1, a: 2 }, { b: 1, [long + '"é']: { [long]: [long] } }, { a: 2, [long]: 1 }]) {
+        expect(canonicalJson(obj)).toBe(referenceCanonicalJson(obj));
+      }
+      // Key sets that grow one key at a time (each a shape of its own) and many small ones.
+      const growing: Record<string, number> = {};
+      for (let i = 0; i < 300; i++) {
+        growing[`g${(i * 7919) % 300}`] = i;
+        expect(canonicalJson(growing)).toBe(referenceCanonicalJson(growing));
+      }
       for (let i = 0; i < 6000; i++) {
         const obj = { [`k${i}`]: i, [`j${6000 - i}`]: [i], a: { [`n${i}`]: 1, m: 2 } };
         expect(canonicalJson(obj)).toBe(referenceCanonicalJson(obj));
       }
       const usual = { holdId: 'h', amount: 1n, expiresAt: 'x' };
       expect(canonicalJson(usual)).toBe(referenceCanonicalJson(usual));
+    });
+
+    describe('keeps little of what a client sends (an idempotent request\'s body is fingerprinted with it)', () => {
+      // A module of its own for each test: what the others remembered does not count here.
+      const freshCanonicalJson = async () => {
+        let fresh!: typeof canonicalJson;
+        await jest.isolateModulesAsync(async () => {
+          fresh = (await import('../../../src/platform/event-store/canonical')).canonicalJson;
+        });
+        return fresh;
+      };
+      /** Heap kept by `fill`, once V8 has let go of dead property names (over a few collections). */
+      const kept = (fill: () => void) => {
+        setFlagsFromString('--expose-gc');
+        const gc = runInNewContext('gc') as () => void;
+        const collect = () => [1, 2, 3].forEach(() => gc());
+        collect();
+        const before = process.memoryUsage().heapUsed;
+        fill();
+        collect();
+        return process.memoryUsage().heapUsed - before;
+      };
+
+      it('not its long keys', async () => {
+        const fresh = await freshCanonicalJson();
+        // 40 keys of 1 MiB, each a new shape.
+        expect(kept(() => [...Array(40).keys()].forEach((i) => fresh(JSON.parse(`{"${`${i}`.padEnd(1 << 20, 'x')}":${i}}`))))).toBeLessThan(8 << 20);
+      });
+
+      it('not more than a bounded number of keys, however many shapes', async () => {
+        const fresh = await freshCanonicalJson();
+        // Key sets growing one key at a time to 1,000 keys of 60 characters: half a million keys in all.
+        const growing: Record<string, number> = {};
+        expect(
+          kept(() => {
+            for (let i = 0; i < 1000; i++) {
+              growing[`${i}`.padEnd(60, 'k')] = i;
+              fresh(growing);
+            }
+          }),
+        ).toBeLessThan(16 << 20);
+      });
     });
 
     it('hashes generated events to the same value (fields missing too)', () => {

@@ -20,8 +20,8 @@ import { SideGroup, sideCtes } from './append-alongside';
 /**
  * The events as one jsonb parameter, the PlannedEvents' JSON (however many events). Not one
  * array per column: pg writes a JS array as an array literal, escaping every element (each
- * event's data and metadata as JSON text, quotes and all) in JavaScript: 5.8 KiB allocated per
- * one-event append, against 1.3 KiB for JSON.stringify of the planned events, one native call
+ * event's data and metadata as JSON text, quotes and all) in JavaScript: 5.6 KiB allocated per
+ * one-event append, against 1.2 KiB for JSON.stringify of the planned events, one native call
  * (npm run bench:ledger-round, its pieces). jsonb_to_recordset costs Postgres no more than the
  * six array literals did (the same bench's Postgres CPU per round; issue 23).
  */
