@@ -362,6 +362,17 @@ describe('Postgres event store specifics', () => {
       }
     });
 
+    it('refuses an event type it could only store altered (a lone surrogate), rather than one its hash does not match', async () => {
+      // As a text parameter, pg wrote the lone surrogate as U+FFFD: the stored type differed from
+      // the hashed one and the chain no longer verified. In the JSON it stays escaped, and is refused.
+      const s = `json-surrogate-${randomUUID()}`;
+      const ok = eventsOf(1);
+      await store.append(s, ok, { expectedVersion: 'no_stream' });
+      await expect(store.append(s, [{ id: randomUUID(), type: 'Odd\ud800', data: {} }], { expectedVersion: 1n })).rejects.toMatchObject({ code: '22P02' });
+      await expectStored(s, ok);
+      expect(await store.readStream(s)).toHaveLength(1);
+    });
+
     it('refuses data Postgres cannot store (a NUL character) without writing or spoiling the stream', async () => {
       const s = `json-nul-${randomUUID()}`;
       const ok = eventsOf(1);
