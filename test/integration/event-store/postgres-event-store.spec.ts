@@ -3,6 +3,7 @@ import { Client, Pool } from 'pg';
 import { PostgresEventStore } from '../../../src/platform/event-store/postgres/postgres-event-store';
 import { RecordedEvent, VersionConflictError } from '../../../src/platform/event-store/event-store.port';
 import { chainHash, GENESIS_HASH } from '../../../src/platform/event-store/canonical';
+import { writeLocked } from '../../../src/platform/event-store/postgres/append-locked';
 import { freshDb, FreshDb } from '../../support/fresh-db';
 import { eventStoreContract, waitFor } from './event-store.contract';
 
@@ -289,6 +290,99 @@ describe('Postgres event store specifics', () => {
       await watched.close();
       await explained.end();
     }
+  });
+
+  describe('its rows sent as one jsonb parameter (append-one-stream.ts, append-locked.ts)', () => {
+    // Strings JSON escapes, or that are more than one byte in UTF-8, as keys and values; nulls
+    // at every depth; numbers at the edges of what JSON says.
+    const awkward = ['é', '🙂', '"', '\\', '\\"', '\n\t\r', '\u2028\u2029', '</script>', 'a\u0001b', '\u007f', "it's", '{"a":1}', '{x,"y"}', 'NULL', ''];
+    const dataOf = (i: number) => ({
+      i,
+      text: awkward[i % awkward.length],
+      [awkward[(i + 3) % awkward.length] || 'empty']: awkward.join(''),
+      nothing: null,
+      list: [null, 1.5, -0.25, 1e300, 9007199254740991, true, { nested: null, deep: [awkward[i % awkward.length]] }],
+      big: '9223372036854775807',
+    });
+    const eventsOf = (n: number, type = 'Awkward ☃ "typed"') =>
+      Array.from({ length: n }, (_, i) => ({ id: randomUUID(), type, data: dataOf(i), ...(i % 2 === 0 && { metadata: { at: awkward[i % awkward.length], n: null } }) }));
+
+    /** The stream as stored from version `from`: every event as appended, in order, versions contiguous, the chain exact. */
+    async function expectStored(s: string, appended: ReturnType<typeof eventsOf>, from = 1n, prev: Buffer = GENESIS_HASH): Promise<Buffer> {
+      const events = (await store.readStream(s)).filter((e) => e.streamVersion >= from && e.streamVersion < from + BigInt(appended.length));
+      expect(events.map((e) => [e.id, e.type, e.data, e.metadata])).toEqual(appended.map((e) => [e.id, e.type, e.data, e.metadata ?? {}]));
+      events.forEach((e, i) => expect(e.streamVersion).toBe(from + BigInt(i)));
+      for (const e of events) {
+        prev = chainHash(prev, { id: e.id, streamId: s, streamVersion: e.streamVersion, type: e.type, data: e.data, metadata: e.metadata });
+        expect(e.hash).toBe(prev.toString('hex'));
+      }
+      return prev;
+    }
+
+    it('writes a huge batch of awkward events to a new stream and to an existing one, exactly', async () => {
+      const s = `json-one-${randomUUID()}`;
+      const first = eventsOf(3000);
+      await expect(store.append(s, first, { expectedVersion: 'no_stream' })).resolves.toEqual({ nextVersion: 3000n, idempotent: false });
+      const prev = await expectStored(s, first);
+      const more = eventsOf(7);
+      await expect(store.append(s, more, { expectedVersion: 3000n })).resolves.toEqual({ nextVersion: 3007n, idempotent: false });
+      await expectStored(s, more, 3001n, prev);
+    });
+
+    it('writes the careful path\'s rows exactly (several streams, a repeat among them)', async () => {
+      const [a, b, c] = [`json-locked-a-${randomUUID()}`, `json-locked-b-${randomUUID()}`, `json-locked-c-${randomUUID()}`];
+      const stored = eventsOf(1);
+      await store.append(a, stored, { expectedVersion: 'no_stream' });
+      const toB = eventsOf(1200);
+      const toC = eventsOf(3, 'C');
+      const noop = () => undefined;
+      const plan = await writeLocked(db.pool, [
+        { streamId: a, events: stored, options: { expectedVersion: 'any' }, resolve: noop, reject: noop },
+        { streamId: b, events: toB, options: { expectedVersion: 'no_stream' }, resolve: noop, reject: noop },
+        { streamId: c, events: toC, options: { expectedVersion: 'any' }, resolve: noop, reject: noop },
+      ]);
+      expect(plan.outcomes).toEqual([{ nextVersion: 1n, idempotent: true }, { nextVersion: 1200n, idempotent: false }, { nextVersion: 3n, idempotent: false }]);
+      await expectStored(b, toB);
+      await expectStored(c, toC);
+    });
+
+    it('takes a stream to the last version a bigint holds, and refuses the one after, writing nothing', async () => {
+      const s = `json-max-${randomUUID()}`;
+      const last = Buffer.alloc(32, 0xab);
+      await db.pool.query('INSERT INTO event_streams (stream_id, version, last_hash) VALUES ($1, $2, $3)', [s, (2n ** 63n - 2n).toString(), last]);
+      const fresh = new PostgresEventStore(db.pool, { pollMs: 20 }); // reads the head, none cached
+      try {
+        const top = eventsOf(1);
+        await expect(fresh.append(s, top, { expectedVersion: 2n ** 63n - 2n })).resolves.toEqual({ nextVersion: 2n ** 63n - 1n, idempotent: false });
+        await expectStored(s, top, 2n ** 63n - 1n, last);
+        await expect(fresh.append(s, eventsOf(1), { expectedVersion: 'any' })).rejects.toMatchObject({ code: '22003' }); // bigint out of range
+        expect((await store.readStream(s)).map((e) => e.streamVersion)).toEqual([2n ** 63n - 1n]);
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('refuses an event type it could only store altered (a lone surrogate), rather than one its hash does not match', async () => {
+      // As a text parameter, pg wrote the lone surrogate as U+FFFD: the stored type differed from
+      // the hashed one and the chain no longer verified. In the JSON it stays escaped, and is refused.
+      const s = `json-surrogate-${randomUUID()}`;
+      const ok = eventsOf(1);
+      await store.append(s, ok, { expectedVersion: 'no_stream' });
+      await expect(store.append(s, [{ id: randomUUID(), type: 'Odd\ud800', data: {} }], { expectedVersion: 1n })).rejects.toMatchObject({ code: '22P02' });
+      await expectStored(s, ok);
+      expect(await store.readStream(s)).toHaveLength(1);
+    });
+
+    it('refuses data Postgres cannot store (a NUL character) without writing or spoiling the stream', async () => {
+      const s = `json-nul-${randomUUID()}`;
+      const ok = eventsOf(1);
+      await store.append(s, ok, { expectedVersion: 'no_stream' });
+      await expect(store.append(s, [{ id: randomUUID(), type: 'A', data: { text: 'a\u0000b' } }], { expectedVersion: 1n })).rejects.toMatchObject({ code: '22P05' });
+      const next = eventsOf(2);
+      await expect(store.append(s, next, { expectedVersion: 1n })).resolves.toEqual({ nextVersion: 3n, idempotent: false });
+      const prev = await expectStored(s, ok);
+      await expectStored(s, next, 2n, prev);
+    });
   });
 
   it('counts the events of the streams under a prefix exactly, its _ and % taken literally', async () => {

@@ -1,5 +1,8 @@
 import fc from 'fast-check';
-import { canonicalJson, chainHash, GENESIS_HASH } from '../../../src/platform/event-store/canonical';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { canonicalJson, chainHash, GENESIS_HASH, HashedFields } from '../../../src/platform/event-store/canonical';
+import { referenceCanonicalJson, referenceChainHash } from '../../support/canonical-reference';
 
 // Every stored event's hash was computed from this form: a change to it breaks every chain
 // already in a log. These golden values were produced by the first implementation.
@@ -50,6 +53,123 @@ describe('canonical JSON and the hash chain', () => {
       metadata: { occurredAt: '2026-01-02T03:04:05.678Z', command: 'PurchaseCredits' },
     });
     expect(hash.toString('hex')).toBe('e7a66e0ae6f75c17d57fbbde6a88629ab3dedbb8429a52ca24f1a94af48a6da8');
+  });
+
+  // canonicalJson finds an object's sorted key order once per set of keys (a cache); the
+  // reference is the form before it (test/support/canonical-reference.ts), byte for byte.
+  describe('is byte-identical to the form every stored hash was computed with', () => {
+    const anything = fc.anything({
+      withBigInt: true,
+      withDate: true,
+      withNullPrototype: true,
+      withBoxedValues: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      withUnicodeString: true,
+      key: fc.oneof(fc.constantFrom('a', 'b', 'amount', 'holdId', '__proto__', '0', '10', '2', 'é', 'B', ''), fc.string({ unit: 'binary' })),
+    });
+
+    it('over generated values', () => {
+      fc.assert(
+        fc.property(anything, (v) => {
+          expect(canonicalJson(v)).toBe(referenceCanonicalJson(v));
+        }),
+        { numRuns: 3000 },
+      );
+    });
+
+    it('for one set of keys added in every order, and with keys left undefined', () => {
+      const keys = ['holdId', 'amount', 'expiresAt', '1', 'free', 'z', 'A'];
+      fc.assert(
+        fc.property(fc.shuffledSubarray(keys), fc.array(fc.boolean(), { minLength: keys.length, maxLength: keys.length }), (order, gone) => {
+          const obj: Record<string, unknown> = {};
+          order.forEach((k, i) => (obj[k] = gone[i] ? undefined : `${k}-value`));
+          expect(canonicalJson(obj)).toBe(referenceCanonicalJson(obj));
+          expect(canonicalJson({ nested: [obj, { ...obj }] })).toBe(referenceCanonicalJson({ nested: [obj, { ...obj }] }));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('for keys too long to remember, and past the bound on what is remembered (each then sorted every time)', () => {
+      const long = 'k'.repeat(65);
+      for (const obj of [{ [long]: 1, a: 2 }, { b: 1, [long + '"é']: { [long]: [long] } }, { a: 2, [long]: 1 }]) {
+        expect(canonicalJson(obj)).toBe(referenceCanonicalJson(obj));
+      }
+      // Key sets that grow one key at a time (each a shape of its own) and many small ones.
+      const growing: Record<string, number> = {};
+      for (let i = 0; i < 300; i++) {
+        growing[`g${(i * 7919) % 300}`] = i;
+        expect(canonicalJson(growing)).toBe(referenceCanonicalJson(growing));
+      }
+      for (let i = 0; i < 6000; i++) {
+        const obj = { [`k${i}`]: i, [`j${6000 - i}`]: [i], a: { [`n${i}`]: 1, m: 2 } };
+        expect(canonicalJson(obj)).toBe(referenceCanonicalJson(obj));
+      }
+      const usual = { holdId: 'h', amount: 1n, expiresAt: 'x' };
+      expect(canonicalJson(usual)).toBe(referenceCanonicalJson(usual));
+    });
+
+    describe('keeps little of what a client sends (an idempotent request\'s body is fingerprinted with it)', () => {
+      // A module of its own for each test: what the others remembered does not count here.
+      const freshCanonicalJson = async () => {
+        let fresh!: typeof canonicalJson;
+        await jest.isolateModulesAsync(async () => {
+          fresh = (await import('../../../src/platform/event-store/canonical')).canonicalJson;
+        });
+        return fresh;
+      };
+      /** Heap kept by `fill`, once V8 has let go of dead property names (over a few collections). */
+      const kept = (fill: () => void) => {
+        setFlagsFromString('--expose-gc');
+        const gc = runInNewContext('gc') as () => void;
+        const collect = () => [1, 2, 3].forEach(() => gc());
+        collect();
+        const before = process.memoryUsage().heapUsed;
+        fill();
+        collect();
+        return process.memoryUsage().heapUsed - before;
+      };
+
+      it('not its long keys', async () => {
+        const fresh = await freshCanonicalJson();
+        // 40 keys of 1 MiB, each a new shape.
+        expect(kept(() => [...Array(40).keys()].forEach((i) => fresh(JSON.parse(`{"${`${i}`.padEnd(1 << 20, 'x')}":${i}}`))))).toBeLessThan(8 << 20);
+      });
+
+      it('not more than a bounded number of keys, however many shapes', async () => {
+        const fresh = await freshCanonicalJson();
+        // Key sets growing one key at a time to 1,000 keys of 60 characters: half a million keys in all.
+        const growing: Record<string, number> = {};
+        expect(
+          kept(() => {
+            for (let i = 0; i < 1000; i++) {
+              growing[`${i}`.padEnd(60, 'k')] = i;
+              fresh(growing);
+            }
+          }),
+        ).toBeLessThan(16 << 20);
+      });
+    });
+
+    it('hashes generated events to the same value (fields missing too)', () => {
+      const field = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+      const event = fc.record({
+        id: field(fc.uuid()),
+        streamId: field(fc.string({ unit: 'binary' })),
+        streamVersion: field(fc.bigInt({ min: 0n, max: 2n ** 63n - 1n })),
+        type: field(fc.string()),
+        data: field(anything),
+        metadata: field(anything),
+      });
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), event, (prev, e) => {
+          const fields = e as unknown as HashedFields;
+          expect(chainHash(Buffer.from(prev), fields).toString('hex')).toBe(referenceChainHash(Buffer.from(prev), fields).toString('hex'));
+        }),
+        { numRuns: 2000 },
+      );
+    });
   });
 
   it('refuses what JSON cannot say', () => {

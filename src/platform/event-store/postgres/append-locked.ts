@@ -5,7 +5,7 @@
  */
 import { Pool, PoolClient } from 'pg';
 import { AppendResult, JsonObject, VersionConflictError } from '../event-store.port';
-import { Pending, Plan, Stored, headOf, judgeRepeat, planBatch } from './append-plan';
+import { Pending, Plan, Stored, headOf, judgeRepeat, planBatch, plannedEventsFrom } from './append-plan';
 import { sideGroups } from './append-alongside';
 
 /** Writes a batch in one transaction; returns the plan it carried out. */
@@ -34,10 +34,11 @@ export async function writeLocked(pool: Pool, batch: Pending[]): Promise<Plan> {
 
     if (plan.events.length > 0) {
       const ev = plan.events;
+      // One jsonb parameter, not an array per column: see append-one-stream.ts.
       await client.query(
         `INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata, hash)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[], $7::bytea[])`,
-        [ev.map((e) => e.s), ev.map((e) => e.v), ev.map((e) => e.id), ev.map((e) => e.t), ev.map((e) => JSON.stringify(e.d)), ev.map((e) => JSON.stringify(e.m)), ev.map((e) => Buffer.from(e.h, 'hex'))],
+         SELECT e.s, e.v, e.id, e.t, e.d, e.m, decode(e.h, 'hex') FROM ${plannedEventsFrom('$1')}`,
+        [JSON.stringify(ev)],
       );
       const ids = [...plan.touched];
       await client.query(

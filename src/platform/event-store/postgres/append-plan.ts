@@ -23,7 +23,7 @@ export interface StreamHead {
 
 export type Stored = { streamId: string; type: string; data: unknown; version: bigint };
 
-/** One row for `events`, in the shape append_events (migrations/001, as last redefined in 028) reads; append-one-stream.ts takes its columns as arrays. */
+/** One row for `events`, in the shape append_events (migrations/001, as last redefined in 028) reads; so do plannedEventsFrom's readers. */
 export interface PlannedEvent {
   s: string;
   v: string;
@@ -33,6 +33,13 @@ export interface PlannedEvent {
   m: unknown;
   h: string;
 }
+
+/**
+ * The rows of a jsonb array of PlannedEvents (JSON.stringify of them), as a FROM item `e` with
+ * columns s, v, id, t, d, m and h (hex text: decode(e.h, 'hex') is the bytea).
+ */
+export const plannedEventsFrom = (param: string): string =>
+  `jsonb_to_recordset(${param}::jsonb) AS e(s text, v bigint, id uuid, t text, d jsonb, m jsonb, h text)`;
 
 export interface Plan {
   outcomes: Array<AppendResult | Error>;
