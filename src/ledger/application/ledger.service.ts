@@ -46,6 +46,7 @@ import {
   VersionConflictError,
 } from '../../platform/event-store/event-store.port';
 import { CLOCK, Clock } from '../../platform/clock';
+import { afterQueuedIo } from '../../platform/after-queued-io';
 import { samePayload } from '../../platform/event-store/canonical';
 import { AccountCommand, AccountFold, AccountState, decide, initialState, lateSettleRefused } from '../domain/account.decider';
 import { LedgerError, LedgerErrorCode } from '../domain/errors';
@@ -257,13 +258,10 @@ export class LedgerService implements OnModuleDestroy {
       // caller told of its acceptance goes on first (the proxy sends its upstream request before
       // this round decides, encodes and sends the append, so the hold's commit is not added to
       // the time to first byte), and the commands issued meanwhile share one append. Two check
-      // phases, not one: what the caller leaves to the next check phase goes first too. The
-      // proxy's upstream request does: undici writes a request to a kept-alive connection only
-      // after a setImmediate (it first reads what the idle socket may have received,
-      // GHSA-35p6-xmwp-9g52), so with one, this round's Immediate, queued before undici's, ran
-      // first and its decision, encoding and hashing went before the upstream request (0.2-1 ms
-      // of the time to first byte, measured with undici's diagnostics channels).
-      await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+      // phases, not one (see afterQueuedIo): with one, this round's decision, encoding and
+      // hashing went before the upstream request (0.2-1 ms of the time to first byte, measured
+      // with undici's diagnostics channels).
+      await afterQueuedIo();
       while (lane.queue.length > 0) {
         try {
           if (!lane.loaded) await this.refresh(lane);

@@ -22,6 +22,7 @@ import Redis from 'ioredis';
 import { REDIS, REDIS_FACTORY, RedisFactory } from '../../platform/redis/redis.module';
 import { CLOCK, Clock } from '../../platform/clock';
 import { onLimitsStore, whenConnected } from './limits-store';
+import { afterQueuedIo } from '../../platform/after-queued-io';
 
 export interface Limit {
   /** What the counter is for, reported when it refuses: e.g. "key requests per minute". */
@@ -119,10 +120,10 @@ export class RateLimiter implements OnModuleDestroy {
 
   /**
    * The verdict on `limits`, taking from them when it admits. Where this instance's counts are
-   * older than STALE_MS, Redis's totals decide: they are asked for first, and `early` (if given)
-   * is called meanwhile when this instance's own counts would admit, so the caller can start
-   * work it can still undo (the proxy asks its upstream) while Redis answers. `early` is a
-   * forecast, never the verdict: the promise is.
+   * older than STALE_MS, Redis's totals decide. When this instance's own counts would admit,
+   * `early` (if given) is called first, so the caller can start work it can still undo (the
+   * proxy asks its upstream), and Redis is asked once that work's I/O has gone out; else Redis
+   * is asked at once. `early` is a forecast, never the verdict: the promise is.
    */
   async admit(limits: Limit[], early?: () => void): Promise<Admission> {
     const active = limits.filter((l) => l.cost > 0);
@@ -153,11 +154,18 @@ export class RateLimiter implements OnModuleDestroy {
     const over = (ahead: boolean) =>
       active.findIndex((l, i) => counters[i].known + counters[i].pending + (ahead ? counters[i].ahead : 0) + l.cost > l.limit);
     if (counters.some((c) => c.syncedAt < nowMs - STALE_MS)) {
-      const asked = onLimitsStore(() => this.exchange(keys.map((k, i) => [k, counters[i]])));
+      const ask = () => onLimitsStore(() => this.exchange(keys.map((k, i) => [k, counters[i]])));
       const goesEarly = early !== undefined && over(true) < 0;
+      let asked: Promise<void>;
       if (goesEarly) {
         for (let i = 0; i < active.length; i++) counters[i].ahead += active[i].cost;
         early();
+        // Asked once the caller's own I/O has gone out (its upstream request): building and
+        // writing the pipeline took 0.2-0.4 ms, all of it added to the time to first byte of a
+        // request whose counts had aged (every request, at one request a second or fewer).
+        asked = afterQueuedIo().then(ask);
+      } else {
+        asked = ask();
       }
       try {
         await asked;

@@ -1,4 +1,5 @@
 /** Rate limits counted in the real Redis, by two instances of the gateway at once. */
+import type { Socket } from 'node:net';
 import { RateLimiter, EXACT_BELOW, Limit } from '../../../src/proxy/limits/rate-limiter';
 import { redisFactory } from '../../../src/platform/redis/redis.module';
 import { Clock } from '../../../src/platform/clock';
@@ -79,6 +80,27 @@ describe('RateLimiter (real Redis, two instances)', () => {
     const huge = limit(big, big + 1);
     expect((await a.admit(huge, early)).ok).toBe(false);
     expect(told).toBe(2);
+  });
+
+  it("says early before it writes anything to Redis, and asks once what the caller queued on the go-ahead has gone out", async () => {
+    // The proxy's caller sends its upstream request on the go-ahead, and undici writes it after a
+    // setImmediate: the exchange with Redis must not be written (built, encoded, sent) before it.
+    const f = redisFactory(TEST_REDIS_URL, testRedisPrefix());
+    factories.push(f);
+    const redis = f.create('commands', { enableAutoPipelining: true });
+    const a = new RateLimiter(redis, f, clock);
+    limiters.push(a);
+    await redis.ping();
+    const written = () => (redis as unknown as { stream: Socket }).stream.bytesWritten;
+    const before = written();
+    const seen: { early?: number; callersIo?: number } = {};
+    const verdict = a.admit(limit(EXACT_BELOW * 2), () => {
+      seen.early = written();
+      setImmediate(() => (seen.callersIo = written()));
+    });
+    expect((await verdict).ok).toBe(true); // nothing known yet: Redis was asked all the same...
+    expect(seen).toEqual({ early: before, callersIo: before }); // ...after the caller's I/O
+    expect(written()).toBeGreaterThan(before);
   });
 
   it('a burst on old counts gets no more early words than those counts have room for', async () => {
