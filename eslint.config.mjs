@@ -26,6 +26,12 @@ export default tseslint.config(
       // `_`-prefixed parameters and variables are the way to say "unused on purpose"
       // (Nest's CommandRunner.run(args, options), destructuring that drops a field).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      // Imported, it loads at start in every process: its decorators are recorded until the
+      // document is first asked for (src/platform/http/openapi-decorators.ts).
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@nestjs/swagger', message: 'import the decorators from src/platform/http/openapi-decorators.ts', allowTypeImports: true }] },
+      ],
     },
   },
   {

@@ -32,7 +32,7 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
   // its OpenAPI document at /openapi.json and /docs.
   await app.register(fastifyCookie);
   app.useGlobalFilters(new ApiErrorFilter(app.getHttpAdapter()));
-  setupOpenApi(app, config.PUBLIC_URL);
+  await setupOpenApi(app, config.PUBLIC_URL);
   // The dashboard's pages and files, on this origin (platform/http/web-dashboard.ts).
   await serveDashboard(app.getHttpAdapter().getInstance(), config, logger);
   return app;

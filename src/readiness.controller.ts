@@ -12,7 +12,7 @@
  * it reads the proxy's prices and the read models.
  */
 import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiExcludeController } from './platform/http/openapi-decorators';
 import type Redis from 'ioredis';
 import { Pool } from 'pg';
 import { APP_CONFIG, AppConfig } from './config/config';

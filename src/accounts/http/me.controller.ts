@@ -3,7 +3,7 @@
  * as the dashboard shows them. The email and display name are opened from the vault here.
  */
 import { Body, Controller, Get, Patch } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '../../platform/http/openapi-decorators';
 import { z } from 'zod';
 import { ApiErrors, jsonSchema } from '../../platform/http/openapi';
 import { parseWith } from '../../platform/http/validation';

@@ -14,7 +14,7 @@
  */
 import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata, UseFilters, UseGuards, applyDecorators, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiBearerAuth, ApiCookieAuth } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth } from '../../platform/http/openapi-decorators';
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig, publicOrigin } from '../../config/config';
 import { ApiError, forbidden, unauthenticated } from '../../platform/http/api-error';

@@ -7,7 +7,7 @@
  */
 import '@fastify/cookie';
 import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
-import { ApiFoundResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiFoundResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '../../platform/http/openapi-decorators';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UsersService } from '../../accounts/application/users.service';
 import { APP_CONFIG, AppConfig, cookieSecure } from '../../config/config';

@@ -3,7 +3,7 @@
  * change how its owner signs in.
  */
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '../../platform/http/openapi-decorators';
 import { z } from 'zod';
 import { ApiErrors, jsonSchema } from '../../platform/http/openapi';
 import { parseWith } from '../../platform/http/validation';

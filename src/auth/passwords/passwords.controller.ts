@@ -4,7 +4,7 @@
  * session cookie; a signed-in person may set a new password (reset: sign in by link, then this).
  */
 import { Body, Controller, HttpCode, Post, Put, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '../../platform/http/openapi-decorators';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiError } from '../../platform/http/api-error';

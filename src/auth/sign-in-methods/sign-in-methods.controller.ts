@@ -4,7 +4,7 @@
  * with AUTH_PASSWORDS, the link by mail only when mail can be sent.
  */
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '../../platform/http/openapi-decorators';
 import type { FastifyReply } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { jsonSchema } from '../../platform/http/openapi';

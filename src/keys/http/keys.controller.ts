@@ -5,7 +5,7 @@
  * in this answer only). Another account's key is 404 `not_found`, as one that does not exist.
  */
 import { Body, Controller, HttpCode, Inject, Param, Patch, Post, Res } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '../../platform/http/openapi-decorators';
 import type { FastifyReply } from 'fastify';
 import { CLOCK, Clock } from '../../platform/clock';
 import { notFound } from '../../platform/http/api-error';

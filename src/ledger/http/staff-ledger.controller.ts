@@ -7,7 +7,7 @@
  * read of one person's money, names its owner as the subject.
  */
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '../../platform/http/openapi-decorators';
 import { z } from 'zod';
 import { AccountApi, CurrentPrincipal, StaffRoles } from '../../auth/http/account-guard';
 import { Principal } from '../../auth/http/principal';

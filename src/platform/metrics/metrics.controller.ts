@@ -1,6 +1,6 @@
 /** GET /metrics on the API: the Prometheus exposition of this process (bearer METRICS_TOKEN when set). */
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiExcludeController } from '../http/openapi-decorators';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../../config/config';
 import { unauthenticated } from '../http/api-error';

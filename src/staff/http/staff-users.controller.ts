@@ -6,7 +6,7 @@
  * keys never reach these routes (@StaffRoles implies it).
  */
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '../../platform/http/openapi-decorators';
 import { z } from 'zod';
 import { AccountApi, CurrentPrincipal, StaffRoles } from '../../auth/http/account-guard';
 import { Principal } from '../../auth/http/principal';

@@ -4,7 +4,7 @@
  * management key (scripts read usage); every answer is scoped to the caller's account.
  */
 import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '../../platform/http/openapi-decorators';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { CLOCK, Clock } from '../../platform/clock';

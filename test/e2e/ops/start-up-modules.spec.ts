@@ -1,10 +1,12 @@
 /**
  * The built API, split from its worker as docker-compose runs it, does not load at start the
  * libraries only other routes and jobs call (src/platform/on-first-use.ts): Stripe's SDK, ethers,
- * nodemailer, @simplewebauthn/server, openid-client, BullMQ, nor the o200k tokenizer. Required at
- * start they cost the process ~14 MiB of live heap and ~40 MiB of RSS (issue 23, "Memory"). Nor
- * does proxying load them: a JSON answer and a streamed one, each with its usage, through the
- * official SDK. What the process loaded is read from its own module cache (`require.cache`),
+ * nodemailer, @simplewebauthn/server, openid-client, BullMQ, nor the o200k tokenizer; nor
+ * @nestjs/swagger, whose decorators are recorded until the OpenAPI document is first asked for
+ * (src/platform/http/openapi-decorators.ts). Required at start they cost the process ~14 MiB of
+ * live heap and ~50 MiB of RSS (issue 23, "Memory"). Nor does proxying load them: a JSON answer
+ * and a streamed one, each with its usage, through the official SDK. The first request for the
+ * document does load swagger, and gets the whole document. What the process loaded is read from its own module cache (`require.cache`),
  * written out on SIGUSR2 by a preload given through NODE_OPTIONS.
  *
  * The routes that use them load them on first use and are tested where they live
@@ -24,7 +26,7 @@ import { TEST_REDIS_URL } from '../../support/test-env';
 import { freePort, untilHealthy, waitFor } from '../../support/wait';
 
 /** Each as the package directory its files live in. */
-const NOT_AT_START = ['stripe', 'ethers', 'nodemailer', '@simplewebauthn/server', 'openid-client', 'bullmq', 'gpt-tokenizer'];
+const NOT_AT_START = ['stripe', 'ethers', 'nodemailer', '@simplewebauthn/server', 'openid-client', 'bullmq', 'gpt-tokenizer', '@nestjs/swagger'];
 
 const PRELOAD = `
 process.on('SIGUSR2', () => {
@@ -49,7 +51,7 @@ describe('the API process at start and while proxying (built main.js, split from
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('has loaded none of them after starting, nor after proxying JSON and a stream', async () => {
+  it('has loaded none of them after starting, nor after proxying JSON and a stream; swagger loads for its document', async () => {
     db = await freshDb(2);
     fake = await startFakeUpstream();
     const preload = join(dir, 'modules-preload.js');
@@ -116,6 +118,18 @@ describe('the API process at start and while proxying (built main.js, split from
 
     const afterProxying = await loaded();
     expect(NOT_AT_START.filter((p) => afterProxying.has(p))).toEqual([]);
+
+    // The decorators recorded at start are all in the document built on first use.
+    const doc = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { tags?: string[]; summary?: string; security?: unknown[]; responses: Record<string, unknown> }>>;
+    };
+    const revoke = doc.paths['/api/keys/{id}/revoke'].post; // a class's tag, a method's summary, the guard's auth, ApiErrors
+    expect(revoke.tags).toEqual(['keys']);
+    expect(revoke.summary).toMatch(/^Revoke a key/);
+    expect(revoke.security).toEqual([{ tg_session: [] }, { 'management-key': [] }]);
+    expect(Object.keys(revoke.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
+    expect(Object.keys(doc.paths).length).toBeGreaterThan(50);
+    expect((await loaded()).has('@nestjs/swagger')).toBe(true);
   }, 120_000);
 });
 

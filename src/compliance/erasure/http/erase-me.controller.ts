@@ -5,7 +5,7 @@
  * a management key. The answer says what happened to the unused credit; the cookie is cleared.
  */
 import { Controller, Delete, HttpCode, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '../../../platform/http/openapi-decorators';
 import type { FastifyReply } from 'fastify';
 import { AccountApi, CurrentPrincipal, SessionOnly } from '../../../auth/http/account-guard';
 import { Principal } from '../../../auth/http/principal';

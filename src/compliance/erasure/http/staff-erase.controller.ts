@@ -4,7 +4,7 @@
  * erasing someone already erased answers the erasure as it ended (`alreadyErased: true`).
  */
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '../../../platform/http/openapi-decorators';
 import { z } from 'zod';
 import { AccountApi, CurrentPrincipal, StaffRoles } from '../../../auth/http/account-guard';
 import { Principal } from '../../../auth/http/principal';

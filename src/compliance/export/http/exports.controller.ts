@@ -6,7 +6,7 @@
  * personal data out.
  */
 import { Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '../../../platform/http/openapi-decorators';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AccountApi, CurrentPrincipal, SessionOnly } from '../../../auth/http/account-guard';

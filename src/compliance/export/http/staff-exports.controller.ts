@@ -4,7 +4,7 @@
  * the zip. Both recorded in the staff audit trail before anything is done or handed over.
  */
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiOperation, ApiParam, ApiProduces, ApiTags } from '../../../platform/http/openapi-decorators';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AccountApi, CurrentPrincipal, StaffRoles } from '../../../auth/http/account-guard';

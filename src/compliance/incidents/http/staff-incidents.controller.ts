@@ -15,7 +15,7 @@
  * Every step is recorded in the staff audit trail before it is carried out.
  */
 import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '../../../platform/http/openapi-decorators';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AccountApi, CurrentPrincipal, StaffRoles } from '../../../auth/http/account-guard';

@@ -9,7 +9,7 @@
  * Every route is recorded with StaffAudit before its answer (reads too: they show people's words).
  */
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '../../../platform/http/openapi-decorators';
 import { z } from 'zod';
 import { AccountApi, CurrentPrincipal, StaffRoles } from '../../../auth/http/account-guard';
 import { Principal } from '../../../auth/http/principal';

@@ -5,7 +5,7 @@
  * a real code can be expired. Limited per account and per client address, by the hour, in Redis.
  */
 import { Body, Controller, HttpCode, Inject, Logger, Post, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '../../../platform/http/openapi-decorators';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { APP_CONFIG, AppConfig } from '../../../config/config';

@@ -5,7 +5,7 @@
  * /api/billing/crypto-claims). Amounts are decimal strings of 6 decimals (1 token = 1 credit).
  */
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '../../../platform/http/openapi-decorators';
 import { z } from 'zod';
 import { AccountApi, CurrentPrincipal } from '../../../auth/http/account-guard';
 import { Principal } from '../../../auth/http/principal';

@@ -8,7 +8,7 @@
  * before it runs.
  */
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '../../../platform/http/openapi-decorators';
 import { z } from 'zod';
 import { AccountApi, CurrentPrincipal, StaffRoles } from '../../../auth/http/account-guard';
 import { Principal } from '../../../auth/http/principal';

@@ -4,7 +4,7 @@
  * own idempotency (the same key answers the same session).
  */
 import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOperation, ApiTags } from '../../../platform/http/openapi-decorators';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { APP_CONFIG, AppConfig } from '../../../config/config';

@@ -5,7 +5,7 @@
  * a table already published takes effect, so no cache serves old prices after a switch.
  */
 import { Controller, Get, Inject, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '../../../platform/http/openapi-decorators';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CLOCK, Clock } from '../../../platform/clock';
