@@ -75,31 +75,6 @@ export const testRedisPrefix = () => `tgt:${randomBytes(4).toString('hex')}:`;
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const db = opts.db ?? (await freshDb(4));
   const ownDataDir = mkdtempSync(join(tmpdir(), 'tollgate-data-'));
-  // A port known before the app starts, so PUBLIC_URL (the origin cookie-authenticated writes
-  // must come from, and the passkeys' relying party) is the gateway's own address.
-  const port = await freePort();
-  const env: Record<string, string> = {
-    NODE_ENV: 'test',
-    PORT: String(port),
-    PUBLIC_URL: `http://${opts.publicHost ?? '127.0.0.1'}:${port}`,
-    HOST: '127.0.0.1',
-    DATABASE_URL: db.url,
-    DATABASE_POOL_SIZE: '8',
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: opts.redisPrefix ?? testRedisPrefix(),
-    LOG_LEVEL: 'debug',
-    MIGRATE_ON_START: 'false',
-    API_RUNS_WORKERS: 'false', // tests that need a worker start one
-    // Each gateway keeps its own settle journal (an outage test may hand one to the next gateway).
-    DATA_DIR: ownDataDir,
-    // No dashboard unless a test gives one (WEB_DIR: buildWeb() of test/support/browser.ts):
-    // whether the checkout's dist/web happens to exist must not change what other tests see.
-    WEB_DIR: join(ownDataDir, 'no-dashboard'),
-  };
-  if (opts.openai) Object.assign(env, { OPENAI_API_KEY: opts.openai.apiKey, OPENAI_BASE_URL: `${opts.openai.url}/v1` });
-  if (opts.anthropic) Object.assign(env, { ANTHROPIC_API_KEY: opts.anthropic.apiKey, ANTHROPIC_BASE_URL: opts.anthropic.url });
-  if (opts.gemini) Object.assign(env, { GEMINI_API_KEY: opts.gemini.apiKey, GEMINI_BASE_URL: opts.gemini.url });
-  const config = loadConfig({ ...env, ...opts.env });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -107,9 +82,50 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
       done();
     },
   });
-  const logger = pino({ level: config.LOG_LEVEL, base: { process: 'api' } }, sink);
-  const app = await createApiApp(config, logger);
-  await app.listen(config.PORT, config.HOST);
+  let app!: NestFastifyApplication;
+  let config!: AppConfig;
+  // A port known before the app starts, so PUBLIC_URL (the origin cookie-authenticated writes
+  // must come from, and the passkeys' relying party) is the gateway's own address. Should
+  // another process take it before the app listens (EADDRINUSE), the app is closed (a half-made
+  // app left open would fail the next test files of this jest worker) and made again on another.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const env: Record<string, string> = {
+      NODE_ENV: 'test',
+      PORT: String(port),
+      PUBLIC_URL: `http://${opts.publicHost ?? '127.0.0.1'}:${port}`,
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      DATABASE_POOL_SIZE: '8',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: opts.redisPrefix ?? testRedisPrefix(),
+      LOG_LEVEL: 'debug',
+      MIGRATE_ON_START: 'false',
+      API_RUNS_WORKERS: 'false', // tests that need a worker start one
+      // Each gateway keeps its own settle journal (an outage test may hand one to the next gateway).
+      DATA_DIR: ownDataDir,
+      // No dashboard unless a test gives one (WEB_DIR: buildWeb() of test/support/browser.ts):
+      // whether the checkout's dist/web happens to exist must not change what other tests see.
+      WEB_DIR: join(ownDataDir, 'no-dashboard'),
+    };
+    if (opts.openai) Object.assign(env, { OPENAI_API_KEY: opts.openai.apiKey, OPENAI_BASE_URL: `${opts.openai.url}/v1` });
+    if (opts.anthropic) Object.assign(env, { ANTHROPIC_API_KEY: opts.anthropic.apiKey, ANTHROPIC_BASE_URL: opts.anthropic.url });
+    if (opts.gemini) Object.assign(env, { GEMINI_API_KEY: opts.gemini.apiKey, GEMINI_BASE_URL: opts.gemini.url });
+    config = loadConfig({ ...env, ...opts.env });
+    const logger = pino({ level: config.LOG_LEVEL, base: { process: 'api' } }, sink);
+    app = await createApiApp(config, logger);
+    try {
+      await app.listen(config.PORT, config.HOST);
+      break;
+    } catch (err) {
+      await app.close().catch(() => undefined);
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 3 || opts.env?.PORT !== undefined) {
+        if (!opts.db) await db.drop().catch(() => undefined);
+        throw err;
+      }
+      console.warn(`startGateway: port ${port} was taken before the app listened (attempt ${attempt}); starting again on another`);
+    }
+  }
   const url = opts.publicHost ? config.PUBLIC_URL : (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const ledger = app.get(LedgerService);
   const keys = app.get(KeysService);

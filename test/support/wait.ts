@@ -1,4 +1,5 @@
 /** Small waits the end-to-end tests share. */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Polls `check` until it holds; throws naming `what` after `timeoutMs`. */
@@ -29,8 +30,44 @@ export async function within<T>(work: Promise<T>, timeoutMs: number, what: strin
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now (for a process a test starts itself). */
-export function freePort(): Promise<number> {
+/**
+ * The kernel's ephemeral range (the ports it gives outgoing connections); Linux's default when
+ * it cannot be read.
+ */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low > 0 && high >= low) return [low, high];
+  } catch {
+    // not Linux: the default below
+  }
+  return [32768, 60999];
+}
+
+const bindable = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+
+/**
+ * A TCP port free on 127.0.0.1 right now (for a server a test starts itself, on a port it must
+ * know first). Taken below the ephemeral range: a port the kernel picked (listen on 0) is one it
+ * also gives outgoing connections, and between this check and the server's listen one of the
+ * many connections the tests open could take it (EADDRINUSE, seen in CI). Below the range only
+ * another test picking the same random port at the same moment can; callers that can start
+ * again on another port do so (startGateway).
+ */
+export async function freePort(): Promise<number> {
+  const [low] = ephemeralRange();
+  const from = Math.min(20_000, Math.max(1024, low - 2_000));
+  if (low - from >= 100) {
+    for (let i = 0; i < 50; i++) {
+      const port = from + Math.floor(Math.random() * (low - from));
+      if (await bindable(port)) return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
