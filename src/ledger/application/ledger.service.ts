@@ -34,6 +34,14 @@
  * the group commit of its round, or not at all; the outcome says which (`alongsideWritten`), so
  * the caller writes them its own way when the command was refused, found done already, or the
  * store could not take them.
+ * A settle that finds its lane idle waits a moment (`joinWindowMs`, 2 ms) before its round,
+ * unless another command (a hold, a free request, a credit) comes first: then it goes at once,
+ * with that command in the same append. Nobody waits on a settle: the proxy sends it after the
+ * answer's last byte. (A void is not among these: an upstream's refusal is answered only once its
+ * hold is voided.) Without the wait, a client sending its next request right after an answer
+ * found its hold queued behind that settle's commit, two commits before its first byte instead
+ * of one: measured at one connection, a third of the holds (time to first byte p50 10.9 ms for
+ * those against 6.9 for the others).
  * Commands reach this service through the CommandBus (ExecuteAccountCommand); see ledger.module.ts.
  */
 import { Injectable, Inject, Logger, OnModuleDestroy } from '@nestjs/common';
@@ -94,6 +102,8 @@ interface Lane {
   queue: Job[];
   /** The jobs the running round took from the queue, until their append is answered. */
   current: Job[];
+  /** Ends the idle lane's wait for a command to join its settles (see the header), while it waits. */
+  wake: (() => void) | null;
   /**
    * `state` with the current round's and the queued commands applied as each would be decided:
    * what a command enqueued now will most likely be decided on. Built on demand (by forecast)
@@ -131,7 +141,13 @@ export interface LedgerServiceOptions {
   maxCommandsPerAppend?: number;
   /** Observes each append's duration in seconds (the ledger append latency metric). */
   appendSeconds?: { observe(seconds: number): void };
+  /** How long an idle lane's settles wait for a command to share their append (see the header); 0: not at all. */
+  joinWindowMs?: number;
 }
+
+/** Commands nobody waits on: an idle lane holding only these waits a moment for others to join (see the header). */
+const MAY_WAIT: ReadonlySet<AccountCommand['type']> = new Set<AccountCommand['type']>(['SettleHold']);
+const mayWait = (job: Job): boolean => MAY_WAIT.has(job.command.type);
 
 @Injectable()
 export class LedgerService implements OnModuleDestroy {
@@ -142,6 +158,7 @@ export class LedgerService implements OnModuleDestroy {
   private readonly maxCached: number;
   private readonly maxPerAppend: number;
   private readonly appendSeconds?: { observe(seconds: number): void };
+  private readonly joinWindowMs: number;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -152,6 +169,7 @@ export class LedgerService implements OnModuleDestroy {
     this.maxCached = options.maxCachedAccounts ?? 50_000;
     this.maxPerAppend = options.maxCommandsPerAppend ?? 200;
     this.appendSeconds = options.appendSeconds;
+    this.joinWindowMs = options.joinWindowMs ?? 2;
   }
 
   execute(accountId: string, command: AccountCommand, meta: CommandMeta = {}, hooks: CommandHooks = {}, alongside?: SideRows[]): Promise<CommandOutcome> {
@@ -167,6 +185,7 @@ export class LedgerService implements OnModuleDestroy {
       lane.queue.push(job);
       if (lane.ahead !== null && this.forecast(lane.ahead, job)) tellAccepted(job);
       if (!lane.running) void this.drain(lane);
+      else if (lane.wake !== null && !mayWait(job)) lane.wake();
     });
   }
 
@@ -210,7 +229,7 @@ export class LedgerService implements OnModuleDestroy {
       lane.lastUsed = ++this.tick;
       return lane;
     }
-    lane = { accountId, state: initialState(), version: 0n, loaded: false, queue: [], current: [], ahead: null, running: false, lastUsed: ++this.tick };
+    lane = { accountId, state: initialState(), version: 0n, loaded: false, queue: [], current: [], wake: null, ahead: null, running: false, lastUsed: ++this.tick };
     this.lanes.set(accountId, lane);
     if (this.lanes.size > this.maxCached) this.evictIdle();
     return lane;
@@ -262,6 +281,10 @@ export class LedgerService implements OnModuleDestroy {
       // hashing went before the upstream request (0.2-1 ms of the time to first byte, measured
       // with undici's diagnostics channels).
       await afterQueuedIo();
+      if (this.joinWindowMs > 0 && lane.queue.every(mayWait)) {
+        await this.joinWindow(lane);
+        await afterQueuedIo(); // the joining caller's upstream request goes first, as above
+      }
       while (lane.queue.length > 0) {
         try {
           if (!lane.loaded) await this.refresh(lane);
@@ -281,6 +304,19 @@ export class LedgerService implements OnModuleDestroy {
     } finally {
       lane.running = false;
     }
+  }
+
+  /** Until a command that may not wait is queued, or joinWindowMs has passed (see the header). */
+  private joinWindow(lane: Lane): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        lane.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, this.joinWindowMs);
+      lane.wake = done;
+    });
   }
 
   /**

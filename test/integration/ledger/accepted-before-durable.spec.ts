@@ -206,4 +206,77 @@ describe('accepted before durable (real Postgres)', () => {
       await store.close();
     }
   });
+
+  describe('a settle on an idle lane waits a moment for the next command to share its commit (joinWindowMs)', () => {
+    const txOf = async (accountId: string, type: string, holdId: string) =>
+      (
+        await h.db.pool.query(`SELECT transaction_id::text AS tx FROM events WHERE stream_id = $1 AND type = $2 AND data->>'holdId' = $3`, [
+          `account-${accountId}`,
+          type,
+          holdId,
+        ])
+      ).rows.map((r: { tx: string }) => r.tx);
+    const placeHold = (ledger: LedgerService, id: string, holdId: string, onAccepted?: () => void) =>
+      ledger.execute(id, { type: 'PlaceHold', data: { holdId, amount: 100n, expiresAt: inAnHour() } }, {}, { onAccepted });
+    const settle = (ledger: LedgerService, id: string, holdId: string) => ledger.execute(id, { type: 'SettleHold', data: { holdId, amount: 40n } });
+    /** Until the lane's round has ended (an append's promise resolves just before its lane goes idle), as when a settle follows an answer. */
+    const idle = () => new Promise((r) => setTimeout(r, 10));
+
+    it('a hold that comes while the settle waits goes in the same commit, and ends the wait at once', async () => {
+      // The window is long here so that only the hold's arrival can end it in time.
+      const ledger = new LedgerService(h.store, systemClock, { joinWindowMs: 10_000 });
+      const id = await account(ledger, 1_000n);
+      const first = randomUUID();
+      const next = randomUUID();
+      await placeHold(ledger, id, first);
+      await idle();
+      const started = Date.now();
+      const settled = settle(ledger, id, first);
+      await new Promise((r) => setTimeout(r, 30)); // the client's next request comes a little after the answer
+      let accepted = false;
+      const placed = placeHold(ledger, id, next, () => (accepted = true));
+      expect(accepted).toBe(true); // told at once, on the state with the settle ahead of it
+      await Promise.all([settled, placed]);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const [settleTx] = await txOf(id, 'HoldSettled', first);
+      const [holdTx] = await txOf(id, 'HoldPlaced', next);
+      expect(settleTx).toBeDefined();
+      expect(holdTx).toBe(settleTx);
+    });
+
+    it('a settle alone commits once the window has passed, and another settle meanwhile joins it without ending the wait', async () => {
+      const ledger = new LedgerService(h.store, systemClock, { joinWindowMs: 300 });
+      const id = await account(ledger, 1_000n);
+      const a = randomUUID();
+      const b = randomUUID();
+      await placeHold(ledger, id, a);
+      await placeHold(ledger, id, b);
+      await idle();
+      const started = Date.now();
+      const first = settle(ledger, id, a);
+      await new Promise((r) => setTimeout(r, 30));
+      const second = settle(ledger, id, b);
+      await Promise.all([first, second]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250); // waited (timers may fire a little early, never 50 ms)
+      const [txA] = await txOf(id, 'HoldSettled', a);
+      expect(txA).toBeDefined();
+      expect(await txOf(id, 'HoldSettled', b)).toEqual([txA]);
+    });
+
+    it('with the window off (0), a settle and a later hold are two commits, as before', async () => {
+      const ledger = new LedgerService(h.store, systemClock, { joinWindowMs: 0 });
+      const id = await account(ledger, 1_000n);
+      const first = randomUUID();
+      const next = randomUUID();
+      await placeHold(ledger, id, first);
+      await idle();
+      const settled = settle(ledger, id, first);
+      await new Promise((r) => setTimeout(r, 30));
+      await Promise.all([settled, placeHold(ledger, id, next)]);
+      const [settleTx] = await txOf(id, 'HoldSettled', first);
+      const [holdTx] = await txOf(id, 'HoldPlaced', next);
+      expect(holdTx).toBeDefined();
+      expect(holdTx).not.toBe(settleTx);
+    });
+  });
 });
