@@ -158,10 +158,7 @@ async function fill(store: PostgresEventStore, pool: Pool, target: number): Prom
 async function main(): Promise<void> {
   const pool = await freshDatabase(baseUrl, 24);
   const store = new PostgresEventStore(pool, { maxBatch: 1000, concurrency: 3 });
-  // Each caller here waits for its settle before its next hold, which no proxied request does: the
-  // settle's wait for a command to share its commit (joinWindowMs, 2 ms on an idle account) would
-  // be counted in every pair. Off, so the figure stays the ledger's throughput, comparable with before.
-  const ledger = new LedgerService(store, systemClock, { joinWindowMs: 0 });
+  const ledger = new LedgerService(store, systemClock);
   // This process only asks the runner where the read models are (the replay at the end is the CLI's);
   // following the log happens in a child process, as the worker does it in production.
   const runner = new ProjectionRunner(pool, store, allProjections(), { pollMs: 20, batchSize: 5000 });
