@@ -34,14 +34,15 @@
  * the group commit of its round, or not at all; the outcome says which (`alongsideWritten`), so
  * the caller writes them its own way when the command was refused, found done already, or the
  * store could not take them.
- * A settle that finds its lane idle waits a moment (`joinWindowMs`, 2 ms) before its round,
- * unless another command (a hold, a free request, a credit) comes first: then it goes at once,
- * with that command in the same append. Nobody waits on a settle: the proxy sends it after the
- * answer's last byte. (A void is not among these: an upstream's refusal is answered only once its
- * hold is voided.) Without the wait, a client sending its next request right after an answer
- * found its hold queued behind that settle's commit, two commits before its first byte instead
- * of one: measured at one connection, a third of the holds (time to first byte p50 10.9 ms for
- * those against 6.9 for the others).
+ * A command its caller marks `unhurried` (the proxy's settle, sent after the answer's last byte:
+ * nobody waits on it) that finds its lane idle waits a moment (`joinWindowMs`, 2 ms) before its
+ * round, unless another command (a hold, a free request, a credit) comes first: then it goes at
+ * once, with that command in the same append. Without the wait, a client sending its next request
+ * right after an answer found its hold queued behind that settle's commit, two commits before its
+ * first byte instead of one: measured at one connection, a third of the holds (time to first byte
+ * p50 10.9 ms for those against 6.9 for the others). Other commands never wait: a void (an
+ * upstream's refusal is answered once its hold is voided), the settle journal's replays (one
+ * after another), the payments' credits.
  * Commands reach this service through the CommandBus (ExecuteAccountCommand); see ledger.module.ts.
  */
 import { Injectable, Inject, Logger, OnModuleDestroy } from '@nestjs/common';
@@ -69,6 +70,11 @@ export interface CommandMeta {
 /** What a caller may learn of its command before the command is durable (see the header). */
 export interface CommandHooks {
   onAccepted?: () => void;
+  /**
+   * Nobody waits on this command (the proxy's settle, after the answer's last byte): on an idle
+   * lane it may wait up to joinWindowMs for another command to share its commit (see the header).
+   */
+  unhurried?: boolean;
 }
 
 export interface CommandOutcome {
@@ -89,6 +95,7 @@ interface Job {
   solo: boolean; // append on its own (after an id conflict in a group)
   redecided?: boolean; // decided again on a fresh state after its ids conflicted
   onAccepted?: () => void; // cleared once called
+  unhurried: boolean; // may wait on an idle lane for another command to join (see the header)
   alongside?: SideRows[];
   resolve: (o: CommandOutcome) => void;
   reject: (e: Error) => void;
@@ -141,13 +148,12 @@ export interface LedgerServiceOptions {
   maxCommandsPerAppend?: number;
   /** Observes each append's duration in seconds (the ledger append latency metric). */
   appendSeconds?: { observe(seconds: number): void };
-  /** How long an idle lane's settles wait for a command to share their append (see the header); 0: not at all. */
+  /** How long an idle lane's unhurried commands wait for another to share their append (see the header); 0: not at all. */
   joinWindowMs?: number;
 }
 
-/** Commands nobody waits on: an idle lane holding only these waits a moment for others to join (see the header). */
-const MAY_WAIT: ReadonlySet<AccountCommand['type']> = new Set<AccountCommand['type']>(['SettleHold']);
-const mayWait = (job: Job): boolean => MAY_WAIT.has(job.command.type);
+/** A command nobody waits on: an idle lane holding only these waits a moment for others to join (see the header). */
+const mayWait = (job: Job): boolean => job.unhurried;
 
 @Injectable()
 export class LedgerService implements OnModuleDestroy {
@@ -175,7 +181,7 @@ export class LedgerService implements OnModuleDestroy {
   execute(accountId: string, command: AccountCommand, meta: CommandMeta = {}, hooks: CommandHooks = {}, alongside?: SideRows[]): Promise<CommandOutcome> {
     return new Promise<CommandOutcome>((resolve, reject) => {
       const lane = this.lane(accountId);
-      const job: Job = { command, meta, attempts: 0, solo: false, onAccepted: hooks.onAccepted, alongside, resolve, reject };
+      const job: Job = { command, meta, attempts: 0, solo: false, onAccepted: hooks.onAccepted, unhurried: hooks.unhurried === true, alongside, resolve, reject };
       if (job.onAccepted && lane.loaded && lane.ahead === null) {
         const ahead = new AccountFold(lane.state);
         for (const j of lane.current) this.forecast(ahead, j);

@@ -175,7 +175,10 @@ export class BillingService {
     }
     const owed = upstreamCost > charged ? charged : upstreamCost;
     const figures = await this.sealedUsage(requestId, usage);
-    const rowWritten = await this.write(accountId, requestId, { type: 'SettleHold', data: { holdId: requestId, amount: charged, upstreamCost: owed, ...figures } }, charged, row?.(charged));
+    // Unhurried: sent after the answer's last byte, it may wait a moment for the client's next
+    // request's hold to share its commit (LedgerService's header).
+    const settle: KeptCommand = { type: 'SettleHold', data: { holdId: requestId, amount: charged, upstreamCost: owed, ...figures } };
+    const rowWritten = await this.write(accountId, requestId, settle, charged, row?.(charged), { unhurried: true });
     return { charged, rowWritten };
   }
 
@@ -205,9 +208,9 @@ export class BillingService {
     }
   }
 
-  private async write(accountId: string, requestId: string, command: KeptCommand, charged: bigint, row?: SideRows[]): Promise<boolean> {
+  private async write(accountId: string, requestId: string, command: KeptCommand, charged: bigint, row?: SideRows[], hooks: CommandHooks = {}): Promise<boolean> {
     try {
-      const outcome = await this.commands.execute(new ExecuteAccountCommand(accountId, command, { causationId: requestId }, {}, row));
+      const outcome = await this.commands.execute(new ExecuteAccountCommand(accountId, command, { causationId: requestId }, hooks, row));
       return outcome.alongsideWritten === true;
     } catch (err) {
       throw isPgUnavailable(err) ? new NotWritten(command, charged, err) : err;

@@ -207,7 +207,7 @@ describe('accepted before durable (real Postgres)', () => {
     }
   });
 
-  describe('a settle on an idle lane waits a moment for the next command to share its commit (joinWindowMs)', () => {
+  describe('an unhurried settle on an idle lane waits a moment for the next command to share its commit (joinWindowMs)', () => {
     const txOf = async (accountId: string, type: string, holdId: string) =>
       (
         await h.db.pool.query(`SELECT transaction_id::text AS tx FROM events WHERE stream_id = $1 AND type = $2 AND data->>'holdId' = $3`, [
@@ -218,7 +218,9 @@ describe('accepted before durable (real Postgres)', () => {
       ).rows.map((r: { tx: string }) => r.tx);
     const placeHold = (ledger: LedgerService, id: string, holdId: string, onAccepted?: () => void) =>
       ledger.execute(id, { type: 'PlaceHold', data: { holdId, amount: 100n, expiresAt: inAnHour() } }, {}, { onAccepted });
-    const settle = (ledger: LedgerService, id: string, holdId: string) => ledger.execute(id, { type: 'SettleHold', data: { holdId, amount: 40n } });
+    /** A settle as the proxy sends it after an answer: unhurried. */
+    const settle = (ledger: LedgerService, id: string, holdId: string, unhurried = true) =>
+      ledger.execute(id, { type: 'SettleHold', data: { holdId, amount: 40n } }, {}, { unhurried });
     /** Until the lane's round has ended (an append's promise resolves just before its lane goes idle), as when a settle follows an answer. */
     const idle = () => new Promise((r) => setTimeout(r, 10));
 
@@ -261,6 +263,17 @@ describe('accepted before durable (real Postgres)', () => {
       const [txA] = await txOf(id, 'HoldSettled', a);
       expect(txA).toBeDefined();
       expect(await txOf(id, 'HoldSettled', b)).toEqual([txA]);
+    });
+
+    it('a command not marked unhurried never waits (the settle journal replays one after another)', async () => {
+      const ledger = new LedgerService(h.store, systemClock, { joinWindowMs: 10_000 });
+      const id = await account(ledger, 1_000n);
+      const holdId = randomUUID();
+      await placeHold(ledger, id, holdId);
+      await idle();
+      const started = Date.now();
+      await settle(ledger, id, holdId, false);
+      expect(Date.now() - started).toBeLessThan(5_000);
     });
 
     it('with the window off (0), a settle and a later hold are two commits, as before', async () => {
