@@ -13,6 +13,7 @@
  */
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { APP_CONFIG, AppConfig } from '../config/config';
 import { CLOCK, Clock } from '../platform/clock';
 import { EVENT_STORE, EventStore } from '../platform/event-store/event-store.port';
 import { LedgerService } from './application/ledger.service';
@@ -31,10 +32,11 @@ const APPEND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
   providers: [
     {
       provide: LedgerService,
-      inject: [EVENT_STORE, CLOCK, { token: MetricsRegistry, optional: true }],
+      inject: [EVENT_STORE, CLOCK, { token: MetricsRegistry, optional: true }, { token: APP_CONFIG, optional: true }],
       // The metrics registry is there in the API and the worker, not in the CLI.
-      useFactory: (store: EventStore, clock: Clock, metrics?: MetricsRegistry) =>
+      useFactory: (store: EventStore, clock: Clock, metrics?: MetricsRegistry, config?: AppConfig) =>
         new LedgerService(store, clock, {
+          joinWindowMs: config?.LEDGER_SETTLE_JOIN_MS,
           appendSeconds: metrics?.histogram('tollgate_ledger_append_seconds', "Appends of the ledger's account streams (one group commit each), in seconds", [], APPEND_BUCKETS),
         }),
     },

@@ -35,8 +35,8 @@
  * the caller writes them its own way when the command was refused, found done already, or the
  * store could not take them.
  * A command its caller marks `unhurried` (the proxy's settle, sent after the answer's last byte:
- * nobody waits on it) that finds its lane idle waits a moment (`joinWindowMs`, 2 ms) before its
- * round, unless another command (a hold, a free request, a credit) comes first: then it goes at
+ * nobody waits on it) that finds its lane idle waits a moment (`joinWindowMs`, from
+ * LEDGER_SETTLE_JOIN_MS, off by default) before its round, unless another command (a hold, a free request, a credit) comes first: then it goes at
  * once, with that command in the same append. Without the wait, a client sending its next request
  * right after an answer found its hold queued behind that settle's commit, two commits before its
  * first byte instead of one: measured at one connection, a third of the holds (time to first byte
@@ -165,6 +165,7 @@ export class LedgerService implements OnModuleDestroy {
   private readonly maxPerAppend: number;
   private readonly appendSeconds?: { observe(seconds: number): void };
   private readonly joinWindowMs: number;
+  private closing = false;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -175,7 +176,7 @@ export class LedgerService implements OnModuleDestroy {
     this.maxCached = options.maxCachedAccounts ?? 50_000;
     this.maxPerAppend = options.maxCommandsPerAppend ?? 200;
     this.appendSeconds = options.appendSeconds;
-    this.joinWindowMs = options.joinWindowMs ?? 2;
+    this.joinWindowMs = options.joinWindowMs ?? 0;
   }
 
   execute(accountId: string, command: AccountCommand, meta: CommandMeta = {}, hooks: CommandHooks = {}, alongside?: SideRows[]): Promise<CommandOutcome> {
@@ -224,6 +225,9 @@ export class LedgerService implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    // Shutting down: an unhurried command waiting for company goes now, and none waits after.
+    this.closing = true;
+    for (const lane of this.lanes.values()) lane.wake?.();
     this.lanes.clear();
   }
 
@@ -287,7 +291,7 @@ export class LedgerService implements OnModuleDestroy {
       // hashing went before the upstream request (0.2-1 ms of the time to first byte, measured
       // with undici's diagnostics channels).
       await afterQueuedIo();
-      if (this.joinWindowMs > 0 && lane.queue.every(mayWait)) {
+      if (this.joinWindowMs > 0 && !this.closing && lane.queue.every(mayWait)) {
         await this.joinWindow(lane);
         await afterQueuedIo(); // the joining caller's upstream request goes first, as above
       }
