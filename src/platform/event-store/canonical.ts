@@ -85,20 +85,24 @@ export function canonicalJson(value: unknown): string {
       }
       if (value instanceof Date) return JSON.stringify(value.toISOString());
       const obj = value as Record<string, unknown>;
-      const shape = shapeOf(obj);
-      let out = '{';
-      let prefixes = shape.first;
-      for (let i = 0; i < shape.keys.length; i++) {
-        const v = obj[shape.keys[i]];
-        if (v === undefined) continue;
-        out += prefixes[i] + canonicalJson(v);
-        prefixes = shape.rest;
-      }
-      return out + '}';
+      return objectIn(shapeOf(obj), obj);
     }
     default:
       throw new TypeError(`cannot canonicalise a ${typeof value}`);
   }
+}
+
+/** `obj` as canonical JSON, its keys in `shape`'s (sorted) order; undefined values left out. */
+function objectIn(shape: Shape, obj: Record<string, unknown>): string {
+  let out = '{';
+  let prefixes = shape.first;
+  for (let i = 0; i < shape.keys.length; i++) {
+    const v = obj[shape.keys[i]];
+    if (v === undefined) continue;
+    out += prefixes[i] + canonicalJson(v);
+    prefixes = shape.rest;
+  }
+  return out + '}';
 }
 
 export const GENESIS_HASH = Buffer.alloc(32);
@@ -113,24 +117,17 @@ export interface HashedFields {
 }
 
 /** The fields of HashedFields in canonical (sorted) order, with what precedes each value. */
-const HASHED = shapeFor(['id', 'streamId', 'streamVersion', 'type', 'data', 'metadata']) as Shape & { keys: Array<keyof HashedFields> };
+const HASHED = shapeFor(['id', 'streamId', 'streamVersion', 'type', 'data', 'metadata']);
 
 /**
  * hash = sha256(prev_hash || canonical(event)), where the event is the object of the six
  * fields; written here without building that object (its fields are known, so is their order).
  */
 export function chainHash(prev: Buffer, e: HashedFields): Buffer {
-  let out = '{';
-  let prefixes = HASHED.first;
-  for (let i = 0; i < HASHED.keys.length; i++) {
-    const v = e[HASHED.keys[i]];
-    if (v === undefined) continue;
-    out += prefixes[i] + canonicalJson(v);
-    prefixes = HASHED.rest;
-  }
+  const canonical = objectIn(HASHED, e as unknown as Record<string, unknown>);
   return createHash('sha256')
     .update(prev)
-    .update(out + '}')
+    .update(canonical)
     .digest();
 }
 
