@@ -11,10 +11,13 @@ import { MetricsController } from './platform/metrics/metrics.controller';
 import { OperatorGaugesModule } from './operator-gauges.module';
 import { TracingModule } from './platform/tracing/tracing.module';
 import { contextModules } from './contexts';
+import { DrainBeforeClose } from './drain-before-close.hook';
 
 /**
  * The HTTP API process (src/main.ts): every context's `api` module, and with API_RUNS_WORKERS
- * their `worker` modules too (one process for small deployments and the tests).
+ * their `worker` modules too (one process for small deployments and the tests). Its own
+ * onModuleDestroy, the first of the close, lets the requests under way finish
+ * (drain-before-close.hook.ts).
  */
 @Module({})
 export class AppModule {
@@ -33,6 +36,7 @@ export class AppModule {
         ...(config.API_RUNS_WORKERS ? await contextModules('worker') : []),
       ],
       controllers: [HealthController, ReadinessController, MetricsController],
+      providers: [DrainBeforeClose],
     };
   }
 }

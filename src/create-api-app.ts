@@ -26,7 +26,7 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
     abortOnError: false, // the caller reports start-up failures (failedToStart)
   });
   // Before any route exists (they are registered when the app initialises): a stopping
-  // process waits for every handler under way (see platform/lifecycle/bounded-shutdown.ts).
+  // process waits for every handler under way (see drain-before-close.hook.ts).
   trackInFlight(app.getHttpAdapter().getInstance());
   // The account API: session cookies, its one error shape (unknown /api routes included), and
   // its OpenAPI document at /openapi.json and /docs.

@@ -15,9 +15,9 @@ async function main(): Promise<void> {
     if (config.MIGRATE_ON_START) await prepareDatabase(config.DATABASE_URL);
     const app = await createApiApp(config, logger);
     await app.listen({ port: config.PORT, host: config.HOST, backlog: config.LISTEN_BACKLOG });
-    // Stops accepting, lets answers under way finish and settle, then exits within SHUTDOWN_TIMEOUT_MS.
-    const inFlight = inFlightOf(app.getHttpAdapter().getInstance());
-    stopWithinBound(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger, http: inFlight && { server: app.getHttpServer(), inFlight } });
+    // Stops accepting, lets answers under way finish and settle (drain-before-close.hook.ts), then
+    // exits within SHUTDOWN_TIMEOUT_MS.
+    stopWithinBound(app, { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger, inFlight: inFlightOf(app.getHttpAdapter().getInstance()) });
     logger.info({ url: await app.getUrl() }, 'tollgate api listening');
   } catch (err) {
     failedToStart(logger, config, err);
