@@ -138,11 +138,9 @@ const schema = z.object({
   DATABASE_POOL_SIZE: intFrom(1, 200).default(10),
   // How long the proxy's settle (sent after an answer's last byte; nobody waits on it) waits on an
   // idle account for the next command, to share its commit: a client's next request's hold then
-  // waits for one commit, not two (LedgerService's header). 0 (the default): never. Off by
-  // default until shutdown waits for a settle in its wait: closed right after an answer, the
-  // gateway lost that request's trace (test/e2e/ops/traces.spec.ts); its money is kept by the
-  // settle journal either way.
-  LEDGER_SETTLE_JOIN_MS: intFrom(0, 5_000).default(0),
+  // waits for one commit, not two (LedgerService's header). 0: never. A close ends the wait at
+  // once and lets the requests under way finish first (src/drain-before-close.hook.ts).
+  LEDGER_SETTLE_JOIN_MS: intFrom(0, 5_000).default(2),
   // A Postgres that accepts connections but does not answer (frozen, or a network that drops
   // packets) must not hold requests forever: getting a connection (a new one, or a free one
   // from a full pool) gives up after this, and the request is answered 503.

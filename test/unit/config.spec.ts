@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/tollgate',
       DATABASE_POOL_SIZE: 10,
-      LEDGER_SETTLE_JOIN_MS: 0,
+      LEDGER_SETTLE_JOIN_MS: 2,
       DATABASE_CONNECT_TIMEOUT_MS: 5_000,
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_KEY_PREFIX: 'tg:',
@@ -123,6 +123,13 @@ describe('loadConfig', () => {
     expect(failure({ UPSTREAM_MAX_CONNECTIONS: '-1' }).message).toContain('UPSTREAM_MAX_CONNECTIONS');
     expect(failure({ UPSTREAM_MAX_CONNECTIONS: '1000001' }).message).toContain('UPSTREAM_MAX_CONNECTIONS');
     expect(failure({ HOLD_TOKENIZER_MAX_BYTES: 'lots' }).message).toContain('HOLD_TOKENIZER_MAX_BYTES');
+  });
+
+  it("reads the settle's join window: 0 (never) to 5000 ms", () => {
+    expect(loadConfig({ LEDGER_SETTLE_JOIN_MS: '0' }).LEDGER_SETTLE_JOIN_MS).toBe(0);
+    expect(loadConfig({ LEDGER_SETTLE_JOIN_MS: '5000' }).LEDGER_SETTLE_JOIN_MS).toBe(5_000);
+    expect(failure({ LEDGER_SETTLE_JOIN_MS: '5001' }).message).toContain('LEDGER_SETTLE_JOIN_MS');
+    expect(failure({ LEDGER_SETTLE_JOIN_MS: '1.5' }).message).toContain('LEDGER_SETTLE_JOIN_MS');
   });
 
   it('reads WEB_DIR (unset by default: the checkout\'s dist/web; empty is unset)', () => {

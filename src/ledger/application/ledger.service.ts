@@ -36,7 +36,7 @@
  * store could not take them.
  * A command its caller marks `unhurried` (the proxy's settle, sent after the answer's last byte:
  * nobody waits on it) that finds its lane idle waits a moment (`joinWindowMs`, from
- * LEDGER_SETTLE_JOIN_MS, off by default) before its round, unless another command (a hold, a
+ * LEDGER_SETTLE_JOIN_MS, 2 ms by default) before its round, unless another command (a hold, a
  * free request, a credit) comes first: then it goes at once, with that command in the same
  * append. Once the process starts closing (endWaits) none waits. Without the wait, a client sending its next request
  * right after an answer found its hold queued behind that settle's commit, two commits before its
