@@ -193,8 +193,7 @@ export class UpstreamClient implements OnModuleDestroy {
         path: lane.basePath + call.path,
         headers: call.headers,
         body: call.body,
-        // undici's types name AbortSignal and EventEmitter; it reads any addEventListener (see RequestAbort).
-        signal: own as unknown as AbortSignal,
+        signal: own, // undici reads any addEventListener (see RequestAbort)
         // Lets h2 carry it beside others (see the header); on HTTP/1.1 one request per connection regardless.
         idempotent: lane.h2 || undefined,
         // Off: the watch keeps this timeout, on time (undici's own timers fire up to ~1 s late).
