@@ -16,10 +16,18 @@ export class SealError extends DomainError<'malformed_value' | 'undecryptable'> 
   override readonly name = 'SealError';
 }
 
-/** Whether the value has the shape of a sealed value (says nothing of whether it authenticates). */
+/**
+ * Whether the value has the shape of a sealed value (says nothing of whether it authenticates):
+ * `v1:` and exactly three colons in all. Read from the string's colons rather than split: a read
+ * model asks this three to four times per proxied request (usage-unsealer.ts), and the split's
+ * array was ~1% of the one-process gateway's CPU in its profile.
+ */
 export function isSealed(value: string): boolean {
-  const parts = value.split(':');
-  return parts.length === 4 && parts[0] === VERSION;
+  if (!value.startsWith(`${VERSION}:`)) return false;
+  const second = value.indexOf(':', VERSION.length + 1);
+  if (second < 0) return false;
+  const third = value.indexOf(':', second + 1);
+  return third >= 0 && value.indexOf(':', third + 1) < 0;
 }
 
 /**

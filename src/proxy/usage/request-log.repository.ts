@@ -51,7 +51,7 @@ export interface RequestLogRow {
   attempts: number;
 }
 
-const COLUMNS = [
+export const COLUMNS = [
   'request_id', 'account_id', 'key_id', 'started_at', 'endpoint', 'model', 'provider', 'channel_id', 'stream',
   'status', 'error_code', 'input_tokens', 'cached_tokens', 'cache_write_tokens', 'output_tokens', 'estimated',
   'free_request', 'held_micros', 'cost_micros', 'billing', 'price_version', 'unit_prices', 'latency_ms', 'ttfb_ms',
@@ -63,7 +63,8 @@ export const MODEL_MAX_CHARS = 200;
 
 const text = (s: string | null, max?: number): string | null => (s === null ? null : storableText(s, max));
 
-const values = (r: RequestLogRow): unknown[] => [
+/** A row's values in COLUMNS' order, as the batched INSERT sends them. */
+export const values = (r: RequestLogRow): unknown[] => [
   r.requestId, r.accountId, r.keyId, r.startedAt, text(r.endpoint), text(r.model, MODEL_MAX_CHARS), text(r.provider), r.channelId, r.stream,
   r.status, text(r.errorCode), r.inputTokens, r.cachedTokens, r.cacheWriteTokens, r.outputTokens, r.estimated,
   r.freeRequest, r.heldMicros.toString(), r.costMicros.toString(), r.billing, r.priceVersion,
@@ -262,11 +263,44 @@ const REQUEST_LOG_WRITER: SideWriter = {
 
 /** A request's log row, to be committed with its settle, void or returned free request. */
 export function requestLogAlongside(row: RequestLogRow): SideRows[] {
-  const v = values(row);
-  const obj: JsonObject = {};
-  COLUMNS.forEach((c, i) => (obj[c] = v[i]));
-  obj.unit_prices = row.unitPrices; // the object itself: the INSERT above takes it as jsonb, not as a JSON string
-  return [{ writer: REQUEST_LOG_WRITER, rows: [obj] }];
+  return [{ writer: REQUEST_LOG_WRITER, rows: [rowObject(row)] }];
+}
+
+/**
+ * The row keyed by column, the values as values() gives them (but unit_prices: the object
+ * itself, which the INSERT above takes as jsonb, not as a JSON string), keys in COLUMNS' order.
+ * Written out rather than filled column by column: adding 25 keys one by one to an empty object
+ * was ~0.75% of the gateway's CPU per request (test/unit/proxy/usage/request-log-row-object.spec.ts
+ * holds the two forms equal).
+ */
+export function rowObject(r: RequestLogRow): JsonObject {
+  return {
+    request_id: r.requestId,
+    account_id: r.accountId,
+    key_id: r.keyId,
+    started_at: r.startedAt, // a Date: in the JSON, its ISO text
+    endpoint: text(r.endpoint),
+    model: text(r.model, MODEL_MAX_CHARS),
+    provider: text(r.provider),
+    channel_id: r.channelId,
+    stream: r.stream,
+    status: r.status,
+    error_code: text(r.errorCode),
+    input_tokens: r.inputTokens,
+    cached_tokens: r.cachedTokens,
+    cache_write_tokens: r.cacheWriteTokens,
+    output_tokens: r.outputTokens,
+    estimated: r.estimated,
+    free_request: r.freeRequest,
+    held_micros: r.heldMicros.toString(),
+    cost_micros: r.costMicros.toString(),
+    billing: r.billing,
+    price_version: r.priceVersion,
+    unit_prices: r.unitPrices,
+    latency_ms: r.latencyMs,
+    ttfb_ms: r.ttfbMs,
+    attempts: r.attempts,
+  };
 }
 
 export { isDataError };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, seal } from '../../../src/platform/crypto/aes-gcm';
+import fc from 'fast-check';
+import { isSealed, open, seal } from '../../../src/platform/crypto/aes-gcm';
 
 describe('AES-256-GCM seal (nonces cut from a pool of random bytes)', () => {
   it('gives every seal its own nonce, across many refills of the pool, and each value opens to its plaintext', () => {
@@ -17,5 +18,24 @@ describe('AES-256-GCM seal (nonces cut from a pool of random bytes)', () => {
       expect(open(key, value, `aad:${i}`)).toBe(plaintext);
     }
     expect(ivs.size).toBe(n);
+  });
+});
+
+describe('isSealed', () => {
+  // The form it replaced: four colon-separated parts, the first the version.
+  const reference = (value: string) => {
+    const parts = value.split(':');
+    return parts.length === 4 && parts[0] === 'v1';
+  };
+
+  it('says what splitting on colons said, for any text made of the pieces that matter', () => {
+    const piece = fc.constantFrom('v1', 'v2', 'v', '1', ':', '::', 'abc', '', 'v1:', '=', '+/');
+    fc.assert(fc.property(fc.array(piece, { maxLength: 9 }).map((p) => p.join('')), (value) => expect(isSealed(value)).toBe(reference(value))), { numRuns: 5000 });
+    fc.assert(fc.property(fc.string(), (value) => expect(isSealed(value)).toBe(reference(value))));
+  });
+
+  it('takes every sealed value', () => {
+    const key = randomBytes(32);
+    for (const plaintext of ['', 'x', 'a:b:c:d', 'é✓']) expect(isSealed(seal(key, plaintext, 'aad'))).toBe(true);
   });
 });
