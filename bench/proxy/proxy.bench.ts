@@ -21,7 +21,9 @@
  * over BENCH_STREAMS_RAMP_MS (2000);
  * `--quick` for a short run; BENCH_PROFILE=1 profiles the gateway during its runs and prints its
  * hot spots: the split layout's JSON and streaming load, and the one-process gateway's realistic
- * streams and its 2,000 streams (the gateway's half only)).
+ * streams and its 2,000 streams (the gateway's half only); with BENCH_PROFILE_SPLIT_MS=N the 2,000
+ * streams' profile is two: their first N ms (the ramp: admissions while the first streams run)
+ * and the rest (the steady state)).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -46,6 +48,8 @@ const REALISTIC_SAMPLES = setting('BENCH_REALISTIC_SAMPLES', 20, 6);
 const STREAMS = setting('BENCH_STREAMS', 2000, 2000);
 const STREAMS_RAMP_MS = setting('BENCH_STREAMS_RAMP_MS', 2000, 2000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
+/** With BENCH_PROFILE, the 2,000 streams' profile is cut in two this long after they start (0: one profile): the ramp, then the steady state. */
+const PROFILE_SPLIT_MS = Number(process.env.BENCH_PROFILE_SPLIT_MS ?? 0);
 const ALL_PARTS = ['split', 'one_process', 'realistic', 'streams'] as const;
 type Part = (typeof ALL_PARTS)[number];
 const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((x) => x.trim()).filter(Boolean));
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
     await Promise.all(running.map((c) => stopChild(c)));
   };
   const counts = { gateway2xx: 0, inFlightAllowance: 0 };
-  const profiles: Record<ProfiledRun, string[]> = { json: [], stream: [], realistic: [], streams: [] };
+  const profiles: Record<ProfiledRun, string[]> = { json: [], stream: [], realistic: [], streams: [], streams_ramp: [], streams_steady: [] };
   // The gateway's profiler numbers its files from 1, per process (profiler-preload.ts).
   const profileCounts = new Map<number, number>();
   const profileFile = (pid: number) => {
@@ -104,11 +108,24 @@ async function main(): Promise<void> {
     async (work) => {
       if (!PROFILE) return work();
       s.gateway.proc.kill('SIGUSR2');
+      // The streams' profile cut in two (BENCH_PROFILE_SPLIT_MS): stop, then start again a moment
+      // later (two signals at once may arrive as one).
+      let cut: NodeJS.Timeout | null = null;
+      let restart: NodeJS.Timeout | null = null;
+      if (name === 'streams' && PROFILE_SPLIT_MS > 0) {
+        cut = setTimeout(() => {
+          s.gateway.proc.kill('SIGUSR2');
+          profiles.streams_ramp.push(profileFile(s.gateway.pid));
+          restart = setTimeout(() => s.gateway.proc.kill('SIGUSR2'), 50);
+        }, PROFILE_SPLIT_MS);
+      }
       try {
         return await work();
       } finally {
+        if (cut) clearTimeout(cut);
+        if (restart) clearTimeout(restart);
         s.gateway.proc.kill('SIGUSR2');
-        profiles[name].push(profileFile(s.gateway.pid));
+        profiles[name === 'streams' && PROFILE_SPLIT_MS > 0 ? 'streams_steady' : name].push(profileFile(s.gateway.pid));
       }
     };
   const result: Record<string, unknown> = {};
@@ -165,6 +182,8 @@ async function main(): Promise<void> {
         stream: 'split layout, streaming',
         realistic: 'one process, realistic streams',
         streams: `one process, ${STREAMS} paced streams`,
+        streams_ramp: `one process, ${STREAMS} paced streams, the first ${PROFILE_SPLIT_MS} ms`,
+        streams_steady: `one process, ${STREAMS} paced streams, after the first ${PROFILE_SPLIT_MS} ms`,
       };
       for (const name of Object.keys(described) as ProfiledRun[]) {
         const files = profiles[name].filter((f) => existsSync(f));
@@ -200,7 +219,7 @@ async function main(): Promise<void> {
 
 type Runs = Record<string, Measured>;
 /** The runs the gateway is profiled in (BENCH_PROFILE): the split layout's load by mode, and the one-process paced streams. */
-type ProfiledRun = Mode | 'realistic' | 'streams';
+type ProfiledRun = Mode | 'realistic' | 'streams' | 'streams_ramp' | 'streams_steady';
 /** Peak RSS of each proxy, and the gateway's RSS after each of its load runs (flat once warm: nothing accumulates). */
 type Rss = { gateway: number | null; minimal: number | null; gatewayAfterRuns: number[] };
 

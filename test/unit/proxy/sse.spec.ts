@@ -1,5 +1,89 @@
 import fc from 'fast-check';
+import { StringDecoder } from 'node:string_decoder';
 import { SseEvent, SseParser, formatSse } from '../../../src/proxy/streaming/sse';
+
+/**
+ * The parser as it was before it was made faster (a character loop for line ends, each line
+ * sliced then split at its colon): the reference the faster one must agree with, event for event.
+ */
+class ReferenceSseParser {
+  private readonly decoder = new StringDecoder('utf8');
+  private buffer = '';
+  private event: string | undefined;
+  private data: string[] = [];
+  private pendingCr = false;
+
+  push(chunk: Buffer | string): SseEvent[] {
+    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    if (this.pendingCr) {
+      if (text.startsWith('\n')) text = text.slice(1);
+      this.pendingCr = false;
+    }
+    this.buffer += text;
+    const out: SseEvent[] = [];
+    let start = 0;
+    for (;;) {
+      let nl = -1;
+      for (let i = start; i < this.buffer.length; i++) {
+        const c = this.buffer.charCodeAt(i);
+        if (c === 10 || c === 13) {
+          nl = i;
+          break;
+        }
+      }
+      if (nl < 0) break;
+      const line = this.buffer.slice(start, nl);
+      if (this.buffer[nl] === '\r') {
+        if (nl + 1 === this.buffer.length) this.pendingCr = true;
+        start = this.buffer[nl + 1] === '\n' ? nl + 2 : nl + 1;
+      } else {
+        start = nl + 1;
+      }
+      const done = this.line(line);
+      if (done) out.push(done);
+    }
+    this.buffer = this.buffer.slice(start);
+    return out;
+  }
+
+  end(): SseEvent[] {
+    const out = this.buffer.length ? this.push('\n\n') : [];
+    const rest = this.line('');
+    return rest ? [...out, rest] : out;
+  }
+
+  private line(line: string): SseEvent | null {
+    if (line === '') {
+      if (this.data.length === 0 && this.event === undefined) return null;
+      const ev: SseEvent = { data: this.data.join('\n') };
+      if (this.event !== undefined) ev.event = this.event;
+      this.data = [];
+      this.event = undefined;
+      return ev;
+    }
+    if (line.startsWith(':')) return null;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+    return null;
+  }
+}
+
+/** Every event both parsers give for `wire` cut at `points` (pushed as bytes or as text), end() included. */
+function parseAll(parser: { push(c: Buffer | string): SseEvent[]; end(): SseEvent[] }, wire: Buffer, points: number[], asText: boolean): SseEvent[] {
+  const got: SseEvent[] = [];
+  let from = 0;
+  for (const at of [...points, wire.length]) {
+    const part = wire.subarray(from, at);
+    got.push(...parser.push(asText ? part.toString('latin1') : part));
+    from = at;
+  }
+  got.push(...parser.end());
+  return got;
+}
 
 describe('SseParser', () => {
   it('reads events with names, multi-line data and comments', () => {
@@ -48,6 +132,22 @@ describe('SseParser', () => {
           .map((e) => ({ ...(e.event !== undefined ? { event: e.event } : {}), data: e.data.replace(/\r\n|\r/g, '\n') }));
         expect(got).toEqual(expected);
       }),
+    );
+  });
+
+  it('gives the same events as the reference parser for any text, line ends and chunking', () => {
+    // Lines made of the pieces that matter: field names with and without a colon or a space,
+    // comments, blank lines, every line end (\r\n split across chunks included), multi-byte text.
+    const piece = fc.constantFrom('data', 'data:', 'data: ', 'data:  ', 'event', 'event:', 'event: ', 'id: 1', 'retry: 5', ':', ': ping', 'dat', 'd', 'x', ' ', '{"a":1}', 'é', '€', '\u{1F600}', ':', '[DONE]');
+    const lineEnd = fc.constantFrom('\n', '\r\n', '\r', '\n\n', '\r\n\r\n', '\r\r', '');
+    const line = fc.tuple(fc.array(piece, { maxLength: 4 }), lineEnd).map(([ps, end]) => ps.join('') + end);
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), fc.array(fc.nat(200), { maxLength: 10 }), fc.boolean(), (lines, cuts, asText) => {
+        const wire = Buffer.from(lines.join(''), asText ? 'latin1' : 'utf8');
+        const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+        expect(parseAll(new SseParser(), wire, points, asText)).toEqual(parseAll(new ReferenceSseParser(), wire, points, asText));
+      }),
+      { numRuns: 2000 },
     );
   });
 });
