@@ -22,6 +22,21 @@ const MODEL = 'gpt-4o-mini';
 export const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=20'];
 const EXTRA_GATEWAY_FLAGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
+/**
+ * BENCH_GATEWAY_ENV='NAME=value NAME=value': settings for the gateway's processes alone (the API
+ * and its worker), to compare two settings of one build, e.g. `LEDGER_SETTLE_JOIN_MS=0`. Names
+ * are upper-case config names; anything else is refused, naming it, rather than silently ignored.
+ */
+export function gatewayEnvFrom(spec: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (spec ?? '').split(/\s+/).filter(Boolean)) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!m) throw new Error(`BENCH_GATEWAY_ENV: "${pair}" is not NAME=value (NAME in upper case, no spaces)`);
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
 export type Target = 'direct' | 'minimal' | 'gateway';
 export type Mode = 'json' | 'stream';
 export const TARGETS: Target[] = ['direct', 'minimal', 'gateway'];

@@ -31,7 +31,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { AccountAudit, freshDatabase, fundedKey } from './bench-account';
-import { Measured, Mode, Servers, TARGETS, Target, baseEnv, combineMeasured, cpuPerRequest, measure, probe, startServers } from './bench-servers';
+import { Measured, Mode, Servers, TARGETS, Target, baseEnv, combineMeasured, cpuPerRequest, gatewayEnvFrom, measure, probe, startServers } from './bench-servers';
 import { round } from './load';
 import { cpuSeconds, peakRssMiB, rssMiB, stopChild } from './processes';
 import { formatSummary, summarize } from './profile-summary';
@@ -55,6 +55,7 @@ type Part = (typeof ALL_PARTS)[number];
 const PARTS = new Set((process.env.BENCH_PARTS ?? ALL_PARTS.join(',')).split(',').map((x) => x.trim()).filter(Boolean));
 for (const part of PARTS) if (!(ALL_PARTS as readonly string[]).includes(part)) throw new Error(`BENCH_PARTS: unknown part ${part} (known: ${ALL_PARTS.join(', ')})`);
 const runs_ = (part: Part) => PARTS.has(part);
+const GATEWAY_ENV = gatewayEnvFrom(process.env.BENCH_GATEWAY_ENV);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tollgate_bench_proxy';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CREDITS = 1_000_000;
@@ -78,7 +79,11 @@ async function main(): Promise<void> {
     ACCOUNT_TPM: '1000000000',
     // 2,000 streams from one address: nothing per address may stand in the way.
     AUTH_FAILURES_PER_MINUTE: '0',
+    // Last, so a compared setting can override the bench's own (the gateway and its worker; the
+    // fake upstream and the minimal proxy never see it).
+    ...GATEWAY_ENV,
   });
+  if (Object.keys(GATEWAY_ENV).length) log(`gateway settings from BENCH_GATEWAY_ENV: ${JSON.stringify(GATEWAY_ENV)}`);
   log(`logs in ${workDir}; parts ${[...PARTS].join(', ')}; ${SECONDS}s per run after ${WARMUP_SECONDS}s warm-up, ${CONNECTIONS} connections`);
   log(`fresh database ${new URL(DATABASE_URL).pathname.slice(1)}; an account funded with ${CREDITS} credits and a key`);
   await freshDatabase(DATABASE_URL, env);
@@ -207,6 +212,7 @@ async function main(): Promise<void> {
         'split: read models and hold expiry in a worker process (src/worker.ts), as docker-compose runs them; one_process, realistic, streams: inside the gateway process, as `npm start` runs it; Postgres and Redis local',
       load_average: loadavg().map((n) => round(n, 2)),
       profile_dir: PROFILE ? workDir : null,
+      gateway_env: GATEWAY_ENV,
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
     if (!result.ok) process.exitCode = 1;
