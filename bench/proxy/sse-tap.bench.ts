@@ -7,7 +7,8 @@
  * and its events shown to the StreamMeter (the relay's tap), two ways, in alternating rounds:
  *
  * - `parser_before`: the SseParser as it was before issue 23's streams step (a character loop
- *   for line ends, every line sliced, then split at its colon), kept here as it was;
+ *   for line ends, every line sliced, then split at its colon), kept as it was in
+ *   test/support/sse-reference.ts (the unit tests' oracle);
  * - `parser_now`: today's SseParser (src/proxy/streaming/sse.ts).
  *
  * Reports CPU per stream (µs; garbage collection included), and the heap in use once every stream
@@ -17,7 +18,7 @@
  */
 import { StreamMeter } from '../../src/proxy/metering/stream-meter';
 import { SseEvent, SseParser } from '../../src/proxy/streaming/sse';
-import { StringDecoder } from 'node:string_decoder';
+import { ReferenceSseParser } from '../../test/support/sse-reference';
 import { round } from './load';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 2000);
@@ -40,67 +41,6 @@ interface Way {
   open(): { push(chunk: Buffer): void; end(): StreamMeter };
 }
 
-/** The SseParser before (as in test/unit/proxy/sse.spec.ts's reference). */
-class SseParserBefore {
-  private readonly decoder = new StringDecoder('utf8');
-  private buffer = '';
-  private event: string | undefined;
-  private data: string[] = [];
-  private pendingCr = false;
-
-  push(chunk: Buffer | string): SseEvent[] {
-    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    if (this.pendingCr) {
-      if (text.startsWith('\n')) text = text.slice(1);
-      this.pendingCr = false;
-    }
-    this.buffer += text;
-    const out: SseEvent[] = [];
-    let start = 0;
-    for (;;) {
-      let nl = -1;
-      for (let i = start; i < this.buffer.length; i++) {
-        const c = this.buffer.charCodeAt(i);
-        if (c === 10 || c === 13) {
-          nl = i;
-          break;
-        }
-      }
-      if (nl < 0) break;
-      const line = this.buffer.slice(start, nl);
-      if (this.buffer[nl] === '\r') {
-        if (nl + 1 === this.buffer.length) this.pendingCr = true;
-        start = this.buffer[nl + 1] === '\n' ? nl + 2 : nl + 1;
-      } else {
-        start = nl + 1;
-      }
-      const done = this.line(line);
-      if (done) out.push(done);
-    }
-    this.buffer = this.buffer.slice(start);
-    return out;
-  }
-
-  private line(line: string): SseEvent | null {
-    if (line === '') {
-      if (this.data.length === 0 && this.event === undefined) return null;
-      const ev: SseEvent = { data: this.data.join('\n') };
-      if (this.event !== undefined) ev.event = this.event;
-      this.data = [];
-      this.event = undefined;
-      return ev;
-    }
-    if (line.startsWith(':')) return null;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.event = value;
-    return null;
-  }
-}
-
 const tapOf = (parser: { push(chunk: Buffer): SseEvent[] }) => {
   const meter = new StreamMeter('openai-chat');
   return {
@@ -112,7 +52,7 @@ const tapOf = (parser: { push(chunk: Buffer): SseEvent[] }) => {
 };
 
 const WAYS: Record<string, Way> = {
-  parser_before: { open: () => tapOf(new SseParserBefore()) },
+  parser_before: { open: () => tapOf(new ReferenceSseParser()) },
   parser_now: { open: () => tapOf(new SseParser()) },
 };
 
